@@ -1,0 +1,57 @@
+/**
+ * Broker settings. The config layer (src/config) maps file keys, FERRY_* variables and CLI flags
+ * onto this shape; every field has a documented default in DEFAULT_BROKER_OPTIONS.
+ */
+
+export interface AclRule {
+  /** 'allow' or 'deny'; rules are checked in order, first match wins. */
+  permission: 'allow' | 'deny';
+  action: 'publish' | 'subscribe' | 'all';
+  /** MQTT topic filter the rule covers (wildcards allowed). */
+  topic: string;
+}
+
+export interface BrokerOptions {
+  /** Largest packet accepted from a client, bytes (also announced as Maximum Packet Size in v5). */
+  maxPacketSize: number;
+  /** Keepalive ceiling, seconds; larger client values are capped (v5 Server Keep Alive). 0 = no cap. */
+  maxKeepalive: number;
+  /** Receive Maximum announced to v5 clients: QoS 1/2 PUBLISHes a client may have unacknowledged. */
+  receiveMaximum: number;
+  /** Outbound in-flight window per session (QoS 1/2 sent, not yet acknowledged). */
+  maxInflight: number;
+  /** Messages queued per session behind the in-flight window; oldest QoS 0 dropped first, then oldest. */
+  maxQueuedMessages: number;
+  /** Per-connection output buffer ceiling, bytes; past it QoS 0 is dropped and the client may be cut. */
+  maxOutputBufferBytes: number;
+  /** How long a connection may stay above maxOutputBufferBytes before it is disconnected, ms. */
+  stuckClientTimeoutMs: number;
+  /** Topic Alias Maximum announced to v5 clients (aliases the client may use towards Ferry). */
+  topicAliasMaximum: number;
+  /** Upper bound on session expiry interval a client may request, seconds. */
+  maxSessionExpiry: number;
+  /** Time allowed between accepting a socket and receiving CONNECT, ms. */
+  connectTimeoutMs: number;
+  /** Allow clients without credentials (the config layer decides from bind address / auth setup). */
+  allowAnonymous: boolean;
+  /** Simple ACL for anonymous clients; empty = allow everything. */
+  acl: AclRule[];
+  /** Retained messages kept at most (per broker); 0 = unlimited. */
+  maxRetainedMessages: number;
+}
+
+export const DEFAULT_BROKER_OPTIONS: BrokerOptions = {
+  maxPacketSize: 1024 * 1024,
+  maxKeepalive: 0,
+  receiveMaximum: 65535,
+  maxInflight: 64,
+  maxQueuedMessages: 1000,
+  maxOutputBufferBytes: 4 * 1024 * 1024,
+  stuckClientTimeoutMs: 30_000,
+  topicAliasMaximum: 65535,
+  maxSessionExpiry: 7 * 24 * 3600,
+  connectTimeoutMs: 10_000,
+  allowAnonymous: true,
+  acl: [],
+  maxRetainedMessages: 0,
+};

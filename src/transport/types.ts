@@ -1,0 +1,44 @@
+/**
+ * What the connection layer needs from a transport: a duplex byte stream plus peer metadata.
+ * TCP and TLS sockets and WebSocket connections are adapted to this one shape (tcp.ts, tls.ts,
+ * ws.ts), so everything above `transport/` is transport-agnostic.
+ */
+
+export type TransportKind = 'tcp' | 'tls' | 'ws' | 'wss';
+
+export interface PeerInfo {
+  readonly transport: TransportKind;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** Name of the listener that accepted the connection (e.g. 'mqtt', 'ws', 'mqtts', 'wss'). */
+  readonly listener: string;
+  /** TLS SNI server name or WebSocket Host header (without port), when known. */
+  readonly serverName?: string;
+  /** Verified TLS client certificate subject CN, when the client presented one. */
+  readonly clientCertCN?: string;
+}
+
+export interface ByteStream {
+  readonly peer: PeerInfo;
+  /** Queue bytes for sending. Returns false once the buffered amount is above the high-water mark. */
+  write(data: Buffer): boolean;
+  /** Bytes accepted by write() but not yet handed to the kernel. */
+  readonly bufferedBytes: number;
+  /** Stop / restart delivering 'data' (used for inbound flow control). */
+  pause(): void;
+  resume(): void;
+  /** Flush what is buffered, then close. */
+  end(): void;
+  /** Close at once, discarding buffered output. */
+  destroy(): void;
+  onData(listener: (chunk: Buffer) => void): void;
+  /** Called when the buffered output has drained below the high-water mark. */
+  onDrain(listener: () => void): void;
+  /** Called exactly once when the stream is closed for any reason. */
+  onClose(listener: (error?: Error) => void): void;
+}
+
+/** Receives every accepted connection (implemented by the broker). */
+export interface ConnectionSink {
+  accept(stream: ByteStream): void;
+}
