@@ -1,0 +1,318 @@
+/**
+ * Builds a FerryConfig from its sources, in rising precedence:
+ *
+ *   table defaults  <  config file (--config / FERRY_CONFIG)  <  FERRY_* variables  <  CLI flags
+ *
+ * Everything is validated against the OPTIONS table; every error names the setting and where the
+ * value came from, so the user knows what to fix.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { BrokerOptions } from '../broker/options.js';
+import { ConfigError } from './errors.js';
+import { ENV_PREFIX, envName, flagName } from './names.js';
+import { OPTIONS, type ConfigKey, type FerryConfig, type OptionSpec } from './schema.js';
+
+/** Where a value came from, as shown in error messages. */
+interface Source {
+  readonly text: string;
+  /** Relative paths are resolved against this directory. */
+  readonly baseDir: string;
+}
+
+/** Config as written in a file or passed programmatically: every key optional, broker nested. */
+export type FerryConfigInput = {
+  [K in Exclude<keyof FerryConfig, 'broker'>]?: FerryConfig[K] | undefined;
+} & { broker?: { [K in keyof BrokerOptions]?: BrokerOptions[K] | undefined } | undefined };
+
+export interface LoadConfigInput {
+  /** CLI arguments after the command (e.g. ['--mqtt-port', '0']). */
+  argv?: readonly string[];
+  /** Environment; only FERRY_* names are read. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Directory relative paths from env and flags are resolved against (default process.cwd()). */
+  cwd?: string;
+}
+
+export interface LoadedConfig {
+  config: FerryConfig;
+  /** Absolute path of the config file that was read, if any. */
+  configFile?: string;
+  /** For each setting that did not come from the defaults: where it came from. */
+  origins: Partial<Record<ConfigKey, string>>;
+}
+
+const BY_KEY = new Map<string, OptionSpec>(OPTIONS.map((o) => [o.key, o]));
+const BY_ENV = new Map<string, OptionSpec>(OPTIONS.map((o) => [envName(o), o]));
+const BY_FLAG = new Map<string, OptionSpec>(OPTIONS.map((o) => [flagName(o), o]));
+/** First path segments that are groups of keys ('broker'). */
+const GROUPS = new Set(OPTIONS.filter((o) => o.key.includes('.')).map((o) => o.key.split('.')[0] ?? ''));
+
+/** parseArgs options derived from the table, plus --help. */
+export function cliOptions(): NonNullable<ParseArgsConfig['options']> {
+  const options: NonNullable<ParseArgsConfig['options']> = { help: { type: 'boolean', short: 'h' } };
+  for (const o of OPTIONS) options[flagName(o)] = { type: o.type === 'boolean' ? 'boolean' : 'string' };
+  return options;
+}
+
+type Layer = Map<OptionSpec['key'], { value: unknown; source: Source }>;
+
+function describeExpected(spec: OptionSpec): string {
+  switch (spec.type) {
+    case 'port':
+      return 'a port number from 0 to 65535';
+    case 'integer':
+      return `an integer from ${spec.min ?? 0} to ${spec.max ?? Number.MAX_SAFE_INTEGER}`;
+    case 'boolean':
+      return 'true or false';
+    case 'enum':
+      return `one of ${(spec.values ?? []).join(', ')}`;
+    case 'json':
+      return 'JSON';
+    default:
+      return 'a non-empty string';
+  }
+}
+
+function badValue(spec: OptionSpec, raw: unknown, source: Source, why?: string): ConfigError {
+  const shown = typeof raw === 'string' ? JSON.stringify(raw) : JSON.stringify(raw) ?? String(raw);
+  return new ConfigError(
+    `Invalid value ${shown} for ${spec.key} (${source.text}): ${why ?? `expected ${describeExpected(spec)}`}`,
+  );
+}
+
+/**
+ * Convert one raw value to the option's type. `text` is true for values that arrive as strings
+ * (environment, flags); file and programmatic values must already have the JSON type.
+ */
+function convert(spec: OptionSpec, raw: unknown, source: Source, text: boolean): unknown {
+  let value: unknown = raw;
+  switch (spec.type) {
+    case 'string':
+    case 'path':
+      if (typeof raw !== 'string' || raw === '') throw badValue(spec, raw, source);
+      value = spec.type === 'path' ? resolve(source.baseDir, raw) : raw;
+      break;
+    case 'enum':
+      if (typeof raw !== 'string' || !(spec.values ?? []).includes(raw)) throw badValue(spec, raw, source);
+      break;
+    case 'port':
+    case 'integer': {
+      const min = spec.type === 'port' ? 0 : (spec.min ?? 0);
+      const max = spec.type === 'port' ? 65535 : (spec.max ?? Number.MAX_SAFE_INTEGER);
+      if (text) {
+        if (typeof raw !== 'string' || !/^-?\d+$/.test(raw.trim())) throw badValue(spec, raw, source);
+        value = Number(raw.trim());
+      }
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+        throw badValue(spec, raw, source);
+      }
+      break;
+    }
+    case 'boolean':
+      if (text && typeof raw === 'string') {
+        const s = raw.trim().toLowerCase();
+        if (['true', '1', 'yes', 'on'].includes(s)) value = true;
+        else if (['false', '0', 'no', 'off'].includes(s)) value = false;
+      }
+      if (typeof value !== 'boolean') throw badValue(spec, raw, source);
+      break;
+    case 'json':
+      if (text) {
+        try {
+          value = JSON.parse(String(raw));
+        } catch (err) {
+          throw badValue(spec, raw, source, `not valid JSON (${(err as Error).message})`);
+        }
+      }
+      break;
+  }
+  if (spec.check) {
+    const checked = spec.check(value);
+    if ('error' in checked) throw badValue(spec, raw, source, checked.error);
+    value = checked.value;
+  }
+  return value;
+}
+
+/** Walk a config object (file or programmatic); unknown keys are errors. */
+function objectLayer(obj: unknown, describe: (key: string) => string, baseDir: string): Layer {
+  const layer: Layer = new Map();
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
+    throw new ConfigError(`${describe('')}: expected a JSON object at the top level`);
+  }
+  const walk = (node: Record<string, unknown>, prefix: string): void => {
+    for (const [k, raw] of Object.entries(node)) {
+      const key = prefix + k;
+      if (raw === undefined) continue;
+      if (GROUPS.has(key) && prefix === '') {
+        if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+          throw new ConfigError(`Invalid value for ${key} (${describe(key)}): expected an object`);
+        }
+        walk(raw as Record<string, unknown>, `${key}.`);
+        continue;
+      }
+      const spec = BY_KEY.get(key);
+      if (!spec || spec.inFile === false) {
+        throw new ConfigError(`Unknown key "${key}" (${describe(key)}); see docs/configuration.md`);
+      }
+      const source = { text: describe(key), baseDir };
+      layer.set(spec.key, { value: convert(spec, raw, source, false), source });
+    }
+  };
+  walk(obj as Record<string, unknown>, '');
+  return layer;
+}
+
+function fileLayer(file: string): Layer {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`Cannot read config file ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`Config file ${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  return objectLayer(parsed, (key) => (key ? `key "${key}" in config file ${file}` : `config file ${file}`), dirname(file));
+}
+
+function envLayer(env: Readonly<Record<string, string | undefined>>, cwd: string): Layer {
+  const layer: Layer = new Map();
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith(ENV_PREFIX) || raw === undefined || raw === '') continue;
+    const spec = BY_ENV.get(name);
+    if (!spec) throw new ConfigError(`Unknown environment variable ${name}; see docs/configuration.md`);
+    const source = { text: `environment variable ${name}`, baseDir: cwd };
+    layer.set(spec.key, { value: convert(spec, raw, source, true), source });
+  }
+  return layer;
+}
+
+function flagLayer(argv: readonly string[], cwd: string): { layer: Layer; help: boolean } {
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: cliOptions(), strict: true, allowPositionals: false, allowNegative: true }));
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message.split('\n')[0] ?? 'Bad arguments'} (run "ferry start --help")`, { cause: err });
+  }
+  const layer: Layer = new Map();
+  for (const [flag, raw] of Object.entries(values)) {
+    if (flag === 'help' || raw === undefined) continue;
+    const spec = BY_FLAG.get(flag);
+    if (!spec) throw new ConfigError(`Unknown flag --${flag}`);
+    const source = { text: `flag --${flag}`, baseDir: cwd };
+    layer.set(spec.key, { value: convert(spec, raw, source, typeof raw === 'string'), source });
+  }
+  return { layer, help: values['help'] === true };
+}
+
+/** True for addresses that only this machine can reach. */
+export function isLoopbackAddress(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) || /^::ffff:127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+function setPath(target: Record<string, unknown>, key: string, value: unknown): void {
+  const [head, tail] = key.split('.', 2) as [string, string | undefined];
+  if (tail === undefined) {
+    target[head] = value;
+    return;
+  }
+  const child = (target[head] ??= {}) as Record<string, unknown>;
+  child[tail] = value;
+}
+
+/** Merge layers over the defaults, fill computed defaults and check cross-setting rules. */
+function build(layers: readonly Layer[], cwd: string): { config: FerryConfig; origins: Partial<Record<ConfigKey, string>> } {
+  const merged: Layer = new Map();
+  for (const layer of layers) for (const [k, v] of layer) merged.set(k, v);
+
+  const out: Record<string, unknown> = {};
+  const origins: Partial<Record<ConfigKey, string>> = {};
+  for (const spec of OPTIONS) {
+    if (spec.key === 'config') continue;
+    const given = merged.get(spec.key);
+    if (given) origins[spec.key] = given.source.text;
+    let value = given ? given.value : spec.default;
+    if (value === undefined) continue;
+    if (!given && spec.type === 'path') value = resolve(cwd, String(value));
+    if (Array.isArray(value)) value = structuredClone(value);
+    setPath(out, spec.key, value);
+  }
+  const config = out as unknown as FerryConfig;
+
+  // Secure by default (PRODUCT.md): anonymous clients only on a loopback bind unless set explicitly.
+  if ((config.broker as Partial<BrokerOptions>).allowAnonymous === undefined) config.broker.allowAnonymous = isLoopbackAddress(config.bind);
+
+  const from = (key: ConfigKey): string => origins[key] ?? 'default';
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    const [set, unset] = config.tlsCert === undefined ? (['tlsKey', 'tlsCert'] as const) : (['tlsCert', 'tlsKey'] as const);
+    throw new ConfigError(`${set} is set (${from(set)}) but ${unset} is not; TLS needs both`);
+  }
+  if (config.requestClientCert && config.tlsCa === undefined) {
+    throw new ConfigError(`requestClientCert is true (${from('requestClientCert')}) but tlsCa is not set`);
+  }
+  if (config.requestClientCert && config.tlsCert === undefined) {
+    throw new ConfigError(`requestClientCert is true (${from('requestClientCert')}) but TLS is not configured (tlsCert, tlsKey)`);
+  }
+  const ports: [ConfigKey, number][] = [
+    ['mqttPort', config.mqttPort],
+    ['wsPort', config.wsPort],
+    ['httpPort', config.httpPort],
+  ];
+  if (tlsEnabled(config)) ports.push(['tlsPort', config.tlsPort], ['wssPort', config.wssPort]);
+  const seen = new Map<number, ConfigKey>();
+  for (const [key, port] of ports) {
+    const other = seen.get(port);
+    if (port !== 0 && other) throw new ConfigError(`${other} (${from(other)}) and ${key} (${from(key)}) are both ${port}`);
+    seen.set(port, key);
+  }
+  return { config, origins };
+}
+
+/** TLS and WSS listeners run only when a certificate and key are configured. */
+export function tlsEnabled(config: FerryConfig): boolean {
+  return config.tlsCert !== undefined && config.tlsKey !== undefined;
+}
+
+/** Warnings to log at startup about risky but explicitly chosen settings. */
+export function securityWarnings(config: FerryConfig): string[] {
+  const warnings: string[] = [];
+  if (config.broker.allowAnonymous && !isLoopbackAddress(config.bind)) {
+    warnings.push(
+      `ANONYMOUS ACCESS IS ENABLED on non-loopback address ${config.bind}: any client that can reach this ` +
+        'host can connect without credentials. Set allowAnonymous to false unless this is intended.',
+    );
+  }
+  return warnings;
+}
+
+/**
+ * Load the configuration the way `ferry start` does: defaults < file < env < flags.
+ * Throws ConfigError. Returns help=true when --help was given (nothing else is validated then).
+ */
+export function loadConfig(input: LoadConfigInput = {}): LoadedConfig & { help: boolean } {
+  const cwd = input.cwd ?? process.cwd();
+  const env = input.env ?? {};
+  const argv = input.argv ?? [];
+  const flags = flagLayer(argv, cwd);
+  if (flags.help) return { ...resolveConfig(), help: true };
+  const envValues = envLayer(env, cwd);
+  const file = (flags.layer.get('config') ?? envValues.get('config'))?.value as string | undefined;
+  const layers = [...(file === undefined ? [] : [fileLayer(file)]), envValues, flags.layer];
+  return { ...build(layers, cwd), ...(file === undefined ? {} : { configFile: file }), help: false };
+}
+
+/**
+ * Programmatic configuration: table defaults < `input` (shaped like the config file).
+ * Same validation and computed defaults as loadConfig; relative paths resolve against process.cwd().
+ */
+export function resolveConfig(input: FerryConfigInput = {}): LoadedConfig {
+  const layer = objectLayer(input, (key) => (key ? `option "${key}"` : 'options'), process.cwd());
+  return build([layer], process.cwd());
+}

@@ -1,0 +1,157 @@
+/**
+ * The configuration table. Every setting is declared once here; the file keys, `FERRY_*`
+ * environment names, CLI flags, `ferry start --help` and docs/configuration.md are all derived
+ * from it (see names.ts, load.ts, docs.ts). To add a setting: add a field to FerryConfig and one
+ * row to OPTIONS; the exhaustiveness check at the bottom fails to compile until both agree.
+ *
+ *   key 'broker.maxPacketSize'  →  file {"broker":{"maxPacketSize":…}}
+ *                                   env  FERRY_MAX_PACKET_SIZE
+ *                                   flag --max-packet-size
+ */
+import { DEFAULT_BROKER_OPTIONS, type BrokerOptions } from '../broker/options.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface FerryConfig {
+  /** Directory for the embedded store and generated state; created if missing. */
+  dataDir: string;
+  /** Address every listener binds to. */
+  bind: string;
+  mqttPort: number;
+  wsPort: number;
+  wsPath: string;
+  /** MQTT over TLS; only started when tlsCert and tlsKey are set. */
+  tlsPort: number;
+  /** MQTT over secure WebSocket; only started when tlsCert and tlsKey are set. */
+  wssPort: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  requestClientCert: boolean;
+  httpPort: number;
+  logLevel: LogLevel;
+  broker: BrokerOptions;
+}
+
+/** Dotted path of every leaf setting of FerryConfig (broker options one level down). */
+export type ConfigKey =
+  | Exclude<keyof FerryConfig, 'broker'>
+  | `broker.${keyof BrokerOptions & string}`;
+
+export type OptionType = 'string' | 'path' | 'port' | 'integer' | 'boolean' | 'enum' | 'json';
+
+export interface OptionSpec {
+  readonly key: ConfigKey | 'config';
+  readonly type: OptionType;
+  readonly description: string;
+  /** Default value; undefined = unset. 'allowAnonymous' is computed (see load.ts). */
+  readonly default?: unknown;
+  /** Text shown instead of the default value in help and docs. */
+  readonly defaultText?: string;
+  readonly min?: number;
+  readonly max?: number;
+  readonly values?: readonly string[];
+  /** Placeholder in help output, e.g. N, DIR. */
+  readonly arg?: string;
+  /** Validate (and normalise) a parsed JSON value; return an error message or the value. */
+  readonly check?: (value: unknown) => { value: unknown } | { error: string };
+  /** False for settings that cannot come from the config file (only 'config' itself). */
+  readonly inFile?: false;
+  readonly group: 'general' | 'listeners' | 'tls' | 'broker';
+}
+
+const B = DEFAULT_BROKER_OPTIONS;
+const U32 = 0xffff_ffff;
+
+function checkAcl(value: unknown): { value: unknown } | { error: string } {
+  if (!Array.isArray(value)) return { error: 'expected a JSON array of {permission, action, topic}' };
+  for (const [i, rule] of value.entries()) {
+    if (typeof rule !== 'object' || rule === null) return { error: `rule ${i} is not an object` };
+    const r = rule as Record<string, unknown>;
+    for (const k of Object.keys(r)) {
+      if (k !== 'permission' && k !== 'action' && k !== 'topic') return { error: `rule ${i}: unknown field "${k}"` };
+    }
+    if (r['permission'] !== 'allow' && r['permission'] !== 'deny') {
+      return { error: `rule ${i}: permission must be "allow" or "deny"` };
+    }
+    if (r['action'] !== 'publish' && r['action'] !== 'subscribe' && r['action'] !== 'all') {
+      return { error: `rule ${i}: action must be "publish", "subscribe" or "all"` };
+    }
+    if (typeof r['topic'] !== 'string' || r['topic'] === '') {
+      return { error: `rule ${i}: topic must be a non-empty string` };
+    }
+  }
+  return { value };
+}
+
+const ROWS = [
+  // general
+  { key: 'config', group: 'general', type: 'path', arg: 'FILE', inFile: false,
+    description: 'JSON config file to read. Values in it are overridden by FERRY_* variables and flags.' },
+  { key: 'dataDir', group: 'general', type: 'path', arg: 'DIR', default: './data',
+    description: 'Data directory (embedded store, generated keys). Created if missing.' },
+  { key: 'logLevel', group: 'general', type: 'enum', values: LOG_LEVELS, arg: 'LEVEL', default: 'info',
+    description: 'Log level of the JSON logs written to stdout.' },
+  // listeners
+  { key: 'bind', group: 'listeners', type: 'string', arg: 'ADDR', default: '127.0.0.1',
+    description: 'Address all listeners bind to. Any non-loopback address turns anonymous access off unless allowAnonymous is set explicitly.' },
+  { key: 'mqttPort', group: 'listeners', type: 'port', arg: 'N', default: 1883,
+    description: 'MQTT over TCP port (0 = any free port).' },
+  { key: 'wsPort', group: 'listeners', type: 'port', arg: 'N', default: 8083,
+    description: 'MQTT over WebSocket port (0 = any free port).' },
+  { key: 'wsPath', group: 'listeners', type: 'string', arg: 'PATH', default: '/mqtt',
+    check: (v) => (typeof v === 'string' && v.startsWith('/') ? { value: v } : { error: 'must start with "/"' }),
+    description: 'HTTP path of the WebSocket and secure WebSocket endpoints.' },
+  { key: 'httpPort', group: 'listeners', type: 'port', arg: 'N', default: 8080,
+    description: 'HTTP port for /healthz and /readyz (0 = any free port).' },
+  // tls
+  { key: 'tlsPort', group: 'tls', type: 'port', arg: 'N', default: 8883,
+    description: 'MQTT over TLS port; the listener starts only when tlsCert and tlsKey are set.' },
+  { key: 'wssPort', group: 'tls', type: 'port', arg: 'N', default: 8084,
+    description: 'MQTT over secure WebSocket port; starts only when tlsCert and tlsKey are set.' },
+  { key: 'tlsCert', group: 'tls', type: 'path', arg: 'FILE',
+    description: 'PEM server certificate (chain) for the TLS and WSS listeners.' },
+  { key: 'tlsKey', group: 'tls', type: 'path', arg: 'FILE',
+    description: 'PEM private key matching tlsCert.' },
+  { key: 'tlsCa', group: 'tls', type: 'path', arg: 'FILE',
+    description: 'PEM CA bundle that client certificates are verified against.' },
+  { key: 'requestClientCert', group: 'tls', type: 'boolean', default: false,
+    description: 'Require TLS/WSS clients to present a certificate signed by tlsCa (mutual TLS).' },
+  // broker
+  { key: 'broker.maxPacketSize', group: 'broker', type: 'integer', arg: 'BYTES', min: 16, max: 268_435_455,
+    default: B.maxPacketSize, description: 'Largest packet accepted from a client, bytes.' },
+  { key: 'broker.maxKeepalive', group: 'broker', type: 'integer', arg: 'SECONDS', min: 0, max: 65535,
+    default: B.maxKeepalive, description: 'Keepalive ceiling in seconds; larger client values are capped. 0 = no cap.' },
+  { key: 'broker.receiveMaximum', group: 'broker', type: 'integer', arg: 'N', min: 1, max: 65535,
+    default: B.receiveMaximum, description: 'Receive Maximum announced to MQTT 5 clients.' },
+  { key: 'broker.maxInflight', group: 'broker', type: 'integer', arg: 'N', min: 1, max: 65535,
+    default: B.maxInflight, description: 'Outbound QoS 1/2 in-flight window per session.' },
+  { key: 'broker.maxQueuedMessages', group: 'broker', type: 'integer', arg: 'N', min: 0, max: U32,
+    default: B.maxQueuedMessages, description: 'Messages queued per session behind the in-flight window.' },
+  { key: 'broker.maxOutputBufferBytes', group: 'broker', type: 'integer', arg: 'BYTES', min: 1024, max: U32,
+    default: B.maxOutputBufferBytes, description: 'Per-connection output buffer ceiling, bytes.' },
+  { key: 'broker.stuckClientTimeoutMs', group: 'broker', type: 'integer', arg: 'MS', min: 0, max: U32,
+    default: B.stuckClientTimeoutMs, description: 'How long a connection may stay above maxOutputBufferBytes before it is disconnected, ms.' },
+  { key: 'broker.topicAliasMaximum', group: 'broker', type: 'integer', arg: 'N', min: 0, max: 65535,
+    default: B.topicAliasMaximum, description: 'Topic Alias Maximum announced to MQTT 5 clients.' },
+  { key: 'broker.maxSessionExpiry', group: 'broker', type: 'integer', arg: 'SECONDS', min: 0, max: U32,
+    default: B.maxSessionExpiry, description: 'Upper bound on the session expiry interval a client may request, seconds.' },
+  { key: 'broker.connectTimeoutMs', group: 'broker', type: 'integer', arg: 'MS', min: 1, max: U32,
+    default: B.connectTimeoutMs, description: 'Time allowed between accepting a socket and receiving CONNECT, ms.' },
+  { key: 'broker.allowAnonymous', group: 'broker', type: 'boolean',
+    defaultText: 'true on a loopback bind address, else false',
+    description: 'Allow clients without credentials. Setting it true on a non-loopback address logs a warning.' },
+  { key: 'broker.acl', group: 'broker', type: 'json', arg: 'JSON', default: B.acl, check: checkAcl,
+    description: 'ACL for anonymous clients: JSON array of {"permission":"allow|deny","action":"publish|subscribe|all","topic":FILTER}; first match wins; empty = allow all.' },
+  { key: 'broker.maxRetainedMessages', group: 'broker', type: 'integer', arg: 'N', min: 0, max: U32,
+    default: B.maxRetainedMessages, description: 'Retained messages kept at most; 0 = unlimited.' },
+] as const satisfies readonly OptionSpec[];
+
+export const OPTIONS: readonly OptionSpec[] = ROWS;
+
+// Compile-time check that OPTIONS covers every ConfigKey. Rows are typed `ConfigKey | 'config'`,
+// so a typo fails too; this catches a field added to FerryConfig/BrokerOptions without a row.
+type Listed = (typeof ROWS)[number]['key'];
+type Missing = Exclude<ConfigKey, Listed>;
+export const OPTIONS_COMPLETE: [Missing] extends [never] ? true : Missing = true;
