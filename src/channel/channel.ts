@@ -1,0 +1,232 @@
+/**
+ * Per-client MQTT state machine (emqx_channel's job). It knows the protocol: what a packet means
+ * in the current state, which reason code answers a fault, what is sent when. It does no socket
+ * I/O itself: everything leaves through ChannelOutput (the connection), which makes the channel
+ * testable without sockets and leaves batching and backpressure to the connection layer.
+ *
+ * Lifecycle:  awaiting-connect ─CONNECT→ authenticating ─ok→ connected ─close→ closed
+ *
+ * Each packet type has its own handler in handlers/; this file holds the dispatch, the
+ * error → reason code table and the outbound side of the SessionLink.
+ */
+import type { Logger } from 'pino';
+import type { Packet, ProtocolVersion } from '../protocol/packets.js';
+import type { PeerInfo } from '../transport/types.js';
+import type { Delivery, Session, SessionLink } from '../session/session.js';
+import type { Message } from '../session/message.js';
+import type { Broker } from '../broker/broker.js';
+import { handleConnect } from './handlers/connect.js';
+import { handlePublish } from './handlers/publish.js';
+import { handlePuback, handlePubcomp, handlePubrec, handlePubrel } from './handlers/acks.js';
+import { handleSubscribe } from './handlers/subscribe.js';
+import { handleUnsubscribe } from './handlers/unsubscribe.js';
+import { handleDisconnect } from './handlers/disconnect.js';
+import { RC, v3ConnackCode } from './reason.js';
+
+/** What a channel needs from its connection. */
+export interface ChannelOutput {
+  /** True while the socket's output buffer is above the configured ceiling. */
+  readonly congested: boolean;
+  write(data: Buffer): void;
+  writePacket(packet: Packet): void;
+  setProtocolVersion(version: ProtocolVersion): void;
+  pauseReading(): void;
+  resumeProcessing(): void;
+  /** Flush and close the network connection. */
+  close(): void;
+}
+
+export type ChannelState = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed';
+
+export class Channel implements SessionLink {
+  state: ChannelState = 'awaiting-connect';
+  /** True while a CONNECT is being authenticated: further packets wait in the decoder. */
+  paused = false;
+  protocolVersion: ProtocolVersion = 4;
+  clientId = '';
+  username: string | undefined;
+  session: Session | null = null;
+  /** Keepalive in seconds after any server cap; 0 = none. */
+  keepalive = 0;
+  will: Message | null = null;
+  /** MQTT 5 Will Delay Interval, seconds. */
+  willDelay = 0;
+  /** Client limits announced in its CONNECT (MQTT 5). */
+  clientMaxPacketSize = 0;
+  clientTopicAliasMax = 0;
+  requestProblemInfo = true;
+  /** Topic aliases: client → server (alias → topic) and server → client (topic → alias). */
+  inboundAliases: Map<number, string> | null = null;
+  outboundAliases: Map<string, number> | null = null;
+  /** The client sent DISCONNECT with a reason that discards the will [MQTT-3.1.2-10]. */
+  willDiscarded = false;
+  log: Logger;
+
+  constructor(
+    readonly out: ChannelOutput,
+    readonly broker: Broker,
+    readonly peer: PeerInfo,
+    logger: Logger,
+  ) {
+    this.log = logger;
+  }
+
+  get isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  handle(packet: Packet): void {
+    if (this.state === 'awaiting-connect') {
+      if (packet.type === 'connect') {
+        void handleConnect(this, packet);
+        return;
+      }
+      // [MQTT-3.1.0-1] the first packet must be CONNECT; anything else closes the connection.
+      this.logProtocolError(`first packet was ${packet.type}, not connect`);
+      this.terminate();
+      return;
+    }
+    if (this.state !== 'connected') return;
+    switch (packet.type) {
+      case 'publish':
+        handlePublish(this, packet);
+        return;
+      case 'puback':
+        handlePuback(this, packet);
+        return;
+      case 'pubrec':
+        handlePubrec(this, packet);
+        return;
+      case 'pubrel':
+        handlePubrel(this, packet);
+        return;
+      case 'pubcomp':
+        handlePubcomp(this, packet);
+        return;
+      case 'subscribe':
+        handleSubscribe(this, packet);
+        return;
+      case 'unsubscribe':
+        handleUnsubscribe(this, packet);
+        return;
+      case 'pingreq':
+        this.out.writePacket({ type: 'pingresp' });
+        return;
+      case 'disconnect':
+        handleDisconnect(this, packet);
+        return;
+      case 'connect':
+        // [MQTT-3.1.0-2] a second CONNECT is a protocol violation.
+        this.protocolError(RC.ProtocolError, 'second CONNECT');
+        return;
+      case 'auth':
+        // No enhanced authentication method was negotiated, so AUTH is unexpected [MQTT-4.12.0-1].
+        this.protocolError(RC.ProtocolError, 'AUTH without an authentication method');
+        return;
+      default:
+        // CONNACK, SUBACK, UNSUBACK, PINGRESP only flow server → client.
+        this.protocolError(RC.ProtocolError, `unexpected ${packet.type} from client`);
+    }
+  }
+
+  /**
+   * A malformed packet or a protocol violation: the reason code goes back as CONNACK (before
+   * CONNECT completed) or DISCONNECT (MQTT 5), then the connection closes. 3.x just closes,
+   * except for the CONNACK return codes 3.1.1 defines [MQTT-3.2.2-4].
+   */
+  protocolError(reasonCode: number, message: string): void {
+    if (this.state === 'closed') return;
+    this.logProtocolError(message, reasonCode);
+    if (this.state === 'awaiting-connect' || this.state === 'authenticating') {
+      this.refuseConnect(reasonCode);
+      return;
+    }
+    this.terminate(reasonCode);
+  }
+
+  /** Answers a CONNECT with a failure and closes [MQTT-3.2.2-5]. */
+  refuseConnect(reasonCode: number): void {
+    if (this.protocolVersion === 5) {
+      this.out.writePacket({ type: 'connack', sessionPresent: false, reasonCode });
+    } else {
+      const code = v3ConnackCode(reasonCode);
+      if (code !== undefined) this.out.writePacket({ type: 'connack', sessionPresent: false, reasonCode: code });
+    }
+    this.terminate();
+  }
+
+  /** Server-initiated close, with a DISCONNECT reason for MQTT 5 clients when given. */
+  terminate(reasonCode?: number): void {
+    if (this.state === 'closed') return;
+    if (reasonCode !== undefined && this.state === 'connected' && this.protocolVersion === 5) {
+      this.out.writePacket({ type: 'disconnect', reasonCode });
+    }
+    this.out.close();
+    this.finish();
+  }
+
+  /** The socket closed (for any reason). */
+  onConnectionLost(error?: Error): void {
+    if (this.state === 'closed') return;
+    if (error !== undefined) this.log.debug({ err: error.message }, 'connection error');
+    this.finish();
+  }
+
+  /** The client's output buffer drained: the session may resume sending. */
+  onDrain(): void {
+    this.session?.drain();
+  }
+
+  private finish(): void {
+    const wasConnected = this.state === 'connected';
+    this.state = 'closed';
+    if (wasConnected) this.broker.channelClosed(this);
+  }
+
+  private logProtocolError(message: string, reasonCode?: number): void {
+    this.log.info({ clientId: this.clientId || undefined, reasonCode, remote: this.peer.remoteAddress }, `protocol error: ${message}`);
+  }
+
+  // SessionLink: the outbound side.
+
+  sendPublish(delivery: Delivery, packetId: number, dup: boolean): boolean {
+    if (delivery.qos === 0 && this.out.congested) return false;
+    const message = delivery.message;
+    let alias = 0;
+    let aliasOnly = false;
+    if (this.clientTopicAliasMax > 0) {
+      const aliases = (this.outboundAliases ??= new Map());
+      const known = aliases.get(message.topic);
+      if (known !== undefined) {
+        alias = known;
+        aliasOnly = true;
+      } else if (aliases.size < this.clientTopicAliasMax) {
+        alias = aliases.size + 1;
+        aliases.set(message.topic, alias);
+      }
+    }
+    const data = message.encodeFor(
+      this.protocolVersion,
+      delivery.qos,
+      delivery.retain,
+      packetId,
+      dup,
+      delivery.subscriptionIds,
+      alias,
+      aliasOnly,
+      message.expiresAt === 0 ? 0 : Date.now(),
+    );
+    // [MQTT-3.1.2-25] never send a packet larger than the client's Maximum Packet Size.
+    if (this.clientMaxPacketSize > 0 && data.length > this.clientMaxPacketSize) {
+      if (alias !== 0 && !aliasOnly) this.outboundAliases!.delete(message.topic);
+      return false;
+    }
+    this.out.write(data);
+    this.broker.counters.messagesOut++;
+    return true;
+  }
+
+  sendPubrel(packetId: number): void {
+    this.out.writePacket({ type: 'pubrel', packetId });
+  }
+}

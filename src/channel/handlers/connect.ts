@@ -1,0 +1,146 @@
+/**
+ * CONNECT → CONNACK, as named steps: validate, authenticate, open the session (takeover or
+ * resume), answer, then resend what the session owes the client.
+ */
+import { randomBytes } from 'node:crypto';
+import type { ConnectPacket, Properties } from '../../protocol/packets.js';
+import { Message } from '../../session/message.js';
+import type { Channel } from '../channel.js';
+import { RC } from '../reason.js';
+
+const NEVER_EXPIRES = 0xffffffff;
+
+export async function handleConnect(ch: Channel, packet: ConnectPacket): Promise<void> {
+  const options = ch.broker.options;
+  ch.state = 'authenticating';
+  ch.paused = true;
+  ch.out.pauseReading();
+  ch.protocolVersion = packet.protocolVersion;
+  ch.out.setProtocolVersion(packet.protocolVersion);
+  const v5 = packet.protocolVersion === 5;
+  const props = packet.properties;
+
+  // Client identifier [MQTT-3.1.3-6..9].
+  let clientId = packet.clientId;
+  let assigned = false;
+  if (clientId.length === 0) {
+    // 3.1 requires an id; 3.1.1 allows an empty one only with a clean session [MQTT-3.1.3-8].
+    if (packet.protocolVersion === 3 || (packet.protocolVersion === 4 && !packet.clean)) {
+      ch.refuseConnect(RC.ClientIdentifierNotValid);
+      return;
+    }
+    clientId = `ferry-${randomBytes(9).toString('base64url')}`;
+    assigned = true;
+  }
+  if (props?.authenticationMethod !== undefined) {
+    // Enhanced authentication (AUTH exchanges) is not offered [MQTT-4.12.0-1].
+    ch.refuseConnect(RC.BadAuthenticationMethod);
+    return;
+  }
+
+  const verdict = await ch.broker.authenticate(packet, ch.peer);
+  if (ch.state !== 'authenticating') return; // the socket went away meanwhile
+  if (!verdict.ok) {
+    ch.log.info({ clientId, username: packet.username, remote: ch.peer.remoteAddress }, 'connection refused');
+    ch.refuseConnect(verdict.reasonCode);
+    return;
+  }
+
+  ch.clientId = clientId;
+  ch.username = packet.username;
+  ch.log = ch.log.child({ clientId });
+
+  // Keepalive with the server's cap (MQTT 5 Server Keep Alive, 3.2.2.3.14).
+  let keepalive = packet.keepalive;
+  let keepaliveCapped = false;
+  if (options.maxKeepalive > 0 && (keepalive === 0 || keepalive > options.maxKeepalive)) {
+    keepalive = options.maxKeepalive;
+    keepaliveCapped = true;
+  }
+  ch.keepalive = keepalive;
+
+  // Client-side limits (MQTT 5).
+  const receiveMaximum = props?.receiveMaximum ?? 65535;
+  ch.clientMaxPacketSize = props?.maximumPacketSize ?? 0;
+  ch.clientTopicAliasMax = props?.topicAliasMaximum ?? 0;
+  ch.requestProblemInfo = props?.requestProblemInformation !== 0;
+
+  // Session expiry: 3.x persistent sessions last until the server's cap.
+  const requestedExpiry = v5 ? (props?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : NEVER_EXPIRES;
+  const expiry = Math.min(requestedExpiry, options.maxSessionExpiry);
+
+  if (packet.will !== undefined) {
+    const will = packet.will;
+    ch.will = new Message(
+      will.topic,
+      will.payload,
+      will.qos,
+      will.retain,
+      forwardableProperties(will.properties),
+      expiresAt(will.properties, Date.now()),
+      null,
+    );
+    ch.willDelay = will.properties?.willDelayInterval ?? 0;
+  }
+
+  const { session, present } = ch.broker.openSession(ch, clientId, packet.clean, expiry);
+  ch.session = session;
+  ch.state = 'connected';
+
+  const connackProps: Properties = {};
+  if (v5) {
+    if (assigned) connackProps.assignedClientIdentifier = clientId;
+    if (keepaliveCapped) connackProps.serverKeepAlive = keepalive;
+    if (expiry !== requestedExpiry) connackProps.sessionExpiryInterval = expiry;
+    if (options.receiveMaximum < 65535) connackProps.receiveMaximum = options.receiveMaximum;
+    connackProps.maximumPacketSize = options.maxPacketSize;
+    if (options.topicAliasMaximum > 0) connackProps.topicAliasMaximum = options.topicAliasMaximum;
+    if (props?.requestResponseInformation === 1) connackProps.responseInformation = `response/${clientId}`;
+  }
+  ch.out.writePacket(
+    Object.keys(connackProps).length > 0
+      ? { type: 'connack', sessionPresent: present, reasonCode: RC.Success, properties: connackProps }
+      : { type: 'connack', sessionPresent: present, reasonCode: RC.Success },
+  );
+  ch.log.debug({ version: packet.protocolVersion, clean: packet.clean, keepalive, present }, 'connected');
+  ch.broker.channelConnected(ch);
+
+  // [MQTT-4.4.0-1] resend unacknowledged messages, then whatever queued while offline.
+  session.attach(ch, receiveMaximum, options.maxInflight);
+  ch.paused = false;
+  ch.out.resumeProcessing();
+}
+
+/** The MQTT 5 properties that travel with an application message to its receivers (3.3.2.3). */
+export function forwardableProperties(props: Properties | undefined): Properties | undefined {
+  if (props === undefined) return undefined;
+  const out: Properties = {};
+  let any = false;
+  if (props.payloadFormatIndicator !== undefined) {
+    out.payloadFormatIndicator = props.payloadFormatIndicator;
+    any = true;
+  }
+  if (props.contentType !== undefined) {
+    out.contentType = props.contentType;
+    any = true;
+  }
+  if (props.responseTopic !== undefined) {
+    out.responseTopic = props.responseTopic;
+    any = true;
+  }
+  if (props.correlationData !== undefined) {
+    out.correlationData = props.correlationData;
+    any = true;
+  }
+  if (props.userProperties !== undefined) {
+    out.userProperties = props.userProperties;
+    any = true;
+  }
+  return any ? out : undefined;
+}
+
+/** Absolute expiry time from a Message Expiry Interval, 0 when the message never expires. */
+export function expiresAt(props: Properties | undefined, now: number): number {
+  const interval = props?.messageExpiryInterval;
+  return interval === undefined ? 0 : now + interval * 1000;
+}

@@ -1,0 +1,87 @@
+/**
+ * Inbound PUBLISH: resolve the topic alias, enforce Receive Maximum and authorization, hand the
+ * message to the router, and acknowledge (QoS 1: PUBACK; QoS 2: PUBREC, delivery once per
+ * packet id until PUBREL — method B of MQTT 4.3.3).
+ */
+import type { PublishPacket } from '../../protocol/packets.js';
+import { Message } from '../../session/message.js';
+import type { Channel } from '../channel.js';
+import { RC } from '../reason.js';
+import { expiresAt, forwardableProperties } from './connect.js';
+
+export function handlePublish(ch: Channel, packet: PublishPacket): void {
+  const session = ch.session!;
+  const broker = ch.broker;
+  broker.counters.messagesIn++;
+
+  let topic = packet.topic;
+  const alias = packet.properties?.topicAlias;
+  if (alias !== undefined) {
+    // [MQTT-3.3.2-9] [MQTT-3.3.2-10] aliases are 1..Topic Alias Maximum.
+    if (alias === 0 || alias > broker.options.topicAliasMaximum) {
+      ch.protocolError(RC.TopicAliasInvalid, `topic alias ${alias} out of range`);
+      return;
+    }
+    if (topic.length === 0) {
+      const known = ch.inboundAliases?.get(alias);
+      if (known === undefined) {
+        ch.protocolError(RC.ProtocolError, `unknown topic alias ${alias}`);
+        return;
+      }
+      topic = known;
+    } else {
+      (ch.inboundAliases ??= new Map()).set(alias, topic);
+    }
+  } else if (topic.length === 0) {
+    ch.protocolError(RC.ProtocolError, 'empty topic without topic alias');
+    return;
+  }
+
+  const qos = packet.qos;
+  const packetId = packet.packetId ?? 0;
+  if (qos === 2 && session.inboundQos2.has(packetId)) {
+    // A resend of a message already received: acknowledge again, do not deliver twice.
+    ch.out.writePacket({ type: 'pubrec', packetId });
+    return;
+  }
+  if (qos > 0 && session.inboundQos2.size >= broker.options.receiveMaximum) {
+    // [MQTT-3.3.4-9] the client exceeded the Receive Maximum we announced.
+    ch.protocolError(RC.ReceiveMaximumExceeded, 'receive maximum exceeded');
+    return;
+  }
+
+  if (!broker.authorizePublish(ch, topic)) {
+    ch.log.info({ topic }, 'publish not authorized');
+    broker.counters.publishDenied++;
+    // MQTT 5 says so in the ack; 3.x has no way to, so the message is acknowledged and dropped.
+    const reasonCode = ch.protocolVersion === 5 ? RC.NotAuthorized : RC.Success;
+    if (qos === 1) ch.out.writePacket({ type: 'puback', packetId, reasonCode });
+    else if (qos === 2) ch.out.writePacket({ type: 'pubrec', packetId, reasonCode });
+    return;
+  }
+
+  const props = packet.properties;
+  // A payload that is a view into a large socket chunk is copied if it may be kept, so the
+  // chunk can be freed.
+  let payload = packet.payload;
+  if ((qos > 0 || packet.retain) && payload.buffer.byteLength > payload.length + 256) {
+    payload = Buffer.from(payload);
+  }
+  const message = new Message(
+    topic,
+    payload,
+    qos,
+    packet.retain,
+    props === undefined ? undefined : forwardableProperties(props),
+    props?.messageExpiryInterval === undefined ? 0 : expiresAt(props, Date.now()),
+    session,
+  );
+  broker.publish(message);
+
+  if (qos === 1) {
+    ch.out.writePacket({ type: 'puback', packetId });
+  } else if (qos === 2) {
+    session.inboundQos2.add(packetId);
+    ch.out.writePacket({ type: 'pubrec', packetId });
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * SUBSCRIBE → SUBACK, then the matching retained messages (MQTT 3.8.4). Each filter is checked
+ * on its own: an invalid or unauthorized one fails alone, the others are granted.
+ */
+import { isValidTopicFilter, parseSharedSubscription } from '../../protocol/topic.js';
+import type { QoS, SubscribePacket } from '../../protocol/packets.js';
+import type { Message } from '../../session/message.js';
+import type { SubscriptionOptions } from '../../session/session.js';
+import type { Channel } from '../channel.js';
+import { RC } from '../reason.js';
+
+const MAX_QOS: QoS = 2;
+
+export function handleSubscribe(ch: Channel, packet: SubscribePacket): void {
+  const session = ch.session!;
+  const broker = ch.broker;
+  const v5 = ch.protocolVersion === 5;
+  const subscriptionId = packet.properties?.subscriptionIdentifiers?.[0] ?? 0;
+  const reasonCodes: number[] = [];
+  const retained: Array<{ message: Message; qos: QoS }> = [];
+  const now = Date.now();
+
+  for (const request of packet.subscriptions) {
+    const shared = parseSharedSubscription(request.topicFilter);
+    const filter = shared === null ? request.topicFilter : shared.filter;
+    if ((shared === null && request.topicFilter.startsWith('$share/')) || !isValidTopicFilter(filter)) {
+      reasonCodes.push(v5 ? RC.TopicFilterInvalid : RC.UnspecifiedError);
+      continue;
+    }
+    if (shared !== null && request.noLocal) {
+      // [MQTT-3.8.3-4] No Local on a shared subscription is a protocol error.
+      ch.protocolError(RC.ProtocolError, 'no local on a shared subscription');
+      return;
+    }
+    if (!broker.authorizeSubscribe(ch, filter)) {
+      ch.log.info({ filter: request.topicFilter }, 'subscribe not authorized');
+      reasonCodes.push(v5 ? RC.NotAuthorized : RC.UnspecifiedError);
+      continue;
+    }
+    const granted = (request.qos < MAX_QOS ? request.qos : MAX_QOS) as QoS;
+    const options: SubscriptionOptions = {
+      qos: granted,
+      noLocal: request.noLocal,
+      retainAsPublished: request.retainAsPublished,
+      retainHandling: request.retainHandling,
+      subscriptionId,
+      shareGroup: shared === null ? null : shared.group,
+      filter,
+    };
+    const existed = broker.subscribe(session, request.topicFilter, options);
+    reasonCodes.push(granted);
+    // Retained messages are not sent for shared subscriptions (MQTT 4.8.2) nor when Retain
+    // Handling says not to [MQTT-3.3.1-9..11].
+    if (shared === null && (request.retainHandling === 0 || (request.retainHandling === 1 && !existed))) {
+      for (const message of broker.retained.match(filter, now)) {
+        retained.push({ message, qos: (message.qos < granted ? message.qos : granted) as QoS });
+      }
+    }
+  }
+
+  ch.out.writePacket({ type: 'suback', packetId: packet.packetId, reasonCodes });
+  const subscriptionIds = subscriptionId === 0 ? undefined : [subscriptionId];
+  for (const { message, qos } of retained) {
+    session.deliver({ message, qos, retain: true, subscriptionIds, shared: null });
+  }
+}

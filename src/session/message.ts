@@ -1,0 +1,94 @@
+/**
+ * An application message as routed inside Ferry: stored once, referenced by every session queue
+ * and in-flight slot that holds it (like Mosquitto's msg_store). Its wire forms are encoded
+ * lazily and cached, so a PUBLISH fanned out to many subscribers is encoded once per distinct
+ * form (protocol family × QoS × RETAIN flag) and the same Buffer is written to every socket.
+ * QoS 1/2 forms carry a placeholder packet id that is patched into a copy per delivery.
+ */
+import { encode, setPacketId } from '../protocol/encoder.js';
+import type { Properties, ProtocolVersion, PublishPacket, QoS } from '../protocol/packets.js';
+
+export class Message {
+  /** Cached encodings indexed by wireSlot(); allocated on first delivery. */
+  private wire: Array<Buffer | undefined> | null = null;
+
+  constructor(
+    readonly topic: string,
+    readonly payload: Buffer,
+    readonly qos: QoS,
+    readonly retain: boolean,
+    /** Forwardable MQTT 5 properties (never topicAlias or subscriptionIdentifiers). */
+    readonly properties: Properties | undefined,
+    /** Absolute expiry in ms since the epoch, 0 = never (MQTT 5 Message Expiry Interval). */
+    readonly expiresAt: number,
+    /** Opaque identity of the publishing session, for No Local; null for server-made messages. */
+    readonly origin: object | null,
+  ) {}
+
+  isExpired(now: number): boolean {
+    return this.expiresAt !== 0 && now >= this.expiresAt;
+  }
+
+  /**
+   * The PUBLISH bytes for one delivery. Forms that are the same for every subscriber come from
+   * the cache; per-subscriber forms (subscription ids, topic alias, remaining expiry) are
+   * encoded on their own.
+   */
+  encodeFor(
+    version: ProtocolVersion,
+    qos: QoS,
+    retain: boolean,
+    packetId: number,
+    dup: boolean,
+    subscriptionIds: readonly number[] | undefined,
+    topicAlias: number,
+    aliasOnly: boolean,
+    now: number,
+  ): Buffer {
+    const v5 = version === 5;
+    if (v5 && (subscriptionIds !== undefined || topicAlias !== 0 || this.expiresAt !== 0)) {
+      return encode(this.packetFor(qos, retain, dup, packetId, subscriptionIds, topicAlias, aliasOnly, now), 5);
+    }
+    const slot = (v5 ? 6 : 0) + qos * 2 + (retain ? 1 : 0);
+    this.wire ??= new Array<Buffer | undefined>(12);
+    let shared: Buffer | undefined = this.wire[slot];
+    if (shared === undefined) {
+      shared = encode(this.packetFor(qos, retain, false, qos === 0 ? 0 : 1, undefined, 0, false, now), version);
+      this.wire[slot] = shared;
+    }
+    return qos === 0 ? shared : setPacketId(shared, packetId, dup);
+  }
+
+  private packetFor(
+    qos: QoS,
+    retain: boolean,
+    dup: boolean,
+    packetId: number,
+    subscriptionIds: readonly number[] | undefined,
+    topicAlias: number,
+    aliasOnly: boolean,
+    now: number,
+  ): PublishPacket {
+    const packet: PublishPacket = {
+      type: 'publish',
+      topic: aliasOnly ? '' : this.topic,
+      payload: this.payload,
+      qos,
+      retain,
+      dup,
+    };
+    if (qos > 0) packet.packetId = packetId;
+    let properties = this.properties;
+    if (subscriptionIds !== undefined || topicAlias !== 0 || this.expiresAt !== 0) {
+      properties = { ...properties };
+      if (subscriptionIds !== undefined) properties.subscriptionIdentifiers = [...subscriptionIds];
+      if (topicAlias !== 0) properties.topicAlias = topicAlias;
+      // [MQTT-3.3.2-6] forward the remaining lifetime, not the original interval.
+      if (this.expiresAt !== 0) {
+        properties.messageExpiryInterval = Math.max(0, Math.ceil((this.expiresAt - now) / 1000));
+      }
+    }
+    if (properties !== undefined) packet.properties = properties;
+    return packet;
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * Session state that outlives a network connection (MQTT 4.1): subscriptions, the outbound
+ * in-flight window of QoS 1/2 messages, the queue behind it, and inbound QoS 2 packet ids
+ * awaiting PUBREL. While a client is connected, the session talks to it through a SessionLink
+ * (implemented by the channel); while it is not, deliveries of QoS 1/2 wait in the queue.
+ *
+ * Ordering: QoS 1/2 messages leave in the order they were delivered to the session; the queue
+ * only moves when the window has room [MQTT-4.6.0-6]. QoS 0 bypasses the window.
+ */
+import type { ProtocolVersion, QoS } from '../protocol/packets.js';
+import type { Message } from './message.js';
+import { BoundedQueue } from './message-queue.js';
+import { PacketIdAllocator } from './packet-id.js';
+
+export interface SubscriptionOptions {
+  readonly qos: QoS;
+  readonly noLocal: boolean;
+  readonly retainAsPublished: boolean;
+  readonly retainHandling: 0 | 1 | 2;
+  /** MQTT 5 Subscription Identifier, 0 when none. */
+  readonly subscriptionId: number;
+  /** Shared subscription group, or null for an ordinary subscription. */
+  readonly shareGroup: string | null;
+  /** The filter without any $share/<group>/ prefix. */
+  readonly filter: string;
+}
+
+/** One message on its way to one session. */
+export interface Delivery {
+  readonly message: Message;
+  readonly qos: QoS;
+  readonly retain: boolean;
+  readonly subscriptionIds: number[] | undefined;
+  /** Set when the message reached this session through a shared subscription. */
+  readonly shared: { readonly group: string; readonly filter: string } | null;
+}
+
+interface OutboundEntry {
+  readonly delivery: Delivery;
+  readonly packetId: number;
+  /** QoS 2: PUBREC received and PUBREL sent; only PUBCOMP is awaited. */
+  released: boolean;
+}
+
+/** The connected client as the session sees it. */
+export interface SessionLink {
+  readonly protocolVersion: ProtocolVersion;
+  /** Writes a PUBLISH; false when it was dropped (slow consumer, too large for the client). */
+  sendPublish(delivery: Delivery, packetId: number, dup: boolean): boolean;
+  sendPubrel(packetId: number): void;
+}
+
+export interface SessionCounters {
+  droppedQueueFull: number;
+  droppedExpired: number;
+  droppedQos0Offline: number;
+  droppedByLink: number;
+}
+
+export class Session {
+  link: SessionLink | null = null;
+  readonly subscriptions = new Map<string, SubscriptionOptions>();
+  readonly inflight = new Map<number, OutboundEntry>();
+  readonly queue: BoundedQueue<Delivery>;
+  /** Inbound QoS 2 packet ids whose PUBREC went out and whose PUBREL has not come yet. */
+  readonly inboundQos2 = new Set<number>();
+  /** Session Expiry Interval in seconds (0xFFFFFFFF = never, capped by the broker). */
+  expiryInterval = 0;
+  /** Size of the outbound window: min(server max inflight, client Receive Maximum). */
+  window: number;
+  /** Timer for expiry while disconnected; owned by the broker. */
+  expiryTimer: NodeJS.Timeout | null = null;
+  /** Scratch fields used by the router to merge overlapping matches without allocating. */
+  matchStamp = 0;
+  matchSlot = 0;
+  private readonly ids = new PacketIdAllocator();
+
+  constructor(
+    readonly clientId: string,
+    maxInflight: number,
+    maxQueued: number,
+    private readonly counters: SessionCounters,
+  ) {
+    this.window = maxInflight;
+    this.queue = new BoundedQueue(maxQueued);
+  }
+
+  get online(): boolean {
+    return this.link !== null;
+  }
+
+  deliver(delivery: Delivery): void {
+    const link = this.link;
+    if (delivery.qos === 0) {
+      // QoS 0 is not queued for offline sessions (MQTT 3.1.2.4 leaves it optional).
+      if (link === null) this.counters.droppedQos0Offline++;
+      else if (!link.sendPublish(delivery, 0, false)) this.counters.droppedByLink++;
+      return;
+    }
+    if (link !== null && this.queue.length === 0 && this.inflight.size < this.window) {
+      this.send(link, delivery);
+      return;
+    }
+    if (this.queue.push(delivery) !== undefined) this.counters.droppedQueueFull++;
+  }
+
+  /** PUBACK (QoS 1) or PUBCOMP (QoS 2) completes a delivery. Returns false for unknown ids. */
+  complete(packetId: number): boolean {
+    if (!this.inflight.delete(packetId)) return false;
+    this.drain();
+    return true;
+  }
+
+  /**
+   * PUBREC for a QoS 2 delivery. 'release' means send PUBREL; 'unknown' means no such
+   * id; 'failed' means the client refused the message (reason >= 0x80) and it is discarded.
+   */
+  received(packetId: number, reasonCode: number): 'release' | 'unknown' | 'failed' {
+    const entry = this.inflight.get(packetId);
+    if (entry === undefined || entry.delivery.qos !== 2) return 'unknown';
+    if (reasonCode >= 0x80) {
+      this.complete(packetId);
+      return 'failed';
+    }
+    entry.released = true;
+    return 'release';
+  }
+
+  /** Connects a client to the session and resends what it had not acknowledged [MQTT-4.4.0-1]. */
+  attach(link: SessionLink, receiveMaximum: number, maxInflight: number): void {
+    this.link = link;
+    this.window = Math.max(1, Math.min(maxInflight, receiveMaximum));
+    for (const entry of this.inflight.values()) {
+      if (entry.released) link.sendPubrel(entry.packetId);
+      else if (!link.sendPublish(entry.delivery, entry.packetId, true)) this.counters.droppedByLink++;
+    }
+    this.drain();
+  }
+
+  detach(): void {
+    this.link = null;
+  }
+
+  /**
+   * Takes back every unfinished delivery that came through a shared subscription, so the
+   * router can give it to another member of the group (MQTT 4.8.2). QoS 2 messages already
+   * PUBREC'd stay: the client has them.
+   */
+  takeSharedDeliveries(): Delivery[] {
+    const taken: Delivery[] = [];
+    for (const [id, entry] of this.inflight) {
+      if (entry.delivery.shared !== null && !entry.released) {
+        this.inflight.delete(id);
+        taken.push(entry.delivery);
+      }
+    }
+    const kept: Delivery[] = [];
+    for (const delivery of this.queue.drain()) {
+      (delivery.shared !== null ? taken : kept).push(delivery);
+    }
+    for (const delivery of kept) this.queue.push(delivery);
+    return taken;
+  }
+
+  /** Moves queued deliveries into the window while it has room. */
+  drain(): void {
+    const link = this.link;
+    if (link === null) return;
+    const now = Date.now();
+    while (this.inflight.size < this.window) {
+      const delivery = this.queue.shift();
+      if (delivery === undefined) return;
+      if (delivery.message.isExpired(now)) {
+        this.counters.droppedExpired++;
+        continue;
+      }
+      this.send(link, delivery);
+    }
+  }
+
+  private send(link: SessionLink, delivery: Delivery): void {
+    const packetId = this.ids.allocate(this.inflight);
+    this.inflight.set(packetId, { delivery, packetId, released: false });
+    if (!link.sendPublish(delivery, packetId, false)) {
+      // Too large for this client: treat as delivered [MQTT-3.1.2-25].
+      this.inflight.delete(packetId);
+      this.counters.droppedByLink++;
+    }
+  }
+}
