@@ -90,7 +90,7 @@ const ROWS = [
   { key: 'config', group: 'general', type: 'path', arg: 'FILE', inFile: false,
     description: 'JSON config file to read. Values in it are overridden by FERRY_* variables and flags.' },
   { key: 'dataDir', group: 'general', type: 'path', arg: 'DIR', default: './data',
-    description: 'Data directory (embedded store, generated keys). Created if missing.' },
+    description: "Directory for Ferry's persistent state. Created if missing." },
   { key: 'logLevel', group: 'general', type: 'enum', values: LOG_LEVELS, arg: 'LEVEL', default: 'info',
     description: 'Log level of the JSON logs written to stdout.' },
   // listeners

@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+/**
+ * The `ferry` command.
+ *   ferry start [flags]   run in the foreground; SIGTERM/SIGINT → graceful stop → exit 0
+ *   ferry --help | --version
+ * Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
+ */
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../config/errors.js';
+import { loadConfig } from '../config/load.js';
+import { renderStartHelp } from '../config/docs.js';
+import { createLogger } from '../observability/logger.js';
+import { startFerry } from '../server.js';
+
+/** A second signal, or a stop that takes longer than this, exits at once with code 1. */
+const STOP_TIMEOUT_MS = 15_000;
+
+const USAGE = `Usage: ferry <command> [options]
+
+Ferry: a self-hosted MQTT message queue.
+
+Commands:
+  start          Run Ferry in the foreground (see "ferry start --help")
+
+Options:
+  -h, --help     Show this help
+  -v, --version  Print the version
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`ferry: ${message}\n\n${USAGE}`);
+  return 2;
+}
+
+async function start(argv: readonly string[]): Promise<number | undefined> {
+  let loaded;
+  try {
+    loaded = loadConfig({ argv, env: process.env });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`ferry: ${err.message}\n`);
+      return err.exitCode;
+    }
+    throw err;
+  }
+  if (loaded.help) {
+    process.stdout.write(renderStartHelp());
+    return 0;
+  }
+  const { config } = loaded;
+  const logger = createLogger({ level: config.logLevel });
+  if (loaded.configFile !== undefined) logger.info({ configFile: loaded.configFile }, 'config file loaded');
+
+  let ferry;
+  try {
+    ferry = await startFerry(config, { logger });
+  } catch (err) {
+    logger.fatal({ err }, 'ferry failed to start');
+    return err instanceof ConfigError ? err.exitCode : 1;
+  }
+
+  const running = ferry;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (!running.ready && running.http.server.listening === false) return;
+    process.removeListener('SIGTERM', onSignal);
+    process.removeListener('SIGINT', onSignal);
+    const force = (): never => {
+      logger.error({ signal }, 'forced exit before graceful stop finished');
+      process.exit(1);
+    };
+    process.once('SIGTERM', force);
+    process.once('SIGINT', force);
+    setTimeout(force, STOP_TIMEOUT_MS).unref();
+    logger.info({ signal }, 'signal received, stopping');
+    running.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'graceful stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return undefined; // keep running
+}
+
+export async function main(argv: readonly string[]): Promise<number | undefined> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start':
+      return start(rest);
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE);
+      return 0;
+    case '-v':
+    case '--version':
+      process.stdout.write(`${version()}\n`);
+      return 0;
+    case undefined:
+      return usageError('missing command');
+    default:
+      return usageError(`unknown command "${command}"`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined) process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`ferry: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,146 @@
+/**
+ * Composition root: one Ferry process = logger + Broker + MQTT listeners + HTTP server.
+ *
+ * Start:  data dir → logger → broker → HTTP (readyz 503) → listeners → readyz 200
+ * Stop:   readyz 503 → listeners stop accepting → broker.close() → listeners close → HTTP close
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { Broker } from './broker/broker.js';
+import { ConfigError } from './config/errors.js';
+import { securityWarnings, tlsEnabled } from './config/load.js';
+import type { FerryConfig } from './config/schema.js';
+import { healthModule, Readiness } from './http/health.js';
+import { createHttpServer, listenHttp, type HttpModule } from './http/server.js';
+import { componentLogger, createLogger } from './observability/logger.js';
+import { startListeners, type ListenerGroup, type ListenerSpec } from './transport/listeners.js';
+import type { TlsMaterial } from './transport/tls.js';
+
+/** Listener names, as they appear in logs, PeerInfo.listener and RunningFerry.ports. */
+export type ListenerName = 'mqtt' | 'ws' | 'mqtts' | 'wss';
+
+export interface FerryPorts {
+  mqtt: number;
+  ws: number;
+  http: number;
+  /** Present when TLS is configured. */
+  mqtts?: number;
+  wss?: number;
+}
+
+export interface StartOptions {
+  /** Use this logger instead of creating one from config.logLevel (tests, embedding). */
+  logger?: Logger;
+}
+
+export interface RunningFerry {
+  readonly config: FerryConfig;
+  readonly logger: Logger;
+  readonly broker: Broker;
+  readonly http: FastifyInstance;
+  /** Actually bound ports. */
+  readonly ports: Readonly<FerryPorts>;
+  /** True between "every listener accepts" and the start of stop(). */
+  readonly ready: boolean;
+  /** Graceful shutdown; idempotent (later calls return the same promise). */
+  stop(): Promise<void>;
+}
+
+/** Largest WebSocket message: one max-size packet plus room for a few small ones. */
+function wsMaxMessageBytes(maxPacketSize: number): number {
+  return maxPacketSize + 64 * 1024;
+}
+
+function readTlsFile(key: 'tlsCert' | 'tlsKey' | 'tlsCa', file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new ConfigError(`Cannot read ${key} file ${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Listener specs for a config (TLS files are read here, so a bad path fails startup). */
+export function listenerSpecs(config: FerryConfig): ListenerSpec[] {
+  const host = config.bind;
+  const maxMessageBytes = wsMaxMessageBytes(config.broker.maxPacketSize);
+  const specs: ListenerSpec[] = [
+    { name: 'mqtt', kind: 'tcp', host, port: config.mqttPort },
+    { name: 'ws', kind: 'ws', host, port: config.wsPort, wsPath: config.wsPath, maxMessageBytes },
+  ];
+  if (tlsEnabled(config) && config.tlsCert !== undefined && config.tlsKey !== undefined) {
+    const tls: TlsMaterial = {
+      cert: readTlsFile('tlsCert', config.tlsCert),
+      key: readTlsFile('tlsKey', config.tlsKey),
+      ...(config.tlsCa === undefined ? {} : { ca: readTlsFile('tlsCa', config.tlsCa) }),
+      requestClientCert: config.requestClientCert,
+    };
+    specs.push(
+      { name: 'mqtts', kind: 'tls', host, port: config.tlsPort, tls },
+      { name: 'wss', kind: 'wss', host, port: config.wssPort, tls, wsPath: config.wsPath, maxMessageBytes },
+    );
+  }
+  return specs;
+}
+
+/** HTTP modules of the process. Later: /api/v1, /metrics, the RPC endpoint at /. */
+function httpModules(readiness: Readiness): HttpModule[] {
+  return [healthModule(readiness)];
+}
+
+export async function startFerry(config: FerryConfig, options: StartOptions = {}): Promise<RunningFerry> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  for (const warning of securityWarnings(config)) logger.warn({ security: true }, warning);
+
+  const specs = listenerSpecs(config);
+  const readiness = new Readiness();
+  const broker = new Broker(config.broker, componentLogger(logger, 'broker'));
+  const http = await createHttpServer({ logger: componentLogger(logger, 'http'), modules: httpModules(readiness) });
+  let listeners: ListenerGroup | undefined;
+  let httpPort: number;
+  try {
+    httpPort = await listenHttp(http, config.bind, config.httpPort);
+    logger.info({ listener: 'http', address: config.bind, port: httpPort }, 'listening');
+    listeners = await startListeners(specs, broker, componentLogger(logger, 'transport'));
+  } catch (err) {
+    await http.close();
+    await broker.close();
+    throw err;
+  }
+  for (const l of listeners.listeners) {
+    logger.info({ listener: l.name, transport: l.kind, address: l.host, port: l.port }, 'listening');
+  }
+  const ports: FerryPorts = { mqtt: 0, ws: 0, http: httpPort, ...listeners.ports };
+  readiness.state = 'ready';
+  logger.info({ ports, dataDir: config.dataDir, allowAnonymous: config.broker.allowAnonymous }, 'ferry started');
+
+  const group = listeners;
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      readiness.state = 'stopping';
+      logger.info('stopping');
+      group.stopAccepting();
+      try {
+        await broker.close();
+      } catch (err) {
+        logger.error({ err }, 'broker close failed');
+      }
+      await group.close();
+      await http.close();
+      logger.info('stopped');
+    })());
+
+  return {
+    config,
+    logger,
+    broker,
+    http,
+    ports,
+    get ready() {
+      return readiness.ready;
+    },
+    stop,
+  };
+}

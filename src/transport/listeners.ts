@@ -1,0 +1,179 @@
+/**
+ * Starts and stops the configured listeners. Each listener is a net.Server (TCP, TLS, HTTP or
+ * HTTPS underneath) that adapts accepted connections to ByteStream and hands them to the sink.
+ *
+ * Shutdown has two steps so the server can drain in between:
+ *   stopAccepting()  no new connections (existing ones keep running; the broker closes them)
+ *   close()          end whatever is still connected and release the port
+ */
+import type { AddressInfo, Server, Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { createTcpServer, type AcceptGate } from './tcp.js';
+import { createTlsServer, type TlsMaterial } from './tls.js';
+import type { ConnectionSink, TransportKind } from './types.js';
+import { createWsServer } from './ws.js';
+
+export interface ListenerSpec {
+  /** 'mqtt', 'ws', 'mqtts', 'wss' by convention; shows up in PeerInfo.listener and logs. */
+  name: string;
+  kind: TransportKind;
+  host: string;
+  /** 0 = any free port; the bound port is in Listener.port. */
+  port: number;
+  /** Required for 'tls' and 'wss'. */
+  tls?: TlsMaterial;
+  /** WebSocket path for 'ws' and 'wss' (default '/mqtt'). */
+  wsPath?: string;
+  /** Largest WebSocket message for 'ws' and 'wss', bytes (default 1 MiB + 1 KiB). */
+  maxMessageBytes?: number;
+}
+
+export interface Listener {
+  readonly name: string;
+  readonly kind: TransportKind;
+  readonly host: string;
+  /** Actually bound port. */
+  readonly port: number;
+  /** Connections accepted and not yet closed. */
+  readonly connections: number;
+  stopAccepting(): void;
+  close(): Promise<void>;
+}
+
+/** After close() has ended every tracked connection, wait at most this long for the server. */
+const CLOSE_WAIT_MS = 2_000;
+
+class NetListener implements Listener, AcceptGate {
+  accepting = true;
+  port = 0;
+  private readonly sockets = new Set<Socket>();
+  /** One shared 'close' handler per listener (`this` is the socket), not one closure per connection. */
+  private readonly untrack: (this: Socket) => void;
+  private closed: Promise<void> | undefined;
+  readonly server: Server;
+
+  constructor(
+    readonly spec: ListenerSpec,
+    sink: ConnectionSink,
+    private readonly logger: Logger,
+  ) {
+    const sockets = this.sockets;
+    this.untrack = function (this: Socket) {
+      sockets.delete(this);
+    };
+    this.server = createServer(spec, sink, this, logger);
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+  get kind(): TransportKind {
+    return this.spec.kind;
+  }
+  get host(): string {
+    return this.spec.host;
+  }
+  get connections(): number {
+    return this.sockets.size;
+  }
+
+  track(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.on('close', this.untrack);
+  }
+
+  async listen(): Promise<void> {
+    const { server, spec } = this;
+    await new Promise<void>((resolve, reject) => {
+      const fail = (err: Error): void => reject(err);
+      server.once('error', fail);
+      server.listen({ port: spec.port, host: spec.host }, () => {
+        server.off('error', fail);
+        resolve();
+      });
+    });
+    this.port = (server.address() as AddressInfo).port;
+    server.on('error', (err) => this.logger.error({ err, listener: spec.name }, 'listener error'));
+  }
+
+  stopAccepting(): void {
+    if (!this.accepting) return;
+    this.accepting = false;
+    this.closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  async close(): Promise<void> {
+    this.stopAccepting();
+    for (const socket of this.sockets) socket.destroy();
+    const server = this.server as Server & { closeAllConnections?: () => void };
+    server.closeAllConnections?.();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS).unref()))]);
+    clearTimeout(timer);
+  }
+}
+
+function createServer(spec: ListenerSpec, sink: ConnectionSink, gate: AcceptGate, logger: Logger): Server {
+  const needTls = (): TlsMaterial => {
+    if (spec.tls === undefined) throw new Error(`listener ${spec.name}: ${spec.kind} needs TLS material`);
+    return spec.tls;
+  };
+  switch (spec.kind) {
+    case 'tcp':
+      return createTcpServer(spec.name, sink, gate);
+    case 'tls':
+      return createTlsServer(spec.name, needTls(), sink, gate, (err) =>
+        logger.debug({ err, listener: spec.name }, 'TLS handshake failed'),
+      );
+    case 'ws':
+    case 'wss':
+      return createWsServer(
+        {
+          name: spec.name,
+          path: spec.wsPath ?? '/mqtt',
+          maxMessageBytes: spec.maxMessageBytes ?? 1024 * 1024 + 1024,
+          ...(spec.kind === 'wss' ? { tls: needTls() } : {}),
+        },
+        sink,
+        gate,
+      );
+  }
+}
+
+export interface ListenerGroup {
+  readonly listeners: readonly Listener[];
+  /** Bound port per listener name. */
+  readonly ports: Readonly<Record<string, number>>;
+  stopAccepting(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Start every listener; if one cannot bind, the others are closed again and the error (naming the
+ * listener and address) is thrown.
+ */
+export async function startListeners(specs: readonly ListenerSpec[], sink: ConnectionSink, logger: Logger): Promise<ListenerGroup> {
+  const started: NetListener[] = [];
+  try {
+    for (const spec of specs) {
+      const listener = new NetListener(spec, sink, logger);
+      try {
+        await listener.listen();
+      } catch (err) {
+        throw new Error(`listener ${spec.name} cannot listen on ${spec.host}:${spec.port}: ${(err as Error).message}`, { cause: err });
+      }
+      started.push(listener);
+    }
+  } catch (err) {
+    await Promise.all(started.map((l) => l.close()));
+    throw err;
+  }
+  return {
+    listeners: started,
+    ports: Object.fromEntries(started.map((l) => [l.name, l.port])),
+    stopAccepting: () => started.forEach((l) => l.stopAccepting()),
+    close: async () => {
+      await Promise.all(started.map((l) => l.close()));
+    },
+  };
+}

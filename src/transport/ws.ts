@@ -1,0 +1,178 @@
+/**
+ * MQTT over WebSocket (`ws`) and secure WebSocket (`wss`), on a plain http/https server.
+ *
+ * - Only upgrades on the configured path (default /mqtt) are accepted; other paths get 404 and
+ *   plain HTTP requests get 426.
+ * - Subprotocol: `mqtt` is chosen, else `mqttv3.1`; a client that offers neither gets no
+ *   subprotocol (and usually gives up).
+ * - permessage-deflate is off: it costs memory per connection and CPU per message.
+ * - Each binary message is handed to the broker as one chunk (a message may hold part of a packet
+ *   or several packets; the decoder does not care). A text frame closes the connection
+ *   [MQTT-6.0.0-1].
+ * - Backpressure: write() returns false once ws.bufferedAmount reaches WS_HIGH_WATER_MARK; onDrain
+ *   fires when the underlying socket has drained after that.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Server, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { socketPeer, type AcceptGate } from './tcp.js';
+import { tlsPeer, tlsServerOptions, type TlsMaterial } from './tls.js';
+import type { ByteStream, ConnectionSink, PeerInfo } from './types.js';
+
+export const WS_HIGH_WATER_MARK = 64 * 1024;
+export const WS_SUBPROTOCOLS = ['mqtt', 'mqttv3.1'] as const;
+
+const kError = Symbol('ferry.transport.error');
+type ErrorSlot = { [kError]?: Error };
+
+function noteError(this: unknown, error: Error): void {
+  (this as ErrorSlot)[kError] ??= error;
+}
+
+export class WebSocketStream implements ByteStream {
+  private needDrain = false;
+  private drainListeners: (() => void)[] | undefined;
+
+  constructor(
+    private readonly ws: WebSocket,
+    /** The raw socket under `ws` (its 'drain' tells us when ws's buffer emptied). */
+    private readonly socket: Socket,
+    readonly peer: PeerInfo,
+  ) {
+    ws.on('error', noteError);
+  }
+
+  get bufferedBytes(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  write(data: Buffer): boolean {
+    this.ws.send(data);
+    if (this.ws.bufferedAmount < WS_HIGH_WATER_MARK) return true;
+    this.needDrain = true;
+    return false;
+  }
+
+  pause(): void {
+    this.ws.pause();
+  }
+
+  resume(): void {
+    this.ws.resume();
+  }
+
+  end(): void {
+    this.ws.close(1000);
+  }
+
+  destroy(): void {
+    this.ws.terminate();
+  }
+
+  onData(listener: (chunk: Buffer) => void): void {
+    this.ws.on('message', (data: RawData, isBinary: boolean) => {
+      // binaryType is 'nodebuffer', so binary messages arrive as one Buffer.
+      if (isBinary) listener(data as Buffer);
+      else this.ws.close(1003, 'MQTT requires binary frames'); // [MQTT-6.0.0-1]
+    });
+  }
+
+  onDrain(listener: () => void): void {
+    if (this.drainListeners === undefined) {
+      this.drainListeners = [listener];
+      this.socket.on('drain', () => this.drained());
+    } else {
+      this.drainListeners.push(listener);
+    }
+  }
+
+  private drained(): void {
+    if (!this.needDrain || this.ws.bufferedAmount >= WS_HIGH_WATER_MARK) return;
+    this.needDrain = false;
+    for (const l of this.drainListeners ?? []) l();
+  }
+
+  onClose(listener: (error?: Error) => void): void {
+    const ws = this.ws as WebSocket & ErrorSlot;
+    if (ws.readyState === ws.CLOSED) {
+      queueMicrotask(() => listener(ws[kError]));
+      return;
+    }
+    ws.on('close', () => listener(ws[kError]));
+  }
+}
+
+/** Host header without port, lowercased ('[::1]:8083' → '::1'). */
+export function hostName(host: string | undefined): string | undefined {
+  if (!host) return undefined;
+  const h = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : (host.split(':')[0] ?? '');
+  return h === '' ? undefined : h.toLowerCase();
+}
+
+function pickProtocol(offered: Set<string>): string | false {
+  for (const p of WS_SUBPROTOCOLS) if (offered.has(p)) return p;
+  return false;
+}
+
+function pathOf(url: string | undefined): string {
+  if (url === undefined) return '';
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+function refuse(socket: Socket, status: string): void {
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+function notWebSocket(_req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket', connection: 'close' });
+  res.end('MQTT over WebSocket: connect with a WebSocket client\n');
+}
+
+export interface WsServerOptions {
+  name: string;
+  path: string;
+  /** Largest WebSocket message accepted (ws maxPayload), bytes. */
+  maxMessageBytes: number;
+  /** Present for wss. */
+  tls?: TlsMaterial;
+}
+
+export function createWsServer(options: WsServerOptions, sink: ConnectionSink, gate: AcceptGate): Server {
+  const { name, path, tls } = options;
+  const server = tls === undefined ? createHttpServer(notWebSocket) : createHttpsServer(tlsServerOptions(tls), notWebSocket);
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    clientTracking: false,
+    maxPayload: options.maxMessageBytes,
+    handleProtocols: pickProtocol,
+  });
+
+  const accept = (ws: WebSocket, req: IncomingMessage): void => {
+    const socket = req.socket;
+    const host = hostName(req.headers.host);
+    let peer: PeerInfo | undefined;
+    if (tls === undefined) {
+      const base = socketPeer(socket, 'ws', name);
+      peer = base && host !== undefined ? { ...base, serverName: host } : base;
+    } else {
+      peer = tlsPeer(socket as TLSSocket, 'wss', name, host);
+    }
+    if (!gate.accepting || peer === undefined) {
+      ws.terminate();
+      return;
+    }
+    gate.track(socket);
+    sink.accept(new WebSocketStream(ws, socket, peer));
+  };
+
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    if (!gate.accepting) return void socket.destroy();
+    if (pathOf(req.url) !== path) return refuse(socket, '404 Not Found');
+    wss.handleUpgrade(req, socket, head, accept);
+  });
+  return server;
+}
