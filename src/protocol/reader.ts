@@ -1,0 +1,119 @@
+/**
+ * Bounds-checked cursor over one packet's bytes. Every read names the field it reads, so a
+ * DecodeError says what was wrong ("topic name: truncated"). One Reader is reused per Decoder.
+ */
+import { isUtf8 } from 'node:buffer';
+import { DecodeError } from './errors.js';
+import { ReasonCode } from './reason-codes.js';
+
+const EMPTY = Buffer.alloc(0);
+/** Below this many bytes a JS scan beats the native calls' fixed cost. */
+const NATIVE_SCAN_MIN = 32;
+
+export function malformed(message: string): DecodeError {
+  return new DecodeError(message, ReasonCode.MalformedPacket);
+}
+
+export function protocolError(message: string): DecodeError {
+  return new DecodeError(message, ReasonCode.ProtocolError);
+}
+
+export class Reader {
+  buf: Buffer = EMPTY;
+  pos = 0;
+  end = 0;
+
+  reset(buf: Buffer, pos: number, end: number): void {
+    this.buf = buf;
+    this.pos = pos;
+    this.end = end;
+  }
+
+  get remaining(): number {
+    return this.end - this.pos;
+  }
+
+  private need(n: number, field: string): void {
+    if (this.end - this.pos < n) throw malformed(`${field}: truncated`);
+  }
+
+  u8(field: string): number {
+    this.need(1, field);
+    return this.buf[this.pos++] as number;
+  }
+
+  u16(field: string): number {
+    this.need(2, field);
+    const b = this.buf;
+    const p = this.pos;
+    this.pos = p + 2;
+    return ((b[p] as number) << 8) | (b[p + 1] as number);
+  }
+
+  u32(field: string): number {
+    this.need(4, field);
+    const v = this.buf.readUInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  /** Variable Byte Integer, at most 4 bytes [MQTT-1.5.5-1]. */
+  varint(field: string): number {
+    const b = this.buf;
+    let value = 0;
+    let mult = 1;
+    for (let i = 0; i < 4; i++) {
+      if (this.pos >= this.end) throw malformed(`${field}: truncated`);
+      const byte = b[this.pos++] as number;
+      value += (byte & 0x7f) * mult;
+      if (byte < 0x80) return value;
+      mult *= 128;
+    }
+    throw malformed(`${field}: variable byte integer longer than 4 bytes`);
+  }
+
+  /**
+   * UTF-8 Encoded String: well-formed UTF-8 [MQTT-1.5.4-1] without U+0000 [MQTT-1.5.4-2].
+   * (U+0000 can only appear as a 0x00 byte in valid UTF-8, so a byte scan finds it.)
+   */
+  string(field: string): string {
+    const len = this.u16(field);
+    this.need(len, field);
+    const b = this.buf;
+    const start = this.pos;
+    const end = start + len;
+    this.pos = end;
+    if (len < NATIVE_SCAN_MIN) {
+      let high = 0;
+      for (let i = start; i < end; i++) {
+        const c = b[i] as number;
+        if (c === 0) throw malformed(`${field}: contains U+0000 [MQTT-1.5.4-2]`);
+        high |= c;
+      }
+      if (high >= 0x80 && !isUtf8(b.subarray(start, end))) {
+        throw malformed(`${field}: invalid UTF-8 [MQTT-1.5.4-1]`);
+      }
+    } else {
+      const s = b.subarray(start, end);
+      if (s.indexOf(0) !== -1) throw malformed(`${field}: contains U+0000 [MQTT-1.5.4-2]`);
+      if (!isUtf8(s)) throw malformed(`${field}: invalid UTF-8 [MQTT-1.5.4-1]`);
+    }
+    return b.toString('utf8', start, end);
+  }
+
+  /** Binary Data (two-byte length + bytes), returned as a subarray: no copy. */
+  binary(field: string): Buffer {
+    const len = this.u16(field);
+    this.need(len, field);
+    const start = this.pos;
+    this.pos = start + len;
+    return this.buf.subarray(start, start + len);
+  }
+
+  /** Everything up to the end of the packet (PUBLISH payload), as a subarray. */
+  rest(): Buffer {
+    const start = this.pos;
+    this.pos = this.end;
+    return this.buf.subarray(start, this.end);
+  }
+}
