@@ -1,0 +1,78 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { Teardown } from './temp.js';
+
+/** dist/src/cli/main.js, from dist/test/helpers/cli.js. */
+export const CLI_PATH = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+export interface FerryChild {
+  child: ChildProcess;
+  /** Bound ports by listener name ('mqtt', 'ws', 'http', 'mqtts', 'wss'), from the "listening" log lines. */
+  ports: Record<string, number>;
+  /** Every JSON log line so far (keeps growing while the process runs). */
+  logs: Record<string, unknown>[];
+  stderr(): string;
+  /** Resolves when the process exits. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** process.env without FERRY_* variables, so the developer's shell does not leak into tests. */
+export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('FERRY_')) env[k] = v;
+  return { ...env, ...extra };
+}
+
+/**
+ * Run `node dist/src/cli/main.js start <args>` and wait until it logs "ferry started".
+ * Killed (SIGKILL) after the test if still running. Rejects if it exits or times out first.
+ */
+export async function spawnFerry(
+  t: Teardown,
+  args: readonly string[],
+  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
+): Promise<FerryChild> {
+  const child = spawn(process.execPath, [CLI_PATH, 'start', ...args], {
+    env: cleanEnv(options.env),
+    cwd: options.cwd ?? process.cwd(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = once(child, 'exit').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+  }));
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const logs: Record<string, unknown>[] = [];
+  const ports: Record<string, number> = {};
+  const started = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`ferry did not start in time; stderr: ${stderr}`)), options.timeoutMs ?? 10_000);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      logs.push(entry);
+      if (entry['msg'] === 'listening' && typeof entry['listener'] === 'string' && typeof entry['port'] === 'number') {
+        ports[entry['listener']] = entry['port'];
+      }
+      if (entry['msg'] === 'ferry started') {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`ferry exited before starting (code ${code}, signal ${signal}); stderr: ${stderr}`));
+    });
+  });
+  await started;
+  return { child, ports, logs, stderr: () => stderr, exited };
+}
