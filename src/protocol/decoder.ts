@@ -405,6 +405,8 @@ export class Decoder {
       const b = this.offset + i < first.length ? (first[this.offset + i] as number) : this.byteAt(i);
       remaining += (b & 0x7f) * mult;
       if (b < 0x80) {
+        // Minimal encoding only [MQTT-1.5.5-1]: a trailing zero byte adds nothing.
+        if (b === 0 && i > 1) throw malformed('remaining length: not minimally encoded [MQTT-1.5.5-1]');
         headerLength = i + 1;
         break;
       }

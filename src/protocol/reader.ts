@@ -66,7 +66,10 @@ export class Reader {
       if (this.pos >= this.end) throw malformed(`${field}: truncated`);
       const byte = b[this.pos++] as number;
       value += (byte & 0x7f) * mult;
-      if (byte < 0x80) return value;
+      if (byte < 0x80) {
+        if (byte === 0 && i > 0) throw malformed(`${field}: not minimally encoded [MQTT-1.5.5-1]`);
+        return value;
+      }
       mult *= 128;
     }
     throw malformed(`${field}: variable byte integer longer than 4 bytes`);
