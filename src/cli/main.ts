@@ -10,9 +10,9 @@ import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
 import { renderStartHelp } from '../config/docs.js';
 import { createLogger } from '../observability/logger.js';
-import { startFerry } from '../server.js';
+import { startFerry, type RunningFerry } from '../server.js';
 
-/** A second signal, or a stop that takes longer than this, exits at once with code 1. */
+/** A second signal, or a graceful stop that takes longer than this, exits with code 1. */
 const STOP_TIMEOUT_MS = 15_000;
 
 const USAGE = `Usage: ferry <command> [options]
@@ -56,28 +56,17 @@ async function start(argv: readonly string[]): Promise<number | undefined> {
   const logger = createLogger({ level: config.logLevel });
   if (loaded.configFile !== undefined) logger.info({ configFile: loaded.configFile }, 'config file loaded');
 
-  let ferry;
-  try {
-    ferry = await startFerry(config, { logger });
-  } catch (err) {
-    logger.fatal({ err }, 'ferry failed to start');
-    return err instanceof ConfigError ? err.exitCode : 1;
-  }
-
-  const running = ferry;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (!running.ready && running.http.server.listening === false) return;
-    process.removeListener('SIGTERM', onSignal);
-    process.removeListener('SIGINT', onSignal);
-    const force = (): never => {
-      logger.error({ signal }, 'forced exit before graceful stop finished');
-      process.exit(1);
-    };
-    process.once('SIGTERM', force);
-    process.once('SIGINT', force);
-    setTimeout(force, STOP_TIMEOUT_MS).unref();
+  // Signal handlers go in before anything starts: a signal during startup stops Ferry as soon as
+  // it is up, instead of killing the process half-started.
+  let running: RunningFerry | undefined;
+  let signalled: NodeJS.Signals | undefined;
+  const shutdown = (ferry: RunningFerry, signal: NodeJS.Signals): void => {
     logger.info({ signal }, 'signal received, stopping');
-    running.stop().then(
+    setTimeout(() => {
+      logger.error({ signal, timeoutMs: STOP_TIMEOUT_MS }, 'graceful stop timed out');
+      process.exit(1);
+    }, STOP_TIMEOUT_MS).unref();
+    ferry.stop().then(
       () => process.exit(0),
       (err: unknown) => {
         logger.error({ err }, 'graceful stop failed');
@@ -85,8 +74,25 @@ async function start(argv: readonly string[]): Promise<number | undefined> {
       },
     );
   };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled !== undefined) {
+      logger.error({ signal }, 'second signal, exiting without finishing the graceful stop');
+      process.exit(1);
+    }
+    signalled = signal;
+    if (running) shutdown(running, signal);
+  };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+
+  try {
+    running = await startFerry(config, { logger });
+  } catch (err) {
+    logger.fatal({ err }, 'ferry failed to start');
+    // Exit explicitly: a half-started component must not keep the process alive.
+    process.exit(err instanceof ConfigError ? err.exitCode : 1);
+  }
+  if (signalled !== undefined) shutdown(running, signalled);
   return undefined; // keep running
 }
 
