@@ -63,6 +63,8 @@ export interface OptionSpec {
 
 const B = DEFAULT_BROKER_OPTIONS;
 const U32 = 0xffff_ffff;
+/** Longest timer Node can schedule, ms. */
+const MAX_MS = 2_147_483_647;
 
 function checkAcl(value: unknown): { value: unknown } | { error: string } {
   if (!Array.isArray(value)) return { error: 'expected a JSON array of {permission, action, topic}' };
@@ -131,13 +133,13 @@ const ROWS = [
     default: B.maxQueuedMessages, description: 'Messages queued per session behind the in-flight window.' },
   { key: 'broker.maxOutputBufferBytes', group: 'broker', type: 'integer', arg: 'BYTES', min: 1024, max: U32,
     default: B.maxOutputBufferBytes, description: 'Per-connection output buffer ceiling, bytes.' },
-  { key: 'broker.stuckClientTimeoutMs', group: 'broker', type: 'integer', arg: 'MS', min: 0, max: U32,
+  { key: 'broker.stuckClientTimeoutMs', group: 'broker', type: 'integer', arg: 'MS', min: 0, max: MAX_MS,
     default: B.stuckClientTimeoutMs, description: 'How long a connection may stay above maxOutputBufferBytes before it is disconnected, ms.' },
   { key: 'broker.topicAliasMaximum', group: 'broker', type: 'integer', arg: 'N', min: 0, max: 65535,
     default: B.topicAliasMaximum, description: 'Topic Alias Maximum announced to MQTT 5 clients.' },
   { key: 'broker.maxSessionExpiry', group: 'broker', type: 'integer', arg: 'SECONDS', min: 0, max: U32,
     default: B.maxSessionExpiry, description: 'Upper bound on the session expiry interval a client may request, seconds.' },
-  { key: 'broker.connectTimeoutMs', group: 'broker', type: 'integer', arg: 'MS', min: 1, max: U32,
+  { key: 'broker.connectTimeoutMs', group: 'broker', type: 'integer', arg: 'MS', min: 1, max: MAX_MS,
     default: B.connectTimeoutMs, description: 'Time allowed between accepting a socket and receiving CONNECT, ms.' },
   { key: 'broker.allowAnonymous', group: 'broker', type: 'boolean',
     defaultText: 'true on a loopback bind address, else false',
