@@ -188,5 +188,5 @@ export const PROPERTY_ALLOWED: readonly number[] = PROPERTY_BY_ID.map((p) => (p 
 
 /** Human-readable context name for error messages. */
 export function contextName(context: number): string {
-  return context === WILL_CONTEXT ? 'will' : (PACKET_TYPE_BY_CODE[context] ?? `type ${context}`).toUpperCase();
+  return context === WILL_CONTEXT ? 'WILL' : (PACKET_TYPE_BY_CODE[context] ?? `type ${context}`).toUpperCase();
 }
