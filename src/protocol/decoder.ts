@@ -60,7 +60,7 @@ import {
 import { ReasonCode, SUBACK_FAILURE_V3, VALID_REASON_CODES } from './reason-codes.js';
 import { Reader, malformed, protocolError } from './reader.js';
 import { readProperties } from './properties.js';
-import { hasWildcard, parseSharedSubscription } from './topic.js';
+import { parseSharedSubscription } from './topic.js';
 
 export { DecodeError } from './errors.js';
 
@@ -130,7 +130,7 @@ function decodeConnect(r: Reader): ConnectPacket {
   if (hasWill) {
     const willProperties = version === 5 ? readProperties(r, WILL_CONTEXT) : undefined;
     const topic = r.string('will topic');
-    if (topic.length === 0 || hasWildcard(topic)) {
+    if (topic.length === 0 || r.wildcard) {
       throw new DecodeError('will topic: not a valid topic name [MQTT-3.1.3-11]', ReasonCode.TopicNameInvalid);
     }
     const payload = r.binary('will payload');
@@ -170,7 +170,7 @@ function decodePublish(r: Reader, flags: number, version: ProtocolVersion): Publ
   const qos = ((flags >> 1) & 3) as QoS; // 3 rejected with the fixed header
   const topic = r.string('topic name');
   // Topic names carry no wildcards [MQTT-3.3.2-2].
-  if (hasWildcard(topic)) throw new DecodeError('topic name: contains wildcards [MQTT-3.3.2-2]', ReasonCode.TopicNameInvalid);
+  if (r.wildcard) throw new DecodeError('topic name: contains wildcards [MQTT-3.3.2-2]', ReasonCode.TopicNameInvalid);
   const packet: PublishPacket =
     qos === 0
       ? { type: 'publish', topic, payload: EMPTY, qos, retain: (flags & 1) !== 0, dup: false }
@@ -322,9 +322,11 @@ export class Decoder {
   /** Largest whole packet accepted, bytes (fixed header included). */
   maxPacketSize: number;
 
-  // Queue of pushed chunks not yet consumed: chunks[head] is read from `offset`.
+  // Queue of pushed chunks not yet consumed: chunks[head..tail) with chunks[head] read from
+  // `offset`. Slots are reused rather than the array shrunk, so steady state allocates nothing.
   private chunks: Buffer[] = [];
   private head = 0;
+  private tail = 0;
   private offset = 0;
   private queued = 0;
   // Assembly buffer for a packet spanning chunks: filled by push() until complete.
@@ -356,7 +358,9 @@ export class Decoder {
       if (n === chunk.length) return;
       chunk = chunk.subarray(n);
     }
-    this.chunks.push(chunk);
+    if (this.tail === this.chunks.length) this.chunks.push(chunk);
+    else this.chunks[this.tail] = chunk;
+    this.tail++;
     this.queued += chunk.length;
   }
 
@@ -377,6 +381,7 @@ export class Decoder {
     this.error = err;
     this.chunks = [];
     this.head = 0;
+    this.tail = 0;
     this.offset = 0;
     this.queued = 0;
     this.asm = null;
@@ -493,11 +498,14 @@ export class Decoder {
     this.chunks[this.head] = EMPTY; // release the chunk
     this.head++;
     this.offset = 0;
-    if (this.head === this.chunks.length) {
-      this.chunks.length = 0;
+    if (this.head === this.tail) {
       this.head = 0;
-    } else if (this.head >= 64 && this.head * 2 >= this.chunks.length) {
-      this.chunks.splice(0, this.head);
+      this.tail = 0;
+    } else if (this.head >= 64 && this.head * 2 >= this.tail) {
+      // Many small chunks queued behind an incomplete header: compact.
+      this.chunks.copyWithin(0, this.head, this.tail);
+      this.tail -= this.head;
+      this.chunks.fill(EMPTY, this.tail);
       this.head = 0;
     }
   }

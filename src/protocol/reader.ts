@@ -9,6 +9,21 @@ import { ReasonCode } from './reason-codes.js';
 const EMPTY = Buffer.alloc(0);
 /** Below this many bytes a JS scan beats the native calls' fixed cost. */
 const NATIVE_SCAN_MIN = 32;
+const PLUS = 0x2b;
+const HASH = 0x23;
+
+/**
+ * Buffer's own utf8Slice skips toString()'s argument juggling (a measurable share of decoding
+ * short topics). It is undocumented, so fall back to toString() if it ever goes away.
+ */
+type SliceFn = (this: Buffer, start: number, end: number) => string;
+const nativeUtf8Slice = (Buffer.prototype as unknown as { utf8Slice?: SliceFn }).utf8Slice;
+const utf8Slice: SliceFn =
+  typeof nativeUtf8Slice === 'function'
+    ? nativeUtf8Slice
+    : function (this: Buffer, start: number, end: number): string {
+        return this.toString('utf8', start, end);
+      };
 
 export function malformed(message: string): DecodeError {
   return new DecodeError(message, ReasonCode.MalformedPacket);
@@ -22,6 +37,8 @@ export class Reader {
   buf: Buffer = EMPTY;
   pos = 0;
   end = 0;
+  /** Whether the last string() read contained '+' or '#' (topic-name check without a rescan). */
+  wildcard = false;
 
   reset(buf: Buffer, pos: number, end: number): void {
     this.buf = buf;
@@ -88,11 +105,14 @@ export class Reader {
     this.pos = end;
     if (len < NATIVE_SCAN_MIN) {
       let high = 0;
+      let wildcard = false;
       for (let i = start; i < end; i++) {
         const c = b[i] as number;
         if (c === 0) throw malformed(`${field}: contains U+0000 [MQTT-1.5.4-2]`);
+        if (c === PLUS || c === HASH) wildcard = true;
         high |= c;
       }
+      this.wildcard = wildcard;
       if (high >= 0x80 && !isUtf8(b.subarray(start, end))) {
         throw malformed(`${field}: invalid UTF-8 [MQTT-1.5.4-1]`);
       }
@@ -100,8 +120,9 @@ export class Reader {
       const s = b.subarray(start, end);
       if (s.indexOf(0) !== -1) throw malformed(`${field}: contains U+0000 [MQTT-1.5.4-2]`);
       if (!isUtf8(s)) throw malformed(`${field}: invalid UTF-8 [MQTT-1.5.4-1]`);
+      this.wildcard = s.indexOf(PLUS) !== -1 || s.indexOf(HASH) !== -1;
     }
-    return b.toString('utf8', start, end);
+    return len === 0 ? '' : utf8Slice.call(b, start, end);
   }
 
   /** Binary Data (two-byte length + bytes), returned as a subarray: no copy. */

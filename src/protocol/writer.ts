@@ -6,6 +6,18 @@ import { EncodeError } from './errors.js';
 import { MAX_STRING_BYTES, MAX_VARINT } from './constants.js';
 
 const EMPTY = Buffer.alloc(0);
+/** Up to this many UTF-16 units a JS copy loop beats a native write call. */
+const JS_WRITE_MAX = 24;
+
+/** Buffer's own utf8Write skips write()'s argument juggling; undocumented, so with a fallback. */
+type WriteFn = (this: Buffer, s: string, offset: number) => number;
+const nativeUtf8Write = (Buffer.prototype as unknown as { utf8Write?: WriteFn }).utf8Write;
+const utf8Write: WriteFn =
+  typeof nativeUtf8Write === 'function'
+    ? nativeUtf8Write
+    : function (this: Buffer, s: string, offset: number): number {
+        return this.write(s, offset, 'utf8');
+      };
 
 export function varintLength(n: number): number {
   return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : 4;
@@ -82,10 +94,24 @@ export class Writer {
 
   /** Length-prefixed UTF-8 string; the size pass guaranteed it fits in 65535 bytes. */
   string(s: string): void {
+    const b = this.buf;
     const p = this.pos;
-    const n = s.length === 0 ? 0 : this.buf.write(s, p + 2, 'utf8');
-    this.buf[p] = n >>> 8;
-    this.buf[p + 1] = n & 0xff;
+    const len = s.length;
+    let n = 0;
+    if (len <= JS_WRITE_MAX) {
+      // Short ASCII (most topics and ids): copy in JS; bail out at the first non-ASCII unit.
+      let i = 0;
+      for (; i < len; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        b[p + 2 + i] = c;
+      }
+      n = i === len ? len : utf8Write.call(b, s, p + 2);
+    } else {
+      n = utf8Write.call(b, s, p + 2);
+    }
+    b[p] = n >>> 8;
+    b[p + 1] = n & 0xff;
     this.pos = p + 2 + n;
   }
 
