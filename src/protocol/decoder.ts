@@ -118,6 +118,9 @@ function decodeConnect(r: Reader): ConnectPacket {
   const clean = (flags & CONNECT_CLEAN) !== 0;
   const keepalive = r.u16('keep alive');
   const properties = version === 5 ? readProperties(r, PacketCode.connect) : undefined;
+  if (properties?.authenticationData !== undefined && properties.authenticationMethod === undefined) {
+    throw protocolError('authentication data without authentication method [3.1.2.11.10]');
+  }
   const clientId = r.string('client identifier');
   if (clientId.length === 0) {
     // 3.1 requires 1-23 characters; 3.1.1 allows empty only with Clean Session

@@ -87,7 +87,12 @@ function sizeConnect(p: ConnectPacket): number {
   if (v !== 3 && v !== 4 && v !== 5) throw new EncodeError(`connect: protocol version ${String(v)} is not 3, 4 or 5`);
   checkU16(p.keepalive, 'keepalive');
   let n = stringFieldLength(p.protocolName, 'protocol name') + 1 + 1 + 2;
-  if (v === 5) n += sizeProperties(p.properties, PacketCode.connect);
+  if (v === 5) {
+    n += sizeProperties(p.properties, PacketCode.connect);
+    if (p.properties?.authenticationData !== undefined && p.properties.authenticationMethod === undefined) {
+      throw new EncodeError('connect: authentication data without authentication method [3.1.2.11.10]');
+    }
+  }
   n += stringFieldLength(p.clientId, 'client identifier');
   const will = p.will;
   if (will !== undefined) {

@@ -97,7 +97,7 @@ export class Writer {
     const b = this.buf;
     const p = this.pos;
     const len = s.length;
-    let n = 0;
+    let n: number;
     if (len <= JS_WRITE_MAX) {
       // Short ASCII (most topics and ids): copy in JS; bail out at the first non-ASCII unit.
       let i = 0;

@@ -86,7 +86,15 @@ function propertiesArb(context: number): fc.Arbitrary<Properties | undefined> {
 
 function withProps<T extends object>(version: ProtocolVersion, base: fc.Arbitrary<T>, context: number): fc.Arbitrary<T> {
   if (version !== 5) return base;
-  return fc.tuple(base, propertiesArb(context)).map(([b, props]) => (props === undefined ? b : { ...b, properties: props }));
+  return fc.tuple(base, propertiesArb(context)).map(([b, props]) => {
+    if (props === undefined) return b;
+    // CONNECT may not carry Authentication Data without a method [3.1.2.11.10].
+    if (context === PacketCode.connect && props.authenticationMethod === undefined && props.authenticationData !== undefined) {
+      const { authenticationData: _dropped, ...rest } = props;
+      return Object.keys(rest).length === 0 ? b : { ...b, properties: rest };
+    }
+    return { ...b, properties: props };
+  });
 }
 
 const codeFrom = (set: Set<number>): fc.Arbitrary<number> => fc.constantFrom(...set);
