@@ -1,0 +1,295 @@
+/**
+ * The persistence contract for everything that outlives a connection or a process: sessions and
+ * their subscriptions, offline queues, in-flight QoS 1/2 state in both directions, retained
+ * messages, pending wills and small metadata. See docs/storage.md.
+ *
+ * Shape:
+ * - Record-oriented and keyed by plain values (client id, topic, key), so that a NATS JetStream
+ *   implementation (KV buckets + streams) fits behind the same interface.
+ * - Mutations are SYNCHRONOUS: they only record the change in the current batch and return at
+ *   once (no await per message on the hot path). Reads made after a mutation see it.
+ * - Durability is signalled per batch: `whenDurable()` resolves when everything recorded so far
+ *   is durable under the store's fsync policy; `commit()` does the same but ends the batch now
+ *   instead of at the end of the event-loop turn. An implementation groups every mutation of one
+ *   turn (or of `commitDelayMs`) into one transaction (group commit).
+ * - Loads are async and paged, so a backlog of a million messages never sits in memory at once.
+ *
+ * A message is stored ONCE and referenced by queue entries, in-flight entries and the retained
+ * table; it is deleted when its last reference goes. A message that nothing references when its
+ * batch commits is never written.
+ */
+export type StoreQoS = 0 | 1 | 2;
+export type StoredProtocolVersion = 3 | 4 | 5;
+
+/** Store-assigned message identity: a positive safe integer, unique within one store. */
+export type MessageId = number;
+
+/** Session Expiry Interval meaning "never expires" (MQTT 5 3.1.2.11.2). */
+export const SESSION_NEVER_EXPIRES = 0xffffffff;
+
+export interface SessionRecord {
+  readonly clientId: string;
+  /** Tenant the session belongs to; the per-instance queue cap counts over it. */
+  readonly instanceId: string;
+  readonly protocolVersion: StoredProtocolVersion;
+  /** Session Expiry Interval in seconds; 0xFFFFFFFF = never. */
+  readonly expiryInterval: number;
+  /** When the client disconnected (ms since epoch), null while it is connected. */
+  readonly disconnectedAt: number | null;
+}
+
+export interface SubscriptionRecord {
+  readonly clientId: string;
+  /** The filter as subscribed, including any `$share/<group>/` prefix; unique per session. */
+  readonly key: string;
+  readonly qos: StoreQoS;
+  readonly noLocal: boolean;
+  readonly retainAsPublished: boolean;
+  readonly retainHandling: 0 | 1 | 2;
+  /** MQTT 5 Subscription Identifier, 0 when none. */
+  readonly subscriptionId: number;
+  /** Shared subscription group, null for an ordinary subscription. */
+  readonly shareGroup: string | null;
+  /** The filter without the `$share/<group>/` prefix. */
+  readonly filter: string;
+}
+
+/** A message as given to the store (the store assigns the id). */
+export interface NewMessage {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: StoreQoS;
+  readonly retain: boolean;
+  /** Forwardable MQTT 5 properties, serialized with `encodeProperties` (null when none). */
+  readonly properties: Buffer | null;
+  /** Absolute expiry in ms since the epoch, 0 = never (MQTT 5 Message Expiry Interval). */
+  readonly expiresAt: number;
+  /** When the message was published (ms since epoch); offline retention counts from here. */
+  readonly createdAt: number;
+}
+
+export interface MessageRecord extends NewMessage {
+  readonly id: MessageId;
+}
+
+/** How one message goes to one session (the persistent half of a session `Delivery`). */
+export interface DeliveryInfo {
+  readonly messageId: MessageId;
+  /** QoS granted for this delivery (1 or 2 for queued and in-flight entries). */
+  readonly qos: StoreQoS;
+  /** RETAIN flag to send with this delivery. */
+  readonly retain: boolean;
+  /** MQTT 5 subscription identifiers that matched, null when none. */
+  readonly subscriptionIds: readonly number[] | null;
+  /** Shared subscription group and filter when delivered through one, else null. */
+  readonly shareGroup: string | null;
+  readonly shareFilter: string | null;
+}
+
+export interface QueueEntry extends DeliveryInfo {
+  readonly clientId: string;
+  /** Store-wide increasing sequence: queue order within a session, age across sessions. */
+  readonly seq: number;
+}
+
+export interface QueuedMessage extends QueueEntry {
+  readonly message: MessageRecord;
+}
+
+export interface InflightRecord {
+  readonly clientId: string;
+  readonly packetId: number;
+  /** Order in which entries entered the window; resend in this order on reconnect. */
+  readonly seq: number;
+  readonly qos: StoreQoS;
+  readonly retain: boolean;
+  readonly subscriptionIds: readonly number[] | null;
+  readonly shareGroup: string | null;
+  readonly shareFilter: string | null;
+  /** QoS 2 PUBREC received and PUBREL sent: only PUBCOMP is awaited, the message is dropped. */
+  readonly released: boolean;
+  /** The message; null once released (the client has it, only the packet id matters). */
+  readonly message: MessageRecord | null;
+}
+
+export type DropReason = 'session-cap' | 'instance-cap';
+
+export interface DroppedEntry {
+  readonly clientId: string;
+  readonly seq: number;
+  readonly messageId: MessageId;
+  readonly reason: DropReason;
+}
+
+export interface EnqueueResult {
+  readonly seq: number;
+  /** Oldest entries dropped to make room (possibly of other sessions of the instance). */
+  readonly dropped: readonly DroppedEntry[];
+}
+
+export interface WillRecord {
+  readonly clientId: string;
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: StoreQoS;
+  readonly retain: boolean;
+  readonly properties: Buffer | null;
+  /** Absolute message expiry of the will message (0 = never). */
+  readonly expiresAt: number;
+  /** When the will is to be published (ms since epoch). */
+  readonly publishAt: number;
+}
+
+export interface RetainedRecord {
+  readonly topic: string;
+  readonly message: MessageRecord;
+}
+
+/** A session as loaded at start, with all its small state (the queue is paged separately). */
+export interface LoadedSession {
+  readonly session: SessionRecord;
+  readonly subscriptions: readonly SubscriptionRecord[];
+  /** In window order (seq ascending). */
+  readonly inflight: readonly InflightRecord[];
+  /** Inbound QoS 2 packet ids whose PUBREC went out and whose PUBREL has not come. */
+  readonly inboundQos2: readonly number[];
+  /** Entries in the session's offline queue; read them with readQueue. */
+  readonly queueDepth: number;
+}
+
+export interface QueueLimits {
+  /** Per-session cap on queued entries; the oldest is dropped first. */
+  readonly maxQueuedPerSession: number;
+  /** Cap on queued entries over all sessions of one instance; the oldest is dropped first. */
+  readonly maxQueuedPerInstance: number;
+  /** Offline retention in ms, counted from the message's createdAt. */
+  readonly retentionMs: number;
+}
+
+export const DEFAULT_QUEUE_LIMITS: QueueLimits = {
+  maxQueuedPerSession: 1000,
+  maxQueuedPerInstance: 1_000_000,
+  retentionMs: 3 * 24 * 3600 * 1000,
+};
+
+export interface PurgeResult {
+  /** Client ids of sessions that had expired and were deleted. */
+  readonly expiredSessions: readonly string[];
+  /** Queue entries removed because their message expired (MQTT 5 Message Expiry). */
+  readonly expiredMessages: number;
+  /** Queue entries removed because they were older than the retention. */
+  readonly retentionDropped: number;
+  /** Retained messages removed because they expired. */
+  readonly expiredRetained: number;
+  /** Queue entries of deleted sessions reclaimed. */
+  readonly reclaimed: number;
+  /** True when nothing more was due at `now`; false when the budget ran out first. */
+  readonly done: boolean;
+}
+
+export interface StoreStats {
+  readonly sessions: number;
+  readonly queued: number;
+  readonly messages: number;
+  readonly retained: number;
+  readonly wills: number;
+}
+
+export interface Store {
+  // Lifecycle and durability.
+
+  /** Resolves when everything recorded so far is durable (at the batch's scheduled commit). */
+  whenDurable(): Promise<void>;
+  /** Ends the current batch now; resolves when everything recorded so far is durable. */
+  commit(): Promise<void>;
+  /** Commits what is pending, then releases the store. Mutations afterwards throw. */
+  close(): Promise<void>;
+
+  // Sessions and subscriptions.
+
+  /** Creates or replaces the session record (its subscriptions, queue and in-flight stay). */
+  putSession(session: SessionRecord): void;
+  /** Marks a session connected (null) or disconnected at `at`. Returns false if unknown. */
+  setDisconnectedAt(clientId: string, at: number | null): boolean;
+  getSession(clientId: string): SessionRecord | undefined;
+  /**
+   * Deletes a session with its subscriptions, in-flight state, inbound QoS 2 ids and queue.
+   * Queue entries become invisible at once; their storage is reclaimed by purgeExpired in steps.
+   * Returns false if unknown. The will is separate (deleteWill).
+   */
+  deleteSession(clientId: string): boolean;
+  putSubscription(subscription: SubscriptionRecord): void;
+  deleteSubscription(clientId: string, key: string): boolean;
+
+  // Messages (stored once, reference counted).
+
+  /** Records a message and returns its id. Unreferenced when the batch commits: never stored. */
+  addMessage(message: NewMessage): MessageId;
+  getMessage(id: MessageId): Promise<MessageRecord | undefined>;
+
+  // Offline queues.
+
+  /** Appends to the session's queue (takes a reference); drops the oldest over the caps. */
+  enqueue(clientId: string, delivery: DeliveryInfo): EnqueueResult;
+  /** Removes a queue entry (delivered, expired, redispatched). Returns false if absent. */
+  removeQueued(clientId: string, seq: number): boolean;
+  /** Pages the queue in order: up to `limit` entries with seq > afterSeq. */
+  readQueue(clientId: string, afterSeq: number, limit: number): Promise<QueuedMessage[]>;
+  queueDepth(clientId: string): number;
+
+  // Outbound in-flight window (server → client QoS 1/2).
+
+  /** Records a delivery entering the window under packetId (takes a reference). Returns its seq. */
+  addInflight(clientId: string, packetId: number, delivery: DeliveryInfo): number;
+  /** Moves a queue entry into the window in one step. Returns the in-flight seq, or -1 if absent. */
+  moveToInflight(clientId: string, seq: number, packetId: number): number;
+  /** QoS 2 PUBREC: marks the entry released and drops its message reference. */
+  releaseInflight(clientId: string, packetId: number): boolean;
+  /** PUBACK / PUBCOMP (or a failed PUBREC, or a redispatch): forgets the entry. */
+  removeInflight(clientId: string, packetId: number): boolean;
+
+  // Inbound QoS 2 (client → server) packet ids awaiting PUBREL.
+
+  addInboundQos2(clientId: string, packetId: number): void;
+  removeInboundQos2(clientId: string, packetId: number): boolean;
+
+  // Retained messages, wills, metadata.
+
+  /** Sets the retained message of a topic (takes a reference, releases the previous one). */
+  setRetained(topic: string, messageId: MessageId): void;
+  deleteRetained(topic: string): boolean;
+  putWill(will: WillRecord): void;
+  deleteWill(clientId: string): boolean;
+  /** Small JSON values (instance settings, node identity, counters). */
+  setMeta(key: string, value: unknown): void;
+  deleteMeta(key: string): boolean;
+  getMeta(key: string): Promise<unknown>;
+
+  // Loading (async, streaming).
+
+  loadSessions(): AsyncIterable<LoadedSession>;
+  loadRetained(): AsyncIterable<RetainedRecord>;
+  loadWills(): AsyncIterable<WillRecord>;
+
+  // Housekeeping.
+
+  /**
+   * Deletes what is due at `now` — expired sessions, queue entries whose message expired or is
+   * past retention, expired retained messages, queues of deleted sessions — removing at most
+   * `budget` rows, in small steps that yield to the event loop between them.
+   */
+  purgeExpired(now: number, budget: number): Promise<PurgeResult>;
+  stats(): Promise<StoreStats>;
+}
+
+export type FsyncPolicy = 'always' | 'interval' | 'off';
+
+export interface StoreOptions {
+  /** Queue caps and retention per instance; a function lets every instance have its own. */
+  readonly limits?: QueueLimits | ((instanceId: string) => QueueLimits);
+  /**
+   * 0 (default): a batch commits at the end of the event-loop turn (setImmediate).
+   * > 0: a batch commits this many ms after its first mutation (larger groups, more latency).
+   */
+  readonly commitDelayMs?: number;
+}

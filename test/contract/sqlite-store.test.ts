@@ -1,0 +1,255 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, statSync, openSync, writeSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite/sqlite-store.js';
+import { StoreCorruptError, StoreLockedError, StoreVersionError } from '../../src/store/errors.js';
+import type { FsyncPolicy, StoreOptions } from '../../src/store/types.js';
+import { runStoreContract, session, message, delivery } from './store-contract.js';
+import { BATCH } from './sqlite-crash-child.js';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-store-'));
+  dirs.push(dir);
+  return dir;
+}
+process.on('exit', () => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+runStoreContract({
+  name: 'sqlite',
+  create: async (options?: StoreOptions) => {
+    const dir = tempDir();
+    const open = (): Promise<SqliteStore> => openSqliteStore({ ...options, path: join(dir, 'ferry.db') });
+    let store = await open();
+    return {
+      store,
+      reopen: async () => {
+        await store.close();
+        store = await open();
+        return store;
+      },
+      dispose: async () => {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+});
+
+async function expectCorrupt(path: string, detail: RegExp): Promise<StoreCorruptError> {
+  const error = await openSqliteStore({ path }).then(
+    async (store) => {
+      await store.close();
+      return undefined;
+    },
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof StoreCorruptError, `expected StoreCorruptError, got ${String(error)}`);
+  assert.match(error.message, detail);
+  assert.match(error.message, /will not start/);
+  assert.match(error.message, /mkdir -p .*\.corrupt-\d{8}T\d{6} && mv /);
+  assert.ok(error.moveAsideCommand.includes(path));
+  return error;
+}
+
+/** A database with some content, closed. */
+async function populated(dir: string): Promise<string> {
+  const path = join(dir, 'ferry.db');
+  const store = await openSqliteStore({ path });
+  for (let s = 0; s < 20; s++) {
+    store.putSession(session(`c${s}`));
+    for (let i = 0; i < 50; i++) {
+      store.enqueue(`c${s}`, delivery(store.addMessage(message(`payload ${s}/${i} `.repeat(20)))));
+    }
+  }
+  await store.close();
+  return path;
+}
+
+describe('SQLite store: files, corruption, fsync policies', () => {
+  test('garbage bytes are reported with a clear error and a move-aside command', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'ferry.db');
+    writeFileSync(path, Buffer.from(Array.from({ length: 64 * 1024 }, () => Math.floor(Math.random() * 256))));
+    const error = await expectCorrupt(path, /not a database|malformed|corrupt/i);
+    assert.equal(statSync(path).size, 64 * 1024, 'the damaged file is left untouched');
+    // The printed command really moves the files aside, after which a fresh start works.
+    const { execSync } = await import('node:child_process');
+    execSync(error.moveAsideCommand, { shell: '/bin/sh' });
+    assert.equal(existsSync(path), false);
+    const store = await openSqliteStore({ path });
+    await store.close();
+  });
+
+  test('an empty (truncated to zero) file is refused, not replaced', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'ferry.db');
+    writeFileSync(path, Buffer.alloc(0));
+    await expectCorrupt(path, /empty/);
+    assert.equal(statSync(path).size, 0);
+  });
+
+  test('truncated files are detected', async () => {
+    const dir = tempDir();
+    const path = await populated(dir);
+    const whole = readFileSync(path);
+    assert.ok(whole.length > 100 * 1024, `database is ${whole.length} bytes`);
+    for (const fraction of [0.9, 0.5, 0.1]) {
+      const cut = join(dir, `cut-${fraction}.db`);
+      writeFileSync(cut, whole.subarray(0, Math.floor((whole.length * fraction) / 4096) * 4096 + 100));
+      await expectCorrupt(cut, /malformed|corrupt|integrity|quick_check|not a database/i);
+    }
+    for (const bytes of [50, 4096 - 1]) {
+      const cut = join(dir, `head-${bytes}.db`);
+      writeFileSync(cut, whole.subarray(0, bytes));
+      await expectCorrupt(cut, /malformed|corrupt|integrity|not a database/i);
+    }
+  });
+
+  test('overwritten pages inside a valid file are detected', async () => {
+    const dir = tempDir();
+    const path = await populated(dir);
+    const fd = openSync(path, 'r+');
+    writeSync(fd, Buffer.alloc(4096 * 3, 0xa5), 0, 4096 * 3, 4096 * 4);
+    closeSync(fd);
+    await expectCorrupt(path, /integrity_check|malformed|corrupt/i);
+  });
+
+  test('a SQLite file that is not Ferry\'s is refused', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'other.db');
+    const Database = (await import('better-sqlite3')).default;
+    const other = new Database(path);
+    other.exec('CREATE TABLE t (x)');
+    other.close();
+    await expectCorrupt(path, /not a Ferry database/);
+  });
+
+  test('a missing database beside a leftover WAL is refused', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'ferry.db');
+    writeFileSync(`${path}-wal`, Buffer.alloc(8192, 1));
+    await expectCorrupt(path, /missing/);
+  });
+
+  test('a second process (or store) on the same file is refused', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'ferry.db');
+    const first = await openSqliteStore({ path });
+    await assert.rejects(openSqliteStore({ path }), StoreLockedError);
+    await first.close();
+    const again = await openSqliteStore({ path });
+    await again.close();
+  });
+
+  test('a newer schema version is refused', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'ferry.db');
+    await (await openSqliteStore({ path })).close();
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(path);
+    db.pragma('user_version = 999');
+    db.close();
+    await assert.rejects(openSqliteStore({ path }), StoreVersionError);
+  });
+
+  for (const fsync of ['always', 'interval', 'off'] as const) {
+    test(`fsync ${fsync}: data committed before close survives reopen`, async () => {
+      const dir = tempDir();
+      const path = join(dir, 'ferry.db');
+      const options: SqliteStoreOptions = { path, fsync, fsyncIntervalMs: 20 };
+      let store = await openSqliteStore(options);
+      store.putSession(session('c'));
+      for (let i = 0; i < 100; i++) store.enqueue('c', delivery(store.addMessage(message(`m${i}`))));
+      await store.whenDurable();
+      await new Promise((resolve) => setTimeout(resolve, 50)); // let an interval checkpoint run
+      store.enqueue('c', delivery(store.addMessage(message('last'))));
+      await store.close();
+      store = await openSqliteStore(options);
+      assert.equal(store.queueDepth('c'), 101);
+      await store.close();
+    });
+  }
+});
+
+describe('SQLite store: kill -9', () => {
+  const child = fileURLToPath(new URL('./sqlite-crash-child.js', import.meta.url));
+
+  async function runAndKill(path: string, clientId: string, fsync: FsyncPolicy, killAfterMs: number): Promise<number> {
+    const proc = spawn(process.execPath, [child, path, clientId, fsync], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let lastAck = -1;
+    let buffered = '';
+    let stderr = '';
+    proc.stdout.setEncoding('utf8');
+    proc.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    proc.stdout.on('data', (chunk: string) => {
+      buffered += chunk;
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        const match = /^ack (\S+) (\d+)$/.exec(line);
+        if (match !== null) lastAck = Number(match[2]);
+      }
+    });
+    const exited = new Promise<void>((resolve) => proc.on('close', () => resolve()));
+    // Wait for the first acknowledgement, then a random extra time, then SIGKILL.
+    const started = Date.now();
+    while (lastAck < 0 && Date.now() - started < 10_000 && proc.exitCode === null) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.ok(lastAck >= 0, `child acknowledged nothing: ${stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, killAfterMs));
+    proc.kill('SIGKILL');
+    await exited;
+    // Lines already written by the child before it died are acknowledged too.
+    return lastAck;
+  }
+
+  for (const fsync of ['always', 'interval'] as const) {
+    test(`every acknowledged batch survives kill -9 (fsync ${fsync})`, async () => {
+      const dir = tempDir();
+      const path = join(dir, 'ferry.db');
+      const acked = new Map<string, number>();
+      const iterations = 4;
+      for (let i = 0; i < iterations; i++) {
+        const clientId = `writer${i}`;
+        acked.set(clientId, await runAndKill(path, clientId, fsync, 30 + Math.floor(Math.random() * 250)));
+        // Reopen and check every client written so far, including earlier iterations.
+        const store = await openSqliteStore({ path, limits: { maxQueuedPerSession: 1e9, maxQueuedPerInstance: 1e9, retentionMs: 1e12 } });
+        try {
+          for (const [id, last] of acked) {
+            const entries: string[] = [];
+            let after = 0;
+            for (;;) {
+              const page = await store.readQueue(id, after, 1000);
+              if (page.length === 0) break;
+              for (const entry of page) entries.push(entry.message.payload.toString());
+              after = page[page.length - 1]!.seq;
+            }
+            assert.ok(entries.length >= (last + 1) * BATCH, `${id}: ${entries.length} entries < ${(last + 1) * BATCH} acknowledged`);
+            assert.equal(entries.length % BATCH, 0, `${id}: a batch was torn (${entries.length} entries)`);
+            entries.forEach((text, n) => assert.equal(text, `${Math.floor(n / BATCH)}:${n % BATCH}`, `${id}: order`));
+            const progress = (await store.getMeta(`progress/${id}`)) as number;
+            assert.ok(progress >= last);
+            let state;
+            for await (const s of store.loadSessions()) if (s.session.clientId === id) state = s;
+            assert.ok(state !== undefined);
+            assert.ok(state.inboundQos2.length >= Math.min(last + 1, 65535));
+          }
+          const retained = [];
+          for await (const r of store.loadRetained()) retained.push(r.topic);
+          assert.ok(retained.length >= acked.size);
+        } finally {
+          await store.close();
+        }
+      }
+    });
+  }
+});

@@ -1,0 +1,614 @@
+/**
+ * The Store contract: every implementation (memory, SQLite, later JetStream) must pass this
+ * suite unchanged. Run it with runStoreContract() from an implementation's test file.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  SESSION_NEVER_EXPIRES,
+  type DeliveryInfo,
+  type LoadedSession,
+  type MessageId,
+  type NewMessage,
+  type QueueLimits,
+  type SessionRecord,
+  type Store,
+  type StoreOptions,
+  type SubscriptionRecord,
+} from '../../src/store/types.js';
+import { StoreUnavailableError } from '../../src/store/errors.js';
+
+export interface StoreFixture {
+  readonly store: Store;
+  /** Closes the store and opens the same storage again; null for a non-durable store. */
+  readonly reopen: (() => Promise<Store>) | null;
+  readonly dispose: () => Promise<void>;
+}
+
+export interface ContractTarget {
+  readonly name: string;
+  readonly create: (options?: StoreOptions) => Promise<StoreFixture>;
+}
+
+const T0 = 1_700_000_000_000;
+
+export function session(clientId: string, extra: Partial<SessionRecord> = {}): SessionRecord {
+  return { clientId, instanceId: 'inst-a', protocolVersion: 5, expiryInterval: 3600, disconnectedAt: null, ...extra };
+}
+
+export function message(text: string, extra: Partial<NewMessage> = {}): NewMessage {
+  return {
+    topic: 'a/b',
+    payload: Buffer.from(text),
+    qos: 1,
+    retain: false,
+    properties: null,
+    expiresAt: 0,
+    createdAt: T0,
+    ...extra,
+  };
+}
+
+export function delivery(messageId: MessageId, extra: Partial<DeliveryInfo> = {}): DeliveryInfo {
+  return { messageId, qos: 1, retain: false, subscriptionIds: null, shareGroup: null, shareFilter: null, ...extra };
+}
+
+function sub(clientId: string, key: string, extra: Partial<SubscriptionRecord> = {}): SubscriptionRecord {
+  return {
+    clientId,
+    key,
+    qos: 1,
+    noLocal: false,
+    retainAsPublished: false,
+    retainHandling: 0,
+    subscriptionId: 0,
+    shareGroup: null,
+    filter: key,
+    ...extra,
+  };
+}
+
+async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of iterable) out.push(item);
+  return out;
+}
+
+async function loaded(store: Store, clientId: string): Promise<LoadedSession | undefined> {
+  for await (const entry of store.loadSessions()) if (entry.session.clientId === clientId) return entry;
+  return undefined;
+}
+
+async function texts(store: Store, clientId: string, limit = 1_000_000): Promise<string[]> {
+  return (await store.readQueue(clientId, 0, limit)).map((entry) => entry.message.payload.toString());
+}
+
+/** Fills a session's queue with `n` new messages; returns their ids. */
+function fill(store: Store, clientId: string, n: number, prefix = 'm', extra: Partial<NewMessage> = {}): MessageId[] {
+  const ids: MessageId[] = [];
+  for (let i = 0; i < n; i++) {
+    const id = store.addMessage(message(`${prefix}${i}`, extra));
+    store.enqueue(clientId, delivery(id));
+    ids.push(id);
+  }
+  return ids;
+}
+
+export function runStoreContract(target: ContractTarget): void {
+  const withStore = (name: string, body: (fx: StoreFixture) => Promise<void>, options?: StoreOptions): void => {
+    test(name, async () => {
+      const fx = await target.create(options);
+      try {
+        await body(fx);
+      } finally {
+        await fx.dispose();
+      }
+    });
+  };
+
+  describe(`Store contract: ${target.name}`, () => {
+    withStore('sessions and subscriptions: put, update, get, load, delete', async ({ store }) => {
+      store.putSession(session('c1'));
+      store.putSession(session('c2', { protocolVersion: 4, expiryInterval: SESSION_NEVER_EXPIRES }));
+      store.putSubscription(sub('c1', 'x/+', { qos: 2, noLocal: true, retainHandling: 2, subscriptionId: 7 }));
+      store.putSubscription(
+        sub('c1', '$share/g1/y/#', { shareGroup: 'g1', filter: 'y/#', retainAsPublished: true, qos: 0 }),
+      );
+      store.putSubscription(sub('c1', 'x/+', { qos: 1, noLocal: true, retainHandling: 2, subscriptionId: 8 })); // replaces
+      await store.commit();
+      assert.equal(store.setDisconnectedAt('c1', T0), true);
+      assert.equal(store.setDisconnectedAt('nobody', T0), false);
+      assert.deepEqual(store.getSession('c1'), session('c1', { disconnectedAt: T0 }));
+      store.putSession(session('c1', { expiryInterval: 60, disconnectedAt: T0 + 1, protocolVersion: 3 }));
+      assert.deepEqual(store.getSession('c1'), session('c1', { expiryInterval: 60, disconnectedAt: T0 + 1, protocolVersion: 3 }));
+      const all = await collect(store.loadSessions());
+      assert.deepEqual(
+        all.map((s) => s.session.clientId),
+        ['c1', 'c2'],
+      );
+      const c1 = all[0]!;
+      assert.deepEqual(c1.subscriptions, [
+        sub('c1', '$share/g1/y/#', { shareGroup: 'g1', filter: 'y/#', retainAsPublished: true, qos: 0 }),
+        sub('c1', 'x/+', { qos: 1, noLocal: true, retainHandling: 2, subscriptionId: 8 }),
+      ]);
+      assert.equal(store.deleteSubscription('c1', 'x/+'), true);
+      assert.equal(store.deleteSubscription('c1', 'x/+'), false);
+      assert.equal((await loaded(store, 'c1'))!.subscriptions.length, 1);
+      assert.equal(store.deleteSession('c1'), true);
+      assert.equal(store.deleteSession('c1'), false);
+      assert.equal(store.getSession('c1'), undefined);
+      // A new session under the same client id starts empty.
+      store.putSession(session('c1'));
+      assert.deepEqual((await loaded(store, 'c1'))!.subscriptions, []);
+      await store.commit();
+    });
+
+    withStore('unknown sessions and messages are refused', async ({ store }) => {
+      const id = store.addMessage(message('x'));
+      assert.throws(() => store.enqueue('ghost', delivery(id)));
+      store.putSession(session('c1'));
+      assert.throws(() => store.enqueue('c1', delivery(999_999)));
+      assert.throws(() => store.setRetained('t', 999_999));
+      assert.throws(() => store.putSubscription(sub('ghost', 'a')));
+      assert.equal(store.queueDepth('c1'), 0);
+      await store.commit();
+    });
+
+    withStore('messages are stored once and deleted with their last reference', async ({ store }) => {
+      store.putSession(session('c1'));
+      store.putSession(session('c2'));
+      const orphan = store.addMessage(message('never referenced'));
+      assert.ok((await store.getMessage(orphan)) !== undefined, 'visible within its batch');
+      const shared = store.addMessage(message('shared', { retain: true }));
+      const a = store.enqueue('c1', delivery(shared)).seq;
+      const b = store.enqueue('c2', delivery(shared, { qos: 2 })).seq;
+      store.setRetained('a/b', shared);
+      await store.commit();
+      assert.equal(await store.getMessage(orphan), undefined, 'unreferenced at commit: gone');
+      assert.equal((await store.stats()).messages, 1, 'one stored copy for three references');
+      const [q1] = await store.readQueue('c1', 0, 10);
+      const [q2] = await store.readQueue('c2', 0, 10);
+      assert.equal(q1!.messageId, q2!.messageId);
+      assert.equal(q2!.qos, 2);
+
+      assert.equal(store.removeQueued('c1', a), true);
+      assert.equal(store.removeQueued('c1', a), false);
+      await store.commit();
+      assert.ok(await store.getMessage(shared));
+      assert.equal(store.moveToInflight('c2', b, 10) > 0, true);
+      await store.commit();
+      assert.ok(await store.getMessage(shared), 'in-flight holds it');
+      assert.equal(store.deleteRetained('a/b'), true);
+      assert.equal(store.deleteRetained('a/b'), false);
+      await store.commit();
+      assert.ok(await store.getMessage(shared), 'still in flight');
+      assert.equal(store.releaseInflight('c2', 10), true, 'PUBREC');
+      await store.commit();
+      assert.equal(await store.getMessage(shared), undefined, 'released: the client has it');
+      assert.equal((await store.stats()).messages, 0);
+      assert.equal(store.removeInflight('c2', 10), true, 'PUBCOMP');
+      await store.commit();
+      assert.deepEqual((await loaded(store, 'c2'))!.inflight, []);
+    });
+
+    withStore('a reference dropped and taken again in one batch keeps the message', async ({ store }) => {
+      store.putSession(session('c1'));
+      const id = store.addMessage(message('x'));
+      const seq = store.enqueue('c1', delivery(id)).seq;
+      await store.commit();
+      store.removeQueued('c1', seq);
+      await store.readQueue('c1', 0, 10); // a read in the middle of the batch
+      store.enqueue('c1', delivery(id));
+      await store.commit();
+      assert.deepEqual(await texts(store, 'c1'), ['x']);
+    });
+
+    withStore('queue keeps order and pages by seq', async ({ store }) => {
+      store.putSession(session('c1'));
+      store.putSession(session('c2'));
+      for (let i = 0; i < 25; i++) {
+        store.enqueue('c1', delivery(store.addMessage(message(`m${i}`)), { subscriptionIds: [1, i + 2] }));
+        if (i % 5 === 0) store.enqueue('c2', delivery(store.addMessage(message(`other${i}`))));
+      }
+      await store.commit();
+      assert.equal(store.queueDepth('c1'), 25);
+      const seen: string[] = [];
+      let after = 0;
+      for (;;) {
+        const page = await store.readQueue('c1', after, 10);
+        if (page.length === 0) break;
+        assert.ok(page.length <= 10);
+        for (const entry of page) {
+          assert.ok(entry.seq > after, 'seq increases');
+          assert.equal(entry.clientId, 'c1');
+          after = entry.seq;
+          seen.push(entry.message.payload.toString());
+        }
+      }
+      assert.deepEqual(
+        seen,
+        Array.from({ length: 25 }, (_, i) => `m${i}`),
+      );
+      const page = await store.readQueue('c1', 0, 3);
+      assert.deepEqual(page[2]!.subscriptionIds, [1, 4]);
+      assert.equal(store.removeQueued('c1', page[1]!.seq), true);
+      assert.deepEqual((await texts(store, 'c1')).slice(0, 3), ['m0', 'm2', 'm3']);
+      assert.equal(store.queueDepth('c1'), 24);
+      assert.deepEqual(await texts(store, 'c2'), ['other0', 'other5', 'other10', 'other15', 'other20']);
+      assert.deepEqual(await store.readQueue('nobody', 0, 10), []);
+      await store.commit();
+    });
+
+    withStore('a large queue pages without loading it all', async ({ store }) => {
+      store.putSession(session('big'));
+      fill(store, 'big', 5000);
+      await store.commit();
+      let after = 0;
+      let count = 0;
+      let last = -1;
+      for (;;) {
+        const page = await store.readQueue('big', after, 512);
+        if (page.length === 0) break;
+        for (const entry of page) {
+          const n = Number(entry.message.payload.toString().slice(1));
+          assert.equal(n, last + 1);
+          last = n;
+        }
+        count += page.length;
+        after = page[page.length - 1]!.seq;
+      }
+      assert.equal(count, 5000);
+    }, { limits: { maxQueuedPerSession: 10_000, maxQueuedPerInstance: 10_000, retentionMs: 1e12 } });
+
+    const capped: QueueLimits = { maxQueuedPerSession: 3, maxQueuedPerInstance: 5, retentionMs: 1e12 };
+    withStore('per-session cap drops the oldest and reports it', async ({ store }) => {
+      store.putSession(session('c1'));
+      const ids = fill(store, 'c1', 3);
+      const result = store.enqueue('c1', delivery(store.addMessage(message('m3'))));
+      assert.equal(result.dropped.length, 1);
+      assert.deepEqual(
+        result.dropped.map((d) => [d.clientId, d.messageId, d.reason]),
+        [['c1', ids[0], 'session-cap']],
+      );
+      const two = fill(store, 'c1', 2, 'n');
+      assert.equal(two.length, 2);
+      assert.deepEqual(await texts(store, 'c1'), ['m3', 'n0', 'n1']);
+      assert.equal(store.queueDepth('c1'), 3);
+      await store.commit();
+      assert.equal(await store.getMessage(ids[0]!), undefined, 'dropped message freed');
+    }, { limits: capped });
+
+    withStore('per-instance cap drops the oldest of the instance, other instances untouched', async ({ store }) => {
+      store.putSession(session('a1'));
+      store.putSession(session('a2'));
+      store.putSession(session('b1', { instanceId: 'inst-b' }));
+      fill(store, 'a1', 3, 'a1-');
+      fill(store, 'b1', 3, 'b1-');
+      fill(store, 'a2', 2, 'a2-');
+      const result = store.enqueue('a2', delivery(store.addMessage(message('a2-2'))));
+      assert.deepEqual(
+        result.dropped.map((d) => [d.clientId, d.reason]),
+        [['a1', 'instance-cap']],
+      );
+      const second = store.enqueue('a1', delivery(store.addMessage(message('a1-3'))));
+      assert.deepEqual(
+        second.dropped.map((d) => [d.clientId, d.reason]),
+        [['a1', 'instance-cap']],
+      );
+      assert.deepEqual(await texts(store, 'a1'), ['a1-2', 'a1-3']);
+      assert.deepEqual(await texts(store, 'a2'), ['a2-0', 'a2-1', 'a2-2']);
+      assert.deepEqual(await texts(store, 'b1'), ['b1-0', 'b1-1', 'b1-2']);
+      // A deleted session's entries stop counting against the instance at once.
+      store.deleteSession('a2');
+      assert.deepEqual(fill(store, 'a1', 1, 'z').length, 1);
+      assert.equal(store.queueDepth('a1'), 3);
+      await store.commit();
+      assert.equal((await store.stats()).queued, 6);
+    }, { limits: capped });
+
+    withStore('per-instance limits can differ by instance', async ({ store }) => {
+      store.putSession(session('a1'));
+      store.putSession(session('b1', { instanceId: 'inst-b' }));
+      fill(store, 'a1', 4);
+      fill(store, 'b1', 4);
+      assert.equal(store.queueDepth('a1'), 2);
+      assert.equal(store.queueDepth('b1'), 4);
+      await store.commit();
+    }, {
+      limits: (instanceId) =>
+        instanceId === 'inst-a'
+          ? { maxQueuedPerSession: 2, maxQueuedPerInstance: 100, retentionMs: 1e12 }
+          : { maxQueuedPerSession: 100, maxQueuedPerInstance: 100, retentionMs: 1e12 },
+    });
+
+    withStore('outbound in-flight: window order, QoS 2 release, completion', async ({ store }) => {
+      store.putSession(session('c1'));
+      const m1 = store.addMessage(message('direct'));
+      const s1 = store.addInflight('c1', 5, delivery(m1, { qos: 2, subscriptionIds: [9], shareGroup: 'g', shareFilter: 'a/#' }));
+      const queued = store.enqueue('c1', delivery(store.addMessage(message('queued')))).seq;
+      const s2 = store.moveToInflight('c1', queued, 3);
+      assert.ok(s2 > s1);
+      assert.equal(store.moveToInflight('c1', queued, 4), -1, 'already moved');
+      assert.equal(store.queueDepth('c1'), 0);
+      assert.throws(() => store.addInflight('c1', 5, delivery(m1)), 'packet id in use');
+      assert.equal(store.releaseInflight('c1', 5), true);
+      assert.equal(store.releaseInflight('c1', 5), true, 'idempotent');
+      assert.equal(store.releaseInflight('c1', 77), false);
+      assert.equal(store.removeInflight('c1', 77), false);
+      await store.commit();
+      const state = (await loaded(store, 'c1'))!;
+      assert.deepEqual(
+        state.inflight.map((e) => [e.packetId, e.qos, e.released, e.message?.payload.toString() ?? null]),
+        [
+          [5, 2, true, null],
+          [3, 1, false, 'queued'],
+        ],
+      );
+      assert.deepEqual(state.inflight[0]!.subscriptionIds, [9]);
+      assert.equal(state.inflight[0]!.shareGroup, 'g');
+      assert.equal(state.inflight[0]!.shareFilter, 'a/#');
+      assert.equal(store.removeInflight('c1', 3), true);
+      assert.equal(store.removeInflight('c1', 5), true);
+      await store.commit();
+      assert.deepEqual((await loaded(store, 'c1'))!.inflight, []);
+      assert.equal((await store.stats()).messages, 0);
+    });
+
+    withStore('inbound QoS 2 packet ids awaiting PUBREL', async ({ store }) => {
+      store.putSession(session('c1'));
+      store.addInboundQos2('c1', 7);
+      store.addInboundQos2('c1', 2);
+      store.addInboundQos2('c1', 7); // a resent PUBLISH with the same id
+      await store.commit();
+      assert.deepEqual((await loaded(store, 'c1'))!.inboundQos2, [2, 7]);
+      assert.equal(store.removeInboundQos2('c1', 7), true);
+      assert.equal(store.removeInboundQos2('c1', 7), false);
+      assert.equal(store.removeInboundQos2('nobody', 7), false);
+      await store.commit();
+      assert.deepEqual((await loaded(store, 'c1'))!.inboundQos2, [2]);
+    });
+
+    withStore('retained messages: set, replace, delete, load', async ({ store }) => {
+      const props = Buffer.from('{"c":"text/plain"}');
+      const first = store.addMessage(message('one', { topic: 's/1', retain: true, properties: props }));
+      store.setRetained('s/1', first);
+      store.setRetained('s/2', store.addMessage(message('two', { topic: 's/2', retain: true })));
+      const replacement = store.addMessage(message('one bis', { topic: 's/1', retain: true }));
+      store.setRetained('s/1', replacement);
+      await store.commit();
+      assert.equal(await store.getMessage(first), undefined, 'replaced retained message freed');
+      let all = await collect(store.loadRetained());
+      assert.deepEqual(
+        all.map((r) => [r.topic, r.message.payload.toString(), r.message.retain]),
+        [
+          ['s/1', 'one bis', true],
+          ['s/2', 'two', true],
+        ],
+      );
+      assert.equal(store.deleteRetained('s/2'), true);
+      await store.commit();
+      all = await collect(store.loadRetained());
+      assert.deepEqual(
+        all.map((r) => r.topic),
+        ['s/1'],
+      );
+      const withProps = store.addMessage(message('p', { topic: 's/3', properties: props }));
+      store.setRetained('s/3', withProps);
+      await store.commit();
+      assert.deepEqual((await store.getMessage(withProps))!.properties, props);
+    });
+
+    withStore('wills: put, replace, delete, load', async ({ store }) => {
+      const will = {
+        clientId: 'c1',
+        topic: 'will/c1',
+        payload: Buffer.from('bye'),
+        qos: 1 as const,
+        retain: true,
+        properties: null,
+        expiresAt: 0,
+        publishAt: T0 + 30_000,
+      };
+      store.putWill(will);
+      store.putWill({ ...will, clientId: 'c0', publishAt: T0 });
+      store.putWill({ ...will, payload: Buffer.from('bye!') });
+      await store.commit();
+      const wills = await collect(store.loadWills());
+      assert.deepEqual(wills, [
+        { ...will, clientId: 'c0', publishAt: T0 },
+        { ...will, payload: Buffer.from('bye!') },
+      ]);
+      assert.equal(store.deleteWill('c0'), true);
+      assert.equal(store.deleteWill('c0'), false);
+      await store.commit();
+      assert.equal((await collect(store.loadWills())).length, 1);
+    });
+
+    withStore('metadata holds JSON values', async ({ store }) => {
+      store.setMeta('node', { id: 'n1', started: [1, 2] });
+      store.setMeta('n', 3);
+      assert.deepEqual(await store.getMeta('node'), { id: 'n1', started: [1, 2] });
+      assert.equal(await store.getMeta('missing'), undefined);
+      assert.equal(store.deleteMeta('n'), true);
+      assert.equal(store.deleteMeta('n'), false);
+      await store.commit();
+      assert.equal(await store.getMeta('n'), undefined);
+    });
+
+    withStore('deleting a session hides its queue at once and frees it through purge', async ({ store }) => {
+      store.putSession(session('c1'));
+      const ids = fill(store, 'c1', 30);
+      store.addInflight('c1', 1, delivery(store.addMessage(message('inflight'))));
+      store.addInboundQos2('c1', 4);
+      await store.commit();
+      store.deleteSession('c1');
+      assert.equal(store.queueDepth('c1'), 0);
+      assert.deepEqual(await store.readQueue('c1', 0, 10), []);
+      store.putSession(session('c1'));
+      assert.deepEqual(await store.readQueue('c1', 0, 10), []);
+      assert.deepEqual((await loaded(store, 'c1'))!.inflight, []);
+      assert.deepEqual((await loaded(store, 'c1'))!.inboundQos2, []);
+      await store.commit();
+      const first = await store.purgeExpired(T0, 10);
+      assert.equal(first.reclaimed, 10);
+      assert.equal(first.done, false);
+      const rest = await store.purgeExpired(T0, 1000);
+      assert.equal(rest.reclaimed, 20);
+      assert.equal(rest.done, true);
+      await store.commit();
+      assert.equal(await store.getMessage(ids[0]!), undefined);
+      assert.equal((await store.stats()).messages, 0);
+    });
+
+    withStore('purge: expired sessions, expired messages, retention, expired retained', async ({ store }) => {
+      const hour = 3_600_000;
+      store.putSession(session('gone', { expiryInterval: 60, disconnectedAt: T0 }));
+      store.putSession(session('forever', { expiryInterval: SESSION_NEVER_EXPIRES, disconnectedAt: T0 }));
+      store.putSession(session('online', { expiryInterval: 60, disconnectedAt: null }));
+      store.putSession(session('kept', { expiryInterval: 10 * 24 * 3600, disconnectedAt: T0 }));
+      fill(store, 'gone', 3);
+      fill(store, 'kept', 2, 'expiring', { expiresAt: T0 + 1000 });
+      fill(store, 'kept', 2, 'old', { createdAt: T0 - 4 * 24 * hour });
+      fill(store, 'kept', 2, 'fresh', { createdAt: T0 });
+      store.setRetained('r/old', store.addMessage(message('r', { expiresAt: T0 + 500 })));
+      store.setRetained('r/new', store.addMessage(message('r')));
+      await store.commit();
+
+      const early = await store.purgeExpired(T0 + 59_000, 1000);
+      assert.deepEqual(early.expiredSessions, []);
+      assert.equal(early.expiredMessages, 2);
+      assert.equal(early.retentionDropped, 0, 'old entries wait behind younger ones in seq order');
+      assert.equal(early.expiredRetained, 1);
+
+      const result = await store.purgeExpired(T0 + 61_000, 1000);
+      assert.deepEqual(result.expiredSessions, ['gone']);
+      assert.equal(result.reclaimed, 3);
+      assert.equal(result.done, true);
+      assert.equal(store.getSession('gone'), undefined);
+      assert.ok(store.getSession('forever'));
+      assert.ok(store.getSession('online'));
+      // Retention (default 3 days) counts from createdAt; the older entries are now at the front.
+      assert.equal(result.retentionDropped, 2);
+      assert.deepEqual(await texts(store, 'kept'), ['fresh0', 'fresh1']);
+      assert.deepEqual(
+        (await collect(store.loadRetained())).map((r) => r.topic),
+        ['r/new'],
+      );
+      const later = await store.purgeExpired(T0 + 62_000, 1000);
+      assert.equal(later.retentionDropped, 0);
+      assert.equal(later.done, true);
+      const beyond = await store.purgeExpired(T0 + 3 * 24 * hour + 1, 1000);
+      assert.equal(beyond.retentionDropped, 2);
+      assert.equal(store.queueDepth('kept'), 0);
+      await store.commit();
+      assert.equal((await store.stats()).messages, 1, 'only the retained r/new remains');
+    });
+
+    withStore('purge respects its budget', async ({ store }) => {
+      for (let i = 0; i < 5; i++) store.putSession(session(`s${i}`, { expiryInterval: 1, disconnectedAt: T0 }));
+      await store.commit();
+      const first = await store.purgeExpired(T0 + 2000, 2);
+      assert.equal(first.expiredSessions.length, 2);
+      assert.equal(first.done, false);
+      const second = await store.purgeExpired(T0 + 2000, 100);
+      assert.equal(second.expiredSessions.length, 3);
+      assert.equal(second.done, true);
+    });
+
+    withStore('group commit: one batch per turn, shared promise, close refuses work', async ({ store }) => {
+      store.putSession(session('c1'));
+      const p1 = store.whenDurable();
+      fill(store, 'c1', 3);
+      const p2 = store.whenDurable();
+      assert.equal(p1, p2, 'callers of one batch share its promise');
+      await p1;
+      await store.whenDurable(); // nothing pending: resolves
+      fill(store, 'c1', 1, 'late');
+      await store.commit();
+      assert.equal(store.queueDepth('c1'), 4);
+      await store.close();
+      assert.throws(() => store.putSession(session('c2')), StoreUnavailableError);
+    });
+
+    withStore('many sessions load in pages', async ({ store }) => {
+      for (let i = 0; i < 600; i++) {
+        store.putSession(session(`c${String(i).padStart(4, '0')}`));
+        store.putSubscription(sub(`c${String(i).padStart(4, '0')}`, `t/${i}`));
+      }
+      await store.commit();
+      const all = await collect(store.loadSessions());
+      assert.equal(all.length, 600);
+      assert.equal(all[599]!.subscriptions[0]!.key, 't/599');
+      assert.equal(new Set(all.map((s) => s.session.clientId)).size, 600);
+    });
+
+    test('reload after close: everything comes back (durable stores)', async (t) => {
+      const fx = await target.create();
+      try {
+        if (fx.reopen === null) {
+          t.skip('not durable');
+          return;
+        }
+        let store = fx.store;
+        store.putSession(session('c1', { disconnectedAt: T0, expiryInterval: 120 }));
+        store.putSubscription(sub('c1', '$share/g/x/#', { shareGroup: 'g', filter: 'x/#', subscriptionId: 4 }));
+        fill(store, 'c1', 10);
+        const inflightMessage = store.addMessage(message('in flight', { qos: 2 }));
+        store.addInflight('c1', 11, delivery(inflightMessage, { qos: 2 }));
+        store.addInflight('c1', 12, delivery(store.addMessage(message('pubrec sent', { qos: 2 })), { qos: 2 }));
+        store.releaseInflight('c1', 12);
+        store.addInboundQos2('c1', 300);
+        store.setRetained('r', store.addMessage(message('kept', { retain: true, topic: 'r' })));
+        store.putWill({
+          clientId: 'c1',
+          topic: 'w',
+          payload: Buffer.from('w'),
+          qos: 1,
+          retain: false,
+          properties: null,
+          expiresAt: 0,
+          publishAt: T0 + 5,
+        });
+        store.setMeta('k', { v: 1 });
+        const lastSeq = store.enqueue('c1', delivery(store.addMessage(message('m10')))).seq;
+        await store.commit();
+
+        store = await fx.reopen();
+        const state = (await loaded(store, 'c1'))!;
+        assert.deepEqual(state.session, session('c1', { disconnectedAt: T0, expiryInterval: 120 }));
+        assert.equal(state.subscriptions[0]!.shareGroup, 'g');
+        assert.equal(state.queueDepth, 11);
+        assert.deepEqual(
+          state.inflight.map((e) => [e.packetId, e.released, e.message?.payload.toString() ?? null]),
+          [
+            [11, false, 'in flight'],
+            [12, true, null],
+          ],
+        );
+        assert.deepEqual(state.inboundQos2, [300]);
+        assert.deepEqual(await texts(store, 'c1'), [...Array.from({ length: 10 }, (_, i) => `m${i}`), 'm10']);
+        assert.deepEqual(
+          (await collect(store.loadRetained())).map((r) => r.message.payload.toString()),
+          ['kept'],
+        );
+        assert.equal((await collect(store.loadWills()))[0]!.publishAt, T0 + 5);
+        assert.deepEqual(await store.getMeta('k'), { v: 1 });
+        // Sequences and ids continue after a restart.
+        const fresh = store.addMessage(message('after restart'));
+        assert.notEqual(fresh, inflightMessage);
+        assert.ok(store.enqueue('c1', delivery(fresh)).seq > lastSeq);
+        assert.equal((await texts(store, 'c1')).at(-1), 'after restart');
+        // Caps and counts are rebuilt from disk.
+        assert.equal(store.queueDepth('c1'), 12);
+        store.deleteSession('c1');
+        await store.commit();
+        store = await fx.reopen();
+        assert.equal((await store.purgeExpired(T0, 1000)).reclaimed, 12);
+        await store.commit();
+        assert.equal((await store.stats()).messages, 1, 'the retained message only');
+      } finally {
+        await fx.dispose();
+      }
+    });
+  });
+}
