@@ -72,6 +72,8 @@ export interface DecoderOptions {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** First assembly buffer size for a packet still arriving; grows by doubling. */
+const ASM_INITIAL = 16 * 1024;
 
 // ---------------------------------------------------------------------------------------------
 // Packet body decoders. Each reads from `r`, which spans exactly the packet's variable header
@@ -332,9 +334,12 @@ export class Decoder {
   private tail = 0;
   private offset = 0;
   private queued = 0;
-  // Assembly buffer for a packet spanning chunks: filled by push() until complete.
+  // Assembly buffer for a packet spanning chunks: filled by push() until asmTotal bytes. It
+  // grows with the data (doubling, capped at the packet size) so a header that merely declares
+  // a large packet does not make us allocate it.
   private asm: Buffer | null = null;
   private asmFill = 0;
+  private asmTotal = 0;
   private asmHeaderLength = 0;
   private error: DecodeError | null = null;
   private readonly reader = new Reader();
@@ -352,12 +357,18 @@ export class Decoder {
   /** Appends bytes. Never throws; bytes after a decode error are dropped. */
   push(chunk: Buffer): void {
     if (this.error !== null || chunk.length === 0) return;
-    const asm = this.asm;
-    if (asm !== null && this.asmFill < asm.length) {
+    let asm = this.asm;
+    if (asm !== null && this.asmFill < this.asmTotal) {
       // A spanning packet is being assembled: it precedes everything queued (queue is empty).
-      const n = Math.min(chunk.length, asm.length - this.asmFill);
+      const n = Math.min(chunk.length, this.asmTotal - this.asmFill);
+      const need = this.asmFill + n;
+      if (need > asm.length) {
+        const grown = Buffer.allocUnsafe(Math.min(this.asmTotal, Math.max(need, asm.length * 2)));
+        asm.copy(grown, 0, 0, this.asmFill);
+        this.asm = asm = grown;
+      }
       chunk.copy(asm, this.asmFill, 0, n);
-      this.asmFill += n;
+      this.asmFill = need;
       if (n === chunk.length) return;
       chunk = chunk.subarray(n);
     }
@@ -393,8 +404,8 @@ export class Decoder {
   private step(): Packet | null {
     const asm = this.asm;
     if (asm !== null) {
-      if (this.asmFill < asm.length) return null;
-      this.asm = null;
+      if (this.asmFill < this.asmTotal) return null;
+      this.asm = null; // complete: asm.length === asmTotal, capacity is capped at the total
       return this.decodePacket(asm, asm[0] as number, this.asmHeaderLength, asm.length);
     }
     if (this.queued === 0) return null;
@@ -437,16 +448,18 @@ export class Decoder {
       if (this.offset === first.length) this.dropHead();
       return this.decodePacket(first, b0, start + headerLength, start + total);
     }
-    // Spans chunks: copy once into a buffer of the packet's size.
-    const buf = Buffer.allocUnsafe(total);
+    // Spans chunks: copy into a buffer of the packet's size.
     if (this.queued >= total) {
+      const buf = Buffer.allocUnsafe(total);
       this.copyOut(buf, total);
       return this.decodePacket(buf, b0, headerLength, total);
     }
     const have = this.queued;
+    const buf = Buffer.allocUnsafe(Math.min(total, Math.max(have, ASM_INITIAL)));
     this.copyOut(buf, have);
     this.asm = buf;
     this.asmFill = have;
+    this.asmTotal = total;
     this.asmHeaderLength = headerLength;
     return null;
   }

@@ -8,6 +8,9 @@
  * - Optional fields are absent (not `undefined`) when the wire form omits them.
  * - `properties` exists only for MQTT 5 and only when at least one property is present.
  * - Binary data is a Buffer; strings are already UTF-8 decoded and validated.
+ * - Decoded Buffers (payloads, password, correlation/authentication data) may be views into the
+ *   chunk the bytes arrived in (see decoder.ts): copy them before keeping them long-term
+ *   (retained store, offline queues) so they do not pin the whole chunk.
  * - `reasonCode` holds the MQTT 5 reason code; for 3.x CONNACK it holds the 3.x return code,
  *   for 3.x SUBACK the granted QoS or 0x80.
  */

@@ -220,6 +220,27 @@ describe('codec - max packet size', () => {
     d.push(Buffer.from([0xe0, 2, 0, 0]));
     assert.throws(() => d.next(), (e: unknown) => e instanceof DecodeError && e.reasonCode === 0x95);
   });
+  it('a large packet arriving in pieces is assembled correctly', () => {
+    const payload = Buffer.alloc(200_000);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 31) & 0xff;
+    const wire = encode({ type: 'publish', topic: 'big', payload, qos: 1, retain: false, dup: false, packetId: 9 }, 4);
+    const random = rng(3);
+    for (const piece of [1000, 7, 65536]) {
+      const d = new Decoder({ maxPacketSize: 1 << 20, protocolVersion: 4 });
+      const out: Packet[] = [];
+      for (let pos = 0; pos < wire.length; ) {
+        const n = Math.max(1, Math.floor(random() * piece));
+        d.push(Buffer.concat([wire.subarray(pos, pos + n), pos + n >= wire.length ? Buffer.from([0xc0, 0]) : Buffer.alloc(0)]));
+        pos += n;
+        for (let p = d.next(); p !== null; p = d.next()) out.push(p);
+      }
+      assert.equal(out.length, 2);
+      const first = out[0];
+      assert.ok(first?.type === 'publish');
+      assert.ok(first.payload.equals(payload));
+      assert.deepStrictEqual(out[1], { type: 'pingreq' });
+    }
+  });
   it('a declared huge packet does not buffer its body', () => {
     const d = new Decoder({ maxPacketSize: 1 << 20, protocolVersion: 4 });
     d.push(Buffer.from([0x30, 0xff, 0xff, 0xff, 0x7f]));
