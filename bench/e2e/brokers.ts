@@ -1,0 +1,226 @@
+/** Start/stop the brokers under test and read their resource usage from /proc. */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type BrokerName = 'ferry' | 'mosquitto' | 'aedes';
+export const ALL_BROKERS: readonly BrokerName[] = ['ferry', 'mosquitto', 'aedes'];
+
+const here = path.dirname(fileURLToPath(import.meta.url)); // dist/bench/e2e
+export const repoRoot = path.resolve(here, '..', '..', '..');
+export const FERRY_CLI = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+const AEDES_SERVER = path.join(here, 'aedes-server.js');
+export const MOSQUITTO_BIN = '/usr/sbin/mosquitto';
+export const HOST = '127.0.0.1';
+/** Soft open-files limit requested for broker processes (hard limit on the bench box is 20,000). */
+const NOFILE = 20000;
+
+export interface BrokerHandle {
+  readonly name: BrokerName;
+  readonly port: number;
+  readonly pid: number;
+  readonly logFile: string;
+  alive(): boolean;
+  stop(): Promise<void>;
+}
+
+const live = new Set<ChildProcess>();
+
+/** Kill every broker still running (used by exit/signal handlers). */
+export function killAllBrokers(): void {
+  for (const p of live) {
+    try {
+      p.kill('SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  live.clear();
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, HOST, () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function tryConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: HOST, port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => {
+      s.destroy();
+      resolve(false);
+    });
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function tail(file: string, lines = 15): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * @param noDelay disable Nagle on the comparison brokers (mosquitto `set_tcp_nodelay`,
+ *   Aedes `net.Server({ noDelay })`). Ferry always runs with its own settings.
+ */
+export async function startBroker(name: BrokerName, workDir: string, noDelay = true, timeoutMs = 15_000): Promise<BrokerHandle> {
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(workDir, `${name}-`));
+  const logFile = path.join(dir, 'broker.log');
+  let argv: string[];
+  if (name === 'mosquitto') {
+    const conf = path.join(dir, 'mosquitto.conf');
+    fs.writeFileSync(
+      conf,
+      [
+        `listener ${port} ${HOST}`,
+        'allow_anonymous true',
+        'persistence false',
+        'max_connections -1',
+        'max_inflight_messages 64',
+        // QoS 0 deliveries to online clients are also bounded by this in 2.x;
+        // keep it well above anything a 5 s run can queue per subscriber.
+        'max_queued_messages 1000000',
+        `set_tcp_nodelay ${String(noDelay)}`,
+        'log_dest stderr',
+        'log_type error',
+        'log_type warning',
+        '',
+      ].join('\n'),
+    );
+    argv = [MOSQUITTO_BIN, '-c', conf];
+  } else if (name === 'aedes') {
+    argv = [process.execPath, AEDES_SERVER, '--port', String(port), '--host', HOST, '--nodelay', noDelay ? '1' : '0'];
+  } else {
+    if (!fs.existsSync(FERRY_CLI)) throw new Error(`${path.relative(repoRoot, FERRY_CLI)} not built`);
+    const dataDir = path.join(dir, 'data');
+    fs.mkdirSync(dataDir);
+    argv = [process.execPath, FERRY_CLI, 'start', '--data-dir', dataDir, '--bind', HOST, '--mqtt-port', String(port), '--ws-port', '0', '--http-port', '0'];
+  }
+
+  const log = fs.openSync(logFile, 'a');
+  // `exec` keeps the pid: the pid we watch in /proc is the broker itself.
+  const proc = spawn('/bin/sh', ['-c', `ulimit -n ${NOFILE} 2>/dev/null; exec "$@"`, 'sh', ...argv], {
+    stdio: ['ignore', log, log],
+    cwd: dir,
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
+  fs.closeSync(log);
+  live.add(proc);
+  let exited: string | null = null;
+  proc.on('exit', (code, sig) => {
+    exited = `exited (${sig ?? `code ${String(code)}`})`;
+    live.delete(proc);
+  });
+  const pid = proc.pid;
+  if (pid === undefined) throw new Error(`${name}: spawn failed`);
+
+  const handle: BrokerHandle = {
+    name,
+    port,
+    pid,
+    logFile,
+    alive: () => exited === null,
+    async stop() {
+      if (exited !== null) return;
+      const gone = new Promise<void>((r) => proc.once('exit', () => r()));
+      proc.kill('SIGTERM');
+      await Promise.race([gone, sleep(3000)]);
+      if (exited === null) {
+        proc.kill('SIGKILL');
+        await Promise.race([gone, sleep(2000)]);
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (exited !== null) {
+      const t = tail(logFile, 6);
+      throw new Error(`${name} ${String(exited)} before listening${t ? `: ${t.replace(/\s*\n\s*/g, ' | ')}` : ''}`);
+    }
+    if (await tryConnect(port)) return handle;
+    if (Date.now() > deadline) {
+      await handle.stop();
+      throw new Error(`${name}: port ${port} not accepting after ${timeoutMs} ms`);
+    }
+    await sleep(50);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// /proc readers
+
+let clkTck = 100;
+try {
+  clkTck = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+} catch {
+  /* default */
+}
+
+/** utime+stime of a process (all threads), in µs. */
+export function procCpuUs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state); utime = field 14, stime = field 15
+  return ((Number(fields[11]) + Number(fields[12])) / clkTck) * 1e6;
+}
+
+/** VmRSS in bytes. */
+export function procRssBytes(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+/** Whole-machine busy / total jiffies from /proc/stat. */
+export function machineCpu(): { busy: number; total: number } {
+  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+  const idle = (v[3] ?? 0) + (v[4] ?? 0);
+  return { busy: total - idle, total };
+}
+
+export function brokerVersions(): Record<BrokerName, string> {
+  let mosq = 'unknown';
+  try {
+    const out = execFileSync(MOSQUITTO_BIN, ['-h'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    mosq = /mosquitto version (\S+)/.exec(out)?.[1] ?? mosq;
+  } catch (e) {
+    const out = String((e as { stdout?: unknown }).stdout ?? '');
+    mosq = /mosquitto version (\S+)/.exec(out)?.[1] ?? mosq;
+  }
+  let aedes = 'unknown';
+  try {
+    aedes = (JSON.parse(fs.readFileSync(path.join(repoRoot, 'node_modules', 'aedes', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    /* ignore */
+  }
+  let ferry = 'unknown';
+  try {
+    ferry = execFileSync('git', ['-C', repoRoot, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    /* ignore */
+  }
+  return { ferry: `git ${ferry}`, mosquitto: mosq, aedes };
+}

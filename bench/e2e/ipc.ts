@@ -1,0 +1,89 @@
+/** Messages exchanged between the benchmark driver (run.ts) and load workers (worker.ts). */
+
+export interface ClientSpec {
+  readonly clientId: string;
+  readonly topic: string;
+}
+
+interface Common {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface SubConfig extends Common {
+  readonly role: 'sub';
+  readonly clients: readonly ClientSpec[];
+  readonly qos: 0 | 1;
+  /** Payload carries an 8-byte send timestamp; collect latency samples. */
+  readonly latency: boolean;
+}
+
+export interface PubConfig extends Common {
+  readonly role: 'pub';
+  readonly clients: readonly ClientSpec[];
+  readonly qos: 0 | 1;
+  readonly payloadSize: number;
+  /** QoS 1 only: unacknowledged PUBLISHes kept outstanding per connection. */
+  readonly inflight: number;
+  /** Total msg/s for this process (split over its connections); 0 = as fast as the socket drains. */
+  readonly rate: number;
+  /** Write a send timestamp (hrtime ns as float64 LE) into the first 8 payload bytes. */
+  readonly timestamp: boolean;
+  /**
+   * QoS 0 flow control for fan-out: one of the subscribers lives in the
+   * publisher process and the publisher stays at most `window` messages ahead
+   * of it, so the broker's queues stay bounded instead of measuring bufferbloat.
+   */
+  readonly probe?: { readonly clientId: string; readonly topic: string; readonly window: number };
+}
+
+export interface ConnectConfig extends Common {
+  readonly role: 'connect';
+  readonly concurrency: number;
+  readonly clientPrefix: string;
+}
+
+export interface IdleConfig extends Common {
+  readonly role: 'idle';
+  readonly count: number;
+  readonly concurrency: number;
+  readonly clientPrefix: string;
+}
+
+export type WorkerConfig = SubConfig | PubConfig | ConnectConfig | IdleConfig;
+
+export interface LatencyStats {
+  readonly n: number;
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly p999: number;
+  readonly max: number;
+  readonly mean: number;
+}
+
+/** driver -> worker */
+export type ToWorker =
+  | { readonly type: 'config'; readonly config: WorkerConfig }
+  /** hrtime ns (as decimal strings): begin load at `t0`, measure over [start, end). */
+  | { readonly type: 'go'; readonly t0: string; readonly start: string; readonly end: string }
+  | { readonly type: 'stop' }
+  | { readonly type: 'report' }
+  | { readonly type: 'exit' };
+
+/** worker -> driver */
+export type FromWorker =
+  | { readonly type: 'ready'; readonly connected: number; readonly failed: number; readonly setupMs: number }
+  | {
+      readonly type: 'window';
+      /** Role-specific event count inside the window (received / sent / acked / connects). */
+      readonly count: number;
+      readonly elapsedNs: number;
+      /** process.cpuUsage() user+system inside the window, µs. */
+      readonly cpuUs: number;
+      readonly errors: number;
+      /** Messages received by the in-process probe subscriber inside the window. */
+      readonly probeCount?: number;
+    }
+  | { readonly type: 'report'; readonly total: number; readonly errors: number; readonly latency?: LatencyStats; readonly probeTotal?: number }
+  | { readonly type: 'error'; readonly message: string };

@@ -1,0 +1,416 @@
+/** Scenario definitions and the code that drives load workers against one broker. */
+import { fork, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HOST, machineCpu, procCpuUs, procRssBytes, type BrokerHandle } from './brokers.js';
+import type { ClientSpec, FromWorker, LatencyStats, ToWorker, WorkerConfig } from './ipc.js';
+
+const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.js');
+
+export interface Options {
+  scenarios: string[];
+  rounds: number;
+  brokers: string[];
+  /** Measurement window, seconds. */
+  duration: number;
+  /** Load runs this long before the window opens, seconds. */
+  warmup: number;
+  /** PUBLISH payload bytes. */
+  size: number;
+  idleConns: number;
+  connectConcurrency: number;
+  connectWorkers: number;
+  latencyRate: number;
+  /** TCP_NODELAY on mosquitto / aedes. */
+  noDelay: boolean;
+  save: boolean;
+}
+
+export interface Metric {
+  readonly key: string;
+  readonly label: string;
+  readonly better: 'higher' | 'lower';
+  /** How to render a value. */
+  readonly fmt: (v: number) => string;
+  /** Target text for the summary table, if this metric has one. */
+  readonly target?: string;
+}
+
+export interface GenCpu {
+  readonly role: string;
+  /** % of one core during the measurement window. */
+  readonly pct: number;
+}
+
+export interface Measurement {
+  readonly metrics: Record<string, number>;
+  /** Broker process CPU, % of one core, during the window. */
+  readonly brokerCpu?: number;
+  readonly gen: readonly GenCpu[];
+  /** Whole machine busy %, 100 = all cores busy. */
+  readonly machine?: number;
+  /** CPU used by processes outside this benchmark during the window, % of one core. */
+  readonly other?: number;
+  /** One-line human summary of secondary numbers. */
+  readonly note: string;
+}
+
+export interface RunContext {
+  readonly broker: BrokerHandle;
+  readonly opts: Options;
+  readonly runId: string;
+}
+
+export interface Scenario {
+  readonly name: string;
+  readonly description: string;
+  readonly metrics: readonly Metric[];
+  /** Primary metric key used in the per-run log line. */
+  run(ctx: RunContext): Promise<Measurement>;
+}
+
+// ---------------------------------------------------------------------------
+// formatting helpers
+
+export const fmtRate = (v: number): string => (v >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : v >= 1e3 ? `${(v / 1e3).toFixed(1)}k` : v.toFixed(0));
+export const fmtUs = (v: number): string => (v >= 1000 ? `${(v / 1000).toFixed(2)} ms` : `${v.toFixed(0)} µs`);
+export const fmtBytes = (v: number): string => (v >= 1024 ? `${(v / 1024).toFixed(2)} KB` : `${v.toFixed(0)} B`);
+export const fmtPct = (v: number): string => `${v.toFixed(0)}%`;
+
+// ---------------------------------------------------------------------------
+// worker plumbing
+
+const live = new Set<ChildProcess>();
+
+export function killAllWorkers(): void {
+  for (const p of live) {
+    try {
+      p.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  live.clear();
+}
+
+type MsgOf<T extends FromWorker['type']> = Extract<FromWorker, { type: T }>;
+
+class Worker {
+  private readonly proc: ChildProcess;
+  private readonly inbox: FromWorker[] = [];
+  private waiter: (() => void) | null = null;
+  private failure: string | null = null;
+
+  constructor(readonly label: string, config: WorkerConfig) {
+    this.proc = fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+    live.add(this.proc);
+    this.proc.on('message', (m: FromWorker) => {
+      if (m.type === 'error') this.failure = `${label}: ${m.message}`;
+      else this.inbox.push(m);
+      this.wake();
+    });
+    this.proc.on('exit', (code, sig) => {
+      live.delete(this.proc);
+      this.failure ??= `${label}: worker exited (${sig ?? `code ${String(code)}`})`;
+      this.wake();
+    });
+    this.send({ type: 'config', config });
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
+
+  send(msg: ToWorker): void {
+    if (this.proc.connected) this.proc.send(msg);
+  }
+
+  async next<T extends FromWorker['type']>(type: T, timeoutMs: number): Promise<MsgOf<T>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.inbox.findIndex((m) => m.type === type);
+      if (i >= 0) return this.inbox.splice(i, 1)[0] as MsgOf<T>;
+      if (this.failure !== null) throw new Error(this.failure);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`${this.label}: no '${type}' within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiter = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+  }
+
+  async request<T extends FromWorker['type']>(msg: ToWorker, type: T, timeoutMs = 5000): Promise<MsgOf<T>> {
+    this.send(msg);
+    return this.next(type, timeoutMs);
+  }
+
+  kill(): void {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) {
+      this.send({ type: 'exit' });
+      setTimeout(() => this.proc.kill('SIGKILL'), 2000).unref();
+    }
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const nowNs = (): number => Number(process.hrtime.bigint());
+
+interface Window {
+  readonly t0: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Tell workers to go; snapshot broker + machine CPU at the window edges. */
+async function goAndMeasure(
+  broker: BrokerHandle,
+  workers: readonly Worker[],
+  opts: Options,
+): Promise<{ win: Window; brokerCpu: number; machine: number; other: number; windows: MsgOf<'window'>[] }> {
+  const t0 = nowNs() + 200e6;
+  const start = t0 + opts.warmup * 1e9;
+  const end = start + opts.duration * 1e9;
+  for (const w of workers) w.send({ type: 'go', t0: String(t0), start: String(start), end: String(end) });
+  await sleep((start - nowNs()) / 1e6);
+  const b0 = procCpuUs(broker.pid);
+  const m0 = machineCpu();
+  const tb0 = nowNs();
+  await sleep((end - nowNs()) / 1e6);
+  const b1 = broker.alive() ? procCpuUs(broker.pid) : b0;
+  const m1 = machineCpu();
+  const tb1 = nowNs();
+  const windows = await Promise.all(workers.map((w) => w.next('window', 10_000)));
+  const brokerCpu = ((b1 - b0) / ((tb1 - tb0) / 1e3)) * 100;
+  const machine = ((m1.busy - m0.busy) / Math.max(1, m1.total - m0.total)) * 100;
+  // The driver itself is idle during the window; everything else is noise.
+  const ours = brokerCpu + windows.reduce((a, w) => a + cpuPct(w), 0);
+  const other = Math.max(0, machine * os.availableParallelism() - ours);
+  return { win: { t0, start, end }, brokerCpu, machine, other, windows };
+}
+
+const cpuPct = (w: MsgOf<'window'>): number => (w.cpuUs / (w.elapsedNs / 1e3)) * 100;
+const ratePerSec = (w: MsgOf<'window'>): number => w.count / (w.elapsedNs / 1e9);
+
+/** Run `fn` with workers that are always torn down afterwards. */
+async function withWorkers<T>(fn: (spawn: (label: string, cfg: WorkerConfig) => Worker) => Promise<T>): Promise<T> {
+  const ws: Worker[] = [];
+  try {
+    return await fn((label, cfg) => {
+      const w = new Worker(label, cfg);
+      ws.push(w);
+      return w;
+    });
+  } finally {
+    for (const w of ws) w.kill();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// pub/sub scenarios
+
+interface PubSubSpec {
+  readonly subTopics: readonly string[];
+  readonly pubTopics: readonly string[];
+  readonly qos: 0 | 1;
+  readonly inflight: number;
+  /** Total publish rate, msg/s; 0 = as fast as possible. */
+  readonly rate: number;
+  readonly latency: boolean;
+  /** Expected deliveries per published message (for loss accounting). */
+  readonly fanout: number;
+  /** Host the last subscriber in the publisher process and cap messages in flight (see PubConfig.probe). */
+  readonly probeWindow?: number;
+}
+
+async function pubsub(ctx: RunContext, spec: PubSubSpec): Promise<Measurement> {
+  const { broker, opts, runId } = ctx;
+  return withWorkers(async (spawn) => {
+    const subTopics = spec.probeWindow ? spec.subTopics.slice(0, -1) : spec.subTopics;
+    const subClients: ClientSpec[] = subTopics.map((topic, i) => ({ clientId: `${runId}-s${i}`, topic }));
+    const probeTopic = spec.subTopics[spec.subTopics.length - 1];
+    const probe = spec.probeWindow && probeTopic ? { probe: { clientId: `${runId}-probe`, topic: probeTopic, window: spec.probeWindow } } : {};
+    const pubClients: ClientSpec[] = spec.pubTopics.map((topic, i) => ({ clientId: `${runId}-p${i}`, topic }));
+    const sub = spawn('subscribers', { role: 'sub', host: HOST, port: broker.port, clients: subClients, qos: spec.qos, latency: spec.latency });
+    await sub.next('ready', 30_000);
+    const pub = spawn('publishers', {
+      role: 'pub',
+      host: HOST,
+      port: broker.port,
+      clients: pubClients,
+      qos: spec.qos,
+      payloadSize: opts.size,
+      inflight: spec.inflight,
+      rate: spec.rate,
+      timestamp: spec.latency,
+      ...probe,
+    });
+    await pub.next('ready', 30_000);
+
+    const m = await goAndMeasure(broker, [pub, sub], opts);
+    const [pw, sw] = m.windows as [MsgOf<'window'>, MsgOf<'window'>];
+
+    // Stop publishing, then let the broker drain until the subscriber count settles.
+    pub.send({ type: 'stop' });
+    // Drain: keep polling while deliveries still arrive (up to 10 s); stop
+    // after 500 ms without progress.
+    let rep = await sub.request({ type: 'report' }, 'report');
+    let still = 0;
+    const drainDeadline = Date.now() + 10_000;
+    while (still < 2 && Date.now() < drainDeadline) {
+      await sleep(250);
+      const next = await sub.request({ type: 'report' }, 'report');
+      still = next.total === rep.total ? still + 1 : 0;
+      rep = next;
+    }
+    const prep = await pub.request({ type: 'report' }, 'report');
+    const sent = prep.total;
+    const expected = sent * spec.fanout;
+    const loss = expected > 0 ? Math.max(0, (1 - (rep.total + (prep.probeTotal ?? 0)) / expected) * 100) : 0;
+    const delivered = ratePerSec(sw) + (pw.probeCount ?? 0) / (pw.elapsedNs / 1e9);
+    const pubRate = ratePerSec(pw);
+    const metrics: Record<string, number> = { rate: delivered, pubRate, loss };
+    const lat: LatencyStats | undefined = rep.latency;
+    if (spec.latency && lat) {
+      Object.assign(metrics, { p50: lat.p50, p99: lat.p99, p999: lat.p999, max: lat.max, samples: lat.n });
+    }
+    const errs = pw.errors + sw.errors;
+    let note = `pub ${fmtRate(pubRate)}/s, loss ${loss.toFixed(1)}%`;
+    if (lat) note += `, p50 ${fmtUs(lat.p50)} p99 ${fmtUs(lat.p99)} p99.9 ${fmtUs(lat.p999)} max ${fmtUs(lat.max)} (n=${lat.n})`;
+    if (errs) note += `, ${errs} socket errors`;
+    return { metrics, brokerCpu: m.brokerCpu, machine: m.machine, other: m.other, gen: [{ role: 'pub', pct: cpuPct(pw) }, { role: 'sub', pct: cpuPct(sw) }], note };
+  });
+}
+
+// ---------------------------------------------------------------------------
+// connection scenarios
+
+async function connects(ctx: RunContext): Promise<Measurement> {
+  const { broker, opts, runId } = ctx;
+  return withWorkers(async (spawn) => {
+    const n = Math.max(1, opts.connectWorkers);
+    const workers = Array.from({ length: n }, (_, i) =>
+      spawn(`connector${i}`, { role: 'connect', host: HOST, port: broker.port, concurrency: Math.ceil(opts.connectConcurrency / n), clientPrefix: `${runId}-c${i}` }),
+    );
+    await Promise.all(workers.map((w) => w.next('ready', 10_000)));
+    const m = await goAndMeasure(broker, workers, opts);
+    for (const w of workers) w.send({ type: 'stop' });
+    const rate = m.windows.reduce((a, w) => a + ratePerSec(w), 0);
+    const errors = m.windows.reduce((a, w) => a + w.errors, 0);
+    return {
+      metrics: { rate, errors },
+      brokerCpu: m.brokerCpu,
+      machine: m.machine,
+      other: m.other,
+      gen: m.windows.map((w, i) => ({ role: `conn${i}`, pct: cpuPct(w) })),
+      note: `${opts.connectConcurrency} in parallel, ${errors} failed`,
+    };
+  });
+}
+
+async function idleRss(ctx: RunContext): Promise<Measurement> {
+  const { broker, opts, runId } = ctx;
+  return withWorkers(async (spawn) => {
+    await sleep(300);
+    const before = procRssBytes(broker.pid);
+    // Spread client sockets over several processes (20k open-files limit each).
+    const per = 5000;
+    const nWorkers = Math.max(1, Math.ceil(opts.idleConns / per));
+    const t = Date.now();
+    const workers = Array.from({ length: nWorkers }, (_, i) => {
+      const count = Math.min(per, opts.idleConns - i * per);
+      return spawn(`idle${i}`, { role: 'idle', host: HOST, port: broker.port, count, concurrency: 200, clientPrefix: `${runId}-i${i}` });
+    });
+    const ready = await Promise.all(workers.map((w) => w.next('ready', 120_000)));
+    const setupS = (Date.now() - t) / 1000;
+    const connected = ready.reduce((a, r) => a + r.connected, 0);
+    const failed = ready.reduce((a, r) => a + r.failed, 0);
+    if (connected === 0) throw new Error(`no idle connection established (${failed} failed)`);
+    // Let the broker settle (allocator / GC) and take the lower of a few reads.
+    await sleep(1000);
+    let after = Infinity;
+    for (let i = 0; i < 3; i++) {
+      after = Math.min(after, procRssBytes(broker.pid));
+      await sleep(300);
+    }
+    const still = (await Promise.all(workers.map((w) => w.request({ type: 'report' }, 'report')))).reduce((a, r) => a + r.total, 0);
+    const perConn = (after - before) / connected;
+    return {
+      metrics: { perConn, connected, rssBefore: before, rssAfter: after },
+      gen: [],
+      note: `${connected} connected (${failed} failed, ${connected - still} dropped) in ${setupS.toFixed(1)} s, RSS ${(before / 2 ** 20).toFixed(1)} → ${(after / 2 ** 20).toFixed(1)} MB`,
+    };
+  });
+}
+
+// ---------------------------------------------------------------------------
+
+export function buildScenarios(opts: Options): Scenario[] {
+  const b = `${opts.size}b`;
+  const rateMetric = (label: string, target?: string): Metric => ({ key: 'rate', label, better: 'higher', fmt: fmtRate, ...(target ? { target } : {}) });
+  const qosTopic = (i: number): string => `bench/${i}/data`;
+  return [
+    {
+      name: `qos0_1to1_${b}`,
+      description: 'QoS 0, 1 publisher → 1 subscriber, one topic, publisher unthrottled (socket back-pressure only)',
+      metrics: [rateMetric('msg/s delivered', '≥ 1.0× Mosquitto')],
+      run: (ctx) => pubsub(ctx, { subTopics: [qosTopic(0)], pubTopics: [qosTopic(0)], qos: 0, inflight: 0, rate: 0, latency: false, fanout: 1 }),
+    },
+    {
+      name: `qos0_4to4_${b}`,
+      description: 'QoS 0, 4 publishers → 4 subscribers on 4 distinct topics (one process each side)',
+      metrics: [rateMetric('msg/s delivered (total)')],
+      run: (ctx) => {
+        const topics = [0, 1, 2, 3].map(qosTopic);
+        return pubsub(ctx, { subTopics: topics, pubTopics: topics, qos: 0, inflight: 0, rate: 0, latency: false, fanout: 1 });
+      },
+    },
+    {
+      name: `qos1_1to1_${b}`,
+      description: 'QoS 1, 1 → 1, publisher keeps 64 PUBLISHes unacknowledged; subscriber PUBACKs every message',
+      metrics: [rateMetric('msg/s delivered', '≥ 1.0× Mosquitto')],
+      run: (ctx) => pubsub(ctx, { subTopics: [qosTopic(0)], pubTopics: [qosTopic(0)], qos: 1, inflight: 64, rate: 0, latency: false, fanout: 1 }),
+    },
+    {
+      name: `fanout_1to100_${b}`,
+      description:
+        'QoS 0, 1 publisher → 100 subscribers on the same topic; counts deliveries/s. The publisher stays ≤ 2000 messages ahead of one subscriber (hosted in its process) so broker queues stay bounded',
+      metrics: [rateMetric('deliveries/s', '≥ 1.0× Mosquitto')],
+      run: (ctx) => {
+        const subs = Array.from({ length: 100 }, () => 'bench/fan');
+        return pubsub(ctx, { subTopics: subs, pubTopics: ['bench/fan'], qos: 0, inflight: 0, rate: 0, latency: false, fanout: 100, probeWindow: 2000 });
+      },
+    },
+    {
+      name: `latency_${opts.latencyRate >= 1000 ? `${opts.latencyRate / 1000}k` : opts.latencyRate}_${b}`,
+      description: `QoS 0, 1 → 1 at a steady ${opts.latencyRate} msg/s; send timestamp in payload, end-to-end latency`,
+      metrics: [
+        { key: 'p50', label: 'latency p50', better: 'lower', fmt: fmtUs },
+        { key: 'p99', label: 'latency p99', better: 'lower', fmt: fmtUs, target: '≤ 1.5× Mosquitto' },
+        { key: 'p999', label: 'latency p99.9', better: 'lower', fmt: fmtUs },
+      ],
+      run: (ctx) => {
+        if (ctx.opts.size < 8) throw new Error('latency scenario needs --size ≥ 8');
+        return pubsub(ctx, { subTopics: [qosTopic(0)], pubTopics: [qosTopic(0)], qos: 0, inflight: 0, rate: ctx.opts.latencyRate, latency: true, fanout: 1 });
+      },
+    },
+    {
+      name: `idle_rss_${opts.idleConns >= 1000 ? `${opts.idleConns / 1000}k` : opts.idleConns}`,
+      description: `RSS growth per idle connection (CONNECT/CONNACK, no subscription) with ${opts.idleConns} connections`,
+      metrics: [{ key: 'perConn', label: 'RSS per idle conn', better: 'lower', fmt: fmtBytes, target: '≤ 6 KB' }],
+      run: idleRss,
+    },
+    {
+      name: 'connect_rate',
+      description: `connect + CONNACK + DISCONNECT, ${opts.connectConcurrency} in parallel`,
+      metrics: [rateMetric('connects/s', '≥ 10k/s')],
+      run: connects,
+    },
+  ];
+}

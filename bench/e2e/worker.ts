@@ -1,0 +1,534 @@
+/**
+ * Load-generator child process. Forked by run.ts; one role per process
+ * (publishers, subscribers, connection churn, idle connections), driven over
+ * the IPC channel (see ipc.ts).
+ *
+ * Hot paths avoid per-message allocation: QoS 0 publishers write one
+ * pre-built batch buffer repeatedly, subscribers only walk fixed headers.
+ */
+import net from 'node:net';
+import type { FromWorker, ToWorker, WorkerConfig, SubConfig, PubConfig, ConnectConfig, IdleConfig, LatencyStats } from './ipc.js';
+import {
+  PacketReader,
+  PKT_CONNACK,
+  PKT_PUBACK,
+  PKT_PUBLISH,
+  PKT_SUBACK,
+  buildConnect,
+  buildPublish,
+  buildSubscribe,
+  DISCONNECT,
+} from './wire.js';
+
+const SETUP_TIMEOUT_MS = 30_000;
+
+function send(msg: FromWorker): void {
+  process.send?.(msg);
+}
+
+function fail(message: string): never {
+  send({ type: 'error', message });
+  setTimeout(() => process.exit(1), 100);
+  throw new Error(message);
+}
+
+const nowNs = (): number => Number(process.hrtime.bigint());
+const cpuNow = (): number => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+
+/** A connected MQTT client whose packet handler can be swapped after setup. */
+interface Client {
+  readonly socket: net.Socket;
+  onPacket: (type: number, flags: number, buf: Buffer, bodyStart: number, end: number) => void;
+  /** Called before each TCP chunk is parsed (latency: one clock read per chunk). */
+  beforeChunk: () => void;
+  /** Called after each TCP chunk has been fully parsed (used to flush batched acks). */
+  afterChunk: () => void;
+  closedUnexpectedly: boolean;
+}
+
+let shuttingDown = false;
+let runtimeErrors = 0;
+
+function openClient(host: string, port: number, clientId: string): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    // `onread` with a per-socket static buffer: no Buffer allocation per TCP read.
+    const readBuf = Buffer.allocUnsafe(64 * 1024);
+    const socket = net.connect({
+      host,
+      port,
+      noDelay: true,
+      onread: {
+        buffer: readBuf,
+        callback: (n: number, buf: Uint8Array) => {
+          client.beforeChunk();
+          reader.push(Buffer.from(buf.buffer, buf.byteOffset, n));
+          client.afterChunk();
+          return true;
+        },
+      },
+    });
+    const client: Client = {
+      socket,
+      onPacket: (type, _flags, buf, bodyStart) => {
+        if (type !== PKT_CONNACK) return;
+        const rc = buf[bodyStart + 1];
+        if (rc !== 0) {
+          socket.destroy();
+          reject(new Error(`CONNACK rc=${String(rc)}`));
+          return;
+        }
+        resolve(client);
+      },
+      beforeChunk: () => {},
+      afterChunk: () => {},
+      closedUnexpectedly: false,
+    };
+    const reader = new PacketReader((t, f, b, s, e) => client.onPacket(t, f, b, s, e));
+    socket.once('connect', () => socket.write(buildConnect(clientId)));
+    socket.on('error', (err) => {
+      reject(err);
+    });
+    socket.on('close', () => {
+      if (!shuttingDown) {
+        client.closedUnexpectedly = true;
+        runtimeErrors++;
+        reject(new Error('connection closed during setup'));
+      }
+    });
+  });
+}
+
+function subscribe(client: Client, topic: string, qos: 0 | 1): Promise<void> {
+  return new Promise((resolve, reject) => {
+    client.onPacket = (type, _flags, buf, bodyStart, end) => {
+      if (type !== PKT_SUBACK) return;
+      const granted = buf[end - 1];
+      if (granted === 0x80) reject(new Error(`SUBACK failure for ${topic}`));
+      else resolve();
+      void bodyStart;
+    };
+    client.socket.write(buildSubscribe(1, topic, qos));
+  });
+}
+
+async function connectAll<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<{ ok: number; failed: number }> {
+  let next = 0;
+  let ok = 0;
+  let failed = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+        ok++;
+      } catch {
+        failed++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, lane));
+  return { ok, failed };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Role implementations. Each returns a small controller the IPC loop drives.
+
+interface Role {
+  /** Start generating load at t0; take window snapshots at start/end. */
+  go(t0: number, start: number, end: number): void;
+  stop(): void;
+  total(): number;
+  latency?: () => LatencyStats | undefined;
+  probeTotal?: () => number;
+}
+
+/** Shared window bookkeeping: snapshot `count()` and CPU at start and end. */
+function scheduleWindow(start: number, end: number, count: () => number, probe?: () => number): void {
+  let p0 = 0;
+  let c0 = 0;
+  let cpu0 = 0;
+  let t0 = 0;
+  setTimeout(() => {
+    c0 = count();
+    p0 = probe?.() ?? 0;
+    cpu0 = cpuNow();
+    t0 = nowNs();
+  }, Math.max(0, (start - nowNs()) / 1e6));
+  setTimeout(() => {
+    const c1 = count();
+    const cpu1 = cpuNow();
+    const t1 = nowNs();
+    const pc = probe ? { probeCount: probe() - p0 } : {};
+    send({ type: 'window', count: c1 - c0, elapsedNs: t1 - t0, cpuUs: cpu1 - cpu0, errors: runtimeErrors, ...pc });
+  }, Math.max(0, (end - nowNs()) / 1e6));
+}
+
+function latencyStats(samples: Float64Array, n: number): LatencyStats {
+  const s = samples.subarray(0, n).sort();
+  const q = (p: number): number => (n === 0 ? NaN : s[Math.min(n - 1, Math.floor(p * n))]!);
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += s[i]!;
+  return { n, p50: q(0.5), p90: q(0.9), p99: q(0.99), p999: q(0.999), max: n ? s[n - 1]! : NaN, mean: n ? sum / n : NaN };
+}
+
+async function runSub(cfg: SubConfig): Promise<{ role: Role; ok: number; failed: number }> {
+  let received = 0;
+  // Latency samples in µs, for messages *sent* inside the window.
+  let samples = new Float64Array(1 << 16);
+  let nSamples = 0;
+  let winStart = Infinity;
+  let winEnd = -Infinity;
+  let chunkNow = 0;
+
+  const clients: Client[] = [];
+  const res = await connectAll(cfg.clients, 64, async (spec) => {
+    const c = await openClient(cfg.host, cfg.port, spec.clientId);
+    await subscribe(c, spec.topic, cfg.qos);
+    clients.push(c);
+  });
+  if (res.failed > 0) fail(`subscriber setup: ${res.failed}/${cfg.clients.length} clients failed`);
+
+  for (const c of clients) {
+    if (cfg.qos === 1) {
+      // Batch PUBACKs for a whole TCP chunk into one write.
+      let acks = Buffer.allocUnsafe(4 * 256);
+      let nAcks = 0;
+      c.onPacket = (type, flags, buf, bodyStart) => {
+        if (type !== PKT_PUBLISH) return;
+        received++;
+        if ((flags & 0x06) !== 0) {
+          const idOff = bodyStart + 2 + buf.readUInt16BE(bodyStart);
+          if ((nAcks + 1) * 4 > acks.length) {
+            const bigger = Buffer.allocUnsafe(acks.length * 2);
+            acks.copy(bigger, 0, 0, nAcks * 4);
+            acks = bigger;
+          }
+          const o = nAcks * 4;
+          acks[o] = 0x40;
+          acks[o + 1] = 0x02;
+          acks[o + 2] = buf[idOff]!;
+          acks[o + 3] = buf[idOff + 1]!;
+          nAcks++;
+        }
+      };
+      c.afterChunk = () => {
+        if (nAcks > 0) {
+          c.socket.write(Buffer.from(acks.subarray(0, nAcks * 4)));
+          nAcks = 0;
+        }
+      };
+    } else if (cfg.latency) {
+      c.beforeChunk = () => {
+        chunkNow = nowNs();
+      };
+      c.onPacket = (type, flags, buf, bodyStart) => {
+        if (type !== PKT_PUBLISH) return;
+        received++;
+        const payloadOff = bodyStart + 2 + buf.readUInt16BE(bodyStart) + ((flags & 0x06) !== 0 ? 2 : 0);
+        const sentAt = buf.readDoubleLE(payloadOff);
+        if (sentAt >= winStart && sentAt < winEnd) {
+          if (nSamples === samples.length) {
+            const bigger = new Float64Array(samples.length * 2);
+            bigger.set(samples);
+            samples = bigger;
+          }
+          samples[nSamples++] = (chunkNow - sentAt) / 1000;
+        }
+      };
+    } else {
+      c.onPacket = (type) => {
+        if (type === PKT_PUBLISH) received++;
+      };
+    }
+  }
+
+  return {
+    ok: res.ok,
+    failed: res.failed,
+    role: {
+      go(_t0, start, end) {
+        winStart = start;
+        winEnd = end;
+        scheduleWindow(start, end, () => received);
+      },
+      stop() {},
+      total: () => received,
+      // Summarised only after the driver has drained the broker, so messages
+      // sent late in the window are still counted.
+      latency: () => (cfg.latency ? latencyStats(samples, nSamples) : undefined),
+    },
+  };
+}
+
+async function runPub(cfg: PubConfig): Promise<{ role: Role; ok: number; failed: number }> {
+  const clients: { c: Client; topic: string }[] = [];
+  const res = await connectAll(cfg.clients, 64, async (spec) => {
+    const c = await openClient(cfg.host, cfg.port, spec.clientId);
+    c.onPacket = () => {};
+    clients.push({ c, topic: spec.topic });
+  });
+  if (res.failed > 0) fail(`publisher setup: ${res.failed}/${cfg.clients.length} clients failed`);
+
+  let sent = 0;
+  let acked = 0;
+  let stopped = false;
+  const starters: (() => void)[] = [];
+
+  // Optional in-process probe subscriber for window-based QoS 0 flow control.
+  let probeReceived = 0;
+  /** `sent` value that the probe's count is compared against (reset if the probe stalls). */
+  let probeBase = 0;
+  let probeSeenAtBase = 0;
+  let resumeOnProbe: (() => void) | null = null;
+  if (cfg.probe) {
+    const probe = await openClient(cfg.host, cfg.port, cfg.probe.clientId);
+    await subscribe(probe, cfg.probe.topic, 0);
+    probe.onPacket = (type) => {
+      if (type === PKT_PUBLISH) probeReceived++;
+    };
+    probe.afterChunk = () => {
+      const r = resumeOnProbe;
+      resumeOnProbe = null;
+      r?.();
+    };
+  }
+  const window = cfg.probe?.window ?? Infinity;
+  /** Messages the probe has not seen yet. */
+  const ahead = (): number => sent - probeBase - (probeReceived - probeSeenAtBase);
+
+  for (const { c, topic } of clients) {
+    const tpl = buildPublish(topic, cfg.qos, cfg.payloadSize);
+    const pktLen = tpl.bytes.length;
+
+    if (cfg.qos === 1) {
+      // Closed loop: keep `inflight` PUBLISHes unacknowledged; every PUBACK
+      // frees its packet id, which is immediately reused for the next PUBLISH.
+      let freed: number[] = [];
+      const emit = (ids: readonly number[]): void => {
+        if (ids.length === 0 || stopped) return;
+        const out = Buffer.allocUnsafe(ids.length * pktLen);
+        for (let i = 0; i < ids.length; i++) {
+          const o = i * pktLen;
+          tpl.bytes.copy(out, o);
+          const id = ids[i]!;
+          out[o + tpl.idOffset] = id >> 8;
+          out[o + tpl.idOffset + 1] = id & 0xff;
+          if (cfg.timestamp) out.writeDoubleLE(nowNs(), o + tpl.payloadOffset);
+        }
+        sent += ids.length;
+        c.socket.write(out);
+      };
+      c.onPacket = (type, _flags, buf, bodyStart) => {
+        if (type !== PKT_PUBACK) return;
+        acked++;
+        freed.push(buf.readUInt16BE(bodyStart));
+      };
+      c.afterChunk = () => {
+        if (freed.length > 0) {
+          const ids = freed;
+          freed = [];
+          emit(ids);
+        }
+      };
+      starters.push(() => emit(Array.from({ length: cfg.inflight }, (_, i) => i + 1)));
+    } else if (cfg.rate > 0) {
+      // Open loop at a fixed rate: every ~1 ms send however many messages are
+      // due so the long-run rate is exact regardless of timer jitter.
+      const perConn = cfg.rate / clients.length;
+      starters.push(() => {
+        const begin = nowNs();
+        let mine = 0;
+        const tick = (): void => {
+          if (stopped) {
+            clearInterval(timer);
+            return;
+          }
+          const now = nowNs();
+          const due = Math.floor(((now - begin) / 1e9) * perConn) - mine;
+          if (due <= 0) return;
+          const out = Buffer.allocUnsafe(due * pktLen);
+          for (let i = 0; i < due; i++) {
+            const o = i * pktLen;
+            tpl.bytes.copy(out, o);
+            if (cfg.timestamp) out.writeDoubleLE(now, o + tpl.payloadOffset);
+          }
+          mine += due;
+          sent += due;
+          c.socket.write(out);
+        };
+        const timer = setInterval(tick, 1);
+      });
+    } else {
+      // As fast as the socket drains: write one pre-built ~16 KB batch
+      // repeatedly, yielding to the event loop regularly so timers/IPC run.
+      const per = Math.max(1, Math.floor(16384 / pktLen));
+      const batch = Buffer.allocUnsafe(per * pktLen);
+      for (let i = 0; i < per; i++) {
+        tpl.bytes.copy(batch, i * pktLen);
+        if (cfg.timestamp) batch.writeDoubleLE(nowNs(), i * pktLen + tpl.payloadOffset);
+      }
+      const pump = (): void => {
+        for (let i = 0; i < 32; i++) {
+          if (stopped) return;
+          if (ahead() + per > window) {
+            // Wait for the probe subscriber to catch up. QoS 0 may legally
+            // be dropped, so if nothing arrives for 100 ms, forget the gap.
+            const seen = probeReceived;
+            const t = setTimeout(() => {
+              if (resumeOnProbe === null || probeReceived !== seen) return;
+              resumeOnProbe = null;
+              probeBase = sent;
+              probeSeenAtBase = probeReceived;
+              pump();
+            }, 100);
+            resumeOnProbe = () => {
+              clearTimeout(t);
+              pump();
+            };
+            return;
+          }
+          sent += per;
+          if (!c.socket.write(batch)) {
+            c.socket.once('drain', pump);
+            return;
+          }
+        }
+        setImmediate(pump);
+      };
+      starters.push(pump);
+    }
+  }
+
+  return {
+    ok: res.ok,
+    failed: res.failed,
+    role: {
+      go(t0, start, end) {
+        setTimeout(() => starters.forEach((s) => s()), Math.max(0, (t0 - nowNs()) / 1e6));
+        scheduleWindow(start, end, () => (cfg.qos === 1 ? acked : sent), cfg.probe ? () => probeReceived : undefined);
+      },
+      stop() {
+        stopped = true;
+      },
+      total: () => sent,
+      probeTotal: () => probeReceived,
+    },
+  };
+}
+
+function runConnect(cfg: ConnectConfig): { role: Role; ok: number; failed: number } {
+  let done = 0;
+  let seq = 0;
+  let stopped = false;
+  const one = (): void => {
+    if (stopped || shuttingDown) return;
+    const socket = net.connect({ host: cfg.host, port: cfg.port, noDelay: true });
+    let acked = false;
+    socket.setTimeout(5000, () => socket.destroy());
+    const reader = new PacketReader((type, _f, buf, bodyStart) => {
+      if (type === PKT_CONNACK && !acked) {
+        acked = buf[bodyStart + 1] === 0;
+        socket.end(DISCONNECT);
+      }
+    });
+    socket.once('connect', () => socket.write(buildConnect(`${cfg.clientPrefix}-${seq++}`)));
+    socket.on('data', (chunk: Buffer) => reader.push(chunk));
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      if (acked) done++;
+      else runtimeErrors++;
+      one();
+    });
+  };
+  return {
+    ok: 0,
+    failed: 0,
+    role: {
+      go(t0, start, end) {
+        setTimeout(() => {
+          for (let i = 0; i < cfg.concurrency; i++) one();
+        }, Math.max(0, (t0 - nowNs()) / 1e6));
+        scheduleWindow(start, end, () => done);
+      },
+      stop() {
+        stopped = true;
+      },
+      total: () => done,
+    },
+  };
+}
+
+async function runIdle(cfg: IdleConfig): Promise<{ role: Role; ok: number; failed: number }> {
+  const held: Client[] = [];
+  const ids = Array.from({ length: cfg.count }, (_, i) => `${cfg.clientPrefix}-${i}`);
+  const res = await connectAll(ids, cfg.concurrency, async (id) => {
+    held.push(await openClient(cfg.host, cfg.port, id));
+  });
+  for (const c of held) c.onPacket = () => {};
+  return {
+    ok: res.ok,
+    failed: res.failed,
+    role: { go() {}, stop() {}, total: () => held.filter((c) => !c.closedUnexpectedly).length },
+  };
+}
+
+// ---------------------------------------------------------------------------
+
+let role: Role | null = null;
+
+async function setup(cfg: WorkerConfig): Promise<void> {
+  const t = Date.now();
+  const r =
+    cfg.role === 'sub' ? runSub(cfg) : cfg.role === 'pub' ? runPub(cfg) : cfg.role === 'idle' ? runIdle(cfg) : Promise.resolve(runConnect(cfg));
+  const res = await withTimeout(r, SETUP_TIMEOUT_MS, `${cfg.role} setup`);
+  role = res.role;
+  runtimeErrors = 0;
+  send({ type: 'ready', connected: res.ok, failed: res.failed, setupMs: Date.now() - t });
+}
+
+process.on('message', (msg: ToWorker) => {
+  switch (msg.type) {
+    case 'config':
+      setup(msg.config).catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));
+      break;
+    case 'go':
+      role?.go(Number(msg.t0), Number(msg.start), Number(msg.end));
+      break;
+    case 'stop':
+      role?.stop();
+      break;
+    case 'report':
+      {
+        const latency = role?.latency?.();
+        const probeTotal = role?.probeTotal?.();
+        send({ type: 'report', total: role?.total() ?? 0, errors: runtimeErrors, ...(latency ? { latency } : {}), ...(probeTotal !== undefined ? { probeTotal } : {}) });
+      }
+      break;
+    case 'exit':
+      shuttingDown = true;
+      process.exit(0);
+  }
+});
+process.on('disconnect', () => {
+  shuttingDown = true;
+  process.exit(0);
+});
