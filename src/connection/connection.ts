@@ -107,7 +107,10 @@ export class Connection implements ChannelOutput {
     if (this.closed) return;
     this.closed = true;
     this.closedAt = Date.now();
-    this.stream.end();
+    // A client stuck above the output ceiling will not take the rest: flushing first would keep
+    // its socket and buffer until the sweep's close grace runs out.
+    if (this.congestedSince !== 0) this.stream.destroy();
+    else this.stream.end();
   }
 
   destroy(): void {
