@@ -1,13 +1,15 @@
 /**
  * Composition root: one Ferry process = logger + Broker + MQTT listeners + HTTP server.
  *
- * Start:  data dir → logger → broker → HTTP (readyz 503) → listeners → readyz 200
- * Stop:   readyz 503 → listeners stop accepting → broker.close() → listeners close → HTTP close
+ * Start:  data dir → logger → store → broker (restore) → HTTP (readyz 503) → listeners → readyz 200
+ * Stop:   readyz 503 → listeners stop accepting → broker.close() → listeners close → store close
+ *         → HTTP close
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Broker } from './broker/broker.js';
+import { openStore } from './store/index.js';
 import { ConfigError } from './config/errors.js';
 import { securityWarnings, tlsEnabled } from './config/load.js';
 import type { FerryConfig } from './config/schema.js';
@@ -95,7 +97,25 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
 
   const specs = listenerSpecs(config);
   const readiness = new Readiness();
-  const broker = new Broker(config.broker, componentLogger(logger, 'broker'));
+  const store = await openStore(config.storeEngine === 'memory' ? null : config.dataDir, {
+    fsync: config.storeFsync,
+    fsyncIntervalMs: config.storeFsyncIntervalMs,
+    limits: {
+      maxQueuedPerSession: config.broker.maxQueuedMessages,
+      maxQueuedPerInstance: Number.MAX_SAFE_INTEGER,
+      retentionMs: config.broker.maxSessionExpiry * 1000,
+    },
+    onError: (err) => logger.fatal({ err }, 'store failed: no further acknowledgements will be sent'),
+  });
+  const broker = new Broker(config.broker, componentLogger(logger, 'broker'), store);
+  try {
+    const restored = await broker.restore();
+    logger.info({ ...restored, store: config.storeEngine, fsync: config.storeFsync }, 'state restored');
+  } catch (err) {
+    await broker.close();
+    await store.close();
+    throw err;
+  }
   const http = await createHttpServer({ logger: componentLogger(logger, 'http'), modules: httpModules(readiness) });
   let listeners: ListenerGroup | undefined;
   let httpPort: number;
@@ -106,6 +126,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   } catch (err) {
     await http.close();
     await broker.close();
+    await store.close();
     throw err;
   }
   for (const l of listeners.listeners) {
@@ -128,6 +149,11 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
         logger.error({ err }, 'broker close failed');
       }
       await group.close();
+      try {
+        await store.close();
+      } catch (err) {
+        logger.error({ err }, 'store close failed');
+      }
       await http.close();
       logger.info('stopped');
     })());

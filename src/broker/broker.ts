@@ -16,6 +16,8 @@ import type { BrokerOptions } from './options.js';
 import { RetainedStore } from './retained.js';
 import { AclAuthorizer, type Authorizer } from './acl.js';
 import { BrokerCounters } from './counters.js';
+import { Persistence } from './persistence.js';
+import type { Store } from '../store/types.js';
 
 export type AuthVerdict = { ok: true } | { ok: false; reasonCode: number };
 
@@ -36,6 +38,11 @@ const SWEEP_INTERVAL_MS = 1000;
 const CLOSE_GRACE_MS = 5000;
 /** setTimeout cannot wait longer than 2^31-1 ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Housekeeping of the store: how often, and how many rows at most per step. */
+const PURGE_INTERVAL_MS = 60_000;
+const PURGE_BUDGET = 2000;
+/** Instance id of sessions until tenants exist. */
+const DEFAULT_INSTANCE = 'mqtt-default';
 
 interface PendingWill {
   readonly message: Message;
@@ -50,6 +57,9 @@ export class Broker implements ConnectionSink {
   private readonly connections = new Set<Connection>();
   private readonly pendingWills = new Map<Session, PendingWill>();
   private readonly sweepTimer: NodeJS.Timeout;
+  private readonly purgeTimer: NodeJS.Timeout | null = null;
+  /** Durable copy of the state that must survive a restart; null when running without a store. */
+  readonly persistence: Persistence | null;
   authenticator: Authenticator;
   authorizer: Authorizer;
   private closing = false;
@@ -68,7 +78,13 @@ export class Broker implements ConnectionSink {
   constructor(
     readonly options: BrokerOptions,
     readonly logger: Logger,
+    store: Store | null = null,
   ) {
+    this.persistence = store === null ? null : new Persistence(store, logger);
+    if (store !== null) {
+      this.purgeTimer = setInterval(() => void this.purge(store), PURGE_INTERVAL_MS);
+      this.purgeTimer.unref();
+    }
     this.retained = new RetainedStore(options.maxRetainedMessages);
     this.authenticator = new AnonymousAuthenticator(options.allowAnonymous);
     this.authorizer = new AclAuthorizer(options.acl);
@@ -131,14 +147,16 @@ export class Broker implements ConnectionSink {
     }
     let present = false;
     if (session === undefined) {
-      session = new Session(clientId, this.options.maxInflight, this.options.maxQueuedMessages, this.counters);
-      this.sessions.set(clientId, session);
+      session = this.newSession(clientId);
     } else {
       present = true;
       this.cancelExpiry(session);
       this.cancelWill(session); // [MQTT-3.1.3-9] a reconnect before the will delay cancels it
     }
     session.expiryInterval = expiry;
+    if (expiry > 0 || session.journal !== null) {
+      this.persistence?.sessionOpened(session, DEFAULT_INSTANCE, channel.protocolVersion);
+    }
     return { session, present };
   }
 
@@ -154,9 +172,18 @@ export class Broker implements ConnectionSink {
     session.detach();
     this.redispatchShared(session);
     if (channel.will !== null && !channel.willDiscarded) this.scheduleWill(session, channel.will, channel.willDelay);
-    if (this.closing) return;
-    if (session.expiryInterval === 0) this.endSession(session);
-    else this.startExpiry(session);
+    if (session.expiryInterval === 0) {
+      if (!this.closing) this.endSession(session);
+      return;
+    }
+    if (session.journal !== null) this.persistence?.sessionDisconnected(session);
+    if (!this.closing) this.startExpiry(session);
+  }
+
+  private newSession(clientId: string): Session {
+    const session = new Session(clientId, this.options.maxInflight, this.options.maxQueuedMessages, this.counters);
+    this.sessions.set(clientId, session);
+    return session;
   }
 
   connectionGone(connection: Connection): void {
@@ -169,6 +196,7 @@ export class Broker implements ConnectionSink {
   subscribe(session: Session, key: string, options: SubscriptionOptions): boolean {
     const existed = session.subscriptions.has(key);
     session.subscriptions.set(key, options);
+    this.persistence?.subscribed(session, key, options);
     if (options.shareGroup === null) this.trie.add(options.filter, session, options);
     else this.trie.addShared(options.shareGroup, options.filter, session, options);
     return existed;
@@ -178,6 +206,7 @@ export class Broker implements ConnectionSink {
     const options = session.subscriptions.get(key);
     if (options === undefined) return false;
     session.subscriptions.delete(key);
+    this.persistence?.unsubscribed(session, key);
     if (options.shareGroup === null) this.trie.remove(options.filter, session);
     else this.trie.removeShared(options.shareGroup, options.filter, session);
     return true;
@@ -187,7 +216,7 @@ export class Broker implements ConnectionSink {
 
   /** Routes a message to every matching session and keeps it if retained [MQTT-3.3.1-5]. */
   publish(message: Message): void {
-    if (message.retain) this.retained.set(message);
+    if (message.retain && this.retained.set(message)) this.persistence?.retained(message);
     this.route(message);
   }
 
@@ -291,7 +320,7 @@ export class Broker implements ConnectionSink {
     const group = this.trie.getShared(shared.group, shared.filter);
     if (group === undefined || (group.order.length === 1 && group.order[0] === from)) {
       // No other member: keep it with the session so nothing is lost.
-      if (from.expiryInterval > 0) from.queue.push(delivery);
+      if (from.expiryInterval > 0) from.enqueue(delivery);
       else this.counters.droppedNoSubscriber++;
       return;
     }
@@ -308,10 +337,16 @@ export class Broker implements ConnectionSink {
       this.publishWill(will);
       return;
     }
+    if (session.journal !== null) this.persistence?.willScheduled(session, will, Date.now() + delay * 1000);
+    this.armWill(session, will, delay * 1000);
+  }
+
+  private armWill(session: Session, will: Message, delayMs: number): void {
     const timer = setTimeout(() => {
       this.pendingWills.delete(session);
+      this.persistence?.willCleared(session);
       this.publishWill(will);
-    }, Math.min(delay * 1000, MAX_TIMER_MS));
+    }, Math.min(Math.max(0, delayMs), MAX_TIMER_MS));
     timer.unref();
     this.pendingWills.set(session, { message: will, timer });
   }
@@ -327,10 +362,11 @@ export class Broker implements ConnectionSink {
     if (pending === undefined) return;
     clearTimeout(pending.timer);
     this.pendingWills.delete(session);
+    this.persistence?.willCleared(session);
   }
 
-  private startExpiry(session: Session): void {
-    const ms = Math.min(session.expiryInterval * 1000, MAX_TIMER_MS);
+  private startExpiry(session: Session, ms = session.expiryInterval * 1000): void {
+    ms = Math.min(Math.max(0, ms), MAX_TIMER_MS);
     session.expiryTimer = setTimeout(() => {
       session.expiryTimer = null;
       if (session.link === null) this.endSession(session);
@@ -353,6 +389,7 @@ export class Broker implements ConnectionSink {
       this.cancelWill(session);
       this.publishWill(pending.message);
     }
+    this.persistence?.sessionEnded(session);
     for (const key of [...session.subscriptions.keys()]) this.unsubscribe(session, key);
     this.redispatchShared(session);
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
@@ -392,6 +429,7 @@ export class Broker implements ConnectionSink {
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.sweepTimer);
+    if (this.purgeTimer !== null) clearInterval(this.purgeTimer);
     for (const connection of [...this.connections]) connection.channel.terminate(RC.ServerShuttingDown);
     for (const pending of this.pendingWills.values()) clearTimeout(pending.timer);
     for (const session of this.sessions.values()) this.cancelExpiry(session);
@@ -400,5 +438,83 @@ export class Broker implements ConnectionSink {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     for (const connection of this.connections) connection.destroy();
+    await this.persistence?.store.commit();
+  }
+
+  /** One bounded housekeeping step of the store (expired sessions, old queue entries). */
+  private async purge(store: Store): Promise<void> {
+    try {
+      const result = await store.purgeExpired(Date.now(), PURGE_BUDGET);
+      this.counters.droppedExpired += result.expiredMessages + result.retentionDropped;
+    } catch (error) {
+      this.logger.error({ err: error }, 'store housekeeping failed');
+    }
+  }
+
+  /**
+   * Rebuilds sessions, queues, in-flight state, retained messages and pending wills from the
+   * store (at start, before any listener accepts). Session expiry and will delays continue
+   * from when the client disconnected; a client connected at a crash counts as gone now.
+   */
+  async restore(): Promise<{ sessions: number; retained: number; wills: number }> {
+    const persistence = this.persistence;
+    if (persistence === null) return { sessions: 0, retained: 0, wills: 0 };
+    const store = persistence.store;
+    const messages = new Map<number, Message>();
+    const now = Date.now();
+    let sessions = 0;
+    for await (const loaded of store.loadSessions()) {
+      const record = loaded.session;
+      const session = this.newSession(record.clientId);
+      session.expiryInterval = Math.min(record.expiryInterval, this.options.maxSessionExpiry);
+      session.journal = persistence;
+      for (const sub of loaded.subscriptions) {
+        const options: SubscriptionOptions = {
+          qos: sub.qos,
+          noLocal: sub.noLocal,
+          retainAsPublished: sub.retainAsPublished,
+          retainHandling: sub.retainHandling,
+          subscriptionId: sub.subscriptionId,
+          shareGroup: sub.shareGroup,
+          filter: sub.filter,
+        };
+        session.subscriptions.set(sub.key, options);
+        if (options.shareGroup === null) this.trie.add(options.filter, session, options);
+        else this.trie.addShared(options.shareGroup, options.filter, session, options);
+      }
+      for (const entry of loaded.inflight) {
+        const delivery = entry.message === null ? null : persistence.deliveryFrom(entry, persistence.messageFrom(entry.message, messages));
+        session.inflight.set(entry.packetId, { packetId: entry.packetId, qos: entry.qos, delivery, released: entry.released });
+      }
+      for (const id of loaded.inboundQos2) session.inboundQos2.add(id);
+      let after = 0;
+      while (session.queue.length < session.queue.capacity) {
+        const page = await store.readQueue(record.clientId, after, 500);
+        if (page.length === 0) break;
+        for (const queued of page) {
+          const delivery = persistence.deliveryFrom(queued, persistence.messageFrom(queued.message, messages));
+          delivery.seq = queued.seq;
+          session.queue.push(delivery);
+          after = queued.seq;
+        }
+      }
+      const gone = record.disconnectedAt ?? now;
+      this.startExpiry(session, session.expiryInterval * 1000 - (now - gone));
+      sessions++;
+    }
+    let retained = 0;
+    for await (const record of store.loadRetained()) {
+      this.retained.set(persistence.messageFrom(record.message, messages));
+      retained++;
+    }
+    let wills = 0;
+    for await (const record of store.loadWills()) {
+      const session = this.sessions.get(record.clientId);
+      const will = persistence.willFrom(record);
+      if (session === undefined) this.publishWill(will);
+      else this.armWill(session, will, record.publishAt - now);
+      wills++;
+    }
+    return { sessions, retained, wills };
   }
 }

@@ -58,6 +58,11 @@ export class Channel implements SessionLink {
   /** Topic aliases: client → server (alias → topic) and server → client (topic → alias). */
   inboundAliases: Map<number, string> | null = null;
   outboundAliases: Map<string, number> | null = null;
+  /** Acknowledgements waiting for the store commit that makes them true, in order. */
+  private readonly ackQueue: Packet[] = [];
+  private ackQueued = 0;
+  private ackFlushed = 0;
+  private ackWait: Promise<void> | null = null;
   /** The client sent DISCONNECT with a reason that discards the will [MQTT-3.1.2-10]. */
   willDiscarded = false;
   log: Logger;
@@ -153,6 +158,39 @@ export class Channel implements SessionLink {
       if (code !== undefined) this.out.writePacket({ type: 'connack', sessionPresent: false, reasonCode: code });
     }
     this.terminate();
+  }
+
+  /**
+   * Sends an acknowledgement to the client (PUBACK, PUBREC, PUBCOMP) once the store has made
+   * durable everything recorded so far: an ack is a promise that the message will not be
+   * lost. Acks keep their order, so one that needs no commit still waits behind earlier ones.
+   */
+  ack(packet: Packet): void {
+    let wait = this.broker.persistence?.whenDurable() ?? null;
+    if (wait === null) {
+      if (this.ackWait === null) {
+        this.out.writePacket(packet);
+        return;
+      }
+      wait = this.ackWait;
+    }
+    this.ackQueue.push(packet);
+    const target = ++this.ackQueued;
+    this.ackWait = wait;
+    wait.then(
+      () => this.flushAcks(target),
+      () => this.terminate(RC.UnspecifiedError),
+    );
+  }
+
+  private flushAcks(upTo: number): void {
+    while (this.ackFlushed < upTo) {
+      const packet = this.ackQueue.shift();
+      if (packet === undefined) break;
+      this.ackFlushed++;
+      this.out.writePacket(packet);
+    }
+    if (this.ackQueue.length === 0) this.ackWait = null;
   }
 
   /** Server-initiated close, with a DISCONNECT reason for MQTT 5 clients when given. */

@@ -6,6 +6,7 @@ const GROUP_TITLES: Record<OptionSpec['group'], string> = {
   general: 'General',
   listeners: 'Listeners',
   tls: 'TLS (MQTT over TLS and secure WebSocket)',
+  store: 'Store (durability, see docs/storage.md)',
   broker: 'Broker',
 };
 

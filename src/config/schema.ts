@@ -31,6 +31,10 @@ export interface FerryConfig {
   requestClientCert: boolean;
   httpPort: number;
   logLevel: LogLevel;
+  /** Where sessions, queues and retained messages are kept (docs/storage.md). */
+  storeEngine: 'sqlite' | 'memory';
+  storeFsync: 'always' | 'interval' | 'off';
+  storeFsyncIntervalMs: number;
   broker: BrokerOptions;
 }
 
@@ -58,7 +62,7 @@ export interface OptionSpec {
   readonly check?: (value: unknown) => { value: unknown } | { error: string };
   /** False for settings that cannot come from the config file (only 'config' itself). */
   readonly inFile?: false;
-  readonly group: 'general' | 'listeners' | 'tls' | 'broker';
+  readonly group: 'general' | 'listeners' | 'tls' | 'store' | 'broker';
 }
 
 const B = DEFAULT_BROKER_OPTIONS;
@@ -120,6 +124,13 @@ const ROWS = [
     description: 'PEM CA bundle that client certificates are verified against.' },
   { key: 'requestClientCert', group: 'tls', type: 'boolean', default: false,
     description: 'Require TLS/WSS clients to present a certificate signed by tlsCa (mutual TLS).' },
+  // store
+  { key: 'storeEngine', group: 'store', type: 'enum', values: ['sqlite', 'memory'], arg: 'ENGINE', default: 'sqlite',
+    description: 'sqlite: durable embedded store in <dataDir>/ferry.db. memory: nothing survives a restart (tests, benchmarks).' },
+  { key: 'storeFsync', group: 'store', type: 'enum', values: ['always', 'interval', 'off'], arg: 'POLICY', default: 'always',
+    description: 'always: every group commit is fsynced before acks go out. interval: fsync every storeFsyncIntervalMs (a power loss may lose that much). off: the OS decides (a power loss may lose more; a process crash loses nothing).' },
+  { key: 'storeFsyncIntervalMs', group: 'store', type: 'integer', arg: 'MS', min: 10, max: 60_000, default: 1000,
+    description: 'fsync period of the interval policy, ms.' },
   // broker
   { key: 'broker.maxPacketSize', group: 'broker', type: 'integer', arg: 'BYTES', min: 16, max: 268_435_455,
     default: B.maxPacketSize, description: 'Largest packet accepted from a client, bytes.' },

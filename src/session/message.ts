@@ -11,6 +11,8 @@ import type { Properties, ProtocolVersion, PublishPacket, QoS } from '../protoco
 export class Message {
   /** Cached encodings indexed by wireSlot(); allocated on first delivery. */
   private wire: Array<Buffer | undefined> | null = null;
+  /** Id in the durable store once the message is stored there; 0 until then. */
+  storeId = 0;
 
   constructor(
     readonly topic: string,

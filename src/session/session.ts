@@ -33,13 +33,33 @@ export interface Delivery {
   readonly subscriptionIds: number[] | undefined;
   /** Set when the message reached this session through a shared subscription. */
   readonly shared: { readonly group: string; readonly filter: string } | null;
+  /** Store sequence of the queue entry holding this delivery; 0 while not queued in a store. */
+  seq?: number;
 }
 
-interface OutboundEntry {
-  readonly delivery: Delivery;
+export interface OutboundEntry {
   readonly packetId: number;
+  readonly qos: QoS;
+  /** The delivery; null once a QoS 2 message is released (the client has it). */
+  delivery: Delivery | null;
   /** QoS 2: PUBREC received and PUBREL sent; only PUBCOMP is awaited. */
   released: boolean;
+}
+
+/**
+ * Receives every change to a persistent session's delivery state, so a store can keep a copy
+ * (see broker/persistence.ts). Calls are synchronous; durability is the store's business.
+ */
+export interface SessionJournal {
+  enqueued(session: Session, delivery: Delivery): void;
+  /** A delivery left the queue without being sent (dropped, expired, redispatched). */
+  unqueued(session: Session, delivery: Delivery): void;
+  /** A delivery entered the window, from the queue (delivery.seq set) or directly. */
+  sent(session: Session, delivery: Delivery, packetId: number): void;
+  released(session: Session, packetId: number): void;
+  completed(session: Session, packetId: number): void;
+  inboundQos2Added(session: Session, packetId: number): void;
+  inboundQos2Removed(session: Session, packetId: number): void;
 }
 
 /** The connected client as the session sees it. */
@@ -68,6 +88,8 @@ export class Session {
   expiryInterval = 0;
   /** Size of the outbound window: min(server max inflight, client Receive Maximum). */
   window: number;
+  /** Persistence hook; set for sessions that outlive their connection when a store is used. */
+  journal: SessionJournal | null = null;
   /** Timer for expiry while disconnected; owned by the broker. */
   expiryTimer: NodeJS.Timeout | null = null;
   /** Scratch fields used by the router to merge overlapping matches without allocating. */
@@ -101,12 +123,36 @@ export class Session {
       this.send(link, delivery);
       return;
     }
-    if (this.queue.push(delivery) !== undefined) this.counters.droppedQueueFull++;
+    this.enqueue(delivery);
+  }
+
+  /** Appends to the queue (the oldest entry is dropped when full). */
+  enqueue(delivery: Delivery): void {
+    this.journal?.enqueued(this, delivery);
+    const evicted = this.queue.push(delivery);
+    if (evicted !== undefined) {
+      this.counters.droppedQueueFull++;
+      this.journal?.unqueued(this, evicted);
+    }
+  }
+
+  /** Records an inbound QoS 2 packet id whose PUBREC goes out (method B, MQTT 4.3.3). */
+  addInboundQos2(packetId: number): void {
+    this.inboundQos2.add(packetId);
+    this.journal?.inboundQos2Added(this, packetId);
+  }
+
+  /** PUBREL: forgets the id. Returns false when it was not known. */
+  removeInboundQos2(packetId: number): boolean {
+    if (!this.inboundQos2.delete(packetId)) return false;
+    this.journal?.inboundQos2Removed(this, packetId);
+    return true;
   }
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2) completes a delivery. Returns false for unknown ids. */
   complete(packetId: number): boolean {
     if (!this.inflight.delete(packetId)) return false;
+    this.journal?.completed(this, packetId);
     this.drain();
     return true;
   }
@@ -117,12 +163,16 @@ export class Session {
    */
   received(packetId: number, reasonCode: number): 'release' | 'unknown' | 'failed' {
     const entry = this.inflight.get(packetId);
-    if (entry === undefined || entry.delivery.qos !== 2) return 'unknown';
+    if (entry === undefined || entry.qos !== 2) return 'unknown';
     if (reasonCode >= 0x80) {
       this.complete(packetId);
       return 'failed';
     }
-    entry.released = true;
+    if (!entry.released) {
+      entry.released = true;
+      entry.delivery = null;
+      this.journal?.released(this, packetId);
+    }
     return 'release';
   }
 
@@ -131,7 +181,7 @@ export class Session {
     this.link = link;
     this.window = Math.max(1, Math.min(maxInflight, receiveMaximum));
     for (const entry of this.inflight.values()) {
-      if (entry.released) link.sendPubrel(entry.packetId);
+      if (entry.delivery === null) link.sendPubrel(entry.packetId);
       else if (!link.sendPublish(entry.delivery, entry.packetId, true)) this.counters.droppedByLink++;
     }
     this.drain();
@@ -149,14 +199,20 @@ export class Session {
   takeSharedDeliveries(): Delivery[] {
     const taken: Delivery[] = [];
     for (const [id, entry] of this.inflight) {
-      if (entry.delivery.shared !== null && !entry.released) {
+      if (entry.delivery !== null && entry.delivery.shared !== null) {
         this.inflight.delete(id);
+        this.journal?.completed(this, id);
         taken.push(entry.delivery);
       }
     }
     const kept: Delivery[] = [];
     for (const delivery of this.queue.drain()) {
-      (delivery.shared !== null ? taken : kept).push(delivery);
+      if (delivery.shared === null) {
+        kept.push(delivery);
+      } else {
+        this.journal?.unqueued(this, delivery);
+        taken.push(delivery);
+      }
     }
     for (const delivery of kept) this.queue.push(delivery);
     return taken;
@@ -172,6 +228,7 @@ export class Session {
       if (delivery === undefined) return;
       if (delivery.message.isExpired(now)) {
         this.counters.droppedExpired++;
+        this.journal?.unqueued(this, delivery);
         continue;
       }
       this.send(link, delivery);
@@ -180,10 +237,12 @@ export class Session {
 
   private send(link: SessionLink, delivery: Delivery): void {
     const packetId = this.ids.allocate(this.inflight);
-    this.inflight.set(packetId, { delivery, packetId, released: false });
+    this.inflight.set(packetId, { packetId, qos: delivery.qos, delivery, released: false });
+    this.journal?.sent(this, delivery, packetId);
     if (!link.sendPublish(delivery, packetId, false)) {
       // Too large for this client: treat as delivered [MQTT-3.1.2-25].
       this.inflight.delete(packetId);
+      this.journal?.completed(this, packetId);
       this.counters.droppedByLink++;
     }
   }

@@ -22,8 +22,10 @@ export function handlePubrec(ch: Channel, packet: PubrecPacket): void {
 }
 
 export function handlePubrel(ch: Channel, packet: PubrelPacket): void {
-  const known = ch.session!.inboundQos2.delete(packet.packetId);
-  ch.out.writePacket(
+  const known = ch.session!.removeInboundQos2(packet.packetId);
+  // PUBCOMP waits for the commit that forgets the id, or a crash could refuse a new message
+  // that reuses it as a duplicate.
+  ch.ack(
     known || ch.protocolVersion !== 5
       ? { type: 'pubcomp', packetId: packet.packetId }
       : { type: 'pubcomp', packetId: packet.packetId, reasonCode: RC.PacketIdentifierNotFound },

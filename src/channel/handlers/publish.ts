@@ -41,7 +41,7 @@ export function handlePublish(ch: Channel, packet: PublishPacket): void {
   const packetId = packet.packetId ?? 0;
   if (qos === 2 && session.inboundQos2.has(packetId)) {
     // A resend of a message already received: acknowledge again, do not deliver twice.
-    ch.out.writePacket({ type: 'pubrec', packetId });
+    ch.ack({ type: 'pubrec', packetId });
     return;
   }
   if (qos > 0 && session.inboundQos2.size >= broker.options.receiveMaximum) {
@@ -55,8 +55,8 @@ export function handlePublish(ch: Channel, packet: PublishPacket): void {
     broker.counters.publishDenied++;
     // MQTT 5 says so in the ack; 3.x has no way to, so the message is acknowledged and dropped.
     const reasonCode = ch.protocolVersion === 5 ? RC.NotAuthorized : RC.Success;
-    if (qos === 1) ch.out.writePacket({ type: 'puback', packetId, reasonCode });
-    else if (qos === 2) ch.out.writePacket({ type: 'pubrec', packetId, reasonCode });
+    if (qos === 1) ch.ack({ type: 'puback', packetId, reasonCode });
+    else if (qos === 2) ch.ack({ type: 'pubrec', packetId, reasonCode });
     return;
   }
 
@@ -78,10 +78,11 @@ export function handlePublish(ch: Channel, packet: PublishPacket): void {
   );
   broker.publish(message);
 
+  // Acks go out after the store commit that holds what they promise.
   if (qos === 1) {
-    ch.out.writePacket({ type: 'puback', packetId });
+    ch.ack({ type: 'puback', packetId });
   } else if (qos === 2) {
-    session.inboundQos2.add(packetId);
-    ch.out.writePacket({ type: 'pubrec', packetId });
+    session.addInboundQos2(packetId);
+    ch.ack({ type: 'pubrec', packetId });
   }
 }

@@ -1,0 +1,243 @@
+/**
+ * Bridges the in-memory broker state and the durable Store (src/store). The broker stays the
+ * source of truth while running; every change to state that must survive a restart is
+ * recorded here synchronously, and the store group-commits it. Acknowledgements that promise
+ * durability wait for that commit (see Channel.ack).
+ *
+ * What is persisted: sessions that outlive their connection (expiry > 0) with their
+ * subscriptions, queue, outbound in-flight window and inbound QoS 2 ids; retained messages;
+ * wills waiting for their delay. Clean sessions live in memory only: they end with their
+ * connection, so there is nothing to restore.
+ */
+import type { Logger } from 'pino';
+import { encodeProperties, decodeProperties } from '../store/properties.js';
+import type { DeliveryInfo, InflightRecord, MessageRecord, Store, WillRecord } from '../store/types.js';
+import { Message } from '../session/message.js';
+import type { Delivery, Session, SessionJournal, SubscriptionOptions } from '../session/session.js';
+import type { ProtocolVersion } from '../protocol/packets.js';
+
+export class Persistence implements SessionJournal {
+  /** True while mutations wait for their commit. */
+  private dirty = false;
+  private durable: Promise<void> | null = null;
+
+  constructor(
+    readonly store: Store,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Resolves once everything recorded so far is durable; immediately when nothing is pending. */
+  whenDurable(): Promise<void> | null {
+    if (!this.dirty) return null;
+    if (this.durable === null) {
+      this.durable = this.store.whenDurable().then(
+        () => {
+          this.dirty = false;
+          this.durable = null;
+        },
+        (error: unknown) => {
+          this.durable = null;
+          this.logger.error({ err: error }, 'store commit failed');
+          throw error;
+        },
+      );
+    }
+    return this.durable;
+  }
+
+  private touched(): void {
+    this.dirty = true;
+    // A commit already awaited covers only what was recorded before it; a new wait is needed.
+    this.durable = null;
+  }
+
+  // Messages.
+
+  private stored(message: Message): number {
+    if (message.storeId === 0) {
+      message.storeId = this.store.addMessage({
+        topic: message.topic,
+        payload: message.payload,
+        qos: message.qos,
+        retain: message.retain,
+        properties: encodeProperties(message.properties),
+        expiresAt: message.expiresAt,
+        createdAt: Date.now(),
+      });
+    }
+    return message.storeId;
+  }
+
+  private info(delivery: Delivery): DeliveryInfo {
+    return {
+      messageId: this.stored(delivery.message),
+      qos: delivery.qos,
+      retain: delivery.retain,
+      subscriptionIds: delivery.subscriptionIds ?? null,
+      shareGroup: delivery.shared?.group ?? null,
+      shareFilter: delivery.shared?.filter ?? null,
+    };
+  }
+
+  // Sessions.
+
+  sessionOpened(session: Session, instanceId: string, protocolVersion: ProtocolVersion): void {
+    this.store.putSession({
+      clientId: session.clientId,
+      instanceId,
+      protocolVersion,
+      expiryInterval: session.expiryInterval,
+      disconnectedAt: null,
+    });
+    session.journal = this;
+    this.touched();
+  }
+
+  sessionDisconnected(session: Session): void {
+    this.store.setDisconnectedAt(session.clientId, Date.now());
+    this.touched();
+  }
+
+  sessionEnded(session: Session): void {
+    if (session.journal === null) return;
+    session.journal = null;
+    this.store.deleteSession(session.clientId);
+    this.touched();
+  }
+
+  subscribed(session: Session, key: string, options: SubscriptionOptions): void {
+    if (session.journal === null) return;
+    this.store.putSubscription({
+      clientId: session.clientId,
+      key,
+      qos: options.qos,
+      noLocal: options.noLocal,
+      retainAsPublished: options.retainAsPublished,
+      retainHandling: options.retainHandling,
+      subscriptionId: options.subscriptionId,
+      shareGroup: options.shareGroup,
+      filter: options.filter,
+    });
+    this.touched();
+  }
+
+  unsubscribed(session: Session, key: string): void {
+    if (session.journal === null) return;
+    this.store.deleteSubscription(session.clientId, key);
+    this.touched();
+  }
+
+  // SessionJournal: delivery state of persistent sessions.
+
+  enqueued(session: Session, delivery: Delivery): void {
+    delivery.seq = this.store.enqueue(session.clientId, this.info(delivery)).seq;
+    this.touched();
+  }
+
+  unqueued(session: Session, delivery: Delivery): void {
+    if (delivery.seq !== undefined && delivery.seq !== 0) {
+      this.store.removeQueued(session.clientId, delivery.seq);
+      delivery.seq = 0;
+      this.touched();
+    }
+  }
+
+  sent(session: Session, delivery: Delivery, packetId: number): void {
+    if (delivery.seq !== undefined && delivery.seq !== 0) {
+      this.store.moveToInflight(session.clientId, delivery.seq, packetId);
+      delivery.seq = 0;
+    } else {
+      this.store.addInflight(session.clientId, packetId, this.info(delivery));
+    }
+    this.touched();
+  }
+
+  released(session: Session, packetId: number): void {
+    this.store.releaseInflight(session.clientId, packetId);
+    this.touched();
+  }
+
+  completed(session: Session, packetId: number): void {
+    this.store.removeInflight(session.clientId, packetId);
+    this.touched();
+  }
+
+  inboundQos2Added(session: Session, packetId: number): void {
+    this.store.addInboundQos2(session.clientId, packetId);
+    this.touched();
+  }
+
+  inboundQos2Removed(session: Session, packetId: number): void {
+    this.store.removeInboundQos2(session.clientId, packetId);
+    this.touched();
+  }
+
+  // Retained messages and wills.
+
+  retained(message: Message): void {
+    if (message.payload.length === 0) this.store.deleteRetained(message.topic);
+    else this.store.setRetained(message.topic, this.stored(message));
+    this.touched();
+  }
+
+  willScheduled(session: Session, will: Message, publishAt: number): void {
+    this.store.putWill({
+      clientId: session.clientId,
+      topic: will.topic,
+      payload: will.payload,
+      qos: will.qos,
+      retain: will.retain,
+      properties: encodeProperties(will.properties),
+      expiresAt: will.expiresAt,
+      publishAt,
+    });
+    this.touched();
+  }
+
+  willCleared(session: Session): void {
+    if (this.store.deleteWill(session.clientId)) this.touched();
+  }
+
+  // Restoring.
+
+  /** Rebuilds a Message from its record, sharing one object per stored id. */
+  messageFrom(record: MessageRecord, cache: Map<number, Message>): Message {
+    let message = cache.get(record.id);
+    if (message === undefined) {
+      message = new Message(
+        record.topic,
+        record.payload,
+        record.qos,
+        record.retain,
+        decodeProperties(record.properties),
+        record.expiresAt,
+        null,
+      );
+      message.storeId = record.id;
+      cache.set(record.id, message);
+    }
+    return message;
+  }
+
+  deliveryFrom(info: DeliveryInfo | InflightRecord, message: Message): Delivery {
+    return {
+      message,
+      qos: info.qos,
+      retain: info.retain,
+      subscriptionIds: info.subscriptionIds === null ? undefined : [...info.subscriptionIds],
+      shared: info.shareGroup === null ? null : { group: info.shareGroup, filter: info.shareFilter ?? '' },
+    };
+  }
+
+  willFrom(record: WillRecord): Message {
+    return new Message(
+      record.topic,
+      record.payload,
+      record.qos,
+      record.retain,
+      decodeProperties(record.properties),
+      record.expiresAt,
+      null,
+    );
+  }
+}
