@@ -4,26 +4,20 @@
  * A subscribe filter is allowed only if the rule's filter covers it entirely.
  */
 import type { AclRule } from './options.js';
-import type { Channel } from '../channel/channel.js';
-
-export interface Authorizer {
-  canPublish(channel: Channel, topic: string): boolean;
-  canSubscribe(channel: Channel, filter: string): boolean;
-  canPublishWill(topic: string): boolean;
-}
+import type { AccessDecision, Authorizer, ClientHandle } from './hooks.js';
 
 export class AclAuthorizer implements Authorizer {
   constructor(private readonly rules: readonly AclRule[]) {}
 
-  canPublish(_channel: Channel, topic: string): boolean {
-    return this.check('publish', topic);
+  authorizePublish(_client: ClientHandle, topic: string): AccessDecision {
+    return this.check('publish', topic) ? 'allow' : 'deny';
   }
 
-  canSubscribe(_channel: Channel, filter: string): boolean {
-    return this.check('subscribe', filter);
+  authorizeSubscribe(_client: ClientHandle, filter: string): AccessDecision {
+    return this.check('subscribe', filter) ? 'allow' : 'deny';
   }
 
-  canPublishWill(topic: string): boolean {
+  authorizeWill(_client: ClientHandle, topic: string): boolean {
     return this.check('publish', topic);
   }
 

@@ -15,6 +15,7 @@ import type { DeliveryInfo, InflightRecord, MessageRecord, Store, WillRecord } f
 import { Message } from '../session/message.js';
 import type { Delivery, Session, SessionJournal, SubscriptionOptions } from '../session/session.js';
 import type { ProtocolVersion } from '../protocol/packets.js';
+import { storeKey } from './tenant.js';
 
 export class Persistence implements SessionJournal {
   /** True while mutations wait for their commit. */
@@ -81,10 +82,10 @@ export class Persistence implements SessionJournal {
 
   // Sessions.
 
-  sessionOpened(session: Session, instanceId: string, protocolVersion: ProtocolVersion): void {
+  sessionOpened(session: Session, protocolVersion: ProtocolVersion): void {
     this.store.putSession({
-      clientId: session.clientId,
-      instanceId,
+      clientId: sessionKey(session),
+      instanceId: session.instanceId,
       protocolVersion,
       expiryInterval: session.expiryInterval,
       disconnectedAt: null,
@@ -94,21 +95,21 @@ export class Persistence implements SessionJournal {
   }
 
   sessionDisconnected(session: Session): void {
-    this.store.setDisconnectedAt(session.clientId, Date.now());
+    this.store.setDisconnectedAt(sessionKey(session), Date.now());
     this.touched();
   }
 
   sessionEnded(session: Session): void {
     if (session.journal === null) return;
     session.journal = null;
-    this.store.deleteSession(session.clientId);
+    this.store.deleteSession(sessionKey(session));
     this.touched();
   }
 
   subscribed(session: Session, key: string, options: SubscriptionOptions): void {
     if (session.journal === null) return;
     this.store.putSubscription({
-      clientId: session.clientId,
+      clientId: sessionKey(session),
       key,
       qos: options.qos,
       noLocal: options.noLocal,
@@ -123,20 +124,20 @@ export class Persistence implements SessionJournal {
 
   unsubscribed(session: Session, key: string): void {
     if (session.journal === null) return;
-    this.store.deleteSubscription(session.clientId, key);
+    this.store.deleteSubscription(sessionKey(session), key);
     this.touched();
   }
 
   // SessionJournal: delivery state of persistent sessions.
 
   enqueued(session: Session, delivery: Delivery): void {
-    delivery.seq = this.store.enqueue(session.clientId, this.info(delivery)).seq;
+    delivery.seq = this.store.enqueue(sessionKey(session), this.info(delivery)).seq;
     this.touched();
   }
 
   unqueued(session: Session, delivery: Delivery): void {
     if (delivery.seq !== undefined && delivery.seq !== 0) {
-      this.store.removeQueued(session.clientId, delivery.seq);
+      this.store.removeQueued(sessionKey(session), delivery.seq);
       delivery.seq = 0;
       this.touched();
     }
@@ -144,45 +145,46 @@ export class Persistence implements SessionJournal {
 
   sent(session: Session, delivery: Delivery, packetId: number): void {
     if (delivery.seq !== undefined && delivery.seq !== 0) {
-      this.store.moveToInflight(session.clientId, delivery.seq, packetId);
+      this.store.moveToInflight(sessionKey(session), delivery.seq, packetId);
       delivery.seq = 0;
     } else {
-      this.store.addInflight(session.clientId, packetId, this.info(delivery));
+      this.store.addInflight(sessionKey(session), packetId, this.info(delivery));
     }
     this.touched();
   }
 
   released(session: Session, packetId: number): void {
-    this.store.releaseInflight(session.clientId, packetId);
+    this.store.releaseInflight(sessionKey(session), packetId);
     this.touched();
   }
 
   completed(session: Session, packetId: number): void {
-    this.store.removeInflight(session.clientId, packetId);
+    this.store.removeInflight(sessionKey(session), packetId);
     this.touched();
   }
 
   inboundQos2Added(session: Session, packetId: number): void {
-    this.store.addInboundQos2(session.clientId, packetId);
+    this.store.addInboundQos2(sessionKey(session), packetId);
     this.touched();
   }
 
   inboundQos2Removed(session: Session, packetId: number): void {
-    this.store.removeInboundQos2(session.clientId, packetId);
+    this.store.removeInboundQos2(sessionKey(session), packetId);
     this.touched();
   }
 
   // Retained messages and wills.
 
-  retained(message: Message): void {
-    if (message.payload.length === 0) this.store.deleteRetained(message.topic);
-    else this.store.setRetained(message.topic, this.stored(message));
+  retained(instanceId: string, message: Message): void {
+    const topic = storeKey(instanceId, message.topic);
+    if (message.payload.length === 0) this.store.deleteRetained(topic);
+    else this.store.setRetained(topic, this.stored(message));
     this.touched();
   }
 
   willScheduled(session: Session, will: Message, publishAt: number): void {
     this.store.putWill({
-      clientId: session.clientId,
+      clientId: sessionKey(session),
       topic: will.topic,
       payload: will.payload,
       qos: will.qos,
@@ -195,7 +197,7 @@ export class Persistence implements SessionJournal {
   }
 
   willCleared(session: Session): void {
-    if (this.store.deleteWill(session.clientId)) this.touched();
+    if (this.store.deleteWill(sessionKey(session))) this.touched();
   }
 
   // Restoring.
@@ -240,4 +242,9 @@ export class Persistence implements SessionJournal {
       null,
     );
   }
+}
+
+/** Sessions of all instances share the store: their records are keyed by instance too. */
+function sessionKey(session: Session): string {
+  return storeKey(session.instanceId, session.clientId);
 }

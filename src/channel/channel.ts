@@ -13,8 +13,10 @@ import type { Logger } from 'pino';
 import type { Packet, ProtocolVersion } from '../protocol/packets.js';
 import type { PeerInfo } from '../transport/types.js';
 import type { Delivery, Session, SessionLink } from '../session/session.js';
-import type { Message } from '../session/message.js';
 import type { Broker } from '../broker/broker.js';
+import type { ClientHandle } from '../broker/hooks.js';
+import type { Tenant } from '../broker/tenant.js';
+import { Message } from '../session/message.js';
 import { handleConnect } from './handlers/connect.js';
 import { handlePublish } from './handlers/publish.js';
 import { handlePuback, handlePubcomp, handlePubrec, handlePubrel } from './handlers/acks.js';
@@ -38,13 +40,18 @@ export interface ChannelOutput {
 
 export type ChannelState = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed';
 
-export class Channel implements SessionLink {
+export class Channel implements SessionLink, ClientHandle {
   state: ChannelState = 'awaiting-connect';
   /** True while a CONNECT is being authenticated: further packets wait in the decoder. */
   paused = false;
   protocolVersion: ProtocolVersion = 4;
   clientId = '';
   username: string | undefined;
+  /** Instance (tenant) the client belongs to, decided by authentication. */
+  instanceId = '';
+  tenant: Tenant | null = null;
+  /** What the authenticator attached to this connection. */
+  principal: unknown = undefined;
   session: Session | null = null;
   /** Keepalive in seconds after any server cap; 0 = none. */
   keepalive = 0;
@@ -78,6 +85,22 @@ export class Channel implements SessionLink {
 
   get isClosed(): boolean {
     return this.state === 'closed';
+  }
+
+  // ClientHandle, for hooks.
+
+  get connected(): boolean {
+    return this.state === 'connected';
+  }
+
+  notify(topic: string, payload: Buffer, qos: 0 | 1 | 2 = 0): void {
+    if (this.state !== 'connected') return;
+    const message = new Message(topic, payload, qos, false, undefined, 0, null);
+    this.session!.deliver({ message, qos, retain: false, subscriptionIds: undefined, shared: null });
+  }
+
+  disconnect(reasonCode: number): void {
+    this.terminate(reasonCode);
   }
 
   handle(packet: Packet): void {

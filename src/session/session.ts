@@ -98,6 +98,7 @@ export class Session {
   private readonly ids = new PacketIdAllocator();
 
   constructor(
+    readonly instanceId: string,
     readonly clientId: string,
     maxInflight: number,
     maxQueued: number,

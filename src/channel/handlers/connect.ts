@@ -48,7 +48,17 @@ export async function handleConnect(ch: Channel, packet: ConnectPacket): Promise
 
   ch.clientId = clientId;
   ch.username = packet.username;
-  ch.log = ch.log.child({ clientId });
+  ch.instanceId = verdict.instanceId;
+  ch.tenant = ch.broker.tenant(verdict.instanceId);
+  ch.principal = verdict.principal;
+  ch.log = ch.log.child({ clientId, instanceId: verdict.instanceId });
+
+  // The will is checked now, while the client's grants are known; it goes out unchecked later.
+  if (packet.will !== undefined && !ch.broker.authorizeWill(ch, packet.will.topic)) {
+    ch.log.info({ topic: packet.will.topic }, 'will topic not authorized');
+    ch.refuseConnect(RC.NotAuthorized);
+    return;
+  }
 
   // Keepalive with the server's cap (MQTT 5 Server Keep Alive, 3.2.2.3.14).
   let keepalive = packet.keepalive;
@@ -73,7 +83,7 @@ export async function handleConnect(ch: Channel, packet: ConnectPacket): Promise
     const will = packet.will;
     ch.will = new Message(
       will.topic,
-      will.payload,
+      Buffer.from(will.payload), // kept for the connection's life: do not pin the read chunk
       will.qos,
       will.retain,
       forwardableProperties(will.properties),
@@ -83,7 +93,7 @@ export async function handleConnect(ch: Channel, packet: ConnectPacket): Promise
     ch.willDelay = will.properties?.willDelayInterval ?? 0;
   }
 
-  const { session, present } = ch.broker.openSession(ch, clientId, packet.clean, expiry);
+  const { session, present } = ch.broker.openSession(ch, packet.clean, expiry);
   ch.session = session;
   ch.state = 'connected';
 

@@ -50,9 +50,14 @@ export function handlePublish(ch: Channel, packet: PublishPacket): void {
     return;
   }
 
-  if (!broker.authorizePublish(ch, topic)) {
+  const decision = broker.authorizePublish(ch, topic);
+  if (decision !== 'allow') {
     ch.log.info({ topic }, 'publish not authorized');
     broker.counters.publishDenied++;
+    if (decision === 'deny-disconnect') {
+      ch.terminate(RC.NotAuthorized);
+      return;
+    }
     // MQTT 5 says so in the ack; 3.x has no way to, so the message is acknowledged and dropped.
     const reasonCode = ch.protocolVersion === 5 ? RC.NotAuthorized : RC.Success;
     if (qos === 1) ch.ack({ type: 'puback', packetId, reasonCode });
@@ -67,6 +72,15 @@ export function handlePublish(ch: Channel, packet: PublishPacket): void {
   if ((qos > 0 || packet.retain) && payload.buffer.byteLength > payload.length + 256) {
     payload = Buffer.from(payload);
   }
+  // Client requests on system topics ($SYS/uploadToken, ...) are answered, not routed.
+  if (topic.charCodeAt(0) === 0x24 /* $ */ && broker.hooks.systemTopics?.onSystemPublish(ch, topic, payload) === 'handled') {
+    if (qos === 1) ch.ack({ type: 'puback', packetId });
+    else if (qos === 2) {
+      session.addInboundQos2(packetId);
+      ch.ack({ type: 'pubrec', packetId });
+    }
+    return;
+  }
   const message = new Message(
     topic,
     payload,
@@ -76,7 +90,7 @@ export function handlePublish(ch: Channel, packet: PublishPacket): void {
     props?.messageExpiryInterval === undefined ? 0 : expiresAt(props, Date.now()),
     session,
   );
-  broker.publish(message);
+  broker.publish(ch.tenant!, message);
 
   // Acks go out after the store commit that holds what they promise.
   if (qos === 1) {

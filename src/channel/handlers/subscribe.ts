@@ -32,8 +32,13 @@ export function handleSubscribe(ch: Channel, packet: SubscribePacket): void {
       ch.protocolError(RC.ProtocolError, 'no local on a shared subscription');
       return;
     }
-    if (!broker.authorizeSubscribe(ch, filter)) {
+    const decision = broker.authorizeSubscribe(ch, filter);
+    if (decision !== 'allow') {
       ch.log.info({ filter: request.topicFilter }, 'subscribe not authorized');
+      if (decision === 'deny-disconnect') {
+        ch.terminate(RC.NotAuthorized);
+        return;
+      }
       reasonCodes.push(v5 ? RC.NotAuthorized : RC.UnspecifiedError);
       continue;
     }
@@ -52,7 +57,7 @@ export function handleSubscribe(ch: Channel, packet: SubscribePacket): void {
     // Retained messages are not sent for shared subscriptions (MQTT 4.8.2) nor when Retain
     // Handling says not to [MQTT-3.3.1-9..11].
     if (shared === null && (request.retainHandling === 0 || (request.retainHandling === 1 && !existed))) {
-      for (const message of broker.retained.match(filter, now)) {
+      for (const message of ch.tenant!.retained.match(filter, now)) {
         retained.push({ message, qos: (message.qos < granted ? message.qos : granted) as QoS });
       }
     }

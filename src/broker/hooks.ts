@@ -1,0 +1,65 @@
+/**
+ * The broker's extension points (Aedes-style option hooks, typed): authentication at CONNECT,
+ * authorization of each PUBLISH and SUBSCRIBE, interception of client PUBLISHes to system
+ * topics, and connection lifecycle events. Implementations live outside the broker (src/auth);
+ * the broker ships a config-driven default (acl.ts).
+ */
+import type { ConnectPacket, ProtocolVersion, QoS } from '../protocol/packets.js';
+import type { PeerInfo } from '../transport/types.js';
+
+/** A connected client as hooks see it. */
+export interface ClientHandle {
+  readonly instanceId: string;
+  readonly clientId: string;
+  readonly username: string | undefined;
+  readonly peer: PeerInfo;
+  readonly protocolVersion: ProtocolVersion;
+  /** Whatever the authenticator attached to this connection (its identity and grants). */
+  readonly principal: unknown;
+  /** True until the connection closes. */
+  readonly connected: boolean;
+  /** Sends a server-made PUBLISH to this client only, without any subscription ($SYS notices). */
+  notify(topic: string, payload: Buffer, qos?: QoS): void;
+  /** Closes the connection; MQTT 5 clients get DISCONNECT with `reasonCode` first. */
+  disconnect(reasonCode: number): void;
+}
+
+export type AuthVerdict =
+  | { ok: true; instanceId: string; principal?: unknown }
+  | { ok: false; reasonCode: number };
+
+export interface Authenticator {
+  authenticate(connect: ConnectPacket, peer: PeerInfo): Promise<AuthVerdict> | AuthVerdict;
+}
+
+/**
+ * 'deny': refused with a reason code (MQTT 5) or silently dropped (3.x).
+ * 'deny-disconnect': refused, then the connection is closed (what the managed service does
+ * for 3.1.1 clients touching a topic outside their grant).
+ */
+export type AccessDecision = 'allow' | 'deny' | 'deny-disconnect';
+
+export interface Authorizer {
+  authorizePublish(client: ClientHandle, topic: string): AccessDecision;
+  authorizeSubscribe(client: ClientHandle, filter: string): AccessDecision;
+  /** Wills are published after the client is gone; checked against the client's grants then. */
+  authorizeWill(client: ClientHandle, topic: string): boolean;
+}
+
+/** Client PUBLISHes to `$SYS/...`: 'handled' consumes the message (it is acknowledged, not routed). */
+export interface SystemTopicHandler {
+  onSystemPublish(client: ClientHandle, topic: string, payload: Buffer): 'handled' | 'continue';
+}
+
+export interface ClientEvents {
+  connected(client: ClientHandle): void;
+  disconnected(client: ClientHandle): void;
+}
+
+/** The hooks a broker runs with; every field can be replaced after construction. */
+export interface BrokerHooks {
+  authenticator: Authenticator;
+  authorizer: Authorizer;
+  systemTopics: SystemTopicHandler | null;
+  events: ClientEvents | null;
+}
