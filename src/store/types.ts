@@ -187,6 +187,24 @@ export interface PurgeResult {
   readonly done: boolean;
 }
 
+/** One keyed record of a collection (see Store.putRecord). */
+export interface StoredRecord {
+  readonly key: string;
+  readonly value: unknown;
+}
+
+/** Which records of a collection listRecords returns: keys in byte order (UTF-8), paged. */
+export interface RecordQuery {
+  /** Only keys starting with this string. */
+  readonly prefix?: string;
+  /** Only keys after this one (keyset paging: pass the last key of the previous page). */
+  readonly after?: string;
+  /** At most this many records (default and maximum RECORD_PAGE_MAX). */
+  readonly limit?: number;
+}
+
+export const RECORD_PAGE_MAX = 1000;
+
 export interface StoreStats {
   readonly sessions: number;
   readonly queued: number;
@@ -264,6 +282,17 @@ export interface Store {
   setMeta(key: string, value: unknown): void;
   deleteMeta(key: string): boolean;
   getMeta(key: string): Promise<unknown>;
+
+  // Keyed records: JSON documents in named collections (tenancy and auth: instances, parent
+  // topics, groups, access keys, device credentials, ...). Same batching as every mutation.
+
+  /** Creates or replaces the record `key` of `collection`. */
+  putRecord(collection: string, key: string, value: unknown): void;
+  deleteRecord(collection: string, key: string): boolean;
+  /** The record's value, or undefined when absent. */
+  getRecord(collection: string, key: string): Promise<unknown>;
+  /** A page of a collection in key order (UTF-8 byte order). */
+  listRecords(collection: string, query?: RecordQuery): Promise<StoredRecord[]>;
 
   // Loading (async, streaming).
 

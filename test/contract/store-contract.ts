@@ -435,6 +435,61 @@ export function runStoreContract(target: ContractTarget): void {
       assert.equal(await store.getMeta('n'), undefined);
     });
 
+    withStore('records: put, replace, get, delete per collection', async ({ store }) => {
+      store.putRecord('instances', 'mqtt-a', { name: 'a', mode: 'strict' });
+      store.putRecord('instances', 'mqtt-b', { name: 'b' });
+      store.putRecord('groups', 'mqtt-a', ['GID_x']);
+      assert.deepEqual(await store.getRecord('instances', 'mqtt-a'), { name: 'a', mode: 'strict' });
+      assert.deepEqual(await store.getRecord('groups', 'mqtt-a'), ['GID_x']);
+      store.putRecord('instances', 'mqtt-a', { name: 'a2' });
+      assert.deepEqual(await store.getRecord('instances', 'mqtt-a'), { name: 'a2' });
+      assert.equal(await store.getRecord('instances', 'missing'), undefined);
+      assert.equal(await store.getRecord('nothing', 'mqtt-a'), undefined);
+      assert.equal(store.deleteRecord('instances', 'mqtt-b'), true);
+      assert.equal(store.deleteRecord('instances', 'mqtt-b'), false);
+      await store.commit();
+      assert.equal(await store.getRecord('instances', 'mqtt-b'), undefined);
+      assert.deepEqual(await store.listRecords('instances'), [{ key: 'mqtt-a', value: { name: 'a2' } }]);
+      assert.throws(() => store.putRecord('instances', '', 1));
+    });
+
+    withStore('records: listed in byte order, by prefix, paged after a key', async ({ store }) => {
+      const keys = ['b\u001f2', 'a\u001f1', 'b\u001f10', 'b', 'c\u001fz', 'b\u001f1', '\u00e9', 'Z', '\u{1F600}', '\uffee'];
+      for (const key of keys) store.putRecord('k', key, key.length);
+      store.putRecord('other', 'b\u001f3', 0);
+      const all = (await store.listRecords('k')).map((r) => r.key);
+      const bytes = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      assert.deepEqual(all, bytes);
+      assert.deepEqual(
+        (await store.listRecords('k', { prefix: 'b\u001f' })).map((r) => r.key),
+        ['b\u001f1', 'b\u001f10', 'b\u001f2'],
+      );
+      assert.deepEqual(
+        (await store.listRecords('k', { prefix: 'b\u001f', after: 'b\u001f1', limit: 1 })).map((r) => r.key),
+        ['b\u001f10'],
+      );
+      assert.deepEqual((await store.listRecords('k', { prefix: 'zz' })).map((r) => r.key), []);
+      const paged: string[] = [];
+      let after: string | undefined;
+      for (;;) {
+        const page = await store.listRecords('k', after === undefined ? { limit: 3 } : { limit: 3, after });
+        if (page.length === 0) break;
+        paged.push(...page.map((r) => r.key));
+        after = page[page.length - 1]!.key;
+      }
+      assert.deepEqual(paged, bytes);
+    });
+
+    withStore('records: survive a reopen', async (fx) => {
+      if (fx.reopen === null) return;
+      fx.store.putRecord('keys', 'AK1', { secret: 'enc', policies: ['full'] });
+      fx.store.putRecord('keys', 'AK2', { secret: 'enc2' });
+      fx.store.deleteRecord('keys', 'AK2');
+      await fx.store.commit();
+      const store = await fx.reopen();
+      assert.deepEqual(await store.listRecords('keys'), [{ key: 'AK1', value: { secret: 'enc', policies: ['full'] } }]);
+    });
+
     withStore('deleting a session hides its queue at once and frees it through purge', async ({ store }) => {
       store.putSession(session('c1'));
       const ids = fill(store, 'c1', 30);

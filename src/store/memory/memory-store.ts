@@ -26,6 +26,9 @@ import {
   type StoreStats,
   type SubscriptionRecord,
   type WillRecord,
+  type RecordQuery,
+  type StoredRecord,
+  RECORD_PAGE_MAX,
 } from '../types.js';
 
 interface StoredMessage {
@@ -74,6 +77,9 @@ export class MemoryStore implements Store {
   private readonly retained = new Map<string, MessageId>();
   private readonly wills = new Map<string, WillRecord>();
   private readonly meta = new Map<string, string>();
+  /** collection → key → JSON; `sorted` caches each collection's keys in byte order. */
+  private readonly records = new Map<string, Map<string, string>>();
+  private readonly sortedKeys = new Map<string, string[]>();
   private nextSeq = 1;
   private nextMessageId = 1;
   private closed = false;
@@ -386,6 +392,51 @@ export class MemoryStore implements Store {
   getMeta(key: string): Promise<unknown> {
     const json = this.meta.get(key);
     return Promise.resolve(json === undefined ? undefined : JSON.parse(json));
+  }
+
+  putRecord(collection: string, key: string, value: unknown): void {
+    this.mutate();
+    if (key === '') throw new Error(`record ${collection}: empty key`);
+    const json = JSON.stringify(value);
+    if (json === undefined) throw new Error(`record ${collection}/${key}: value is not JSON-serializable`);
+    let records = this.records.get(collection);
+    if (records === undefined) this.records.set(collection, (records = new Map()));
+    if (!records.has(key)) this.sortedKeys.delete(collection);
+    records.set(key, json);
+  }
+
+  deleteRecord(collection: string, key: string): boolean {
+    this.mutate();
+    const removed = this.records.get(collection)?.delete(key) ?? false;
+    if (removed) this.sortedKeys.delete(collection);
+    return removed;
+  }
+
+  getRecord(collection: string, key: string): Promise<unknown> {
+    const json = this.records.get(collection)?.get(key);
+    return Promise.resolve(json === undefined ? undefined : JSON.parse(json));
+  }
+
+  listRecords(collection: string, query: RecordQuery = {}): Promise<StoredRecord[]> {
+    const records = this.records.get(collection);
+    if (records === undefined) return Promise.resolve([]);
+    let keys = this.sortedKeys.get(collection);
+    if (keys === undefined) {
+      // SQLite compares TEXT as UTF-8 bytes; JS compares UTF-16 units. Sort like SQLite.
+      keys = [...records.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      this.sortedKeys.set(collection, keys);
+    }
+    const prefix = query.prefix ?? '';
+    const after = query.after === undefined ? null : Buffer.from(query.after);
+    const limit = Math.max(0, Math.min(query.limit ?? RECORD_PAGE_MAX, RECORD_PAGE_MAX));
+    const out: StoredRecord[] = [];
+    for (const key of keys) {
+      if (out.length >= limit) break;
+      if (after !== null && Buffer.compare(Buffer.from(key), after) <= 0) continue;
+      if (!key.startsWith(prefix)) continue;
+      out.push({ key, value: JSON.parse(records.get(key)!) as unknown });
+    }
+    return Promise.resolve(out);
   }
 
   // Loading.

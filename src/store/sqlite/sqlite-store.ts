@@ -38,6 +38,9 @@ import {
   type StoreOptions,
   type StoreQoS,
   type StoreStats,
+  type RecordQuery,
+  type StoredRecord,
+  RECORD_PAGE_MAX,
   type StoredProtocolVersion,
   type SubscriptionRecord,
   type WillRecord,
@@ -255,6 +258,16 @@ export class SqliteStore implements Store {
       putMeta: p(`INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)`),
       deleteMeta: p(`DELETE FROM meta WHERE key = ?`),
       getMeta: p(`SELECT value FROM meta WHERE key = ?`),
+      putRecord: p(`INSERT OR REPLACE INTO records (collection, key, value) VALUES (?, ?, ?)`),
+      deleteRecord: p(`DELETE FROM records WHERE collection = ? AND key = ?`),
+      getRecord: p(`SELECT value FROM records WHERE collection = ? AND key = ?`),
+      // The range bounds the scan; substr keeps the prefix test exact.
+      pageRecords: p(
+        `SELECT key, value FROM records
+         WHERE collection = @collection AND key > @after
+           AND (@prefix = '' OR (key >= @prefix AND key < @upper AND substr(key, 1, length(@prefix)) = @prefix))
+         ORDER BY key LIMIT @limit`,
+      ),
       pageSessions: p(
         `SELECT client_id, sid, instance_id, protocol_version, expiry_interval, disconnected_at
          FROM sessions WHERE client_id > ? ORDER BY client_id LIMIT ?`,
@@ -819,6 +832,37 @@ export class SqliteStore implements Store {
   getMeta(key: string): Promise<unknown> {
     const row = this.s.getMeta!.get(key) as { value: string } | undefined;
     return Promise.resolve(row === undefined ? undefined : JSON.parse(row.value));
+  }
+
+  putRecord(collection: string, key: string, value: unknown): void {
+    this.mutate();
+    if (key === '') throw new Error(`record ${collection}: empty key`);
+    const json = JSON.stringify(value);
+    if (json === undefined) throw new Error(`record ${collection}/${key}: value is not JSON-serializable`);
+    this.s.putRecord!.run(collection, key, json);
+  }
+
+  deleteRecord(collection: string, key: string): boolean {
+    this.mutate();
+    return this.s.deleteRecord!.run(collection, key).changes > 0;
+  }
+
+  getRecord(collection: string, key: string): Promise<unknown> {
+    const row = this.s.getRecord!.get(collection, key) as { value: string } | undefined;
+    return Promise.resolve(row === undefined ? undefined : JSON.parse(row.value));
+  }
+
+  listRecords(collection: string, query: RecordQuery = {}): Promise<StoredRecord[]> {
+    const prefix = query.prefix ?? '';
+    const limit = Math.max(0, Math.min(query.limit ?? RECORD_PAGE_MAX, RECORD_PAGE_MAX));
+    const rows = this.s.pageRecords!.all({
+      collection,
+      after: query.after ?? '',
+      prefix,
+      upper: `${prefix}\u{10FFFF}`,
+      limit,
+    }) as Array<{ key: string; value: string }>;
+    return Promise.resolve(rows.map((row) => ({ key: row.key, value: JSON.parse(row.value) as unknown })));
   }
 
   // Loading: keyset pages, never an open cursor across an await.
