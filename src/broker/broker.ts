@@ -20,7 +20,7 @@ import type { AccessDecision, AuthVerdict, BrokerHooks, ClientHandle } from './h
 import { Persistence } from './persistence.js';
 import { restoreState, type RestoreSummary } from './restore.js';
 import { Router } from './router.js';
-import { Tenant } from './tenant.js';
+import { Tenant, splitStoreKey } from './tenant.js';
 
 /** The instance of clients that name none, until tenancy configures another. */
 export const DEFAULT_INSTANCE_ID = 'mqtt-default';
@@ -58,6 +58,12 @@ export class Broker implements ConnectionSink {
     store: Store | null = null,
   ) {
     this.persistence = store === null ? null : new Persistence(store, logger);
+    if (this.persistence !== null) {
+      this.persistence.sessionByKey = (key) => {
+        const { instanceId, name } = splitStoreKey(key);
+        return this.session(name, instanceId);
+      };
+    }
     this.router = new Router(this.counters);
     const acl = new AclAuthorizer(options.acl);
     this.hooks = {

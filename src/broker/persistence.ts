@@ -22,6 +22,9 @@ export class Persistence implements SessionJournal {
   private dirty = false;
   private durable: Promise<void> | null = null;
 
+  /** Finds a session by its store key (set by the broker; for drops over the instance cap). */
+  sessionByKey: ((key: string) => Session | undefined) | null = null;
+
   constructor(
     readonly store: Store,
     private readonly logger: Logger,
@@ -131,8 +134,24 @@ export class Persistence implements SessionJournal {
   // SessionJournal: delivery state of persistent sessions.
 
   enqueued(session: Session, delivery: Delivery): void {
-    delivery.seq = this.store.enqueue(sessionKey(session), this.info(delivery)).seq;
+    const result = this.store.enqueue(sessionKey(session), this.info(delivery));
+    delivery.seq = result.seq;
+    for (const dropped of result.dropped) {
+      // The oldest entry of this session or, over the instance cap, of another one.
+      const owner = dropped.clientId === sessionKey(session) ? session : this.sessionByKey?.(dropped.clientId);
+      owner?.storeDropped(dropped.seq);
+    }
     this.touched();
+  }
+
+  async readQueue(session: Session, afterSeq: number, limit: number): Promise<Delivery[]> {
+    const page = await this.store.readQueue(sessionKey(session), afterSeq, limit);
+    const messages = new Map<number, Message>();
+    return page.map((queued) => {
+      const delivery = this.deliveryFrom(queued, this.messageFrom(queued.message, messages));
+      delivery.seq = queued.seq;
+      return delivery;
+    });
   }
 
   unqueued(session: Session, delivery: Delivery): void {

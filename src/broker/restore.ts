@@ -16,8 +16,6 @@ export interface RestoreSummary {
   wills: number;
 }
 
-const QUEUE_PAGE = 500;
-
 export async function restoreState(broker: Broker, persistence: Persistence): Promise<RestoreSummary> {
   const store = persistence.store;
   const messages = new Map<number, Message>();
@@ -50,17 +48,8 @@ export async function restoreState(broker: Broker, persistence: Persistence): Pr
       session.inflight.set(entry.packetId, { packetId: entry.packetId, qos: entry.qos, delivery, released: entry.released });
     }
     for (const id of loaded.inboundQos2) session.inboundQos2.add(id);
-    let after = 0;
-    while (session.queue.length < session.queue.capacity) {
-      const page = await store.readQueue(record.clientId, after, QUEUE_PAGE);
-      if (page.length === 0) break;
-      for (const queued of page) {
-        const delivery = persistence.deliveryFrom(queued, persistence.messageFrom(queued.message, messages));
-        delivery.seq = queued.seq;
-        session.queue.push(delivery);
-        after = queued.seq;
-      }
-    }
+    // The queue stays in the store; it streams in when the client connects.
+    session.hasStored = loaded.queueDepth > 0;
     const gone = record.disconnectedAt ?? now;
     broker.startExpiry(session, session.expiryInterval * 1000 - (now - gone));
     sessions++;

@@ -4,6 +4,10 @@
  * awaiting PUBREL. While a client is connected, the session talks to it through a SessionLink
  * (implemented by the channel); while it is not, deliveries of QoS 1/2 wait in the queue.
  *
+ * Persistent sessions with a store keep their queue in the store and only its oldest part in
+ * memory (at most MEMORY_WINDOW entries, and none while offline): a backlog of any size costs
+ * no memory, and it streams back in pages when the client returns.
+ *
  * Ordering: QoS 1/2 messages leave in the order they were delivered to the session; the queue
  * only moves when the window has room [MQTT-4.6.0-6]. QoS 0 bypasses the window.
  */
@@ -11,6 +15,9 @@ import type { ProtocolVersion, QoS } from '../protocol/packets.js';
 import type { Message } from './message.js';
 import { BoundedQueue } from './message-queue.js';
 import { PacketIdAllocator } from './packet-id.js';
+
+/** Queue entries a journaled session keeps in memory while connected; the rest stay stored. */
+const MEMORY_WINDOW = 256;
 
 export interface SubscriptionOptions {
   readonly qos: QoS;
@@ -51,7 +58,10 @@ export interface OutboundEntry {
  * (see broker/persistence.ts). Calls are synchronous; durability is the store's business.
  */
 export interface SessionJournal {
+  /** Records a queued delivery (sets delivery.seq). The store's caps may drop older entries. */
   enqueued(session: Session, delivery: Delivery): void;
+  /** Reads stored queue entries with seq > afterSeq, oldest first. */
+  readQueue(session: Session, afterSeq: number, limit: number): Promise<Delivery[]>;
   /** A delivery left the queue without being sent (dropped, expired, redispatched). */
   unqueued(session: Session, delivery: Delivery): void;
   /** A delivery entered the window, from the queue (delivery.seq set) or directly. */
@@ -90,6 +100,12 @@ export class Session {
   window: number;
   /** Persistence hook; set for sessions that outlive their connection when a store is used. */
   journal: SessionJournal | null = null;
+  /** Journaled sessions: queue entries may exist in the store beyond what is in memory. */
+  hasStored = false;
+  /** Highest queue seq brought into memory; the next page is read after it. */
+  private pageCursor = 0;
+  private paging = false;
+  private enqueuedWhilePaging = false;
   /** Timer for expiry while disconnected; owned by the broker. */
   expiryTimer: NodeJS.Timeout | null = null;
   /** Scratch fields used by the router to merge overlapping matches without allocating. */
@@ -120,21 +136,37 @@ export class Session {
       else if (!link.sendPublish(delivery, 0, false)) this.counters.droppedByLink++;
       return;
     }
-    if (link !== null && this.queue.length === 0 && this.inflight.size < this.window) {
+    if (link !== null && this.queue.length === 0 && !this.hasStored && this.inflight.size < this.window) {
       this.send(link, delivery);
       return;
     }
     this.enqueue(delivery);
   }
 
-  /** Appends to the queue (the oldest entry is dropped when full). */
+  /**
+   * Appends to the queue. In memory the oldest entry is dropped when full; with a journal the
+   * store applies the caps (and reports drops through storeDropped).
+   */
   enqueue(delivery: Delivery): void {
-    this.journal?.enqueued(this, delivery);
-    const evicted = this.queue.push(delivery);
-    if (evicted !== undefined) {
-      this.counters.droppedQueueFull++;
-      this.journal?.unqueued(this, evicted);
+    const journal = this.journal;
+    if (journal === null) {
+      if (this.queue.push(delivery) !== undefined) this.counters.droppedQueueFull++;
+      return;
     }
+    journal.enqueued(this, delivery);
+    if (this.paging) this.enqueuedWhilePaging = true;
+    if (this.hasStored || this.link === null || this.queue.length >= MEMORY_WINDOW) {
+      this.hasStored = true; // stays in the store until paged in, so order is kept
+      return;
+    }
+    this.queue.push(delivery);
+    this.pageCursor = delivery.seq ?? this.pageCursor;
+  }
+
+  /** The store dropped a queue entry over its caps: forget it here too (it is the oldest). */
+  storeDropped(seq: number): void {
+    this.counters.droppedQueueFull++;
+    if (this.queue.peek()?.seq === seq) this.queue.shift();
   }
 
   /** Records an inbound QoS 2 packet id whose PUBREC goes out (method B, MQTT 4.3.3). */
@@ -190,6 +222,12 @@ export class Session {
 
   detach(): void {
     this.link = null;
+    if (this.journal !== null && this.queue.length > 0) {
+      // Everything queued is in the store already; an offline session holds none of it.
+      this.queue.drain();
+      this.hasStored = true;
+      this.pageCursor = 0;
+    }
   }
 
   /**
@@ -226,7 +264,10 @@ export class Session {
     const now = Date.now();
     while (this.inflight.size < this.window) {
       const delivery = this.queue.shift();
-      if (delivery === undefined) return;
+      if (delivery === undefined) {
+        if (this.hasStored) void this.pageIn();
+        return;
+      }
       if (delivery.message.isExpired(now)) {
         this.counters.droppedExpired++;
         this.journal?.unqueued(this, delivery);
@@ -234,6 +275,26 @@ export class Session {
       }
       this.send(link, delivery);
     }
+  }
+
+  /** Brings the next page of the stored queue into memory, then resumes draining. */
+  private async pageIn(): Promise<void> {
+    const journal = this.journal;
+    if (this.paging || journal === null) return;
+    this.paging = true;
+    this.enqueuedWhilePaging = false;
+    try {
+      const page = await journal.readQueue(this, this.pageCursor, MEMORY_WINDOW);
+      if (this.journal !== journal || this.link === null) return;
+      for (const delivery of page) {
+        this.queue.push(delivery);
+        this.pageCursor = delivery.seq ?? this.pageCursor;
+      }
+      if (page.length < MEMORY_WINDOW && !this.enqueuedWhilePaging) this.hasStored = false;
+    } finally {
+      this.paging = false;
+    }
+    this.drain();
   }
 
   private send(link: SessionLink, delivery: Delivery): void {

@@ -1,0 +1,50 @@
+/**
+ * Offline queues of persistent sessions live in the store, not in memory: a backlog streams
+ * back in order when the client returns, and the per-session cap drops the oldest (counted).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startFerry } from '../../helpers/index.js';
+import { connect, uniqueId } from '../mqtt/clients.js';
+
+test('offline queue - a backlog streams back in order from the store, never held in memory', async (t) => {
+  const ferry = await startFerry(t, { broker: { maxQueuedMessages: 20_000 } });
+  const url = `mqtt://127.0.0.1:${ferry.ports.mqtt}`;
+  const clientId = uniqueId('backlog');
+  const sub = await connect(t, url, { clientId, clean: false });
+  await sub.client.subscribeAsync('backlog/#', { qos: 1 });
+  await sub.client.endAsync();
+
+  const pub = await connect(t, url, { clientId: uniqueId() });
+  const total = 5000;
+  for (let i = 0; i < total; i += 100) {
+    await Promise.all(Array.from({ length: 100 }, (_, k) => pub.client.publishAsync('backlog/x', `m${i + k}`, { qos: 1 })));
+  }
+  const session = ferry.broker.session(clientId);
+  assert.equal(session?.online, false);
+  assert.equal(session?.queue.length, 0, 'an offline session keeps its queue in the store only');
+
+  const back = await connect(t, url, { clientId, clean: false });
+  const got = await back.waitFor(total, 20_000);
+  // One publishing connection sends in order, so the backlog must come back in that order.
+  assert.deepEqual(
+    got.map((r) => r.payload),
+    Array.from({ length: total }, (_, i) => `m${i}`),
+  );
+  assert.ok((ferry.broker.session(clientId)?.queue.length ?? 0) <= 256);
+});
+
+test('offline queue - per-session cap drops the oldest and counts it', async (t) => {
+  const ferry = await startFerry(t, { broker: { maxQueuedMessages: 10 } });
+  const url = `mqtt://127.0.0.1:${ferry.ports.mqtt}`;
+  const clientId = uniqueId('capped');
+  const sub = await connect(t, url, { clientId, clean: false });
+  await sub.client.subscribeAsync('capped/#', { qos: 1 });
+  await sub.client.endAsync();
+  const pub = await connect(t, url, { clientId: uniqueId() });
+  for (let i = 0; i < 25; i++) await pub.client.publishAsync('capped/x', `m${i}`, { qos: 1 });
+  assert.equal(ferry.broker.counters.droppedQueueFull, 15);
+  const back = await connect(t, url, { clientId, clean: false });
+  const got = await back.waitFor(10);
+  assert.deepEqual(got.map((r) => r.payload), Array.from({ length: 10 }, (_, i) => `m${i + 15}`));
+});
