@@ -102,8 +102,8 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
     fsyncIntervalMs: config.storeFsyncIntervalMs,
     limits: {
       maxQueuedPerSession: config.broker.maxQueuedMessages,
-      maxQueuedPerInstance: Number.MAX_SAFE_INTEGER,
-      retentionMs: config.broker.maxSessionExpiry * 1000,
+      maxQueuedPerInstance: config.broker.maxQueuedPerInstance,
+      retentionMs: config.broker.offlineRetention * 1000,
     },
     onError: (err) => logger.fatal({ err }, 'store failed: no further acknowledgements will be sent'),
   });

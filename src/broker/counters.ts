@@ -1,5 +1,15 @@
+import type { Session, SessionCounters } from '../session/session.js';
+
+export interface QueueDropEvent {
+  readonly instanceId: string;
+  readonly clientId: string;
+  readonly reason: 'queue-full' | 'expired';
+}
+
 /** Broker-wide counters; observability reads them, the hot path only increments plain fields. */
-export class BrokerCounters {
+export class BrokerCounters implements SessionCounters {
+  /** Told about every dropped offline message (set by observability, rules, tests). */
+  onQueueDrop: ((event: QueueDropEvent) => void) | null = null;
   connectionsAccepted = 0;
   connected = 0;
   takeovers = 0;
@@ -15,4 +25,10 @@ export class BrokerCounters {
   droppedQos0Offline = 0;
   droppedByLink = 0;
   droppedNoSubscriber = 0;
+
+  queueDrop(session: Session, reason: 'queue-full' | 'expired'): void {
+    if (reason === 'queue-full') this.droppedQueueFull++;
+    else this.droppedExpired++;
+    this.onQueueDrop?.({ instanceId: session.instanceId, clientId: session.clientId, reason });
+  }
 }

@@ -38,6 +38,10 @@ export interface BrokerOptions {
   acl: AclRule[];
   /** Retained messages kept at most (per broker); 0 = unlimited. */
   maxRetainedMessages: number;
+  /** Offline messages kept at most over all sessions of one instance; oldest dropped first. */
+  maxQueuedPerInstance: number;
+  /** How long an offline message waits for its client, seconds (managed service: 3 days). */
+  offlineRetention: number;
 }
 
 export const DEFAULT_BROKER_OPTIONS: BrokerOptions = {
@@ -54,4 +58,6 @@ export const DEFAULT_BROKER_OPTIONS: BrokerOptions = {
   allowAnonymous: true,
   acl: [],
   maxRetainedMessages: 0,
+  maxQueuedPerInstance: 1_000_000,
+  offlineRetention: 3 * 24 * 3600,
 };

@@ -159,6 +159,10 @@ const ROWS = [
     description: 'ACL for anonymous clients: JSON array of {"permission":"allow|deny","action":"publish|subscribe|all","topic":FILTER}; first match wins; empty = allow all.' },
   { key: 'broker.maxRetainedMessages', group: 'broker', type: 'integer', arg: 'N', min: 0, max: U32,
     default: B.maxRetainedMessages, description: 'Retained messages kept at most; 0 = unlimited.' },
+  { key: 'broker.maxQueuedPerInstance', group: 'broker', type: 'integer', arg: 'N', min: 1, max: Number.MAX_SAFE_INTEGER,
+    default: B.maxQueuedPerInstance, description: 'Offline messages kept at most over all persistent sessions of one instance; the oldest are dropped first (counted).' },
+  { key: 'broker.offlineRetention', group: 'broker', type: 'integer', arg: 'SECONDS', min: 1, max: U32,
+    default: B.offlineRetention, description: 'How long an offline message waits for its client before it is purged, seconds.' },
 ] as const satisfies readonly OptionSpec[];
 
 export const OPTIONS: readonly OptionSpec[] = ROWS;

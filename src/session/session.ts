@@ -81,10 +81,10 @@ export interface SessionLink {
 }
 
 export interface SessionCounters {
-  droppedQueueFull: number;
-  droppedExpired: number;
   droppedQos0Offline: number;
   droppedByLink: number;
+  /** A queued QoS 1/2 message was dropped: over the queue caps, or its expiry passed. */
+  queueDrop(session: Session, reason: 'queue-full' | 'expired'): void;
 }
 
 export class Session {
@@ -150,7 +150,7 @@ export class Session {
   enqueue(delivery: Delivery): void {
     const journal = this.journal;
     if (journal === null) {
-      if (this.queue.push(delivery) !== undefined) this.counters.droppedQueueFull++;
+      if (this.queue.push(delivery) !== undefined) this.counters.queueDrop(this, 'queue-full');
       return;
     }
     journal.enqueued(this, delivery);
@@ -165,7 +165,7 @@ export class Session {
 
   /** The store dropped a queue entry over its caps: forget it here too (it is the oldest). */
   storeDropped(seq: number): void {
-    this.counters.droppedQueueFull++;
+    this.counters.queueDrop(this, 'queue-full');
     if (this.queue.peek()?.seq === seq) this.queue.shift();
   }
 
@@ -269,7 +269,7 @@ export class Session {
         return;
       }
       if (delivery.message.isExpired(now)) {
-        this.counters.droppedExpired++;
+        this.counters.queueDrop(this, 'expired');
         this.journal?.unqueued(this, delivery);
         continue;
       }

@@ -41,9 +41,12 @@ test('offline queue - per-session cap drops the oldest and counts it', async (t)
   const sub = await connect(t, url, { clientId, clean: false });
   await sub.client.subscribeAsync('capped/#', { qos: 1 });
   await sub.client.endAsync();
+  const events: string[] = [];
+  ferry.broker.counters.onQueueDrop = (event) => events.push(`${event.clientId}:${event.reason}`);
   const pub = await connect(t, url, { clientId: uniqueId() });
   for (let i = 0; i < 25; i++) await pub.client.publishAsync('capped/x', `m${i}`, { qos: 1 });
   assert.equal(ferry.broker.counters.droppedQueueFull, 15);
+  assert.deepEqual(events, Array.from({ length: 15 }, () => `${clientId}:queue-full`));
   const back = await connect(t, url, { clientId, clean: false });
   const got = await back.waitFor(10);
   assert.deepEqual(got.map((r) => r.payload), Array.from({ length: 10 }, (_, i) => `m${i + 15}`));
