@@ -204,7 +204,7 @@ export class Broker implements ConnectionSink {
     const session = channel.session;
     if (session === null || session.link !== channel) return;
     session.detach();
-    this.router.redispatchShared(channel.tenant!, session);
+    this.router.redispatchShared(channel.tenant!, session, session.expiryInterval === 0);
     if (channel.will !== null && !channel.willDiscarded) this.scheduleWill(session, channel.will, channel.willDelay);
     if (session.expiryInterval === 0) {
       if (!this.closing) this.endSession(session);
@@ -316,7 +316,7 @@ export class Broker implements ConnectionSink {
     this.persistence?.sessionEnded(session);
     for (const key of [...session.subscriptions.keys()]) this.unsubscribe(session, key);
     const tenant = this.tenant(session.instanceId);
-    this.router.redispatchShared(tenant, session);
+    this.router.redispatchShared(tenant, session, true);
     if (tenant.sessions.get(session.clientId) === session) tenant.sessions.delete(session.clientId);
   }
 

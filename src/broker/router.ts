@@ -138,8 +138,8 @@ export class Router {
   }
 
   /** Gives a departed member's unfinished shared-subscription messages to other members. */
-  redispatchShared(tenant: Tenant, session: Session): void {
-    for (const delivery of session.takeSharedDeliveries()) this.redispatch(tenant, delivery, session);
+  redispatchShared(tenant: Tenant, session: Session, ending: boolean): void {
+    for (const delivery of session.takeSharedDeliveries(ending)) this.redispatch(tenant, delivery, session);
   }
 
   private redispatch(tenant: Tenant, delivery: Delivery, from: Session): void {

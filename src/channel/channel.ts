@@ -70,6 +70,8 @@ export class Channel implements SessionLink, ClientHandle {
   private ackQueued = 0;
   private ackFlushed = 0;
   private ackWait: Promise<void> | null = null;
+  /** PUBACKs waiting for their commit: the client counts them against our Receive Maximum. */
+  pendingPubacks = 0;
   /** The client sent DISCONNECT with a reason that discards the will [MQTT-3.1.2-10]. */
   willDiscarded = false;
   log: Logger;
@@ -198,6 +200,7 @@ export class Channel implements SessionLink, ClientHandle {
       wait = this.ackWait;
     }
     this.ackQueue.push(packet);
+    if (packet.type === 'puback') this.pendingPubacks++;
     const target = ++this.ackQueued;
     this.ackWait = wait;
     wait.then(
@@ -211,6 +214,7 @@ export class Channel implements SessionLink, ClientHandle {
       const packet = this.ackQueue.shift();
       if (packet === undefined) break;
       this.ackFlushed++;
+      if (packet.type === 'puback') this.pendingPubacks--;
       this.out.writePacket(packet);
     }
     if (this.ackQueue.length === 0) this.ackWait = null;

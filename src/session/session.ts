@@ -231,14 +231,16 @@ export class Session {
   }
 
   /**
-   * Takes back every unfinished delivery that came through a shared subscription, so the
-   * router can give it to another member of the group (MQTT 4.8.2). QoS 2 messages already
-   * PUBREC'd stay: the client has them.
+   * Takes back unfinished deliveries that came through a shared subscription, so the router can
+   * give them to another member of the group (MQTT 4.8.2). A QoS 2 message already sent stays
+   * with this session while it lives: its delivery must complete to the same client
+   * [MQTT-4.8.2-4]; only when the session ends (`ending`) does it go to another member.
+   * QoS 2 messages already PUBREC'd always stay: the client has them.
    */
-  takeSharedDeliveries(): Delivery[] {
+  takeSharedDeliveries(ending: boolean): Delivery[] {
     const taken: Delivery[] = [];
     for (const [id, entry] of this.inflight) {
-      if (entry.delivery !== null && entry.delivery.shared !== null) {
+      if (entry.delivery !== null && entry.delivery.shared !== null && (entry.qos === 1 || ending)) {
         this.inflight.delete(id);
         this.journal?.completed(this, id);
         taken.push(entry.delivery);

@@ -44,8 +44,9 @@ export function handlePublish(ch: Channel, packet: PublishPacket): void {
     ch.ack({ type: 'pubrec', packetId });
     return;
   }
-  if (qos > 0 && session.inboundQos2.size >= broker.options.receiveMaximum) {
-    // [MQTT-3.3.4-9] the client exceeded the Receive Maximum we announced.
+  if (qos > 0 && session.inboundQos2.size + ch.pendingPubacks >= broker.options.receiveMaximum) {
+    // [MQTT-3.3.4-9] the client exceeded the Receive Maximum we announced: QoS 2 awaiting
+    // PUBREL and QoS 1 whose PUBACK waits for its commit are both unacknowledged for it.
     ch.protocolError(RC.ReceiveMaximumExceeded, 'receive maximum exceeded');
     return;
   }
