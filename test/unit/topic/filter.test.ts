@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { filterCovers } from '../../../src/broker/acl.js';
+import { filterCovers } from '../../../src/topic/filter.js';
 
-test('acl - filter coverage', () => {
+test('filter - coverage', () => {
   assert.equal(filterCovers('a/#', 'a/b/c'), true);
   assert.equal(filterCovers('a/#', 'a'), true);
   assert.equal(filterCovers('a/+', 'a/b'), true);
