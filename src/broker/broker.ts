@@ -21,6 +21,7 @@ import { Persistence } from './persistence.js';
 import { restoreState, type RestoreSummary } from './restore.js';
 import { Router } from './router.js';
 import { Tenant, splitStoreKey } from './tenant.js';
+import type { Tracer } from './tracer.js';
 
 /** The instance of clients that name none, until tenancy configures another. */
 export const DEFAULT_INSTANCE_ID = 'mqtt-default';
@@ -46,6 +47,8 @@ export class Broker implements ConnectionSink {
   /** Durable copy of the state that must survive a restart; null when running without a store. */
   readonly persistence: Persistence | null;
   readonly router: Router;
+  /** Device and message traces; null while tracing is off (src/observability/traces). */
+  tracer: Tracer | null = null;
   private readonly connections = new Set<Connection>();
   private readonly pendingWills = new Map<Session, PendingWill>();
   private readonly sweepTimer: NodeJS.Timeout;
@@ -193,6 +196,7 @@ export class Broker implements ConnectionSink {
   channelConnected(channel: Channel): void {
     this.counters.connected++;
     channel.tenant!.connections++;
+    this.tracer?.connected(channel);
     this.hooks.events?.connected(channel);
   }
 
@@ -246,6 +250,9 @@ export class Broker implements ConnectionSink {
 
   /** Routes a message within its instance and keeps it if retained [MQTT-3.3.1-5]. */
   publish(tenant: Tenant, message: Message): void {
+    tenant.messagesIn++;
+    (message.topicStats ??= tenant.topicStats(message.topic)).in++;
+    if (message.origin === null && this.tracer !== null) this.tracer.injected(tenant.instanceId, message);
     if (message.retain && tenant.retained.set(message)) this.persistence?.retained(tenant.instanceId, message);
     this.router.route(tenant, message);
   }

@@ -18,6 +18,8 @@ export class BrokerCounters implements SessionCounters {
   messagesIn = 0;
   messagesOut = 0;
   publishDenied = 0;
+  /** CONNECTs the authenticator refused. */
+  authFailures = 0;
   willsPublished = 0;
   sharedRedispatched = 0;
   droppedQueueFull = 0;

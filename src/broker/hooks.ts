@@ -26,7 +26,7 @@ export interface ClientHandle {
 
 export type AuthVerdict =
   | { ok: true; instanceId: string; principal?: unknown }
-  | { ok: false; reasonCode: number };
+  | { ok: false; reasonCode: number; instanceId?: string };
 
 export interface Authenticator {
   authenticate(connect: ConnectPacket, peer: PeerInfo): Promise<AuthVerdict> | AuthVerdict;

@@ -24,6 +24,7 @@ import { handleSubscribe } from './handlers/subscribe.js';
 import { handleUnsubscribe } from './handlers/unsubscribe.js';
 import { handleDisconnect } from './handlers/disconnect.js';
 import { RC, v3ConnackCode } from './reason.js';
+import { CloseCause } from '../broker/tracer.js';
 
 /** What a channel needs from its connection. */
 export interface ChannelOutput {
@@ -74,6 +75,8 @@ export class Channel implements SessionLink, ClientHandle {
   pendingPubacks = 0;
   /** The client sent DISCONNECT with a reason that discards the will [MQTT-3.1.2-10]. */
   willDiscarded = false;
+  /** This connection's number in traces (its ChannelId), set by the tracer; 0 = not traced. */
+  traceChannel = 0;
   log: Logger;
 
   constructor(
@@ -227,14 +230,21 @@ export class Channel implements SessionLink, ClientHandle {
       this.out.writePacket({ type: 'disconnect', reasonCode });
     }
     this.out.close();
-    this.finish();
+    this.finish(reasonCode ?? CloseCause.Server);
+  }
+
+  /** The client sent DISCONNECT: close without answering [MQTT-3.14.4-1]. */
+  closeByClient(): void {
+    if (this.state === 'closed') return;
+    this.out.close();
+    this.finish(CloseCause.ClientDisconnect);
   }
 
   /** The socket closed (for any reason). */
   onConnectionLost(error?: Error): void {
     if (this.state === 'closed') return;
     if (error !== undefined) this.log.debug({ err: error.message }, 'connection error');
-    this.finish();
+    this.finish(error === undefined ? CloseCause.PeerClosed : CloseCause.SocketError);
   }
 
   /** The client's output buffer drained: the session may resume sending. */
@@ -242,10 +252,13 @@ export class Channel implements SessionLink, ClientHandle {
     this.session?.drain();
   }
 
-  private finish(): void {
+  /** `cause`: the reason code the server closed with, or a CloseCause (for traces). */
+  private finish(cause: number): void {
     const wasConnected = this.state === 'connected';
     this.state = 'closed';
-    if (wasConnected) this.broker.channelClosed(this);
+    if (!wasConnected) return;
+    this.broker.tracer?.closed(this, cause);
+    this.broker.channelClosed(this);
   }
 
   private logProtocolError(message: string, reasonCode?: number): void {
@@ -288,6 +301,13 @@ export class Channel implements SessionLink, ClientHandle {
     }
     this.out.write(data);
     this.broker.counters.messagesOut++;
+    const tenant = this.tenant!;
+    tenant.messagesOut++;
+    tenant.bytesOut += data.length;
+    const stats = message.topicStats;
+    if (stats !== null) stats.out++;
+    const tracer = this.broker.tracer;
+    if (tracer !== null) tracer.delivered(this, delivery);
     return true;
   }
 

@@ -8,11 +8,23 @@
 import { encode, setPacketId } from '../protocol/encoder.js';
 import type { Properties, ProtocolVersion, PublishPacket, QoS } from '../protocol/packets.js';
 
+/** Per-parent-topic counters a message carries to its deliveries (kept by the tenant). */
+export interface TopicStats {
+  /** Messages published to the parent topic (ReceiveTpsPerTopic: produced). */
+  in: number;
+  /** Deliveries written to subscribers (SendTpsPerTopic: consumed). */
+  out: number;
+}
+
 export class Message {
   /** Cached encodings indexed by wireSlot(); allocated on first delivery. */
   private wire: Array<Buffer | undefined> | null = null;
   /** Id in the durable store once the message is stored there; 0 until then. */
   storeId = 0;
+  /** Trace sequence (the MsgId of traces), assigned once when tracing is on; 0 = none. */
+  traceId = 0;
+  /** Counters of the message's parent topic, set when it is routed (per-topic metrics). */
+  topicStats: TopicStats | null = null;
 
   constructor(
     readonly topic: string,

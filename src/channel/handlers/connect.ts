@@ -26,6 +26,7 @@ export async function handleConnect(ch: Channel, packet: ConnectPacket): Promise
   if (clientId.length === 0) {
     // 3.1 requires an id; 3.1.1 allows an empty one only with a clean session [MQTT-3.1.3-8].
     if (packet.protocolVersion === 3 || (packet.protocolVersion === 4 && !packet.clean)) {
+      ch.broker.tracer?.refused(ch, clientId, packet.username, RC.ClientIdentifierNotValid, undefined);
       ch.refuseConnect(RC.ClientIdentifierNotValid);
       return;
     }
@@ -42,6 +43,8 @@ export async function handleConnect(ch: Channel, packet: ConnectPacket): Promise
   if (ch.state !== 'authenticating') return; // the socket went away meanwhile
   if (!verdict.ok) {
     ch.log.info({ clientId, username: packet.username, remote: ch.peer.remoteAddress }, 'connection refused');
+    ch.broker.counters.authFailures++;
+    ch.broker.tracer?.refused(ch, clientId, packet.username, verdict.reasonCode, verdict.instanceId);
     ch.refuseConnect(verdict.reasonCode);
     return;
   }
@@ -56,6 +59,7 @@ export async function handleConnect(ch: Channel, packet: ConnectPacket): Promise
   // The will is checked now, while the client's grants are known; it goes out unchecked later.
   if (packet.will !== undefined && !ch.broker.authorizeWill(ch, packet.will.topic)) {
     ch.log.info({ topic: packet.will.topic }, 'will topic not authorized');
+    ch.broker.tracer?.refused(ch, clientId, packet.username, RC.NotAuthorized, verdict.instanceId);
     ch.refuseConnect(RC.NotAuthorized);
     return;
   }

@@ -91,6 +91,8 @@ export function handlePublish(ch: Channel, packet: PublishPacket): void {
     props?.messageExpiryInterval === undefined ? 0 : expiresAt(props, Date.now()),
     session,
   );
+  const tracer = broker.tracer;
+  if (tracer !== null) tracer.published(ch, message);
   broker.publish(ch.tenant!, message);
 
   // Acks go out after the store commit that holds what they promise.
