@@ -77,15 +77,28 @@ export class Channel implements SessionLink, ClientHandle {
   willDiscarded = false;
   /** This connection's number in traces (its ChannelId), set by the tracer; 0 = not traced. */
   traceChannel = 0;
-  log: Logger;
+  /** The per-client child logger, made on first use: idle connections never pay for one. */
+  private childLog: Logger | null = null;
+  private childLogFor = '';
 
   constructor(
     readonly out: ChannelOutput,
     readonly broker: Broker,
     readonly peer: PeerInfo,
-    logger: Logger,
-  ) {
-    this.log = logger;
+    private readonly logger: Logger,
+  ) {}
+
+  get log(): Logger {
+    if (this.childLog === null || this.childLogFor !== this.clientId) {
+      this.childLogFor = this.clientId;
+      this.childLog = this.clientId === '' ? this.logger : this.logger.child({ clientId: this.clientId, instanceId: this.instanceId });
+    }
+    return this.childLog;
+  }
+
+  /** Checked before building log lines on paths every client takes (connect, close). */
+  logs(level: 'debug' | 'info'): boolean {
+    return this.logger.isLevelEnabled(level);
   }
 
   get isClosed(): boolean {
@@ -243,7 +256,7 @@ export class Channel implements SessionLink, ClientHandle {
   /** The socket closed (for any reason). */
   onConnectionLost(error?: Error): void {
     if (this.state === 'closed') return;
-    if (error !== undefined) this.log.debug({ err: error.message }, 'connection error');
+    if (error !== undefined && this.logs('debug')) this.log.debug({ err: error.message }, 'connection error');
     this.finish(error === undefined ? CloseCause.PeerClosed : CloseCause.SocketError);
   }
 

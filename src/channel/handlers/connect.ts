@@ -54,7 +54,6 @@ export async function handleConnect(ch: Channel, packet: ConnectPacket): Promise
   ch.instanceId = verdict.instanceId;
   ch.tenant = ch.broker.tenant(verdict.instanceId);
   ch.principal = verdict.principal;
-  ch.log = ch.log.child({ clientId, instanceId: verdict.instanceId });
 
   // The will is checked now, while the client's grants are known; it goes out unchecked later.
   if (packet.will !== undefined && !ch.broker.authorizeWill(ch, packet.will.topic)) {
@@ -116,7 +115,7 @@ export async function handleConnect(ch: Channel, packet: ConnectPacket): Promise
       ? { type: 'connack', sessionPresent: present, reasonCode: RC.Success, properties: connackProps }
       : { type: 'connack', sessionPresent: present, reasonCode: RC.Success },
   );
-  ch.log.debug({ version: packet.protocolVersion, clean: packet.clean, keepalive, present }, 'connected');
+  if (ch.logs('debug')) ch.log.debug({ version: packet.protocolVersion, clean: packet.clean, keepalive, present }, 'connected');
   ch.broker.channelConnected(ch);
 
   // [MQTT-4.4.0-1] resend unacknowledged messages, then whatever queued while offline.

@@ -4,6 +4,7 @@
  * packet id until PUBREL — method B of MQTT 4.3.3).
  */
 import type { PublishPacket } from '../../protocol/packets.js';
+import { denialOf } from '../../broker/hooks.js';
 import { Message } from '../../session/message.js';
 import type { Channel } from '../channel.js';
 import { RC } from '../reason.js';
@@ -51,16 +52,17 @@ export function handlePublish(ch: Channel, packet: PublishPacket): void {
     return;
   }
 
-  const decision = broker.authorizePublish(ch, topic);
+  const decision = broker.authorizePublish(ch, topic, packet.payload.length);
   if (decision !== 'allow') {
     ch.log.info({ topic }, 'publish not authorized');
     broker.counters.publishDenied++;
-    if (decision === 'deny-disconnect') {
-      ch.terminate(RC.NotAuthorized);
+    const denial = denialOf(decision);
+    if (denial.disconnect) {
+      ch.terminate(denial.reasonCode);
       return;
     }
     // MQTT 5 says so in the ack; 3.x has no way to, so the message is acknowledged and dropped.
-    const reasonCode = ch.protocolVersion === 5 ? RC.NotAuthorized : RC.Success;
+    const reasonCode = ch.protocolVersion === 5 ? denial.reasonCode : RC.Success;
     if (qos === 1) ch.ack({ type: 'puback', packetId, reasonCode });
     else if (qos === 2) ch.ack({ type: 'pubrec', packetId, reasonCode });
     return;

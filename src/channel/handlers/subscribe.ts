@@ -6,6 +6,7 @@ import { isValidTopicFilter, parseSharedSubscription } from '../../protocol/topi
 import type { QoS, SubscribePacket } from '../../protocol/packets.js';
 import type { Message } from '../../session/message.js';
 import type { SubscriptionOptions } from '../../session/session.js';
+import { denialOf } from '../../broker/hooks.js';
 import type { Channel } from '../channel.js';
 import { RC } from '../reason.js';
 
@@ -35,11 +36,12 @@ export function handleSubscribe(ch: Channel, packet: SubscribePacket): void {
     const decision = broker.authorizeSubscribe(ch, filter);
     if (decision !== 'allow') {
       ch.log.info({ filter: request.topicFilter }, 'subscribe not authorized');
-      if (decision === 'deny-disconnect') {
-        ch.terminate(RC.NotAuthorized);
+      const denial = denialOf(decision);
+      if (denial.disconnect) {
+        ch.terminate(denial.reasonCode);
         return;
       }
-      reasonCodes.push(v5 ? RC.NotAuthorized : RC.UnspecifiedError);
+      reasonCodes.push(v5 ? denial.reasonCode : RC.UnspecifiedError);
       continue;
     }
     const granted = (request.qos < MAX_QOS ? request.qos : MAX_QOS) as QoS;
