@@ -12,7 +12,8 @@ export class BoundedQueue<T> {
   dropped = 0;
 
   constructor(readonly capacity: number) {
-    this.items = new Array<T | undefined>(Math.min(capacity, 16));
+    // Empty until first used: most sessions never queue anything.
+    this.items = [];
   }
 
   get length(): number {
@@ -54,7 +55,7 @@ export class BoundedQueue<T> {
   }
 
   private grow(): void {
-    const size = Math.min(this.capacity, this.items.length * 2);
+    const size = Math.min(this.capacity, Math.max(8, this.items.length * 2));
     const next = new Array<T | undefined>(size);
     for (let i = 0; i < this.count; i++) next[i] = this.items[(this.head + i) % this.items.length];
     this.items = next;
