@@ -1,0 +1,52 @@
+/**
+ * Errors of the management facade. Both APIs and the CLI turn them into answers: `code` is a
+ * stable name (the managed service's where it has one), `status` the HTTP status, `field` the
+ * request field at fault when there is one. Tenancy/auth errors (`ManagementError`, src/tenancy)
+ * carry the same `code`/`status` pair and are passed through as they are.
+ */
+import { ManagementError } from '../tenancy/errors.js';
+
+export const FACADE_ERRORS = {
+  InvalidParameter: 400,
+  InstanceNotFound: 404,
+  ClientNotFound: 404,
+  SessionNotFound: 404,
+  RetainedMessageNotFound: 404,
+  TagNotFound: 404,
+  'Tag.LimitExceeded': 400,
+  PayloadTooLarge: 400,
+  PermissionCheckFailed: 403,
+  /** A feature whose module is not part of this build or not running (e.g. traces). */
+  NotImplemented: 501,
+  /** The module exists but was not started (e.g. no auth services in an embedded broker). */
+  ServiceUnavailable: 503,
+} as const;
+
+export type FacadeErrorCode = keyof typeof FACADE_ERRORS;
+
+export class FacadeError extends Error {
+  readonly status: number;
+
+  constructor(
+    readonly code: FacadeErrorCode,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'FacadeError';
+    this.status = FACADE_ERRORS[code];
+  }
+}
+
+export function invalid(field: string, message: string): FacadeError {
+  return new FacadeError('InvalidParameter', message, field);
+}
+
+/** The code/status/message of any error the facade may throw; unknown errors are internal (500). */
+export function describeError(err: unknown): { code: string; status: number; message: string; field?: string; internal: boolean } {
+  if (err instanceof FacadeError) {
+    return { code: err.code, status: err.status, message: err.message, ...(err.field === undefined ? {} : { field: err.field }), internal: false };
+  }
+  if (err instanceof ManagementError) return { code: err.code, status: err.status, message: err.message, internal: false };
+  return { code: 'InternalError', status: 500, message: 'internal error', internal: true };
+}
