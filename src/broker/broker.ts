@@ -137,8 +137,8 @@ export class Broker implements ConnectionSink {
     return this.hooks.authenticator.authenticate(connect, peer);
   }
 
-  authorizePublish(client: ClientHandle, topic: string): AccessDecision {
-    return this.hooks.authorizer.authorizePublish(client, topic);
+  authorizePublish(client: ClientHandle, topic: string, payloadBytes = 0): AccessDecision {
+    return this.hooks.authorizer.authorizePublish(client, topic, payloadBytes);
   }
 
   authorizeSubscribe(client: ClientHandle, filter: string): AccessDecision {

@@ -37,10 +37,26 @@ export interface Authenticator {
  * 'deny-disconnect': refused, then the connection is closed (what the managed service does
  * for 3.1.1 clients touching a topic outside their grant).
  */
-export type AccessDecision = 'allow' | 'deny' | 'deny-disconnect';
+export type AccessDecision = 'allow' | 'deny' | 'deny-disconnect' | AccessDenial;
+
+/**
+ * A refusal with its own MQTT 5 reason code (e.g. 0x97 Quota Exceeded, 0x90 Topic Name Invalid):
+ * in the PUBACK/PUBREC/SUBACK, or in the DISCONNECT when `disconnect` is true.
+ */
+export interface AccessDenial {
+  readonly deny: number;
+  readonly disconnect: boolean;
+}
+
+/** The reason code and disconnect flag of a decision other than 'allow'. */
+export function denialOf(decision: Exclude<AccessDecision, 'allow'>): { reasonCode: number; disconnect: boolean } {
+  if (typeof decision === 'object') return { reasonCode: decision.deny, disconnect: decision.disconnect };
+  return { reasonCode: 0x87 /* Not Authorized */, disconnect: decision === 'deny-disconnect' };
+}
 
 export interface Authorizer {
-  authorizePublish(client: ClientHandle, topic: string): AccessDecision;
+  /** `payloadBytes`: size of the PUBLISH payload (per-instance payload limits). */
+  authorizePublish(client: ClientHandle, topic: string, payloadBytes: number): AccessDecision;
   authorizeSubscribe(client: ClientHandle, filter: string): AccessDecision;
   /** Wills are published after the client is gone; checked against the client's grants then. */
   authorizeWill(client: ClientHandle, topic: string): boolean;
