@@ -1,0 +1,170 @@
+/**
+ * Per-instance quotas (reference §1.1 capacity dimensions) and failed-login rate limiting.
+ *
+ * - Connections and subscriptions are counted by the broker (tenant.connections, session
+ *   subscriptions, trie size); the checks here only compare against the instance's limits.
+ * - Messages per second: a token bucket per instance, refilled continuously at
+ *   maxMessagesPerSecond with a bucket of messageBurst (default: one second's worth).
+ * - Failed logins: after `maxFailuresPerIp` failures within `windowMs` from one IP address, or
+ *   `maxFailuresPerUsername` for one username, further attempts from it / for it are refused
+ *   without checking credentials until `blockMs` has passed since the last failure. The address
+ *   threshold is higher: many devices may share one address behind NAT. Memory is bounded
+ *   (least recently failing entries evicted).
+ */
+import type { Clock } from './clock.js';
+
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+
+  constructor(
+    private readonly ratePerSecond: number,
+    private readonly burst: number,
+    now: number,
+  ) {
+    this.tokens = burst;
+    this.last = now;
+  }
+
+  /** Takes one token if available. */
+  take(now: number): boolean {
+    const elapsed = now - this.last;
+    if (elapsed > 0) {
+      this.tokens = Math.min(this.burst, this.tokens + (elapsed * this.ratePerSecond) / 1000);
+      this.last = now;
+    }
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+export interface QuotaCounters {
+  connectionsRefused: number;
+  subscriptionsRefused: number;
+  messagesThrottled: number;
+  loginsRateLimited: number;
+}
+
+/** The message-rate buckets and refusal counters of every instance. */
+export class InstanceQuotas {
+  private readonly buckets = new Map<string, { bucket: TokenBucket; rate: number; burst: number }>();
+  private readonly counters = new Map<string, QuotaCounters>();
+
+  constructor(private readonly clock: Clock) {}
+
+  /** One message into the instance: false when over its rate (the message is refused). */
+  takeMessage(instanceId: string, ratePerSecond: number, burst: number): boolean {
+    if (ratePerSecond <= 0) return true;
+    const size = burst > 0 ? burst : ratePerSecond;
+    let entry = this.buckets.get(instanceId);
+    if (entry === undefined || entry.rate !== ratePerSecond || entry.burst !== size) {
+      entry = { bucket: new TokenBucket(ratePerSecond, size, this.clock.now()), rate: ratePerSecond, burst: size };
+      this.buckets.set(instanceId, entry);
+    }
+    if (entry.bucket.take(this.clock.now())) return true;
+    this.count(instanceId).messagesThrottled++;
+    return false;
+  }
+
+  count(instanceId: string): QuotaCounters {
+    let counters = this.counters.get(instanceId);
+    if (counters === undefined) {
+      counters = { connectionsRefused: 0, subscriptionsRefused: 0, messagesThrottled: 0, loginsRateLimited: 0 };
+      this.counters.set(instanceId, counters);
+    }
+    return counters;
+  }
+
+  forget(instanceId: string): void {
+    this.buckets.delete(instanceId);
+    this.counters.delete(instanceId);
+  }
+}
+
+export interface LoginLimits {
+  readonly maxFailuresPerIp: number;
+  readonly maxFailuresPerUsername: number;
+  readonly windowMs: number;
+  readonly blockMs: number;
+  /** Keys (IPs + usernames) tracked at most. */
+  readonly maxEntries: number;
+}
+
+export const DEFAULT_LOGIN_LIMITS: LoginLimits = {
+  maxFailuresPerIp: 100,
+  maxFailuresPerUsername: 10,
+  windowMs: 60_000,
+  blockMs: 60_000,
+  maxEntries: 100_000,
+};
+
+interface Failures {
+  count: number;
+  first: number;
+  last: number;
+}
+
+export class LoginLimiter {
+  private readonly entries = new Map<string, Failures>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly limits: LoginLimits = DEFAULT_LOGIN_LIMITS,
+  ) {}
+
+  /** True if attempts from this address or for this username are currently blocked. */
+  blocked(ip: string, username: string | undefined): boolean {
+    return (
+      this.isBlocked(`ip:${ip}`, this.limits.maxFailuresPerIp) ||
+      (username !== undefined && this.isBlocked(`user:${username}`, this.limits.maxFailuresPerUsername))
+    );
+  }
+
+  failed(ip: string, username: string | undefined): void {
+    this.record(`ip:${ip}`, this.limits.maxFailuresPerIp);
+    if (username !== undefined) this.record(`user:${username}`, this.limits.maxFailuresPerUsername);
+  }
+
+  /** A successful login clears the username's failures (not the address's). */
+  succeeded(username: string | undefined): void {
+    if (username !== undefined) this.entries.delete(`user:${username}`);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private isBlocked(key: string, max: number): boolean {
+    if (max <= 0) return false;
+    const entry = this.entries.get(key);
+    if (entry === undefined) return false;
+    const now = this.clock.now();
+    if (entry.count >= max) {
+      if (now - entry.last < this.limits.blockMs) return true;
+      this.entries.delete(key);
+      return false;
+    }
+    if (now - entry.first > this.limits.windowMs) this.entries.delete(key);
+    return false;
+  }
+
+  private record(key: string, max: number): void {
+    if (max <= 0) return;
+    const now = this.clock.now();
+    let entry = this.entries.get(key);
+    if (entry !== undefined && entry.count < max && now - entry.first > this.limits.windowMs) {
+      this.entries.delete(key);
+      entry = undefined;
+    }
+    if (entry === undefined) {
+      if (this.entries.size >= this.limits.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+      entry = { count: 0, first: now, last: now };
+    } else {
+      this.entries.delete(key); // re-insert: the Map's order is least recently failed first
+    }
+    entry.count++;
+    entry.last = now;
+    this.entries.set(key, entry);
+  }
+}
