@@ -101,6 +101,8 @@ export interface AuthServiceOptions {
   readonly listenerInstances: Readonly<Record<string, string>>;
   readonly loginLimits?: LoginLimits;
   readonly clock?: Clock;
+  /** Called for every refused CONNECT with a short cause ('bad-signature', 'token-2', 'blacklisted', ...). */
+  readonly onAuthFailure?: (instanceId: string, cause: string) => void;
 }
 
 export interface OpenAuthInput {
@@ -197,18 +199,21 @@ export class AuthService implements Authenticator, Authorizer, SystemTopicHandle
     const username = connect.username === '' ? undefined : connect.username;
     const clientId = connect.clientId;
     const password = connect.password?.toString('utf8') ?? '';
-    const log = (reason: string, extra: Record<string, unknown> = {}): void =>
-      this.log.info({ clientId, username, remote: ip, reason, ...extra }, 'authentication refused');
+    let instanceId = this.tenancy.defaultInstanceId;
+    const log = (cause: string, reason: string, extra: Record<string, unknown> = {}): void => {
+      this.log.info({ clientId, username, remote: ip, instanceId, cause, reason, ...extra }, 'authentication refused');
+      this.options.onAuthFailure?.(instanceId, cause);
+    };
 
     // 1. Rate limit.
     if (this.logins.blocked(ip, username)) {
       this.quotas.count(this.tenancy.defaultInstanceId).loginsRateLimited++;
-      log('too many failed logins');
+      log('rate-limited', 'too many failed logins');
       return refuse(RC.Banned);
     }
-    const failed = (reason: string, code: number = RC.BadUserNameOrPassword): AuthVerdict => {
+    const failed = (cause: string, reason: string, code: number = RC.BadUserNameOrPassword): AuthVerdict => {
       this.logins.failed(ip, username);
-      log(reason);
+      log(cause, reason);
       return refuse(code);
     };
 
@@ -221,11 +226,11 @@ export class AuthService implements Authenticator, Authorizer, SystemTopicHandle
     } else if (username.includes('|')) {
       const parts = username.split('|');
       const kind = parts[0];
-      if (parts.length !== 3 || parts[1] === '' || parts[2] === '') return failed('malformed username');
+      if (parts.length !== 3 || parts[1] === '' || parts[2] === '') return failed('bad-username', 'malformed username');
       if (kind === 'Signature') mode = 'signature';
       else if (kind === 'Token') mode = 'token';
       else if (kind === 'DeviceCredential') mode = 'device';
-      else return failed(`unknown authentication mode "${kind ?? ''}"`);
+      else return failed('bad-username', `unknown authentication mode "${kind ?? ''}"`);
       keyId = parts[1]!;
       named = parts[2]!;
     } else {
@@ -238,29 +243,31 @@ export class AuthService implements Authenticator, Authorizer, SystemTopicHandle
       { defaultInstanceId: this.tenancy.defaultInstanceId, listenerInstances: this.options.listenerInstances, exists: (id) => this.tenancy.get(id) !== undefined },
     );
     if (!resolution.ok) {
-      return resolution.reason === 'unknown-instance' ? failed(resolution.message) : failed(resolution.message, RC.NotAuthorized);
+      return resolution.reason === 'unknown-instance'
+        ? failed('unknown-instance', resolution.message)
+        : failed('wrong-instance', resolution.message, RC.NotAuthorized);
     }
-    const instanceId = resolution.instanceId;
+    instanceId = resolution.instanceId;
     const instance = this.tenancy.get(instanceId)!;
 
     // 4. Client id. An empty id (3.1.1 clean session, MQTT 5) is assigned later by the broker:
     // only anonymous and custom USER clients of a relaxed instance may leave it empty.
     if (clientId.length === 0) {
       if (instance.mode === 'strict' || mode === 'signature' || mode === 'token' || mode === 'device') {
-        log('empty client id');
+        log('client-id', 'empty client id');
         return refuse(RC.ClientIdentifierNotValid);
       }
     } else {
       const refusal = this.tenancy.admitClient(instanceId, clientId);
       if (refusal !== null) {
-        log(refusal.message, { instanceId });
+        log(refusal.kind === 'quota' ? 'group-quota' : 'client-id', refusal.message);
         return refuse(refusal.kind === 'quota' ? RC.QuotaExceeded : RC.ClientIdentifierNotValid);
       }
     }
 
     // 5. Blacklist.
     if (this.custom.isBlacklisted(instanceId, clientId)) {
-      log('client id blacklisted', { instanceId });
+      log('blacklisted', 'client id blacklisted');
       return refuse(RC.Banned);
     }
 
@@ -269,16 +276,16 @@ export class AuthService implements Authenticator, Authorizer, SystemTopicHandle
     switch (mode) {
       case 'anonymous':
         if (!this.options.allowAnonymous || instanceId !== this.tenancy.defaultInstanceId) {
-          log('anonymous access not allowed', { instanceId });
+          log('anonymous', 'anonymous access not allowed');
           return refuse(RC.NotAuthorized);
         }
         principal = { mode, instanceId };
         break;
       case 'signature': {
-        if (!this.keys.verifySignature(keyId, clientId, password)) return failed('signature does not verify');
+        if (!this.keys.verifySignature(keyId, clientId, password)) return failed('bad-signature', 'signature does not verify');
         const policy = this.keys.policy(keyId);
         if (policy === undefined || !policy.allows(MQ_ACTIONS.instanceAccess, { type: 'instance', instanceId })) {
-          log('AccessKey may not access the instance (mq:MqttInstanceAccess)', { instanceId });
+          log('no-instance-access', 'AccessKey may not access the instance (mq:MqttInstanceAccess)');
           return refuse(RC.NotAuthorized);
         }
         principal = { mode, instanceId, accessKeyId: keyId };
@@ -286,19 +293,19 @@ export class AuthService implements Authenticator, Authorizer, SystemTopicHandle
       }
       case 'token': {
         const presented = parseTokenPassword(password);
-        if (presented === null) return failed('malformed token password');
+        if (presented === null) return failed('token-malformed', 'malformed token password');
         const initial: TokenClaims[] = [];
         for (const [type, token] of presented) {
           const check = this.tokens.verify(token, keyId, instanceId);
-          if (!check.ok) return failed(`token invalid (code ${check.code})`);
-          if (check.claims.a !== type) return failed(`token invalid (code ${TOKEN_CODE.typeMismatch})`);
+          if (!check.ok) return failed(`token-${check.code}`, `token invalid (code ${check.code})`);
+          if (check.claims.a !== type) return failed(`token-${TOKEN_CODE.typeMismatch}`, `token invalid (code ${TOKEN_CODE.typeMismatch})`);
           initial.push(check.claims);
         }
         principal = { mode, instanceId, accessKeyId: keyId, initial, grant: null };
         break;
       }
       case 'device':
-        if (!(await this.devices.verify(keyId, instanceId, clientId, password))) return failed('device credential does not verify');
+        if (!(await this.devices.verify(keyId, instanceId, clientId, password))) return failed('bad-device-credential', 'device credential does not verify');
         principal = { mode, instanceId, deviceAccessKeyId: keyId };
         break;
       case 'custom': {
@@ -309,10 +316,10 @@ export class AuthService implements Authenticator, Authorizer, SystemTopicHandle
             principal = { mode: 'anonymous', instanceId };
             break;
           }
-          return failed('unknown username');
+          return failed('unknown-username', 'unknown username');
         }
         const identity = this.custom.authenticate(instanceId, name, clientId, password);
-        if (identity === null) return failed('custom identity password does not verify');
+        if (identity === null) return failed('bad-custom-password', 'custom identity password does not verify');
         principal = { mode, instanceId, identity };
         break;
       }
@@ -322,7 +329,7 @@ export class AuthService implements Authenticator, Authorizer, SystemTopicHandle
     const max = instance.limits.maxConnections;
     if (max > 0 && this.view !== null && this.view.connections(instanceId) >= max && !this.view.clientOnline(instanceId, clientId)) {
       this.quotas.count(instanceId).connectionsRefused++;
-      log('instance connection quota reached', { instanceId, max });
+      log('connection-quota', 'instance connection quota reached', { max });
       return refuse(RC.QuotaExceeded);
     }
     this.logins.succeeded(username);

@@ -1,0 +1,116 @@
+/**
+ * Starting the auth service inside a Ferry process (called by src/server.ts):
+ *
+ *   master.key → SecretBox → AuthService.open (tenancy, keys, tokens, credentials, custom auth)
+ *     → bootstrap AccessKey (configured, or generated once: file + stderr)
+ *     → broker hooks (authenticator, authorizer, system topics, client events) → housekeeping
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Broker } from '../broker/broker.js';
+import type { AclRule } from '../broker/options.js';
+import type { Store } from '../store/types.js';
+import { loadOrCreateMasterKey, SecretBox } from './crypto.js';
+import { DEFAULT_LOGIN_LIMITS, type LoginLimits } from './quotas.js';
+import { AuthService, type BrokerView } from './service.js';
+
+export const BOOTSTRAP_FILE = 'bootstrap-access-key.json';
+const HOUSEKEEPING_MS = 3600_000;
+
+export interface AuthSetup {
+  readonly dataDir: string;
+  readonly store: Store;
+  readonly broker: Broker;
+  readonly logger: Logger;
+  readonly defaultInstanceId: string;
+  readonly allowAnonymous: boolean;
+  readonly acl: readonly AclRule[];
+  readonly listenerInstances: Readonly<Record<string, string>>;
+  readonly bootstrap: { id: string; secret: string } | null;
+  readonly loginLimits?: Partial<LoginLimits>;
+  /** Where a generated bootstrap key is shown once; null = do not print (it is still in the file). */
+  readonly announce: ((text: string) => void) | null;
+  readonly onAuthFailure?: (instanceId: string, cause: string) => void;
+}
+
+export interface RunningAuth {
+  readonly service: AuthService;
+  readonly bootstrapKeyId: string;
+  close(): void;
+}
+
+/** The live state the service needs, read from the broker. */
+export function brokerView(broker: Broker): BrokerView {
+  return {
+    connections: (instanceId) => broker.tenants.get(instanceId)?.connections ?? 0,
+    clientOnline: (instanceId, clientId) => (broker.tenants.get(instanceId)?.sessions.get(clientId)?.link ?? null) !== null,
+    clientSubscriptions: (instanceId, clientId, filter) => {
+      const subscriptions = broker.tenants.get(instanceId)?.sessions.get(clientId)?.subscriptions;
+      return { count: subscriptions?.size ?? 0, has: subscriptions?.has(filter) ?? false };
+    },
+    instanceSubscriptions: (instanceId) => broker.tenants.get(instanceId)?.trie.size ?? 0,
+    clients: (instanceId) => broker.clients(instanceId),
+  };
+}
+
+export async function startAuth(setup: AuthSetup): Promise<RunningAuth> {
+  const box = new SecretBox(loadOrCreateMasterKey(setup.dataDir));
+  const service = await AuthService.open({
+    store: setup.store,
+    box,
+    tenancy: { defaultInstanceId: setup.defaultInstanceId },
+    options: {
+      allowAnonymous: setup.allowAnonymous,
+      acl: setup.acl,
+      listenerInstances: setup.listenerInstances,
+      loginLimits: { ...DEFAULT_LOGIN_LIMITS, ...setup.loginLimits },
+      ...(setup.onAuthFailure === undefined ? {} : { onAuthFailure: setup.onAuthFailure }),
+    },
+    logger: setup.logger,
+  });
+  for (const [listener, instanceId] of Object.entries(setup.listenerInstances)) {
+    if (service.tenancy.get(instanceId) === undefined) {
+      setup.logger.warn({ listener, instanceId }, 'listener bound to an instance that does not exist: its clients are refused');
+    }
+  }
+
+  const bootstrap = await service.keys.ensureBootstrap(setup.bootstrap);
+  if (bootstrap.created !== null) {
+    const file = join(setup.dataDir, BOOTSTRAP_FILE);
+    const body = { accessKeyId: bootstrap.id, accessKeySecret: bootstrap.created.secret, policies: ['AliyunMQFullAccess'] };
+    writeFileSync(file, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
+    setup.logger.warn({ accessKeyId: bootstrap.id, file }, 'bootstrap AccessKey created; its secret is in the file and printed once on stderr');
+    setup.announce?.(
+      [
+        '',
+        'Ferry created a bootstrap AccessKey with full access (shown only this once):',
+        `  AccessKeyId:     ${bootstrap.id}`,
+        `  AccessKeySecret: ${bootstrap.created.secret}`,
+        `It is also in ${file} (mode 0600): store it somewhere safe and delete that file.`,
+        'Set FERRY_BOOTSTRAP_ACCESS_KEY_ID / FERRY_BOOTSTRAP_ACCESS_KEY_SECRET to choose your own.',
+        '',
+      ].join('\n'),
+    );
+  }
+
+  service.attach(brokerView(setup.broker));
+  const hooks = setup.broker.hooks;
+  const previousEvents = hooks.events;
+  hooks.authenticator = service;
+  hooks.authorizer = service;
+  hooks.systemTopics = service;
+  hooks.events = {
+    connected: (client) => {
+      service.connected(client);
+      previousEvents?.connected(client);
+    },
+    disconnected: (client) => {
+      service.disconnected(client);
+      previousEvents?.disconnected(client);
+    },
+  };
+  const timer = setInterval(() => service.housekeeping(), HOUSEKEEPING_MS);
+  timer.unref();
+  return { service, bootstrapKeyId: bootstrap.id, close: () => clearInterval(timer) };
+}
