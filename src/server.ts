@@ -8,12 +8,15 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { Broker } from './broker/broker.js';
+import { Broker, DEFAULT_INSTANCE_ID } from './broker/broker.js';
 import { openStore } from './store/index.js';
 import { ConfigError } from './config/errors.js';
 import { securityWarnings, tlsEnabled } from './config/load.js';
 import type { FerryConfig } from './config/schema.js';
 import { healthModule, Readiness } from './http/health.js';
+import { metricsModule } from './http/metrics.js';
+import { FerryMetrics } from './observability/metrics.js';
+import { TraceService } from './observability/traces/index.js';
 import { createHttpServer, listenHttp, type HttpModule } from './http/server.js';
 import { componentLogger, createLogger } from './observability/logger.js';
 import { startListeners, type ListenerGroup, type ListenerSpec } from './transport/listeners.js';
@@ -41,6 +44,10 @@ export interface RunningFerry {
   readonly logger: Logger;
   readonly broker: Broker;
   readonly http: FastifyInstance;
+  /** Prometheus registry behind GET /metrics; `metrics.authFailures` is for authenticators. */
+  readonly metrics: FerryMetrics;
+  /** Message and device traces: the query API of the QueryMqttTrace* actions. */
+  readonly traces: TraceService;
   /** Actually bound ports. */
   readonly ports: Readonly<FerryPorts>;
   /** True between "every listener accepts" and the start of stop(). */
@@ -85,9 +92,9 @@ export function listenerSpecs(config: FerryConfig): ListenerSpec[] {
   return specs;
 }
 
-/** HTTP modules of the process. Later: /api/v1, /metrics, the RPC endpoint at /. */
-function httpModules(readiness: Readiness): HttpModule[] {
-  return [healthModule(readiness)];
+/** HTTP modules of the process. Later: /api/v1, the RPC endpoint at /. Metrics first: its hook times every route. */
+function httpModules(readiness: Readiness, metrics: FerryMetrics): HttpModule[] {
+  return [metricsModule(metrics), healthModule(readiness)];
 }
 
 export async function startFerry(config: FerryConfig, options: StartOptions = {}): Promise<RunningFerry> {
@@ -108,15 +115,29 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
     onError: (err) => logger.fatal({ err }, 'store failed: no further acknowledgements will be sent'),
   });
   const broker = new Broker(config.broker, componentLogger(logger, 'broker'), store);
+  let traces: TraceService;
   try {
     const restored = await broker.restore();
     logger.info({ ...restored, store: config.storeEngine, fsync: config.storeFsync }, 'state restored');
+    traces = await TraceService.open(
+      config.dataDir,
+      {
+        enabled: config.tracing,
+        retentionSeconds: config.traceRetention,
+        maxRows: config.traceMaxRows,
+        flushIntervalMs: config.traceFlushIntervalMs,
+      },
+      componentLogger(logger, 'traces'),
+      DEFAULT_INSTANCE_ID,
+    );
   } catch (err) {
     await broker.close();
     await store.close();
     throw err;
   }
-  const http = await createHttpServer({ logger: componentLogger(logger, 'http'), modules: httpModules(readiness) });
+  broker.tracer = traces.recorder;
+  const metrics = new FerryMetrics({ broker, traces });
+  const http = await createHttpServer({ logger: componentLogger(logger, 'http'), modules: httpModules(readiness, metrics) });
   let listeners: ListenerGroup | undefined;
   let httpPort: number;
   try {
@@ -126,6 +147,8 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   } catch (err) {
     await http.close();
     await broker.close();
+    await traces.close();
+    metrics.close();
     await store.close();
     throw err;
   }
@@ -149,6 +172,8 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
         logger.error({ err }, 'broker close failed');
       }
       await group.close();
+      await traces.close();
+      metrics.close();
       try {
         await store.close();
       } catch (err) {
@@ -163,6 +188,8 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
     logger,
     broker,
     http,
+    metrics,
+    traces,
     ports,
     get ready() {
       return readiness.ready;

@@ -35,6 +35,11 @@ export interface FerryConfig {
   storeEngine: 'sqlite' | 'memory';
   storeFsync: 'always' | 'interval' | 'off';
   storeFsyncIntervalMs: number;
+  /** Message and device traces in <dataDir>/traces.db (docs/observability.md). */
+  tracing: boolean;
+  traceRetention: number;
+  traceMaxRows: number;
+  traceFlushIntervalMs: number;
   broker: BrokerOptions;
 }
 
@@ -62,7 +67,7 @@ export interface OptionSpec {
   readonly check?: (value: unknown) => { value: unknown } | { error: string };
   /** False for settings that cannot come from the config file (only 'config' itself). */
   readonly inFile?: false;
-  readonly group: 'general' | 'listeners' | 'tls' | 'store' | 'broker';
+  readonly group: 'general' | 'listeners' | 'tls' | 'store' | 'observability' | 'broker';
 }
 
 const B = DEFAULT_BROKER_OPTIONS;
@@ -131,6 +136,15 @@ const ROWS = [
     description: 'always: every group commit is fsynced before acks go out. interval: fsync every storeFsyncIntervalMs (a power loss may lose that much). off: the OS decides (a power loss may lose more; a process crash loses nothing).' },
   { key: 'storeFsyncIntervalMs', group: 'store', type: 'integer', arg: 'MS', min: 10, max: 60_000, default: 1000,
     description: 'fsync period of the interval policy, ms.' },
+  // observability
+  { key: 'tracing', group: 'observability', type: 'boolean', default: true,
+    description: 'Record message and device traces (connect, close, publish, delivery) for the QueryMqttTrace* actions and /api/v1 trace routes.' },
+  { key: 'traceRetention', group: 'observability', type: 'integer', arg: 'SECONDS', min: 60, max: U32, default: 3 * 24 * 3600,
+    description: 'How long traces are kept, seconds.' },
+  { key: 'traceMaxRows', group: 'observability', type: 'integer', arg: 'N', min: 1000, max: Number.MAX_SAFE_INTEGER, default: 10_000_000,
+    description: 'Trace records kept at most (about 100 bytes each on disk); the oldest are deleted first.' },
+  { key: 'traceFlushIntervalMs', group: 'observability', type: 'integer', arg: 'MS', min: 10, max: 60_000, default: 200,
+    description: 'How often recorded trace events are written to <dataDir>/traces.db, ms.' },
   // broker
   { key: 'broker.maxPacketSize', group: 'broker', type: 'integer', arg: 'BYTES', min: 16, max: 268_435_455,
     default: B.maxPacketSize, description: 'Largest packet accepted from a client, bytes.' },

@@ -1,0 +1,27 @@
+/**
+ * GET /metrics: Prometheus text format from the process's FerryMetrics registry.
+ *
+ * The module also times every HTTP request of the process (health, /api/v1, the RPC endpoint)
+ * into ferry_api_requests_total and ferry_api_request_duration_seconds. Its plugin skips Fastify
+ * encapsulation (the `skip-override` symbol fastify-plugin sets), so its onResponse hook lands on
+ * the root instance; server.ts registers it first so every later route gets the hook. Routes are
+ * labelled by their pattern (`/api/v1/clients/:clientId`), unmatched URLs as "unmatched".
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { FerryMetrics } from '../observability/metrics.js';
+import type { HttpModule } from './server.js';
+
+export function metricsModule(metrics: FerryMetrics): HttpModule {
+  const plugin: FastifyPluginAsync = async (app) => {
+    app.addHook('onResponse', async (request, reply) => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      metrics.observeApiRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    });
+    app.get('/metrics', async (_request, reply) => {
+      const body = await metrics.render();
+      return reply.header('content-type', metrics.contentType).send(body);
+    });
+  };
+  (plugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+  return { name: 'metrics', plugin };
+}

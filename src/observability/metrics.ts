@@ -1,0 +1,337 @@
+/**
+ * Prometheus metrics (prom-client), one registry per Ferry process, served at GET /metrics
+ * (src/http/metrics.ts). See docs/observability.md for the full list.
+ *
+ * The hot path never touches prom-client: the broker keeps plain counters (BrokerCounters,
+ * Tenant.messagesIn/Out/bytesOut, per-parent-topic TopicStats) and the metrics below read them in
+ * `collect()` callbacks, i.e. only when Prometheus scrapes. Counters read this way are reset and
+ * set to the broker's running total at each scrape, so they behave as ordinary counters (a
+ * restart resets them to 0, which rate() handles).
+ *
+ * Label cardinality is bounded: `instance` (tenants), `topic` = parent topic (first level, at
+ * most MAX_TOPIC_STATS per instance, the rest as "_other"), `reason` (fixed sets), and for the
+ * API `route` = the route pattern, never the raw URL.
+ *
+ * Managed-service metrics (reference §6.3) and their names here:
+ *   ConnectionsPerInstance       ferry_instance_connections{instance}
+ *   SubscriptionsPerInstance     ferry_instance_subscriptions{instance}
+ *   MaxQpsPerInstance            ferry_instance_qps_max{instance}      (peak 1 s rate in the last minute)
+ *   AverageQpsPerInstance        ferry_instance_qps_avg{instance}      (mean over the last minute)
+ *   OutboundInternetTraffic...   ferry_instance_outbound_bytes_per_minute{instance}
+ *   ReceiveTpsPerTopic           rate(ferry_topic_messages_received_total{instance,topic})
+ *   SendTpsPerTopic              rate(ferry_topic_messages_sent_total{instance,topic})
+ *   SubscriptionsPerTopic        ferry_topic_subscriptions{instance,topic}
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Broker } from '../broker/broker.js';
+import type { QueueDropEvent } from '../broker/counters.js';
+import { MAX_TOPIC_STATS, OTHER_TOPICS, type Tenant } from '../broker/tenant.js';
+
+/** What the trace service reports (kept structural so metrics do not depend on traces). */
+export interface TraceStatsSource {
+  readonly enabled: boolean;
+  readonly stats: { recorded: number; dropped: number; stored: number; pendingBatches: number };
+}
+
+export interface MetricsOptions {
+  readonly broker: Broker;
+  readonly traces?: TraceStatsSource | null;
+  /** Node.js process metrics (CPU, memory, GC, event-loop lag); default true. */
+  readonly processMetrics?: boolean;
+}
+
+/** Window of the per-instance QPS gauges (managed service: per minute), seconds. */
+const QPS_WINDOW = 60;
+
+interface QpsState {
+  last: number;
+  readonly samples: Float64Array;
+  /** Bytes sent, one sample per second over the same window. */
+  lastBytes: number;
+  readonly bytes: Float64Array;
+  filled: number;
+  at: number;
+}
+
+/** The parent topic (first level) of a topic or filter. */
+export function parentTopic(topic: string): string {
+  const slash = topic.indexOf('/');
+  return slash < 0 ? topic : topic.slice(0, slash);
+}
+
+export class FerryMetrics {
+  readonly registry = new Registry();
+  /**
+   * Authentication failures with their cause, for the authenticators (src/auth) to increment:
+   * `metrics.authFailures.inc({ instance, reason })`, reason e.g. 'bad-signature',
+   * 'token-expired', 'unknown-access-key', 'blacklisted'. The broker itself counts every refused
+   * CONNECT in ferry_connect_auth_failures_total.
+   */
+  readonly authFailures: Counter<'instance' | 'reason'>;
+  /** HTTP requests by route pattern, counted by the /metrics module's global hook. */
+  readonly apiRequests: Counter<'method' | 'route' | 'status'>;
+  readonly apiLatency: Histogram<'method' | 'route'>;
+  private readonly broker: Broker;
+  private readonly qps = new Map<string, QpsState>();
+  private readonly qpsTimer: NodeJS.Timeout;
+  private readonly queueDrops = new Map<string, { queueFull: number; expired: number }>();
+
+  constructor(options: MetricsOptions) {
+    const broker = (this.broker = options.broker);
+    const registers = [this.registry];
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'ferry_' });
+
+    const c = broker.counters;
+    const previous = c.onQueueDrop;
+    c.onQueueDrop = (event: QueueDropEvent): void => {
+      previous?.(event);
+      let drops = this.queueDrops.get(event.instanceId);
+      if (drops === undefined) this.queueDrops.set(event.instanceId, (drops = { queueFull: 0, expired: 0 }));
+      if (event.reason === 'queue-full') drops.queueFull++;
+      else drops.expired++;
+    };
+
+    // Broker-wide counters.
+    const total = (name: string, help: string, read: () => number): void => {
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    };
+    new Gauge({ name: 'ferry_connections', help: 'Connected MQTT clients.', registers, collect() { this.set(c.connected); } });
+    new Gauge({ name: 'ferry_subscriptions', help: 'Subscriptions over all instances.', registers, collect() { this.set(broker.subscriptionCount); } });
+    total('ferry_connections_accepted_total', 'Sockets accepted.', () => c.connectionsAccepted);
+    total('ferry_takeovers_total', 'Connections closed because the same client id connected again.', () => c.takeovers);
+    total('ferry_keepalive_timeouts_total', 'Connections closed for missing keepalive.', () => c.keepaliveTimeouts);
+    total('ferry_stuck_disconnects_total', 'Connections closed because the client stopped reading.', () => c.stuckDisconnects);
+    total('ferry_messages_received_total', 'PUBLISH packets received from clients.', () => c.messagesIn);
+    total('ferry_messages_sent_total', 'PUBLISH packets written to clients.', () => c.messagesOut);
+    total('ferry_publish_denied_total', 'PUBLISHes refused by authorization.', () => c.publishDenied);
+    total('ferry_connect_auth_failures_total', 'CONNECTs refused by authentication.', () => c.authFailures);
+    total('ferry_wills_published_total', 'Will messages published.', () => c.willsPublished);
+    total('ferry_shared_redispatched_total', 'Shared-subscription messages moved to another member.', () => c.sharedRedispatched);
+    new Counter({
+      name: 'ferry_messages_dropped_total',
+      help: 'Messages dropped, by reason.',
+      labelNames: ['reason'] as const,
+      registers,
+      collect() {
+        this.reset();
+        this.inc({ reason: 'queue_full' }, c.droppedQueueFull);
+        this.inc({ reason: 'expired' }, c.droppedExpired);
+        this.inc({ reason: 'qos0_offline' }, c.droppedQos0Offline);
+        this.inc({ reason: 'slow_consumer' }, c.droppedByLink);
+        this.inc({ reason: 'no_subscriber' }, c.droppedNoSubscriber);
+      },
+    });
+
+    // Per instance.
+    const tenants = () => broker.tenants.values();
+    const perInstance = (name: string, help: string, read: (t: Tenant) => number, kind: 'gauge' | 'counter'): void => {
+      const collect = function (this: Gauge<'instance'> | Counter<'instance'>): void {
+        this.reset();
+        for (const t of tenants()) {
+          if (this instanceof Gauge) this.set({ instance: t.instanceId }, read(t));
+          else this.inc({ instance: t.instanceId }, read(t));
+        }
+      };
+      if (kind === 'gauge') new Gauge({ name, help, labelNames: ['instance'] as const, registers, collect });
+      else new Counter({ name, help, labelNames: ['instance'] as const, registers, collect });
+    };
+    perInstance('ferry_instance_connections', 'Connected clients per instance (ConnectionsPerInstance).', (t) => t.connections, 'gauge');
+    perInstance('ferry_instance_subscriptions', 'Subscriptions per instance (SubscriptionsPerInstance).', (t) => t.trie.size, 'gauge');
+    perInstance('ferry_instance_sessions', 'Sessions per instance, connected or not.', (t) => t.sessions.size, 'gauge');
+    perInstance('ferry_instance_retained_messages', 'Retained messages per instance.', (t) => t.retained.size, 'gauge');
+    perInstance('ferry_instance_messages_received_total', 'Messages routed per instance (from clients, the API and wills).', (t) => t.messagesIn, 'counter');
+    perInstance('ferry_instance_messages_sent_total', 'PUBLISHes written to subscribers per instance.', (t) => t.messagesOut, 'counter');
+    perInstance('ferry_instance_bytes_sent_total', 'PUBLISH bytes written to subscribers per instance.', (t) => t.bytesOut, 'counter');
+    perInstance('ferry_instance_queued_messages', 'Messages waiting in session queues in memory per instance (journaled offline sessions keep theirs in the store).', (t) => {
+      let n = 0;
+      for (const s of t.sessions.values()) n += s.queue.length;
+      return n;
+    }, 'gauge');
+    perInstance('ferry_instance_inflight_messages', 'QoS 1/2 deliveries sent and not yet acknowledged per instance.', (t) => {
+      let n = 0;
+      for (const s of t.sessions.values()) n += s.inflight.size;
+      return n;
+    }, 'gauge');
+    const queueDrops = this.queueDrops;
+    new Counter({
+      name: 'ferry_instance_messages_dropped_total',
+      help: 'Queued messages dropped per instance: over the queue caps (queue_full) or expired.',
+      labelNames: ['instance', 'reason'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const [instance, d] of queueDrops) {
+          this.inc({ instance, reason: 'queue_full' }, d.queueFull);
+          this.inc({ instance, reason: 'expired' }, d.expired);
+        }
+      },
+    });
+    const qps = this.qps;
+    const windowStat = (pick: (s: QpsState) => Float64Array, reduce: 'max' | 'avg') =>
+      function (this: Gauge<'instance'>): void {
+        this.reset();
+        for (const [instance, s] of qps) {
+          const samples = pick(s);
+          const n = Math.min(s.filled, QPS_WINDOW);
+          let max = 0;
+          let sum = 0;
+          for (let i = 0; i < n; i++) {
+            const v = samples[i]!;
+            sum += v;
+            if (v > max) max = v;
+          }
+          this.set({ instance }, reduce === 'max' ? max : n === 0 ? 0 : sum / n);
+        }
+      };
+    new Gauge({
+      name: 'ferry_instance_qps_max',
+      help: 'Highest messages per second (received + sent) in the last minute (MaxQpsPerInstance).',
+      labelNames: ['instance'] as const,
+      registers,
+      collect: windowStat((s) => s.samples, 'max'),
+    });
+    new Gauge({
+      name: 'ferry_instance_qps_avg',
+      help: 'Mean messages per second (received + sent) over the last minute (AverageQpsPerInstance).',
+      labelNames: ['instance'] as const,
+      registers,
+      collect: windowStat((s) => s.samples, 'avg'),
+    });
+    new Gauge({
+      name: 'ferry_instance_outbound_bytes_per_minute',
+      help: 'PUBLISH bytes written to subscribers in the last minute (OutboundInternetTrafficPerInstance).',
+      labelNames: ['instance'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const [instance, s] of qps) {
+          let sum = 0;
+          for (let i = 0; i < Math.min(s.filled, QPS_WINDOW); i++) sum += s.bytes[i]!;
+          this.set({ instance }, sum);
+        }
+      },
+    });
+
+    // Per parent topic.
+    const topicCounter = (name: string, help: string, pick: 'in' | 'out'): void => {
+      new Counter({
+        name,
+        help,
+        labelNames: ['instance', 'topic'] as const,
+        registers,
+        collect() {
+          this.reset();
+          for (const t of tenants()) {
+            for (const [topic, stats] of t.topics) this.inc({ instance: t.instanceId, topic }, stats[pick]);
+          }
+        },
+      });
+    };
+    topicCounter('ferry_topic_messages_received_total', 'Messages published per parent topic (rate = ReceiveTpsPerTopic).', 'in');
+    topicCounter('ferry_topic_messages_sent_total', 'Deliveries per parent topic (rate = SendTpsPerTopic).', 'out');
+    new Gauge({
+      name: 'ferry_topic_subscriptions',
+      help: 'Subscriptions per parent topic (SubscriptionsPerTopic); the first level of the filter.',
+      labelNames: ['instance', 'topic'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const t of tenants()) {
+          const counts = new Map<string, number>();
+          for (const s of t.sessions.values()) {
+            for (const sub of s.subscriptions.values()) {
+              let topic = parentTopic(sub.filter);
+              if (!counts.has(topic) && counts.size >= MAX_TOPIC_STATS) topic = OTHER_TOPICS;
+              counts.set(topic, (counts.get(topic) ?? 0) + 1);
+            }
+          }
+          for (const [topic, n] of counts) this.set({ instance: t.instanceId, topic }, n);
+        }
+      },
+    });
+
+    // Authentication and the HTTP API.
+    this.authFailures = new Counter({
+      name: 'ferry_auth_failures_total',
+      help: 'Authentication failures by instance and cause (counted by the authenticators).',
+      labelNames: ['instance', 'reason'] as const,
+      registers,
+    });
+    this.apiRequests = new Counter({
+      name: 'ferry_api_requests_total',
+      help: 'HTTP requests by method, route pattern and status code.',
+      labelNames: ['method', 'route', 'status'] as const,
+      registers,
+    });
+    this.apiLatency = new Histogram({
+      name: 'ferry_api_request_duration_seconds',
+      help: 'HTTP request duration by method and route pattern.',
+      labelNames: ['method', 'route'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+
+    // Traces.
+    const traces = options.traces ?? null;
+    if (traces !== null) {
+      total('ferry_trace_events_total', 'Trace events recorded.', () => traces.stats.recorded);
+      total('ferry_trace_events_dropped_total', 'Trace events dropped because the trace writer was behind.', () => traces.stats.dropped);
+      total('ferry_trace_rows_written_total', 'Trace rows written to traces.db.', () => traces.stats.stored);
+      new Gauge({ name: 'ferry_trace_pending_batches', help: 'Trace batches waiting for the writer thread.', registers, collect() { this.set(traces.stats.pendingBatches); } });
+      new Gauge({ name: 'ferry_tracing_enabled', help: '1 when traces are recorded.', registers, collect() { this.set(traces.enabled ? 1 : 0); } });
+    }
+
+    this.qpsTimer = setInterval(() => this.sampleQps(), 1000);
+    this.qpsTimer.unref();
+  }
+
+  /** Records one HTTP request (the /metrics module's hook calls it for every route). */
+  observeApiRequest(method: string, route: string, status: number, seconds: number): void {
+    this.apiRequests.inc({ method, route, status: String(status) });
+    this.apiLatency.observe({ method, route }, seconds);
+  }
+
+  /** The text exposition format. */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  close(): void {
+    clearInterval(this.qpsTimer);
+    this.registry.clear();
+  }
+
+  /** Once a second: messages (in + out) and bytes out per instance since the last sample. */
+  private sampleQps(): void {
+    const now = Date.now();
+    for (const t of this.broker.tenants.values()) {
+      const count = t.messagesIn + t.messagesOut;
+      let s = this.qps.get(t.instanceId);
+      if (s === undefined) {
+        s = { last: count, lastBytes: t.bytesOut, samples: new Float64Array(QPS_WINDOW), bytes: new Float64Array(QPS_WINDOW), filled: 0, at: now };
+        this.qps.set(t.instanceId, s);
+        continue;
+      }
+      const seconds = Math.max(0.001, (now - s.at) / 1000);
+      const slot = s.filled % QPS_WINDOW;
+      s.samples[slot] = (count - s.last) / seconds;
+      s.bytes[slot] = t.bytesOut - s.lastBytes;
+      s.filled++;
+      s.last = count;
+      s.lastBytes = t.bytesOut;
+      s.at = now;
+    }
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * The Tracer the broker calls when tracing is on. Recording an event is four writes into typed
+ * arrays: no object, no string, no I/O. Batches go to the writer (a worker thread) every
+ * `flushIntervalMs`, or at once when a batch is full.
+ *
+ *   hot path ──► batch {time, code, channel, msg}[N] ──(postMessage, transferred)──► writer thread
+ *                + channel registrations (n → instance, client), made once per connection
+ *
+ * MsgIds and ChannelIds come from one counter: a message gets the next number the first time it
+ * is seen (Message.traceId), a connection when it connects (Channel.traceChannel). So "this
+ * message was published before this client connected", i.e. it waited offline, is just
+ * `message.traceId < channel.traceChannel`. The writer turns numbers into 32-hex ids
+ * (a random per-process prefix + the number).
+ *
+ * If the writer falls behind by more than `maxPendingBatches`, new events are dropped and
+ * counted (`dropped`) rather than queued without bound.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Channel } from '../../channel/channel.js';
+import type { Tracer } from '../../broker/tracer.js';
+import type { Message } from '../../session/message.js';
+import type { Delivery } from '../../session/session.js';
+import { TraceCode, closeCode, refusedCode } from './codes.js';
+
+/** A channel number's identity, sent once with the batch that first uses it. */
+export interface ChannelRegistration {
+  readonly n: number;
+  readonly instanceId: string;
+  readonly clientId: string;
+  /** The number is only used by this batch's events (refused connects); forget it after. */
+  readonly once: boolean;
+}
+
+/** Columnar events; the typed arrays are transferred to the writer. */
+export interface TraceBatch {
+  count: number;
+  readonly time: Float64Array;
+  readonly code: Uint8Array;
+  readonly channel: Float64Array;
+  readonly msg: Float64Array;
+  readonly channels: ChannelRegistration[];
+}
+
+export interface TraceBatchSink {
+  /** Takes ownership of the batch. */
+  write(batch: TraceBatch): void;
+  /** Batches written and not yet stored. */
+  readonly pending: number;
+}
+
+export interface TraceRecorderOptions {
+  readonly sink: TraceBatchSink;
+  /** How often a partly filled batch is sent, ms. */
+  readonly flushIntervalMs: number;
+  /** Events per batch (a full batch is sent at once). */
+  readonly batchSize?: number;
+  /** Sent batches the writer may be behind before events are dropped. */
+  readonly maxPendingBatches?: number;
+  /** Instance of refused CONNECTs nobody attributed to one. */
+  readonly defaultInstanceId: string;
+}
+
+/** 20 random hex digits + 12 hex digits of a counter = a 32-hex MsgId / ChannelId. */
+export function newIdPrefix(): string {
+  return randomBytes(10).toString('hex');
+}
+
+export function formatTraceId(prefix: string, n: number): string {
+  return prefix + n.toString(16).padStart(12, '0');
+}
+
+/** The instance in a managed-service style username `Mode|AccessKeyId|InstanceId`, if any. */
+export function usernameInstance(username: string | undefined): string | undefined {
+  if (username === undefined) return undefined;
+  const parts = username.split('|');
+  return parts.length === 3 && parts[2] !== '' ? parts[2] : undefined;
+}
+
+export class TraceRecorder implements Tracer {
+  /** Events recorded / dropped because the writer was behind. */
+  recorded = 0;
+  dropped = 0;
+  private seq = 0;
+  private batch: TraceBatch;
+  private readonly batchSize: number;
+  private readonly maxPending: number;
+  private readonly backendChannels = new Map<string, number>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly options: TraceRecorderOptions) {
+    this.batchSize = options.batchSize ?? 8192;
+    this.maxPending = options.maxPendingBatches ?? 64;
+    this.batch = this.newBatch();
+    this.timer = setInterval(() => this.flush(), options.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  // Tracer
+
+  connected(channel: Channel): void {
+    this.push(TraceCode.ConnectAccepted, this.channelOf(channel), 0);
+  }
+
+  refused(_channel: Channel, clientId: string, username: string | undefined, reasonCode: number, instanceId: string | undefined): void {
+    const n = ++this.seq;
+    const instance = instanceId ?? usernameInstance(username) ?? this.options.defaultInstanceId;
+    this.batch.channels.push({ n, instanceId: instance, clientId, once: true });
+    this.push(refusedCode(reasonCode), n, 0);
+  }
+
+  closed(channel: Channel, cause: number): void {
+    this.push(closeCode(cause), this.channelOf(channel), 0);
+  }
+
+  published(channel: Channel, message: Message): void {
+    this.push(TraceCode.PubMqtt, this.channelOf(channel), this.messageId(message));
+  }
+
+  injected(instanceId: string, message: Message): void {
+    let n = this.backendChannels.get(instanceId);
+    if (n === undefined) {
+      n = ++this.seq;
+      this.backendChannels.set(instanceId, n);
+      this.batch.channels.push({ n, instanceId, clientId: '', once: false });
+    }
+    this.push(TraceCode.PubMq, n, this.messageId(message));
+  }
+
+  delivered(channel: Channel, delivery: Delivery): void {
+    const n = this.channelOf(channel);
+    const message = delivery.message;
+    let id = message.traceId;
+    let offline: boolean;
+    if (id === 0) {
+      // Not seen since it was made: restored from the store or published while tracing was off.
+      id = message.traceId = ++this.seq;
+      offline = !delivery.retain;
+    } else {
+      // Retained messages sent on SUBSCRIBE are subscription pushes, however old.
+      offline = id < n && !delivery.retain;
+    }
+    this.push(offline ? TraceCode.PushOffline : TraceCode.Sub, n, id);
+  }
+
+  // Batching
+
+  /** Sends what was recorded so far to the writer. */
+  flush(): void {
+    if (this.batch.count === 0 && this.batch.channels.length === 0) return;
+    const batch = this.batch;
+    this.batch = this.newBatch();
+    this.options.sink.write(batch);
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.flush();
+  }
+
+  private channelOf(channel: Channel): number {
+    let n = channel.traceChannel;
+    if (n === 0) {
+      n = channel.traceChannel = ++this.seq;
+      this.batch.channels.push({ n, instanceId: channel.instanceId, clientId: channel.clientId, once: false });
+    }
+    return n;
+  }
+
+  private messageId(message: Message): number {
+    const id = message.traceId;
+    return id === 0 ? (message.traceId = ++this.seq) : id;
+  }
+
+  private push(code: number, channel: number, msg: number): void {
+    let batch = this.batch;
+    let i = batch.count;
+    if (i === this.batchSize) {
+      if (this.options.sink.pending >= this.maxPending) {
+        this.dropped++;
+        return;
+      }
+      this.flush();
+      batch = this.batch;
+      i = 0;
+    }
+    batch.time[i] = Date.now();
+    batch.code[i] = code;
+    batch.channel[i] = channel;
+    batch.msg[i] = msg;
+    batch.count = i + 1;
+    this.recorded++;
+  }
+
+  private newBatch(): TraceBatch {
+    const size = this.batchSize;
+    return {
+      count: 0,
+      time: new Float64Array(size),
+      code: new Uint8Array(size),
+      channel: new Float64Array(size),
+      msg: new Float64Array(size),
+      channels: [],
+    };
+  }
+}

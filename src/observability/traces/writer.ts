@@ -1,0 +1,104 @@
+/** Main-thread side of the trace writer thread (writer-worker.ts). */
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { TraceBatch, TraceBatchSink } from './recorder.js';
+import type { PurgeLimits, PurgeResult } from './trace-db.js';
+import type { WriterReply, WriterRequest, WriterWorkerData } from './writer-worker.js';
+
+export class TraceWriterThread implements TraceBatchSink {
+  pending = 0;
+  /** Rows stored since start. */
+  stored = 0;
+  private readonly worker: Worker;
+  private nextId = 1;
+  private readonly waiting = new Map<number, (result: PurgeResult) => void>();
+  private closing: Promise<void> | null = null;
+  private closed: (() => void) | null = null;
+
+  private constructor(worker: Worker, private readonly logger: Logger) {
+    this.worker = worker;
+    worker.on('message', (reply: WriterReply) => this.onReply(reply));
+    worker.on('error', (error) => logger.error({ err: error }, 'trace writer failed'));
+    worker.on('exit', () => {
+      for (const resolve of this.waiting.values()) resolve({ expired: 0, overCap: 0 });
+      this.waiting.clear();
+      this.closed?.();
+    });
+  }
+
+  /** Starts the thread and waits until the database is open. */
+  static start(data: WriterWorkerData, logger: Logger): Promise<TraceWriterThread> {
+    const worker = new Worker(new URL('./writer-worker.js', import.meta.url), { workerData: data });
+    return new Promise((resolve, reject) => {
+      const onMessage = (reply: WriterReply): void => {
+        worker.off('message', onMessage);
+        worker.off('error', reject);
+        if (reply.type === 'ready') resolve(new TraceWriterThread(worker, logger));
+        else {
+          void worker.terminate();
+          reject(new Error(reply.type === 'failed' ? reply.message : `trace writer: unexpected ${reply.type}`));
+        }
+      };
+      worker.on('message', onMessage);
+      worker.once('error', reject);
+    });
+  }
+
+  write(batch: TraceBatch): void {
+    if (this.closing !== null) return;
+    this.pending++;
+    const transfer = [batch.time.buffer, batch.code.buffer, batch.channel.buffer, batch.msg.buffer] as ArrayBuffer[];
+    this.worker.postMessage({ type: 'batch', batch } satisfies WriterRequest, transfer);
+  }
+
+  /** Resolves when every batch written so far is stored. */
+  sync(): Promise<void> {
+    if (this.closing !== null) return Promise.resolve();
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.waiting.set(id, () => resolve());
+      this.worker.postMessage({ type: 'sync', id } satisfies WriterRequest);
+    });
+  }
+
+  purge(limits: PurgeLimits): Promise<PurgeResult> {
+    if (this.closing !== null) return Promise.resolve({ expired: 0, overCap: 0 });
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.waiting.set(id, resolve);
+      this.worker.postMessage({ type: 'purge', id, limits } satisfies WriterRequest);
+    });
+  }
+
+  /** Stores what was written, closes the database and ends the thread. */
+  close(): Promise<void> {
+    return (this.closing ??= new Promise<void>((resolve) => {
+      this.closed = resolve;
+      this.worker.postMessage({ type: 'close' } satisfies WriterRequest);
+    }));
+  }
+
+  private onReply(reply: WriterReply): void {
+    switch (reply.type) {
+      case 'stored':
+        this.pending--;
+        this.stored += reply.rows;
+        return;
+      case 'synced':
+      case 'purged': {
+        const resolve = this.waiting.get(reply.id);
+        this.waiting.delete(reply.id);
+        resolve?.(reply.type === 'purged' ? reply.result : { expired: 0, overCap: 0 });
+        return;
+      }
+      case 'error':
+        this.logger.error({ err: reply.message }, 'trace writer error');
+        return;
+      case 'closed':
+        void this.worker.terminate();
+        return;
+      default:
+        return;
+    }
+  }
+}

@@ -1,0 +1,118 @@
+/** Trace recording without sockets: codes, the recorder's batches, the writer's rows, queries. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CloseCause } from '../../../src/broker/tracer.js';
+import { ReasonCode as RC } from '../../../src/protocol/reason-codes.js';
+import { Message } from '../../../src/session/message.js';
+import type { Channel } from '../../../src/channel/channel.js';
+import { TraceCode, closeCode, refusedCode, traceKind } from '../../../src/observability/traces/codes.js';
+import { TraceRecorder, usernameInstance, type TraceBatch } from '../../../src/observability/traces/recorder.js';
+import { batchRows } from '../../../src/observability/traces/writer-worker.js';
+import { openTraceDbForReading, openTraceDbForWriting, TraceWriter } from '../../../src/observability/traces/trace-db.js';
+import { formatTraceTime, parseTraceTime, queryDeviceTrace, queryMessageSubscribe } from '../../../src/observability/traces/query.js';
+
+test('traces - close causes and refusals map to the managed service ActionInfo', () => {
+  const info = (code: number): string => traceKind(code).actionInfo;
+  assert.equal(info(closeCode(RC.SessionTakenOver)), 'clientId conflict');
+  assert.equal(info(closeCode(RC.KeepAliveTimeout)), 'no heart');
+  assert.equal(info(closeCode(RC.NotAuthorized)), 'resource auth failed');
+  assert.equal(info(closeCode(CloseCause.PeerClosed)), 'closed by client');
+  assert.equal(info(closeCode(CloseCause.ClientDisconnect)), 'disconnected by client');
+  assert.equal(traceKind(closeCode(CloseCause.ClientDisconnect)).action, 'disconnect');
+  assert.equal(info(closeCode(CloseCause.SocketError)), 'Socket IOException');
+  assert.equal(info(closeCode(RC.ProtocolError)), 'invalid param');
+  assert.equal(info(closeCode(RC.ServerShuttingDown)), 'closed by server');
+  assert.equal(info(refusedCode(RC.NotAuthorized)), 'not authorized');
+  assert.equal(info(refusedCode(RC.BadUserNameOrPassword)), 'not authorized');
+  assert.equal(info(refusedCode(RC.ClientIdentifierNotValid)), 'invalid param');
+  assert.equal(traceKind(TraceCode.PushOffline).actionCode, 'mqtt.trace.action.msg.push.offline');
+  assert.equal(usernameInstance('Signature|AK|post-cn-123'), 'post-cn-123');
+  assert.equal(usernameInstance('alice'), undefined);
+});
+
+function fakeChannel(clientId: string): Channel {
+  return { clientId, instanceId: 'inst', traceChannel: 0 } as unknown as Channel;
+}
+
+test('traces - the recorder batches numbers only, one MsgId per message, offline by sequence', (t) => {
+  const batches: TraceBatch[] = [];
+  const recorder = new TraceRecorder({ sink: { pending: 0, write: (b) => batches.push(b) }, flushIntervalMs: 60_000, batchSize: 4, defaultInstanceId: 'd' });
+  t.after(() => recorder.close());
+  const message = new Message('a/b', Buffer.from('x'), 1, false, undefined, 0, null);
+  const early = new Message('a/b', Buffer.from('y'), 1, false, undefined, 0, null);
+  const pub = fakeChannel('pub');
+  recorder.published(pub, early); // before `sub` connects
+  const sub = fakeChannel('sub');
+  recorder.connected(sub);
+  recorder.published(pub, message);
+  recorder.delivered(sub, { message, qos: 1, retain: false, subscriptionIds: undefined, shared: null });
+  recorder.delivered(sub, { message: early, qos: 1, retain: false, subscriptionIds: undefined, shared: null });
+  recorder.closed(sub, CloseCause.PeerClosed);
+  recorder.flush();
+  assert.equal(batches.length, 2, 'a full batch goes out at once');
+  const codes = batches.flatMap((b) => [...b.code.subarray(0, b.count)]);
+  assert.deepEqual(codes, [TraceCode.PubMqtt, TraceCode.ConnectAccepted, TraceCode.PubMqtt, TraceCode.Sub, TraceCode.PushOffline, TraceCode.CloseByClient]);
+  assert.ok(message.traceId > 0 && early.traceId > 0 && message.traceId !== early.traceId);
+  assert.equal(recorder.recorded, 6);
+
+  const channels = new Map();
+  const rows = batches.flatMap((b) => batchRows(b, channels, 'f'.repeat(20)));
+  assert.equal(rows.length, 6);
+  assert.deepEqual(rows.map((r) => r.clientId), ['pub', 'sub', 'pub', 'sub', 'sub', 'sub']);
+  assert.equal(rows[2]!.msgId, rows[3]!.msgId);
+  assert.match(rows[2]!.msgId ?? '', /^f{20}[0-9a-f]{12}$/);
+  assert.equal(channels.has(sub.traceChannel), false, 'a closed channel is forgotten');
+  assert.equal(channels.has(pub.traceChannel), true);
+});
+
+test('traces - the recorder drops (and counts) when the writer is behind', () => {
+  const recorder = new TraceRecorder({ sink: { pending: 100, write: () => undefined }, flushIntervalMs: 60_000, batchSize: 2, maxPendingBatches: 10, defaultInstanceId: 'd' });
+  const ch = fakeChannel('c');
+  for (let i = 0; i < 5; i++) recorder.connected(ch);
+  assert.equal(recorder.recorded, 2);
+  assert.equal(recorder.dropped, 3);
+  recorder.close();
+});
+
+test('traces - writer purges by age and cap; queries page and filter', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-traces-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'traces.db');
+  const writer = new TraceWriter(openTraceDbForWriting(path));
+  const reader = openTraceDbForReading(path);
+  t.after(() => {
+    reader.close();
+    writer.db.close();
+  });
+  const msgId = 'a'.repeat(32);
+  writer.write(
+    Array.from({ length: 50 }, (_, i) => ({
+      time: 1000 + i,
+      instanceId: 'inst',
+      clientId: i % 2 === 0 ? 'even' : 'odd',
+      channelId: 'c',
+      code: i < 10 ? TraceCode.ConnectAccepted : TraceCode.Sub,
+      msgId: i < 10 ? null : msgId,
+    })),
+  );
+  assert.equal(writer.count(), 50);
+  const devices = queryDeviceTrace(reader, { instanceId: 'inst', clientId: 'even', beginTime: 0, endTime: 5000 });
+  assert.equal(devices.Total, 5);
+  const subs = queryMessageSubscribe(reader, { instanceId: 'inst', msgId: msgId.toUpperCase(), beginTime: 0, endTime: 5000, clientId: 'odd', pageSize: 100 });
+  assert.equal(subs.Total, 20);
+  assert.equal(queryMessageSubscribe(reader, { instanceId: 'other', msgId, beginTime: 0, endTime: 5000 }).Total, 0, 'instances never mix');
+
+  assert.deepEqual(writer.purge({ before: 1010, maxRows: 1000 }, 3), { expired: 10, overCap: 0 });
+  assert.deepEqual(writer.purge({ before: 0, maxRows: 15 }, 4), { expired: 0, overCap: 25 });
+  assert.equal(writer.count(), 15);
+  assert.equal(queryMessageSubscribe(reader, { instanceId: 'inst', msgId, beginTime: 0, endTime: 5000 }).Total, 15);
+});
+
+test('traces - Time is the managed service format and parses back', () => {
+  const now = Date.now();
+  assert.match(formatTraceTime(now), /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}$/);
+  assert.equal(parseTraceTime(formatTraceTime(now)), now);
+});
