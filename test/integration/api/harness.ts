@@ -15,6 +15,7 @@ import { TokenService } from '../../../src/auth/tokens.js';
 import { Broker } from '../../../src/broker/broker.js';
 import { DEFAULT_BROKER_OPTIONS } from '../../../src/broker/options.js';
 import { rpcModule } from '../../../src/api/rpc/endpoint.js';
+import { restModule } from '../../../src/api/rest/module.js';
 import { createHttpServer, listenHttp, type HttpModule } from '../../../src/http/server.js';
 import { Management, type ManagementDeps } from '../../../src/management/management.js';
 import { createLogger } from '../../../src/observability/logger.js';
@@ -54,7 +55,7 @@ export async function startApi(t: Teardown, options: HarnessOptions = {}): Promi
   const customAuth = await CustomAuth.open(store, box, tenancy);
   const broker = new Broker({ ...DEFAULT_BROKER_OPTIONS }, logger, null);
   const management = await Management.open({ broker, store, tenancy, accessKeys: keys, tokens, deviceCredentials, customAuth, ...options.deps });
-  const http = await createHttpServer({ logger, modules: [rpcModule({ management }), ...(options.modules?.(management) ?? [])] });
+  const http = await createHttpServer({ logger, modules: [rpcModule({ management }), restModule({ management }), ...(options.modules?.(management) ?? [])] });
   const httpPort = await listenHttp(http, '127.0.0.1', 0);
   const listeners = await startListeners([{ name: 'mqtt', kind: 'tcp', host: '127.0.0.1', port: 0 }], broker, logger);
   t.after(async () => {

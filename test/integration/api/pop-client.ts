@@ -15,7 +15,8 @@ export type Answer = Record<string, unknown> & { RequestId: string };
 
 /** Calls an action (POST form body by default, as the SDK docs show). */
 export async function call(client: RPCClient, action: string, params: Record<string, unknown> = {}, method: 'POST' | 'GET' = 'POST'): Promise<Answer> {
-  return client.request<Answer>(action, params, { method, timeout: 5000 });
+  // The SDK parses with json-bigint (null-prototype objects): normalise for deepEqual.
+  return JSON.parse(JSON.stringify(await client.request<Answer>(action, params, { method, timeout: 5000 }))) as Answer;
 }
 
 /** Calls an action that must fail with `code` and HTTP `status`; returns the error body. */

@@ -1,0 +1,121 @@
+/**
+ * The native REST API under /api/v1 (Fastify): JSON in and out, a JSON schema on every route
+ * (bad input → 400 naming the field), OpenAPI 3 at /api/v1/openapi.json (@fastify/swagger builds
+ * it from the route schemas), AccessKey request signing or bearer tokens (signing.ts, bearer.ts),
+ * the caller's policies checked per route, answers from the management facade.
+ *
+ *   error body: {"error": {"code": "InvalidParameter", "message": "...", "field": "body.qos"}, "requestId": "..."}
+ */
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import { Ajv } from 'ajv';
+import type { FastifyInstance } from 'fastify';
+import type { HttpModule } from '../../http/server.js';
+import { describeError, FacadeError } from '../../management/errors.js';
+import type { Management } from '../../management/management.js';
+import { NonceCache } from '../rpc/nonce-cache.js';
+import { BearerTokens } from './bearer.js';
+import { registerRoutes, type RestContext } from './routes.js';
+import { authenticate, RestAuthError } from './auth.js';
+
+export const REST_PREFIX = '/api/v1';
+const WINDOW_MS = 15 * 60 * 1000;
+
+export interface RestOptions {
+  readonly management: Management;
+  readonly now?: () => number;
+  /** Called once per request (metrics): route pattern, status, seconds. */
+  readonly observe?: (method: string, route: string, status: number, seconds: number) => void;
+  readonly version?: string;
+}
+
+
+/** 400 for schema errors, naming the field: `body.qos`, `querystring.limit`, `params.instanceId`. */
+function validationField(error: { validation?: Array<{ instancePath?: string; params?: Record<string, unknown> }>; validationContext?: string }): string | undefined {
+  const first = error.validation?.[0];
+  if (first === undefined) return undefined;
+  const path = (first.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
+  const missing = first.params?.['missingProperty'];
+  const extra = first.params?.['additionalProperty'];
+  const leaf = typeof missing === 'string' ? missing : typeof extra === 'string' ? extra : '';
+  return [error.validationContext ?? 'body', path, leaf].filter((s) => s !== '').join('.');
+}
+
+export function restModule(options: RestOptions): HttpModule {
+  const { management } = options;
+  const now = options.now ?? Date.now;
+  const nonces = new NonceCache(WINDOW_MS);
+  const bearer = new BearerTokens(now);
+  return {
+    name: 'rest',
+    prefix: REST_PREFIX,
+    plugin: async (app: FastifyInstance) => {
+      await app.register(swagger, {
+        openapi: {
+          openapi: '3.0.3',
+          info: { title: 'Ferry native API', version: options.version ?? '1', description: 'Manage a Ferry MQTT broker. Authentication: docs/api.md.' },
+          servers: [{ url: '/' }],
+          components: {
+            securitySchemes: {
+              signature: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'FERRY-HMAC-SHA256 Credential=<AccessKeyId>, Signature=<base64> with X-Ferry-Date and X-Ferry-Nonce' },
+              bearer: { type: 'http', scheme: 'bearer' },
+            },
+          },
+          security: [{ signature: [] }, { bearer: [] }],
+        },
+      });
+      // Unknown fields are refused (400 naming them), not silently dropped as Fastify's default does.
+      const ajv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
+      app.setValidatorCompiler(({ schema }) => ajv.compile(schema));
+      // Keep the raw body: the signature covers its hash.
+      app.removeContentTypeParser('application/json');
+      app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: 4 * 1024 * 1024 }, (request, body: Buffer, done) => {
+        request.ferryRawBody = body;
+        if (body.length === 0) return done(null, undefined);
+        try {
+          done(null, JSON.parse(body.toString('utf8')) as unknown);
+        } catch {
+          done(Object.assign(new Error('the body is not valid JSON'), { statusCode: 400, code: 'InvalidJson' }), undefined);
+        }
+      });
+      app.addHook('onRequest', async (request) => {
+        request.ferryStarted = performance.now();
+      });
+      app.addHook('onResponse', async (request, reply) => {
+        if (request.ferryStarted !== undefined) {
+          options.observe?.(request.method, `${REST_PREFIX}${request.routeOptions.url ?? 'unknown'}`.replace(`${REST_PREFIX}${REST_PREFIX}`, REST_PREFIX), reply.statusCode, (performance.now() - request.ferryStarted) / 1000);
+        }
+      });
+      app.addHook('preValidation', async (request) => {
+        const config = request.routeOptions.config as { public?: boolean } | undefined;
+        if (config?.public === true) return;
+        request.ferryAccessKeyId = authenticate(request, management, nonces, bearer, now());
+      });
+      app.setErrorHandler(async (error: Error & { statusCode?: number; validation?: unknown; validationContext?: string; code?: string }, request, reply) => {
+        const requestId = randomUUID();
+        if (error instanceof RestAuthError) {
+          return reply.code(401).send({ error: { code: error.code, message: error.message }, requestId });
+        }
+        if (error.validation !== undefined) {
+          const field = validationField(error as Parameters<typeof validationField>[0]);
+          return reply.code(400).send({ error: { code: 'InvalidParameter', message: error.message, ...(field === undefined ? {} : { field }) }, requestId });
+        }
+        if (error instanceof FacadeError || error.name === 'ManagementError') {
+          const e = describeError(error);
+          return reply.code(e.status).send({ error: { code: e.code, message: e.message, ...(e.field === undefined ? {} : { field: e.field }) }, requestId });
+        }
+        if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+          return reply.code(error.statusCode).send({ error: { code: error.code ?? 'BadRequest', message: error.message }, requestId });
+        }
+        request.log.error({ err: error, requestId }, 'api request failed');
+        return reply.code(500).send({ error: { code: 'InternalError', message: 'internal error' }, requestId });
+      });
+      app.setNotFoundHandler(async (request, reply) =>
+        reply.code(404).send({ error: { code: 'NotFound', message: `no route ${request.method} ${request.url}` }, requestId: randomUUID() }),
+      );
+      const ctx: RestContext = { management, bearer, nonces };
+      registerRoutes(app, ctx);
+      app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+    },
+  };
+}
