@@ -3,3 +3,4 @@ export * from './errors.js';
 export * from './management.js';
 export * from './tags.js';
 export * from './traces.js';
+export * from './services.js';

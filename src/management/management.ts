@@ -42,6 +42,11 @@ export interface ManagementDeps {
   readonly deviceCredentials?: DeviceCredentials;
   readonly customAuth?: CustomAuth;
   readonly traces?: TraceQueries;
+  /**
+   * The trace MsgId of a routed message (observability), so SendMessage answers the id its
+   * traces carry; without it, MsgIds are random 32-hex ids.
+   */
+  readonly msgIdOf?: (message: Message) => string | undefined;
   readonly now?: () => number;
 }
 
@@ -678,7 +683,7 @@ export class Management {
     if (expiry > 0) properties = { ...properties, messageExpiryInterval: expiry };
     const message = new Message(topic, input.payload, qos, input.retain ?? false, properties, expiry > 0 ? this.now() + expiry * 1000 : 0, null);
     this.broker.publish(this.broker.tenant(instanceId), message);
-    return newMsgId();
+    return this.deps.msgIdOf?.(message) ?? newMsgId();
   }
 }
 
