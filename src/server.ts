@@ -8,7 +8,10 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { Broker, DEFAULT_INSTANCE_ID } from './broker/broker.js';
+import { Broker } from './broker/broker.js';
+import type { AuthService } from './auth/service.js';
+import type { Clock } from './auth/clock.js';
+import { startAuth, type RunningAuth } from './auth/setup.js';
 import { openStore } from './store/index.js';
 import { ConfigError } from './config/errors.js';
 import { securityWarnings, tlsEnabled } from './config/load.js';
@@ -18,6 +21,10 @@ import { metricsModule } from './http/metrics.js';
 import { FerryMetrics } from './observability/metrics.js';
 import { TraceService } from './observability/traces/index.js';
 import { createHttpServer, listenHttp, type HttpModule } from './http/server.js';
+import { restModule } from './api/rest/module.js';
+import { rpcModule } from './api/rpc/endpoint.js';
+import { Management } from './management/management.js';
+import { authDeps } from './management/services.js';
 import { componentLogger, createLogger } from './observability/logger.js';
 import { startListeners, type ListenerGroup, type ListenerSpec } from './transport/listeners.js';
 import type { TlsMaterial } from './transport/tls.js';
@@ -37,6 +44,13 @@ export interface FerryPorts {
 export interface StartOptions {
   /** Use this logger instead of creating one from config.logLevel (tests, embedding). */
   logger?: Logger;
+  /** Clock of the auth service (token expiry, notices, rate limits); tests pass a ManualClock. */
+  authClock?: Clock;
+  /**
+   * Where a generated bootstrap AccessKey is printed once. Default: stderr, unless the log level
+   * is 'silent' (it is in <dataDir>/bootstrap-access-key.json either way). null = never.
+   */
+  announce?: ((text: string) => void) | null;
 }
 
 export interface RunningFerry {
@@ -44,6 +58,8 @@ export interface RunningFerry {
   readonly logger: Logger;
   readonly broker: Broker;
   readonly http: FastifyInstance;
+  /** Tenancy, AccessKeys, tokens, device credentials, custom auth (docs/authentication.md). */
+  readonly auth: AuthService;
   /** Prometheus registry behind GET /metrics; `metrics.authFailures` is for authenticators. */
   readonly metrics: FerryMetrics;
   /** Message and device traces: the query API of the QueryMqttTrace* actions. */
@@ -92,9 +108,9 @@ export function listenerSpecs(config: FerryConfig): ListenerSpec[] {
   return specs;
 }
 
-/** HTTP modules of the process. Later: /api/v1, the RPC endpoint at /. Metrics first: its hook times every route. */
-function httpModules(readiness: Readiness, metrics: FerryMetrics): HttpModule[] {
-  return [metricsModule(metrics), healthModule(readiness)];
+/** HTTP modules of the process. Metrics first: its hook times every route. */
+function httpModules(readiness: Readiness, metrics: FerryMetrics, management: Management): HttpModule[] {
+  return [metricsModule(metrics), healthModule(readiness), restModule({ management }), rpcModule({ management })];
 }
 
 export async function startFerry(config: FerryConfig, options: StartOptions = {}): Promise<RunningFerry> {
@@ -116,6 +132,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   });
   const broker = new Broker(config.broker, componentLogger(logger, 'broker'), store);
   let traces: TraceService;
+  let auth: RunningAuth;
   try {
     const restored = await broker.restore();
     logger.info({ ...restored, store: config.storeEngine, fsync: config.storeFsync }, 'state restored');
@@ -128,8 +145,32 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
         flushIntervalMs: config.traceFlushIntervalMs,
       },
       componentLogger(logger, 'traces'),
-      DEFAULT_INSTANCE_ID,
+      config.broker.defaultInstanceId,
     );
+    const announce =
+      options.announce !== undefined ? options.announce : config.logLevel === 'silent' ? null : (text: string) => void process.stderr.write(text);
+    auth = await startAuth({
+      dataDir: config.dataDir,
+      store,
+      broker,
+      logger: componentLogger(logger, 'auth'),
+      defaultInstanceId: config.broker.defaultInstanceId,
+      allowAnonymous: config.broker.allowAnonymous,
+      acl: config.broker.acl,
+      listenerInstances: config.listenerInstances,
+      bootstrap:
+        config.bootstrapAccessKeyId !== undefined && config.bootstrapAccessKeySecret !== undefined
+          ? { id: config.bootstrapAccessKeyId, secret: config.bootstrapAccessKeySecret }
+          : null,
+      loginLimits: {
+        maxFailuresPerIp: config.loginMaxFailuresPerIp,
+        maxFailuresPerUsername: config.loginMaxFailuresPerUsername,
+        blockMs: config.loginBlockSeconds * 1000,
+      },
+      announce,
+      onAuthFailure: (instance, reason) => metrics.authFailures.inc({ instance, reason }),
+      ...(options.authClock === undefined ? {} : { clock: options.authClock }),
+    });
   } catch (err) {
     await broker.close();
     await store.close();
@@ -137,7 +178,8 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   }
   broker.tracer = traces.recorder;
   const metrics = new FerryMetrics({ broker, traces });
-  const http = await createHttpServer({ logger: componentLogger(logger, 'http'), modules: httpModules(readiness, metrics) });
+  const management = await Management.open({ broker, store, traces, ...authDeps(auth.service) });
+  const http = await createHttpServer({ logger: componentLogger(logger, 'http'), modules: httpModules(readiness, metrics, management) });
   let listeners: ListenerGroup | undefined;
   let httpPort: number;
   try {
@@ -172,6 +214,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
         logger.error({ err }, 'broker close failed');
       }
       await group.close();
+      auth.close();
       await traces.close();
       metrics.close();
       try {
@@ -188,6 +231,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
     logger,
     broker,
     http,
+    auth: auth.service,
     metrics,
     traces,
     ports,

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Broker } from '../broker/broker.js';
 import type { AclRule } from '../broker/options.js';
 import type { Store } from '../store/types.js';
+import type { Clock } from './clock.js';
 import { loadOrCreateMasterKey, SecretBox } from './crypto.js';
 import { DEFAULT_LOGIN_LIMITS, type LoginLimits } from './quotas.js';
 import { AuthService, type BrokerView } from './service.js';
@@ -32,6 +33,7 @@ export interface AuthSetup {
   /** Where a generated bootstrap key is shown once; null = do not print (it is still in the file). */
   readonly announce: ((text: string) => void) | null;
   readonly onAuthFailure?: (instanceId: string, cause: string) => void;
+  readonly clock?: Clock;
 }
 
 export interface RunningAuth {
@@ -66,6 +68,7 @@ export async function startAuth(setup: AuthSetup): Promise<RunningAuth> {
       listenerInstances: setup.listenerInstances,
       loginLimits: { ...DEFAULT_LOGIN_LIMITS, ...setup.loginLimits },
       ...(setup.onAuthFailure === undefined ? {} : { onAuthFailure: setup.onAuthFailure }),
+      ...(setup.clock === undefined ? {} : { clock: setup.clock }),
     },
     logger: setup.logger,
   });

@@ -23,7 +23,7 @@ import { Router } from './router.js';
 import { Tenant, splitStoreKey } from './tenant.js';
 import type { Tracer } from './tracer.js';
 
-/** The instance of clients that name none, until tenancy configures another. */
+/** Default of options.defaultInstanceId (FERRY_DEFAULT_INSTANCE_ID): the instance of clients that name none. */
 export const DEFAULT_INSTANCE_ID = 'mqtt-default';
 
 const SWEEP_INTERVAL_MS = 1000;
@@ -73,7 +73,7 @@ export class Broker implements ConnectionSink {
       authenticator: {
         authenticate: (): AuthVerdict =>
           options.allowAnonymous
-            ? { ok: true, instanceId: DEFAULT_INSTANCE_ID }
+            ? { ok: true, instanceId: options.defaultInstanceId }
             : { ok: false, reasonCode: RC.NotAuthorized },
       },
       authorizer: acl,
@@ -109,7 +109,7 @@ export class Broker implements ConnectionSink {
   }
 
   /** A session by client id (default instance unless given), for inspection and tests. */
-  session(clientId: string, instanceId = DEFAULT_INSTANCE_ID): Session | undefined {
+  session(clientId: string, instanceId = this.options.defaultInstanceId): Session | undefined {
     return this.tenants.get(instanceId)?.sessions.get(clientId);
   }
 
@@ -282,7 +282,7 @@ export class Broker implements ConnectionSink {
   }
 
   /** Wills were authorized at CONNECT (handlers/connect.ts), so they go out unchecked here. */
-  publishWill(session: Session | null, will: Message, instanceId = session?.instanceId ?? DEFAULT_INSTANCE_ID): void {
+  publishWill(session: Session | null, will: Message, instanceId = session?.instanceId ?? this.options.defaultInstanceId): void {
     this.counters.willsPublished++;
     this.publish(this.tenant(instanceId), will);
   }

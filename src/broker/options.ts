@@ -42,6 +42,8 @@ export interface BrokerOptions {
   maxQueuedPerInstance: number;
   /** How long an offline message waits for its client, seconds (managed service: 3 days). */
   offlineRetention: number;
+  /** Instance of clients that name none (created at start, relaxed; docs/authentication.md). */
+  defaultInstanceId: string;
 }
 
 export const DEFAULT_BROKER_OPTIONS: BrokerOptions = {
@@ -60,4 +62,5 @@ export const DEFAULT_BROKER_OPTIONS: BrokerOptions = {
   maxRetainedMessages: 0,
   maxQueuedPerInstance: 1_000_000,
   offlineRetention: 3 * 24 * 3600,
+  defaultInstanceId: 'mqtt-default',
 };

@@ -15,6 +15,9 @@ const HAS_V3_RETURN_CODE = new Set<number>([
   ReasonCode.ServerShuttingDown,
   ReasonCode.BadUserNameOrPassword,
   ReasonCode.NotAuthorized,
+  ReasonCode.Banned,
+  ReasonCode.QuotaExceeded,
+  ReasonCode.ConnectionRateExceeded,
 ]);
 
 /** 3.1.1 CONNACK return code for an MQTT 5 reason, or undefined when 3.1.1 just closes. */

@@ -7,6 +7,7 @@ const GROUP_TITLES: Record<OptionSpec['group'], string> = {
   listeners: 'Listeners',
   tls: 'TLS (MQTT over TLS and secure WebSocket)',
   store: 'Store (durability, see docs/storage.md)',
+  auth: 'Authentication and tenants (see docs/authentication.md)',
   observability: 'Observability (traces and metrics, see docs/observability.md)',
   broker: 'Broker',
 };

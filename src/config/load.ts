@@ -254,6 +254,13 @@ function build(layers: readonly Layer[], cwd: string): { config: FerryConfig; or
     const [set, unset] = config.tlsCert === undefined ? (['tlsKey', 'tlsCert'] as const) : (['tlsCert', 'tlsKey'] as const);
     throw new ConfigError(`${set} is set (${from(set)}) but ${unset} is not; TLS needs both`);
   }
+  if ((config.bootstrapAccessKeyId === undefined) !== (config.bootstrapAccessKeySecret === undefined)) {
+    const [set, unset] =
+      config.bootstrapAccessKeyId === undefined
+        ? (['bootstrapAccessKeySecret', 'bootstrapAccessKeyId'] as const)
+        : (['bootstrapAccessKeyId', 'bootstrapAccessKeySecret'] as const);
+    throw new ConfigError(`${set} is set (${from(set)}) but ${unset} is not; the bootstrap AccessKey needs both`);
+  }
   if (config.requestClientCert && config.tlsCa === undefined) {
     throw new ConfigError(`requestClientCert is true (${from('requestClientCert')}) but tlsCa is not set`);
   }

@@ -35,6 +35,15 @@ export interface FerryConfig {
   storeEngine: 'sqlite' | 'memory';
   storeFsync: 'always' | 'interval' | 'off';
   storeFsyncIntervalMs: number;
+  /** Bootstrap AccessKey with full access, created or restored at start (docs/authentication.md). */
+  bootstrapAccessKeyId?: string;
+  bootstrapAccessKeySecret?: string;
+  /** Listener name → instance id its clients belong to. */
+  listenerInstances: Record<string, string>;
+  /** Failed-login limiting: failures per minute from one address / for one username, block time. */
+  loginMaxFailuresPerIp: number;
+  loginMaxFailuresPerUsername: number;
+  loginBlockSeconds: number;
   /** Message and device traces in <dataDir>/traces.db (docs/observability.md). */
   tracing: boolean;
   traceRetention: number;
@@ -67,13 +76,31 @@ export interface OptionSpec {
   readonly check?: (value: unknown) => { value: unknown } | { error: string };
   /** False for settings that cannot come from the config file (only 'config' itself). */
   readonly inFile?: false;
-  readonly group: 'general' | 'listeners' | 'tls' | 'store' | 'observability' | 'broker';
+  readonly group: 'general' | 'listeners' | 'tls' | 'store' | 'auth' | 'observability' | 'broker';
 }
 
 const B = DEFAULT_BROKER_OPTIONS;
 const U32 = 0xffff_ffff;
 /** Longest timer Node can schedule, ms. */
 const MAX_MS = 2_147_483_647;
+
+function checkListenerInstances(value: unknown): { value: unknown } | { error: string } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { error: 'expected a JSON object {"<listener>": "<instanceId>"}' };
+  }
+  for (const [listener, instanceId] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof instanceId !== 'string' || !/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(instanceId)) {
+      return { error: `listener "${listener}": "${String(instanceId)}" is not an instance id` };
+    }
+  }
+  return { value };
+}
+
+function checkInstanceId(value: unknown): { value: unknown } | { error: string } {
+  return typeof value === 'string' && /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(value)
+    ? { value }
+    : { error: '3-63 characters of a-z, 0-9 and "-", starting and ending with a letter or digit' };
+}
 
 function checkAcl(value: unknown): { value: unknown } | { error: string } {
   if (!Array.isArray(value)) return { error: 'expected a JSON array of {permission, action, topic}' };
@@ -145,6 +172,23 @@ const ROWS = [
     description: 'Trace records kept at most (about 100 bytes each on disk); the oldest are deleted first.' },
   { key: 'traceFlushIntervalMs', group: 'observability', type: 'integer', arg: 'MS', min: 10, max: 60_000, default: 200,
     description: 'How often recorded trace events are written to <dataDir>/traces.db, ms.' },
+  // auth
+  { key: 'bootstrapAccessKeyId', group: 'auth', type: 'string', arg: 'ID',
+    check: (v) => (typeof v === 'string' && /^[A-Za-z0-9]{8,64}$/.test(v) ? { value: v } : { error: '8-64 letters and digits' }),
+    description: 'Id of an AccessKey with full access, created (or restored) at start. Without it, the first start generates one, writes it to <dataDir>/bootstrap-access-key.json and prints it once.' },
+  { key: 'bootstrapAccessKeySecret', group: 'auth', type: 'string', arg: 'SECRET',
+    check: (v) => (typeof v === 'string' && v.length >= 16 ? { value: v } : { error: 'at least 16 characters' }),
+    description: 'Secret of the bootstrap AccessKey (at least 16 characters). Prefer the environment variable: flags show in the process list.' },
+  { key: 'listenerInstances', group: 'auth', type: 'json', arg: 'JSON', default: {}, check: checkListenerInstances,
+    description: 'Binds listeners to instances: {"mqtts":"mqtt-a"} puts every client of the mqtts listener in instance mqtt-a (a username naming another instance is refused).' },
+  { key: 'loginMaxFailuresPerIp', group: 'auth', type: 'integer', arg: 'N', min: 0, max: U32, default: 100,
+    description: 'Failed logins within a minute from one address after which that address is blocked for loginBlockSeconds; 0 = no limit.' },
+  { key: 'loginMaxFailuresPerUsername', group: 'auth', type: 'integer', arg: 'N', min: 0, max: U32, default: 10,
+    description: 'Failed logins within a minute for one username after which it is blocked for loginBlockSeconds; 0 = no limit.' },
+  { key: 'loginBlockSeconds', group: 'auth', type: 'integer', arg: 'SECONDS', min: 1, max: 86_400, default: 60,
+    description: 'How long an address or username stays blocked after too many failed logins, seconds.' },
+  { key: 'broker.defaultInstanceId', group: 'auth', type: 'string', arg: 'ID', default: B.defaultInstanceId, check: checkInstanceId,
+    description: 'Instance of clients that name none; created (relaxed) at start if missing.' },
   // broker
   { key: 'broker.maxPacketSize', group: 'broker', type: 'integer', arg: 'BYTES', min: 16, max: 268_435_455,
     default: B.maxPacketSize, description: 'Largest packet accepted from a client, bytes.' },

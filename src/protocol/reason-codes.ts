@@ -183,6 +183,7 @@ export function connackReturnCodeV3(reasonCodeV5: number): number {
     case RC.BadUserNameOrPassword:
       return ConnackReturnCode.BadUserNameOrPassword;
     case RC.NotAuthorized:
+    case RC.Banned:
       return ConnackReturnCode.NotAuthorized;
     default:
       return ConnackReturnCode.ServerUnavailable;

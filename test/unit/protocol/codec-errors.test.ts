@@ -409,7 +409,7 @@ describe('codec - reason code helpers', () => {
     assert.equal(connackReturnCodeV3(0x89), 3);
     assert.equal(connackReturnCodeV3(0x86), 4);
     assert.equal(connackReturnCodeV3(0x87), 5);
-    assert.equal(connackReturnCodeV3(0x8a), 3);
+    assert.equal(connackReturnCodeV3(0x8a), 5); // Banned: not authorized (blacklist, failed-login limit)
     assert.equal(connackReturnCodeV3(0x80), 3);
   });
 });
