@@ -11,6 +11,7 @@ import { loadConfig } from '../config/load.js';
 import { renderStartHelp } from '../config/docs.js';
 import { createLogger } from '../observability/logger.js';
 import { startFerry, type RunningFerry } from '../server.js';
+import { runClientCommand } from './commands/index.js';
 
 /** A second signal, or a graceful stop that takes longer than this, exits with code 1. */
 const STOP_TIMEOUT_MS = 15_000;
@@ -21,6 +22,9 @@ Ferry: a self-hosted MQTT message queue.
 
 Commands:
   start          Run Ferry in the foreground (see "ferry start --help")
+  instance, topic, group, key, token, credential, identity, blacklist, client, trace, send
+                 Manage a running Ferry over its API (see "ferry <command> --help")
+  pub, sub       MQTT clients speaking every authentication mode
 
 Options:
   -h, --help     Show this help
@@ -112,6 +116,9 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
       return 0;
     case undefined:
       return usageError('missing command');
+    case 'instance': case 'topic': case 'group': case 'key': case 'token': case 'credential': case 'identity':
+    case 'blacklist': case 'client': case 'trace': case 'send': case 'pub': case 'sub':
+      return runClientCommand(command, rest, { out: (s) => void process.stdout.write(s), err: (s) => void process.stderr.write(s), env: process.env });
     default:
       return usageError(`unknown command "${command}"`);
   }
