@@ -143,6 +143,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
         retentionSeconds: config.traceRetention,
         maxRows: config.traceMaxRows,
         flushIntervalMs: config.traceFlushIntervalMs,
+        writerCpuPercent: config.traceWriterCpuPercent,
       },
       componentLogger(logger, 'traces'),
       config.broker.defaultInstanceId,

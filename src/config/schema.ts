@@ -49,6 +49,7 @@ export interface FerryConfig {
   traceRetention: number;
   traceMaxRows: number;
   traceFlushIntervalMs: number;
+  traceWriterCpuPercent: number;
   broker: BrokerOptions;
 }
 
@@ -172,6 +173,8 @@ const ROWS = [
     description: 'Trace records kept at most (about 100 bytes each on disk); the oldest are deleted first.' },
   { key: 'traceFlushIntervalMs', group: 'observability', type: 'integer', arg: 'MS', min: 10, max: 60_000, default: 200,
     description: 'How often recorded trace events are written to <dataDir>/traces.db, ms.' },
+  { key: 'traceWriterCpuPercent', group: 'observability', type: 'integer', arg: 'PERCENT', min: 1, max: 100, default: 25,
+    description: 'Share of one CPU core the trace writer thread may use. Above what that stores, message events are dropped (ferry_trace_events_dropped_total); connects and closes are always kept.' },
   // auth
   { key: 'bootstrapAccessKeyId', group: 'auth', type: 'string', arg: 'ID',
     check: (v) => (typeof v === 'string' && /^[A-Za-z0-9]{8,64}$/.test(v) ? { value: v } : { error: '8-64 letters and digits' }),

@@ -293,6 +293,11 @@ export class FerryMetrics {
     this.qpsTimer.unref();
   }
 
+  /** Fits AuthService's `onAuthFailure` option: `onAuthFailure: metrics.countAuthFailure`. */
+  readonly countAuthFailure = (instanceId: string, cause: string): void => {
+    this.authFailures.inc({ instance: instanceId, reason: cause });
+  };
+
   /** Records one HTTP request (the /metrics module's hook calls it for every route). */
   observeApiRequest(method: string, route: string, status: number, seconds: number): void {
     this.apiRequests.inc({ method, route, status: String(status) });

@@ -43,6 +43,8 @@ export interface TraceSettings {
   readonly flushIntervalMs: number;
   /** How often retention and the row cap are applied, ms (default 60 s). */
   readonly purgeIntervalMs?: number;
+  /** Share of one CPU core the writer thread may use, percent; beyond it message events are dropped (counted). */
+  readonly writerCpuPercent: number;
 }
 
 export const DEFAULT_TRACE_SETTINGS: TraceSettings = {
@@ -50,6 +52,7 @@ export const DEFAULT_TRACE_SETTINGS: TraceSettings = {
   retentionSeconds: 3 * 24 * 3600,
   maxRows: 10_000_000,
   flushIntervalMs: 200,
+  writerCpuPercent: 25,
 };
 
 export class TraceService implements TraceQueries {
@@ -77,7 +80,8 @@ export class TraceService implements TraceQueries {
   static async open(dataDir: string, settings: TraceSettings, logger: Logger, defaultInstanceId: string): Promise<TraceService> {
     const path = join(dataDir, TRACE_DB_FILE);
     if (!settings.enabled) return new TraceService(path, settings, null, null, logger);
-    const writer = await TraceWriterThread.start({ path, idPrefix: newIdPrefix() }, logger);
+    const cpuShare = Math.min(1, Math.max(0.01, settings.writerCpuPercent / 100));
+    const writer = await TraceWriterThread.start({ path, idPrefix: newIdPrefix(), cpuShare }, logger);
     const recorder = new TraceRecorder({ sink: writer, flushIntervalMs: settings.flushIntervalMs, defaultInstanceId });
     const service = new TraceService(path, settings, recorder, writer, logger);
     await service.purge();
@@ -92,7 +96,7 @@ export class TraceService implements TraceQueries {
   get stats(): { recorded: number; dropped: number; stored: number; pendingBatches: number } {
     return {
       recorded: this.recorder?.recorded ?? 0,
-      dropped: this.recorder?.dropped ?? 0,
+      dropped: (this.recorder?.dropped ?? 0) + (this.writer?.dropped ?? 0),
       stored: this.writer?.stored ?? 0,
       pendingBatches: this.writer?.pending ?? 0,
     };

@@ -10,6 +10,8 @@
  */
 import type Database from 'better-sqlite3';
 import { MESSAGE_EVENT_BASE, TraceCode, traceKind } from './codes.js';
+import { formatTraceId } from './recorder.js';
+import { MSG_EPOCH_FACTOR } from './trace-db.js';
 
 export interface DeviceTraceRecord {
   readonly Time: string;
@@ -101,7 +103,30 @@ interface Row {
   client_id: string;
   channel_id: string;
   code: number;
-  msg_id: string | null;
+  msg: number;
+}
+
+const SELECT = 'SELECT t.rowid AS id, t.time, t.code, t.msg, c.client_id, c.channel_id FROM traces t JOIN channels c ON c.id = t.channel';
+
+/** MsgId text of stored msg numbers (epoch prefix + counter), per query. */
+class MsgIds {
+  private prefixes: Map<number, string> | null = null;
+  constructor(private readonly db: Database.Database) {}
+
+  text(msg: number): string {
+    if (msg === 0) return '';
+    this.prefixes ??= new Map(
+      (this.db.prepare('SELECT id, prefix FROM epochs').all() as Array<{ id: number; prefix: string }>).map((e) => [e.id, e.prefix]),
+    );
+    const epoch = Math.floor(msg / MSG_EPOCH_FACTOR);
+    return formatTraceId(this.prefixes.get(epoch) ?? '0'.repeat(20), msg - epoch * MSG_EPOCH_FACTOR);
+  }
+}
+
+/** The stored number of a MsgId, or null when no process run used its prefix. */
+function msgNumber(db: Database.Database, msgId: string): number | null {
+  const epoch = db.prepare('SELECT id FROM epochs WHERE prefix = ?').pluck().get(msgId.slice(0, 20)) as number | undefined;
+  return epoch === undefined ? null : epoch * MSG_EPOCH_FACTOR + Number.parseInt(msgId.slice(20), 16);
 }
 
 function pad(n: number, width = 2): string {
@@ -168,16 +193,16 @@ function pageSpec(p: Paging): PageSpec {
 
 /** Runs `where` (with its params) as a count and as one page. */
 function paged(db: Database.Database, where: string, params: unknown[], spec: PageSpec): { total: number; rows: Row[]; next?: string } {
-  const total = (db.prepare(`SELECT count(*) AS n FROM traces WHERE ${where}`).get(...params) as { n: number }).n;
+  const total = (db.prepare(`SELECT count(*) AS n FROM traces t JOIN channels c ON c.id = t.channel WHERE ${where}`).get(...params) as { n: number }).n;
   const order = spec.reverse ? 'DESC' : 'ASC';
-  let sql = `SELECT rowid AS id, time, client_id, channel_id, code, msg_id FROM traces WHERE ${where}`;
+  let sql = `${SELECT} WHERE ${where}`;
   const args = [...params];
   if (spec.cursor !== null) {
     const cmp = spec.reverse ? '<' : '>';
-    sql += ` AND (time ${cmp} ? OR (time = ? AND rowid ${cmp} ?))`;
+    sql += ` AND (t.time ${cmp} ? OR (t.time = ? AND t.rowid ${cmp} ?))`;
     args.push(spec.cursor.time, spec.cursor.time, spec.cursor.id);
   }
-  sql += ` ORDER BY time ${order}, rowid ${order} LIMIT ?`;
+  sql += ` ORDER BY t.time ${order}, t.rowid ${order} LIMIT ?`;
   args.push(spec.size + 1);
   if (spec.cursor === null) {
     sql += ' OFFSET ?';
@@ -200,11 +225,11 @@ function deviceRecord(row: Row): DeviceTraceRecord {
   return { Time: formatTraceTime(row.time), ChannelId: row.channel_id, Action: kind.action, ActionCode: kind.actionCode, ActionInfo: kind.actionInfo };
 }
 
-function messageRecord(row: Row): MessageTraceRecord {
+function messageRecord(row: Row, ids: MsgIds): MessageTraceRecord {
   const kind = traceKind(row.code);
   return {
     Time: formatTraceTime(row.time),
-    MsgId: row.msg_id ?? '',
+    MsgId: ids.text(row.msg),
     ClientId: row.client_id,
     Action: kind.action,
     ActionCode: kind.actionCode,
@@ -212,7 +237,7 @@ function messageRecord(row: Row): MessageTraceRecord {
   };
 }
 
-const CLIENT_WHERE = 'instance_id = ? AND client_id = ? AND time >= ? AND time <= ?';
+const CLIENT_WHERE = 'c.instance_id = ? AND c.client_id = ? AND t.time >= ? AND t.time <= ?';
 
 /** QueryMqttTraceDevice: connect, close and disconnect events of one client. */
 export function queryDeviceTrace(db: Database.Database | null, q: ClientTraceQuery): DeviceTracePage {
@@ -220,7 +245,7 @@ export function queryDeviceTrace(db: Database.Database | null, q: ClientTraceQue
   if (typeof q.clientId !== 'string' || q.clientId === '') throw new TraceQueryError('ClientId', 'is required');
   const spec = pageSpec(q);
   if (db === null) return { ...pageInfo(spec, 0, undefined), DeviceInfoList: [] };
-  const page = paged(db, `${CLIENT_WHERE} AND code < ${MESSAGE_EVENT_BASE}`, [q.instanceId, q.clientId, q.beginTime, q.endTime], spec);
+  const page = paged(db, `${CLIENT_WHERE} AND t.code < ${MESSAGE_EVENT_BASE}`, [q.instanceId, q.clientId, q.beginTime, q.endTime], spec);
   return { ...pageInfo(spec, page.total, page.next), DeviceInfoList: page.rows.map(deviceRecord) };
 }
 
@@ -230,8 +255,9 @@ export function queryMessageOfClient(db: Database.Database | null, q: ClientTrac
   if (typeof q.clientId !== 'string' || q.clientId === '') throw new TraceQueryError('ClientId', 'is required');
   const spec = pageSpec(q);
   if (db === null) return { ...pageInfo(spec, 0, undefined), MessageOfClientList: [] };
-  const page = paged(db, `${CLIENT_WHERE} AND code >= ${MESSAGE_EVENT_BASE}`, [q.instanceId, q.clientId, q.beginTime, q.endTime], spec);
-  return { ...pageInfo(spec, page.total, page.next), MessageOfClientList: page.rows.map(messageRecord) };
+  const page = paged(db, `${CLIENT_WHERE} AND t.code >= ${MESSAGE_EVENT_BASE}`, [q.instanceId, q.clientId, q.beginTime, q.endTime], spec);
+  const ids = new MsgIds(db);
+  return { ...pageInfo(spec, page.total, page.next), MessageOfClientList: page.rows.map((row) => messageRecord(row, ids)) };
 }
 
 function checkMsgId(msgId: string): string {
@@ -239,20 +265,21 @@ function checkMsgId(msgId: string): string {
   return msgId.toLowerCase();
 }
 
-const MSG_WHERE = 'msg_id = ? AND instance_id = ? AND time >= ? AND time <= ?';
+const MSG_WHERE = 't.msg = ? AND c.instance_id = ? AND t.time >= ? AND t.time <= ?';
 
 /** QueryMqttTraceMessagePublish: how a message came in (pub_mqtt / pub_mq), oldest first. */
 export function queryMessagePublish(db: Database.Database | null, q: MessageTraceQuery): MessagePublishResult {
   checkRange(q);
   const msgId = checkMsgId(q.msgId);
-  if (db === null) return { MessageTraceLists: [] };
+  const msg = db === null ? null : msgNumber(db, msgId);
+  if (db === null || msg === null) return { MessageTraceLists: [] };
   const rows = db
     .prepare(
-      `SELECT rowid AS id, time, client_id, channel_id, code, msg_id FROM traces
-       WHERE ${MSG_WHERE} AND code IN (${TraceCode.PubMqtt}, ${TraceCode.PubMq}) ORDER BY time, rowid LIMIT ${MAX_PAGE_SIZE}`,
+      `${SELECT} WHERE ${MSG_WHERE} AND t.code IN (${TraceCode.PubMqtt}, ${TraceCode.PubMq}) ORDER BY t.time, t.rowid LIMIT ${MAX_PAGE_SIZE}`,
     )
-    .all(msgId, q.instanceId, q.beginTime, q.endTime) as Row[];
-  return { MessageTraceLists: rows.map(messageRecord) };
+    .all(msg, q.instanceId, q.beginTime, q.endTime) as Row[];
+  const ids = new MsgIds(db);
+  return { MessageTraceLists: rows.map((row) => messageRecord(row, ids)) };
 }
 
 /** QueryMqttTraceMessageSubscribe: who a message was pushed to (sub / push_offline). */
@@ -260,13 +287,15 @@ export function queryMessageSubscribe(db: Database.Database | null, q: MessageSu
   checkRange(q);
   const msgId = checkMsgId(q.msgId);
   const spec = pageSpec(q);
-  if (db === null) return { ...pageInfo(spec, 0, undefined), MessageTraceLists: [] };
-  let where = `${MSG_WHERE} AND code IN (${TraceCode.Sub}, ${TraceCode.PushOffline})`;
-  const params: unknown[] = [msgId, q.instanceId, q.beginTime, q.endTime];
+  const msg = db === null ? null : msgNumber(db, msgId);
+  if (db === null || msg === null) return { ...pageInfo(spec, 0, undefined), MessageTraceLists: [] };
+  let where = `${MSG_WHERE} AND t.code IN (${TraceCode.Sub}, ${TraceCode.PushOffline})`;
+  const params: unknown[] = [msg, q.instanceId, q.beginTime, q.endTime];
   if (q.clientId !== undefined && q.clientId !== '') {
-    where += ' AND client_id = ?';
+    where += ' AND c.client_id = ?';
     params.push(q.clientId);
   }
   const page = paged(db, where, params, spec);
-  return { ...pageInfo(spec, page.total, page.next), MessageTraceLists: page.rows.map(messageRecord) };
+  const ids = new MsgIds(db);
+  return { ...pageInfo(spec, page.total, page.next), MessageTraceLists: page.rows.map((row) => messageRecord(row, ids)) };
 }

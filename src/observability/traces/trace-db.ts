@@ -8,6 +8,8 @@
  * worker thread (writer-worker.ts) with `synchronous = OFF`, and read by the main thread through
  * a second, read-only connection (WAL lets both work at once).
  *
+ * A database of another schema version is set aside and a new one started (traces are disposable).
+ *
  * Rows are only ever appended (rowid grows) and deleted from the oldest end, so
  * max(rowid) - min(rowid) + 1 is the row count, and rowid order is time order (give or take the
  * few ms between a record and its batch).
@@ -20,20 +22,40 @@ export const TRACE_DB_FILE = 'traces.db';
 
 /** 'FRTR' — marks the file as Ferry's trace database. */
 const TRACE_APPLICATION_ID = 0x46525452;
-export const TRACE_SCHEMA_VERSION = 1;
+export const TRACE_SCHEMA_VERSION = 2;
 
-const SCHEMA_V1 = `
-  CREATE TABLE traces (
-    time        INTEGER NOT NULL,          -- ms since the epoch
+/**
+ * Rows hold integers only, so an insert costs about a microsecond:
+ * - `channel` points at `channels` (one row per connection, plus one per instance for
+ *   server-made messages), which holds the instance, client id and ChannelId text;
+ * - `msg` is the MsgId as a number: epoch × 2^40 + the recorder's counter, where the epoch is a
+ *   row of `epochs` holding the 20-hex prefix of one process run (MsgId = prefix + 12 hex of the
+ *   counter). Epoch numbers wrap at MAX_EPOCHS; with retention of days that never collides.
+ */
+const SCHEMA = `
+  CREATE TABLE epochs (
+    id     INTEGER PRIMARY KEY,
+    prefix TEXT NOT NULL UNIQUE
+  );
+  CREATE TABLE channels (
+    id          INTEGER PRIMARY KEY,
     instance_id TEXT NOT NULL,
     client_id   TEXT NOT NULL,
-    channel_id  TEXT NOT NULL,
-    code        INTEGER NOT NULL,          -- codes.ts TraceCode
-    msg_id      TEXT                       -- 32 hex; NULL for device events
+    channel_id  TEXT NOT NULL
   );
-  CREATE INDEX traces_client ON traces(instance_id, client_id, time);
-  CREATE INDEX traces_msg ON traces(msg_id) WHERE msg_id IS NOT NULL;
+  CREATE INDEX channels_client ON channels(instance_id, client_id);
+  CREATE TABLE traces (
+    time    INTEGER NOT NULL,          -- ms since the epoch
+    channel INTEGER NOT NULL,          -- channels.id
+    code    INTEGER NOT NULL,          -- codes.ts TraceCode
+    msg     INTEGER NOT NULL           -- epoch * 2^40 + counter; 0 for device events
+  );
+  CREATE INDEX traces_channel ON traces(channel, time);
+  CREATE INDEX traces_msg ON traces(msg) WHERE msg > 0;
 `;
+
+export const MSG_EPOCH_FACTOR = 2 ** 40;
+export const MAX_EPOCHS = 8192;
 
 /** Opens the trace database for writing, creating or migrating it; a damaged file is set aside. */
 export function openTraceDbForWriting(path: string): Database.Database {
@@ -60,17 +82,14 @@ function openWriter(path: string): Database.Database {
     db.pragma('auto_vacuum = INCREMENTAL');
     const appId = db.pragma('application_id', { simple: true }) as number;
     const version = db.pragma('user_version', { simple: true }) as number;
+    if (appId !== 0 && appId !== TRACE_APPLICATION_ID) throw new Error(`not a Ferry trace database (application_id ${appId})`);
+    if (version !== 0 && version !== TRACE_SCHEMA_VERSION) throw new Error(`trace schema ${version}, this build writes ${TRACE_SCHEMA_VERSION}`);
     if (version === 0) {
-      if (appId !== 0 && appId !== TRACE_APPLICATION_ID) throw new Error(`not a Ferry trace database (application_id ${appId})`);
       db.transaction(() => {
-        db.exec(SCHEMA_V1);
+        db.exec(SCHEMA);
         db.pragma(`application_id = ${TRACE_APPLICATION_ID}`);
         db.pragma(`user_version = ${TRACE_SCHEMA_VERSION}`);
       })();
-    } else if (appId !== TRACE_APPLICATION_ID) {
-      throw new Error(`not a Ferry trace database (application_id ${appId})`);
-    } else if (version > TRACE_SCHEMA_VERSION) {
-      throw new Error(`trace schema ${version} is newer than this build (${TRACE_SCHEMA_VERSION})`);
     }
     db.pragma('journal_size_limit = 67108864');
     return db;
@@ -85,13 +104,14 @@ export function openTraceDbForReading(path: string): Database.Database {
   return new Database(path, { readonly: true, fileMustExist: true, timeout: 1000 });
 }
 
+/** One stored event: integers only (see SCHEMA). */
 export interface TraceRow {
   readonly time: number;
-  readonly instanceId: string;
-  readonly clientId: string;
-  readonly channelId: string;
+  /** channels.id */
+  readonly channel: number;
   readonly code: number;
-  readonly msgId: string | null;
+  /** epoch * MSG_EPOCH_FACTOR + counter, 0 for device events. */
+  readonly msg: number;
 }
 
 export interface PurgeLimits {
@@ -109,13 +129,30 @@ export interface PurgeResult {
 /** Prepared writes: inserts in one transaction per batch, purges in bounded steps. */
 export class TraceWriter {
   private readonly insert: Database.Statement;
+  private readonly insertChannel: Database.Statement;
   private readonly insertMany: (rows: readonly TraceRow[]) => void;
 
   constructor(readonly db: Database.Database) {
-    this.insert = db.prepare('INSERT INTO traces (time, instance_id, client_id, channel_id, code, msg_id) VALUES (?, ?, ?, ?, ?, ?)');
+    this.insert = db.prepare('INSERT INTO traces (time, channel, code, msg) VALUES (?, ?, ?, ?)');
+    this.insertChannel = db.prepare('INSERT INTO channels (instance_id, client_id, channel_id) VALUES (?, ?, ?)');
     this.insertMany = db.transaction((rows: readonly TraceRow[]) => {
-      for (const r of rows) this.insert.run(r.time, r.instanceId, r.clientId, r.channelId, r.code, r.msgId);
+      for (const r of rows) this.insert.run(r.time, r.channel, r.code, r.msg);
     });
+  }
+
+  /** Registers one process run's MsgId prefix; returns its epoch number. */
+  epoch(prefix: string): number {
+    const last = this.db.prepare('SELECT id FROM epochs ORDER BY rowid DESC LIMIT 1').get() as { id: number } | undefined;
+    // Epochs are reused round-robin; the oldest one's rows are long gone by then.
+    const id = last === undefined ? 1 : (last.id % (MAX_EPOCHS - 1)) + 1;
+    this.db.prepare('DELETE FROM epochs WHERE id = ? OR prefix = ?').run(id, prefix);
+    this.db.prepare('INSERT INTO epochs (id, prefix) VALUES (?, ?)').run(id, prefix);
+    return id;
+  }
+
+  /** Stores a connection's identity; returns the id rows refer to. */
+  channel(instanceId: string, clientId: string, channelId: string): number {
+    return Number(this.insertChannel.run(instanceId, clientId, channelId).lastInsertRowid);
   }
 
   write(rows: readonly TraceRow[]): void {
@@ -128,8 +165,11 @@ export class TraceWriter {
     return row.lo === null || row.hi === null ? 0 : row.hi - row.lo + 1;
   }
 
-  /** Deletes expired rows, then the oldest rows over the cap, `step` rows per transaction. */
-  purge(limits: PurgeLimits, step = 5000): PurgeResult {
+  /**
+   * Deletes expired rows, then the oldest rows over the cap, `step` rows per transaction, then
+   * channels no row refers to any more (except `keep`, the channels still in use).
+   */
+  purge(limits: PurgeLimits, step = 5000, keep: ReadonlySet<number> = new Set()): PurgeResult {
     let expired = 0;
     const expire = this.db.prepare(
       'DELETE FROM traces WHERE rowid IN (SELECT rowid FROM traces ORDER BY rowid LIMIT ?) AND time < ?',
@@ -145,6 +185,14 @@ export class TraceWriter {
       overCap += dropOldest.run(Math.min(step, excess)).changes;
     }
     if (expired + overCap > 0) {
+      const unused = this.db
+        .prepare('SELECT id FROM channels c WHERE NOT EXISTS (SELECT 1 FROM traces t WHERE t.channel = c.id)')
+        .pluck()
+        .all() as number[];
+      const remove = this.db.prepare('DELETE FROM channels WHERE id = ?');
+      this.db.transaction(() => {
+        for (const id of unused) if (!keep.has(id)) remove.run(id);
+      })();
       const free = this.db.pragma('freelist_count', { simple: true }) as number;
       if (free > 2048) this.db.pragma('incremental_vacuum(1024)');
     }

@@ -9,6 +9,8 @@ export class TraceWriterThread implements TraceBatchSink {
   pending = 0;
   /** Rows stored since start. */
   stored = 0;
+  /** Message events the writer dropped to stay within its CPU share. */
+  dropped = 0;
   private readonly worker: Worker;
   private nextId = 1;
   private readonly waiting = new Map<number, (result: PurgeResult) => void>();
@@ -83,6 +85,7 @@ export class TraceWriterThread implements TraceBatchSink {
       case 'stored':
         this.pending--;
         this.stored += reply.rows;
+        this.dropped += reply.dropped;
         return;
       case 'synced':
       case 'purged': {

@@ -10,7 +10,7 @@ import { Message } from '../../../src/session/message.js';
 import type { Channel } from '../../../src/channel/channel.js';
 import { TraceCode, closeCode, refusedCode, traceKind } from '../../../src/observability/traces/codes.js';
 import { TraceRecorder, usernameInstance, type TraceBatch } from '../../../src/observability/traces/recorder.js';
-import { batchRows } from '../../../src/observability/traces/writer-worker.js';
+import { batchRows, keepDeviceEvents } from '../../../src/observability/traces/writer-worker.js';
 import { openTraceDbForReading, openTraceDbForWriting, TraceWriter } from '../../../src/observability/traces/trace-db.js';
 import { formatTraceTime, parseTraceTime, queryDeviceTrace, queryMessageSubscribe } from '../../../src/observability/traces/query.js';
 
@@ -58,14 +58,24 @@ test('traces - the recorder batches numbers only, one MsgId per message, offline
   assert.ok(message.traceId > 0 && early.traceId > 0 && message.traceId !== early.traceId);
   assert.equal(recorder.recorded, 6);
 
-  const channels = new Map();
-  const rows = batches.flatMap((b) => batchRows(b, channels, 'f'.repeat(20)));
+  const names: string[] = [];
+  const ctx = {
+    channels: new Map<number, number>(),
+    register: (_instance: string, clientId: string, channelId: string): number => {
+      assert.match(channelId, /^f{20}[0-9a-f]{12}$/);
+      return names.push(clientId);
+    },
+    idPrefix: 'f'.repeat(20),
+    epoch: 3,
+  };
+  const rows = batches.flatMap((b) => batchRows(b, ctx));
   assert.equal(rows.length, 6);
-  assert.deepEqual(rows.map((r) => r.clientId), ['pub', 'sub', 'pub', 'sub', 'sub', 'sub']);
-  assert.equal(rows[2]!.msgId, rows[3]!.msgId);
-  assert.match(rows[2]!.msgId ?? '', /^f{20}[0-9a-f]{12}$/);
-  assert.equal(channels.has(sub.traceChannel), false, 'a closed channel is forgotten');
-  assert.equal(channels.has(pub.traceChannel), true);
+  assert.deepEqual(rows.map((r) => names[r.channel - 1]), ['pub', 'sub', 'pub', 'sub', 'sub', 'sub']);
+  assert.equal(rows[2]!.msg, rows[3]!.msg);
+  assert.equal(rows[2]!.msg, 3 * 2 ** 40 + message.traceId);
+  assert.equal(rows[1]!.msg, 0, 'device events have no message');
+  assert.equal(ctx.channels.has(sub.traceChannel), false, 'a closed channel is forgotten');
+  assert.equal(ctx.channels.has(pub.traceChannel), true);
 });
 
 test('traces - the recorder drops (and counts) when the writer is behind', () => {
@@ -87,15 +97,17 @@ test('traces - writer purges by age and cap; queries page and filter', (t) => {
     reader.close();
     writer.db.close();
   });
-  const msgId = 'a'.repeat(32);
+  const prefix = 'a'.repeat(20);
+  const epoch = writer.epoch(prefix);
+  const even = writer.channel('inst', 'even', 'c1');
+  const odd = writer.channel('inst', 'odd', 'c2');
+  const msgId = `${prefix}${'0'.repeat(11)}7`;
   writer.write(
     Array.from({ length: 50 }, (_, i) => ({
       time: 1000 + i,
-      instanceId: 'inst',
-      clientId: i % 2 === 0 ? 'even' : 'odd',
-      channelId: 'c',
+      channel: i % 2 === 0 ? even : odd,
       code: i < 10 ? TraceCode.ConnectAccepted : TraceCode.Sub,
-      msgId: i < 10 ? null : msgId,
+      msg: i < 10 ? 0 : epoch * 2 ** 40 + 7,
     })),
   );
   assert.equal(writer.count(), 50);
@@ -103,10 +115,13 @@ test('traces - writer purges by age and cap; queries page and filter', (t) => {
   assert.equal(devices.Total, 5);
   const subs = queryMessageSubscribe(reader, { instanceId: 'inst', msgId: msgId.toUpperCase(), beginTime: 0, endTime: 5000, clientId: 'odd', pageSize: 100 });
   assert.equal(subs.Total, 20);
+  assert.equal(subs.MessageTraceLists[0]!.MsgId, msgId);
+  assert.equal(subs.MessageTraceLists[0]!.ClientId, 'odd');
   assert.equal(queryMessageSubscribe(reader, { instanceId: 'other', msgId, beginTime: 0, endTime: 5000 }).Total, 0, 'instances never mix');
 
   assert.deepEqual(writer.purge({ before: 1010, maxRows: 1000 }, 3), { expired: 10, overCap: 0 });
-  assert.deepEqual(writer.purge({ before: 0, maxRows: 15 }, 4), { expired: 0, overCap: 25 });
+  assert.deepEqual(writer.purge({ before: 0, maxRows: 15 }, 4, new Set([even])), { expired: 0, overCap: 25 });
+  assert.equal(writer.db.prepare('SELECT count(*) FROM channels').pluck().get(), 2, 'channels in use or referenced stay');
   assert.equal(writer.count(), 15);
   assert.equal(queryMessageSubscribe(reader, { instanceId: 'inst', msgId, beginTime: 0, endTime: 5000 }).Total, 15);
 });
@@ -115,4 +130,19 @@ test('traces - Time is the managed service format and parses back', () => {
   const now = Date.now();
   assert.match(formatTraceTime(now), /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}$/);
   assert.equal(parseTraceTime(formatTraceTime(now)), now);
+});
+
+test('traces - an overloaded writer keeps device events and drops message events', () => {
+  const batch: TraceBatch = {
+    count: 4,
+    time: Float64Array.from([1, 2, 3, 4]),
+    code: Uint8Array.from([TraceCode.ConnectAccepted, TraceCode.PubMqtt, TraceCode.Sub, TraceCode.CloseByClient]),
+    channel: Float64Array.from([1, 1, 2, 1]),
+    msg: Float64Array.from([0, 5, 5, 0]),
+    channels: [],
+  };
+  assert.equal(keepDeviceEvents(batch), 2);
+  assert.equal(batch.count, 2);
+  assert.deepEqual([...batch.code.subarray(0, 2)], [TraceCode.ConnectAccepted, TraceCode.CloseByClient]);
+  assert.deepEqual([...batch.time.subarray(0, 2)], [1, 4]);
 });
