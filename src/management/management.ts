@@ -499,8 +499,8 @@ export class Management {
   /** True while a client with this id is connected to the instance. */
   isOnline(instanceId: string, clientId: string): boolean {
     this.requireInstance(instanceId);
-    for (const client of this.broker.clients(instanceId)) if (client.clientId === clientId) return true;
-    return false;
+    // The session is linked to its channel exactly while the client is connected: O(1).
+    return this.broker.session(clientId, instanceId)?.online === true;
   }
 
   private clientView(instanceId: string, clientId: string): ClientView | undefined {
