@@ -11,7 +11,7 @@ import { Connection } from '../connection/connection.js';
 import type { Channel } from '../channel/channel.js';
 import { RC } from '../channel/reason.js';
 import { Session, type SubscriptionOptions } from '../session/session.js';
-import type { Message } from '../session/message.js';
+import { Message } from '../session/message.js';
 import type { Store } from '../store/types.js';
 import type { BrokerOptions } from './options.js';
 import { AclAuthorizer } from './acl.js';
@@ -111,6 +111,12 @@ export class Broker implements ConnectionSink {
   /** A session by client id (default instance unless given), for inspection and tests. */
   session(clientId: string, instanceId = this.options.defaultInstanceId): Session | undefined {
     return this.tenants.get(instanceId)?.sessions.get(clientId);
+  }
+
+  /** The connected client with this id, if any (its session links to it while connected). */
+  client(clientId: string, instanceId = DEFAULT_INSTANCE_ID): ClientHandle | undefined {
+    const link = this.session(clientId, instanceId)?.link;
+    return link === null || link === undefined ? undefined : (link as Channel);
   }
 
   accept(stream: ByteStream): void {
@@ -255,6 +261,16 @@ export class Broker implements ConnectionSink {
     if (message.origin === null && this.tracer !== null) this.tracer.injected(tenant.instanceId, message);
     if (message.retain && tenant.retained.set(message)) this.persistence?.retained(tenant.instanceId, message);
     this.router.route(tenant, message);
+  }
+
+  /** Removes a retained message without publishing anything. Returns false when there was none. */
+  deleteRetained(instanceId: string, topic: string): boolean {
+    const tenant = this.tenants.get(instanceId);
+    if (tenant?.retained.get(topic) === undefined) return false;
+    const tombstone = new Message(topic, Buffer.alloc(0), 0, true, undefined, 0, null);
+    tenant.retained.set(tombstone);
+    this.persistence?.retained(instanceId, tombstone);
+    return true;
   }
 
   // Wills and expiry.

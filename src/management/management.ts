@@ -479,9 +479,7 @@ export class Management {
     this.requireInstance(instanceId);
     await this.customAuth.blacklistAdd(instanceId, clientId);
     // A blacklisted client that is connected now is cut too.
-    for (const client of [...this.broker.clients(instanceId)]) {
-      if (client.clientId === clientId) client.disconnect(ReasonCode.Banned);
-    }
+    this.broker.client(clientId, instanceId)?.disconnect(ReasonCode.Banned);
   }
 
   blacklistDelete(instanceId: string, clientId: string): Promise<void> {
@@ -505,13 +503,7 @@ export class Management {
 
   private clientView(instanceId: string, clientId: string): ClientView | undefined {
     const session = this.broker.session(clientId, instanceId);
-    let handle;
-    for (const client of this.broker.clients(instanceId)) {
-      if (client.clientId === clientId) {
-        handle = client;
-        break;
-      }
-    }
+    const handle = this.broker.client(clientId, instanceId);
     if (session === undefined && handle === undefined) return undefined;
     return {
       clientId,
@@ -565,13 +557,9 @@ export class Management {
   /** Closes a client's connection (MQTT 5 clients get DISCONNECT 0x98 Administrative action). False if not connected. */
   kick(instanceId: string, clientId: string): boolean {
     this.requireInstance(instanceId);
-    for (const client of [...this.broker.clients(instanceId)]) {
-      if (client.clientId === clientId) {
-        client.disconnect(ReasonCode.AdministrativeAction);
-        return true;
-      }
-    }
-    return false;
+    const client = this.broker.client(clientId, instanceId);
+    client?.disconnect(ReasonCode.AdministrativeAction);
+    return client !== undefined;
   }
 
   private sessionSubscriptions(instanceId: string, clientId: string): SubscriptionView[] {
@@ -631,11 +619,10 @@ export class Management {
 
   /** Deletes a retained message without publishing anything to subscribers. */
   deleteRetained(instanceId: string, topic: string): void {
-    const tenant = this.tenantOf(instanceId);
-    if (tenant.retained.get(topic) === undefined) throw new FacadeError('RetainedMessageNotFound', `no retained message on ${topic}`, 'topic');
-    const tombstone = new Message(topic, Buffer.alloc(0), 0, true, undefined, 0, null);
-    tenant.retained.set(tombstone);
-    this.broker.persistence?.retained(instanceId, tombstone);
+    this.requireInstance(instanceId);
+    if (!this.broker.deleteRetained(instanceId, topic)) {
+      throw new FacadeError('RetainedMessageNotFound', `no retained message on ${topic}`, 'topic');
+    }
   }
 
   private tenantOf(instanceId: string): Tenant {
