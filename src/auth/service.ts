@@ -6,10 +6,11 @@
  * connections whose credentials are revoked, deleted or blacklisted.
  *
  * CONNECT, as named steps:
- *   1. rate limit    failed logins per IP / username                → 0x8A Banned (3.x: 5)
  *   2. mode          `Signature|AK|Inst`, `Token|AK|Inst`, `DeviceCredential|DAK|Inst`,
- *                    a custom identity's username, or none (anonymous)
+ *                    a custom identity's username, or none (anonymous)  → 0x86
  *   3. instance      username > listener binding > SNI/Host > default (tenancy/resolve.ts)
+ *   1. rate limit    failed logins per IP / username                → 0x8A Banned (3.x: 5)
+ *                    (after the parsing, which is cheap, so the refusal counts on its instance)
  *   4. client id     the instance's rules; strict: existing Group ID   → 0x85
  *   5. blacklist     client id blacklisted on the instance            → 0x8A
  *   6. credentials   the mode's check                                  → 0x86 (counted as a failure)
@@ -205,12 +206,6 @@ export class AuthService implements Authenticator, Authorizer, SystemTopicHandle
       this.options.onAuthFailure?.(instanceId, cause);
     };
 
-    // 1. Rate limit.
-    if (this.logins.blocked(ip, username)) {
-      this.quotas.count(this.tenancy.defaultInstanceId).loginsRateLimited++;
-      log('rate-limited', 'too many failed logins');
-      return refuse(RC.Banned);
-    }
     const failed = (cause: string, reason: string, code: number = RC.BadUserNameOrPassword): AuthVerdict => {
       this.logins.failed(ip, username);
       log(cause, reason);
@@ -249,6 +244,13 @@ export class AuthService implements Authenticator, Authorizer, SystemTopicHandle
     }
     instanceId = resolution.instanceId;
     const instance = this.tenancy.get(instanceId)!;
+
+    // 1. Rate limit (after the cheap parsing, so the refusal is counted on the right instance).
+    if (this.logins.blocked(ip, username)) {
+      this.quotas.count(instanceId).loginsRateLimited++;
+      log('rate-limited', 'too many failed logins');
+      return refuse(RC.Banned);
+    }
 
     // 4. Client id. An empty id (3.1.1 clean session, MQTT 5) is assigned later by the broker:
     // only anonymous and custom USER clients of a relaxed instance may leave it empty.

@@ -130,3 +130,27 @@ test('auth modes - anonymous clients on the loopback default instance keep worki
   assert.equal(await refused(t, closedEnv.url, { clientId: 'anon-1', username: 'whoever', password: 'x' }), 4);
   assert.equal((await open(t, closedEnv.url, signature(ADMIN.id, ADMIN.secret, 'mqtt-default', 'c1'))).connack.returnCode, 0);
 });
+
+test('auth modes - the TLS server name or WebSocket Host <instanceId>.<domain> picks the instance', async (t) => {
+  const { makeSelfSignedCert, tempDir } = await import('../../helpers/index.js');
+  const cert = makeSelfSignedCert(tempDir(t), { cn: 'mqtt.example.com', altNames: ['DNS:*.mqtt.example.com', 'DNS:localhost'] });
+  const env = await startAuthFerry(t, { tlsCert: cert.certFile, tlsKey: cert.keyFile });
+  await env.ferry.auth.tenancy.createInstance({ id: 'mqtt-h', mode: 'relaxed' });
+  await env.ferry.auth.custom.putIdentity('mqtt-h', { username: 'h-user', identityType: 'USER', secret: 'h-pw', signMode: 'ORIGIN' }, 'add');
+  const tlsUrl = `mqtts://127.0.0.1:${env.ferry.ports.mqtts}`;
+  const viaSni = await open(t, tlsUrl, { clientId: 'h1', username: 'h-user', password: 'h-pw', servername: 'mqtt-h.mqtt.example.com', rejectUnauthorized: false });
+  assert.equal(viaSni.connack.returnCode, 0);
+  assert.ok(env.ferry.broker.session('h1', 'mqtt-h'), 'the custom identity of mqtt-h, found through SNI');
+  const wsUrl = `ws://127.0.0.1:${env.ferry.ports.ws}/mqtt`;
+  const viaHost = await open(t, wsUrl, { clientId: 'h2', username: 'h-user', password: 'h-pw', wsOptions: { headers: { Host: 'mqtt-h.mqtt.example.com' } } });
+  assert.equal(viaHost.connack.returnCode, 0);
+  assert.ok(env.ferry.broker.session('h2', 'mqtt-h'));
+  assert.equal(
+    await refused(t, tlsUrl, { ...signature(ADMIN.id, ADMIN.secret, 'mqtt-default', 'h3'), servername: 'mqtt-h.mqtt.example.com', rejectUnauthorized: false }),
+    5,
+    'a username naming another instance than the server name is refused',
+  );
+  const plain = await open(t, tlsUrl, { clientId: 'h4', servername: 'localhost', rejectUnauthorized: false });
+  assert.equal(plain.connack.returnCode, 0);
+  assert.ok(env.ferry.broker.session('h4'), 'no instance in the name: the default instance');
+});
