@@ -137,3 +137,25 @@ test('default instance - FERRY_DEFAULT_INSTANCE_ID names the instance of clients
   assert.ok(ferry.broker.session('anon-home', 'mqtt-home'));
   assert.ok(ferry.broker.session('anon-home'), 'the broker\'s default follows the setting');
 });
+
+test('secrets - no password, secret or token reaches the logs, even at debug level', async (t) => {
+  const { captureLogger } = await import('../../helpers/index.js');
+  const logs = captureLogger('debug');
+  const clock = new ManualClock(Date.now());
+  const ferry = await startFerry(t, { storeEngine: 'memory', bootstrapAccessKeyId: ADMIN.id, bootstrapAccessKeySecret: ADMIN.secret }, { logger: logs.logger, authClock: clock, announce: null });
+  const url = `mqtt://127.0.0.1:${ferry.ports.mqtt}`;
+  const token = ferry.auth.tokens.apply({ instanceId: 'mqtt-default', accessKeyId: ADMIN.id, resources: ['a/#'], actions: 'R', expireTime: clock.now() + 3600_000 }).token;
+  const cred = await ferry.auth.devices.register('mqtt-default', 'dev-1');
+  const good = await open(t, url, { ...signature(ADMIN.id, ADMIN.secret, 'mqtt-default', 'c1'), protocolVersion: 5 });
+  assert.equal(await publish(good, 'b/x'), 0);
+  await refused(t, url, { clientId: 'c2', username: `Signature|${ADMIN.id}|mqtt-default`, password: 'typed-wrong-password-123' });
+  const tok = await open(t, url, { clientId: 'c3', username: `Token|${ADMIN.id}|mqtt-default`, password: `R|${token}` });
+  assert.equal(await publish(tok, 'a/x'), null, 'an R token used to publish: notice and disconnect');
+  await refused(t, url, { clientId: 'dev-1', username: `DeviceCredential|${cred.DeviceAccessKeyId}|mqtt-default`, password: `${cred.DeviceAccessKeySecret}-as-password` });
+  await ferry.stop();
+  const text = JSON.stringify(logs.lines);
+  for (const secret of [ADMIN.secret, 'typed-wrong-password-123', token, token.split('.')[1]!, cred.DeviceAccessKeySecret]) {
+    assert.equal(text.includes(secret), false, `found a secret in the logs: ${secret.slice(0, 6)}…`);
+  }
+  assert.ok(logs.lines.some((l) => l['msg'] === 'authentication refused' && l['cause'] === 'bad-signature'), 'refusals are logged, with their cause');
+});
