@@ -28,6 +28,7 @@ import { authDeps } from './management/services.js';
 import { componentLogger, createLogger } from './observability/logger.js';
 import { startListeners, type ListenerGroup, type ListenerSpec } from './transport/listeners.js';
 import type { TlsMaterial } from './transport/tls.js';
+import type { InstanceLimits } from './tenancy/limits.js';
 
 /** Listener names, as they appear in logs, PeerInfo.listener and RunningFerry.ports. */
 export type ListenerName = 'mqtt' | 'ws' | 'mqtts' | 'wss';
@@ -110,7 +111,7 @@ export function listenerSpecs(config: FerryConfig): ListenerSpec[] {
 
 /** HTTP modules of the process. Metrics first: its hook times every route. */
 function httpModules(readiness: Readiness, metrics: FerryMetrics, management: Management): HttpModule[] {
-  return [metricsModule(metrics), healthModule(readiness), restModule({ management }), rpcModule({ management })];
+  return [metricsModule(metrics), healthModule(readiness), restModule({ management }), rpcModule({ management, observe: metrics.observeRpcRequest })];
 }
 
 export async function startFerry(config: FerryConfig, options: StartOptions = {}): Promise<RunningFerry> {
@@ -120,13 +121,18 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
 
   const specs = listenerSpecs(config);
   const readiness = new Readiness();
+  // Offline caps and retention are per instance; the tenancy registry answers once auth runs.
+  let instanceLimits: (instanceId: string) => InstanceLimits | undefined = () => undefined;
   const store = await openStore(config.storeEngine === 'memory' ? null : config.dataDir, {
     fsync: config.storeFsync,
     fsyncIntervalMs: config.storeFsyncIntervalMs,
-    limits: {
-      maxQueuedPerSession: config.broker.maxQueuedMessages,
-      maxQueuedPerInstance: config.broker.maxQueuedPerInstance,
-      retentionMs: config.broker.offlineRetention * 1000,
+    limits: (instanceId) => {
+      const limits = instanceLimits(instanceId);
+      return {
+        maxQueuedPerSession: config.broker.maxQueuedMessages,
+        maxQueuedPerInstance: limits?.maxOfflineMessages || config.broker.maxQueuedPerInstance,
+        retentionMs: (limits?.offlineRetentionSeconds || config.broker.offlineRetention) * 1000,
+      };
     },
     onError: (err) => logger.fatal({ err }, 'store failed: no further acknowledgements will be sent'),
   });
@@ -177,9 +183,13 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
     await store.close();
     throw err;
   }
+  const tenancy = auth.service.tenancy;
+  instanceLimits = (instanceId) => tenancy.get(instanceId)?.limits;
+  // A deleted instance takes its sessions, queues and retained messages with it.
+  tenancy.onInstanceDeleted((instanceId) => broker.dropTenant(instanceId));
   broker.tracer = traces.recorder;
   const metrics = new FerryMetrics({ broker, traces });
-  const management = await Management.open({ broker, store, traces, ...authDeps(auth.service) });
+  const management = await Management.open({ broker, store, traces, msgIdOf: (message) => traces.msgIdOf(message), ...authDeps(auth.service) });
   const http = await createHttpServer({ logger: componentLogger(logger, 'http'), modules: httpModules(readiness, metrics, management) });
   let listeners: ListenerGroup | undefined;
   let httpPort: number;

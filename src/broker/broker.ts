@@ -263,6 +263,27 @@ export class Broker implements ConnectionSink {
     this.router.route(tenant, message);
   }
 
+  /**
+   * Forgets an instance entirely (it was deleted): its clients are disconnected, its sessions
+   * end without publishing their wills, its queues and retained messages are deleted.
+   */
+  dropTenant(instanceId: string): void {
+    const tenant = this.tenants.get(instanceId);
+    if (tenant === undefined) return;
+    for (const connection of [...this.connections]) {
+      const channel = connection.channel;
+      if (channel.instanceId !== instanceId || channel.state !== 'connected') continue;
+      channel.willDiscarded = true;
+      channel.terminate(RC.AdministrativeAction);
+    }
+    for (const session of [...tenant.sessions.values()]) {
+      this.cancelWill(session);
+      this.endSession(session);
+    }
+    for (const message of tenant.retained.all(Date.now())) this.deleteRetained(instanceId, message.topic);
+    this.tenants.delete(instanceId);
+  }
+
   /** Removes a retained message without publishing anything. Returns false when there was none. */
   deleteRetained(instanceId: string, topic: string): boolean {
     const tenant = this.tenants.get(instanceId);

@@ -30,6 +30,10 @@ export interface InstanceLimits {
   readonly maxTopicLength: number;
   /** Longest client id, characters; 0 = MQTT's own limit. */
   readonly maxClientIdLength: number;
+  /** Offline messages kept over all persistent sessions of the instance; 0 = the broker's setting. */
+  readonly maxOfflineMessages: number;
+  /** How long an offline message waits for its client, seconds; 0 = the broker's setting. */
+  readonly offlineRetentionSeconds: number;
   /** Tokens: resources per token, and the validity window (ms). */
   readonly maxTokenResources: number;
   readonly minTokenValidityMs: number;
@@ -51,6 +55,8 @@ export const STRICT_LIMITS: InstanceLimits = {
   minTopicLength: 3,
   maxTopicLength: 64,
   maxClientIdLength: 64,
+  maxOfflineMessages: 1_000_000,
+  offlineRetentionSeconds: 3 * 24 * 3600,
   maxTokenResources: 100,
   minTokenValidityMs: 60_000,
   maxTokenValidityMs: 30 * DAY_MS,
@@ -69,6 +75,8 @@ export const RELAXED_LIMITS: InstanceLimits = {
   minTopicLength: 0,
   maxTopicLength: 0,
   maxClientIdLength: 0,
+  maxOfflineMessages: 0,
+  offlineRetentionSeconds: 0,
   maxTokenResources: 100,
   minTokenValidityMs: 60_000,
   maxTokenValidityMs: 30 * DAY_MS,

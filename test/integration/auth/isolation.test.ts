@@ -119,3 +119,23 @@ test('P2P - <parent>/p2p/<clientId> reaches that client of the same instance wit
   await sleep(100);
   assert.equal(target.received.length, 1);
 });
+
+test('isolation - deleting an instance ends its sessions, queues and retained messages, and nothing else', async (t) => {
+  const env = await setup(t);
+  const persistentA = await open(t, env.url, { ...env.inA('keeper'), clean: false });
+  assert.deepEqual(await subscribe(persistentA, 'data/#'), [1]);
+  const writerA = await open(t, env.url, env.inA('writer'));
+  writerA.client.publish('data/retained', 'kept', { qos: 1, retain: true });
+  const keeperB = await open(t, env.url, { ...env.inB('keeper'), clean: false });
+  assert.deepEqual(await subscribe(keeperB, 'data/#'), [1]);
+  await sleep(200);
+  const broker = env.ferry.broker;
+  assert.ok(broker.session('keeper', 'mqtt-a'));
+
+  await env.ferry.auth.tenancy.deleteInstance('mqtt-a');
+  await persistentA.whenClosed;
+  assert.equal(broker.session('keeper', 'mqtt-a'), undefined, 'session of the deleted instance ended');
+  assert.equal(broker.tenants.get('mqtt-a'), undefined, 'tenant state gone');
+  assert.ok(broker.session('keeper', 'mqtt-b'), 'the other instance keeps its session');
+  assert.equal(keeperB.closed, false);
+});
