@@ -23,8 +23,7 @@ import { Router } from './router.js';
 import { Tenant, splitStoreKey } from './tenant.js';
 import type { Tracer } from './tracer.js';
 
-/** Default of options.defaultInstanceId (FERRY_DEFAULT_INSTANCE_ID): the instance of clients that name none. */
-export const DEFAULT_INSTANCE_ID = 'mqtt-default';
+export { DEFAULT_INSTANCE_ID } from './options.js';
 
 const SWEEP_INTERVAL_MS = 1000;
 /** A socket we closed whose peer has not closed its side gets this long before destroy. */
@@ -114,7 +113,7 @@ export class Broker implements ConnectionSink {
   }
 
   /** The connected client with this id, if any (its session links to it while connected). */
-  client(clientId: string, instanceId = DEFAULT_INSTANCE_ID): ClientHandle | undefined {
+  client(clientId: string, instanceId = this.options.defaultInstanceId): ClientHandle | undefined {
     const link = this.session(clientId, instanceId)?.link;
     return link === null || link === undefined ? undefined : (link as Channel);
   }

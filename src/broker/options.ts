@@ -46,6 +46,9 @@ export interface BrokerOptions {
   defaultInstanceId: string;
 }
 
+/** The instance of clients that name none, unless FERRY_DEFAULT_INSTANCE_ID says otherwise. */
+export const DEFAULT_INSTANCE_ID = 'mqtt-default';
+
 export const DEFAULT_BROKER_OPTIONS: BrokerOptions = {
   maxPacketSize: 1024 * 1024,
   maxKeepalive: 0,
@@ -62,5 +65,5 @@ export const DEFAULT_BROKER_OPTIONS: BrokerOptions = {
   maxRetainedMessages: 0,
   maxQueuedPerInstance: 1_000_000,
   offlineRetention: 3 * 24 * 3600,
-  defaultInstanceId: 'mqtt-default',
+  defaultInstanceId: DEFAULT_INSTANCE_ID,
 };

@@ -19,7 +19,7 @@ import type { BlacklistEntry, CustomAuth, IdentityInput, IdentityType, IdentityV
 import type { DeviceCredential, DeviceCredentialPage, DeviceCredentials } from '../auth/device-credentials.js';
 import type { CompiledPolicy, PolicyRef, PolicyResource } from '../auth/policy.js';
 import type { ApplyTokenInput, TokenService } from '../auth/tokens.js';
-import { DEFAULT_INSTANCE_ID, type Broker } from '../broker/broker.js';
+import type { Broker } from '../broker/broker.js';
 import type { Tenant } from '../broker/tenant.js';
 import { isValidTopicFilter, isValidTopicName } from '../protocol/topic.js';
 import type { Properties, QoS } from '../protocol/packets.js';
@@ -43,8 +43,9 @@ export interface ManagementDeps {
   readonly customAuth?: CustomAuth;
   readonly traces?: TraceQueries;
   /**
-   * The trace MsgId of a routed message (observability), so SendMessage answers the id its
-   * traces carry; without it, MsgIds are random 32-hex ids.
+   * The trace MsgId of a routed message (TraceService.msgIdOf), so SendMessage and REST publish
+   * answer the id its traces carry; without it, or while tracing is off (undefined), MsgIds are
+   * random 32-hex ids.
    */
   readonly msgIdOf?: (message: Message) => string | undefined;
   readonly now?: () => number;
@@ -154,9 +155,12 @@ export function paginate<T>(sorted: readonly T[], key: (item: T) => string, quer
   return { items, total: sorted.length, next: more && items.length > 0 ? Buffer.from(key(items[items.length - 1]!), 'utf8').toString('base64url') : null };
 }
 
-/** A message id as the managed service shows them: 32 upper-case hex characters. */
+/**
+ * A random MsgId (32 lower-case hex characters, the form trace records use), for when tracing is
+ * off and no trace will ever name the message.
+ */
 export function newMsgId(): string {
-  return randomBytes(16).toString('hex').toUpperCase();
+  return randomBytes(16).toString('hex');
 }
 
 const FORWARDED_PROPERTIES = ['payloadFormatIndicator', 'contentType', 'responseTopic', 'correlationData', 'userProperties'] as const;
@@ -184,7 +188,7 @@ export class Management {
   }
 
   get defaultInstanceId(): string {
-    return this.deps.tenancy?.defaultInstanceId ?? DEFAULT_INSTANCE_ID;
+    return this.deps.tenancy?.defaultInstanceId ?? this.broker.options.defaultInstanceId;
   }
 
   // Services (each may be missing in an embedded broker).
@@ -240,7 +244,7 @@ export class Management {
 
   instanceExists(instanceId: string): boolean {
     if (this.deps.tenancy !== undefined) return this.deps.tenancy.get(instanceId) !== undefined;
-    return instanceId === DEFAULT_INSTANCE_ID || this.broker.tenants.has(instanceId);
+    return instanceId === this.defaultInstanceId || this.broker.tenants.has(instanceId);
   }
 
   requireInstance(instanceId: string): void {
@@ -267,7 +271,7 @@ export class Management {
     const tenancy = this.deps.tenancy;
     const views =
       tenancy === undefined
-        ? [...new Set([DEFAULT_INSTANCE_ID, ...this.broker.tenants.keys()])].sort().map((id) => this.instanceView(null, id))
+        ? [...new Set([this.defaultInstanceId, ...this.broker.tenants.keys()])].sort().map((id) => this.instanceView(null, id))
         : tenancy.list().map((i) => this.instanceView(i, i.id));
     return views.filter((v) => this.tags.matches('instance', v.instanceId, tagFilter));
   }

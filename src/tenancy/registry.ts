@@ -20,7 +20,8 @@ import { ManagementError } from './errors.js';
 import { defaultLimits, INSTANCE_MODES, resolveLimits, type InstanceLimits, type InstanceMode } from './limits.js';
 import { checkClientId, checkGroupId, checkInstanceId, checkInstanceName, checkParentTopic, checkTopic, parseClientId } from './names.js';
 
-export const DEFAULT_INSTANCE_ID = 'mqtt-default';
+export { DEFAULT_INSTANCE_ID } from '../broker/options.js';
+import { DEFAULT_INSTANCE_ID } from '../broker/options.js';
 
 const INSTANCES = 'tenancy.instances';
 const TOPICS = 'tenancy.topics';
