@@ -188,7 +188,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   // A deleted instance takes its sessions, queues and retained messages with it.
   tenancy.onInstanceDeleted((instanceId) => broker.dropTenant(instanceId));
   broker.tracer = traces.recorder;
-  const metrics = new FerryMetrics({ broker, traces });
+  const metrics = new FerryMetrics({ broker, traces, quotas: auth.service.quotas });
   const management = await Management.open({ broker, store, traces, msgIdOf: (message) => traces.msgIdOf(message), ...authDeps(auth.service) });
   const http = await createHttpServer({ logger: componentLogger(logger, 'http'), modules: httpModules(readiness, metrics, management) });
   let listeners: ListenerGroup | undefined;

@@ -67,6 +67,11 @@ export class InstanceQuotas {
     return false;
   }
 
+  /** Refusal counters of every instance that has refused something (for /metrics). */
+  entries(): IterableIterator<[string, QuotaCounters]> {
+    return this.counters.entries();
+  }
+
   count(instanceId: string): QuotaCounters {
     let counters = this.counters.get(instanceId);
     if (counters === undefined) {

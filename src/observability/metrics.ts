@@ -33,9 +33,15 @@ export interface TraceStatsSource {
   readonly stats: { recorded: number; dropped: number; stored: number; pendingBatches: number };
 }
 
+/** Per-instance quota refusals (src/auth InstanceQuotas), structural so metrics do not depend on auth. */
+export interface QuotaStatsSource {
+  entries(): Iterable<[string, { connectionsRefused: number; subscriptionsRefused: number; messagesThrottled: number; loginsRateLimited: number }]>;
+}
+
 export interface MetricsOptions {
   readonly broker: Broker;
   readonly traces?: TraceStatsSource | null;
+  readonly quotas?: QuotaStatsSource | null;
   /** Node.js process metrics (CPU, memory, GC, event-loop lag); default true. */
   readonly processMetrics?: boolean;
 }
@@ -68,9 +74,12 @@ export class FerryMetrics {
    * CONNECT in ferry_connect_auth_failures_total.
    */
   readonly authFailures: Counter<'instance' | 'reason'>;
-  /** HTTP requests by route pattern, counted by the /metrics module's global hook. */
-  readonly apiRequests: Counter<'method' | 'route' | 'status'>;
-  readonly apiLatency: Histogram<'method' | 'route'>;
+  /**
+   * HTTP requests by route pattern, counted by the /metrics module's global hook; requests to the
+   * RPC endpoint (route `/`) also carry `action` (observeRpcRequest).
+   */
+  readonly apiRequests: Counter<'method' | 'route' | 'status' | 'action'>;
+  readonly apiLatency: Histogram<'method' | 'route' | 'action'>;
   private readonly broker: Broker;
   private readonly qps = new Map<string, QpsState>();
   private readonly qpsTimer: NodeJS.Timeout;
@@ -174,6 +183,24 @@ export class FerryMetrics {
         }
       },
     });
+    const quotas = options.quotas ?? null;
+    if (quotas !== null) {
+      new Counter({
+        name: 'ferry_instance_quota_refusals_total',
+        help: 'Refusals by per-instance quotas: connections, subscriptions, throttled messages, rate-limited logins.',
+        labelNames: ['instance', 'quota'] as const,
+        registers,
+        collect() {
+          this.reset();
+          for (const [instance, c] of quotas.entries()) {
+            this.inc({ instance, quota: 'connections' }, c.connectionsRefused);
+            this.inc({ instance, quota: 'subscriptions' }, c.subscriptionsRefused);
+            this.inc({ instance, quota: 'messages_per_second' }, c.messagesThrottled);
+            this.inc({ instance, quota: 'logins' }, c.loginsRateLimited);
+          }
+        },
+      });
+    }
     const qps = this.qps;
     const windowStat = (pick: (s: QpsState) => Float64Array, reduce: 'max' | 'avg') =>
       function (this: Gauge<'instance'>): void {
@@ -267,14 +294,14 @@ export class FerryMetrics {
     });
     this.apiRequests = new Counter({
       name: 'ferry_api_requests_total',
-      help: 'HTTP requests by method, route pattern and status code.',
-      labelNames: ['method', 'route', 'status'] as const,
+      help: 'HTTP requests by method, route pattern and status code; RPC endpoint requests also by action.',
+      labelNames: ['method', 'route', 'status', 'action'] as const,
       registers,
     });
     this.apiLatency = new Histogram({
       name: 'ferry_api_request_duration_seconds',
-      help: 'HTTP request duration by method and route pattern.',
-      labelNames: ['method', 'route'] as const,
+      help: 'HTTP request duration by method and route pattern; RPC endpoint requests also by action.',
+      labelNames: ['method', 'route', 'action'] as const,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
@@ -303,6 +330,17 @@ export class FerryMetrics {
     this.apiRequests.inc({ method, route, status: String(status) });
     this.apiLatency.observe({ method, route }, seconds);
   }
+
+  /**
+   * Records one request to the RPC endpoint (its `observe` option, see RpcObserver): route `/`
+   * with the action's name, `unknown` when it named none the endpoint serves (so the label stays
+   * bounded by the action list).
+   */
+  readonly observeRpcRequest = (event: { method: string; action: string; status: number; durationMs: number }): void => {
+    const action = event.action === '' ? 'unknown' : event.action;
+    this.apiRequests.inc({ method: event.method, route: '/', status: String(event.status), action });
+    this.apiLatency.observe({ method: event.method, route: '/', action }, event.durationMs / 1000);
+  };
 
   /** The text exposition format. */
   render(): Promise<string> {

@@ -62,6 +62,8 @@ test('quotas - connections per instance', async (t) => {
   await closed(a);
   assert.equal((await open(t, env.url, { clientId: 'anon' })).connack.returnCode, 0, 'other instances are not affected');
   assert.equal(env.ferry.auth.quotas.count('mqtt-s').connectionsRefused, 2);
+  const metrics = await env.ferry.http.inject({ method: 'GET', url: '/metrics' });
+  assert.match(metrics.body, /ferry_instance_quota_refusals_total\{instance="mqtt-s",quota="connections"\} 2/);
 });
 
 test('quotas - messages per second per instance (token bucket)', async (t) => {
