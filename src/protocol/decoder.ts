@@ -72,6 +72,11 @@ export interface DecoderOptions {
 }
 
 const EMPTY = Buffer.alloc(0);
+/**
+ * One Reader for every Decoder: decoding is synchronous and never re-entrant, and a Reader per
+ * connection (plus the read chunk it would keep referencing) is memory an idle client pays for.
+ */
+const sharedReader = new Reader();
 /** First assembly buffer size for a packet still arriving; grows by doubling. */
 const ASM_INITIAL = 16 * 1024;
 
@@ -329,7 +334,9 @@ export class Decoder {
 
   // Queue of pushed chunks not yet consumed: chunks[head..tail) with chunks[head] read from
   // `offset`. Slots are reused rather than the array shrunk, so steady state allocates nothing.
-  private chunks: Buffer[] = [];
+  // It starts with room for exactly one chunk, which is all an idle connection ever needs; it
+  // grows (once) only when chunks queue up behind an incomplete packet.
+  private chunks: Buffer[] = [EMPTY];
   private head = 0;
   private tail = 0;
   private offset = 0;
@@ -342,7 +349,6 @@ export class Decoder {
   private asmTotal = 0;
   private asmHeaderLength = 0;
   private error: DecodeError | null = null;
-  private readonly reader = new Reader();
 
   constructor(options: DecoderOptions) {
     this.maxPacketSize = options.maxPacketSize;
@@ -393,7 +399,7 @@ export class Decoder {
 
   private fail(err: DecodeError): void {
     this.error = err;
-    this.chunks = [];
+    this.chunks = [EMPTY];
     this.head = 0;
     this.tail = 0;
     this.offset = 0;
@@ -528,7 +534,7 @@ export class Decoder {
 
   /** Decodes a packet body in buf[start, end); `b0` is its fixed header's first byte. */
   private decodePacket(buf: Buffer, b0: number, start: number, end: number): Packet {
-    const r = this.reader;
+    const r = sharedReader;
     const code = b0 >> 4;
     r.reset(buf, start, end);
     let packet: Packet;
@@ -581,6 +587,7 @@ export class Decoder {
       }
     }
     if (r.pos !== end) throw malformed(`${packet.type}: ${end - r.pos} unexpected trailing bytes`);
+    r.buf = EMPTY; // don't keep the chunk alive (payloads that need it hold their own views)
     return packet;
   }
 }

@@ -2,21 +2,38 @@
  * MQTT over TCP, and the ByteStream adapter shared with TLS (a TLSSocket is a net.Socket).
  *
  * Per-connection cost is kept to the socket itself, one small PeerInfo and one SocketStream object:
- * the error handler is a shared module-level function, the only closure is the broker's onClose
- * wrapper, and there are no timers here (keepalive and connect timeouts belong to connection/).
+ * every socket listener is a shared module-level function that finds its stream through a symbol
+ * slot on the socket (no closures per connection), 'drain' is only listened to once a write has
+ * been refused, and there are no timers here (keepalive and connect timeouts belong to connection/).
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import type { ByteStream, ConnectionSink, PeerInfo } from './types.js';
+import type { ByteStream, ConnectionSink, PeerInfo, StreamHandler } from './types.js';
 
 const kError = Symbol('ferry.transport.error');
-type ErrorSlot = { [kError]?: Error };
+const kStream = Symbol('ferry.transport.stream');
+type Slots = { [kError]?: Error; [kStream]?: SocketStream };
 
 /** Shared 'error' listener: remember the first error so onClose can report it. */
 function noteError(this: unknown, error: Error): void {
-  (this as ErrorSlot)[kError] ??= error;
+  (this as Slots)[kError] ??= error;
+}
+
+// Shared socket listeners (`this` is the socket).
+function socketData(this: Socket, chunk: Buffer): void {
+  (this as Socket & Slots)[kStream]?.handler?.onData(chunk);
+}
+function socketDrain(this: Socket): void {
+  (this as Socket & Slots)[kStream]?.handler?.onDrain();
+}
+function socketClose(this: Socket): void {
+  const socket = this as Socket & Slots;
+  socket[kStream]?.handler?.onClose(socket[kError]);
 }
 
 export class SocketStream implements ByteStream {
+  handler: StreamHandler | undefined;
+  private drainHooked = false;
+
   constructor(
     private readonly socket: Socket,
     readonly peer: PeerInfo,
@@ -30,7 +47,13 @@ export class SocketStream implements ByteStream {
   }
 
   write(data: Buffer): boolean {
-    return this.socket.write(data);
+    if (this.socket.write(data)) return true;
+    if (!this.drainHooked) {
+      // 'drain' is emitted later than this return, so hooking it now misses nothing.
+      this.drainHooked = true;
+      this.socket.on('drain', socketDrain);
+    }
+    return false;
   }
 
   pause(): void {
@@ -50,21 +73,16 @@ export class SocketStream implements ByteStream {
     this.socket.destroy();
   }
 
-  onData(listener: (chunk: Buffer) => void): void {
-    this.socket.on('data', listener);
-  }
-
-  onDrain(listener: () => void): void {
-    this.socket.on('drain', listener);
-  }
-
-  onClose(listener: (error?: Error) => void): void {
-    const socket = this.socket as Socket & ErrorSlot;
+  attach(handler: StreamHandler): void {
+    const socket = this.socket as Socket & Slots;
+    this.handler = handler;
+    socket[kStream] = this;
+    socket.on('data', socketData);
     if (socket.closed) {
-      queueMicrotask(() => listener(socket[kError]));
+      queueMicrotask(() => handler.onClose(socket[kError]));
       return;
     }
-    socket.on('close', () => listener(socket[kError]));
+    socket.on('close', socketClose);
   }
 }
 

@@ -31,11 +31,21 @@ export interface ByteStream {
   end(): void;
   /** Close at once, discarding buffered output. */
   destroy(): void;
-  onData(listener: (chunk: Buffer) => void): void;
-  /** Called when the buffered output has drained below the high-water mark. */
-  onDrain(listener: () => void): void;
+  /**
+   * Start delivering events to `handler` (once per stream). One handler object instead of three
+   * listener closures: the transports register shared module-level functions that find the
+   * handler through the socket, so an idle connection carries no per-connection closures.
+   */
+  attach(handler: StreamHandler): void;
+}
+
+/** Receives a ByteStream's events (implemented by the connection). */
+export interface StreamHandler {
+  onData(chunk: Buffer): void;
+  /** The buffered output has drained below the high-water mark. */
+  onDrain(): void;
   /** Called exactly once when the stream is closed for any reason. */
-  onClose(listener: (error?: Error) => void): void;
+  onClose(error?: Error): void;
 }
 
 /** Receives every accepted connection (implemented by the broker). */

@@ -19,21 +19,39 @@ import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { socketPeer, type AcceptGate } from './tcp.js';
 import { tlsPeer, tlsServerOptions, type TlsMaterial } from './tls.js';
-import type { ByteStream, ConnectionSink, PeerInfo } from './types.js';
+import type { ByteStream, ConnectionSink, PeerInfo, StreamHandler } from './types.js';
 
 export const WS_HIGH_WATER_MARK = 64 * 1024;
 export const WS_SUBPROTOCOLS = ['mqtt', 'mqttv3.1'] as const;
 
 const kError = Symbol('ferry.transport.error');
-type ErrorSlot = { [kError]?: Error };
+const kStream = Symbol('ferry.transport.stream');
+type Slots = { [kError]?: Error; [kStream]?: WebSocketStream };
 
 function noteError(this: unknown, error: Error): void {
-  (this as ErrorSlot)[kError] ??= error;
+  (this as Slots)[kError] ??= error;
+}
+
+// Shared listeners, no closures per connection: `this` is the WebSocket (message, close) or the
+// raw socket under it (drain); both carry the stream in a symbol slot.
+function wsMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  const stream = (this as WebSocket & Slots)[kStream];
+  // binaryType is 'nodebuffer', so binary messages arrive as one Buffer.
+  if (isBinary) stream?.handler?.onData(data as Buffer);
+  else this.close(1003, 'MQTT requires binary frames'); // [MQTT-6.0.0-1]
+}
+function wsClose(this: WebSocket): void {
+  const ws = this as WebSocket & Slots;
+  ws[kStream]?.handler?.onClose(ws[kError]);
+}
+function socketDrain(this: Socket): void {
+  (this as Socket & Slots)[kStream]?.drained();
 }
 
 export class WebSocketStream implements ByteStream {
+  handler: StreamHandler | undefined;
   private needDrain = false;
-  private drainListeners: (() => void)[] | undefined;
+  private drainHooked = false;
 
   constructor(
     private readonly ws: WebSocket,
@@ -52,6 +70,11 @@ export class WebSocketStream implements ByteStream {
     this.ws.send(data);
     if (this.ws.bufferedAmount < WS_HIGH_WATER_MARK) return true;
     this.needDrain = true;
+    if (!this.drainHooked) {
+      this.drainHooked = true;
+      (this.socket as Socket & Slots)[kStream] = this;
+      this.socket.on('drain', socketDrain);
+    }
     return false;
   }
 
@@ -71,36 +94,23 @@ export class WebSocketStream implements ByteStream {
     this.ws.terminate();
   }
 
-  onData(listener: (chunk: Buffer) => void): void {
-    this.ws.on('message', (data: RawData, isBinary: boolean) => {
-      // binaryType is 'nodebuffer', so binary messages arrive as one Buffer.
-      if (isBinary) listener(data as Buffer);
-      else this.ws.close(1003, 'MQTT requires binary frames'); // [MQTT-6.0.0-1]
-    });
-  }
-
-  onDrain(listener: () => void): void {
-    if (this.drainListeners === undefined) {
-      this.drainListeners = [listener];
-      this.socket.on('drain', () => this.drained());
-    } else {
-      this.drainListeners.push(listener);
-    }
-  }
-
-  private drained(): void {
-    if (!this.needDrain || this.ws.bufferedAmount >= WS_HIGH_WATER_MARK) return;
-    this.needDrain = false;
-    for (const l of this.drainListeners ?? []) l();
-  }
-
-  onClose(listener: (error?: Error) => void): void {
-    const ws = this.ws as WebSocket & ErrorSlot;
+  attach(handler: StreamHandler): void {
+    const ws = this.ws as WebSocket & Slots;
+    this.handler = handler;
+    ws[kStream] = this;
+    ws.on('message', wsMessage);
     if (ws.readyState === ws.CLOSED) {
-      queueMicrotask(() => listener(ws[kError]));
+      queueMicrotask(() => handler.onClose(ws[kError]));
       return;
     }
-    ws.on('close', () => listener(ws[kError]));
+    ws.on('close', wsClose);
+  }
+
+  /** The raw socket drained: tell the handler once ws's own buffer is below the mark too. */
+  drained(): void {
+    if (!this.needDrain || this.ws.bufferedAmount >= WS_HIGH_WATER_MARK) return;
+    this.needDrain = false;
+    this.handler?.onDrain();
   }
 }
 
