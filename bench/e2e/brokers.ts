@@ -5,12 +5,21 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export type BrokerName = 'ferry' | 'mosquitto' | 'aedes';
+/** `ferry-base` is a second Ferry build (`--baseline-cli`), for before/after comparisons in one run. */
+export type BrokerName = 'ferry' | 'mosquitto' | 'aedes' | 'ferry-base';
 export const ALL_BROKERS: readonly BrokerName[] = ['ferry', 'mosquitto', 'aedes'];
+export const KNOWN_BROKERS: readonly BrokerName[] = ['ferry', 'mosquitto', 'aedes', 'ferry-base'];
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // dist/bench/e2e
 export const repoRoot = path.resolve(here, '..', '..', '..');
-export const FERRY_CLI = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+/**
+ * Ferry entry points. Default: this checkout's build. `--ferry-cli` / `--baseline-cli` point at
+ * other builds (e.g. a snapshot made by bench/e2e/snapshot.sh, immune to concurrent `tsc` runs).
+ */
+export const ferryCli: Record<'ferry' | 'ferry-base', string> = {
+  ferry: path.join(repoRoot, 'dist', 'src', 'cli', 'main.js'),
+  'ferry-base': '',
+};
 const AEDES_SERVER = path.join(here, 'aedes-server.js');
 export const MOSQUITTO_BIN = '/usr/sbin/mosquitto';
 export const HOST = '127.0.0.1';
@@ -78,10 +87,66 @@ function tail(file: string, lines = 15): string {
 }
 
 /**
+ * Limits every broker gets, so that none of them drops or throttles where another doesn't.
+ * Mosquitto: `max_inflight_messages` / `max_queued_messages`; Ferry: `--max-inflight` /
+ * `--max-queued-messages`. (Aedes has no per-session queue cap.)
+ */
+export const MAX_INFLIGHT = 64;
+export const MAX_QUEUED = 1_000_000;
+
+export interface FerryOptions {
+  /** `--store-engine`; undefined = Ferry's default (sqlite). */
+  readonly store?: 'sqlite' | 'memory';
+  /** `--store-fsync`; undefined = Ferry's default (always). */
+  readonly fsync?: 'always' | 'interval' | 'off';
+  /** Extra command-line arguments appended last (they win). */
+  readonly extraArgs?: readonly string[];
+  /** Extra node flags, e.g. `--cpu-prof`. */
+  readonly nodeArgs?: readonly string[];
+  /**
+   * Durable scenarios: Mosquitto gets `persistence true` (+ `persistence_location`, and the
+   * default `autosave_interval 1800`, written out so the report shows it). Ferry is durable by
+   * default (sqlite); with `store: 'memory'` it is not.
+   */
+  readonly persistence?: boolean;
+}
+
+/** Mosquitto's autosave settings in durable runs (its defaults, written out). */
+export const MOSQUITTO_AUTOSAVE = ['autosave_interval 1800', 'autosave_on_changes false'] as const;
+
+/** Ferry's command line (after `node`), as the harness starts it. */
+export function ferryArgs(dataDir: string, port: number, fo: FerryOptions = {}, cli = ferryCli.ferry): string[] {
+  return [
+    cli,
+    'start',
+    '--data-dir',
+    dataDir,
+    '--bind',
+    HOST,
+    '--mqtt-port',
+    String(port),
+    '--ws-port',
+    '0',
+    '--http-port',
+    '0',
+    '--max-inflight',
+    String(MAX_INFLIGHT),
+    '--max-queued-messages',
+    String(MAX_QUEUED),
+    // Ferry also caps offline messages per instance (Mosquitto has no such cap): out of the way.
+    '--max-queued-per-instance',
+    String(MAX_QUEUED * 100),
+    ...(fo.store ? ['--store-engine', fo.store] : []),
+    ...(fo.fsync ? ['--store-fsync', fo.fsync] : []),
+    ...(fo.extraArgs ?? []),
+  ];
+}
+
+/**
  * @param noDelay disable Nagle on the comparison brokers (mosquitto `set_tcp_nodelay`,
  *   Aedes `net.Server({ noDelay })`). Ferry always runs with its own settings.
  */
-export async function startBroker(name: BrokerName, workDir: string, noDelay = true, timeoutMs = 15_000): Promise<BrokerHandle> {
+export async function startBroker(name: BrokerName, workDir: string, noDelay = true, timeoutMs = 15_000, fo: FerryOptions = {}): Promise<BrokerHandle> {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(workDir, `${name}-`));
   const logFile = path.join(dir, 'broker.log');
@@ -93,13 +158,14 @@ export async function startBroker(name: BrokerName, workDir: string, noDelay = t
       [
         `listener ${port} ${HOST}`,
         'allow_anonymous true',
-        'persistence false',
+        ...(fo.persistence ? [] : ['persistence false']),
         'max_connections -1',
-        'max_inflight_messages 64',
+        `max_inflight_messages ${MAX_INFLIGHT}`,
         // QoS 0 deliveries to online clients are also bounded by this in 2.x;
         // keep it well above anything a 5 s run can queue per subscriber.
-        'max_queued_messages 1000000',
+        `max_queued_messages ${MAX_QUEUED}`,
         `set_tcp_nodelay ${String(noDelay)}`,
+        ...(fo.persistence ? ['persistence true', `persistence_location ${dir}/`, ...MOSQUITTO_AUTOSAVE] : []),
         'log_dest stderr',
         'log_type error',
         'log_type warning',
@@ -110,10 +176,12 @@ export async function startBroker(name: BrokerName, workDir: string, noDelay = t
   } else if (name === 'aedes') {
     argv = [process.execPath, AEDES_SERVER, '--port', String(port), '--host', HOST, '--nodelay', noDelay ? '1' : '0'];
   } else {
-    if (!fs.existsSync(FERRY_CLI)) throw new Error(`${path.relative(repoRoot, FERRY_CLI)} not built`);
+    const cli = ferryCli[name];
+    if (!cli) throw new Error(`${name}: no CLI given (--baseline-cli)`);
+    if (!fs.existsSync(cli)) throw new Error(`${cli} not built`);
     const dataDir = path.join(dir, 'data');
     fs.mkdirSync(dataDir);
-    argv = [process.execPath, FERRY_CLI, 'start', '--data-dir', dataDir, '--bind', HOST, '--mqtt-port', String(port), '--ws-port', '0', '--http-port', '0'];
+    argv = [process.execPath, ...(fo.nodeArgs ?? []), ...ferryArgs(dataDir, port, fo, cli)];
   }
 
   const log = fs.openSync(logFile, 'a');
@@ -216,11 +284,18 @@ export function brokerVersions(): Record<BrokerName, string> {
   } catch {
     /* ignore */
   }
-  let ferry = 'unknown';
-  try {
-    ferry = execFileSync('git', ['-C', repoRoot, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-  } catch {
-    /* ignore */
-  }
-  return { ferry: `git ${ferry}`, mosquitto: mosq, aedes };
+  const describe = (cli: string): string => {
+    if (!cli) return 'unset';
+    // A snapshot dir carries a SNAPSHOT file describing what was built (see snapshot.sh).
+    const snap = path.join(path.dirname(cli), '..', '..', '..', 'SNAPSHOT');
+    if (fs.existsSync(snap)) return `${fs.readFileSync(snap, 'utf8').trim()} (${cli})`;
+    try {
+      const head = execFileSync('git', ['-C', repoRoot, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+      const dirty = execFileSync('git', ['-C', repoRoot, 'status', '--porcelain', '--untracked-files=no', 'src'], { encoding: 'utf8' }).trim();
+      return `git ${head}${dirty ? ' + uncommitted src changes' : ''} (${cli})`;
+    } catch {
+      return cli;
+    }
+  };
+  return { ferry: describe(ferryCli.ferry), 'ferry-base': describe(ferryCli['ferry-base']), mosquitto: mosq, aedes };
 }

@@ -16,6 +16,13 @@ export interface SubConfig extends Common {
   readonly qos: 0 | 1;
   /** Payload carries an 8-byte send timestamp; collect latency samples. */
   readonly latency: boolean;
+  /** Persistent sessions (CONNECT clean session = 0). Default: clean. */
+  readonly persistent?: boolean;
+  /**
+   * Subscribe, then DISCONNECT and close: the sessions stay on the broker, offline, collecting
+   * QoS 1 messages until a `reconnect` command brings (some of) them back.
+   */
+  readonly offline?: boolean;
 }
 
 export interface PubConfig extends Common {
@@ -29,6 +36,10 @@ export interface PubConfig extends Common {
   readonly rate: number;
   /** Write a send timestamp (hrtime ns as float64 LE) into the first 8 payload bytes. */
   readonly timestamp: boolean;
+  /** Cycle over these topics (one PUBLISH each in turn) instead of the client's own topic. */
+  readonly topics?: readonly string[];
+  /** Stop after this many PUBLISHes (QoS 1: the report's `acked` says when all are acknowledged). */
+  readonly limit?: number;
   /**
    * QoS 0 flow control for fan-out: one of the subscribers lives in the
    * publisher process and the publisher stays at most `window` messages ahead
@@ -68,12 +79,15 @@ export type ToWorker =
   /** hrtime ns (as decimal strings): begin load at `t0`, measure over [start, end). */
   | { readonly type: 'go'; readonly t0: string; readonly start: string; readonly end: string }
   | { readonly type: 'stop' }
+  /** Offline subscribers: reconnect the first `count` sessions (clean session = 0) and count what they get. */
+  | { readonly type: 'reconnect'; readonly count: number }
   | { readonly type: 'report' }
   | { readonly type: 'exit' };
 
 /** worker -> driver */
 export type FromWorker =
   | { readonly type: 'ready'; readonly connected: number; readonly failed: number; readonly setupMs: number }
+  | { readonly type: 'reconnected'; readonly connected: number; readonly failed: number; readonly sessionPresent: number }
   | {
       readonly type: 'window';
       /** Role-specific event count inside the window (received / sent / acked / connects). */
@@ -84,6 +98,20 @@ export type FromWorker =
       readonly errors: number;
       /** Messages received by the in-process probe subscriber inside the window. */
       readonly probeCount?: number;
+      /** Publisher, QoS 1: PUBACKs received since the start, at the window end. */
+      readonly ackedTotal?: number;
+      /** Role total (received / sent) since the start, at the window end. */
+      readonly totalAtEnd?: number;
     }
-  | { readonly type: 'report'; readonly total: number; readonly errors: number; readonly latency?: LatencyStats; readonly probeTotal?: number }
+  | {
+      readonly type: 'report';
+      readonly total: number;
+      readonly errors: number;
+      readonly latency?: LatencyStats;
+      readonly probeTotal?: number;
+      /** Publisher: PUBACKs received. */
+      readonly acked?: number;
+      /** Subscriber: PUBLISHes received with DUP=1. */
+      readonly dups?: number;
+    }
   | { readonly type: 'error'; readonly message: string };

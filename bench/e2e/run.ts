@@ -11,7 +11,19 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ALL_BROKERS, brokerVersions, killAllBrokers, repoRoot, startBroker, type BrokerName } from './brokers.js';
+import {
+  ALL_BROKERS,
+  KNOWN_BROKERS,
+  MAX_INFLIGHT,
+  MAX_QUEUED,
+  brokerVersions,
+  ferryCli,
+  killAllBrokers,
+  machineCpu,
+  repoRoot,
+  startBroker,
+  type BrokerName,
+} from './brokers.js';
 import { buildScenarios, fmtPct, killAllWorkers, type Measurement, type Options, type Scenario } from './scenarios.js';
 
 /** A generator process above this share of one core is considered saturated. */
@@ -34,6 +46,15 @@ function usage(): never {
       '  --connect-workers N      processes for connect_rate (default 2)',
       '  --latency-rate N         msg/s for the latency scenario (default 10000)',
       '  --nodelay on|off         TCP_NODELAY on mosquitto/aedes (default on)',
+      '  --ferry-cli PATH         Ferry build to run (default dist/src/cli/main.js of this checkout)',
+      '  --baseline-cli PATH      also run this Ferry build as broker "ferry-base" (before/after in one run)',
+      '  --ferry-store E          Ferry --store-engine sqlite|memory (default: Ferry\'s default, sqlite)',
+      '  --baseline-store E       --store-engine for ferry-base only (e.g. same build, memory vs sqlite)',
+      '  --ferry-fsync P          Ferry --store-fsync always|interval|off (default: Ferry\'s default, always)',
+      '  --ferry-cpu-prof DIR     run Ferry with --cpu-prof, profiles written to DIR',
+      '  --ferry-heap-prof DIR    run Ferry with --heap-prof, profiles written to DIR',
+      '  --queued SxM             queued_rss: S offline persistent sessions × M messages each (default 1000x1000)',
+      '  --wait-quiet S           before each run wait up to S s for the machine to be < 10% busy (default 0 = off)',
       '  --list                   list scenarios and exit',
       '  --no-save                do not write bench/results/*',
     ].join('\n'),
@@ -41,8 +62,25 @@ function usage(): never {
   process.exit(0);
 }
 
-function parseArgs(argv: readonly string[]): Options & { list: boolean } {
-  const o: Options & { list: boolean } = {
+/** Machine busy % (all cores) over `ms`. */
+async function busyOver(ms: number): Promise<number> {
+  const a = machineCpu();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = machineCpu();
+  return ((b.busy - a.busy) / Math.max(1, b.total - a.total)) * 100;
+}
+
+/** Wait (at most `maxS` seconds) until the machine has been < 10% busy for a second. Returns seconds waited. */
+async function waitQuiet(maxS: number): Promise<{ waited: number; busy: number }> {
+  const t = Date.now();
+  let busy = await busyOver(1000);
+  while (busy >= 10 && Date.now() - t < maxS * 1000) busy = await busyOver(1000);
+  return { waited: (Date.now() - t) / 1000, busy };
+}
+
+function parseArgs(argv: readonly string[]): Options & { list: boolean; waitQuiet: number } {
+  const o: Options & { list: boolean; waitQuiet: number } = {
+    waitQuiet: 0,
     scenarios: [],
     rounds: 3,
     brokers: [...ALL_BROKERS],
@@ -56,6 +94,8 @@ function parseArgs(argv: readonly string[]): Options & { list: boolean } {
     noDelay: true,
     save: true,
     list: false,
+    queuedSessions: 1000,
+    queuedPerSession: 1000,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -79,7 +119,7 @@ function parseArgs(argv: readonly string[]): Options & { list: boolean } {
         break;
       case '--brokers':
         o.brokers = val().split(',').filter(Boolean);
-        for (const b of o.brokers) if (!(ALL_BROKERS as readonly string[]).includes(b)) throw new Error(`unknown broker ${b}`);
+        for (const b of o.brokers) if (!(KNOWN_BROKERS as readonly string[]).includes(b)) throw new Error(`unknown broker ${b}`);
         break;
       case '--duration':
         o.duration = num();
@@ -111,6 +151,50 @@ function parseArgs(argv: readonly string[]): Options & { list: boolean } {
       case '--no-save':
         o.save = false;
         break;
+      case '--queued':
+        {
+          const m = /^(\d+)x(\d+)$/.exec(val());
+          if (!m) throw new Error('--queued takes SESSIONSxMESSAGES, e.g. 1000x1000');
+          o.queuedSessions = Number(m[1]);
+          o.queuedPerSession = Number(m[2]);
+        }
+        break;
+      case '--wait-quiet':
+        o.waitQuiet = num();
+        break;
+      case '--ferry-cli':
+        ferryCli.ferry = path.resolve(val());
+        break;
+      case '--baseline-cli':
+        ferryCli['ferry-base'] = path.resolve(val());
+        if (!o.brokers.includes('ferry-base')) o.brokers.push('ferry-base');
+        break;
+      case '--ferry-store': {
+        const v = val();
+        if (v !== 'sqlite' && v !== 'memory') throw new Error('--ferry-store takes sqlite|memory');
+        o.ferryStore = v;
+        break;
+      }
+      case '--baseline-store': {
+        const v = val();
+        if (v !== 'sqlite' && v !== 'memory') throw new Error('--baseline-store takes sqlite|memory');
+        o.baseStore = v;
+        break;
+      }
+      case '--ferry-fsync': {
+        const v = val();
+        if (v !== 'always' && v !== 'interval' && v !== 'off') throw new Error('--ferry-fsync takes always|interval|off');
+        o.ferryFsync = v;
+        break;
+      }
+      case '--ferry-cpu-prof':
+      case '--ferry-heap-prof': {
+        const dir = path.resolve(val());
+        fs.mkdirSync(dir, { recursive: true });
+        const kind = flag === '--ferry-cpu-prof' ? 'cpu' : 'heap';
+        o.ferryNodeArgs = [...(o.ferryNodeArgs ?? []), `--${kind}-prof`, `--${kind}-prof-dir`, dir];
+        break;
+      }
       case '--list':
         o.list = true;
         break;
@@ -161,7 +245,13 @@ function machineInfo(): Record<string, string> {
     mosquitto: v.mosquitto,
     aedes: v.aedes,
     ferry: v.ferry,
+    ...(ferryCli['ferry-base'] ? { 'ferry-base': v['ferry-base'] } : {}),
   };
+}
+
+/** How Ferry was configured, for the report header. */
+function ferryDesc(opts: Options): string {
+  return `ferry-store=${opts.ferryStore ?? 'sqlite (default)'}${opts.baseStore ? ` base-store=${opts.baseStore}` : ''} ferry-fsync=${opts.ferryFsync ?? 'always (default)'} max-inflight=${MAX_INFLIGHT} max-queued=${MAX_QUEUED} (Ferry and Mosquitto)`;
 }
 
 function rotate<T>(xs: readonly T[], k: number): T[] {
@@ -195,6 +285,7 @@ function summarise(scenarios: readonly Scenario[], brokers: readonly BrokerName[
   if (has('ferry') && has('mosquitto')) head.push('Ferry/Mosquitto');
   if (has('ferry') && has('aedes')) head.push('Ferry/Aedes');
   if (!has('ferry') && has('mosquitto') && has('aedes')) head.push('Aedes/Mosquitto');
+  if (has('ferry') && has('ferry-base')) head.push('Ferry/base');
   head.push('target');
   out.push(`| ${head.join(' | ')} |`, `|${head.map((h) => (h === 'scenario' || h === 'metric' || h === 'target' ? '---' : '---:')).join('|')}|`);
   for (const s of scenarios) {
@@ -214,6 +305,7 @@ function summarise(scenarios: readonly Scenario[], brokers: readonly BrokerName[
       if (has('ferry') && has('mosquitto')) row.push(ratio('ferry', 'mosquitto'));
       if (has('ferry') && has('aedes')) row.push(ratio('ferry', 'aedes'));
       if (!has('ferry') && has('mosquitto') && has('aedes')) row.push(ratio('aedes', 'mosquitto'));
+      if (has('ferry') && has('ferry-base')) row.push(ratio('ferry', 'ferry-base'));
       row.push(met.target ?? '');
       out.push(`| ${row.join(' | ')} |`);
     }
@@ -284,7 +376,7 @@ async function main(): Promise<void> {
     for (const s of all) console.log(`${s.name.padEnd(22)} ${s.description}`);
     return;
   }
-  const scenarios = opts.scenarios.length ? all.filter((s) => opts.scenarios.some((p) => s.name === p || s.name.startsWith(p))) : all;
+  const scenarios = opts.scenarios.length ? all.filter((s) => opts.scenarios.some((p) => s.name === p || s.name.startsWith(p))) : all.filter((s) => !s.optIn);
   if (scenarios.length === 0) throw new Error(`no scenario matches ${opts.scenarios.join(',')} (try --list)`);
   const brokers = opts.brokers as BrokerName[];
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-bench-'));
@@ -307,7 +399,7 @@ async function main(): Promise<void> {
   console.log(`# Ferry e2e benchmark ${info.date}`);
   for (const [k, v] of Object.entries(info)) if (k !== 'date') console.log(`  ${k.padEnd(9)} ${v}`);
   console.log(
-    `  options   rounds=${opts.rounds} duration=${opts.duration}s warmup=${opts.warmup}s size=${opts.size}B brokers=${brokers.join(',')} idle-conns=${opts.idleConns} connect-concurrency=${opts.connectConcurrency} nodelay=${opts.noDelay ? 'on' : 'off'}`,
+    `  options   rounds=${opts.rounds} duration=${opts.duration}s warmup=${opts.warmup}s size=${opts.size}B brokers=${brokers.join(',')} idle-conns=${opts.idleConns} connect-concurrency=${opts.connectConcurrency} nodelay=${opts.noDelay ? 'on' : 'off'} ${ferryDesc(opts)}`,
   );
   console.log(`  scenarios ${scenarios.map((s) => s.name).join(', ')}\n`);
 
@@ -322,9 +414,18 @@ async function main(): Promise<void> {
         let m: Measurement | null = null;
         let error: string | null = null;
         let broker: Awaited<ReturnType<typeof startBroker>> | null = null;
+        if (opts.waitQuiet > 0) {
+          const q = await waitQuiet(opts.waitQuiet);
+          if (q.waited > 1.5 || q.busy >= 10) console.log(`    (waited ${q.waited.toFixed(0)} s for a quiet machine; now ${q.busy.toFixed(0)}% busy)`);
+        }
         try {
-          broker = await startBroker(b, workDir, opts.noDelay);
-          m = await withTimeout(s.run({ broker, opts, runId }), (opts.warmup + opts.duration) * 1000 + 150_000, s.name);
+          broker = await startBroker(b, workDir, opts.noDelay, 15_000, {
+            ...(b === 'ferry-base' && opts.baseStore ? { store: opts.baseStore } : opts.ferryStore ? { store: opts.ferryStore } : {}),
+            ...(opts.ferryFsync ? { fsync: opts.ferryFsync } : {}),
+            ...(opts.ferryNodeArgs ? { nodeArgs: opts.ferryNodeArgs } : {}),
+            ...(s.durable ? { persistence: true } : {}),
+          });
+          m = await withTimeout(s.run({ broker, opts, runId }), (opts.warmup + opts.duration) * 1000 + (s.optIn ? 900_000 : 150_000), s.name);
           if (!broker.alive()) throw new Error(`${b} died during the run`);
         } catch (e) {
           error = e instanceof Error ? e.message : String(e);
@@ -335,7 +436,7 @@ async function main(): Promise<void> {
           await broker?.stop();
         }
         results.push({ scenario: s.name, broker: b, round, m, error });
-        const label = `  r${round + 1} ${b.padEnd(9)}`;
+        const label = `  r${round + 1} ${b.padEnd(10)}`;
         if (m) {
           const main = s.metrics.map((met) => `${met.label} ${met.fmt(m.metrics[met.key] ?? NaN)}`).join(', ');
           const cpu =
@@ -367,7 +468,7 @@ async function main(): Promise<void> {
       ...Object.entries(info)
         .filter(([k]) => k !== 'date')
         .map(([k, v]) => `- **${k}**: ${v}`),
-      `- **options**: \`${process.argv.slice(2).join(' ') || '(defaults)'}\` → rounds=${opts.rounds}, duration=${opts.duration}s, warmup=${opts.warmup}s, size=${opts.size}B, idle-conns=${opts.idleConns}, connect-concurrency=${opts.connectConcurrency}, nodelay=${opts.noDelay ? 'on' : 'off'}`,
+      `- **options**: \`${process.argv.slice(2).join(' ') || '(defaults)'}\` → rounds=${opts.rounds}, duration=${opts.duration}s, warmup=${opts.warmup}s, size=${opts.size}B, idle-conns=${opts.idleConns}, connect-concurrency=${opts.connectConcurrency}, nodelay=${opts.noDelay ? 'on' : 'off'}, ${ferryDesc(opts)}`,
       `- **wall time**: ${elapsed} s`,
       '',
       `## Summary (median of ${opts.rounds} rounds)`,

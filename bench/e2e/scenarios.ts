@@ -25,6 +25,17 @@ export interface Options {
   /** TCP_NODELAY on mosquitto / aedes. */
   noDelay: boolean;
   save: boolean;
+  /** Ferry's `--store-engine` (undefined = its default, sqlite). */
+  ferryStore?: 'sqlite' | 'memory';
+  /** `--store-engine` of the `ferry-base` broker, when it should differ from `ferryStore`. */
+  baseStore?: 'sqlite' | 'memory';
+  /** Ferry's `--store-fsync` (undefined = its default, always). */
+  ferryFsync?: 'always' | 'interval' | 'off';
+  /** Node flags for Ferry, e.g. `--cpu-prof --cpu-prof-dir DIR`. */
+  ferryNodeArgs?: string[];
+  /** queued_rss: offline persistent sessions × messages queued for each. */
+  queuedSessions: number;
+  queuedPerSession: number;
 }
 
 export interface Metric {
@@ -66,6 +77,10 @@ export interface Scenario {
   readonly name: string;
   readonly description: string;
   readonly metrics: readonly Metric[];
+  /** Not part of the default grid; runs only when named with --scenarios. */
+  readonly optIn?: boolean;
+  /** Start the brokers with persistence (Mosquitto `persistence true`); Aedes is skipped. */
+  readonly durable?: boolean;
   /** Primary metric key used in the per-run log line. */
   run(ctx: RunContext): Promise<Measurement>;
 }
@@ -262,7 +277,8 @@ async function pubsub(ctx: RunContext, spec: PubSubSpec): Promise<Measurement> {
     // after 500 ms without progress.
     let rep = await sub.request({ type: 'report' }, 'report');
     let still = 0;
-    const drainDeadline = Date.now() + 10_000;
+    // QoS 1 backlogs (acked, not yet delivered) may be large with the raised queue limits; give them time.
+    const drainDeadline = Date.now() + (spec.qos === 1 ? 60_000 : 10_000);
     while (still < 2 && Date.now() < drainDeadline) {
       await sleep(250);
       const next = await sub.request({ type: 'report' }, 'report');
@@ -270,9 +286,15 @@ async function pubsub(ctx: RunContext, spec: PubSubSpec): Promise<Measurement> {
       rep = next;
     }
     const prep = await pub.request({ type: 'report' }, 'report');
-    const sent = prep.total;
+    // QoS 0: every PUBLISH written counts. QoS 1: only what the broker PUBACKed —
+    // a PUBLISH still unacknowledged when the publisher stopped was never promised.
+    const sent = spec.qos === 1 ? (prep.acked ?? prep.total) : prep.total;
     const expected = sent * spec.fanout;
-    const loss = expected > 0 ? Math.max(0, (1 - (rep.total + (prep.probeTotal ?? 0)) / expected) * 100) : 0;
+    // Redeliveries (DUP=1) are not new messages; with clean sessions and no reconnects there should be none.
+    const dups = rep.dups ?? 0;
+    const received = rep.total - dups + (prep.probeTotal ?? 0);
+    const loss = expected > 0 ? Math.max(0, (1 - received / expected) * 100) : 0;
+    const drained = still >= 2;
     const delivered = ratePerSec(sw) + (pw.probeCount ?? 0) / (pw.elapsedNs / 1e9);
     const pubRate = ratePerSec(pw);
     const metrics: Record<string, number> = { rate: delivered, pubRate, loss };
@@ -282,9 +304,196 @@ async function pubsub(ctx: RunContext, spec: PubSubSpec): Promise<Measurement> {
     }
     const errs = pw.errors + sw.errors;
     let note = `pub ${fmtRate(pubRate)}/s, loss ${loss.toFixed(1)}%`;
+    if (spec.qos === 1) {
+      // Broker backlog when the window closed: acknowledged to the publisher but not yet delivered.
+      const backlog = Math.max(0, (pw.ackedTotal ?? 0) - (sw.totalAtEnd ?? 0));
+      metrics['backlog'] = backlog;
+      metrics['dups'] = dups;
+      note += ` (acked ${sent}, delivered ${rep.total - dups}, dup ${dups}), backlog at window end ${backlog}`;
+    }
+    if (!drained) note += ', NOT DRAINED after the drain deadline (loss includes messages still queued)';
     if (lat) note += `, p50 ${fmtUs(lat.p50)} p99 ${fmtUs(lat.p99)} p99.9 ${fmtUs(lat.p999)} max ${fmtUs(lat.max)} (n=${lat.n})`;
     if (errs) note += `, ${errs} socket errors`;
     return { metrics, brokerCpu: m.brokerCpu, machine: m.machine, other: m.other, gen: [{ role: 'pub', pct: cpuPct(pw) }, { role: 'sub', pct: cpuPct(sw) }], note };
+  });
+}
+
+// ---------------------------------------------------------------------------
+// durable scenarios (issue 3): persistent sessions, brokers started with persistence
+
+/** Poll the subscriber until its count stops moving for `quietMs` (or `maxMs`). */
+async function drainSub(sub: Worker, quietMs: number, maxMs: number): Promise<{ total: number; dups: number; settled: boolean }> {
+  let rep = await sub.request({ type: 'report' }, 'report');
+  let still = 0;
+  const deadline = Date.now() + maxMs;
+  const polls = Math.max(1, Math.round(quietMs / 250));
+  while (still < polls && Date.now() < deadline) {
+    await sleep(250);
+    const next = await sub.request({ type: 'report' }, 'report');
+    still = next.total === rep.total ? still + 1 : 0;
+    rep = next;
+  }
+  return { total: rep.total, dups: rep.dups ?? 0, settled: still >= polls };
+}
+
+/** Wait until the publisher's PUBACK count stops moving (all in-flight PUBLISHes answered). */
+async function settlePub(pub: Worker, maxMs: number): Promise<MsgOf<'report'>> {
+  let rep = await pub.request({ type: 'report' }, 'report');
+  const deadline = Date.now() + maxMs;
+  for (;;) {
+    await sleep(200);
+    const next = await pub.request({ type: 'report' }, 'report');
+    if ((next.acked ?? 0) >= next.total || (next.acked === rep.acked && Date.now() > deadline)) return next;
+    rep = next;
+  }
+}
+
+/**
+ * QoS 1 into persistent sessions. `offline`: the subscriber subscribed with clean session 0 and
+ * disconnected, so every PUBACK means "stored for an offline session"; the metric is the
+ * publisher's acknowledged rate, and afterwards the session reconnects and must get every
+ * acknowledged message (loss). `online`: the same session stays connected; the metric is the
+ * delivered rate (each delivery's in-flight state is journaled too).
+ */
+async function durable(ctx: RunContext, mode: 'offline' | 'online'): Promise<Measurement> {
+  const { broker, opts, runId } = ctx;
+  if (broker.name === 'aedes') throw new Error('skipped: Aedes runs with in-memory persistence here (not durable)');
+  return withWorkers(async (spawn) => {
+    const topic = 'bench/durable/0';
+    const sub = spawn('subscribers', {
+      role: 'sub',
+      host: HOST,
+      port: broker.port,
+      clients: [{ clientId: `${runId}-ds0`, topic }],
+      qos: 1,
+      latency: false,
+      persistent: true,
+      offline: mode === 'offline',
+    });
+    await sub.next('ready', 30_000);
+    const pub = spawn('publishers', {
+      role: 'pub',
+      host: HOST,
+      port: broker.port,
+      clients: [{ clientId: `${runId}-dp0`, topic }],
+      qos: 1,
+      payloadSize: opts.size,
+      inflight: 64,
+      rate: 0,
+      timestamp: false,
+    });
+    await pub.next('ready', 30_000);
+    const m = await goAndMeasure(broker, [pub, sub], opts);
+    const [pw, sw] = m.windows as [MsgOf<'window'>, MsgOf<'window'>];
+    pub.send({ type: 'stop' });
+    const prep = await settlePub(pub, 10_000);
+    const acked = prep.acked ?? 0;
+    let reconnectNote = '';
+    if (mode === 'offline') {
+      const t = Date.now();
+      sub.send({ type: 'reconnect', count: 1 });
+      const rc = await sub.next('reconnected', 30_000);
+      reconnectNote = rc.sessionPresent === 1 ? '' : ' SESSION NOT PRESENT on reconnect';
+      const d = await drainSub(sub, 1000, 120_000);
+      reconnectNote += `, reconnect delivered ${d.total - d.dups} in ${((Date.now() - t) / 1000).toFixed(1)} s${d.settled ? '' : ' (not settled)'}`;
+    }
+    const d = await drainSub(sub, 500, 60_000);
+    const delivered = d.total - d.dups;
+    const loss = acked > 0 ? Math.max(0, (1 - delivered / acked) * 100) : 0;
+    const rate = mode === 'offline' ? ratePerSec(pw) : ratePerSec(sw);
+    const backlog = Math.max(0, (pw.ackedTotal ?? 0) - (sw.totalAtEnd ?? 0));
+    return {
+      metrics: { rate, pubRate: ratePerSec(pw), loss, acked, delivered, dups: d.dups, ...(mode === 'online' ? { backlog } : {}) },
+      brokerCpu: m.brokerCpu,
+      machine: m.machine,
+      other: m.other,
+      gen: [
+        { role: 'pub', pct: cpuPct(pw) },
+        { role: 'sub', pct: cpuPct(sw) },
+      ],
+      note: `acked ${acked}, delivered ${delivered}, dup ${d.dups}, loss ${loss.toFixed(2)}%${mode === 'online' ? `, backlog at window end ${backlog}` : ''}${reconnectNote}`,
+    };
+  });
+}
+
+/**
+ * RSS with a large offline backlog: `queuedSessions` persistent sessions, each subscribed (QoS 1)
+ * to its own topic and offline, get `queuedPerSession` distinct messages each (one publisher, QoS 1,
+ * 64 in flight, cycling over the topics). RSS is read before publishing and once everything is
+ * acknowledged (lowest of 3 reads after 2 s). Then the first 10 sessions reconnect and must get
+ * exactly their share (a sanity check that the messages were really queued).
+ */
+async function queuedRss(ctx: RunContext): Promise<Measurement> {
+  const { broker, opts, runId } = ctx;
+  if (broker.name === 'aedes') throw new Error('skipped: Aedes runs with in-memory persistence here (not durable)');
+  const nSess = opts.queuedSessions;
+  const total = nSess * opts.queuedPerSession;
+  return withWorkers(async (spawn) => {
+    const topics = Array.from({ length: nSess }, (_, i) => `bench/q/${i}`);
+    const sub = spawn('subscribers', {
+      role: 'sub',
+      host: HOST,
+      port: broker.port,
+      clients: topics.map((topic, i) => ({ clientId: `${runId}-q${i}`, topic })),
+      qos: 1,
+      latency: false,
+      persistent: true,
+      offline: true,
+    });
+    await sub.next('ready', 120_000);
+    await sleep(1000);
+    const before = procRssBytes(broker.pid);
+    const cpu0 = procCpuUs(broker.pid);
+    const pub = spawn('publishers', {
+      role: 'pub',
+      host: HOST,
+      port: broker.port,
+      clients: [{ clientId: `${runId}-qp`, topic: topics[0]! }],
+      qos: 1,
+      payloadSize: opts.size,
+      inflight: 64,
+      rate: 0,
+      timestamp: false,
+      topics,
+      limit: total,
+    });
+    await pub.next('ready', 30_000);
+    const t0 = nowNs();
+    const now = nowNs() + 50e6;
+    pub.send({ type: 'go', t0: String(now), start: String(now), end: String(now + 3600e9) });
+    let peak = 0;
+    let rep: MsgOf<'report'>;
+    const deadline = Date.now() + 600_000;
+    for (;;) {
+      await sleep(500);
+      peak = Math.max(peak, procRssBytes(broker.pid));
+      rep = await pub.request({ type: 'report' }, 'report');
+      if ((rep.acked ?? 0) >= total) break;
+      if (!broker.alive()) throw new Error('broker died while queueing');
+      if (Date.now() > deadline) throw new Error(`only ${rep.acked ?? 0}/${total} acknowledged after 600 s`);
+    }
+    const secs = (nowNs() - t0) / 1e9;
+    const cpuPctQ = ((procCpuUs(broker.pid) - cpu0) / (secs * 1e6)) * 100;
+    await sleep(2000);
+    let after = Infinity;
+    for (let i = 0; i < 3; i++) {
+      after = Math.min(after, procRssBytes(broker.pid));
+      peak = Math.max(peak, procRssBytes(broker.pid));
+      await sleep(300);
+    }
+    const check = Math.min(10, nSess);
+    sub.send({ type: 'reconnect', count: check });
+    const rc = await sub.next('reconnected', 60_000);
+    const d = await drainSub(sub, 1000, 120_000);
+    const expected = check * opts.queuedPerSession;
+    return {
+      metrics: { rssAfter: after, rssBefore: before, rssPeak: peak, perMsg: (after - before) / total, ingest: total / secs, checkDelivered: d.total - d.dups, checkExpected: expected },
+      gen: [],
+      note:
+        `${nSess} sessions × ${opts.queuedPerSession} = ${total} queued in ${secs.toFixed(1)} s (${fmtRate(total / secs)}/s, broker ${cpuPctQ.toFixed(0)}% CPU); ` +
+        `RSS ${(before / 2 ** 20).toFixed(1)} → ${(after / 2 ** 20).toFixed(1)} MB (peak ${(peak / 2 ** 20).toFixed(1)} MB); ` +
+        `check: ${rc.sessionPresent}/${check} sessions present, ${d.total - d.dups}/${expected} delivered${d.settled ? '' : ' (not settled)'}`,
+    };
   });
 }
 
@@ -405,6 +614,34 @@ export function buildScenarios(opts: Options): Scenario[] {
       description: `RSS growth per idle connection (CONNECT/CONNACK, no subscription) with ${opts.idleConns} connections`,
       metrics: [{ key: 'perConn', label: 'RSS per idle conn', better: 'lower', fmt: fmtBytes, target: '≤ 6 KB' }],
       run: idleRss,
+    },
+    {
+      name: `durable_offline_${b}`,
+      description: 'QoS 1 ingest into an offline persistent session (clean session 0, subscribed then disconnected), 64 in flight; afterwards the session reconnects and must get every acknowledged message',
+      metrics: [rateMetric('msg/s acknowledged', 'interval ≥ 1.0× Mosquitto')],
+      optIn: true,
+      durable: true,
+      run: (ctx) => durable(ctx, 'offline'),
+    },
+    {
+      name: `durable_online_${b}`,
+      description: 'QoS 1 1 → 1 end to end into an online persistent session (clean session 0), 64 in flight',
+      metrics: [rateMetric('msg/s delivered', 'interval ≥ 1.0× Mosquitto')],
+      optIn: true,
+      durable: true,
+      run: (ctx) => durable(ctx, 'online'),
+    },
+    {
+      name: `queued_rss_${opts.queuedSessions}x${opts.queuedPerSession}`,
+      description: `RSS with ${opts.queuedSessions} offline persistent sessions × ${opts.queuedPerSession} distinct queued QoS 1 messages (${opts.size} B payloads)`,
+      metrics: [
+        { key: 'rssAfter', label: 'RSS with the backlog', better: 'lower', fmt: (v) => `${(v / 2 ** 20).toFixed(1)} MB`, target: '< 300 MB' },
+        { key: 'perMsg', label: 'RSS per queued message', better: 'lower', fmt: fmtBytes },
+        { key: 'ingest', label: 'queueing rate (msg/s)', better: 'higher', fmt: fmtRate },
+      ],
+      optIn: true,
+      durable: true,
+      run: queuedRss,
     },
     {
       name: 'connect_rate',

@@ -38,9 +38,9 @@ function str(s: string): Buffer {
   return out;
 }
 
-/** CONNECT, protocol level 4 (3.1.1), clean session, no will/auth. */
-export function buildConnect(clientId: string, keepAliveSec = 60): Buffer {
-  const vh = Buffer.from([0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x02, (keepAliveSec >> 8) & 0xff, keepAliveSec & 0xff]);
+/** CONNECT, protocol level 4 (3.1.1), clean session (unless `clean` is false), no will/auth. */
+export function buildConnect(clientId: string, keepAliveSec = 60, clean = true): Buffer {
+  const vh = Buffer.from([0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, clean ? 0x02 : 0x00, (keepAliveSec >> 8) & 0xff, keepAliveSec & 0xff]);
   return packet(0x10, Buffer.concat([vh, str(clientId)]));
 }
 

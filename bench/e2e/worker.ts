@@ -47,12 +47,20 @@ interface Client {
   /** Called after each TCP chunk has been fully parsed (used to flush batched acks). */
   afterChunk: () => void;
   closedUnexpectedly: boolean;
+  /** We closed it on purpose (offline persistent session). */
+  expectClose: boolean;
+  /** CONNACK session-present flag. */
+  sessionPresent: boolean;
 }
 
 let shuttingDown = false;
 let runtimeErrors = 0;
 
-function openClient(host: string, port: number, clientId: string): Promise<Client> {
+/**
+ * @param onConnack called synchronously on CONNACK, before any packet that follows it in the same
+ *   TCP chunk (a resumed session's queued messages do), so a handler set there sees them all.
+ */
+function openClient(host: string, port: number, clientId: string, clean = true, onConnack?: (c: Client) => void): Promise<Client> {
   return new Promise((resolve, reject) => {
     // `onread` with a per-socket static buffer: no Buffer allocation per TCP read.
     const readBuf = Buffer.allocUnsafe(64 * 1024);
@@ -80,19 +88,23 @@ function openClient(host: string, port: number, clientId: string): Promise<Clien
           reject(new Error(`CONNACK rc=${String(rc)}`));
           return;
         }
+        client.sessionPresent = ((buf[bodyStart] ?? 0) & 1) === 1;
+        onConnack?.(client);
         resolve(client);
       },
       beforeChunk: () => {},
       afterChunk: () => {},
       closedUnexpectedly: false,
+      expectClose: false,
+      sessionPresent: false,
     };
     const reader = new PacketReader((t, f, b, s, e) => client.onPacket(t, f, b, s, e));
-    socket.once('connect', () => socket.write(buildConnect(clientId)));
+    socket.once('connect', () => socket.write(buildConnect(clientId, 60, clean)));
     socket.on('error', (err) => {
       reject(err);
     });
     socket.on('close', () => {
-      if (!shuttingDown) {
+      if (!shuttingDown && !client.expectClose) {
         client.closedUnexpectedly = true;
         runtimeErrors++;
         reject(new Error('connection closed during setup'));
@@ -159,10 +171,29 @@ interface Role {
   total(): number;
   latency?: () => LatencyStats | undefined;
   probeTotal?: () => number;
+  acked?: () => number;
+  dups?: () => number;
+  reconnect?: (count: number) => Promise<{ connected: number; failed: number; sessionPresent: number }>;
+}
+
+/** DISCONNECT, then wait for the broker to close the socket (or 2 s). */
+function closeGracefully(c: Client): Promise<void> {
+  c.expectClose = true;
+  return new Promise((resolve) => {
+    const t = setTimeout(() => {
+      c.socket.destroy();
+      resolve();
+    }, 2000);
+    c.socket.once('close', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    c.socket.end(DISCONNECT);
+  });
 }
 
 /** Shared window bookkeeping: snapshot `count()` and CPU at start and end. */
-function scheduleWindow(start: number, end: number, count: () => number, probe?: () => number): void {
+function scheduleWindow(start: number, end: number, count: () => number, probe?: () => number, extra?: () => { ackedTotal?: number; totalAtEnd?: number }): void {
   let p0 = 0;
   let c0 = 0;
   let cpu0 = 0;
@@ -178,7 +209,7 @@ function scheduleWindow(start: number, end: number, count: () => number, probe?:
     const cpu1 = cpuNow();
     const t1 = nowNs();
     const pc = probe ? { probeCount: probe() - p0 } : {};
-    send({ type: 'window', count: c1 - c0, elapsedNs: t1 - t0, cpuUs: cpu1 - cpu0, errors: runtimeErrors, ...pc });
+    send({ type: 'window', count: c1 - c0, elapsedNs: t1 - t0, cpuUs: cpu1 - cpu0, errors: runtimeErrors, ...pc, ...(extra?.() ?? {}) });
   }, Math.max(0, (end - nowNs()) / 1e6));
 }
 
@@ -192,6 +223,7 @@ function latencyStats(samples: Float64Array, n: number): LatencyStats {
 
 async function runSub(cfg: SubConfig): Promise<{ role: Role; ok: number; failed: number }> {
   let received = 0;
+  let dups = 0;
   // Latency samples in µs, for messages *sent* inside the window.
   let samples = new Float64Array(1 << 16);
   let nSamples = 0;
@@ -200,21 +232,24 @@ async function runSub(cfg: SubConfig): Promise<{ role: Role; ok: number; failed:
   let chunkNow = 0;
 
   const clients: Client[] = [];
+  const clean = cfg.persistent !== true;
   const res = await connectAll(cfg.clients, 64, async (spec) => {
-    const c = await openClient(cfg.host, cfg.port, spec.clientId);
+    const c = await openClient(cfg.host, cfg.port, spec.clientId, clean);
     await subscribe(c, spec.topic, cfg.qos);
-    clients.push(c);
+    if (cfg.offline) await closeGracefully(c);
+    else clients.push(c);
   });
   if (res.failed > 0) fail(`subscriber setup: ${res.failed}/${cfg.clients.length} clients failed`);
 
-  for (const c of clients) {
-    if (cfg.qos === 1) {
-      // Batch PUBACKs for a whole TCP chunk into one write.
+  const installQos1 = (c: Client): void => {
+    {
+      // Batch PUBACKs for a whole TCP chunk into one write (QoS 1 PUBLISHes; QoS 0 are just counted).
       let acks = Buffer.allocUnsafe(4 * 256);
       let nAcks = 0;
       c.onPacket = (type, flags, buf, bodyStart) => {
         if (type !== PKT_PUBLISH) return;
         received++;
+        if ((flags & 0x08) !== 0) dups++;
         if ((flags & 0x06) !== 0) {
           const idOff = bodyStart + 2 + buf.readUInt16BE(bodyStart);
           if ((nAcks + 1) * 4 > acks.length) {
@@ -236,6 +271,12 @@ async function runSub(cfg: SubConfig): Promise<{ role: Role; ok: number; failed:
           nAcks = 0;
         }
       };
+    }
+  };
+
+  for (const c of clients) {
+    if (cfg.qos === 1) {
+      installQos1(c);
     } else if (cfg.latency) {
       c.beforeChunk = () => {
         chunkNow = nowNs();
@@ -268,13 +309,24 @@ async function runSub(cfg: SubConfig): Promise<{ role: Role; ok: number; failed:
       go(_t0, start, end) {
         winStart = start;
         winEnd = end;
-        scheduleWindow(start, end, () => received);
+        scheduleWindow(start, end, () => received, undefined, () => ({ totalAtEnd: received }));
       },
       stop() {},
       total: () => received,
+      dups: () => dups,
       // Summarised only after the driver has drained the broker, so messages
       // sent late in the window are still counted.
       latency: () => (cfg.latency ? latencyStats(samples, nSamples) : undefined),
+      async reconnect(count) {
+        let sessionPresent = 0;
+        const again = await connectAll(cfg.clients.slice(0, count), 64, async (spec) => {
+          // Queued messages may follow CONNACK in the same chunk: install the handler on CONNACK.
+          const c = await openClient(cfg.host, cfg.port, spec.clientId, false, installQos1);
+          if (c.sessionPresent) sessionPresent++;
+          clients.push(c);
+        });
+        return { connected: again.ok, failed: again.failed, sessionPresent };
+      },
     },
   };
 }
@@ -315,6 +367,7 @@ async function runPub(cfg: PubConfig): Promise<{ role: Role; ok: number; failed:
   /** Messages the probe has not seen yet. */
   const ahead = (): number => sent - probeBase - (probeReceived - probeSeenAtBase);
 
+  const limit = cfg.limit ?? Infinity;
   for (const { c, topic } of clients) {
     const tpl = buildPublish(topic, cfg.qos, cfg.payloadSize);
     const pktLen = tpl.bytes.length;
@@ -322,19 +375,28 @@ async function runPub(cfg: PubConfig): Promise<{ role: Role; ok: number; failed:
     if (cfg.qos === 1) {
       // Closed loop: keep `inflight` PUBLISHes unacknowledged; every PUBACK
       // frees its packet id, which is immediately reused for the next PUBLISH.
+      // With `topics`, successive PUBLISHes cycle over them.
+      const tpls = cfg.topics?.length ? cfg.topics.map((t) => buildPublish(t, 1, cfg.payloadSize)) : [tpl];
+      let seq = 0;
       let freed: number[] = [];
       const emit = (ids: readonly number[]): void => {
         if (ids.length === 0 || stopped) return;
-        const out = Buffer.allocUnsafe(ids.length * pktLen);
-        for (let i = 0; i < ids.length; i++) {
-          const o = i * pktLen;
-          tpl.bytes.copy(out, o);
+        const n = Math.min(ids.length, limit - sent);
+        if (n <= 0) return;
+        let len = 0;
+        for (let i = 0; i < n; i++) len += tpls[(seq + i) % tpls.length]!.bytes.length;
+        const out = Buffer.allocUnsafe(len);
+        let o = 0;
+        for (let i = 0; i < n; i++) {
+          const t = tpls[seq++ % tpls.length]!;
+          t.bytes.copy(out, o);
           const id = ids[i]!;
-          out[o + tpl.idOffset] = id >> 8;
-          out[o + tpl.idOffset + 1] = id & 0xff;
-          if (cfg.timestamp) out.writeDoubleLE(nowNs(), o + tpl.payloadOffset);
+          out[o + t.idOffset] = id >> 8;
+          out[o + t.idOffset + 1] = id & 0xff;
+          if (cfg.timestamp) out.writeDoubleLE(nowNs(), o + t.payloadOffset);
+          o += t.bytes.length;
         }
-        sent += ids.length;
+        sent += n;
         c.socket.write(out);
       };
       c.onPacket = (type, _flags, buf, bodyStart) => {
@@ -424,12 +486,13 @@ async function runPub(cfg: PubConfig): Promise<{ role: Role; ok: number; failed:
     role: {
       go(t0, start, end) {
         setTimeout(() => starters.forEach((s) => s()), Math.max(0, (t0 - nowNs()) / 1e6));
-        scheduleWindow(start, end, () => (cfg.qos === 1 ? acked : sent), cfg.probe ? () => probeReceived : undefined);
+        scheduleWindow(start, end, () => (cfg.qos === 1 ? acked : sent), cfg.probe ? () => probeReceived : undefined, () => ({ ackedTotal: acked, totalAtEnd: sent }));
       },
       stop() {
         stopped = true;
       },
       total: () => sent,
+      acked: () => acked,
       probeTotal: () => probeReceived,
     },
   };
@@ -516,11 +579,28 @@ process.on('message', (msg: ToWorker) => {
     case 'stop':
       role?.stop();
       break;
+    case 'reconnect':
+      if (!role?.reconnect) fail('reconnect: not an offline subscriber');
+      role
+        .reconnect(msg.count)
+        .then((r) => send({ type: 'reconnected', ...r }))
+        .catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));
+      break;
     case 'report':
       {
         const latency = role?.latency?.();
         const probeTotal = role?.probeTotal?.();
-        send({ type: 'report', total: role?.total() ?? 0, errors: runtimeErrors, ...(latency ? { latency } : {}), ...(probeTotal !== undefined ? { probeTotal } : {}) });
+        const acked = role?.acked?.();
+        const dups = role?.dups?.();
+        send({
+          type: 'report',
+          total: role?.total() ?? 0,
+          errors: runtimeErrors,
+          ...(latency ? { latency } : {}),
+          ...(probeTotal !== undefined ? { probeTotal } : {}),
+          ...(acked !== undefined ? { acked } : {}),
+          ...(dups !== undefined ? { dups } : {}),
+        });
       }
       break;
     case 'exit':
