@@ -6,14 +6,21 @@
  * encapsulation (the `skip-override` symbol fastify-plugin sets), so its onResponse hook lands on
  * the root instance; server.ts registers it first so every later route gets the hook. Routes are
  * labelled by their pattern (`/api/v1/clients/:clientId`), unmatched URLs as "unmatched".
+ * Routes whose config says `selfTimed` (the RPC endpoint, when given metrics.observeRpcRequest
+ * as its observer) are skipped here: they report each request themselves, with an `action` label.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { FerryMetrics } from '../observability/metrics.js';
 import type { HttpModule } from './server.js';
 
+/** Route config of a route that reports its own requests (`{ config: SELF_TIMED }`): the hook skips it. */
+export const SELF_TIMED: Readonly<Record<string, unknown>> = { selfTimed: true };
+
 export function metricsModule(metrics: FerryMetrics): HttpModule {
   const plugin: FastifyPluginAsync = async (app) => {
     app.addHook('onResponse', async (request, reply) => {
+      // Routes that report their own requests (the RPC endpoint, with its action label).
+      if ((request.routeOptions.config as { selfTimed?: unknown } | undefined)?.selfTimed === true) return;
       const route = request.routeOptions.url ?? 'unmatched';
       metrics.observeApiRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     });

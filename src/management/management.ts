@@ -28,6 +28,7 @@ import { Message } from '../session/message.js';
 import type { Store } from '../store/types.js';
 import type { InstanceLimits, InstanceMode } from '../tenancy/limits.js';
 import type { GroupRecord, Instance, ParentTopicRecord, Tenancy } from '../tenancy/registry.js';
+import { ManagementError } from '../tenancy/errors.js';
 import { FacadeError, invalid } from './errors.js';
 import { groupResourceId, TagStore, type Tag, type TaggedResourceType } from './tags.js';
 import type { TraceQueries } from './traces.js';
@@ -391,7 +392,7 @@ export class Management {
 
   getAccessKey(id: string): AccessKeyInfo {
     const key = this.accessKeys.get(id);
-    if (key === undefined) throw new FacadeError('InvalidParameter', `AccessKey ${id} does not exist`, 'accessKeyId');
+    if (key === undefined) throw new ManagementError('AccessKeyNotFound', `AccessKey ${id} does not exist`);
     return key;
   }
 

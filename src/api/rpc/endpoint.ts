@@ -19,6 +19,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { safeEqual } from '../../auth/crypto.js';
 import type { PolicyResource } from '../../auth/policy.js';
+import { SELF_TIMED } from '../../http/metrics.js';
 import type { HttpModule } from '../../http/server.js';
 import { describeError } from '../../management/errors.js';
 import type { Management } from '../../management/management.js';
@@ -33,8 +34,13 @@ export const RPC_TIMESTAMP_WINDOW_MS = 15 * 60 * 1000;
 const MAX_BODY_BYTES = 1024 * 1024;
 const COMMON = ['AccessKeyId', 'Signature', 'SignatureMethod', 'SignatureVersion', 'SignatureNonce', 'Timestamp'] as const;
 
-/** Called once per request (metrics); `code` is 'OK' or the error code. */
-export type RpcObserver = (event: { action: string; code: string; status: number; durationMs: number }) => void;
+/**
+ * Called once per request (metrics: FerryMetrics.observeRpcRequest). `action` is a known action
+ * name or '' (unknown, missing, or refused before parsing), so it is a bounded label; `code` is
+ * 'OK' or the error code. When an observer is given, the process-wide HTTP timing hook leaves
+ * these routes to it (route config `selfTimed`), so each request is counted once.
+ */
+export type RpcObserver = (event: { method: string; action: string; code: string; status: number; durationMs: number }) => void;
 
 export interface RpcEndpointOptions {
   readonly management: Management;
@@ -156,21 +162,29 @@ export function rpcModule(options: RpcEndpointOptions): HttpModule {
       app.removeAllContentTypeParsers();
       app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: MAX_BODY_BYTES }, (_req, text, done) => done(null, text));
       const serve = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-        const started = performance.now();
         const url = request.raw.url ?? '/';
         const q = url.indexOf('?');
         const form = request.method === 'POST' && typeof request.body === 'string' && isForm(request.headers['content-type']) ? request.body : null;
         const host = (request.headers.host ?? '').replace(/:\d+$/, '');
         const answer = await endpoint.handle(request.method, q < 0 ? '' : url.slice(q + 1), form, host);
-        options.observe?.({ action: answer.action, code: typeof answer.body['Code'] === 'string' ? answer.body['Code'] : 'OK', status: answer.status, durationMs: performance.now() - started });
+        options.observe?.({
+          method: request.method,
+          action: RPC_ACTIONS.has(answer.action) ? answer.action : '',
+          code: typeof answer.body['Code'] === 'string' ? answer.body['Code'] : 'OK',
+          status: answer.status,
+          durationMs: reply.elapsedTime,
+        });
         await reply.code(answer.status).header('content-type', 'application/json;charset=utf-8').send(JSON.stringify(answer.body));
       };
-      app.get('/', serve);
-      app.post('/', serve);
+      const config = options.observe === undefined ? {} : SELF_TIMED;
+      app.get('/', { config }, serve);
+      app.post('/', { config }, serve);
       app.setErrorHandler(async (error: { statusCode?: number; message: string }, request, reply) => {
         const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? 400 : 500;
+        const code = status === 400 ? 'InvalidParameter' : 'InternalError';
         request.log.warn({ err: error }, 'rpc request failed before dispatch');
-        await reply.code(status).send({ RequestId: randomUUID().toUpperCase(), HostId: request.hostname, Code: status === 400 ? 'InvalidParameter' : 'InternalError', Message: error.message });
+        options.observe?.({ method: request.method, action: '', code, status, durationMs: reply.elapsedTime });
+        await reply.code(status).send({ RequestId: randomUUID().toUpperCase(), HostId: request.hostname, Code: code, Message: error.message });
       });
     },
   };

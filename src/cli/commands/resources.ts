@@ -202,10 +202,21 @@ export const COMMANDS: Record<string, CommandDef> = {
     summary: 'Device and message traces',
     usage: 'trace device <clientId> | messages <clientId> | message <msgId>   [--since 1h] [--page N] [--page-size N] [--reverse]   [-i INSTANCE]',
     actions: {
-      device: async (c) => show(c.out, await c.client.call('GET', `${I(c)}/traces/devices/${enc(pos(c, 1, 'client id'))}${traceQuery(c)}`), ['Time', 'ChannelId', 'Action', 'ActionInfo']),
+      device: async (c) => showTracePage(c, await c.client.call('GET', `${I(c)}/traces/devices/${enc(pos(c, 1, 'client id'))}${traceQuery(c)}`), ['Time', 'ChannelId', 'Action', 'ActionInfo']),
       messages: async (c) =>
-        show(c.out, await c.client.call('GET', `${I(c)}/traces/clients/${enc(pos(c, 1, 'client id'))}/messages${traceQuery(c)}`), ['Time', 'MsgId', 'Action', 'ActionInfo']),
-      message: async (c) => show(c.out, await c.client.call('GET', `${I(c)}/traces/messages/${enc(pos(c, 1, 'MsgId'))}${traceQuery(c)}`)),
+        showTracePage(c, await c.client.call('GET', `${I(c)}/traces/clients/${enc(pos(c, 1, 'client id'))}/messages${traceQuery(c)}`), ['Time', 'MsgId', 'Action', 'ActionInfo']),
+      message: async (c) => {
+        const answer = (await c.client.call('GET', `${I(c)}/traces/messages/${enc(pos(c, 1, 'MsgId'))}${traceQuery(c)}`)) as {
+          published: Array<Record<string, unknown>>;
+          deliveries: { items: Array<Record<string, unknown>>; total: number };
+          page?: number;
+          pageSize?: number;
+        };
+        if (c.out.json) return show(c.out, answer);
+        // One table: how it came in (pub_mqtt / pub_mq), then who it was delivered to.
+        const rows = [...answer.published, ...answer.deliveries.items];
+        showTracePage(c, { items: rows, total: answer.published.length + answer.deliveries.total }, ['Time', 'Action', 'ClientId', 'ActionInfo'], answer.published.length);
+      },
     },
   },
 };
@@ -220,6 +231,16 @@ function identityBody(c: Ctx): Record<string, unknown> {
     clientId: c.args.get('client-id'),
     signMode: c.args.get('sign-mode') ?? 'SIGNED',
   });
+}
+
+/** A page of trace records as a table, with a hint when more pages follow. `extra` rows are not part of the paged total's pages. */
+function showTracePage(c: Ctx, answer: unknown, columns: readonly string[], extra = 0): void {
+  show(c.out, answer, columns);
+  if (c.out.json) return;
+  const total = (answer as { total?: unknown }).total;
+  const page = Number(c.args.get('page') ?? 1);
+  const pageSize = Number(c.args.get('page-size') ?? 20);
+  if (typeof total === 'number' && total - extra > page * pageSize) c.out.write(`(${total - extra} records: --page ${page + 1} for more)\n`);
 }
 
 function traceQuery(c: Ctx): string {

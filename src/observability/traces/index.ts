@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { TraceQueries, TracePage } from '../../management/traces.js';
+import type { Message } from '../../session/message.js';
 import { newIdPrefix, TraceRecorder } from './recorder.js';
 import { openTraceDbForReading, TRACE_DB_FILE, type PurgeResult } from './trace-db.js';
 import { TraceWriterThread } from './writer.js';
@@ -81,8 +82,9 @@ export class TraceService implements TraceQueries {
     const path = join(dataDir, TRACE_DB_FILE);
     if (!settings.enabled) return new TraceService(path, settings, null, null, logger);
     const cpuShare = Math.min(1, Math.max(0.01, settings.writerCpuPercent / 100));
-    const writer = await TraceWriterThread.start({ path, idPrefix: newIdPrefix(), cpuShare }, logger);
-    const recorder = new TraceRecorder({ sink: writer, flushIntervalMs: settings.flushIntervalMs, defaultInstanceId });
+    const idPrefix = newIdPrefix();
+    const writer = await TraceWriterThread.start({ path, idPrefix, cpuShare }, logger);
+    const recorder = new TraceRecorder({ sink: writer, flushIntervalMs: settings.flushIntervalMs, defaultInstanceId, idPrefix });
     const service = new TraceService(path, settings, recorder, writer, logger);
     await service.purge();
     return service;
@@ -90,6 +92,14 @@ export class TraceService implements TraceQueries {
 
   get enabled(): boolean {
     return this.recorder !== null;
+  }
+
+  /**
+   * The MsgId the traces of a message carry (Management's `msgIdOf`: SendMessage and REST publish
+   * answer it); undefined while tracing is off.
+   */
+  msgIdOf(message: Message): string | undefined {
+    return this.recorder?.msgIdOf(message);
   }
 
   /** Events recorded, dropped (writer behind) and rows stored since start. */

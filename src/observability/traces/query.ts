@@ -9,6 +9,7 @@
  * `YYYY-MM-DD hh:mm:ss.SSS` in the server's local time zone (as the managed service shows it).
  */
 import type Database from 'better-sqlite3';
+import { FacadeError } from '../../management/errors.js';
 import { MESSAGE_EVENT_BASE, TraceCode, traceKind } from './codes.js';
 import { formatTraceId } from './recorder.js';
 import { MSG_EPOCH_FACTOR } from './trace-db.js';
@@ -83,13 +84,15 @@ export interface MessagePublishResult {
   readonly MessageTraceLists: MessageTraceRecord[];
 }
 
-/** A query parameter is out of range; `field` names it as the managed service does. */
-export class TraceQueryError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
+/**
+ * A query parameter is out of range; `field` names it as the managed service does. It is the
+ * facade's InvalidParameter, so the RPC actions and REST routes answer 400 naming the field.
+ */
+export class TraceQueryError extends FacadeError {
+  declare readonly field: string;
+
+  constructor(field: string, message: string) {
+    super('InvalidParameter', `${field}: ${message}`, field);
     this.name = 'TraceQueryError';
   }
 }

@@ -10,7 +10,8 @@
  * is seen (Message.traceId), a connection when it connects (Channel.traceChannel). So "this
  * message was published before this client connected", i.e. it waited offline, is just
  * `message.traceId < channel.traceChannel`. The writer turns numbers into 32-hex ids
- * (a random per-process prefix + the number).
+ * (a random per-process prefix + the number); `msgIdOf` gives the same text on the broker
+ * thread, so an API that publishes a message can answer the MsgId its traces carry.
  *
  * If the writer falls behind by more than `maxPendingBatches`, new events are dropped and
  * counted (`dropped`) rather than queued without bound.
@@ -58,6 +59,8 @@ export interface TraceRecorderOptions {
   readonly maxPendingBatches?: number;
   /** Instance of refused CONNECTs nobody attributed to one. */
   readonly defaultInstanceId: string;
+  /** The 20-hex MsgId/ChannelId prefix of this process run, the one the writer stores (default: a new one). */
+  readonly idPrefix?: string;
 }
 
 /** 20 random hex digits + 12 hex digits of a counter = a 32-hex MsgId / ChannelId. */
@@ -86,8 +89,11 @@ export class TraceRecorder implements Tracer {
   private readonly maxPending: number;
   private readonly backendChannels = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
+  /** See TraceRecorderOptions.idPrefix. */
+  readonly idPrefix: string;
 
   constructor(private readonly options: TraceRecorderOptions) {
+    this.idPrefix = options.idPrefix ?? newIdPrefix();
     this.batchSize = options.batchSize ?? 8192;
     this.maxPending = options.maxPendingBatches ?? 64;
     this.batch = this.newBatch();
@@ -140,6 +146,14 @@ export class TraceRecorder implements Tracer {
       offline = id < n && !delivery.retain;
     }
     this.push(offline ? TraceCode.PushOffline : TraceCode.Sub, n, id);
+  }
+
+  /**
+   * The 32-hex MsgId of a message, as its trace records show it. Numbers the message now if no
+   * trace has seen it yet (synchronously, on the broker thread), so later records carry the id.
+   */
+  msgIdOf(message: Message): string {
+    return formatTraceId(this.idPrefix, this.messageId(message));
   }
 
   // Batching

@@ -93,7 +93,7 @@ test('cli - pub and sub in every authentication mode, send, client list and kick
   }
   await new Promise((r) => setTimeout(r, 100));
   const sent = await run('send', 'backend/x', 'from-api', '--json');
-  assert.match(sent.out, /"msgId": "[0-9A-F]{32}"/);
+  assert.match(sent.out, /"msgId": "[0-9a-f]{32}"/);
   const line = JSON.parse((await listener).out.trim()) as { topic: string; payload: string };
   assert.deepEqual([line.topic, line.payload], ['backend/x', 'from-api']);
 

@@ -94,7 +94,7 @@ test('rest - publish with v5 properties, retained messages, clients, subscriptio
     properties: { contentType: 'application/octet-stream', userProperties: { a: '1' }, responseTopic: 'reply/x', correlationData: Buffer.from('c1').toString('base64') },
   });
   assert.equal(pub.status, 200, JSON.stringify(pub.body));
-  assert.match(String(pub.body['msgId']), /^[0-9A-F]{32}$/);
+  assert.match(String(pub.body['msgId']), /^[0-9a-f]{32}$/);
   await waitFor(() => sub.messages.length === 1);
   const packet = sub.messages[0]!;
   assert.deepEqual([...packet.payload as Buffer], [0, 1, 2, 255]);
@@ -140,6 +140,13 @@ test('rest - instances, topics, groups, tags, access keys', async (t) => {
   assert.equal((await rest(h.endpoint, ADMIN, 'PATCH', '/instances/mqtt-strict1', { name: 'factory' })).body['name'], 'factory');
   assert.equal((await rest(h.endpoint, ADMIN, 'PUT', '/instances/mqtt-strict1/tags', { tags: [{ key: 'site', value: 'a' }] })).status, 200);
   assert.deepEqual((await rest(h.endpoint, ADMIN, 'GET', '/instances?tag=site=a')).body.items?.map((i) => i['instanceId']), ['mqtt-strict1']);
+  assert.equal((await rest(h.endpoint, ADMIN, 'PUT', '/instances/mqtt-strict1/tags', { tags: [{ key: 'line', value: '2' }] })).status, 200);
+  const untagged = await rest(h.endpoint, ADMIN, 'DELETE', '/instances/mqtt-strict1/tags?keys=site');
+  assert.equal(untagged.status, 200, 'answers the instance');
+  assert.deepEqual(untagged.body['tags'], [{ key: 'line', value: '2' }]);
+  assert.equal((await rest(h.endpoint, ADMIN, 'GET', '/instances?tag=site=a')).body['total'], 0);
+  assert.deepEqual((await rest(h.endpoint, ADMIN, 'DELETE', '/instances/mqtt-strict1/tags?all=true')).body['tags'], []);
+  assert.deepEqual((await rest(h.endpoint, ADMIN, 'GET', '/instances/mqtt-strict1')).body['tags'], []);
   assert.equal((await rest(h.endpoint, ADMIN, 'POST', '/instances/mqtt-strict1/messages', { topic: 'plant/x', payload: 'p' })).status, 400, 'strict: parent topic must exist');
   assert.equal((await rest(h.endpoint, ADMIN, 'POST', '/instances/mqtt-strict1/topics', { name: 'plant' })).status, 201);
   assert.equal((await rest(h.endpoint, ADMIN, 'POST', '/instances/mqtt-strict1/messages', { topic: 'plant/x', payload: 'p' })).status, 200);
@@ -158,6 +165,10 @@ test('rest - instances, topics, groups, tags, access keys', async (t) => {
   assert.equal(typeof key.body['secret'], 'string');
   const listed = await rest(h.endpoint, ADMIN, 'GET', '/access-keys');
   assert.ok(listed.body.items?.some((k) => k['id'] === id && k['secret'] === undefined));
+  const one = await rest(h.endpoint, ADMIN, 'GET', `/access-keys/${id}`);
+  assert.equal(one.status, 200);
+  assert.deepEqual([one.body['id'], one.body['status'], one.body['secret']], [id, 'Active', undefined]);
+  assert.equal((await rest(h.endpoint, ADMIN, 'GET', '/access-keys/NOSUCHKEY')).status, 404);
   assert.equal((await rest(h.endpoint, ADMIN, 'PATCH', `/access-keys/${id}`, { status: 'Inactive' })).body['status'], 'Inactive');
   assert.equal((await rest(h.endpoint, { id, secret: String(key.body['secret']) }, 'GET', '/instances')).status, 401);
   assert.equal((await rest(h.endpoint, ADMIN, 'PATCH', `/access-keys/${id}`, { policies: [{ Statement: [{ Effect: 'Maybe', Action: 'x', Resource: '*' }] }] })).body.error?.field, 'body.policies.0');
@@ -188,6 +199,11 @@ test('rest - tokens, device credentials, custom identities, permissions, blackli
   assert.equal((await rest(h.endpoint, ADMIN, 'POST', `${I}/identities`, { username: 'carol', identityType: 'ROBOT', secret: 's', signMode: 'ORIGIN' })).body.error?.field, 'body.identityType');
   assert.equal((await rest(h.endpoint, ADMIN, 'POST', `${I}/permissions`, { identity: 'carol', identityType: 'USER', topic: 'cmd/#', permitAction: 'PUB', effect: 'ALLOW' })).status, 201);
   assert.equal((await rest(h.endpoint, ADMIN, 'GET', `${I}/permissions?identity=carol`)).body['total'], 1);
+  assert.equal((await rest(h.endpoint, ADMIN, 'PUT', `${I}/permissions`, { identity: 'carol', identityType: 'USER', topic: 'cmd/#', permitAction: 'SUB', effect: 'DENY' })).status, 200);
+  assert.deepEqual(
+    (await rest(h.endpoint, ADMIN, 'GET', `${I}/permissions?identity=carol`)).body.items?.map((x) => [x['PermitAction'], x['Effect']]),
+    [['SUB', 'DENY']],
+  );
   assert.equal((await rest(h.endpoint, ADMIN, 'DELETE', `${I}/permissions?identity=carol&identityType=USER&topic=${encodeURIComponent('cmd/#')}`)).status, 204);
   assert.equal((await rest(h.endpoint, ADMIN, 'DELETE', `${I}/identities?username=carol&identityType=USER`)).status, 204);
   assert.equal((await rest(h.endpoint, ADMIN, 'PUT', `${I}/blacklist/evil`)).status, 204);

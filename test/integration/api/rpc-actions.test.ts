@@ -24,7 +24,7 @@ test('rpc - SendMessage and BatchSendMessages (2019-12-11) reach subscribers', a
   const h = await startApi(t);
   const sub = await mqttClient(t, h, 'GID_app@@@sub1', ['cmd/#']);
   const sent = await call(popClient(h.endpoint, ADMIN), 'SendMessage', { InstanceId: I, MqttTopic: 'cmd/dev1', Payload: 'aGVsbG8=' });
-  assert.match(String(sent['MsgId']), /^[0-9A-F]{32}$/);
+  assert.match(String(sent['MsgId']), /^[0-9a-f]{32}$/);
   await waitFor(() => sub.messages.length === 1);
   assert.deepEqual(sub.messages[0], { topic: 'cmd/dev1', payload: 'aGVsbG8=' });
 
@@ -40,7 +40,7 @@ test('rpc - SendMessage and BatchSendMessages (2019-12-11) reach subscribers', a
   const responses = batch['Responses'] as Array<Record<string, unknown>>;
   assert.equal(responses.length, 2);
   assert.equal(responses[0]!['Id'], 1);
-  assert.match(String(responses[0]!['MsgId']), /^[0-9A-F]{32}$/);
+  assert.match(String(responses[0]!['MsgId']), /^[0-9a-f]{32}$/);
   assert.equal(responses[0]!['ErrorCode'], '');
   assert.equal(responses[1]!['ErrorCode'], 'InvalidParameter');
   await waitFor(() => sub.messages.length === 4);
