@@ -33,6 +33,9 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Housekeeping of the store: how often, and how many rows at most per step. */
 const PURGE_INTERVAL_MS = 60_000;
 const PURGE_BUDGET = 2000;
+/** A large backlog is purged in at most this many steps per interval, this far apart. */
+const PURGE_MAX_STEPS = 100;
+const PURGE_PAUSE_MS = 50;
 
 interface PendingWill {
   readonly message: Message;
@@ -53,6 +56,8 @@ export class Broker implements ConnectionSink {
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly purgeTimer: NodeJS.Timeout | null = null;
   private closing = false;
+  /** The housekeeping run in progress, awaited by close() before the store closes. */
+  private purgeRun: Promise<void> | null = null;
 
   constructor(
     readonly options: BrokerOptions,
@@ -82,7 +87,9 @@ export class Broker implements ConnectionSink {
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
     if (store !== null) {
-      this.purgeTimer = setInterval(() => void this.purge(store), PURGE_INTERVAL_MS);
+      this.purgeTimer = setInterval(() => {
+        this.purgeRun ??= this.purge(store).finally(() => (this.purgeRun = null));
+      }, PURGE_INTERVAL_MS);
       this.purgeTimer.unref();
     }
   }
@@ -408,14 +415,20 @@ export class Broker implements ConnectionSink {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     for (const connection of this.connections) connection.destroy();
+    await this.purgeRun;
     await this.persistence?.store.commit();
   }
 
   /** One bounded housekeeping step of the store (expired sessions, old queue entries). */
   private async purge(store: Store): Promise<void> {
     try {
-      const result = await store.purgeExpired(Date.now(), PURGE_BUDGET);
-      this.counters.droppedExpired += result.expiredMessages + result.retentionDropped;
+      // Bounded steps until nothing is due; the store yields to the event loop between steps.
+      for (let step = 0; step < PURGE_MAX_STEPS && !this.closing; step++) {
+        const result = await store.purgeExpired(Date.now(), PURGE_BUDGET);
+        this.counters.droppedExpired += result.expiredMessages + result.retentionDropped;
+        if (result.done) break;
+        await new Promise((resolve) => setTimeout(resolve, PURGE_PAUSE_MS));
+      }
     } catch (error) {
       this.logger.error({ err: error }, 'store housekeeping failed');
     }
