@@ -7,22 +7,9 @@
  * `YYYY-MM-DD hh:mm:ss.SSS`, MsgId 32 hex characters, Action/ActionCode/ActionInfo from its enums.
  */
 
-export interface DeviceTraceRecord {
-  readonly Time: string;
-  readonly ChannelId: string;
-  readonly Action: string;
-  readonly ActionCode: string;
-  readonly ActionInfo: string;
-}
+import type { DeviceTraceRecord, MessageTraceRecord } from '../observability/traces/query.js';
 
-export interface MessageTraceRecord {
-  readonly Time: string;
-  readonly MsgId: string;
-  readonly ClientId: string;
-  readonly Action: string;
-  readonly ActionCode: string;
-  readonly ActionInfo: string;
-}
+export type { DeviceTraceRecord, MessageTraceRecord };
 
 export interface TraceRange {
   readonly instanceId: string;
