@@ -1,0 +1,136 @@
+/**
+ * The channel state machine without sockets: packets in through handle(), packets out through a
+ * recording ChannelOutput. This is what keeping I/O out of channel/ buys.
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import { Broker } from '../../../src/broker/broker.js';
+import { DEFAULT_BROKER_OPTIONS } from '../../../src/broker/options.js';
+import { Channel, type ChannelOutput } from '../../../src/channel/channel.js';
+import { decodeAll } from '../../../src/protocol/decoder.js';
+import type { ConnectPacket, Packet } from '../../../src/protocol/packets.js';
+import type { PeerInfo } from '../../../src/transport/types.js';
+
+const PEER: PeerInfo = { transport: 'tcp', remoteAddress: '127.0.0.1', remotePort: 1, listener: 'mqtt' };
+
+class RecordingOutput implements ChannelOutput {
+  readonly sent: Packet[] = [];
+  closed = false;
+  version: 3 | 4 | 5 = 4;
+  congested = false;
+  write(data: Buffer): void {
+    this.sent.push(...decodeAll(data, this.version).filter((p) => p.type !== 'connect'));
+  }
+  writePacket(packet: Packet): void {
+    this.sent.push(packet);
+  }
+  setProtocolVersion(version: 3 | 4 | 5): void {
+    this.version = version;
+  }
+  pauseReading(): void {}
+  resumeProcessing(): void {}
+  close(): void {
+    this.closed = true;
+  }
+}
+
+function setup(t: TestContext) {
+  const broker = new Broker({ ...DEFAULT_BROKER_OPTIONS }, pino({ level: 'silent' }));
+  t.after(() => broker.close());
+  const open = () => {
+    const out = new RecordingOutput();
+    const channel = new Channel(out, broker, PEER, pino({ level: 'silent' }));
+    return { out, channel };
+  };
+  return { broker, open };
+}
+
+const connect = (clientId: string, extra: Partial<ConnectPacket> = {}): ConnectPacket => ({
+  type: 'connect',
+  protocolName: 'MQTT',
+  protocolVersion: 4,
+  clean: true,
+  keepalive: 60,
+  clientId,
+  ...extra,
+});
+
+/** CONNECT is authenticated asynchronously; let it finish. */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+test('channel - CONNECT is answered with CONNACK and the client is registered', async (t) => {
+  const { broker, open } = setup(t);
+  const { out, channel } = open();
+  channel.handle(connect('a'));
+  await settle();
+  assert.deepEqual(out.sent, [{ type: 'connack', sessionPresent: false, reasonCode: 0 }]);
+  assert.equal(channel.state, 'connected');
+  assert.equal(broker.client('a'), channel);
+});
+
+test('channel - a packet before CONNECT closes without an answer [MQTT-3.1.0-1]', (t) => {
+  const { open } = setup(t);
+  const { out, channel } = open();
+  channel.handle({ type: 'pingreq' });
+  assert.deepEqual(out.sent, []);
+  assert.equal(out.closed, true);
+  assert.equal(channel.state, 'closed');
+});
+
+test('channel - a second CONNECT is a protocol error: DISCONNECT 0x82 in MQTT 5 [MQTT-3.1.0-2]', async (t) => {
+  const { open } = setup(t);
+  const { out, channel } = open();
+  channel.handle(connect('v5', { protocolVersion: 5 }));
+  await settle();
+  channel.handle(connect('v5', { protocolVersion: 5 }));
+  assert.deepEqual(out.sent.at(-1), { type: 'disconnect', reasonCode: 0x82 });
+  assert.equal(out.closed, true);
+});
+
+test('channel - subscribe, publish QoS 1 and the PUBACK/SUBACK/PUBLISH it causes', async (t) => {
+  const { open } = setup(t);
+  const sub = open();
+  sub.channel.handle(connect('sub'));
+  const pub = open();
+  pub.channel.handle(connect('pub'));
+  await settle();
+  sub.channel.handle({
+    type: 'subscribe',
+    packetId: 1,
+    subscriptions: [{ topicFilter: 'a/+', qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0 }],
+  });
+  pub.channel.handle({ type: 'publish', topic: 'a/b', payload: Buffer.from('hi'), qos: 1, retain: false, dup: false, packetId: 7 });
+  assert.deepEqual(pub.out.sent.at(-1), { type: 'puback', packetId: 7 });
+  assert.deepEqual(sub.out.sent.slice(1), [
+    { type: 'suback', packetId: 1, reasonCodes: [1] },
+    { type: 'publish', topic: 'a/b', payload: Buffer.from('hi'), qos: 1, retain: false, dup: false, packetId: 1 },
+  ]);
+  // The delivery stays in flight until the client acknowledges it.
+  assert.equal(sub.channel.session!.inflight.size, 1);
+  sub.channel.handle({ type: 'puback', packetId: 1 });
+  assert.equal(sub.channel.session!.inflight.size, 0);
+});
+
+test('channel - takeover: the old connection gets DISCONNECT 0x8E and its will goes out', async (t) => {
+  const { open } = setup(t);
+  const watcher = open();
+  watcher.channel.handle(connect('watcher', { protocolVersion: 5 }));
+  const first = open();
+  first.channel.handle(
+    connect('dup', { protocolVersion: 5, will: { topic: 'wills/dup', payload: Buffer.from('gone'), qos: 0, retain: false } }),
+  );
+  await settle();
+  watcher.channel.handle({
+    type: 'subscribe',
+    packetId: 1,
+    subscriptions: [{ topicFilter: 'wills/#', qos: 0, noLocal: false, retainAsPublished: false, retainHandling: 0 }],
+  });
+  const second = open();
+  second.channel.handle(connect('dup', { protocolVersion: 5 }));
+  await settle();
+  assert.deepEqual(first.out.sent.at(-1), { type: 'disconnect', reasonCode: 0x8e });
+  assert.equal(first.out.closed, true);
+  assert.equal(second.channel.state, 'connected');
+  assert.equal(watcher.out.sent.at(-1)?.type, 'publish');
+});
