@@ -3,13 +3,16 @@
  * the writer stores.
  *  1. Hot path: TraceRecorder.published + delivered (a 1 → 1 message = 2 events) into a sink
  *     that discards batches: ns per event on the event-loop thread.
- *  2. Writer: batchRows (numbers → rows) and TraceWriter.write (SQLite insert, one transaction per
- *     batch of 8192) in this thread: µs per row, rows/s of one core.
+ *  2. Writer: batchColumns (recorder numbers → stored ids, in place) and TraceWriter.writeColumns
+ *     (the batch encoded as one BLOB row + per-channel and MsgId-bucket summaries, one transaction
+ *     per batch of 8192) in this thread: µs per event, events/s of one core.
+ *  3. Queries on what was stored: a client's messages (first page, a deep page) and a MsgId's
+ *     subscribers, ms per query.
  *
  * The end-to-end cost on QoS 1 throughput is measured with the e2e harness, tracing off vs on:
  * bench/traces/ab.sh (see bench/RESULTS.md, "Issue 5 — traces").
  *
- * Usage: node dist/bench/traces/trace.bench.js [--events 4000000] [--rows 1000000]
+ * Usage: node dist/bench/traces/trace.bench.js [--events 4000000] [--rows 1000000] [--clients 1000]
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,8 +20,10 @@ import { join } from 'node:path';
 import type { Channel } from '../../src/channel/channel.js';
 import { Message } from '../../src/session/message.js';
 import { TraceRecorder, newIdPrefix, type TraceBatch } from '../../src/observability/traces/recorder.js';
-import { openTraceDbForWriting, TraceWriter } from '../../src/observability/traces/trace-db.js';
-import { batchRows } from '../../src/observability/traces/writer-worker.js';
+import { openTraceDbForReading, openTraceDbForWriting, TraceWriter } from '../../src/observability/traces/trace-db.js';
+import { batchColumns } from '../../src/observability/traces/writer-worker.js';
+import { queryMessageOfClient, queryMessageSubscribe } from '../../src/observability/traces/query.js';
+import { formatTraceId } from '../../src/observability/traces/recorder.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -27,7 +32,7 @@ function arg(name: string, fallback: number): number {
 const events = arg('events', 4_000_000);
 const rowsWanted = arg('rows', 1_000_000);
 
-const clients = 1000;
+const clients = arg('clients', 1000);
 const channels = Array.from({ length: clients }, (_, i) => ({ clientId: `device-${i}`, instanceId: 'mqtt-default', traceChannel: 0 }) as unknown as Channel);
 const payload = Buffer.alloc(64);
 
@@ -68,7 +73,7 @@ try {
     idPrefix: prefix,
     epoch: writer.epoch(prefix),
   };
-  for (const batch of warmup) batchRows(batch, ctx);
+  for (const batch of warmup) writer.writeColumns(batchColumns(batch, ctx));
   let rows = 0;
   let convertNs = 0;
   let insertNs = 0;
@@ -76,20 +81,40 @@ try {
   for (const batch of kept) {
     if (rows >= rowsWanted) break;
     t0 = process.hrtime.bigint();
-    const out = batchRows(batch, ctx);
+    const out = batchColumns(batch, ctx);
     const t1 = process.hrtime.bigint();
-    writer.write(out);
+    writer.writeColumns(out);
     insertNs += Number(process.hrtime.bigint() - t1);
     convertNs += Number(t1 - t0);
-    rows += out.length;
+    rows += out.count;
   }
   ns = Number(process.hrtime.bigint() - started);
   const size = statSync(join(dir, 'traces.db')).size + statSync(join(dir, 'traces.db-wal')).size;
   console.log(
     `writer: ${rows.toLocaleString()} rows, ${((rows / ns) * 1e9).toFixed(0)} rows/s ` +
-      `(rows ${(convertNs / rows / 1000).toFixed(2)} µs + insert ${(insertNs / rows / 1000).toFixed(2)} µs per row), ` +
-      `${(size / rows).toFixed(0)} bytes/row on disk`,
+      `(ids ${(convertNs / rows / 1000).toFixed(3)} µs + encode and insert ${(insertNs / rows / 1000).toFixed(3)} µs per event), ` +
+      `${(size / rows).toFixed(0)} bytes/event on disk`,
   );
+
+  // 3. Queries.
+  const reader = openTraceDbForReading(join(dir, 'traces.db'));
+  const range = { instanceId: 'mqtt-default', beginTime: 0, endTime: Date.now() + 60_000 };
+  const time = (label: string, f: () => unknown): void => {
+    f();
+    const runs = 20;
+    const q0 = process.hrtime.bigint();
+    for (let i = 0; i < runs; i++) f();
+    console.log(`query ${label}: ${(Number(process.hrtime.bigint() - q0) / runs / 1e6).toFixed(2)} ms`);
+  };
+  const probe = `device-${Math.min(7, clients - 1)}`;
+  const first = queryMessageOfClient(reader, { ...range, clientId: probe, pageSize: 100 });
+  time(`client messages, page 1 of ${first.Total.toLocaleString()}`, () => queryMessageOfClient(reader, { ...range, clientId: probe, pageSize: 100 }));
+  time('client messages, last page', () =>
+    queryMessageOfClient(reader, { ...range, clientId: probe, pageSize: 100, currentPage: Math.max(1, Math.ceil(first.Total / 100)) }),
+  );
+  const msgId = formatTraceId(prefix, messages[5]!.traceId);
+  time('MsgId subscribers', () => queryMessageSubscribe(reader, { ...range, msgId }));
+  reader.close();
   writer.db.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });

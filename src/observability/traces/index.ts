@@ -38,7 +38,7 @@ export interface TraceSettings {
   readonly enabled: boolean;
   /** Traces older than this are deleted, seconds. */
   readonly retentionSeconds: number;
-  /** At most this many trace rows are kept; the oldest go first. */
+  /** At most this many trace events are kept; the oldest go first. */
   readonly maxRows: number;
   /** How often recorded events are written out, ms. */
   readonly flushIntervalMs: number;
@@ -102,7 +102,7 @@ export class TraceService implements TraceQueries {
     return this.recorder?.msgIdOf(message);
   }
 
-  /** Events recorded, dropped (writer behind) and rows stored since start. */
+  /** Events recorded, dropped (writer behind) and stored since start. */
   get stats(): { recorded: number; dropped: number; stored: number; pendingBatches: number } {
     return {
       recorded: this.recorder?.recorded ?? 0,

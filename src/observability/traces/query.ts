@@ -3,7 +3,11 @@
  * the same field names (DeviceInfoList, MessageOfClientList, MessageTraceLists; Time, ChannelId,
  * MsgId, ClientId, Action, ActionCode, ActionInfo), paging from CurrentPage 1 with PageSize 1-100.
  * Besides page numbers, every paged query takes a `cursor` (keyset paging: the `NextCursor` of
- * the previous page), which stays fast however deep one pages.
+ * the previous page, a position in the store), which stays fast however deep one pages.
+ *
+ * Events are stored a batch per row (trace-db.ts, batch-codec.ts): a client's queries count from
+ * the per-channel summaries and decode only the batches they must; a MsgId's from the batches of
+ * its bucket. Results are in store order (batch, then position), i.e. time order.
  *
  * Time: BeginTime/EndTime are ms since the epoch, both inclusive; `Time` in records is
  * `YYYY-MM-DD hh:mm:ss.SSS` in the server's local time zone (as the managed service shows it).
@@ -12,7 +16,8 @@ import type Database from 'better-sqlite3';
 import { FacadeError } from '../../management/errors.js';
 import { MESSAGE_EVENT_BASE, TraceCode, traceKind } from './codes.js';
 import { formatTraceId } from './recorder.js';
-import { MSG_EPOCH_FACTOR } from './trace-db.js';
+import { DecodedBatch, MSG_BUCKET } from './batch-codec.js';
+import { BLOCK_BATCHES, BLOCK_ENTRY, MSG_EPOCH_FACTOR, summarizedBelow } from './trace-db.js';
 
 export interface DeviceTraceRecord {
   readonly Time: string;
@@ -100,29 +105,75 @@ export class TraceQueryError extends FacadeError {
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;
 
-interface Row {
-  id: number;
-  time: number;
-  client_id: string;
-  channel_id: string;
-  code: number;
-  msg: number;
+/** One matching event: where it is stored and what it says. */
+interface Hit {
+  readonly batch: number;
+  readonly pos: number;
+  readonly time: number;
+  readonly channel: number;
+  readonly code: number;
+  readonly msg: number;
 }
 
-const SELECT = 'SELECT t.rowid AS id, t.time, t.code, t.msg, c.client_id, c.channel_id FROM traces t JOIN channels c ON c.id = t.channel';
+/** A channel's identity, as a query shows it. */
+interface ChannelInfo {
+  readonly instanceId: string;
+  readonly clientId: string;
+  readonly channelId: string;
+}
 
-/** MsgId text of stored msg numbers (epoch prefix + counter), per query. */
-class MsgIds {
+/** What one query reads: batches (decoded once), channels, epochs. */
+class Reader {
+  private readonly batches = new Map<number, DecodedBatch | null>();
+  private readonly channels = new Map<number, ChannelInfo | null>();
   private prefixes: Map<number, string> | null = null;
-  constructor(private readonly db: Database.Database) {}
+  constructor(readonly db: Database.Database) {}
 
-  text(msg: number): string {
+  batch(id: number): DecodedBatch | null {
+    let b = this.batches.get(id);
+    if (b === undefined) {
+      const row = this.db.prepare('SELECT first_time, count, data FROM batches WHERE id = ?').get(id) as
+        | { first_time: number; count: number; data: Buffer }
+        | undefined;
+      b = row === undefined ? null : new DecodedBatch(id, row.first_time, row.count, row.data);
+      this.batches.set(id, b);
+    }
+    return b;
+  }
+
+  channel(id: number): ChannelInfo | null {
+    let c = this.channels.get(id);
+    if (c === undefined) {
+      const row = this.db.prepare('SELECT instance_id, client_id, channel_id FROM channels WHERE id = ?').get(id) as
+        | { instance_id: string; client_id: string; channel_id: string }
+        | undefined;
+      c = row === undefined ? null : { instanceId: row.instance_id, clientId: row.client_id, channelId: row.channel_id };
+      this.channels.set(id, c);
+    }
+    return c;
+  }
+
+  /** MsgId text of a stored msg number (epoch prefix + counter). */
+  msgId(msg: number): string {
     if (msg === 0) return '';
     this.prefixes ??= new Map(
       (this.db.prepare('SELECT id, prefix FROM epochs').all() as Array<{ id: number; prefix: string }>).map((e) => [e.id, e.prefix]),
     );
     const epoch = Math.floor(msg / MSG_EPOCH_FACTOR);
     return formatTraceId(this.prefixes.get(epoch) ?? '0'.repeat(20), msg - epoch * MSG_EPOCH_FACTOR);
+  }
+
+  /**
+   * The batches that may hold events of [begin, end]: ids from the first batch whose last event
+   * is not before `begin` to the last whose first event is not after `end` (batch order is time
+   * order), or null when none.
+   */
+  batchRange(begin: number, end: number): [number, number] | null {
+    const lo = this.db.prepare('SELECT id FROM batches WHERE last_time >= ? ORDER BY last_time, id LIMIT 1').pluck().get(begin) as number | undefined;
+    const hi = this.db.prepare('SELECT id FROM batches WHERE first_time <= ? ORDER BY first_time DESC, id DESC LIMIT 1').pluck().get(end) as
+      | number
+      | undefined;
+    return lo === undefined || hi === undefined || lo > hi ? null : [lo, hi];
   }
 }
 
@@ -162,19 +213,26 @@ function checkRange(q: TimeRange): void {
   if (q.endTime < q.beginTime) throw new TraceQueryError('EndTime', 'must not be before BeginTime');
 }
 
+/** An event's place in the store: batch, then position in it (time order). */
 interface Cursor {
-  readonly time: number;
-  readonly id: number;
+  readonly batch: number;
+  readonly pos: number;
 }
 
-function encodeCursor(row: Row): string {
-  return Buffer.from(`${row.time}.${row.id}`).toString('base64url');
+function encodeCursor(hit: Hit): string {
+  return Buffer.from(`${hit.batch}.${hit.pos}`).toString('base64url');
 }
 
 function decodeCursor(text: string): Cursor {
   const m = /^(\d+)\.(\d+)$/.exec(Buffer.from(text, 'base64url').toString());
   if (m === null) throw new TraceQueryError('Cursor', 'is not a cursor this server returned');
-  return { time: Number(m[1]), id: Number(m[2]) };
+  return { batch: Number(m[1]), pos: Number(m[2]) };
+}
+
+/** Whether `hit` comes after the cursor in the page order. */
+function afterCursor(hit: Cursor, cursor: Cursor, reverse: boolean): boolean {
+  const d = hit.batch !== cursor.batch ? hit.batch - cursor.batch : hit.pos - cursor.pos;
+  return reverse ? d < 0 : d > 0;
 }
 
 interface PageSpec {
@@ -194,53 +252,169 @@ function pageSpec(p: Paging): PageSpec {
   return { page, size, reverse: p.reverse === true, cursor: p.cursor === undefined || p.cursor === '' ? null : decodeCursor(p.cursor) };
 }
 
-/** Runs `where` (with its params) as a count and as one page. */
-function paged(db: Database.Database, where: string, params: unknown[], spec: PageSpec): { total: number; rows: Row[]; next?: string } {
-  const total = (db.prepare(`SELECT count(*) AS n FROM traces t JOIN channels c ON c.id = t.channel WHERE ${where}`).get(...params) as { n: number }).n;
-  const order = spec.reverse ? 'DESC' : 'ASC';
-  let sql = `${SELECT} WHERE ${where}`;
-  const args = [...params];
+interface Page {
+  readonly total: number;
+  readonly hits: Hit[];
+  readonly next?: string;
+}
+
+/** One page of hits already in store order (oldest first). */
+function pageOf(all: Hit[], spec: PageSpec): Page {
+  const ordered = spec.reverse ? [...all].reverse() : all;
+  let from: number;
   if (spec.cursor !== null) {
-    const cmp = spec.reverse ? '<' : '>';
-    sql += ` AND (t.time ${cmp} ? OR (t.time = ? AND t.rowid ${cmp} ?))`;
-    args.push(spec.cursor.time, spec.cursor.time, spec.cursor.id);
+    const cursor = spec.cursor;
+    from = ordered.findIndex((h) => afterCursor(h, cursor, spec.reverse));
+    if (from < 0) from = ordered.length;
+  } else {
+    from = (spec.page - 1) * spec.size;
   }
-  sql += ` ORDER BY t.time ${order}, t.rowid ${order} LIMIT ?`;
-  args.push(spec.size + 1);
-  if (spec.cursor === null) {
-    sql += ' OFFSET ?';
-    args.push((spec.page - 1) * spec.size);
+  const hits = ordered.slice(from, from + spec.size);
+  const more = from + spec.size < ordered.length;
+  return { total: all.length, hits, ...(more && hits.length > 0 ? { next: encodeCursor(hits[hits.length - 1]!) } : {}) };
+}
+
+/**
+ * Events of one client's channels within [begin, end], device or message events, as one page.
+ * Counts come from the per-channel summaries of the batches that lie inside the range; only
+ * the batches that straddle it, and those that hold the page, are decoded.
+ */
+function clientPage(reader: Reader, q: ClientTraceQuery, messages: boolean, spec: PageSpec): Page {
+  const db = reader.db;
+  const ids = db.prepare('SELECT id FROM channels WHERE instance_id = ? AND client_id = ?').pluck().all(q.instanceId, q.clientId) as number[];
+  const range = ids.length === 0 ? null : reader.batchRange(q.beginTime, q.endTime);
+  if (range === null) return { total: 0, hits: [] };
+  // Per batch: events counted from summaries, or -1 when it must be decoded to count: the
+  // batches that straddle the range, the oldest (purge may have stored it again with fewer
+  // events) and those not summarized yet.
+  const counts = new Map<number, number>();
+  const oldest = db.prepare('SELECT min(id) FROM batches').pluck().get() as number;
+  const below = summarizedBelow(db);
+  const [lo, hi] = range;
+  const blocks = db.prepare('SELECT data FROM channel_blocks WHERE channel = ? AND block BETWEEN ? AND ?').pluck();
+  for (const id of ids) {
+    for (const data of blocks.all(id, Math.floor(lo / BLOCK_BATCHES), Math.floor(hi / BLOCK_BATCHES)) as Buffer[]) {
+      const e = new Float64Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+      for (let k = 0; k < e.length; k += BLOCK_ENTRY) {
+        const batch = e[k]!;
+        if (batch < lo || batch > hi || batch < oldest || batch >= below) continue;
+        const first = e[k + 1]!;
+        const last = e[k + 2]!;
+        const n = messages ? e[k + 4]! : e[k + 3]!;
+        if (n === 0 || last < q.beginTime || first > q.endTime) continue;
+        const inside = first >= q.beginTime && last <= q.endTime && batch !== oldest;
+        const known = counts.get(batch) ?? 0;
+        counts.set(batch, !inside || known < 0 ? -1 : known + n);
+      }
+    }
   }
-  const rows = db.prepare(sql).all(...args) as Row[];
-  if (rows.length > spec.size) {
-    rows.length = spec.size;
-    return { total, rows, next: encodeCursor(rows[rows.length - 1]!) };
+  const tail = db.prepare('SELECT id FROM batches WHERE id BETWEEN ? AND ?').pluck().all(Math.max(lo, below), hi) as number[];
+  for (const id of tail) counts.set(id, -1);
+  const channels = new Set(ids);
+  const hitsOf = (batchId: number): Hit[] => {
+    const b = reader.batch(batchId);
+    const hits: Hit[] = [];
+    if (b === null) return hits;
+    for (let i = 0; i < b.count; i++) {
+      const code = b.code[i]!;
+      if (code >= MESSAGE_EVENT_BASE !== messages || !channels.has(b.channel[i]!)) continue;
+      const time = b.timeAt(i);
+      if (time < q.beginTime || time > q.endTime) continue;
+      hits.push({ batch: batchId, pos: i, time, channel: b.channel[i]!, code, msg: b.msg[i]! });
+    }
+    return hits;
+  };
+  const order = [...counts.keys()].sort((a, b) => (spec.reverse ? b - a : a - b));
+  let total = 0;
+  for (const id of order) {
+    let n = counts.get(id)!;
+    if (n < 0) counts.set(id, (n = hitsOf(id).length));
+    total += n;
   }
-  return { total, rows };
+  // Walk to the page: skip whole batches by their counts, decode the ones that hold it.
+  let skip = spec.cursor === null ? (spec.page - 1) * spec.size : 0;
+  const hits: Hit[] = [];
+  let more = false;
+  for (const id of order) {
+    const n = counts.get(id)!;
+    if (n === 0) continue;
+    const cursor = spec.cursor;
+    if (cursor !== null && (spec.reverse ? id > cursor.batch : id < cursor.batch)) continue;
+    if (skip >= n) {
+      skip -= n;
+      continue;
+    }
+    let batchHits = hitsOf(id);
+    if (spec.reverse) batchHits.reverse();
+    if (cursor !== null && id === cursor.batch) batchHits = batchHits.filter((h) => afterCursor(h, cursor, spec.reverse));
+    for (const h of batchHits) {
+      if (skip > 0) {
+        skip--;
+        continue;
+      }
+      if (hits.length === spec.size) {
+        more = true;
+        break;
+      }
+      hits.push(h);
+    }
+    if (more) break;
+  }
+  return { total, hits, ...(more ? { next: encodeCursor(hits[hits.length - 1]!) } : {}) };
+}
+
+/** Events of one message with one of `codes`, of the instance (and client) asked, in store order. */
+function messageHits(reader: Reader, msg: number, q: MessageTraceQuery, codes: readonly number[], clientId?: string): Hit[] {
+  const batches = reader.db
+    .prepare(
+      `SELECT b.id FROM batch_msgs m JOIN batches b ON b.id = m.batch
+       WHERE m.bucket = ? AND b.last_time >= ? AND b.first_time <= ? ORDER BY b.id`,
+    )
+    .pluck()
+    .all(Math.floor(msg / MSG_BUCKET), q.beginTime, q.endTime) as number[];
+  const hits: Hit[] = [];
+  for (const id of batches) {
+    const b = reader.batch(id);
+    if (b === null) continue;
+    for (let i = 0; i < b.count; i++) {
+      if (b.msg[i] !== msg || !codes.includes(b.code[i]!)) continue;
+      const time = b.timeAt(i);
+      if (time < q.beginTime || time > q.endTime) continue;
+      const channel = reader.channel(b.channel[i]!);
+      if (channel === null || channel.instanceId !== q.instanceId) continue;
+      if (clientId !== undefined && channel.clientId !== clientId) continue;
+      hits.push({ batch: id, pos: i, time, channel: b.channel[i]!, code: b.code[i]!, msg });
+    }
+  }
+  return hits;
 }
 
 function pageInfo(spec: PageSpec, total: number, next: string | undefined): PageInfo {
   return { CurrentPage: spec.page, PageSize: spec.size, Total: total, ...(next === undefined ? {} : { NextCursor: next }) };
 }
 
-function deviceRecord(row: Row): DeviceTraceRecord {
-  const kind = traceKind(row.code);
-  return { Time: formatTraceTime(row.time), ChannelId: row.channel_id, Action: kind.action, ActionCode: kind.actionCode, ActionInfo: kind.actionInfo };
-}
-
-function messageRecord(row: Row, ids: MsgIds): MessageTraceRecord {
-  const kind = traceKind(row.code);
+function deviceRecord(hit: Hit, reader: Reader): DeviceTraceRecord {
+  const kind = traceKind(hit.code);
   return {
-    Time: formatTraceTime(row.time),
-    MsgId: ids.text(row.msg),
-    ClientId: row.client_id,
+    Time: formatTraceTime(hit.time),
+    ChannelId: reader.channel(hit.channel)?.channelId ?? '',
     Action: kind.action,
     ActionCode: kind.actionCode,
     ActionInfo: kind.actionInfo,
   };
 }
 
-const CLIENT_WHERE = 'c.instance_id = ? AND c.client_id = ? AND t.time >= ? AND t.time <= ?';
+function messageRecord(hit: Hit, reader: Reader): MessageTraceRecord {
+  const kind = traceKind(hit.code);
+  return {
+    Time: formatTraceTime(hit.time),
+    MsgId: reader.msgId(hit.msg),
+    ClientId: reader.channel(hit.channel)?.clientId ?? '',
+    Action: kind.action,
+    ActionCode: kind.actionCode,
+    ActionInfo: kind.actionInfo,
+  };
+}
 
 /** QueryMqttTraceDevice: connect, close and disconnect events of one client. */
 export function queryDeviceTrace(db: Database.Database | null, q: ClientTraceQuery): DeviceTracePage {
@@ -248,8 +422,9 @@ export function queryDeviceTrace(db: Database.Database | null, q: ClientTraceQue
   if (typeof q.clientId !== 'string' || q.clientId === '') throw new TraceQueryError('ClientId', 'is required');
   const spec = pageSpec(q);
   if (db === null) return { ...pageInfo(spec, 0, undefined), DeviceInfoList: [] };
-  const page = paged(db, `${CLIENT_WHERE} AND t.code < ${MESSAGE_EVENT_BASE}`, [q.instanceId, q.clientId, q.beginTime, q.endTime], spec);
-  return { ...pageInfo(spec, page.total, page.next), DeviceInfoList: page.rows.map(deviceRecord) };
+  const reader = new Reader(db);
+  const page = clientPage(reader, q, false, spec);
+  return { ...pageInfo(spec, page.total, page.next), DeviceInfoList: page.hits.map((h) => deviceRecord(h, reader)) };
 }
 
 /** QueryMqttTraceMessageOfClient: messages one client published or was sent. */
@@ -258,9 +433,9 @@ export function queryMessageOfClient(db: Database.Database | null, q: ClientTrac
   if (typeof q.clientId !== 'string' || q.clientId === '') throw new TraceQueryError('ClientId', 'is required');
   const spec = pageSpec(q);
   if (db === null) return { ...pageInfo(spec, 0, undefined), MessageOfClientList: [] };
-  const page = paged(db, `${CLIENT_WHERE} AND t.code >= ${MESSAGE_EVENT_BASE}`, [q.instanceId, q.clientId, q.beginTime, q.endTime], spec);
-  const ids = new MsgIds(db);
-  return { ...pageInfo(spec, page.total, page.next), MessageOfClientList: page.rows.map((row) => messageRecord(row, ids)) };
+  const reader = new Reader(db);
+  const page = clientPage(reader, q, true, spec);
+  return { ...pageInfo(spec, page.total, page.next), MessageOfClientList: page.hits.map((h) => messageRecord(h, reader)) };
 }
 
 function checkMsgId(msgId: string): string {
@@ -268,21 +443,15 @@ function checkMsgId(msgId: string): string {
   return msgId.toLowerCase();
 }
 
-const MSG_WHERE = 't.msg = ? AND c.instance_id = ? AND t.time >= ? AND t.time <= ?';
-
 /** QueryMqttTraceMessagePublish: how a message came in (pub_mqtt / pub_mq), oldest first. */
 export function queryMessagePublish(db: Database.Database | null, q: MessageTraceQuery): MessagePublishResult {
   checkRange(q);
   const msgId = checkMsgId(q.msgId);
   const msg = db === null ? null : msgNumber(db, msgId);
   if (db === null || msg === null) return { MessageTraceLists: [] };
-  const rows = db
-    .prepare(
-      `${SELECT} WHERE ${MSG_WHERE} AND t.code IN (${TraceCode.PubMqtt}, ${TraceCode.PubMq}) ORDER BY t.time, t.rowid LIMIT ${MAX_PAGE_SIZE}`,
-    )
-    .all(msg, q.instanceId, q.beginTime, q.endTime) as Row[];
-  const ids = new MsgIds(db);
-  return { MessageTraceLists: rows.map((row) => messageRecord(row, ids)) };
+  const reader = new Reader(db);
+  const hits = messageHits(reader, msg, q, [TraceCode.PubMqtt, TraceCode.PubMq]).slice(0, MAX_PAGE_SIZE);
+  return { MessageTraceLists: hits.map((h) => messageRecord(h, reader)) };
 }
 
 /** QueryMqttTraceMessageSubscribe: who a message was pushed to (sub / push_offline). */
@@ -292,13 +461,8 @@ export function queryMessageSubscribe(db: Database.Database | null, q: MessageSu
   const spec = pageSpec(q);
   const msg = db === null ? null : msgNumber(db, msgId);
   if (db === null || msg === null) return { ...pageInfo(spec, 0, undefined), MessageTraceLists: [] };
-  let where = `${MSG_WHERE} AND t.code IN (${TraceCode.Sub}, ${TraceCode.PushOffline})`;
-  const params: unknown[] = [msg, q.instanceId, q.beginTime, q.endTime];
-  if (q.clientId !== undefined && q.clientId !== '') {
-    where += ' AND c.client_id = ?';
-    params.push(q.clientId);
-  }
-  const page = paged(db, where, params, spec);
-  const ids = new MsgIds(db);
-  return { ...pageInfo(spec, page.total, page.next), MessageTraceLists: page.rows.map((row) => messageRecord(row, ids)) };
+  const reader = new Reader(db);
+  const clientId = q.clientId !== undefined && q.clientId !== '' ? q.clientId : undefined;
+  const page = pageOf(messageHits(reader, msg, q, [TraceCode.Sub, TraceCode.PushOffline], clientId), spec);
+  return { ...pageInfo(spec, page.total, page.next), MessageTraceLists: page.hits.map((h) => messageRecord(h, reader)) };
 }

@@ -1,9 +1,10 @@
 /**
  * The Tracer the broker calls when tracing is on. Recording an event is four writes into typed
- * arrays: no object, no string, no I/O. Batches go to the writer (a worker thread) every
+ * arrays: no object, no string, no I/O, and the clock is read once per event-loop turn. Batches go to the writer (a worker thread) every
  * `flushIntervalMs`, or at once when a batch is full.
  *
- *   hot path ──► batch {time, code, channel, msg}[N] ──(postMessage, transferred)──► writer thread
+ *   hot path ──► batch {time, code, channel, msg}[N] ──(postMessage: slot number)──► writer thread
+ *                in a slot of shared memory the writer hands back once stored
  *                + channel registrations (n → instance, client), made once per connection
  *
  * MsgIds and ChannelIds come from one counter: a message gets the next number the first time it
@@ -32,7 +33,7 @@ export interface ChannelRegistration {
   readonly once: boolean;
 }
 
-/** Columnar events; the typed arrays are transferred to the writer. */
+/** Columnar events; the typed arrays are views of one buffer (a shared slot of the writer's). */
 export interface TraceBatch {
   count: number;
   readonly time: Float64Array;
@@ -47,6 +48,29 @@ export interface TraceBatchSink {
   write(batch: TraceBatch): void;
   /** Batches written and not yet stored. */
   readonly pending: number;
+  /**
+   * An empty batch of `size` events to fill, when the sink provides the memory (the writer
+   * thread: reused slots of shared memory, so recording allocates nothing); else the recorder
+   * allocates its own.
+   */
+  allocate?(size: number): TraceBatch;
+}
+
+/** An empty batch over `buffer` (size × 25 bytes: time f64, channel f64, msg f64, code u8). */
+export function batchOver(buffer: ArrayBufferLike, size: number): TraceBatch {
+  return {
+    count: 0,
+    time: new Float64Array(buffer, 0, size),
+    channel: new Float64Array(buffer, 8 * size, size),
+    msg: new Float64Array(buffer, 16 * size, size),
+    code: new Uint8Array(buffer, 24 * size, size),
+    channels: [],
+  };
+}
+
+/** Bytes of one batch of `size` events (batchOver). */
+export function batchBytes(size: number): number {
+  return 25 * size;
 }
 
 export interface TraceRecorderOptions {
@@ -79,6 +103,9 @@ export function usernameInstance(username: string | undefined): string | undefin
   return parts.length === 3 && parts[2] !== '' ? parts[2] : undefined;
 }
 
+/** Events that may share one clock reading within an event-loop turn. */
+const CLOCK_EVENTS = 256;
+
 export class TraceRecorder implements Tracer {
   /** Events recorded / dropped because the writer was behind. */
   recorded = 0;
@@ -91,6 +118,10 @@ export class TraceRecorder implements Tracer {
   private readonly timer: NodeJS.Timeout;
   /** See TraceRecorderOptions.idPrefix. */
   readonly idPrefix: string;
+  /** now(): the cached time, how many more events may use it, whether its expiry is queued. */
+  private time = 0;
+  private clockEvents = 0;
+  private clockQueued = false;
 
   constructor(private readonly options: TraceRecorderOptions) {
     this.idPrefix = options.idPrefix ?? newIdPrefix();
@@ -197,7 +228,7 @@ export class TraceRecorder implements Tracer {
       batch = this.batch;
       i = 0;
     }
-    batch.time[i] = Date.now();
+    batch.time[i] = this.now();
     batch.code[i] = code;
     batch.channel[i] = channel;
     batch.msg[i] = msg;
@@ -205,15 +236,29 @@ export class TraceRecorder implements Tracer {
     this.recorded++;
   }
 
+  /**
+   * The time of an event: read once per event-loop turn (a socket's data callback records many
+   * events) and again every CLOCK_EVENTS events within one; Date.now() itself costs ~40 ns,
+   * most of what recording an event would cost.
+   */
+  private now(): number {
+    if (this.clockEvents-- > 0) return this.time;
+    if (!this.clockQueued) {
+      this.clockQueued = true;
+      queueMicrotask(this.clockExpired);
+    }
+    this.clockEvents = CLOCK_EVENTS - 1;
+    return (this.time = Date.now());
+  }
+
+  private readonly clockExpired = (): void => {
+    this.clockQueued = false;
+    this.clockEvents = 0;
+  };
+
   private newBatch(): TraceBatch {
     const size = this.batchSize;
-    return {
-      count: 0,
-      time: new Float64Array(size),
-      code: new Uint8Array(size),
-      channel: new Float64Array(size),
-      msg: new Float64Array(size),
-      channels: [],
-    };
+    const sink = this.options.sink;
+    return sink.allocate !== undefined ? sink.allocate(size) : batchOver(new ArrayBuffer(batchBytes(size)), size);
   }
 }

@@ -10,27 +10,41 @@
  *
  * A database of another schema version is set aside and a new one started (traces are disposable).
  *
- * Rows are only ever appended (rowid grows) and deleted from the oldest end, so
- * max(rowid) - min(rowid) + 1 is the row count, and rowid order is time order (give or take the
- * few ms between a record and its batch).
+ * Events are stored a batch per row (SCHEMA below), appended in time order and deleted from the
+ * oldest end; retention and the cap count events ("rows" in settings and metrics), and a batch
+ * that is only partly past them is stored again without its oldest events.
  */
 import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { DecodedBatch, encodeBatch, type ChannelSummary, type TraceColumns } from './batch-codec.js';
 
 export const TRACE_DB_FILE = 'traces.db';
 
 /** 'FRTR' — marks the file as Ferry's trace database. */
 const TRACE_APPLICATION_ID = 0x46525452;
-export const TRACE_SCHEMA_VERSION = 2;
+export const TRACE_SCHEMA_VERSION = 3;
 
 /**
- * Rows hold integers only, so an insert costs about a microsecond:
- * - `channel` points at `channels` (one row per connection, plus one per instance for
- *   server-made messages), which holds the instance, client id and ChannelId text;
- * - `msg` is the MsgId as a number: epoch × 2^40 + the recorder's counter, where the epoch is a
- *   row of `epochs` holding the 20-hex prefix of one process run (MsgId = prefix + 12 hex of the
- *   counter). Epoch numbers wrap at MAX_EPOCHS; with retention of days that never collides.
+ * Each batch of events the recorder sends is one row of `batches` (batch-codec.ts: a BLOB of
+ * columns, 17 bytes per event), so storing an event costs a few typed-array writes rather than
+ * a row insert with its index entries. Queries find batches through two summaries:
+ * - `channel_blocks`: per channel and block of BLOCK_BATCHES batches, for each batch of the
+ *   block the channel has events in, its device and message event counts and time span. A
+ *   client's query reads the blocks of its channels and decodes only the batches that straddle
+ *   its time range or hold the page asked for. Blocks are written when complete;
+ *   `meta.summarized_below` says up to which batch, and queries read the newer batches whole.
+ * - `batch_msgs`: the MsgId buckets (msg ÷ MSG_BUCKET) of each batch's message events, written
+ *   with the batch (a MsgId query decodes only the batches of its bucket).
+ * Other tables:
+ * - `channels`: one row per connection, plus one per instance for server-made messages; holds
+ *   the instance, client id and ChannelId text;
+ * - `epochs`: the 20-hex MsgId prefix of each process run. A stored msg number is
+ *   epoch × 2^40 + the recorder's counter (MsgId = prefix + 12 hex of the counter). Epoch
+ *   numbers wrap at MAX_EPOCHS; with retention of days that never collides.
+ *
+ * Batch ids grow with time (a batch holds the events of up to one flush interval), so batch
+ * order is time order; events within a batch are in the order they were recorded.
  */
 const SCHEMA = `
   CREATE TABLE epochs (
@@ -44,15 +58,49 @@ const SCHEMA = `
     channel_id  TEXT NOT NULL
   );
   CREATE INDEX channels_client ON channels(instance_id, client_id);
-  CREATE TABLE traces (
-    time    INTEGER NOT NULL,          -- ms since the epoch
-    channel INTEGER NOT NULL,          -- channels.id
-    code    INTEGER NOT NULL,          -- codes.ts TraceCode
-    msg     INTEGER NOT NULL           -- epoch * 2^40 + counter; 0 for device events
+  CREATE TABLE batches (
+    id         INTEGER PRIMARY KEY,
+    first_time INTEGER NOT NULL,       -- ms since the epoch, earliest event
+    last_time  INTEGER NOT NULL,       -- latest event
+    count      INTEGER NOT NULL,       -- events in data
+    data       BLOB NOT NULL           -- batch-codec.ts
   );
-  CREATE INDEX traces_channel ON traces(channel, time);
-  CREATE INDEX traces_msg ON traces(msg) WHERE msg > 0;
+  CREATE INDEX batches_first ON batches(first_time);
+  CREATE INDEX batches_last ON batches(last_time);
+  CREATE TABLE channel_blocks (
+    channel INTEGER NOT NULL,          -- channels.id
+    block   INTEGER NOT NULL,          -- batches.id ÷ BLOCK_BATCHES
+    data    BLOB NOT NULL,             -- f64 [batch, first_time, last_time, devices, messages] per batch
+    PRIMARY KEY (channel, block)
+  ) WITHOUT ROWID;
+  CREATE INDEX channel_blocks_block ON channel_blocks(block);
+  CREATE TABLE batch_msgs (
+    bucket INTEGER NOT NULL,           -- msg ÷ MSG_BUCKET
+    batch  INTEGER NOT NULL,
+    PRIMARY KEY (bucket, batch)
+  ) WITHOUT ROWID;
+  CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO meta (key, value) VALUES ('summarized_below', 1);
 `;
+
+/**
+ * Batches per block of channel summaries: the writer keeps the summaries of the current block
+ * in memory and writes them when the block is complete, one row per channel, so a channel
+ * costs one index entry per block rather than one per batch (an index keyed by channel is
+ * written at random places: per batch that was most of the writer's time with many clients).
+ */
+export const BLOCK_BATCHES = 64;
+
+/** Values of an entry of channel_blocks.data: batch, first_time, last_time, devices, messages. */
+export const BLOCK_ENTRY = 5;
+
+/** Batches below this id have their channel summaries in channel_blocks; newer ones are read whole. */
+export function summarizedBelow(db: Database.Database): number {
+  return (db.prepare("SELECT value FROM meta WHERE key = 'summarized_below'").pluck().get() as number | undefined) ?? 1;
+}
 
 export const MSG_EPOCH_FACTOR = 2 ** 40;
 export const MAX_EPOCHS = 8192;
@@ -104,7 +152,7 @@ export function openTraceDbForReading(path: string): Database.Database {
   return new Database(path, { readonly: true, fileMustExist: true, timeout: 1000 });
 }
 
-/** One stored event: integers only (see SCHEMA). */
+/** One stored event (see batch-codec.ts for the stored form). */
 export interface TraceRow {
   readonly time: number;
   /** channels.id */
@@ -115,9 +163,9 @@ export interface TraceRow {
 }
 
 export interface PurgeLimits {
-  /** Rows older than this (ms since the epoch) are deleted. */
+  /** Events older than this (ms since the epoch) are deleted. */
   readonly before: number;
-  /** At most this many rows are kept; the oldest go first. */
+  /** At most this many events are kept; the oldest go first. */
   readonly maxRows: number;
 }
 
@@ -126,18 +174,65 @@ export interface PurgeResult {
   readonly overCap: number;
 }
 
-/** Prepared writes: inserts in one transaction per batch, purges in bounded steps. */
+/** Events of rows, as the columns a batch is stored from. */
+export function rowColumns(rows: readonly TraceRow[]): TraceColumns {
+  const n = rows.length;
+  const c: TraceColumns = { count: n, time: new Float64Array(n), code: new Uint8Array(n), channel: new Float64Array(n), msg: new Float64Array(n) };
+  rows.forEach((r, i) => {
+    c.time[i] = r.time;
+    c.code[i] = r.code;
+    c.channel[i] = r.channel;
+    c.msg[i] = r.msg;
+  });
+  return c;
+}
+
+interface BatchHead {
+  id: number;
+  first_time: number;
+  last_time: number;
+  count: number;
+}
+
+/** The writer's side: one transaction per batch, purges from the oldest batch. */
 export class TraceWriter {
-  private readonly insert: Database.Statement;
+  private readonly insertBatch: Database.Statement;
+  private readonly insertBlock: Database.Statement;
+  private readonly setSummarized: Database.Statement;
+  private readonly insertBucket: Database.Statement;
   private readonly insertChannel: Database.Statement;
-  private readonly insertMany: (rows: readonly TraceRow[]) => void;
+  private readonly deleteBucket: Database.Statement;
+  private readonly deleteBatch: Database.Statement;
+  private readonly store: (c: TraceColumns, id: number) => void;
+  private nextBatch: number;
+  private events: number;
+  /** Summaries of the block being filled: channel → BLOCK_ENTRY values per batch. */
+  private pending = new Map<number, number[]>();
+  private block: number;
 
   constructor(readonly db: Database.Database) {
-    this.insert = db.prepare('INSERT INTO traces (time, channel, code, msg) VALUES (?, ?, ?, ?)');
+    this.insertBatch = db.prepare('INSERT INTO batches (id, first_time, last_time, count, data) VALUES (?, ?, ?, ?, ?)');
+    this.insertBlock = db.prepare('INSERT OR REPLACE INTO channel_blocks (channel, block, data) VALUES (?, ?, ?)');
+    this.deleteBucket = db.prepare('DELETE FROM batch_msgs WHERE bucket = ? AND batch = ?');
+    this.deleteBatch = db.prepare('DELETE FROM batches WHERE id = ?');
+    this.setSummarized = db.prepare("UPDATE meta SET value = ? WHERE key = 'summarized_below'");
+    this.insertBucket = db.prepare('INSERT INTO batch_msgs (bucket, batch) VALUES (?, ?)');
     this.insertChannel = db.prepare('INSERT INTO channels (instance_id, client_id, channel_id) VALUES (?, ?, ?)');
-    this.insertMany = db.transaction((rows: readonly TraceRow[]) => {
-      for (const r of rows) this.insert.run(r.time, r.channel, r.code, r.msg);
-    });
+    this.store = db.transaction((c: TraceColumns, id: number) => this.insert(c, id, true));
+    const head = db.prepare('SELECT max(id) AS id, coalesce(sum(count), 0) AS n FROM batches').get() as { id: number | null; n: number };
+    this.events = head.n;
+    // Batches a crash left without summaries get them now; new batches start a new block.
+    const below = summarizedBelow(db);
+    this.block = Math.floor(below / BLOCK_BATCHES);
+    db.transaction(() => {
+      for (const id of db.prepare('SELECT id FROM batches WHERE id >= ? ORDER BY id').pluck().all(below) as number[]) {
+        const batch = this.load(id);
+        this.summarize(encodeBatch(batch.columns(() => true)).channels, id);
+      }
+      this.flushBlock((head.id ?? 0) + 1);
+    })();
+    this.nextBatch = (Math.floor((head.id ?? 0) / BLOCK_BATCHES) + 1) * BLOCK_BATCHES;
+    this.block = Math.floor(this.nextBatch / BLOCK_BATCHES);
   }
 
   /** Registers one process run's MsgId prefix; returns its epoch number. */
@@ -155,47 +250,144 @@ export class TraceWriter {
     return Number(this.insertChannel.run(instanceId, clientId, channelId).lastInsertRowid);
   }
 
-  write(rows: readonly TraceRow[]): void {
-    if (rows.length > 0) this.insertMany(rows);
+  /** Stores events as one batch (one row plus its summaries, one transaction). */
+  writeColumns(c: TraceColumns): void {
+    if (c.count === 0) return;
+    this.store(c, this.nextBatch++);
   }
 
-  /** Row count (exact: rows are appended and deleted from the oldest end only). */
+  /** Stores rows as one batch. */
+  write(rows: readonly TraceRow[]): void {
+    this.writeColumns(rowColumns(rows));
+  }
+
+  /** Writes the summaries of the current block and closes the database. */
+  close(): void {
+    this.db.transaction(() => this.flushBlock(this.nextBatch))();
+    this.db.close();
+  }
+
+  /** Events stored. */
   count(): number {
-    const row = this.db.prepare('SELECT min(rowid) AS lo, max(rowid) AS hi FROM traces').get() as { lo: number | null; hi: number | null };
-    return row.lo === null || row.hi === null ? 0 : row.hi - row.lo + 1;
+    return this.events;
   }
 
   /**
-   * Deletes expired rows, then the oldest rows over the cap, `step` rows per transaction, then
-   * channels no row refers to any more (except `keep`, the channels still in use).
+   * Deletes expired events, then the oldest events over the cap (a batch only partly past
+   * either is stored again without them), up to `step` batches per transaction, then channels
+   * no batch refers to any more (except `keep`, the channels still in use).
    */
-  purge(limits: PurgeLimits, step = 5000, keep: ReadonlySet<number> = new Set()): PurgeResult {
+  purge(limits: PurgeLimits, step = 64, keep: ReadonlySet<number> = new Set()): PurgeResult {
+    const oldest = this.db.prepare('SELECT id, first_time, last_time, count FROM batches ORDER BY id LIMIT ?');
     let expired = 0;
-    const expire = this.db.prepare(
-      'DELETE FROM traces WHERE rowid IN (SELECT rowid FROM traces ORDER BY rowid LIMIT ?) AND time < ?',
-    );
-    for (;;) {
-      const changes = expire.run(step, limits.before).changes;
-      expired += changes;
-      if (changes < step) break;
+    for (let done = false; !done; ) {
+      const heads = oldest.all(step) as BatchHead[];
+      if (heads.length === 0) break;
+      this.db.transaction(() => {
+        for (const b of heads) {
+          if (b.first_time >= limits.before) {
+            done = true;
+            return;
+          }
+          if (b.last_time < limits.before) {
+            this.drop(b.id);
+            expired += b.count;
+          } else {
+            const batch = this.load(b.id);
+            expired += this.rewrite(batch, (i) => batch.timeAt(i) >= limits.before);
+            done = true;
+            return;
+          }
+        }
+      })();
     }
     let overCap = 0;
-    const dropOldest = this.db.prepare('DELETE FROM traces WHERE rowid IN (SELECT rowid FROM traces ORDER BY rowid LIMIT ?)');
-    for (let excess = this.count() - limits.maxRows; excess > 0; excess -= step) {
-      overCap += dropOldest.run(Math.min(step, excess)).changes;
+    while (this.events > limits.maxRows) {
+      const heads = oldest.all(step) as BatchHead[];
+      if (heads.length === 0) break;
+      this.db.transaction(() => {
+        for (const b of heads) {
+          const excess = this.events - limits.maxRows;
+          if (excess <= 0) return;
+          if (b.count <= excess) {
+            this.drop(b.id);
+            overCap += b.count;
+          } else {
+            overCap += this.rewrite(this.load(b.id), (i) => i >= excess);
+            return;
+          }
+        }
+      })();
     }
     if (expired + overCap > 0) {
+      const oldest = this.db.prepare('SELECT min(id) FROM batches').pluck().get() as number | null;
+      this.db.prepare('DELETE FROM channel_blocks WHERE block < ?').run(Math.floor((oldest ?? this.nextBatch) / BLOCK_BATCHES));
       const unused = this.db
-        .prepare('SELECT id FROM channels c WHERE NOT EXISTS (SELECT 1 FROM traces t WHERE t.channel = c.id)')
+        .prepare('SELECT id FROM channels c WHERE NOT EXISTS (SELECT 1 FROM channel_blocks b WHERE b.channel = c.id)')
         .pluck()
         .all() as number[];
       const remove = this.db.prepare('DELETE FROM channels WHERE id = ?');
       this.db.transaction(() => {
-        for (const id of unused) if (!keep.has(id)) remove.run(id);
+        for (const id of unused) if (!keep.has(id) && !this.pending.has(id)) remove.run(id);
       })();
       const free = this.db.pragma('freelist_count', { simple: true }) as number;
       if (free > 2048) this.db.pragma('incremental_vacuum(1024)');
     }
     return { expired, overCap };
+  }
+
+  /**
+   * Stores one batch. `summarize`: add its channel summaries to the block (not for a batch
+   * stored again by purge: queries read the oldest batch whole).
+   */
+  private insert(c: TraceColumns, id: number, summarize: boolean): void {
+    const e = encodeBatch(c);
+    this.insertBatch.run(id, e.firstTime, e.lastTime, e.count, e.data);
+    for (const bucket of e.buckets) this.insertBucket.run(bucket, id);
+    this.events += e.count;
+    if (summarize) this.summarize(e.channels, id);
+  }
+
+  private summarize(channels: readonly ChannelSummary[], id: number): void {
+    const block = Math.floor(id / BLOCK_BATCHES);
+    if (block !== this.block) {
+      this.flushBlock(id);
+      this.block = block;
+    }
+    for (const s of channels) {
+      let entries = this.pending.get(s.channel);
+      if (entries === undefined) this.pending.set(s.channel, (entries = []));
+      entries.push(id, s.first, s.last, s.devices, s.messages);
+    }
+  }
+
+  /** Writes the pending block (in the caller's transaction); batches below `below` are summarized. */
+  private flushBlock(below: number): void {
+    const channels = [...this.pending.keys()].sort((a, b) => a - b);
+    for (const channel of channels) {
+      this.insertBlock.run(channel, this.block, Buffer.from(Float64Array.from(this.pending.get(channel)!).buffer));
+    }
+    this.pending = new Map();
+    this.setSummarized.run(below);
+  }
+
+  private load(id: number): DecodedBatch {
+    const row = this.db.prepare('SELECT first_time, count, data FROM batches WHERE id = ?').get(id) as { first_time: number; count: number; data: Buffer };
+    return new DecodedBatch(id, row.first_time, row.count, row.data);
+  }
+
+  /** Deletes a batch and its MsgId buckets (in the caller's transaction; blocks go in purge). */
+  private drop(id: number, batch: DecodedBatch = this.load(id)): void {
+    for (const b of batch.buckets()) this.deleteBucket.run(b, id);
+    this.deleteBatch.run(id);
+    this.events -= batch.count;
+  }
+
+  /** Stores a batch again with only the events `keep` accepts; returns how many went. */
+  private rewrite(batch: DecodedBatch, keep: (i: number) => boolean): number {
+    const kept = batch.columns(keep);
+    this.drop(batch.id, batch);
+    if (kept.count > 0) this.insert(kept, batch.id, false);
+    return batch.count - kept.count;
   }
 }

@@ -1,17 +1,22 @@
 /**
- * The trace writer thread: turns batches from the recorder into rows of traces.db, and purges
+ * The trace writer thread: stores each batch from the recorder as one row of traces.db, and purges
  * by retention and row cap when asked. Messages (main → worker):
  *
- *   { type: 'batch', batch }            store it; answer { type: 'stored', rows, dropped }
+ *   { type: 'slot', slot, size, buffer } a slot of shared memory batches are recorded in
+ *   { type: 'batch', slot, count, channels }
+ *                                       store the batch in that slot; answer { type: 'stored', slot,
+ *                                       rows, dropped } (the slot is the recorder's again)
  *   { type: 'sync', id }                answer { type: 'synced', id } once everything before is stored
  *   { type: 'purge', id, limits }       answer { type: 'purged', id, result }
  *   { type: 'close' }                   close the database; answer { type: 'closed' }
  *
  * On start it answers { type: 'ready' } or { type: 'failed', message }.
  */
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { MESSAGE_EVENT_BASE, TraceCode } from './codes.js';
-import { formatTraceId, type TraceBatch } from './recorder.js';
+import type { TraceColumns } from './batch-codec.js';
+import { batchOver, formatTraceId, type TraceBatch } from './recorder.js';
 import { MSG_EPOCH_FACTOR, openTraceDbForWriting, TraceWriter, type PurgeLimits, type TraceRow } from './trace-db.js';
 
 export interface WriterWorkerData {
@@ -19,10 +24,13 @@ export interface WriterWorkerData {
   readonly idPrefix: string;
   /** Share of one core the writer may use (0-1]; see pump() in run(). */
   readonly cpuShare: number;
+  /** Nice value of the writer thread (default 19, the lowest priority). */
+  readonly priority?: number;
 }
 
 export type WriterRequest =
-  | { readonly type: 'batch'; readonly batch: TraceBatch }
+  | { readonly type: 'slot'; readonly slot: number; readonly size: number; readonly buffer: SharedArrayBuffer }
+  | { readonly type: 'batch'; readonly slot: number; readonly count: number; readonly channels: TraceBatch['channels'] }
   | { readonly type: 'sync'; readonly id: number }
   | { readonly type: 'purge'; readonly id: number; readonly limits: PurgeLimits }
   | { readonly type: 'close' };
@@ -30,7 +38,7 @@ export type WriterRequest =
 export type WriterReply =
   | { readonly type: 'ready' }
   | { readonly type: 'failed'; readonly message: string }
-  | { readonly type: 'stored'; readonly rows: number; readonly dropped: number }
+  | { readonly type: 'stored'; readonly slot: number; readonly rows: number; readonly dropped: number }
   | { readonly type: 'synced'; readonly id: number }
   | { readonly type: 'purged'; readonly id: number; readonly result: { expired: number; overCap: number } }
   | { readonly type: 'error'; readonly message: string }
@@ -51,8 +59,13 @@ export interface RowContext {
   readonly epoch: number;
 }
 
-/** Rows of one batch; exported for tests. Registrations are applied, ended channels forgotten. */
-export function batchRows(batch: TraceBatch, ctx: RowContext): TraceRow[] {
+/**
+ * Turns a recorder batch into stored columns, in place: channel numbers become channels.id
+ * (registrations are applied first; ended channels are forgotten after), message counters become
+ * stored msg numbers (epoch × 2^40 + counter). Events of a channel whose registration was lost
+ * are left out.
+ */
+export function batchColumns(batch: TraceBatch, ctx: RowContext): TraceColumns {
   const channels = ctx.channels;
   const once: number[] = [];
   for (const r of batch.channels) {
@@ -60,20 +73,35 @@ export function batchRows(batch: TraceBatch, ctx: RowContext): TraceRow[] {
     if (r.once) once.push(r.n);
   }
   const base = ctx.epoch * MSG_EPOCH_FACTOR;
-  const rows: TraceRow[] = [];
+  const { time, code, channel: chan, msg } = batch;
   const ended: number[] = [];
+  let k = 0;
+  let lastN = -1;
+  let lastId: number | undefined;
   for (let i = 0; i < batch.count; i++) {
-    const n = batch.channel[i]!;
-    const channel = channels.get(n);
-    if (channel === undefined) continue; // registration lost with a dropped batch
-    const code = batch.code[i]!;
-    const msg = batch.msg[i]!;
-    rows.push({ time: batch.time[i]!, channel, code, msg: msg === 0 ? 0 : base + msg });
-    if (endsChannel(code)) ended.push(n);
+    const n = chan[i]!;
+    const id = n === lastN ? lastId : channels.get(n);
+    lastN = n;
+    lastId = id;
+    if (id === undefined) continue; // registration lost with a dropped batch
+    const c = code[i]!;
+    const m = msg[i]!;
+    time[k] = time[i]!;
+    code[k] = c;
+    chan[k] = id;
+    msg[k] = m === 0 ? 0 : base + m;
+    k++;
+    if (endsChannel(c)) ended.push(n);
   }
   for (const n of ended) channels.delete(n);
   for (const n of once) channels.delete(n);
-  return rows;
+  return { count: k, time, code, channel: chan, msg };
+}
+
+/** Rows of one batch (batchColumns as objects); for tests and tools. */
+export function batchRows(batch: TraceBatch, ctx: RowContext): TraceRow[] {
+  const c = batchColumns(batch, ctx);
+  return Array.from({ length: c.count }, (_, i) => ({ time: c.time[i]!, channel: c.channel[i]!, code: c.code[i]!, msg: c.msg[i]! }));
 }
 
 /** Batches the writer may have waiting before it keeps only the device events of new ones. */
@@ -99,6 +127,15 @@ function run(): void {
   const port = parentPort;
   if (port === null) return;
   const data = workerData as WriterWorkerData;
+  // Background work: on Linux a thread has its own nice value, and setPriority(0, …) in this
+  // thread sets only this thread's. At the lowest priority the writer runs on idle CPU instead of
+  // preempting the broker thread each time a batch wakes it (on a busy 2-core machine those
+  // wake-ups cost the broker more than the writer's work itself).
+  try {
+    setPriority(0, data.priority ?? 19);
+  } catch {
+    // not permitted or not supported: run at the normal priority
+  }
   let writer: TraceWriter;
   try {
     writer = new TraceWriter(openTraceDbForWriting(data.path));
@@ -112,15 +149,17 @@ function run(): void {
     idPrefix: data.idPrefix,
     epoch: writer.epoch(data.idPrefix),
   };
-  const handle = (request: WriterRequest, dropped: number): void => {
+  const handle = (request: WriterRequest, batch: TraceBatch | null, dropped: number): void => {
     try {
       switch (request.type) {
         case 'batch': {
-          const rows = batchRows(request.batch, ctx);
-          writer.write(rows);
-          port.postMessage({ type: 'stored', rows: rows.length, dropped } satisfies WriterReply);
+          const columns = batchColumns(batch!, ctx);
+          writer.writeColumns(columns);
+          port.postMessage({ type: 'stored', slot: request.slot, rows: columns.count, dropped } satisfies WriterReply);
           return;
         }
+        case 'slot':
+          return;
         case 'sync':
           port.postMessage({ type: 'synced', id: request.id } satisfies WriterReply);
           return;
@@ -128,7 +167,7 @@ function run(): void {
           port.postMessage({ type: 'purged', id: request.id, result: writer.purge(request.limits, 5000, new Set(ctx.channels.values())) } satisfies WriterReply);
           return;
         case 'close':
-          writer.db.close();
+          writer.close();
           port.postMessage({ type: 'closed' } satisfies WriterReply);
           port.close();
           return;
@@ -137,7 +176,7 @@ function run(): void {
       port.postMessage({ type: 'error', message: (error as Error).message } satisfies WriterReply);
       if (request.type === 'sync') port.postMessage({ type: 'synced', id: request.id } satisfies WriterReply);
       if (request.type === 'purge') port.postMessage({ type: 'purged', id: request.id, result: { expired: 0, overCap: 0 } } satisfies WriterReply);
-      if (request.type === 'batch') port.postMessage({ type: 'stored', rows: 0, dropped: request.batch.count } satisfies WriterReply);
+      if (request.type === 'batch') port.postMessage({ type: 'stored', slot: request.slot, rows: 0, dropped: request.count } satisfies WriterReply);
     }
   };
 
@@ -145,7 +184,8 @@ function run(): void {
   // most `cpuShare` of a core. Batches that arrive while more than MAX_QUEUED_BATCHES wait keep
   // only their device events (connect/close: few, and they keep the channel bookkeeping right);
   // their message events are dropped and counted.
-  const queue: Array<{ request: WriterRequest; dropped: number }> = [];
+  const queue: Array<{ request: WriterRequest; batch: TraceBatch | null; dropped: number }> = [];
+  const slots: TraceBatch[] = [];
   let queuedBatches = 0;
   let restUntil = 0;
   let waking = false;
@@ -161,22 +201,29 @@ function run(): void {
         }, wait);
         return;
       }
-      const { request, dropped } = queue.shift()!;
+      const { request, batch, dropped } = queue.shift()!;
       if (request.type === 'batch') queuedBatches--;
       const started = performance.now();
-      handle(request, dropped);
+      handle(request, batch, dropped);
       if (request.type === 'close') return;
       const spent = performance.now() - started;
       if (data.cpuShare < 1) restUntil = performance.now() + spent * (1 / data.cpuShare - 1);
     }
   };
   port.on('message', (request: WriterRequest) => {
+    if (request.type === 'slot') {
+      slots[request.slot] = batchOver(request.buffer, request.size);
+      return;
+    }
     let dropped = 0;
+    let batch: TraceBatch | null = null;
     if (request.type === 'batch') {
-      if (queuedBatches >= MAX_QUEUED_BATCHES) dropped = keepDeviceEvents(request.batch);
+      const slot = slots[request.slot]!;
+      batch = { ...slot, count: request.count, channels: request.channels };
+      if (queuedBatches >= MAX_QUEUED_BATCHES) dropped = keepDeviceEvents(batch);
       queuedBatches++;
     }
-    queue.push({ request, dropped });
+    queue.push({ request, batch, dropped });
     pump();
   });
   port.postMessage({ type: 'ready' } satisfies WriterReply);

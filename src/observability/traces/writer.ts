@@ -1,7 +1,13 @@
-/** Main-thread side of the trace writer thread (writer-worker.ts). */
+/**
+ * Main-thread side of the trace writer thread (writer-worker.ts). Batches live in slots of
+ * shared memory that both threads see: the recorder fills one, `write` posts its number, the
+ * writer answers `stored` with it and the slot is reused. So a batch is neither copied nor
+ * transferred, and recording allocates nothing once the slots exist (allocating and
+ * transferring fresh buffers per batch cost the broker thread far more, mostly in GC).
+ */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { TraceBatch, TraceBatchSink } from './recorder.js';
+import { batchBytes, batchOver, type TraceBatch, type TraceBatchSink } from './recorder.js';
 import type { PurgeLimits, PurgeResult } from './trace-db.js';
 import type { WriterReply, WriterRequest, WriterWorkerData } from './writer-worker.js';
 
@@ -16,6 +22,10 @@ export class TraceWriterThread implements TraceBatchSink {
   private readonly waiting = new Map<number, (result: PurgeResult) => void>();
   private closing: Promise<void> | null = null;
   private closed: (() => void) | null = null;
+  /** Slots by number; free ones (stored or never used) by number. */
+  private readonly slots: TraceBatch[] = [];
+  private readonly slotOf = new Map<TraceBatch, number>();
+  private readonly free: number[] = [];
 
   private constructor(worker: Worker, private readonly logger: Logger) {
     this.worker = worker;
@@ -46,11 +56,31 @@ export class TraceWriterThread implements TraceBatchSink {
     });
   }
 
+  allocate(size: number): TraceBatch {
+    for (;;) {
+      const slot = this.free.pop();
+      if (slot === undefined) break;
+      const batch = this.slots[slot]!;
+      if (batch.time.length !== size) continue; // another size: let it go
+      batch.count = 0;
+      batch.channels.length = 0;
+      return batch;
+    }
+    const buffer = new SharedArrayBuffer(batchBytes(size));
+    const batch = batchOver(buffer, size);
+    const slot = this.slots.length;
+    this.slots.push(batch);
+    this.slotOf.set(batch, slot);
+    this.worker.postMessage({ type: 'slot', slot, size, buffer } satisfies WriterRequest);
+    return batch;
+  }
+
   write(batch: TraceBatch): void {
     if (this.closing !== null) return;
+    const slot = this.slotOf.get(batch);
+    if (slot === undefined) throw new Error('trace batch not allocated by this writer');
     this.pending++;
-    const transfer = [batch.time.buffer, batch.code.buffer, batch.channel.buffer, batch.msg.buffer] as ArrayBuffer[];
-    this.worker.postMessage({ type: 'batch', batch } satisfies WriterRequest, transfer);
+    this.worker.postMessage({ type: 'batch', slot, count: batch.count, channels: batch.channels } satisfies WriterRequest);
   }
 
   /** Resolves when every batch written so far is stored. */
@@ -84,6 +114,7 @@ export class TraceWriterThread implements TraceBatchSink {
     switch (reply.type) {
       case 'stored':
         this.pending--;
+        this.free.push(reply.slot);
         this.stored += reply.rows;
         this.dropped += reply.dropped;
         return;

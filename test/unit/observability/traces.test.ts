@@ -11,8 +11,15 @@ import type { Channel } from '../../../src/channel/channel.js';
 import { TraceCode, closeCode, refusedCode, traceKind } from '../../../src/observability/traces/codes.js';
 import { TraceRecorder, usernameInstance, type TraceBatch } from '../../../src/observability/traces/recorder.js';
 import { batchRows, keepDeviceEvents } from '../../../src/observability/traces/writer-worker.js';
-import { openTraceDbForReading, openTraceDbForWriting, TraceWriter } from '../../../src/observability/traces/trace-db.js';
-import { formatTraceTime, parseTraceTime, queryDeviceTrace, queryMessageSubscribe } from '../../../src/observability/traces/query.js';
+import { BLOCK_BATCHES, openTraceDbForReading, openTraceDbForWriting, TraceWriter } from '../../../src/observability/traces/trace-db.js';
+import {
+  formatTraceTime,
+  parseTraceTime,
+  queryDeviceTrace,
+  queryMessageOfClient,
+  queryMessagePublish,
+  queryMessageSubscribe,
+} from '../../../src/observability/traces/query.js';
 
 test('traces - close causes and refusals map to the managed service ActionInfo', () => {
   const info = (code: number): string => traceKind(code).actionInfo;
@@ -145,4 +152,98 @@ test('traces - an overloaded writer keeps device events and drops message events
   assert.equal(batch.count, 2);
   assert.deepEqual([...batch.code.subarray(0, 2)], [TraceCode.ConnectAccepted, TraceCode.CloseByClient]);
   assert.deepEqual([...batch.time.subarray(0, 2)], [1, 4]);
+});
+
+test('traces - batches as rows: client and MsgId queries match a plain scan across blocks, reopen, crash and purge', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-traces-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'traces.db');
+  let writer = new TraceWriter(openTraceDbForWriting(path));
+  const prefix = 'b'.repeat(20);
+  const epoch = writer.epoch(prefix);
+  const clients = ['c0', 'c1', 'c2'];
+  // Two connections per client, one after the other.
+  const ids = clients.map((c) => [writer.channel('inst', c, `${c}-1`), writer.channel('inst', c, `${c}-2`)]);
+  const other = writer.channel('other', 'c0', 'x');
+  type Ev = { time: number; channel: number; code: number; msg: number; client: string; instance: string };
+  const all: Ev[] = [];
+  let seq = 0;
+  const batches = 3 * BLOCK_BATCHES + 7;
+  const writeBatches = (from: number, to: number): void => {
+    for (let b = from; b < to; b++) {
+      const rows: Ev[] = [];
+      for (let i = 0; i < 1 + (b % 5) * 3; i++) {
+        const k = (b + i) % 4;
+        const client = clients[k % 3]!;
+        const channel = k === 3 ? other : ids[k]![b < batches / 2 ? 0 : 1]!;
+        const code = i % 4 === 0 ? TraceCode.ConnectAccepted : i % 2 === 0 ? TraceCode.PubMqtt : TraceCode.Sub;
+        const msg = code === TraceCode.ConnectAccepted ? 0 : epoch * 2 ** 40 + 1 + (code === TraceCode.Sub ? seq : ++seq);
+        rows.push({ time: 10_000 + b * 10 + Math.floor(i / 4), channel, code, msg, client, instance: k === 3 ? 'other' : 'inst' });
+      }
+      writer.write(rows);
+      all.push(...rows);
+    }
+  };
+  const check = (label: string): void => {
+    const reader = openTraceDbForReading(path);
+    try {
+      for (const [begin, end] of [[0, 1e9], [10_500, 11_200], [11_003, 11_003], [20_000, 30_000]] as const) {
+        for (const client of clients) {
+          for (const messages of [false, true]) {
+            const want = all.filter(
+              (e) => e.instance === 'inst' && e.client === client && e.time >= begin && e.time <= end && (e.code >= 32) === messages,
+            );
+            const q = { instanceId: 'inst', clientId: client, beginTime: begin, endTime: end };
+            const run = messages ? (p: object) => queryMessageOfClient(reader, { ...q, ...p }).MessageOfClientList : (p: object) => queryDeviceTrace(reader, { ...q, ...p }).DeviceInfoList;
+            const total = (messages ? queryMessageOfClient(reader, q) : queryDeviceTrace(reader, q)).Total;
+            assert.equal(total, want.length, `${label} ${client} ${begin}-${end} ${messages} total`);
+            const times = (list: Array<{ Time: string }>): number[] => list.map((r) => parseTraceTime(r.Time));
+            assert.deepEqual(times(run({ pageSize: 7, currentPage: 3 })), want.slice(14, 21).map((e) => e.time), `${label} page 3`);
+            assert.deepEqual(times(run({ pageSize: 5, currentPage: 2, reverse: true })), [...want].reverse().slice(5, 10).map((e) => e.time), `${label} reverse`);
+            // Cursor paging visits every event once, in order.
+            const seen: number[] = [];
+            let cursor: string | undefined;
+            do {
+              const page = messages ? queryMessageOfClient(reader, { ...q, pageSize: 9, cursor }) : queryDeviceTrace(reader, { ...q, pageSize: 9, cursor });
+              seen.push(...times(messages ? (page as ReturnType<typeof queryMessageOfClient>).MessageOfClientList : (page as ReturnType<typeof queryDeviceTrace>).DeviceInfoList));
+              cursor = page.NextCursor;
+            } while (cursor !== undefined);
+            assert.deepEqual(seen, want.map((e) => e.time), `${label} cursor`);
+          }
+        }
+      }
+      for (const target of [all[1]!, all[all.length - 2]!, all[Math.floor(all.length / 2)]!]) {
+        if (target.msg === 0) continue;
+        const msgId = `${prefix}${(target.msg - epoch * 2 ** 40).toString(16).padStart(12, '0')}`;
+        const want = all.filter((e) => e.msg === target.msg && e.instance === 'inst' && e.code === TraceCode.Sub);
+        const page = queryMessageSubscribe(reader, { instanceId: 'inst', msgId, beginTime: 0, endTime: 1e9, pageSize: 100 });
+        assert.equal(page.Total, want.length, `${label} subscribers of ${msgId}`);
+        assert.deepEqual(page.MessageTraceLists.map((r) => r.ClientId), want.map((e) => e.client));
+        const pub = queryMessagePublish(reader, { instanceId: 'inst', msgId, beginTime: 0, endTime: 1e9 }).MessageTraceLists;
+        assert.deepEqual(pub.map((r) => r.ClientId), all.filter((e) => e.msg === target.msg && e.instance === 'inst' && e.code === TraceCode.PubMqtt).map((e) => e.client));
+      }
+    } finally {
+      reader.close();
+    }
+  };
+  writeBatches(0, batches);
+  check('written');
+  writer.close(); // summaries of the last block written
+  writer = new TraceWriter(openTraceDbForWriting(path));
+  check('reopened');
+  writeBatches(batches, batches + 20);
+  writer.db.close(); // a crash: the last block's summaries were only in memory
+  writer = new TraceWriter(openTraceDbForWriting(path));
+  check('after a crash');
+  // Purge: by age inside a batch, then by cap inside another; queries see exactly what is left.
+  const cut = all[Math.floor(all.length / 3)]!.time;
+  const expired = all.filter((e) => e.time < cut).length;
+  assert.deepEqual(writer.purge({ before: cut, maxRows: 1e9 }), { expired, overCap: 0 });
+  all.splice(0, expired);
+  check('expired');
+  assert.deepEqual(writer.purge({ before: 0, maxRows: all.length - 5 }), { expired: 0, overCap: 5 });
+  all.splice(0, 5);
+  assert.equal(writer.count(), all.length);
+  check('capped');
+  writer.close();
 });
