@@ -240,7 +240,7 @@ export class Broker implements ConnectionSink {
   subscribe(session: Session, key: string, options: SubscriptionOptions): boolean {
     const trie = this.tenant(session.instanceId).trie;
     const existed = session.subscriptions.has(key);
-    session.subscriptions.set(key, options);
+    session.setSubscription(key, options);
     this.persistence?.subscribed(session, key, options);
     if (options.shareGroup === null) trie.add(options.filter, session, options);
     else trie.addShared(options.shareGroup, options.filter, session, options);
@@ -251,7 +251,7 @@ export class Broker implements ConnectionSink {
     const options = session.subscriptions.get(key);
     if (options === undefined) return false;
     const trie = this.tenant(session.instanceId).trie;
-    session.subscriptions.delete(key);
+    session.deleteSubscription(key);
     this.persistence?.unsubscribed(session, key);
     if (options.shareGroup === null) trie.remove(options.filter, session);
     else trie.removeShared(options.shareGroup, options.filter, session);

@@ -38,16 +38,16 @@ export async function restoreState(broker: Broker, persistence: Persistence): Pr
         shareGroup: sub.shareGroup,
         filter: sub.filter,
       };
-      session.subscriptions.set(sub.key, options);
+      session.setSubscription(sub.key, options);
       if (options.shareGroup === null) tenant.trie.add(options.filter, session, options);
       else tenant.trie.addShared(options.shareGroup, options.filter, session, options);
     }
     for (const entry of loaded.inflight) {
       const delivery =
         entry.message === null ? null : persistence.deliveryFrom(entry, persistence.messageFrom(entry.message, messages));
-      session.inflight.set(entry.packetId, { packetId: entry.packetId, qos: entry.qos, delivery, released: entry.released });
+      session.restoreInflight({ packetId: entry.packetId, qos: entry.qos, delivery, released: entry.released });
     }
-    for (const id of loaded.inboundQos2) session.inboundQos2.add(id);
+    for (const id of loaded.inboundQos2) session.restoreInboundQos2(id);
     // The queue stays in the store; it streams in when the client connects.
     session.hasStored = loaded.queueDepth > 0;
     const gone = record.disconnectedAt ?? now;

@@ -16,6 +16,10 @@ import type { Message } from './message.js';
 import { BoundedQueue } from './message-queue.js';
 import { PacketIdAllocator } from './packet-id.js';
 
+// Shared stand-ins for collections not made yet; typed read-only so nothing can add to them.
+const EMPTY_MAP: ReadonlyMap<never, never> = new Map<never, never>();
+const EMPTY_SET: ReadonlySet<never> = new Set<never>();
+
 /** Queue entries a journaled session keeps in memory while connected; the rest stay stored. */
 const MEMORY_WINDOW = 256;
 
@@ -89,11 +93,13 @@ export interface SessionCounters {
 
 export class Session {
   link: SessionLink | null = null;
-  readonly subscriptions = new Map<string, SubscriptionOptions>();
-  readonly inflight = new Map<number, OutboundEntry>();
+  // The collections below are made on first use: an idle client that never subscribes nor gets
+  // a QoS 1/2 message carries none of them (idle connections are counted in bytes).
+  private subs: Map<string, SubscriptionOptions> | null = null;
+  private window_: Map<number, OutboundEntry> | null = null;
+  private qos2In: Set<number> | null = null;
   readonly queue: BoundedQueue<Delivery>;
-  /** Inbound QoS 2 packet ids whose PUBREC went out and whose PUBREL has not come yet. */
-  readonly inboundQos2 = new Set<number>();
+
   /** Session Expiry Interval in seconds (0xFFFFFFFF = never, capped by the broker). */
   expiryInterval = 0;
   /** Size of the outbound window: min(server max inflight, client Receive Maximum). */
@@ -111,7 +117,7 @@ export class Session {
   /** Scratch fields used by the router to merge overlapping matches without allocating. */
   matchStamp = 0;
   matchSlot = 0;
-  private readonly ids = new PacketIdAllocator();
+  private ids: PacketIdAllocator | null = null;
 
   constructor(
     readonly instanceId: string,
@@ -126,6 +132,39 @@ export class Session {
 
   get online(): boolean {
     return this.link !== null;
+  }
+
+  /** Subscriptions by the filter as subscribed (incl. any $share/<group>/ prefix). */
+  get subscriptions(): ReadonlyMap<string, SubscriptionOptions> {
+    return this.subs ?? EMPTY_MAP;
+  }
+
+  setSubscription(key: string, options: SubscriptionOptions): void {
+    (this.subs ??= new Map()).set(key, options);
+  }
+
+  deleteSubscription(key: string): boolean {
+    return this.subs?.delete(key) ?? false;
+  }
+
+  /** QoS 1/2 deliveries sent and not yet acknowledged, by packet id, in send order. */
+  get inflight(): ReadonlyMap<number, OutboundEntry> {
+    return this.window_ ?? EMPTY_MAP;
+  }
+
+  /** Inbound QoS 2 packet ids whose PUBREC went out and whose PUBREL has not come yet. */
+  get inboundQos2(): ReadonlySet<number> {
+    return this.qos2In ?? EMPTY_SET;
+  }
+
+  /** Puts back an in-flight entry read from the store (restore). */
+  restoreInflight(entry: OutboundEntry): void {
+    (this.window_ ??= new Map()).set(entry.packetId, entry);
+  }
+
+  /** Puts back an inbound QoS 2 id read from the store (restore). */
+  restoreInboundQos2(packetId: number): void {
+    (this.qos2In ??= new Set()).add(packetId);
   }
 
   deliver(delivery: Delivery): void {
@@ -171,20 +210,20 @@ export class Session {
 
   /** Records an inbound QoS 2 packet id whose PUBREC goes out (method B, MQTT 4.3.3). */
   addInboundQos2(packetId: number): void {
-    this.inboundQos2.add(packetId);
+    (this.qos2In ??= new Set()).add(packetId);
     this.journal?.inboundQos2Added(this, packetId);
   }
 
   /** PUBREL: forgets the id. Returns false when it was not known. */
   removeInboundQos2(packetId: number): boolean {
-    if (!this.inboundQos2.delete(packetId)) return false;
+    if (this.qos2In?.delete(packetId) !== true) return false;
     this.journal?.inboundQos2Removed(this, packetId);
     return true;
   }
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2) completes a delivery. Returns false for unknown ids. */
   complete(packetId: number): boolean {
-    if (!this.inflight.delete(packetId)) return false;
+    if (this.window_?.delete(packetId) !== true) return false;
     this.journal?.completed(this, packetId);
     this.drain();
     return true;
@@ -241,7 +280,7 @@ export class Session {
     const taken: Delivery[] = [];
     for (const [id, entry] of this.inflight) {
       if (entry.delivery !== null && entry.delivery.shared !== null && (entry.qos === 1 || ending)) {
-        this.inflight.delete(id);
+        this.window_!.delete(id);
         this.journal?.completed(this, id);
         taken.push(entry.delivery);
       }
@@ -300,12 +339,13 @@ export class Session {
   }
 
   private send(link: SessionLink, delivery: Delivery): void {
-    const packetId = this.ids.allocate(this.inflight);
-    this.inflight.set(packetId, { packetId, qos: delivery.qos, delivery, released: false });
+    const window = (this.window_ ??= new Map());
+    const packetId = (this.ids ??= new PacketIdAllocator()).allocate(window);
+    window.set(packetId, { packetId, qos: delivery.qos, delivery, released: false });
     this.journal?.sent(this, delivery, packetId);
     if (!link.sendPublish(delivery, packetId, false)) {
       // Too large for this client: treat as delivered [MQTT-3.1.2-25].
-      this.inflight.delete(packetId);
+      window.delete(packetId);
       this.journal?.completed(this, packetId);
       this.counters.droppedByLink++;
     }
