@@ -42,6 +42,12 @@ export function invalid(field: string, message: string): FacadeError {
   return new FacadeError('InvalidParameter', message, field);
 }
 
+/** A tenancy/auth service the call needs; ServiceUnavailable (503) when it is not running. */
+export function requireService<T>(value: T | undefined, name: string): T {
+  if (value === undefined) throw new FacadeError('ServiceUnavailable', `${name} is not running in this Ferry`);
+  return value;
+}
+
 /** The code/status/message of any error the facade may throw; unknown errors are internal (500). */
 export function describeError(err: unknown): { code: string; status: number; message: string; field?: string; internal: boolean } {
   if (err instanceof FacadeError) {

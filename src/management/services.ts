@@ -8,7 +8,7 @@ import type { CustomAuth } from '../auth/custom-auth.js';
 import type { DeviceCredentials } from '../auth/device-credentials.js';
 import type { TokenService } from '../auth/tokens.js';
 import type { Tenancy } from '../tenancy/registry.js';
-import type { ManagementDeps } from './management.js';
+import type { ManagementDeps } from './deps.js';
 
 export interface AuthServices {
   readonly tenancy: Tenancy;

@@ -1,0 +1,132 @@
+/**
+ * The authentication modes of CONNECT: which one the username selects (step 2) and the mode's
+ * credential check (step 6).
+ *
+ *   Signature|AK|Inst         HMAC of the client id with the AccessKey secret, + mq:MqttInstanceAccess
+ *   Token|AK|Inst             the tokens in the password, each verified for the key and instance
+ *   DeviceCredential|DAK|Inst the device credential of the client id
+ *   <username>                a custom identity of the instance (or anonymous, see custom())
+ *   none                      anonymous, default instance only, when allowed
+ */
+import { ReasonCode as RC } from '../protocol/reason-codes.js';
+import type { Tenancy } from '../tenancy/registry.js';
+import type { AccessKeys } from './access-keys.js';
+import type { CustomAuth } from './custom-auth.js';
+import type { DeviceCredentials } from './device-credentials.js';
+import { MQ_ACTIONS } from './policy.js';
+import type { AuthMode, Principal } from './principal.js';
+import { parseTokenPassword, TOKEN_CODE, type TokenClaims, type TokenService } from './tokens.js';
+
+export type ModeChoice = { readonly ok: true; readonly mode: AuthMode; readonly keyId: string; readonly named: string | undefined } | { readonly ok: false; readonly reason: string };
+
+/** Step 2: the mode a username selects, with the key id and instance id it names. */
+export function chooseMode(username: string | undefined): ModeChoice {
+  if (username === undefined) return { ok: true, mode: 'anonymous', keyId: '', named: undefined };
+  if (!username.includes('|')) return { ok: true, mode: 'custom', keyId: '', named: undefined };
+  const parts = username.split('|');
+  const kind = parts[0];
+  if (parts.length !== 3 || parts[1] === '' || parts[2] === '') return { ok: false, reason: 'malformed username' };
+  let mode: AuthMode;
+  if (kind === 'Signature') mode = 'signature';
+  else if (kind === 'Token') mode = 'token';
+  else if (kind === 'DeviceCredential') mode = 'device';
+  else return { ok: false, reason: `unknown authentication mode "${kind ?? ''}"` };
+  return { ok: true, mode, keyId: parts[1]!, named: parts[2]! };
+}
+
+/**
+ * The outcome of a credential check. A refusal that `counts` is a failed login (the rate limit
+ * sees it; 0x86 unless `reasonCode` says otherwise); the others are refused without counting.
+ */
+export type CredentialCheck =
+  | { readonly ok: true; readonly principal: Principal }
+  | { readonly ok: false; readonly counts: boolean; readonly cause: string; readonly reason: string; readonly reasonCode: number };
+
+export interface CredentialInput {
+  readonly mode: AuthMode;
+  readonly keyId: string;
+  readonly instanceId: string;
+  readonly username: string | undefined;
+  readonly clientId: string;
+  readonly password: string;
+}
+
+function failed(cause: string, reason: string): CredentialCheck {
+  return { ok: false, counts: true, cause, reason, reasonCode: RC.BadUserNameOrPassword };
+}
+
+function refused(cause: string, reason: string, reasonCode: number): CredentialCheck {
+  return { ok: false, counts: false, cause, reason, reasonCode };
+}
+
+export class CredentialModes {
+  constructor(
+    private readonly tenancy: Tenancy,
+    private readonly keys: AccessKeys,
+    private readonly tokens: TokenService,
+    private readonly devices: DeviceCredentials,
+    private readonly custom: CustomAuth,
+    private readonly allowAnonymous: boolean,
+  ) {}
+
+  /** Step 6. Only device credentials are checked asynchronously; the other modes answer at once. */
+  verify(input: CredentialInput): CredentialCheck | Promise<CredentialCheck> {
+    const { instanceId } = input;
+    switch (input.mode) {
+      case 'anonymous':
+        if (!this.anonymousAllowed(instanceId)) return refused('anonymous', 'anonymous access not allowed', RC.NotAuthorized);
+        return { ok: true, principal: { mode: 'anonymous', instanceId } };
+      case 'signature':
+        return this.signature(input);
+      case 'token':
+        return this.token(input);
+      case 'device':
+        return this.device(input);
+      case 'custom':
+        return this.customIdentity(input);
+    }
+  }
+
+  private anonymousAllowed(instanceId: string): boolean {
+    return this.allowAnonymous && instanceId === this.tenancy.defaultInstanceId;
+  }
+
+  private signature({ keyId, instanceId, clientId, password }: CredentialInput): CredentialCheck {
+    if (!this.keys.verifySignature(keyId, clientId, password)) return failed('bad-signature', 'signature does not verify');
+    const policy = this.keys.policy(keyId);
+    if (policy === undefined || !policy.allows(MQ_ACTIONS.instanceAccess, { type: 'instance', instanceId })) {
+      return refused('no-instance-access', 'AccessKey may not access the instance (mq:MqttInstanceAccess)', RC.NotAuthorized);
+    }
+    return { ok: true, principal: { mode: 'signature', instanceId, accessKeyId: keyId } };
+  }
+
+  private token({ keyId, instanceId, password }: CredentialInput): CredentialCheck {
+    const presented = parseTokenPassword(password);
+    if (presented === null) return failed('token-malformed', 'malformed token password');
+    const initial: TokenClaims[] = [];
+    for (const [type, token] of presented) {
+      const check = this.tokens.verify(token, keyId, instanceId);
+      if (!check.ok) return failed(`token-${check.code}`, `token invalid (code ${check.code})`);
+      if (check.claims.a !== type) return failed(`token-${TOKEN_CODE.typeMismatch}`, `token invalid (code ${TOKEN_CODE.typeMismatch})`);
+      initial.push(check.claims);
+    }
+    return { ok: true, principal: { mode: 'token', instanceId, accessKeyId: keyId, initial, grant: null } };
+  }
+
+  private async device({ keyId, instanceId, clientId, password }: CredentialInput): Promise<CredentialCheck> {
+    if (!(await this.devices.verify(keyId, instanceId, clientId, password))) return failed('bad-device-credential', 'device credential does not verify');
+    return { ok: true, principal: { mode: 'device', instanceId, deviceAccessKeyId: keyId } };
+  }
+
+  private customIdentity({ instanceId, username, clientId, password }: CredentialInput): CredentialCheck {
+    const name = username!;
+    if (!this.custom.hasUsername(instanceId, name, clientId)) {
+      // Not an identity of this instance: an anonymous client that happens to send a username.
+      if (this.anonymousAllowed(instanceId)) return { ok: true, principal: { mode: 'anonymous', instanceId } };
+      return failed('unknown-username', 'unknown username');
+    }
+    const identity = this.custom.authenticate(instanceId, name, clientId, password);
+    if (identity === null) return failed('bad-custom-password', 'custom identity password does not verify');
+    return { ok: true, principal: { mode: 'custom', instanceId, identity } };
+  }
+}

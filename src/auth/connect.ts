@@ -1,0 +1,125 @@
+/**
+ * CONNECT authentication, as named steps (the modes' own checks are in connect-modes.ts):
+ *
+ *   2. mode          `Signature|AK|Inst`, `Token|AK|Inst`, `DeviceCredential|DAK|Inst`,
+ *                    a custom identity's username, or none (anonymous)  → 0x86
+ *   3. instance      username > listener binding > SNI/Host > default (tenancy/resolve.ts)
+ *   1. rate limit    failed logins per IP / username                → 0x8A Banned (3.x: 5)
+ *                    (after the parsing, which is cheap, so the refusal counts on its instance)
+ *   4. client id     the instance's rules; strict: existing Group ID   → 0x85
+ *   5. blacklist     client id blacklisted on the instance            → 0x8A
+ *   6. credentials   the mode's check                                  → 0x86 (counted as a failure)
+ *   7. quota         connections of the instance                        → 0x97 (3.x: 3)
+ */
+import type { Logger } from 'pino';
+import type { AuthVerdict } from '../broker/hooks.js';
+import type { ConnectPacket } from '../protocol/packets.js';
+import { ReasonCode as RC } from '../protocol/reason-codes.js';
+import type { Tenancy } from '../tenancy/registry.js';
+import { resolveInstance } from '../tenancy/resolve.js';
+import type { PeerInfo } from '../transport/types.js';
+import { chooseMode, type CredentialCheck, type CredentialModes } from './connect-modes.js';
+import type { CustomAuth } from './custom-auth.js';
+import type { InstanceQuotas, LoginLimiter } from './quotas.js';
+import type { AuthServiceOptions, BrokerViewRef } from './service-types.js';
+
+function refuse(reasonCode: number): AuthVerdict {
+  return { ok: false, reasonCode };
+}
+
+export class ConnectAuthenticator {
+  constructor(
+    private readonly tenancy: Tenancy,
+    private readonly custom: CustomAuth,
+    private readonly modes: CredentialModes,
+    private readonly logins: LoginLimiter,
+    private readonly quotas: InstanceQuotas,
+    private readonly options: Pick<AuthServiceOptions, 'listenerInstances' | 'onAuthFailure'>,
+    private readonly view: BrokerViewRef,
+    private readonly log: Logger,
+  ) {}
+
+  async authenticate(connect: ConnectPacket, peer: PeerInfo): Promise<AuthVerdict> {
+    const ip = peer.remoteAddress;
+    const username = connect.username === '' ? undefined : connect.username;
+    const clientId = connect.clientId;
+    const password = connect.password?.toString('utf8') ?? '';
+    let instanceId = this.tenancy.defaultInstanceId;
+    const log = (cause: string, reason: string, extra: Record<string, unknown> = {}): void => {
+      this.log.info({ clientId, username, remote: ip, instanceId, cause, reason, ...extra }, 'authentication refused');
+      this.options.onAuthFailure?.(instanceId, cause);
+    };
+
+    const failed = (cause: string, reason: string, code: number = RC.BadUserNameOrPassword): AuthVerdict => {
+      this.logins.failed(ip, username);
+      log(cause, reason);
+      return refuse(code);
+    };
+
+    // 2. Mode.
+    const choice = chooseMode(username);
+    if (!choice.ok) return failed('bad-username', choice.reason);
+    const { mode, keyId, named } = choice;
+
+    // 3. Instance.
+    const resolution = resolveInstance(
+      { usernameInstanceId: named, listener: peer.listener, serverName: peer.serverName },
+      { defaultInstanceId: this.tenancy.defaultInstanceId, listenerInstances: this.options.listenerInstances, exists: (id) => this.tenancy.get(id) !== undefined },
+    );
+    if (!resolution.ok) {
+      return resolution.reason === 'unknown-instance'
+        ? failed('unknown-instance', resolution.message)
+        : failed('wrong-instance', resolution.message, RC.NotAuthorized);
+    }
+    instanceId = resolution.instanceId;
+    const instance = this.tenancy.get(instanceId)!;
+
+    // 1. Rate limit (after the cheap parsing, so the refusal is counted on the right instance).
+    if (this.logins.blocked(ip, username)) {
+      this.quotas.count(instanceId).loginsRateLimited++;
+      log('rate-limited', 'too many failed logins');
+      return refuse(RC.Banned);
+    }
+
+    // 4. Client id. An empty id (3.1.1 clean session, MQTT 5) is assigned later by the broker:
+    // only anonymous and custom USER clients of a relaxed instance may leave it empty.
+    if (clientId.length === 0) {
+      if (instance.mode === 'strict' || mode === 'signature' || mode === 'token' || mode === 'device') {
+        log('client-id', 'empty client id');
+        return refuse(RC.ClientIdentifierNotValid);
+      }
+    } else {
+      const refusal = this.tenancy.admitClient(instanceId, clientId);
+      if (refusal !== null) {
+        log(refusal.kind === 'quota' ? 'group-quota' : 'client-id', refusal.message);
+        return refuse(refusal.kind === 'quota' ? RC.QuotaExceeded : RC.ClientIdentifierNotValid);
+      }
+    }
+
+    // 5. Blacklist.
+    if (this.custom.isBlacklisted(instanceId, clientId)) {
+      log('blacklisted', 'client id blacklisted');
+      return refuse(RC.Banned);
+    }
+
+    // 6. Credentials (only a device credential check waits; the others answer in this turn).
+    const pending = this.modes.verify({ mode, keyId, instanceId, username, clientId, password });
+    const checked: CredentialCheck = pending instanceof Promise ? await pending : pending;
+    if (!checked.ok) {
+      if (checked.counts) return failed(checked.cause, checked.reason, checked.reasonCode);
+      log(checked.cause, checked.reason);
+      return refuse(checked.reasonCode);
+    }
+
+    // 7. Connection quota (a client taking over its own session does not add one).
+    const view = this.view();
+    const max = instance.limits.maxConnections;
+    if (max > 0 && view !== null && view.connections(instanceId) >= max && !view.clientOnline(instanceId, clientId)) {
+      this.quotas.count(instanceId).connectionsRefused++;
+      log('connection-quota', 'instance connection quota reached', { max });
+      return refuse(RC.QuotaExceeded);
+    }
+    this.logins.succeeded(username);
+    return { ok: true, instanceId, principal: checked.principal };
+  }
+}

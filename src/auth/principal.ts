@@ -1,0 +1,26 @@
+/** What authentication attaches to a connection, and how to read it back from a client handle. */
+import type { ClientHandle } from '../broker/hooks.js';
+import type { CustomIdentity } from './custom-auth.js';
+import type { TokenClaims, TokenGrant } from './tokens.js';
+
+export type AuthMode = 'anonymous' | 'signature' | 'token' | 'device' | 'custom';
+
+/** What authentication attached to a connection (ClientHandle.principal). */
+export type Principal =
+  | { readonly mode: 'anonymous'; readonly instanceId: string }
+  | { readonly mode: 'signature'; readonly instanceId: string; readonly accessKeyId: string }
+  | {
+      readonly mode: 'token';
+      readonly instanceId: string;
+      readonly accessKeyId: string;
+      /** Tokens presented at CONNECT; the live set is `grant` once connected. */
+      readonly initial: readonly TokenClaims[];
+      grant: TokenGrant | null;
+    }
+  | { readonly mode: 'device'; readonly instanceId: string; readonly deviceAccessKeyId: string }
+  | { readonly mode: 'custom'; readonly instanceId: string; readonly identity: CustomIdentity };
+
+/** The principal of a connection; a client without one is anonymous on its instance. */
+export function principalOf(client: ClientHandle): Principal {
+  return (client.principal as Principal | undefined) ?? { mode: 'anonymous', instanceId: client.instanceId };
+}
