@@ -8,8 +8,8 @@ export interface QueueDropEvent {
 
 /** Broker-wide counters; observability reads them, the hot path only increments plain fields. */
 export class BrokerCounters implements SessionCounters {
-  /** Told about every dropped offline message (set by observability, rules, tests). */
-  onQueueDrop: ((event: QueueDropEvent) => void) | null = null;
+  /** Told about every dropped offline message (observability, rules, tests). */
+  private readonly queueDropListeners: Array<(event: QueueDropEvent) => void> = [];
   connectionsAccepted = 0;
   connected = 0;
   takeovers = 0;
@@ -31,6 +31,17 @@ export class BrokerCounters implements SessionCounters {
   queueDrop(session: Session, reason: 'queue-full' | 'expired'): void {
     if (reason === 'queue-full') this.droppedQueueFull++;
     else this.droppedExpired++;
-    this.onQueueDrop?.({ instanceId: session.instanceId, clientId: session.clientId, reason });
+    if (this.queueDropListeners.length === 0) return;
+    const event: QueueDropEvent = { instanceId: session.instanceId, clientId: session.clientId, reason };
+    for (const listener of this.queueDropListeners) listener(event);
+  }
+
+  /** Adds a listener for dropped offline messages; returns a function that removes it. */
+  onQueueDrop(listener: (event: QueueDropEvent) => void): () => void {
+    this.queueDropListeners.push(listener);
+    return () => {
+      const at = this.queueDropListeners.indexOf(listener);
+      if (at >= 0) this.queueDropListeners.splice(at, 1);
+    };
   }
 }

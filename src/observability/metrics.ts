@@ -91,14 +91,12 @@ export class FerryMetrics {
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'ferry_' });
 
     const c = broker.counters;
-    const previous = c.onQueueDrop;
-    c.onQueueDrop = (event: QueueDropEvent): void => {
-      previous?.(event);
+    c.onQueueDrop((event: QueueDropEvent): void => {
       let drops = this.queueDrops.get(event.instanceId);
       if (drops === undefined) this.queueDrops.set(event.instanceId, (drops = { queueFull: 0, expired: 0 }));
       if (event.reason === 'queue-full') drops.queueFull++;
       else drops.expired++;
-    };
+    });
 
     // Broker-wide counters.
     const total = (name: string, help: string, read: () => number): void => {

@@ -42,7 +42,7 @@ test('offline queue - per-session cap drops the oldest and counts it', async (t)
   await sub.client.subscribeAsync('capped/#', { qos: 1 });
   await sub.client.endAsync();
   const events: string[] = [];
-  ferry.broker.counters.onQueueDrop = (event) => events.push(`${event.clientId}:${event.reason}`);
+  ferry.broker.counters.onQueueDrop((event) => events.push(`${event.clientId}:${event.reason}`));
   const pub = await connect(t, url, { clientId: uniqueId() });
   for (let i = 0; i < 25; i++) await pub.client.publishAsync('capped/x', `m${i}`, { qos: 1 });
   assert.equal(ferry.broker.counters.droppedQueueFull, 15);
