@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decodeAll } from '../../../src/protocol/decoder.js';
 import { encode } from '../../../src/protocol/encoder.js';
-import { PROPERTY_TABLE, PacketCode, WILL_CONTEXT, type PropertyName } from '../../../src/protocol/constants.js';
+import { PACKET_TYPE_BY_CODE, PROPERTY_TABLE, PacketCode, WILL_CONTEXT, type PropertyName } from '../../../src/protocol/constants.js';
 import { VALID_REASON_CODES } from '../../../src/protocol/reason-codes.js';
 import { parseSharedSubscription } from '../../../src/protocol/topic.js';
 import type { Packet, PacketType, Properties, ProtocolVersion, QoS } from '../../../src/protocol/packets.js';
@@ -226,23 +226,8 @@ function packetArb(type: PacketType, version: ProtocolVersion): fc.Arbitrary<Pac
   }
 }
 
-const TYPES: PacketType[] = [
-  'connect',
-  'connack',
-  'publish',
-  'puback',
-  'pubrec',
-  'pubrel',
-  'pubcomp',
-  'subscribe',
-  'suback',
-  'unsubscribe',
-  'unsuback',
-  'pingreq',
-  'pingresp',
-  'disconnect',
-  'auth',
-];
+/** Every packet type, from the codec's own table (index 0 is reserved). */
+const TYPES: PacketType[] = PACKET_TYPE_BY_CODE.filter((t): t is PacketType => t !== undefined);
 
 function anyPacket(version: ProtocolVersion): fc.Arbitrary<Packet> {
   return fc.oneof(...TYPES.filter((t) => version === 5 || t !== 'auth').map((t) => packetArb(t, version)));
