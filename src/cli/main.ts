@@ -3,7 +3,8 @@
  * The `ferry` command.
  *   ferry start [flags]   run in the foreground; SIGTERM/SIGINT → graceful stop → exit 0
  *   ferry --help | --version
- * Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
+ * Exit codes: see exit-codes.ts and docs/operations.md (0 ok, 1 runtime failure, 2 usage or
+ * configuration error, 3 cannot listen, 4 store damaged, 5 data directory in use).
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/errors.js';
@@ -12,6 +13,7 @@ import { renderStartHelp } from '../config/docs.js';
 import { createLogger } from '../observability/logger.js';
 import { startFerry, type RunningFerry } from '../server.js';
 import { runClientCommand } from './commands/index.js';
+import { EXIT_CODES, startFailureExitCode } from './exit-codes.js';
 
 /** A second signal, or a graceful stop that takes longer than this, exits with code 1. */
 const STOP_TIMEOUT_MS = 15_000;
@@ -59,6 +61,10 @@ async function start(argv: readonly string[]): Promise<number | undefined> {
   const { config } = loaded;
   const logger = createLogger({ level: config.logLevel });
   if (loaded.configFile !== undefined) logger.info({ configFile: loaded.configFile }, 'config file loaded');
+  for (const warning of loaded.warnings) logger.warn({ config: true }, warning);
+  if (loaded.serviceLinks.length > 0) {
+    logger.info({ variables: loaded.serviceLinks }, 'ignoring Kubernetes service-link variables (not Ferry settings)');
+  }
 
   // Signal handlers go in before anything starts: a signal during startup stops Ferry as soon as
   // it is up, instead of killing the process half-started.
@@ -68,20 +74,20 @@ async function start(argv: readonly string[]): Promise<number | undefined> {
     logger.info({ signal }, 'signal received, stopping');
     setTimeout(() => {
       logger.error({ signal, timeoutMs: STOP_TIMEOUT_MS }, 'graceful stop timed out');
-      process.exit(1);
+      process.exit(EXIT_CODES.failure);
     }, STOP_TIMEOUT_MS).unref();
     ferry.stop().then(
-      () => process.exit(0),
+      () => process.exit(EXIT_CODES.ok),
       (err: unknown) => {
         logger.error({ err }, 'graceful stop failed');
-        process.exit(1);
+        process.exit(EXIT_CODES.failure);
       },
     );
   };
   const onSignal = (signal: NodeJS.Signals): void => {
     if (signalled !== undefined) {
       logger.error({ signal }, 'second signal, exiting without finishing the graceful stop');
-      process.exit(1);
+      process.exit(EXIT_CODES.failure);
     }
     signalled = signal;
     if (running) shutdown(running, signal);
@@ -94,7 +100,7 @@ async function start(argv: readonly string[]): Promise<number | undefined> {
   } catch (err) {
     logger.fatal({ err }, 'ferry failed to start');
     // Exit explicitly: a half-started component must not keep the process alive.
-    process.exit(err instanceof ConfigError ? err.exitCode : 1);
+    process.exit(startFailureExitCode(err));
   }
   if (signalled !== undefined) shutdown(running, signalled);
   return undefined; // keep running

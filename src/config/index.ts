@@ -8,6 +8,7 @@ export {
   type FerryConfigInput,
   type LoadConfigInput,
   type LoadedConfig,
+  type ConfigNotices,
 } from './load.js';
 export { envName, flagName, fileKey } from './names.js';
 export { renderConfigDocs, renderStartHelp } from './docs.js';

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { BrokerOptions } from '../broker/options.js';
+import { CLIENT_ENV_NAMES, closestName, isServiceLink, serviceLinkValue } from './env-names.js';
 import { ConfigError } from './errors.js';
 import { ENV_PREFIX, envName, flagName } from './names.js';
 import { OPTIONS, type ConfigKey, type FerryConfig, type OptionSpec } from './schema.js';
@@ -43,8 +44,17 @@ export interface LoadedConfig {
   origins: Partial<Record<ConfigKey, string>>;
 }
 
+/** What loadConfig noticed but did not refuse; the CLI logs these once the logger exists. */
+export interface ConfigNotices {
+  /** Unknown `FERRY_*` variables (naming the closest known one) and ignored service-link values of settings. */
+  warnings: string[];
+  /** Kubernetes service-link variables that are not settings, ignored (logged at info). */
+  serviceLinks: string[];
+}
+
 const BY_KEY = new Map<string, OptionSpec>(OPTIONS.map((o) => [o.key, o]));
 const BY_ENV = new Map<string, OptionSpec>(OPTIONS.map((o) => [envName(o), o]));
+const KNOWN_ENV = [...BY_ENV.keys(), ...CLIENT_ENV_NAMES];
 const BY_FLAG = new Map<string, OptionSpec>(OPTIONS.map((o) => [flagName(o), o]));
 /** First path segments that are groups of keys ('broker'). */
 const GROUPS = new Set(OPTIONS.filter((o) => o.key.includes('.')).map((o) => o.key.split('.')[0] ?? ''));
@@ -181,16 +191,31 @@ function fileLayer(file: string): Layer {
   return objectLayer(parsed, (key) => (key ? `key "${key}" in config file ${file}` : `config file ${file}`), dirname(file));
 }
 
-function envLayer(env: Readonly<Record<string, string | undefined>>, cwd: string): Layer {
+function envLayer(env: Readonly<Record<string, string | undefined>>, cwd: string): { layer: Layer; notices: ConfigNotices } {
   const layer: Layer = new Map();
+  const notices: ConfigNotices = { warnings: [], serviceLinks: [] };
   for (const [name, raw] of Object.entries(env)) {
     if (!name.startsWith(ENV_PREFIX) || raw === undefined || raw === '') continue;
     const spec = BY_ENV.get(name);
-    if (!spec) throw new ConfigError(`Unknown environment variable ${name}; see docs/configuration.md`);
+    if (!spec) {
+      if (CLIENT_ENV_NAMES.includes(name)) continue;
+      if (isServiceLink(name, raw)) notices.serviceLinks.push(name);
+      else notices.warnings.push(`Unknown environment variable ${name} ignored (did you mean ${closestName(name, KNOWN_ENV)}?); see docs/configuration.md`);
+      continue;
+    }
+    // A Service named e.g. "ferry-mqtt" makes Kubernetes set FERRY_MQTT_PORT=tcp://…; no port is
+    // ever written that way, so it is the service link, not a malformed setting (env-names.ts).
+    if (spec.type === 'port' && serviceLinkValue(raw)) {
+      notices.warnings.push(
+        `Environment variable ${name}=${raw} looks like a Kubernetes service link, not a port: ignored, ` +
+          `${spec.key} keeps its other sources. Rename the Service or set enableServiceLinks: false in the pod spec.`,
+      );
+      continue;
+    }
     const source = { text: `environment variable ${name}`, baseDir: cwd };
     layer.set(spec.key, { value: convert(spec, raw, source, true), source });
   }
-  return layer;
+  return { layer, notices };
 }
 
 function flagLayer(argv: readonly string[], cwd: string): { layer: Layer; help: boolean } {
@@ -301,18 +326,18 @@ export function securityWarnings(config: FerryConfig): string[] {
 
 /**
  * Load the configuration the way `ferry start` does: defaults < file < env < flags.
- * Throws ConfigError. Returns help=true when --help was given (nothing else is validated then).
+ * Throws ConfigError; unknown FERRY_* variables are not errors but notices (env-names.ts). Returns help=true when --help was given (nothing else is validated then).
  */
-export function loadConfig(input: LoadConfigInput = {}): LoadedConfig & { help: boolean } {
+export function loadConfig(input: LoadConfigInput = {}): LoadedConfig & ConfigNotices & { help: boolean } {
   const cwd = input.cwd ?? process.cwd();
   const env = input.env ?? {};
   const argv = input.argv ?? [];
   const flags = flagLayer(argv, cwd);
-  if (flags.help) return { ...resolveConfig(), help: true };
-  const envValues = envLayer(env, cwd);
+  if (flags.help) return { ...resolveConfig(), warnings: [], serviceLinks: [], help: true };
+  const { layer: envValues, notices } = envLayer(env, cwd);
   const file = (flags.layer.get('config') ?? envValues.get('config'))?.value as string | undefined;
   const layers = [...(file === undefined ? [] : [fileLayer(file)]), envValues, flags.layer];
-  return { ...build(layers, cwd), ...(file === undefined ? {} : { configFile: file }), help: false };
+  return { ...build(layers, cwd), ...(file === undefined ? {} : { configFile: file }), ...notices, help: false };
 }
 
 /**

@@ -109,11 +109,10 @@ test('config - every broker option is settable by flag, env and file', (t) => {
   assert.equal(loadConfig({ argv: ['--no-allow-anonymous'] }).config.broker.allowAnonymous, false);
 });
 
-test('config - unknown flag, env var and file key are errors naming them', (t) => {
+test('config - unknown flag and file key are errors naming them', (t) => {
   const dir = tmp(t);
   configError(() => loadConfig({ argv: ['--mqtt-prot', '1'] }), '--mqtt-prot');
   configError(() => loadConfig({ argv: ['start'] }), 'start');
-  configError(() => loadConfig({ env: { FERRY_MQTT_PROT: '1' } }), 'FERRY_MQTT_PROT');
   configError(() => loadConfig({ argv: ['--config', writeJson(dir, { mqttProt: 1 })] }), '"mqttProt"', 'ferry.json');
   configError(() => loadConfig({ argv: ['--config', writeJson(dir, { broker: { maxPackets: 1 } })] }), '"broker.maxPackets"');
   configError(() => loadConfig({ argv: ['--config', writeJson(dir, { config: 'x.json' })] }), '"config"');
@@ -121,6 +120,60 @@ test('config - unknown flag, env var and file key are errors naming them', (t) =
   const bad = join(dir, 'bad.json');
   writeFileSync(bad, '{ not json');
   configError(() => loadConfig({ argv: ['--config', bad] }), 'bad.json', 'not valid JSON');
+});
+
+test('config - an unknown FERRY_* variable only warns, naming the closest known one', () => {
+  const loaded = loadConfig({ env: { FERRY_MQTT_PROT: '1', FERRY_MAX_INFLIGTH: '5' } });
+  assert.equal(loaded.config.mqttPort, 1883, 'the typo sets nothing');
+  assert.equal(loaded.warnings.length, 2, loaded.warnings.join('\n'));
+  assert.match(loaded.warnings[0] ?? '', /FERRY_MQTT_PROT.*did you mean FERRY_MQTT_PORT\?/);
+  assert.match(loaded.warnings[1] ?? '', /FERRY_MAX_INFLIGTH.*did you mean FERRY_MAX_INFLIGHT\?/);
+  assert.deepEqual(loaded.serviceLinks, []);
+  // A typo that has the shape of a service link but not its value is still a typo.
+  assert.match(loadConfig({ env: { FERRY_MQQT_PORT: '1884' } }).warnings[0] ?? '', /did you mean FERRY_MQTT_PORT/);
+});
+
+test('config - Kubernetes service-link variables are ignored; settings keep their values', () => {
+  const env = {
+    // Service "ferry"
+    FERRY_SERVICE_HOST: '10.0.0.1',
+    FERRY_SERVICE_PORT: '1883',
+    FERRY_SERVICE_PORT_MQTT: '1883',
+    FERRY_SERVICE_PORT_HTTP: '8080',
+    FERRY_PORT: 'tcp://10.0.0.1:1883',
+    FERRY_PORT_1883_TCP: 'tcp://10.0.0.1:1883',
+    FERRY_PORT_1883_TCP_PROTO: 'tcp',
+    FERRY_PORT_1883_TCP_PORT: '1883',
+    FERRY_PORT_1883_TCP_ADDR: '10.0.0.1',
+    // Service "ferry-http": its FERRY_HTTP_PORT collides with the httpPort setting
+    FERRY_HTTP_SERVICE_HOST: '10.0.0.2',
+    FERRY_HTTP_PORT: 'tcp://10.0.0.2:8080',
+    FERRY_HTTP_PORT_8080_TCP_ADDR: '10.0.0.2',
+    // Real settings next to them
+    FERRY_MQTT_PORT: '1884',
+    FERRY_CLIENT_UNUSED: undefined,
+    // Read by the client commands, not by start: quiet
+    FERRY_ENDPOINT: 'http://127.0.0.1:8080',
+  };
+  const loaded = loadConfig({ env });
+  assert.equal(loaded.config.mqttPort, 1884);
+  assert.equal(loaded.config.httpPort, 8080, 'the service link did not become the port');
+  assert.equal(loaded.origins.httpPort, undefined);
+  assert.deepEqual(loaded.serviceLinks.sort(), [
+    'FERRY_HTTP_PORT_8080_TCP_ADDR', 'FERRY_HTTP_SERVICE_HOST', 'FERRY_PORT', 'FERRY_PORT_1883_TCP', 'FERRY_PORT_1883_TCP_ADDR',
+    'FERRY_PORT_1883_TCP_PORT', 'FERRY_PORT_1883_TCP_PROTO', 'FERRY_SERVICE_HOST', 'FERRY_SERVICE_PORT',
+    'FERRY_SERVICE_PORT_HTTP', 'FERRY_SERVICE_PORT_MQTT',
+  ]);
+  assert.equal(loaded.warnings.length, 1, loaded.warnings.join('\n'));
+  assert.match(loaded.warnings[0] ?? '', /FERRY_HTTP_PORT=tcp:\/\/10\.0\.0\.2:8080 looks like a Kubernetes service link/);
+  // A flag still sets the port the service link could not.
+  assert.equal(loadConfig({ env, argv: ['--http-port', '9090'] }).config.httpPort, 9090);
+});
+
+test('config - malformed values of known variables still refuse start', () => {
+  configError(() => loadConfig({ env: { FERRY_SERVICE_HOST: '10.0.0.1', FERRY_MQTT_PORT: '1883x' } }), 'mqttPort', 'FERRY_MQTT_PORT');
+  configError(() => loadConfig({ env: { FERRY_MQTT_PORT: 'http://10.0.0.1:1883' } }), 'mqttPort', 'FERRY_MQTT_PORT');
+  configError(() => loadConfig({ env: { FERRY_LOG_LEVEL: 'tcp://10.0.0.1:1' } }), 'logLevel', 'FERRY_LOG_LEVEL');
 });
 
 test('config - bad values are errors naming key and source', (t) => {

@@ -1,0 +1,105 @@
+/**
+ * `ferry start` as an orchestrator sees it: the exit code of each failure class
+ * (docs/operations.md, src/cli/exit-codes.ts) and a start with Kubernetes service-link variables.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { CLI_PATH, cleanEnv, spawnFerry, tempDir, type Teardown } from '../helpers/index.js';
+
+const PORTS = ['--mqtt-port', '0', '--ws-port', '0', '--http-port', '0'];
+
+/** Run `ferry start` expecting it to exit by itself; returns the code and everything it printed. */
+async function failedStart(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [CLI_PATH, 'start', ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, output };
+}
+
+/** A TCP port held by this process until the test ends. */
+async function busyPort(t: Teardown): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return (server.address() as AddressInfo).port;
+}
+
+const KUBERNETES_ENV = {
+  FERRY_SERVICE_HOST: '10.0.0.1',
+  FERRY_SERVICE_PORT: '1883',
+  FERRY_SERVICE_PORT_MQTT: '1883',
+  FERRY_PORT: 'tcp://10.0.0.1:1883',
+  FERRY_PORT_1883_TCP: 'tcp://10.0.0.1:1883',
+  FERRY_PORT_1883_TCP_PROTO: 'tcp',
+  FERRY_PORT_1883_TCP_PORT: '1883',
+  FERRY_PORT_1883_TCP_ADDR: '10.0.0.1',
+  // A Service named "ferry-mqtt": its link variable has the name of the mqttPort setting.
+  FERRY_MQTT_SERVICE_HOST: '10.0.0.2',
+  FERRY_MQTT_PORT: 'tcp://10.0.0.2:1883',
+};
+
+test('exit codes - starts with Kubernetes service-link variables present; SIGTERM exits 0', async (t) => {
+  const ferry = await spawnFerry(t, ['--data-dir', tempDir(t), ...PORTS], { env: { ...KUBERNETES_ENV, FERRY_MQTT_PROT: '1' } });
+  assert.ok((ferry.ports['mqtt'] ?? 0) > 0, 'the flag set the MQTT port, not the service link');
+  const links = ferry.logs.find((l) => String(l['msg']).startsWith('ignoring Kubernetes service-link variables'));
+  assert.ok(links, 'one info line lists the service links');
+  assert.equal((links['variables'] as string[]).length, 9);
+  const warnings = ferry.logs.filter((l) => l['level'] === 'warn' && l['config'] === true).map((l) => String(l['msg']));
+  assert.equal(warnings.length, 2, warnings.join('\n'));
+  assert.ok(warnings.some((w) => w.includes('FERRY_MQTT_PORT=tcp://10.0.0.2:1883 looks like a Kubernetes service link')));
+  assert.ok(warnings.some((w) => w.includes('FERRY_MQTT_PROT') && w.includes('did you mean FERRY_MQTT_PORT?')));
+  ferry.child.kill('SIGTERM');
+  assert.equal((await ferry.exited).code, 0);
+});
+
+test('exit codes - 2 for a malformed value of a known variable, even among service links', async (t) => {
+  const { code, output } = await failedStart(['--data-dir', tempDir(t), ...PORTS], { ...KUBERNETES_ENV, FERRY_MAX_INFLIGHT: 'lots' });
+  assert.equal(code, 2, output);
+  assert.match(output, /broker\.maxInflight.*FERRY_MAX_INFLIGHT/);
+});
+
+test('exit codes - 3 when the MQTT or HTTP port is in use', async (t) => {
+  const port = String(await busyPort(t));
+  const mqtt = await failedStart(['--data-dir', tempDir(t), '--ws-port', '0', '--http-port', '0', '--mqtt-port', port]);
+  assert.equal(mqtt.code, 3, mqtt.output);
+  assert.match(mqtt.output, /listener mqtt cannot listen/);
+  const http = await failedStart(['--data-dir', tempDir(t), '--ws-port', '0', '--mqtt-port', '0', '--http-port', port]);
+  assert.equal(http.code, 3, http.output);
+  assert.match(http.output, /EADDRINUSE/);
+});
+
+test('exit codes - 4 when the store is corrupt', async (t) => {
+  const dataDir = tempDir(t);
+  writeFileSync(join(dataDir, 'ferry.db'), Buffer.alloc(64 * 1024, 0x5a));
+  const { code, output } = await failedStart(['--data-dir', dataDir, ...PORTS]);
+  assert.equal(code, 4, output);
+  assert.match(output, /StoreCorruptError/);
+});
+
+test('exit codes - 5 when another Ferry holds the data directory', async (t) => {
+  const dataDir = tempDir(t);
+  const first = await spawnFerry(t, ['--data-dir', dataDir, ...PORTS]);
+  const second = await failedStart(['--data-dir', dataDir, ...PORTS]);
+  assert.equal(second.code, 5, second.output);
+  assert.match(second.output, /in use by another process/);
+  first.child.kill('SIGTERM');
+  assert.equal((await first.exited).code, 0);
+});
+
+test('exit codes - 1 for any other startup failure (data directory is a file)', async (t) => {
+  const file = join(tempDir(t), 'not-a-dir');
+  writeFileSync(file, '');
+  const { code, output } = await failedStart(['--data-dir', file, ...PORTS]);
+  assert.equal(code, 1, output);
+  assert.match(output, /ferry failed to start/);
+});
