@@ -22,6 +22,9 @@ import { FerryMetrics } from './observability/metrics.js';
 import { TraceService } from './observability/traces/index.js';
 import { createHttpServer, listenHttp, type HttpModule } from './http/server.js';
 import { restModule } from './api/rest/module.js';
+import { BearerTokens } from './api/rest/bearer.js';
+import { consoleModule } from './console/module.js';
+import { ConsoleSessions } from './console/sessions.js';
 import { rpcModule } from './api/rpc/endpoint.js';
 import { Management } from './management/management.js';
 import { authDeps } from './management/services.js';
@@ -110,8 +113,22 @@ export function listenerSpecs(config: FerryConfig): ListenerSpec[] {
 }
 
 /** HTTP modules of the process. Metrics first: its hook times every route. */
-function httpModules(readiness: Readiness, metrics: FerryMetrics, management: Management): HttpModule[] {
-  return [metricsModule(metrics), healthModule(readiness), restModule({ management }), rpcModule({ management, observe: metrics.observeRpcRequest })];
+function httpModules(config: FerryConfig, readiness: Readiness, metrics: FerryMetrics, management: Management): HttpModule[] {
+  // The console signs people in with the REST API's bearer tokens, held in a session cookie.
+  const bearer = new BearerTokens();
+  const sessions = config.console ? new ConsoleSessions(bearer, management) : undefined;
+  return [
+    metricsModule(metrics),
+    healthModule(readiness),
+    restModule({
+      management,
+      bearer,
+      stats: (instanceId) => metrics.instanceSnapshot(instanceId),
+      ...(sessions === undefined ? {} : { sessionAuth: sessions.authenticate }),
+    }),
+    rpcModule({ management, observe: metrics.observeRpcRequest }),
+    ...(sessions === undefined ? [] : [consoleModule({ sessions })]),
+  ];
 }
 
 export async function startFerry(config: FerryConfig, options: StartOptions = {}): Promise<RunningFerry> {
@@ -190,7 +207,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   broker.tracer = traces.recorder;
   const metrics = new FerryMetrics({ broker, traces, quotas: auth.service.quotas });
   const management = await Management.open({ broker, store, traces, msgIdOf: (message) => traces.msgIdOf(message), ...authDeps(auth.service) });
-  const http = await createHttpServer({ logger: componentLogger(logger, 'http'), modules: httpModules(readiness, metrics, management) });
+  const http = await createHttpServer({ logger: componentLogger(logger, 'http'), modules: httpModules(config, readiness, metrics, management) });
   let listeners: ListenerGroup | undefined;
   let httpPort: number;
   try {

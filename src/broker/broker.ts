@@ -355,6 +355,19 @@ export class Broker implements ConnectionSink {
     }
   }
 
+  /**
+   * Discards the session of a disconnected client (operators' "clear session"): subscriptions,
+   * queue and stored state go, a pending will is published now. A connected client's session is
+   * left alone ('connected'): kick it first.
+   */
+  discardSession(instanceId: string, clientId: string): 'discarded' | 'connected' | 'none' {
+    const session = this.session(clientId, instanceId);
+    if (session === undefined) return 'none';
+    if (session.link !== null) return 'connected';
+    this.endSession(session);
+    return 'discarded';
+  }
+
   /** Ends a session: its pending will goes out now, its subscriptions and queue go away. */
   private endSession(session: Session): void {
     this.cancelExpiry(session);

@@ -218,10 +218,38 @@ function envLayer(env: Readonly<Record<string, string | undefined>>, cwd: string
   return { layer, notices };
 }
 
+const BOOLEAN_FLAGS = new Set(OPTIONS.filter((o) => o.type === 'boolean').map((o) => flagName(o)));
+const BOOLEAN_WORDS: Readonly<Record<string, boolean>> = { true: true, false: false, '1': true, '0': false, yes: true, no: false, on: true, off: false };
+
+/** `--console false` and `--console=false` as `--no-console` (parseArgs takes no value after a boolean flag). */
+function booleanFlagValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg);
+    if (m === null || !BOOLEAN_FLAGS.has(m[1]!)) {
+      out.push(arg);
+      continue;
+    }
+    const inline = m[2];
+    const next = argv[i + 1];
+    const word = inline ?? (next !== undefined && Object.hasOwn(BOOLEAN_WORDS, next.toLowerCase()) ? next : undefined);
+    if (word === undefined) {
+      out.push(arg);
+      continue;
+    }
+    if (inline === undefined) i++;
+    const value = Object.hasOwn(BOOLEAN_WORDS, word.toLowerCase()) ? BOOLEAN_WORDS[word.toLowerCase()] : undefined;
+    if (value === undefined) throw new ConfigError(`Invalid value ${JSON.stringify(word)} for flag --${m[1]!}: expected true or false`);
+    out.push(value ? `--${m[1]!}` : `--no-${m[1]!}`);
+  }
+  return out;
+}
+
 function flagLayer(argv: readonly string[], cwd: string): { layer: Layer; help: boolean } {
   let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   try {
-    ({ values } = parseArgs({ args: [...argv], options: cliOptions(), strict: true, allowPositionals: false, allowNegative: true }));
+    ({ values } = parseArgs({ args: booleanFlagValues(argv), options: cliOptions(), strict: true, allowPositionals: false, allowNegative: true }));
   } catch (err) {
     throw new ConfigError(`${(err as Error).message.split('\n')[0] ?? 'Bad arguments'} (run "ferry start --help")`, { cause: err });
   }

@@ -30,6 +30,8 @@ export interface FerryConfig {
   tlsCa?: string;
   requestClientCert: boolean;
   httpPort: number;
+  /** The web console at /console/ on the HTTP port (docs/console.md). */
+  console: boolean;
   logLevel: LogLevel;
   /** Where sessions, queues and retained messages are kept (docs/storage.md). */
   storeEngine: 'sqlite' | 'memory';
@@ -144,6 +146,8 @@ const ROWS = [
     description: 'HTTP path of the WebSocket and secure WebSocket endpoints.' },
   { key: 'httpPort', group: 'listeners', type: 'port', arg: 'N', default: 8080,
     description: 'HTTP port for /healthz and /readyz (0 = any free port).' },
+  { key: 'console', group: 'listeners', type: 'boolean', default: true,
+    description: 'Serve the web console at /console/ on the HTTP port (docs/console.md). It uses the REST API with the signed-in AccessKey\'s policies.' },
   // tls
   { key: 'tlsPort', group: 'tls', type: 'port', arg: 'N', default: 8883,
     description: 'MQTT over TLS port; the listener starts only when tlsCert and tlsKey are set.' },

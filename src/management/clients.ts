@@ -94,6 +94,14 @@ export class Clients {
     return { ...view, subscriptionList: this.subscriptions.ofSession(instanceId, clientId) };
   }
 
+  /** Discards the session of a disconnected client (subscriptions, queue, stored state). */
+  clearSession(instanceId: string, clientId: string): void {
+    this.check.require(instanceId);
+    const outcome = this.deps.broker.discardSession(instanceId, clientId);
+    if (outcome === 'none') throw new FacadeError('SessionNotFound', `client ${clientId} has no session on ${instanceId}`, 'params.clientId');
+    if (outcome === 'connected') throw new FacadeError('ClientConnected', `client ${clientId} is connected: kick it first, then clear its session`, 'params.clientId');
+  }
+
   /** Closes a client's connection (MQTT 5 clients get DISCONNECT 0x98 Administrative action). False if not connected. */
   kick(instanceId: string, clientId: string): boolean {
     this.check.require(instanceId);

@@ -16,6 +16,8 @@ export const FACADE_ERRORS = {
   'Tag.LimitExceeded': 400,
   PayloadTooLarge: 400,
   PermissionCheckFailed: 403,
+  /** The operation needs the client disconnected (clearing its session). */
+  ClientConnected: 409,
   /** A feature whose module is not part of this build or not running (e.g. traces). */
   NotImplemented: 501,
   /** The module exists but was not started (e.g. no auth services in an embedded broker). */

@@ -336,6 +336,11 @@ export class Management {
     return this.clients.kick(instanceId, clientId);
   }
 
+  /** Discards a disconnected client's session (409 ClientConnected while it is connected). */
+  clearSession(instanceId: string, clientId: string): void {
+    this.clients.clearSession(instanceId, clientId);
+  }
+
   /** Subscriptions of an instance, filtered by client id and/or exact topic filter. */
   listSubscriptions(instanceId: string, filter: { clientId?: string; topicFilter?: string } = {}, page: PageQuery = {}): Page<SubscriptionView> {
     return this.subscriptions.list(instanceId, filter, page);

@@ -340,6 +340,31 @@ export class FerryMetrics {
     this.apiLatency.observe({ method: event.method, route: '/', action }, event.durationMs / 1000);
   };
 
+  /**
+   * One instance's series, read from this registry (so the console's charts show exactly what
+   * /metrics exposes): `ferry_instance_*` values labelled with the instance, keyed by metric name
+   * without the `ferry_instance_` prefix; labelled series (drops by reason, quota refusals by
+   * quota) as `{label: value}` objects. Counters are running totals; the reader takes deltas.
+   */
+  async instanceSnapshot(instanceId: string): Promise<Record<string, number | Record<string, number>>> {
+    const out: Record<string, number | Record<string, number>> = {};
+    for (const metric of await this.registry.getMetricsAsJSON()) {
+      if (!metric.name.startsWith('ferry_instance_')) continue;
+      const key = metric.name.slice('ferry_instance_'.length);
+      for (const v of metric.values) {
+        if (v.labels['instance'] !== instanceId) continue;
+        const sub = Object.entries(v.labels).find(([label]) => label !== 'instance');
+        if (sub === undefined) {
+          out[key] = v.value;
+          continue;
+        }
+        const group = (out[key] ??= {}) as Record<string, number>;
+        group[String(sub[1])] = v.value;
+      }
+    }
+    return out;
+  }
+
   /** The text exposition format. */
   render(): Promise<string> {
     return this.registry.metrics();

@@ -23,6 +23,8 @@ export class RestAuthError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** 401 (who are you?) unless the caller is known and the request is refused anyway (403). */
+    readonly status: 401 | 403 = 401,
   ) {
     super(message);
   }

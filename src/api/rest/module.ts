@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import { Ajv } from 'ajv';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { HttpModule } from '../../http/server.js';
 import { describeError, FacadeError } from '../../management/errors.js';
 import type { Management } from '../../management/management.js';
@@ -27,6 +27,16 @@ export interface RestOptions {
   /** Called once per request (metrics): route pattern, status, seconds. */
   readonly observe?: (method: string, route: string, status: number, seconds: number) => void;
   readonly version?: string;
+  /** Bearer tokens shared with other modules (the console signs people in with them); default: own. */
+  readonly bearer?: BearerTokens;
+  /**
+   * Who is calling when the request has no Authorization header: a browser session (the console's
+   * cookie, src/console/sessions.ts). Returns the AccessKeyId, undefined when there is no session,
+   * or throws RestAuthError (e.g. a missing CSRF token).
+   */
+  readonly sessionAuth?: (request: FastifyRequest) => string | undefined;
+  /** The numbers of one instance behind GET /instances/{id}/stats (FerryMetrics.instanceSnapshot). */
+  readonly stats?: (instanceId: string) => Promise<Record<string, unknown>>;
 }
 
 
@@ -45,7 +55,7 @@ export function restModule(options: RestOptions): HttpModule {
   const { management } = options;
   const now = options.now ?? Date.now;
   const nonces = new NonceCache(WINDOW_MS);
-  const bearer = new BearerTokens(now);
+  const bearer = options.bearer ?? new BearerTokens(now);
   return {
     name: 'rest',
     prefix: REST_PREFIX,
@@ -89,12 +99,19 @@ export function restModule(options: RestOptions): HttpModule {
       app.addHook('preValidation', async (request) => {
         const config = request.routeOptions.config as { public?: boolean } | undefined;
         if (config?.public === true) return;
+        if (request.headers.authorization === undefined && options.sessionAuth !== undefined) {
+          const fromSession = options.sessionAuth(request);
+          if (fromSession !== undefined) {
+            request.ferryAccessKeyId = fromSession;
+            return;
+          }
+        }
         request.ferryAccessKeyId = authenticate(request, management, nonces, bearer, now());
       });
       app.setErrorHandler(async (error: Error & { statusCode?: number; validation?: unknown; validationContext?: string; code?: string }, request, reply) => {
         const requestId = randomUUID();
         if (error instanceof RestAuthError) {
-          return reply.code(401).send({ error: { code: error.code, message: error.message }, requestId });
+          return reply.code(error.status).send({ error: { code: error.code, message: error.message }, requestId });
         }
         if (error.validation !== undefined) {
           const field = validationField(error as Parameters<typeof validationField>[0]);
@@ -113,7 +130,7 @@ export function restModule(options: RestOptions): HttpModule {
       app.setNotFoundHandler(async (request, reply) =>
         reply.code(404).send({ error: { code: 'NotFound', message: `no route ${request.method} ${request.url}` }, requestId: randomUUID() }),
       );
-      const ctx: RestContext = { management, bearer, nonces };
+      const ctx: RestContext = { management, bearer, nonces, ...(options.stats === undefined ? {} : { stats: options.stats }) };
       registerRoutes(app, ctx);
       app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
     },

@@ -21,6 +21,8 @@ export interface RestContext {
   readonly management: Management;
   readonly bearer: BearerTokens;
   readonly nonces: NonceCache;
+  /** GET /instances/{id}/stats answers from it; 501 without. */
+  readonly stats?: (instanceId: string) => Promise<Record<string, unknown>>;
 }
 
 type Schema = Record<string, unknown>;
@@ -389,6 +391,11 @@ const ROUTES: RouteDef[] = [
     },
   },
   {
+    method: 'DELETE', url: '/instances/:instanceId/clients/:clientId/session', tag: 'clients', summary: 'Clear the session of a disconnected client (subscriptions, queued messages); 409 ClientConnected while it is connected', ram: 'mq:DeleteSession', resource: instance, status: 204,
+    params: withInstance({ clientId: str() }, ['clientId']),
+    handle: (req, m) => m.clearSession(p(req)['instanceId']!, p(req)['clientId']!),
+  },
+  {
     method: 'GET', url: '/instances/:instanceId/subscriptions', tag: 'clients', summary: 'List subscriptions', ram: 'mq:QuerySubscription', resource: instance, params: instanceParams,
     querystring: obj({ clientId: str(), topicFilter: str(), ...pageQuery }),
     handle: (req, m) => m.listSubscriptions(p(req)['instanceId']!, { ...opt('clientId', q(req)['clientId'] as string | undefined), ...opt('topicFilter', q(req)['topicFilter'] as string | undefined) }, page(req)),
@@ -521,6 +528,46 @@ export function registerRoutes(app: FastifyInstance, ctx: RestContext): void {
       },
     });
   }
+
+  // Live numbers of an instance: the /metrics series of this instance (console charts).
+  app.route({
+    method: 'GET',
+    url: '/instances/:instanceId/stats',
+    schema: {
+      tags: ['instances'],
+      summary: 'The instance\'s series from /metrics (ferry_instance_* without the prefix): gauges as numbers, counters as running totals, labelled series as objects',
+      description: 'Needs mq:QueryMqttInstanceStats.',
+      params: instanceParams,
+    },
+    handler: async (request) => {
+      const instanceId = p(request)['instanceId']!;
+      management.authorize(request.ferryAccessKeyId!, 'mq:QueryMqttInstanceStats', { type: 'instance', instanceId });
+      management.requireInstance(instanceId);
+      if (ctx.stats === undefined) throw new FacadeError('NotImplemented', 'metrics are not running in this Ferry');
+      return { instanceId, at: Date.now(), series: await ctx.stats(instanceId) };
+    },
+  });
+
+  // What the caller may do on an instance (the console shows only the controls that would work).
+  const ACTIONS = [...new Set([...ROUTES.map((r) => r.ram), 'mq:QueryMqttInstanceStats'])].sort();
+  app.route({
+    method: 'GET',
+    url: '/auth/permissions',
+    schema: {
+      tags: ['auth'],
+      summary: 'The API actions the caller\'s policies allow on an instance (mq:PUB for its topics as a whole; each call is still checked)',
+      querystring: obj({ instanceId: str({ minLength: 1, maxLength: 64 }) }, ['instanceId']),
+    },
+    handler: async (request) => {
+      const instanceId = q(request)['instanceId'] as string;
+      const accessKeyId = request.ferryAccessKeyId!;
+      const policy = management.policyOf(accessKeyId);
+      const allowed = ACTIONS.filter((action) =>
+        policy?.allows(action, action === 'mq:PUB' ? { type: 'topic', instanceId, topic: '#' } : { type: 'instance', instanceId }) === true,
+      );
+      return { accessKeyId, instanceId, allowed };
+    },
+  });
 
   // Bearer tokens for people and the CLI.
   app.route({

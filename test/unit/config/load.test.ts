@@ -239,3 +239,14 @@ test('config - resolveConfig returns independent copies', () => {
   assert.deepEqual(resolveConfig().config.broker.acl, []);
   assert.deepEqual(DEFAULT_BROKER_OPTIONS.acl, []);
 });
+
+test('config - a boolean flag takes an optional true/false word: --console false, --console=off, --no-console', () => {
+  assert.equal(loadConfig({}).config.console, true);
+  assert.equal(loadConfig({ argv: ['--console', 'false'] }).config.console, false);
+  assert.equal(loadConfig({ argv: ['--console=off'] }).config.console, false);
+  assert.equal(loadConfig({ argv: ['--no-console'] }).config.console, false);
+  assert.equal(loadConfig({ argv: ['--console', '--http-port', '9'] }).config.console, true);
+  assert.equal(loadConfig({ argv: ['--console', 'true', '--tracing', 'no'] }).config.tracing, false);
+  assert.equal(loadConfig({ env: { FERRY_CONSOLE: 'false' } }).config.console, false);
+  assert.throws(() => loadConfig({ argv: ['--console=maybe'] }), /--console: expected true or false/);
+});
