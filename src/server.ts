@@ -103,6 +103,7 @@ export function listenerSpecs(config: FerryConfig): ListenerSpec[] {
       key: readTlsFile('tlsKey', config.tlsKey),
       ...(config.tlsCa === undefined ? {} : { ca: readTlsFile('tlsCa', config.tlsCa) }),
       requestClientCert: config.requestClientCert,
+      deviceCertificates: config.x509DeviceAuth,
     };
     specs.push(
       { name: 'mqtts', kind: 'tls', host, port: config.tlsPort, tls },

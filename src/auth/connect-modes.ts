@@ -7,20 +7,28 @@
  *   DeviceCredential|DAK|Inst the device credential of the client id
  *   <username>                a custom identity of the instance (or anonymous, see custom())
  *   none                      anonymous, default instance only, when allowed
+ *   (TLS client certificate)  X.509 device identity: a device certificate issued by a CA
+ *                             registered on the instance, bound to the client id by its subject
+ *                             CN (src/x509); chosen when the username names no mode
  */
 import { ReasonCode as RC } from '../protocol/reason-codes.js';
 import type { Tenancy } from '../tenancy/registry.js';
 import type { AccessKeys } from './access-keys.js';
 import type { CustomAuth } from './custom-auth.js';
 import type { DeviceCredentials } from './device-credentials.js';
+import type { CertificateRegistry } from '../x509/registry.js';
 import { MQ_ACTIONS } from './policy.js';
 import type { AuthMode, Principal } from './principal.js';
 import { parseTokenPassword, TOKEN_CODE, type TokenClaims, type TokenService } from './tokens.js';
 
 export type ModeChoice = { readonly ok: true; readonly mode: AuthMode; readonly keyId: string; readonly named: string | undefined } | { readonly ok: false; readonly reason: string };
 
-/** Step 2: the mode a username selects, with the key id and instance id it names. */
-export function chooseMode(username: string | undefined): ModeChoice {
+/**
+ * Step 2: the mode a username selects, with the key id and instance id it names. A client that
+ * presented a certificate on a device-certificate listener and names no mode is a device.
+ */
+export function chooseMode(username: string | undefined, presentedCertificate = false): ModeChoice {
+  if (presentedCertificate && (username === undefined || !username.includes('|'))) return { ok: true, mode: 'certificate', keyId: '', named: undefined };
   if (username === undefined) return { ok: true, mode: 'anonymous', keyId: '', named: undefined };
   if (!username.includes('|')) return { ok: true, mode: 'custom', keyId: '', named: undefined };
   const parts = username.split('|');
@@ -49,6 +57,8 @@ export interface CredentialInput {
   readonly username: string | undefined;
   readonly clientId: string;
   readonly password: string;
+  /** The chain a 'certificate' client presented (PeerInfo.clientCertificates). */
+  readonly certificates?: readonly Buffer[] | undefined;
 }
 
 function failed(cause: string, reason: string): CredentialCheck {
@@ -66,10 +76,11 @@ export class CredentialModes {
     private readonly tokens: TokenService,
     private readonly devices: DeviceCredentials,
     private readonly custom: CustomAuth,
+    private readonly certificates: CertificateRegistry,
     private readonly allowAnonymous: boolean,
   ) {}
 
-  /** Step 6. Only device credentials are checked asynchronously; the other modes answer at once. */
+  /** Step 6. Device credentials and certificates are checked asynchronously; the other modes answer at once. */
   verify(input: CredentialInput): CredentialCheck | Promise<CredentialCheck> {
     const { instanceId } = input;
     switch (input.mode) {
@@ -84,7 +95,20 @@ export class CredentialModes {
         return this.device(input);
       case 'custom':
         return this.customIdentity(input);
+      case 'certificate':
+        return this.certificate(input);
     }
+  }
+
+  private async certificate({ instanceId, clientId, certificates }: CredentialInput): Promise<CredentialCheck> {
+    const check = await this.certificates.verifyDevice(instanceId, certificates ?? []);
+    if (!check.ok) return failed(check.cause, check.reason);
+    const { identity } = check;
+    // The device certificate is bound to one client id: its subject CN (docs/authentication.md).
+    if (identity.deviceName !== clientId) {
+      return failed('certificate-client-id', `the device certificate is issued to "${identity.deviceName ?? ''}", not to client id "${clientId}"`);
+    }
+    return { ok: true, principal: { mode: 'certificate', instanceId, caSn: identity.caSn, deviceSn: identity.deviceSn, chainSn: identity.chainSn } };
   }
 
   private anonymousAllowed(instanceId: string): boolean {

@@ -2,8 +2,10 @@
  * CONNECT authentication, as named steps (the modes' own checks are in connect-modes.ts):
  *
  *   2. mode          `Signature|AK|Inst`, `Token|AK|Inst`, `DeviceCredential|DAK|Inst`,
- *                    a custom identity's username, or none (anonymous)  → 0x86
- *   3. instance      username > listener binding > SNI/Host > default (tenancy/resolve.ts)
+ *                    a custom identity's username, or none (anonymous)  → 0x86;
+ *                    a TLS client certificate and no mode: X.509 device identity
+ *   3. instance      username > listener binding > SNI/Host (SetSniConfig domains first) >
+ *                    for a device certificate the one instance whose CA issued it > default
  *   1. rate limit    failed logins per IP / username                → 0x8A Banned (3.x: 5)
  *                    (after the parsing, which is cheap, so the refusal counts on its instance)
  *   4. client id     the instance's rules; strict: existing Group ID   → 0x85
@@ -20,6 +22,8 @@ import { resolveInstance } from '../tenancy/resolve.js';
 import type { PeerInfo } from '../transport/types.js';
 import { chooseMode, type CredentialCheck, type CredentialModes } from './connect-modes.js';
 import type { CustomAuth } from './custom-auth.js';
+import type { CertificateRegistry } from '../x509/registry.js';
+import type { SniDomains } from '../x509/sni-config.js';
 import type { InstanceQuotas, LoginLimiter } from './quotas.js';
 import type { AuthServiceOptions, BrokerViewRef } from './service-types.js';
 
@@ -37,6 +41,8 @@ export class ConnectAuthenticator {
     private readonly options: Pick<AuthServiceOptions, 'listenerInstances' | 'onAuthFailure'>,
     private readonly view: BrokerViewRef,
     private readonly log: Logger,
+    private readonly certificateRegistry: CertificateRegistry,
+    private readonly sni: SniDomains,
   ) {}
 
   async authenticate(connect: ConnectPacket, peer: PeerInfo): Promise<AuthVerdict> {
@@ -57,14 +63,20 @@ export class ConnectAuthenticator {
     };
 
     // 2. Mode.
-    const choice = chooseMode(username);
+    const certificates = peer.clientCertificates;
+    const choice = chooseMode(username, certificates !== undefined && certificates.length > 0);
     if (!choice.ok) return failed('bad-username', choice.reason);
     const { mode, keyId, named } = choice;
 
     // 3. Instance.
     const resolution = resolveInstance(
       { usernameInstanceId: named, listener: peer.listener, serverName: peer.serverName },
-      { defaultInstanceId: this.tenancy.defaultInstanceId, listenerInstances: this.options.listenerInstances, exists: (id) => this.tenancy.get(id) !== undefined },
+      {
+        defaultInstanceId: this.tenancy.defaultInstanceId,
+        listenerInstances: this.options.listenerInstances,
+        exists: (id) => this.tenancy.get(id) !== undefined,
+        domainInstance: (name) => this.sni.instanceOf(name),
+      },
     );
     if (!resolution.ok) {
       return resolution.reason === 'unknown-instance'
@@ -72,6 +84,12 @@ export class ConnectAuthenticator {
         : failed('wrong-instance', resolution.message, RC.NotAuthorized);
     }
     instanceId = resolution.instanceId;
+    if (mode === 'certificate' && resolution.source === 'default' && certificates !== undefined) {
+      // Nothing else names the instance: the one whose registered CA issued the certificate.
+      const issuers = this.certificateRegistry.instancesFor(certificates);
+      if (issuers.length > 1 && !issuers.includes(instanceId)) return failed('ambiguous-instance', 'the issuing CA is registered on several instances; connect through a listener, SNI domain or host name of one');
+      if (issuers.length === 1) instanceId = issuers[0]!;
+    }
     const instance = this.tenancy.get(instanceId)!;
 
     // 1. Rate limit (after the cheap parsing, so the refusal is counted on the right instance).
@@ -84,7 +102,7 @@ export class ConnectAuthenticator {
     // 4. Client id. An empty id (3.1.1 clean session, MQTT 5) is assigned later by the broker:
     // only anonymous and custom USER clients of a relaxed instance may leave it empty.
     if (clientId.length === 0) {
-      if (instance.mode === 'strict' || mode === 'signature' || mode === 'token' || mode === 'device') {
+      if (instance.mode === 'strict' || mode === 'signature' || mode === 'token' || mode === 'device' || mode === 'certificate') {
         log('client-id', 'empty client id');
         return refuse(RC.ClientIdentifierNotValid);
       }
@@ -103,7 +121,7 @@ export class ConnectAuthenticator {
     }
 
     // 6. Credentials (only a device credential check waits; the others answer in this turn).
-    const pending = this.modes.verify({ mode, keyId, instanceId, username, clientId, password });
+    const pending = this.modes.verify({ mode, keyId, instanceId, username, clientId, password, certificates });
     const checked: CredentialCheck = pending instanceof Promise ? await pending : pending;
     if (!checked.ok) {
       if (checked.counts) return failed(checked.cause, checked.reason, checked.reasonCode);

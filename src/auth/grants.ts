@@ -73,6 +73,7 @@ export class Grants {
         return { reasonCode: RC.NotAuthorized, disconnect: true, why: `token code ${code}`, tokenCode: code };
       }
       case 'device':
+      case 'certificate':
         return null;
       case 'custom':
         return this.custom.check(p.instanceId, p.identity, action, topic) === 'allow' ? null : resourceAuthFailed;

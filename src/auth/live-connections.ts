@@ -6,6 +6,7 @@
  */
 import type { ClientHandle } from '../broker/hooks.js';
 import { ReasonCode as RC } from '../protocol/reason-codes.js';
+import type { CertificateChange } from '../x509/registry.js';
 import type { AccessKeys } from './access-keys.js';
 import type { ClientActions } from './client-actions.js';
 import type { Clock } from './clock.js';
@@ -132,6 +133,16 @@ export class LiveConnections {
     for (const client of this.view()?.clients(instanceId) ?? []) {
       const p = principalOf(client);
       if (p.mode === 'custom' && p.identity.username === username) this.act.disconnect(client, RC.NotAuthorized, 'custom identity changed');
+    }
+  }
+
+  /** Cuts the devices whose CA or device certificate was inactivated or deleted. */
+  certificateChanged(change: CertificateChange): void {
+    for (const client of [...(this.view()?.clients(change.instanceId) ?? [])]) {
+      const p = principalOf(client);
+      if (p.mode !== 'certificate' || p.caSn !== change.caSn) continue;
+      if (change.kind === 'device' && p.deviceSn !== change.deviceSn) continue;
+      this.act.disconnect(client, RC.NotAuthorized, change.kind === 'ca' ? 'CA certificate inactivated or deleted' : 'device certificate inactivated or deleted');
     }
   }
 

@@ -3,7 +3,7 @@ import type { ClientHandle } from '../broker/hooks.js';
 import type { CustomIdentity } from './custom-auth.js';
 import type { TokenClaims, TokenGrant } from './tokens.js';
 
-export type AuthMode = 'anonymous' | 'signature' | 'token' | 'device' | 'custom';
+export type AuthMode = 'anonymous' | 'signature' | 'token' | 'device' | 'custom' | 'certificate';
 
 /** What authentication attached to a connection (ClientHandle.principal). */
 export type Principal =
@@ -18,9 +18,24 @@ export type Principal =
       grant: TokenGrant | null;
     }
   | { readonly mode: 'device'; readonly instanceId: string; readonly deviceAccessKeyId: string }
-  | { readonly mode: 'custom'; readonly instanceId: string; readonly identity: CustomIdentity };
+  | { readonly mode: 'custom'; readonly instanceId: string; readonly identity: CustomIdentity }
+  | {
+      readonly mode: 'certificate';
+      readonly instanceId: string;
+      /** The registered CA that issued the device certificate, and the device certificate's serial. */
+      readonly caSn: string;
+      readonly deviceSn: string;
+      /** Serials from the device certificate up to the CA (`certificateChainSn` of status events). */
+      readonly chainSn: string;
+    };
 
 /** The principal of a connection; a client without one is anonymous on its instance. */
 export function principalOf(client: ClientHandle): Principal {
   return (client.principal as Principal | undefined) ?? { mode: 'anonymous', instanceId: client.instanceId };
+}
+
+/** The `certificateChainSn` of a client connected with an X.509 device certificate, else undefined. */
+export function certificateChainSnOf(client: Pick<ClientHandle, 'principal'>): string | undefined {
+  const p = client.principal as Principal | undefined;
+  return p?.mode === 'certificate' ? p.chainSn : undefined;
 }

@@ -17,6 +17,7 @@
  *   live-connections.ts  connections by credential; cuts them when credentials change
  *   client-actions.ts    token notices and disconnects sent to a live client
  *   principal.ts         what authentication attaches to a connection
+ *   ../x509/             registered CAs, device certificates, SetSniConfig domains
  *
  * What a refused client sees is in docs/authentication.md ("What a refused client sees").
  */
@@ -41,6 +42,8 @@ import { DEFAULT_LOGIN_LIMITS, InstanceQuotas, LoginLimiter } from './quotas.js'
 import type { AuthServiceOptions, BrokerView } from './service-types.js';
 import { SystemTopics } from './system-topics.js';
 import { TokenService } from './tokens.js';
+import { CertificateRegistry } from '../x509/registry.js';
+import { SniDomains } from '../x509/sni-config.js';
 
 export type { AuthMode, Principal } from './principal.js';
 export type { Denial } from './grants.js';
@@ -72,6 +75,8 @@ export class AuthService implements Authenticator, Authorizer, SystemTopicHandle
     readonly tokens: TokenService,
     readonly devices: DeviceCredentials,
     readonly custom: CustomAuth,
+    readonly certificates: CertificateRegistry,
+    readonly sni: SniDomains,
     options: AuthServiceOptions,
     log: Logger,
   ) {
@@ -80,8 +85,8 @@ export class AuthService implements Authenticator, Authorizer, SystemTopicHandle
     this.logins = new LoginLimiter(this.clock, options.loginLimits ?? DEFAULT_LOGIN_LIMITS);
     const view = (): BrokerView | null => this.view;
     const act = new ClientActions(this.counters, log);
-    const modes = new CredentialModes(tenancy, keys, tokens, devices, custom, options.allowAnonymous);
-    this.connect = new ConnectAuthenticator(tenancy, custom, modes, this.logins, this.quotas, options, view, log);
+    const modes = new CredentialModes(tenancy, keys, tokens, devices, custom, certificates, options.allowAnonymous);
+    this.connect = new ConnectAuthenticator(tenancy, custom, modes, this.logins, this.quotas, options, view, log, certificates, sni);
     const grants = new Grants(tenancy, keys, custom, this.clock, options.acl);
     this.access = new AccessChecks(tenancy, grants, this.quotas, this.clock, act, view, log);
     this.live = new LiveConnections(this.clock, keys, tokens, this.counters, act, view);
@@ -92,11 +97,14 @@ export class AuthService implements Authenticator, Authorizer, SystemTopicHandle
     devices.onChange((instanceId, clientId) => this.live.cut(instanceId, clientId, 'device', 'device credential changed'));
     custom.onBlacklisted((instanceId, clientId) => this.live.cut(instanceId, clientId, null, 'client id blacklisted'));
     custom.onIdentityChanged((instanceId, username) => this.live.identityChanged(instanceId, username));
+    certificates.onChange((change) => this.live.certificateChanged(change));
     tenancy.onInstanceDeleted((instanceId) => {
       this.live.instanceDeleted(instanceId);
       this.quotas.forget(instanceId);
       void devices.dropInstance(instanceId);
       void custom.dropInstance(instanceId);
+      void certificates.dropInstance(instanceId);
+      void sni.dropInstance(instanceId);
     });
   }
 
@@ -108,7 +116,10 @@ export class AuthService implements Authenticator, Authorizer, SystemTopicHandle
     const tokens = await TokenService.open(input.store, input.box, keys, tenancy, clock);
     const devices = new DeviceCredentials(input.store, input.box, tenancy, now);
     const custom = await CustomAuth.open(input.store, input.box, tenancy);
-    return new AuthService(tenancy, keys, tokens, devices, custom, input.options, input.logger);
+    // Certificate validity is wall-clock time, whatever clock drives tokens and rate limits.
+    const certificates = await CertificateRegistry.open(input.store, tenancy);
+    const sni = await SniDomains.open(input.store, tenancy);
+    return new AuthService(tenancy, keys, tokens, devices, custom, certificates, sni, input.options, input.logger);
   }
 
   /** Connects the service to the broker's live state (after both exist). */

@@ -320,6 +320,14 @@ function build(layers: readonly Layer[], cwd: string): { config: FerryConfig; or
   if (config.requestClientCert && config.tlsCert === undefined) {
     throw new ConfigError(`requestClientCert is true (${from('requestClientCert')}) but TLS is not configured (tlsCert, tlsKey)`);
   }
+  if (config.x509DeviceAuth && config.tlsCert === undefined) {
+    throw new ConfigError(`x509DeviceAuth is true (${from('x509DeviceAuth')}) but TLS is not configured (tlsCert, tlsKey)`);
+  }
+  if (config.x509DeviceAuth && config.requestClientCert) {
+    throw new ConfigError(
+      `x509DeviceAuth (${from('x509DeviceAuth')}) and requestClientCert (${from('requestClientCert')}) cannot both be true: device certificates are verified against the CAs registered per instance, not in the TLS handshake`,
+    );
+  }
   const ports: [ConfigKey, number][] = [
     ['mqttPort', config.mqttPort],
     ['wsPort', config.wsPort],

@@ -29,6 +29,8 @@ export interface FerryConfig {
   tlsKey?: string;
   tlsCa?: string;
   requestClientCert: boolean;
+  /** TLS/WSS listeners accept device certificates of CAs registered per instance (src/x509). */
+  x509DeviceAuth: boolean;
   httpPort: number;
   /** The web console at /console/ on the HTTP port (docs/console.md). */
   console: boolean;
@@ -161,6 +163,8 @@ const ROWS = [
     description: 'PEM CA bundle that client certificates are verified against.' },
   { key: 'requestClientCert', group: 'tls', type: 'boolean', default: false,
     description: 'Require TLS/WSS clients to present a certificate signed by tlsCa (mutual TLS).' },
+  { key: 'x509DeviceAuth', group: 'tls', type: 'boolean', default: false,
+    description: 'X.509 device identity: the TLS/WSS listeners ask clients for a certificate and accept those issued by a CA registered on the instance (RegisterCaCertificate); clients without one use the other modes. Cannot be combined with requestClientCert. See docs/authentication.md.' },
   // store
   { key: 'storeEngine', group: 'store', type: 'enum', values: ['sqlite', 'memory'], arg: 'ENGINE', default: 'sqlite',
     description: 'sqlite: durable embedded store in <dataDir>/ferry.db. memory: nothing survives a restart (tests, benchmarks).' },

@@ -1,4 +1,5 @@
 /** Clients of an instance (connected ones and waiting persistent sessions): list, detail, kick. */
+import { certificateChainSnOf } from '../auth/principal.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import type { ManagementDeps } from './deps.js';
 import { FacadeError } from './errors.js';
@@ -21,6 +22,8 @@ export interface ClientView {
   readonly queued: number;
   readonly inflight: number;
   readonly sessionExpiryInterval: number;
+  /** X.509 devices: the certificate serials from the device up to its CA (status events' `certificateChainSn`). */
+  readonly certificateChainSn?: string;
 }
 
 export interface ClientDetail extends ClientView {
@@ -45,6 +48,7 @@ export class Clients {
     const session = this.deps.broker.session(clientId, instanceId);
     const handle = this.deps.broker.client(clientId, instanceId);
     if (session === undefined && handle === undefined) return undefined;
+    const chainSn = handle === undefined ? undefined : certificateChainSnOf(handle);
     return {
       clientId,
       instanceId,
@@ -63,6 +67,7 @@ export class Clients {
       queued: session?.queue.length ?? 0,
       inflight: session?.inflight.size ?? 0,
       sessionExpiryInterval: session?.expiryInterval ?? 0,
+      ...(chainSn === undefined ? {} : { certificateChainSn: chainSn }),
     };
   }
 

@@ -11,6 +11,8 @@ import type { Message } from '../session/message.js';
 import type { Store } from '../store/types.js';
 import type { Tenancy } from '../tenancy/registry.js';
 import type { TraceQueries } from './traces.js';
+import type { CertificateRegistry } from '../x509/registry.js';
+import type { SniDomains } from '../x509/sni-config.js';
 
 export interface ManagementDeps {
   readonly broker: Broker;
@@ -21,6 +23,10 @@ export interface ManagementDeps {
   readonly tokens?: TokenService;
   readonly deviceCredentials?: DeviceCredentials;
   readonly customAuth?: CustomAuth;
+  /** X.509 device identity: registered CAs and device certificates (src/x509). */
+  readonly certificates?: CertificateRegistry;
+  /** SetSniConfig domains (src/x509/sni-config.ts). */
+  readonly sni?: SniDomains;
   readonly traces?: TraceQueries;
   /**
    * The trace MsgId of a routed message (TraceService.msgIdOf), so SendMessage and REST publish

@@ -19,6 +19,7 @@
  *   access-keys.ts     AccessKeys         tokens.ts         tokens
  *   credentials.ts     device credentials custom-auth.ts    identities, permissions
  *   blacklist.ts       client id blacklist
+ *   certificates.ts    CA and device certificates, SNI domains, disaster recovery
  *   clients.ts         clients, kick      subscriptions.ts  subscriptions
  *   retained.ts        retained messages  publish.ts        publishing from a backend
  *   paging.ts          cursor pages       deps.ts           ManagementDeps
@@ -31,12 +32,15 @@ import type { BlacklistEntry, IdentityInput, IdentityType, IdentityView, Permiss
 import type { DeviceCredential, DeviceCredentialPage } from '../auth/device-credentials.js';
 import type { CompiledPolicy, PolicyRef, PolicyResource } from '../auth/policy.js';
 import type { ApplyTokenInput } from '../auth/tokens.js';
+import type { CaCertificateView, CertificatePage, CertificateStatus, DeviceCertificateView } from '../x509/registry.js';
+import type { SniView } from '../x509/sni-config.js';
 import type { Broker } from '../broker/broker.js';
 import type { InstanceLimits, InstanceMode } from '../tenancy/limits.js';
 import type { ParentTopicRecord, Tenancy } from '../tenancy/registry.js';
 import { AccessKeyAdmin } from './access-keys.js';
 import { Blacklist } from './blacklist.js';
 import { CallerAccess } from './caller-access.js';
+import { CertificateAdmin } from './certificates.js';
 import { Clients, type ClientDetail, type ClientView } from './clients.js';
 import { CredentialAdmin } from './credentials.js';
 import { CustomAuthAdmin } from './custom-auth.js';
@@ -77,6 +81,7 @@ export class Management {
   private readonly credentials: CredentialAdmin;
   private readonly customAuth: CustomAuthAdmin;
   private readonly blacklist: Blacklist;
+  private readonly certificates: CertificateAdmin;
   private readonly clients: Clients;
   private readonly subscriptions: Subscriptions;
   private readonly retained: Retained;
@@ -99,6 +104,7 @@ export class Management {
     this.credentials = new CredentialAdmin(deps, check);
     this.customAuth = new CustomAuthAdmin(deps, check);
     this.blacklist = new Blacklist(deps, check);
+    this.certificates = new CertificateAdmin(deps, check);
     this.subscriptions = new Subscriptions(deps, check);
     this.clients = new Clients(deps, check, this.subscriptions);
     this.retained = new Retained(deps, check, now);
@@ -250,6 +256,60 @@ export class Management {
 
   revokeToken(instanceId: string, token: string): Promise<void> {
     return this.tokens.revoke(instanceId, token);
+  }
+
+  // X.509 device identity, SNI domains, disaster recovery (certificates.ts).
+
+  getRegisterCode(instanceId: string): Promise<string> {
+    return this.certificates.registerCode(instanceId);
+  }
+
+  registerCaCertificate(instanceId: string, name: string, content: string, verification: string): Promise<string> {
+    return this.certificates.registerCa(instanceId, name, content, verification);
+  }
+
+  getCaCertificate(instanceId: string, sn: string): CaCertificateView {
+    return this.certificates.getCa(instanceId, sn);
+  }
+
+  listCaCertificates(instanceId: string, pageNo: number, pageSize: number): CertificatePage<CaCertificateView> {
+    return this.certificates.listCas(instanceId, pageNo, pageSize);
+  }
+
+  setCaCertificateStatus(instanceId: string, sn: string, status: CertificateStatus): Promise<string> {
+    return this.certificates.setCaStatus(instanceId, sn, status);
+  }
+
+  deleteCaCertificate(instanceId: string, sn: string): Promise<string> {
+    return this.certificates.deleteCa(instanceId, sn);
+  }
+
+  getDeviceCertificate(instanceId: string, caSn: string, deviceSn: string): Promise<DeviceCertificateView> {
+    return this.certificates.getDevice(instanceId, caSn, deviceSn);
+  }
+
+  listDeviceCertificates(instanceId: string, caSn: string | undefined, pageNo: number, pageSize: number): Promise<CertificatePage<DeviceCertificateView>> {
+    return this.certificates.listDevices(instanceId, caSn, pageNo, pageSize);
+  }
+
+  setDeviceCertificateStatus(instanceId: string, caSn: string, deviceSn: string, status: CertificateStatus): Promise<string> {
+    return this.certificates.setDeviceStatus(instanceId, caSn, deviceSn, status);
+  }
+
+  deleteDeviceCertificate(instanceId: string, caSn: string, deviceSn: string): Promise<string> {
+    return this.certificates.deleteDevice(instanceId, caSn, deviceSn);
+  }
+
+  setSniConfig(instanceId: string, defaultCertificate: string, sniConfig: string | undefined): Promise<void> {
+    return this.certificates.setSni(instanceId, defaultCertificate, sniConfig);
+  }
+
+  getSniConfig(instanceId: string): SniView {
+    return this.certificates.getSni(instanceId);
+  }
+
+  disaster(instanceId: string, otherId: string, action: 'downgrade' | 'recovery'): never {
+    return this.certificates.disaster(instanceId, otherId, action);
   }
 
   // Device credentials (credentials.ts).

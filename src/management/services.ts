@@ -9,6 +9,8 @@ import type { DeviceCredentials } from '../auth/device-credentials.js';
 import type { TokenService } from '../auth/tokens.js';
 import type { Tenancy } from '../tenancy/registry.js';
 import type { ManagementDeps } from './deps.js';
+import type { CertificateRegistry } from '../x509/registry.js';
+import type { SniDomains } from '../x509/sni-config.js';
 
 export interface AuthServices {
   readonly tenancy: Tenancy;
@@ -16,8 +18,20 @@ export interface AuthServices {
   readonly tokens: TokenService;
   readonly devices: DeviceCredentials;
   readonly custom: CustomAuth;
+  readonly certificates: CertificateRegistry;
+  readonly sni: SniDomains;
 }
 
-export function authDeps(auth: AuthServices): Pick<ManagementDeps, 'tenancy' | 'accessKeys' | 'tokens' | 'deviceCredentials' | 'customAuth'> {
-  return { tenancy: auth.tenancy, accessKeys: auth.keys, tokens: auth.tokens, deviceCredentials: auth.devices, customAuth: auth.custom };
+export function authDeps(
+  auth: AuthServices,
+): Pick<ManagementDeps, 'tenancy' | 'accessKeys' | 'tokens' | 'deviceCredentials' | 'customAuth' | 'certificates' | 'sni'> {
+  return {
+    tenancy: auth.tenancy,
+    accessKeys: auth.keys,
+    tokens: auth.tokens,
+    deviceCredentials: auth.devices,
+    customAuth: auth.custom,
+    certificates: auth.certificates,
+    sni: auth.sni,
+  };
 }

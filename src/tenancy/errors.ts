@@ -21,6 +21,13 @@ export const MANAGEMENT_ERRORS = {
   DeviceCredentialNotFound: 404,
   CustomAuthIdentityNotFound: 404,
   'Customauth.over.capacity': 409,
+  CertificateInvalid: 400,
+  CaCertificateAlreadyExists: 409,
+  CaCertificateNotFound: 404,
+  DeviceCertificateNotFound: 404,
+  SniDomainInUse: 409,
+  /** DisasterDowngrade / DisasterRecovery on an instance without disaster recovery (all of Ferry's). */
+  DisasterRecoveryNotEnabled: 400,
 } as const;
 
 export type ManagementErrorCode = keyof typeof MANAGEMENT_ERRORS;

@@ -3,8 +3,9 @@
  *
  *   1. the instance id in the username (`Mode|AccessKey|InstanceId`),
  *   2. the instance the listener it reached is bound to (config `listenerInstances`),
- *   3. the first label of the TLS SNI name or WebSocket Host (`<instanceId>.<domain>`), when it
- *      names an existing instance,
+ *   3. the TLS SNI name or WebSocket Host: a domain given to an instance with SetSniConfig
+ *      (src/x509/sni-config.ts), else its first label (`<instanceId>.<domain>`) when that names
+ *      an existing instance,
  *   4. otherwise the default instance.
  *
  * The sources must agree: a username naming instance A on a listener bound to B, or through the
@@ -27,6 +28,8 @@ export interface ResolveContext {
   /** Listener name → instance id. */
   readonly listenerInstances: Readonly<Record<string, string>>;
   readonly exists: (instanceId: string) => boolean;
+  /** The instance a server name was given to (SetSniConfig), if any. */
+  readonly domainInstance?: (serverName: string) => string | undefined;
 }
 
 export type Resolution =
@@ -34,8 +37,14 @@ export type Resolution =
   | { readonly ok: false; readonly reason: 'unknown-instance' | 'instance-mismatch'; readonly message: string };
 
 /** The instance named by a host name's first label, if that instance exists. */
-export function hostInstance(serverName: string | undefined, exists: (id: string) => boolean): string | undefined {
+export function hostInstance(
+  serverName: string | undefined,
+  exists: (id: string) => boolean,
+  domainInstance?: (serverName: string) => string | undefined,
+): string | undefined {
   if (serverName === undefined || serverName.length === 0) return undefined;
+  const owner = domainInstance?.(serverName);
+  if (owner !== undefined && exists(owner)) return owner;
   const dot = serverName.indexOf('.');
   if (dot <= 0) return undefined;
   const label = serverName.slice(0, dot).toLowerCase();
@@ -44,7 +53,7 @@ export function hostInstance(serverName: string | undefined, exists: (id: string
 
 export function resolveInstance(input: ResolveInput, context: ResolveContext): Resolution {
   const bound = Object.hasOwn(context.listenerInstances, input.listener) ? context.listenerInstances[input.listener] : undefined;
-  const host = hostInstance(input.serverName, context.exists);
+  const host = hostInstance(input.serverName, context.exists, context.domainInstance);
   const named = input.usernameInstanceId;
   if (named !== undefined) {
     if (!context.exists(named)) return { ok: false, reason: 'unknown-instance', message: `instance ${named} does not exist` };

@@ -16,6 +16,12 @@ export interface PeerInfo {
   readonly serverName?: string;
   /** Verified TLS client certificate subject CN, when the client presented one. */
   readonly clientCertCN?: string;
+  /**
+   * The certificate chain the client presented (DER, its own first), on listeners that accept
+   * device certificates (TlsMaterial.deviceCertificates). Not verified here: auth checks it
+   * against the CAs registered on the instance (src/x509).
+   */
+  readonly clientCertificates?: readonly Buffer[];
 }
 
 export interface ByteStream {

@@ -169,7 +169,7 @@ export function createWsServer(options: WsServerOptions, sink: ConnectionSink, g
       const base = socketPeer(socket, 'ws', name);
       peer = base && host !== undefined ? { ...base, serverName: host } : base;
     } else {
-      peer = tlsPeer(socket as TLSSocket, 'wss', name, host);
+      peer = tlsPeer(socket as TLSSocket, 'wss', name, host, tls.deviceCertificates === true);
     }
     if (!gate.accepting || peer === undefined) {
       ws.terminate();

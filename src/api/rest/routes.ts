@@ -314,6 +314,54 @@ const ROUTES: RouteDef[] = [
   { method: 'POST', url: '/instances/:instanceId/device-credentials/:clientId/refresh', tag: 'device-credentials', summary: 'Issue a new secret', ram: 'mq:RefreshDeviceCredential', resource: instance, params: withInstance({ clientId: str() }, ['clientId']), handle: (req, m) => m.refreshCredential(p(req)['instanceId']!, p(req)['clientId']!) },
   { method: 'DELETE', url: '/instances/:instanceId/device-credentials/:clientId', tag: 'device-credentials', summary: 'Unregister a credential', ram: 'mq:UnRegisterDeviceCredential', resource: instance, status: 204, params: withInstance({ clientId: str() }, ['clientId']), handle: (req, m) => m.unregisterCredential(p(req)['instanceId']!, p(req)['clientId']!) },
 
+  // X.509 device identity (CA and device certificates) and SNI domains.
+  {
+    method: 'GET', url: '/instances/:instanceId/ca-certificates/register-code', tag: 'certificates', summary: 'The registration code a CA verification certificate must carry as its CN', ram: 'mq:GetRegisterCode', resource: instance, params: instanceParams,
+    handle: async (req, m) => ({ registerCode: await m.getRegisterCode(p(req)['instanceId']!) }),
+  },
+  {
+    method: 'GET', url: '/instances/:instanceId/ca-certificates', tag: 'certificates', summary: 'List registered CA certificates', ram: 'mq:ListCaCertificate', resource: instance, params: instanceParams, querystring: obj({ ...pageQuery }),
+    handle(req, m) {
+      const id = p(req)['instanceId']!;
+      const all = m.listCaCertificates(id, 1, Number.MAX_SAFE_INTEGER).items;
+      return paged(all, (c) => c.Sn, page(req));
+    },
+  },
+  {
+    method: 'POST', url: '/instances/:instanceId/ca-certificates', tag: 'certificates', summary: 'Register a CA certificate with its verification certificate (proof of possession)', ram: 'mq:RegisterCaCertificate', resource: instance, params: instanceParams, status: 201,
+    body: obj({ name: str({ minLength: 1, maxLength: 128 }), content: str({ minLength: 1, description: 'PEM CA certificate' }), verification: str({ minLength: 1, description: 'PEM certificate signed by the CA whose subject CN is the registration code' }) }, ['name', 'content', 'verification']),
+    handle: async (req, m) => ({ sn: await m.registerCaCertificate(p(req)['instanceId']!, b(req)['name'] as string, b(req)['content'] as string, b(req)['verification'] as string) }),
+  },
+  { method: 'GET', url: '/instances/:instanceId/ca-certificates/:sn', tag: 'certificates', summary: 'Get a CA certificate', ram: 'mq:GetCaCertificate', resource: instance, params: withInstance({ sn: str() }, ['sn']), handle: (req, m) => m.getCaCertificate(p(req)['instanceId']!, p(req)['sn']!) },
+  { method: 'POST', url: '/instances/:instanceId/ca-certificates/:sn/activate', tag: 'certificates', summary: 'Activate a CA certificate', ram: 'mq:ActiveCaCertificate', resource: instance, params: withInstance({ sn: str() }, ['sn']), handle: async (req, m) => ({ sn: await m.setCaCertificateStatus(p(req)['instanceId']!, p(req)['sn']!, 1) }) },
+  { method: 'POST', url: '/instances/:instanceId/ca-certificates/:sn/inactivate', tag: 'certificates', summary: 'Inactivate a CA certificate (its devices are disconnected and refused)', ram: 'mq:InactivateCaCertificate', resource: instance, params: withInstance({ sn: str() }, ['sn']), handle: async (req, m) => ({ sn: await m.setCaCertificateStatus(p(req)['instanceId']!, p(req)['sn']!, 0) }) },
+  { method: 'DELETE', url: '/instances/:instanceId/ca-certificates/:sn', tag: 'certificates', summary: 'Delete a CA certificate and its device certificates', ram: 'mq:DeleteCaCertificate', resource: instance, status: 204, params: withInstance({ sn: str() }, ['sn']), handle: (req, m) => m.deleteCaCertificate(p(req)['instanceId']!, p(req)['sn']!) },
+  {
+    method: 'GET', url: '/instances/:instanceId/device-certificates', tag: 'certificates', summary: 'List device certificates (registered on first connect), optionally of one CA', ram: 'mq:ListDeviceCertificate', resource: instance, params: instanceParams,
+    querystring: obj({ caSn: str(), limit: int(1, 100, { default: 100 }), cursor: str({ description: 'page number from `next`' }) }),
+    async handle(req, m) {
+      const query = q(req);
+      const limit = query['limit'] as number;
+      const pageNo = typeof query['cursor'] === 'string' ? Math.max(1, Number.parseInt(query['cursor'], 10) || 1) : 1;
+      const out = await m.listDeviceCertificates(p(req)['instanceId']!, query['caSn'] as string | undefined, pageNo, limit);
+      return { items: out.items, total: out.count, next: pageNo * limit < out.count ? String(pageNo + 1) : null };
+    },
+  },
+  { method: 'GET', url: '/instances/:instanceId/ca-certificates/:caSn/device-certificates/:deviceSn', tag: 'certificates', summary: 'Get a device certificate', ram: 'mq:GetDeviceCertificate', resource: instance, params: withInstance({ caSn: str(), deviceSn: str() }, ['caSn', 'deviceSn']), handle: (req, m) => m.getDeviceCertificate(p(req)['instanceId']!, p(req)['caSn']!, p(req)['deviceSn']!) },
+  { method: 'POST', url: '/instances/:instanceId/ca-certificates/:caSn/device-certificates/:deviceSn/activate', tag: 'certificates', summary: 'Activate a device certificate', ram: 'mq:ActiveDeviceCertificate', resource: instance, params: withInstance({ caSn: str(), deviceSn: str() }, ['caSn', 'deviceSn']), handle: async (req, m) => ({ deviceSn: await m.setDeviceCertificateStatus(p(req)['instanceId']!, p(req)['caSn']!, p(req)['deviceSn']!, 1) }) },
+  { method: 'POST', url: '/instances/:instanceId/ca-certificates/:caSn/device-certificates/:deviceSn/inactivate', tag: 'certificates', summary: 'Inactivate a device certificate (the device is disconnected and refused)', ram: 'mq:InactivateDeviceCertificate', resource: instance, params: withInstance({ caSn: str(), deviceSn: str() }, ['caSn', 'deviceSn']), handle: async (req, m) => ({ deviceSn: await m.setDeviceCertificateStatus(p(req)['instanceId']!, p(req)['caSn']!, p(req)['deviceSn']!, 0) }) },
+  { method: 'DELETE', url: '/instances/:instanceId/ca-certificates/:caSn/device-certificates/:deviceSn', tag: 'certificates', summary: 'Delete a device certificate (the device is disconnected)', ram: 'mq:DeleteDeviceCertificate', resource: instance, status: 204, params: withInstance({ caSn: str(), deviceSn: str() }, ['caSn', 'deviceSn']), handle: (req, m) => m.deleteDeviceCertificate(p(req)['instanceId']!, p(req)['caSn']!, p(req)['deviceSn']!) },
+  { method: 'GET', url: '/instances/:instanceId/sni', tag: 'certificates', summary: 'TLS server names (SNI) that belong to the instance', ram: 'mq:SetSniConfig', resource: instance, params: instanceParams, handle: (req, m) => m.getSniConfig(p(req)['instanceId']!) },
+  {
+    method: 'PUT', url: '/instances/:instanceId/sni', tag: 'certificates', summary: 'Set the TLS server names of the instance (as SetSniConfig)', ram: 'mq:SetSniConfig', resource: instance, params: instanceParams,
+    body: obj({ defaultCertificate: str({ minLength: 1 }), sniConfig: str({ description: 'domain#certificateId#password;…' }) }, ['defaultCertificate']),
+    async handle(req, m) {
+      const id = p(req)['instanceId']!;
+      await m.setSniConfig(id, b(req)['defaultCertificate'] as string, b(req)['sniConfig'] as string | undefined);
+      return m.getSniConfig(id);
+    },
+  },
+
   // Custom authentication.
   {
     method: 'GET', url: '/instances/:instanceId/identities', tag: 'custom-auth', summary: 'List custom identities', ram: 'mq:QueryCustomAuthIdentity', resource: instance, params: instanceParams,
