@@ -1,0 +1,354 @@
+/**
+ * NATS JetStream (@nats-io/transport-node + @nats-io/jetstream).
+ *
+ * Target `nats://[user:pass@|token@]host:4222?subject=P`: each item is a JetStream publish to
+ * `P.<topic levels>` (MQTT `/` becomes `.`; for status: `P.<eventType>`), delivered when the
+ * stream acknowledges it. A level that is not a valid NATS token (empty, or containing `.`, `*`,
+ * `>` or white space) has those characters replaced by `_` (an empty level becomes `_`); the exact
+ * topic is always in the `topic` header. The stream capturing P.> is the operator's.
+ *
+ * Source `nats://...?stream=S&consumer=C`: the durable pull consumer C on stream S (created with
+ * explicit acks when it does not exist); a message is acked when its handler resolved and nak'ed
+ * with a delay of retryDelayMs when it rejected. The client reconnects by itself.
+ */
+import { connect, headers, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { InboundMessageError } from './errors.js';
+import { messageProperties, parseInbound, statusBody } from './properties.js';
+import {
+  DEFAULT_MAX_IN_FLIGHT,
+  DEFAULT_RETRY_DELAY_MS,
+  DEFAULT_TIMEOUT_MS,
+  HealthTracker,
+  InFlightGate,
+  OK,
+  backoffMs,
+  errorText,
+  failAll,
+  failed,
+} from './shared.js';
+import { UrlParams, redactUrl } from './url.js';
+import type { ConnectorFactory } from './registry.js';
+import type {
+  ConnectorHealth,
+  DeliveryOutcome,
+  InboundHandler,
+  InboundItem,
+  SourceConnector,
+  SourceOptions,
+  SourceRecord,
+  TargetConnector,
+  TargetItem,
+  TargetOptions,
+} from './types.js';
+
+/** A subject prefix: dot-separated tokens, no wildcards, no white space. */
+const SUBJECT_PREFIX = /^[^.*>\s]+(\.[^.*>\s]+)*$/;
+/** Stream and consumer names: no white space, `.`, `*`, `>`, path separators. */
+const JS_NAME = /^[^.*>\s/\\]+$/;
+
+export function parseNatsTarget(url: URL): { subject: string } {
+  const params = new UrlParams(url, 'NATS target');
+  const subject = params.required('subject');
+  if (!SUBJECT_PREFIX.test(subject)) {
+    throw params.error('subject', `"subject" must be a subject prefix such as ferry.out (no wildcards, empty tokens or spaces), got ${JSON.stringify(subject)}`);
+  }
+  params.rejectUnknown();
+  checkHost(url, params);
+  return { subject };
+}
+
+export function parseNatsSource(url: URL): { stream: string; consumer: string } {
+  const params = new UrlParams(url, 'NATS source');
+  const stream = params.required('stream');
+  const consumer = params.required('consumer');
+  for (const [name, value] of [['stream', stream], ['consumer', consumer]] as const) {
+    if (!JS_NAME.test(value)) throw params.error(name, `"${name}" must be a JetStream name (no spaces, ".", "*", ">", "/"), got ${JSON.stringify(value)}`);
+  }
+  params.rejectUnknown();
+  checkHost(url, params);
+  return { stream, consumer };
+}
+
+function checkHost(url: URL, params: UrlParams): void {
+  if (url.hostname === '') throw params.error('host', 'needs a host (nats://host:4222)');
+  if (url.pathname !== '' && url.pathname !== '/') throw params.error('path', 'takes no path (put options in the query)');
+}
+
+/** `sensors/a/b` under prefix `ferry.out` → `ferry.out.sensors.a.b`. */
+export function natsSubject(prefix: string, topic: string): string {
+  return `${prefix}.${topic
+    .split('/')
+    .map((level) => (level === '' ? '_' : level.replace(/[.*>\s]/g, '_')))
+    .join('.')}`;
+}
+
+function connectOptions(url: URL, timeoutMs: number): NodeConnectionOptions {
+  const options: NodeConnectionOptions = {
+    servers: `${url.hostname.replace(/^\[|\]$/g, '')}:${url.port || '4222'}`,
+    name: 'ferry-rules',
+    timeout: timeoutMs,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+  };
+  const user = decodeURIComponent(url.username);
+  const pass = decodeURIComponent(url.password);
+  if (user !== '' && pass !== '') {
+    options.user = user;
+    options.pass = pass;
+  } else if (user !== '') {
+    options.token = user;
+  }
+  return options;
+}
+
+export class NatsTarget implements TargetConnector {
+  readonly url: string;
+  private readonly subject: string;
+  private readonly health_: HealthTracker;
+  private readonly timeoutMs: number;
+  private connection: NatsConnection | undefined;
+  private opening: Promise<NatsConnection> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly parsed: URL,
+    options: TargetOptions,
+  ) {
+    this.url = redactUrl(parsed);
+    this.subject = parseNatsTarget(parsed).subject;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.health_ = new HealthTracker(this.url, 'nats', options.logger);
+  }
+
+  async start(): Promise<void> {
+    try {
+      await this.open();
+    } catch {
+      // Reported by health(); the next deliver() tries again.
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.health_.stopped();
+    const connection = this.connection;
+    this.connection = undefined;
+    if (connection) await connection.close().catch(() => undefined);
+  }
+
+  async health(): Promise<ConnectorHealth> {
+    return this.health_.snapshot();
+  }
+
+  async deliver(batch: readonly TargetItem[]): Promise<DeliveryOutcome[]> {
+    if (batch.length === 0) return [];
+    if (this.stopped) return failAll(batch.length, 'connector stopped');
+    let connection: NatsConnection;
+    try {
+      connection = await this.open();
+    } catch (err) {
+      return failAll(batch.length, `cannot connect: ${errorText(err, this.parsed)}`);
+    }
+    const js = jetstream(connection, { timeout: this.timeoutMs });
+    const pending = batch.map(async (item): Promise<DeliveryOutcome> => {
+      const h = headers();
+      let subject: string;
+      let data: Uint8Array;
+      if (item.type === 'status') {
+        subject = `${this.subject}.${item.event.eventType}`;
+        data = statusBody(item.event);
+        h.set('eventType', item.event.eventType);
+        h.set('clientId', item.event.clientId);
+      } else {
+        subject = natsSubject(this.subject, item.message.topic);
+        data = item.message.payload;
+        for (const [key, value] of Object.entries(messageProperties(item.message))) h.set(key, value);
+      }
+      try {
+        await js.publish(subject, data, { headers: h, timeout: this.timeoutMs });
+        return OK;
+      } catch (err) {
+        const text = errorText(err, this.parsed);
+        return failed(/no responders/i.test(text) ? `no JetStream stream captures subject ${subject} (${text})` : text);
+      }
+    });
+    const results = await Promise.all(pending);
+    const firstFailure = results.find((r) => !r.ok);
+    if (firstFailure && !firstFailure.ok) this.health_.noteError(firstFailure.reason);
+    else this.health_.connected();
+    return results;
+  }
+
+  private async open(): Promise<NatsConnection> {
+    if (this.connection && !this.connection.isClosed()) return this.connection;
+    if (this.stopped) throw new Error('connector stopped');
+    this.opening ??= this.connect().finally(() => {
+      this.opening = undefined;
+    });
+    return this.opening;
+  }
+
+  private async connect(): Promise<NatsConnection> {
+    this.health_.connecting();
+    try {
+      const connection = await connect(connectOptions(this.parsed, this.timeoutMs));
+      if (this.stopped) {
+        await connection.close();
+        throw new Error('connector stopped');
+      }
+      this.connection = connection;
+      this.health_.connected();
+      void watchStatus(connection, this.health_, this.parsed);
+      return connection;
+    } catch (err) {
+      this.health_.error(errorText(err, this.parsed));
+      throw err;
+    }
+  }
+}
+
+/** Mirror the client's disconnect / reconnect events into the health tracker. */
+async function watchStatus(connection: NatsConnection, health: HealthTracker, url: URL): Promise<void> {
+  for await (const status of connection.status()) {
+    if (status.type === 'disconnect') health.error('disconnected', 'connecting');
+    else if (status.type === 'reconnect') health.connected();
+    else if (status.type === 'error') health.noteError(errorText(status.error, url));
+  }
+}
+
+export class NatsSource implements SourceConnector {
+  readonly url: string;
+  private readonly config: { stream: string; consumer: string };
+  private readonly health_: HealthTracker;
+  private readonly timeoutMs: number;
+  private readonly maxInFlight: number;
+  private readonly retryDelayMs: number;
+  private connection: NatsConnection | undefined;
+  private messages: ConsumerMessages | undefined;
+  private handler: InboundHandler | undefined;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private readonly gate: InFlightGate;
+
+  constructor(
+    private readonly parsed: URL,
+    private readonly options: SourceOptions,
+  ) {
+    this.url = redactUrl(parsed);
+    this.config = parseNatsSource(parsed);
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    this.retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+    this.health_ = new HealthTracker(this.url, 'nats', options.logger);
+    this.gate = new InFlightGate(this.maxInFlight);
+  }
+
+  async start(): Promise<void> {
+    // Connection happens in consume().
+  }
+
+  consume(handler: InboundHandler): void {
+    if (this.handler) throw new Error('consume() was already called on this source');
+    this.handler = handler;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.health_.stopped();
+    this.wake?.();
+    await this.messages?.close().catch(() => undefined);
+    const connection = this.connection;
+    this.connection = undefined;
+    if (connection) await connection.close().catch(() => undefined);
+    await this.loop;
+  }
+
+  async health(): Promise<ConnectorHealth> {
+    return this.health_.snapshot();
+  }
+
+  private async run(): Promise<void> {
+    let attempt = 0;
+    while (!this.stopped) {
+      try {
+        this.health_.connecting();
+        await this.session(() => {
+          attempt = 0;
+        });
+      } catch (err) {
+        this.health_.error(errorText(err, this.parsed));
+      }
+      if (this.stopped) break;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        setTimeout(resolve, backoffMs(attempt++)).unref();
+      });
+    }
+  }
+
+  private async session(onConnected: () => void): Promise<void> {
+    const connection = this.connection && !this.connection.isClosed() ? this.connection : await connect(connectOptions(this.parsed, this.timeoutMs));
+    this.connection = connection;
+    if (this.stopped) return;
+    void watchStatus(connection, this.health_, this.parsed);
+    const { stream, consumer } = this.config;
+    const jsm = await jetstreamManager(connection, { timeout: this.timeoutMs });
+    try {
+      await jsm.consumers.info(stream, consumer);
+    } catch (err) {
+      if (!/consumer not found/i.test(String((err as Error).message))) throw err;
+      await jsm.consumers.add(stream, { durable_name: consumer, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All });
+    }
+    const js = jetstream(connection, { timeout: this.timeoutMs });
+    const pull = await js.consumers.get(stream, consumer);
+    const messages = await pull.consume({ max_messages: this.maxInFlight });
+    this.messages = messages;
+    this.health_.connected();
+    onConnected();
+    for await (const m of messages) {
+      await this.gate.acquire();
+      void this.handle(m).finally(() => this.gate.release());
+      if (this.stopped) break;
+    }
+  }
+
+  private async handle(m: JsMsg): Promise<void> {
+    const properties: Record<string, string> = {};
+    if (m.headers) for (const [key, values] of m.headers) if (values[0] !== undefined) properties[key] = values[0];
+    const payload = Buffer.from(m.data); // a copy: the client may reuse its read buffer
+    const record: SourceRecord = { id: String(m.seq), properties, payload, redelivered: m.redelivered };
+    let item: InboundItem;
+    try {
+      item = { ok: true, message: parseInbound(properties, payload, this.options.parentTopic), record };
+    } catch (err) {
+      if (!(err instanceof InboundMessageError)) throw err;
+      item = { ok: false, error: err, record };
+    }
+    const handler = this.handler;
+    if (!handler) return;
+    try {
+      await handler(item);
+      m.ack();
+    } catch (err) {
+      this.health_.noteError(`handler failed: ${err instanceof Error ? err.message : String(err)}`);
+      m.nak(this.retryDelayMs);
+      await sleep(0);
+    }
+  }
+}
+
+export const natsConnector: ConnectorFactory = {
+  target: {
+    check: (url) => void parseNatsTarget(url),
+    create: (url, options) => new NatsTarget(url, options),
+  },
+  source: {
+    check: (url) => void parseNatsSource(url),
+    create: (url, options) => new NatsSource(url, options),
+  },
+};
+

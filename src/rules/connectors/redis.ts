@@ -1,0 +1,411 @@
+/**
+ * Redis Streams (ioredis).
+ *
+ * Target `redis://[user:pass@]host:6379[/db]?stream=S[&maxlen=N]`: one XADD per item, a batch in
+ * one pipeline; fields are the property keys (strings) and `payload` (the bytes unchanged). Status
+ * events: `eventType`, `clientId` and `payload` (the reference JSON). With `maxlen` the stream is
+ * trimmed approximately (`MAXLEN ~ N`, Redis' cheap trimming: it keeps at least N entries).
+ * Commands fail at once while disconnected (no offline queue), so a dead Redis is a failed
+ * outcome, not a hang; ioredis reconnects in the background.
+ *
+ * Source `redis://...?stream=S&group=G[&consumer=C]`: consumer group G (created at the end of the
+ * stream, with MKSTREAM, when missing), consumer name C (default `ferry`). Entries are XACKed after
+ * their handler resolved. Entries whose handler failed stay pending and are read again (from the
+ * group's pending list, after retryDelayMs) — as are this consumer's pending entries after a restart.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { InboundMessageError } from './errors.js';
+import { PROPERTY, messageProperties, parseInbound, statusBody } from './properties.js';
+import {
+  DEFAULT_MAX_IN_FLIGHT,
+  DEFAULT_RETRY_DELAY_MS,
+  DEFAULT_TIMEOUT_MS,
+  HealthTracker,
+  InFlightGate,
+  OK,
+  backoffMs,
+  errorText,
+  failAll,
+  failed,
+  withTimeout,
+} from './shared.js';
+import { UrlParams, redactUrl } from './url.js';
+import type { ConnectorFactory } from './registry.js';
+import type {
+  ConnectorHealth,
+  DeliveryOutcome,
+  InboundHandler,
+  InboundItem,
+  SourceConnector,
+  SourceOptions,
+  SourceRecord,
+  TargetConnector,
+  TargetItem,
+  TargetOptions,
+} from './types.js';
+
+const PAYLOAD_FIELD = 'payload';
+/** How long one XREADGROUP blocks; bounds how fast stop() returns. */
+const BLOCK_MS = 1_000;
+
+interface RedisTargetConfig {
+  stream: string;
+  maxlen: number | undefined;
+}
+
+interface RedisSourceConfig {
+  stream: string;
+  group: string;
+  consumer: string;
+}
+
+function checkDb(url: URL, params: UrlParams): void {
+  if (url.hostname === '') throw params.error('host', 'needs a host (redis://host:6379/0)');
+  if (url.pathname !== '' && url.pathname !== '/' && !/^\/\d{1,2}$/.test(url.pathname)) {
+    throw params.error('path', `the path must be a database number (/0../15), got ${JSON.stringify(url.pathname)}`);
+  }
+}
+
+export function parseRedisTarget(url: URL): RedisTargetConfig {
+  const params = new UrlParams(url, 'Redis target');
+  const stream = params.required('stream');
+  const maxlen = params.integer('maxlen', 1, Number.MAX_SAFE_INTEGER);
+  params.rejectUnknown();
+  checkDb(url, params);
+  return { stream, maxlen };
+}
+
+export function parseRedisSource(url: URL): RedisSourceConfig {
+  const params = new UrlParams(url, 'Redis source');
+  const stream = params.required('stream');
+  const group = params.required('group');
+  const consumer = params.optional('consumer') || 'ferry';
+  params.rejectUnknown();
+  checkDb(url, params);
+  return { stream, group, consumer };
+}
+
+function clientOptions(url: URL, timeoutMs: number): RedisOptions {
+  const options: RedisOptions = {
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(url.port || '6379'),
+    db: url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0,
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 1,
+    connectionName: 'ferry-rules',
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
+  };
+  if (url.username !== '') options.username = decodeURIComponent(url.username);
+  if (url.password !== '') options.password = decodeURIComponent(url.password);
+  return options;
+}
+
+export class RedisTarget implements TargetConnector {
+  readonly url: string;
+  private readonly config: RedisTargetConfig;
+  private readonly health_: HealthTracker;
+  private readonly timeoutMs: number;
+  private readonly client: Redis;
+  private connecting: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly parsed: URL,
+    options: TargetOptions,
+  ) {
+    this.url = redactUrl(parsed);
+    this.config = parseRedisTarget(parsed);
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.health_ = new HealthTracker(this.url, 'redis', options.logger);
+    this.client = new Redis({ ...clientOptions(parsed, this.timeoutMs), enableOfflineQueue: false });
+    this.client.on('ready', () => this.health_.connected());
+    this.client.on('error', (err: unknown) => this.health_.error(errorText(err, this.parsed), 'connecting'));
+    this.client.on('end', () => this.health_.error('connection closed'));
+  }
+
+  async start(): Promise<void> {
+    await this.ensure().catch(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.health_.stopped();
+    this.client.disconnect();
+  }
+
+  async health(): Promise<ConnectorHealth> {
+    return this.health_.snapshot();
+  }
+
+  async deliver(batch: readonly TargetItem[]): Promise<DeliveryOutcome[]> {
+    if (batch.length === 0) return [];
+    if (this.stopped) return failAll(batch.length, 'connector stopped');
+    try {
+      await this.ensure();
+    } catch (err) {
+      return failAll(batch.length, `cannot connect: ${errorText(err, this.parsed)}`);
+    }
+    const pipeline = this.client.pipeline();
+    const trim: (string | number)[] = this.config.maxlen === undefined ? [] : ['MAXLEN', '~', this.config.maxlen];
+    for (const item of batch) {
+      const args: (string | number | Buffer)[] = [this.config.stream, ...trim, '*'];
+      if (item.type === 'status') {
+        args.push(PROPERTY.eventType, item.event.eventType, PROPERTY.clientId, item.event.clientId, PAYLOAD_FIELD, statusBody(item.event));
+      } else {
+        for (const [key, value] of Object.entries(messageProperties(item.message))) args.push(key, value);
+        args.push(PAYLOAD_FIELD, item.message.payload);
+      }
+      pipeline.call('XADD', ...args);
+    }
+    let replies: [Error | null, unknown][] | null;
+    try {
+      replies = await withTimeout(pipeline.exec(), this.timeoutMs, 'XADD');
+    } catch (err) {
+      const reason = errorText(err, this.parsed);
+      this.health_.noteError(reason);
+      return failAll(batch.length, reason);
+    }
+    if (replies === null) return failAll(batch.length, 'pipeline discarded');
+    const results = batch.map((_, i): DeliveryOutcome => {
+      const reply = replies[i];
+      if (reply === undefined) return failed('no reply');
+      const [err] = reply;
+      if (err) {
+        // WRONGTYPE and friends are the stream's fault, not the connection's: retrying cannot help.
+        const text = errorText(err, this.parsed);
+        return failed(text, !/^(WRONGTYPE|ERR )/.test(text));
+      }
+      return OK;
+    });
+    const firstFailure = results.find((r) => !r.ok);
+    if (firstFailure && !firstFailure.ok) this.health_.noteError(firstFailure.reason);
+    return results;
+  }
+
+  /** Connect once (lazyConnect); afterwards ioredis reconnects by itself. */
+  private async ensure(): Promise<void> {
+    const status = this.client.status;
+    if (status === 'ready') return;
+    // While ioredis is between retries, fail fast: the caller backs off and tries again.
+    if (status === 'reconnecting' || status === 'close') throw new Error(`not connected (${status})`);
+    this.connecting ??= this.waitReady().finally(() => {
+      this.connecting = undefined;
+    });
+    await this.connecting;
+  }
+
+  private async waitReady(): Promise<void> {
+    const client = this.client;
+    this.health_.connecting();
+    const ready = new Promise<void>((resolve, reject) => {
+      const onReady = (): void => {
+        client.off('error', onError);
+        resolve();
+      };
+      const onError = (err: unknown): void => {
+        client.off('ready', onReady);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      };
+      client.once('ready', onReady);
+      client.once('error', onError);
+    });
+    ready.catch(() => undefined);
+    if (client.status === 'wait' || client.status === 'end') client.connect().catch(() => undefined);
+    await withTimeout(ready, this.timeoutMs, 'connect');
+  }
+}
+
+type StreamEntry = [id: Buffer, fields: Buffer[]];
+type StreamReply = [stream: Buffer, entries: StreamEntry[]][] | null;
+
+export class RedisSource implements SourceConnector {
+  readonly url: string;
+  private readonly config: RedisSourceConfig;
+  private readonly health_: HealthTracker;
+  private readonly timeoutMs: number;
+  private readonly maxInFlight: number;
+  private readonly retryDelayMs: number;
+  /** Blocking reads need a connection of their own; acks go on the second one. */
+  private readonly reader: Redis;
+  private readonly acker: Redis;
+  private handler: InboundHandler | undefined;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  private readonly gate: InFlightGate;
+  /** Ids handed to a handler and not settled yet: not offered again while re-reading pending. */
+  private readonly busy = new Set<string>();
+  /** When to look at the pending list again (a handler failed, or at start). */
+  private recheckPendingAt = 0;
+
+  constructor(
+    private readonly parsed: URL,
+    private readonly options: SourceOptions,
+  ) {
+    this.url = redactUrl(parsed);
+    this.config = parseRedisSource(parsed);
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    this.retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+    this.health_ = new HealthTracker(this.url, 'redis', options.logger);
+    this.gate = new InFlightGate(this.maxInFlight);
+    const base = clientOptions(parsed, this.timeoutMs);
+    this.reader = new Redis({ ...base, maxRetriesPerRequest: null });
+    this.acker = new Redis(base);
+    for (const client of [this.reader, this.acker]) {
+      client.on('error', (err: unknown) => this.health_.error(errorText(err, this.parsed), 'connecting'));
+    }
+  }
+
+  async start(): Promise<void> {
+    // Connection happens in consume().
+  }
+
+  consume(handler: InboundHandler): void {
+    if (this.handler) throw new Error('consume() was already called on this source');
+    this.handler = handler;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.health_.stopped();
+    this.reader.disconnect();
+    await this.loop;
+    await this.gate.idle();
+    this.acker.disconnect();
+  }
+
+  async health(): Promise<ConnectorHealth> {
+    return this.health_.snapshot();
+  }
+
+  private async run(): Promise<void> {
+    let attempt = 0;
+    let groupReady = false;
+    while (!this.stopped) {
+      try {
+        if (this.reader.status === 'wait') await this.reader.connect();
+        if (this.acker.status === 'wait') await this.acker.connect();
+        if (!groupReady) {
+          await this.createGroup();
+          groupReady = true;
+        }
+        await this.readOnce();
+        this.health_.connected();
+        attempt = 0;
+      } catch (err) {
+        if (this.stopped) break;
+        const text = errorText(err, this.parsed);
+        if (/NOGROUP/.test(text)) groupReady = false; // the stream or group was deleted: create again
+        this.health_.error(text, 'connecting');
+        await sleep(backoffMs(attempt++));
+      }
+    }
+  }
+
+  private async createGroup(): Promise<void> {
+    const { stream, group } = this.config;
+    try {
+      await this.reader.xgroup('CREATE', stream, group, '$', 'MKSTREAM');
+    } catch (err) {
+      if (!/BUSYGROUP/.test(String((err as Error).message))) throw err;
+    }
+  }
+
+  /** One read: this consumer's pending entries when due, else new ones (blocking up to BLOCK_MS). */
+  private async readOnce(): Promise<void> {
+    const { stream, group, consumer } = this.config;
+    await this.gate.acquire();
+    this.gate.release(); // only wait for room; each entry takes its own slot below
+    const count = this.maxInFlight;
+    const pendingDue = Date.now() >= this.recheckPendingAt;
+    let reply: StreamReply;
+    if (pendingDue) {
+      // '0' = this consumer's delivered-but-unacked entries (failed handlers, or before a restart).
+      reply = (await this.reader.callBuffer('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'STREAMS', stream, '0')) as StreamReply;
+      const entries = (reply?.[0]?.[1] ?? []).filter(([id]) => !this.busy.has(id.toString()));
+      if (entries.length === 0) {
+        this.recheckPendingAt = Number.POSITIVE_INFINITY; // nothing left: new entries only, until a failure
+        return;
+      }
+      this.recheckPendingAt = Date.now() + this.retryDelayMs;
+      await this.dispatch(entries, true);
+      return;
+    }
+    reply = (await this.reader.callBuffer(
+      'XREADGROUP',
+      'GROUP',
+      group,
+      consumer,
+      'COUNT',
+      count,
+      'BLOCK',
+      BLOCK_MS,
+      'STREAMS',
+      stream,
+      '>',
+    )) as StreamReply;
+    await this.dispatch(reply?.[0]?.[1] ?? [], false);
+  }
+
+  private async dispatch(entries: StreamEntry[], redelivered: boolean): Promise<void> {
+    for (const [idBuf, fields] of entries) {
+      if (this.stopped) return;
+      const id = idBuf.toString();
+      await this.gate.acquire();
+      this.busy.add(id);
+      void this.handle(id, fields, redelivered).finally(() => {
+        this.busy.delete(id);
+        this.gate.release();
+      });
+    }
+  }
+
+  private async handle(id: string, fields: Buffer[], redelivered: boolean): Promise<void> {
+    const properties: Record<string, string> = {};
+    let payload: Buffer = Buffer.alloc(0);
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      const key = fields[i]!.toString();
+      if (key === PAYLOAD_FIELD) payload = fields[i + 1]!;
+      else properties[key] = fields[i + 1]!.toString();
+    }
+    const record: SourceRecord = { id, properties, payload, redelivered };
+    let item: InboundItem;
+    try {
+      item = { ok: true, message: parseInbound(properties, payload, this.options.parentTopic), record };
+    } catch (err) {
+      if (!(err instanceof InboundMessageError)) throw err;
+      item = { ok: false, error: err, record };
+    }
+    const handler = this.handler;
+    if (!handler) return;
+    try {
+      await handler(item);
+    } catch (err) {
+      this.health_.noteError(`handler failed: ${err instanceof Error ? err.message : String(err)}`);
+      // Left pending; offered again from the pending list once retryDelayMs has passed.
+      this.recheckPendingAt = Math.min(this.recheckPendingAt, Date.now() + this.retryDelayMs);
+      return;
+    }
+    try {
+      await withTimeout(this.acker.xack(this.config.stream, this.config.group, id), this.timeoutMs, 'XACK');
+    } catch (err) {
+      // Not acked: it stays pending and comes again (at least once).
+      this.health_.noteError(`XACK failed: ${errorText(err, this.parsed)}`);
+      this.recheckPendingAt = Math.min(this.recheckPendingAt, Date.now() + this.retryDelayMs);
+    }
+  }
+}
+
+export const redisConnector: ConnectorFactory = {
+  target: {
+    check: (url) => void parseRedisTarget(url),
+    create: (url, options) => new RedisTarget(url, options),
+  },
+  source: {
+    check: (url) => void parseRedisSource(url),
+    create: (url, options) => new RedisSource(url, options),
+  },
+};

@@ -1,0 +1,272 @@
+/**
+ * Real message engines for connector tests: redis-server, nats-server (JetStream) and
+ * rabbitmq-server from the Debian packages, each on free loopback ports with its data in a temp
+ * dir, removed after the test. Each can be killed (SIGKILL) and started again on the same port and
+ * data dir, for "target killed and restarted mid-stream" tests.
+ *
+ * RabbitMQ takes a few seconds to boot: start one per test file (`before`) and give each test its
+ * own exchange/queue names. It runs with its own node name, its own epmd (on a free port, via
+ * ERL_EPMD_PORT, started and stopped here so nothing outlives the test) and an empty plugin list.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { after } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { tempDir, type Teardown } from './temp.js';
+
+export interface Engine {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  /** Base URL with credentials, no query (e.g. `amqp://guest:guest@127.0.0.1:5672`). */
+  readonly url: string;
+  readonly dir: string;
+  /** True while the engine process runs. */
+  readonly running: boolean;
+  /** SIGKILL the engine (and its helpers) and wait until it is gone. Idempotent. */
+  kill(): Promise<void>;
+  /** Start again on the same port and data dir; resolves when it accepts clients. */
+  restart(): Promise<void>;
+  /** Stop for good (also done by the teardown). */
+  stop(): Promise<void>;
+}
+
+/**
+ * A Teardown for things a describe() block starts in before(): call it synchronously in the
+ * describe body; what is registered on it runs (last first) in the suite's after().
+ * (node:test's `after` called inside a before hook would run right after that hook.)
+ */
+export function suiteTeardown(): Teardown {
+  const fns: (() => unknown)[] = [];
+  after(async () => {
+    for (const fn of fns.reverse()) await fn();
+  });
+  return { after: (fn) => void fns.push(fn) };
+}
+
+/** A TCP port nobody listens on right now (bound on 0, then released). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+interface Launch {
+  command: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  /** Output line that says the engine accepts clients. */
+  ready: RegExp;
+  readyTimeoutMs: number;
+}
+
+/** One engine process in its own process group, so kill() takes every child with it. */
+class EngineProcess {
+  private child: ChildProcess | undefined;
+  private output = '';
+
+  constructor(
+    private readonly name: string,
+    private readonly launch: () => Launch,
+  ) {}
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async start(): Promise<void> {
+    const { command, args, env, ready, readyTimeoutMs } = this.launch();
+    this.output = '';
+    const child = spawn(command, args, { env: env ?? cleanEngineEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    const started = new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer): void => {
+        this.output = (this.output + chunk.toString()).slice(-20_000);
+        if (ready.test(this.output)) resolve();
+      };
+      child.stdout?.on('data', onData);
+      child.stderr?.on('data', onData);
+      child.once('error', reject);
+      child.once('exit', (code, signal) => reject(new Error(`${this.name} exited (${code ?? signal}) before it was ready:\n${this.output.slice(-3000)}`)));
+    });
+    const timer = sleep(readyTimeoutMs, undefined, { ref: false }).then(() => {
+      throw new Error(`${this.name} not ready within ${readyTimeoutMs} ms:\n${this.output.slice(-3000)}`);
+    });
+    try {
+      await Promise.race([started, timer]);
+    } catch (err) {
+      await this.kill();
+      throw err;
+    }
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    if (!child || child.pid === undefined) return;
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // already gone
+      }
+      await exited;
+    }
+    // The group may outlive its leader for a moment (e.g. beam.smp after its sh wrapper).
+    for (let i = 0; i < 100; i++) {
+      try {
+        process.kill(-child.pid, 0);
+      } catch {
+        break;
+      }
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        break;
+      }
+      await sleep(20);
+    }
+  }
+}
+
+/** PATH and nothing else from the caller: no RABBITMQ_* / ERL_* settings leak in. */
+function cleanEngineEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', ...extra };
+}
+
+function makeEngine(
+  t: Teardown,
+  name: string,
+  host: string,
+  port: number,
+  url: string,
+  dir: string,
+  processes: EngineProcess[],
+): Engine {
+  // processes[0] is the engine; the others (epmd) start before and stop after it.
+  const main = processes[0]!;
+  const helpers = processes.slice(1);
+  let stopped = false;
+  const engine: Engine = {
+    name,
+    host,
+    port,
+    url,
+    dir,
+    get running() {
+      return main.running;
+    },
+    kill: () => main.kill(),
+    restart: async () => {
+      await main.kill();
+      await main.start();
+    },
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await main.kill();
+      for (const helper of helpers) await helper.kill();
+    },
+  };
+  t.after(() => engine.stop());
+  return engine;
+}
+
+/** redis-server with AOF fsync always, so a kill -9 loses nothing it acknowledged. */
+export async function startRedis(t: Teardown): Promise<Engine> {
+  const dir = tempDir(t, 'ferry-redis-');
+  const port = await freePort();
+  const proc = new EngineProcess('redis-server', () => ({
+    command: 'redis-server',
+    args: [
+      '--port', String(port),
+      '--bind', '127.0.0.1',
+      '--dir', dir,
+      '--save', '',
+      '--appendonly', 'yes',
+      '--appendfsync', 'always',
+      '--protected-mode', 'no',
+      '--daemonize', 'no',
+      '--logfile', '',
+    ],
+    ready: /Ready to accept connections/,
+    readyTimeoutMs: 15_000,
+  }));
+  await proc.start();
+  return makeEngine(t, 'redis', '127.0.0.1', port, `redis://127.0.0.1:${port}`, dir, [proc]);
+}
+
+/** nats-server with JetStream, its store in the temp dir. */
+export async function startNats(t: Teardown): Promise<Engine> {
+  const dir = tempDir(t, 'ferry-nats-');
+  const port = await freePort();
+  const proc = new EngineProcess('nats-server', () => ({
+    command: 'nats-server',
+    args: ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir, '-n', `ferry-test-${port}`],
+    ready: /Server is ready/,
+    readyTimeoutMs: 15_000,
+  }));
+  await proc.start();
+  return makeEngine(t, 'nats', '127.0.0.1', port, `nats://127.0.0.1:${port}`, dir, [proc]);
+}
+
+const RABBITMQ_SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
+
+/**
+ * rabbitmq-server as root without the Debian wrapper (which would switch to the rabbitmq user and
+ * use /var/lib/rabbitmq). Guest/guest works because it listens on loopback only.
+ */
+export async function startRabbit(t: Teardown): Promise<Engine> {
+  const dir = tempDir(t, 'ferry-rabbit-');
+  const [port, distPort, epmdPort] = [await freePort(), await freePort(), await freePort()];
+  mkdirSync(`${dir}/home`);
+  writeFileSync(`${dir}/enabled_plugins`, '[].\n');
+  const env = cleanEngineEnv({
+    HOME: `${dir}/home`,
+    ERL_EPMD_PORT: String(epmdPort),
+    RABBITMQ_NODENAME: `ferrytest${port}@localhost`,
+    RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
+    RABBITMQ_NODE_PORT: String(port),
+    RABBITMQ_DIST_PORT: String(distPort),
+    RABBITMQ_MNESIA_BASE: `${dir}/mnesia`,
+    RABBITMQ_LOG_BASE: `${dir}/log`,
+    RABBITMQ_LOGS: '-',
+    RABBITMQ_ENABLED_PLUGINS_FILE: `${dir}/enabled_plugins`,
+    RABBITMQ_CONFIG_FILE: `${dir}/rabbitmq`,
+    RABBITMQ_ADVANCED_CONFIG_FILE: `${dir}/advanced.config`,
+    RABBITMQ_CONF_ENV_FILE: `${dir}/rabbitmq-env.conf`,
+    RABBITMQ_PID_FILE: `${dir}/rabbit.pid`,
+    // One scheduler, no busy waiting: the test machine is small and shared.
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '+S 1:1 +sbwt none +sbwtdcpu none +sbwtdio none',
+  });
+  const epmd = new EngineProcess('epmd', () => ({
+    command: 'epmd',
+    args: ['-port', String(epmdPort), '-address', '127.0.0.1', '-d'],
+    env,
+    ready: /epmd running/,
+    readyTimeoutMs: 10_000,
+  }));
+  const rabbit = new EngineProcess('rabbitmq-server', () => ({
+    command: RABBITMQ_SERVER,
+    args: [],
+    env,
+    ready: /Server startup complete/,
+    readyTimeoutMs: 90_000,
+  }));
+  await epmd.start();
+  try {
+    await rabbit.start();
+  } catch (err) {
+    await epmd.kill();
+    throw err;
+  }
+  return makeEngine(t, 'rabbitmq', '127.0.0.1', port, `amqp://guest:guest@127.0.0.1:${port}`, dir, [rabbit, epmd]);
+}
