@@ -171,7 +171,9 @@ export class NatsTarget implements TargetConnector {
         return OK;
       } catch (err) {
         const text = errorText(err, this.parsed);
-        return failed(/no responders/i.test(text) ? `no JetStream stream captures subject ${subject} (${text})` : text);
+        // No responders: nothing answers on the subject (nats.js words it "jetstream is not enabled").
+        const noStream = /no responders|jetstream is not enabled/i.test(text);
+        return failed(noStream ? `no JetStream stream captures subject ${subject} (or JetStream is off on the server)` : text);
       }
     });
     const results = await Promise.all(pending);
