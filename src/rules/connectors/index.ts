@@ -12,7 +12,7 @@ import { webhookConnector } from './webhook.js';
 export { ConnectorRegistry, type ConnectorFactory } from './registry.js';
 export { ConnectorUrlError, InboundMessageError, INBOUND_ERROR_CODES, type InboundErrorCode } from './errors.js';
 export { redactUrl, redactText } from './url.js';
-export { PROPERTY, messageProperties, parseInbound, splitTopic, statusBody } from './properties.js';
+export { PROPERTY, messageProperties, parseInbound, propertyString, splitTopic, statusBody } from './properties.js';
 export { natsSubject } from './nats.js';
 export { webhookSignature, webhookBody, SIGNATURE_HEADER, TIMESTAMP_HEADER, EVENT_HEADER } from './webhook.js';
 export * from './types.js';
