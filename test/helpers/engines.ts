@@ -180,8 +180,16 @@ function makeEngine(
   return engine;
 }
 
-/** redis-server with AOF fsync always, so a kill -9 loses nothing it acknowledged. */
-export async function startRedis(t: Teardown): Promise<Engine> {
+export interface RedisEngineOptions {
+  /**
+   * AOF fsync policy. `always` (the default here) means a kill -9 loses nothing Redis acknowledged,
+   * which the restart tests rely on; benchmarks use `everysec`, Redis' usual production setting.
+   */
+  appendfsync?: 'always' | 'everysec';
+}
+
+/** redis-server with an append-only file in the temp dir. */
+export async function startRedis(t: Teardown, options: RedisEngineOptions = {}): Promise<Engine> {
   const dir = tempDir(t, 'ferry-redis-');
   const port = await freePort();
   const proc = new EngineProcess('redis-server', () => ({
@@ -192,7 +200,7 @@ export async function startRedis(t: Teardown): Promise<Engine> {
       '--dir', dir,
       '--save', '',
       '--appendonly', 'yes',
-      '--appendfsync', 'always',
+      '--appendfsync', options.appendfsync ?? 'always',
       '--protected-mode', 'no',
       '--daemonize', 'no',
       '--logfile', '',

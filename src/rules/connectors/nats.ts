@@ -11,7 +11,7 @@
  * explicit acks when it does not exist); a message is acked when its handler resolved and nak'ed
  * with a delay of retryDelayMs when it rejected. The client reconnects by itself.
  */
-import { connect, headers, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
+import { connect, createInbox, headers, type Msg, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InboundMessageError } from './errors.js';
@@ -111,6 +111,9 @@ export class NatsTarget implements TargetConnector {
   private connection: NatsConnection | undefined;
   private opening: Promise<NatsConnection> | undefined;
   private stopped = false;
+  /** Publish acknowledgements arrive on `<prefix>.<id>`; ids come from `sequence`. */
+  private replies: { prefix: string; pending: Map<string, (reply: Msg) => void> } | undefined;
+  private sequence = 0;
 
   constructor(
     private readonly parsed: URL,
@@ -151,8 +154,16 @@ export class NatsTarget implements TargetConnector {
     } catch (err) {
       return failAll(batch.length, `cannot connect: ${errorText(err, this.parsed)}`);
     }
-    const js = jetstream(connection, { timeout: this.timeoutMs });
-    const pending = batch.map(async (item): Promise<DeliveryOutcome> => {
+    const replies = this.replies;
+    if (!replies) return failAll(batch.length, 'not connected');
+    const results: (DeliveryOutcome | undefined)[] = Array.from({ length: batch.length }, () => undefined);
+    const ids: string[] = [];
+    let remaining = batch.length;
+    let done: () => void = () => undefined;
+    const allAcked = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    for (const [i, item] of batch.entries()) {
       const h = headers();
       let subject: string;
       let data: Uint8Array;
@@ -166,21 +177,28 @@ export class NatsTarget implements TargetConnector {
         data = item.message.payload;
         for (const [key, value] of Object.entries(messageProperties(item.message))) h.set(key, value);
       }
+      const id = String(this.sequence++);
+      ids.push(id);
+      replies.pending.set(id, (reply) => {
+        results[i] = pubAckOutcome(reply, subject);
+        if (--remaining === 0) done();
+      });
       try {
-        await js.publish(subject, data, { headers: h, timeout: this.timeoutMs });
-        return OK;
+        connection.publish(subject, data, { headers: h, reply: `${replies.prefix}.${id}` });
       } catch (err) {
-        const text = errorText(err, this.parsed);
-        // No responders: nothing answers on the subject (nats.js words it "jetstream is not enabled").
-        const noStream = /no responders|jetstream is not enabled/i.test(text);
-        return failed(noStream ? `no JetStream stream captures subject ${subject} (or JetStream is off on the server)` : text);
+        replies.pending.delete(id);
+        results[i] = failed(errorText(err, this.parsed));
+        if (--remaining === 0) done();
       }
-    });
-    const results = await Promise.all(pending);
-    const firstFailure = results.find((r) => !r.ok);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([allAcked, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.timeoutMs)))]);
+    clearTimeout(timer);
+    for (const id of ids) replies.pending.delete(id);
+    const outcomes = results.map((r) => r ?? failed(`no JetStream acknowledgement within ${this.timeoutMs} ms`));
+    const firstFailure = outcomes.find((r) => !r.ok);
     if (firstFailure && !firstFailure.ok) this.health_.noteError(firstFailure.reason);
-    else this.health_.connected();
-    return results;
+    return outcomes;
   }
 
   private async open(): Promise<NatsConnection> {
@@ -200,6 +218,22 @@ export class NatsTarget implements TargetConnector {
         await connection.close();
         throw new Error('connector stopped');
       }
+      // One reply subscription per connection for every publish acknowledgement (nats.js re-subscribes
+      // it after a reconnect). js.publish() would cost a timer, a request and a stack trace per
+      // message: 3-8x slower measured here (bench/RESULTS.md, connectors).
+      const prefix = createInbox();
+      const pending = new Map<string, (reply: Msg) => void>();
+      connection.subscribe(`${prefix}.*`, {
+        callback: (_err, reply) => {
+          const id = reply.subject.slice(prefix.length + 1);
+          const resolve = pending.get(id);
+          if (resolve) {
+            pending.delete(id);
+            resolve(reply);
+          }
+        },
+      });
+      this.replies = { prefix, pending };
       this.connection = connection;
       this.health_.connected();
       void watchStatus(connection, this.health_, this.parsed);
@@ -209,6 +243,22 @@ export class NatsTarget implements TargetConnector {
       throw err;
     }
   }
+}
+
+/** A JetStream PubAck (`{"stream","seq"}`), an API error (`{"error":{...}}`) or a 503 status (no stream). */
+function pubAckOutcome(reply: Msg, subject: string): DeliveryOutcome {
+  if (reply.headers?.hasError) {
+    if (reply.headers.code === 503) return failed(`no JetStream stream captures subject ${subject} (or JetStream is off on the server)`);
+    return failed(`JetStream answered ${reply.headers.code} ${reply.headers.description}`);
+  }
+  try {
+    const ack = JSON.parse(Buffer.from(reply.data).toString('utf8')) as { stream?: string; error?: { code?: number; err_code?: number; description?: string } };
+    if (ack.error) return failed(`JetStream refused the message: ${ack.error.description ?? 'error'} (${ack.error.err_code ?? ack.error.code ?? '?'})`);
+    if (typeof ack.stream === 'string') return OK;
+  } catch {
+    // fall through
+  }
+  return failed('JetStream answered something that is not a publish acknowledgement');
 }
 
 /** Mirror the client's disconnect / reconnect events into the health tracker. */

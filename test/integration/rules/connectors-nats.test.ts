@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { DiscardPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { createConnectorRegistry, natsSubject, type InboundItem, type TargetItem } from '../../../src/rules/connectors/index.js';
 import { startNats, suiteTeardown, type Engine } from '../../helpers/engines.js';
 import { asMessages, assertProperties, assertStatusBody, fullMessage, plainMessage, statusEvent } from '../../helpers/connector-fixtures.js';
@@ -57,11 +57,19 @@ describe('nats connector', () => {
     }
   });
 
-  it('nats connector - a subject no stream captures is a failure with the reason', async (t) => {
+  it('nats connector - a subject no stream captures, or a full stream, is a failure with the reason', async (t) => {
     const target = registry.createTarget(`${nats.url}?subject=nobody.listens`, { timeoutMs: 2_000 });
     t.after(() => target.stop());
     const [outcome] = await target.deliver(asMessages([plainMessage(1)]));
     assert.ok(outcome && !outcome.ok && /no JetStream stream captures subject nobody\.listens\.flat/.test(outcome.reason), JSON.stringify(outcome));
+
+    // A stream that refuses (full, discard new): the refusal is per message, with JetStream's reason.
+    await jsm.streams.add({ name: 'FULL', subjects: ['full.>'], max_msgs: 1, discard: DiscardPolicy.New });
+    const full = registry.createTarget(`${nats.url}?subject=full`);
+    t.after(() => full.stop());
+    const [kept, refused] = await full.deliver(asMessages([plainMessage(1), plainMessage(2)]));
+    assert.deepEqual(kept, { ok: true });
+    assert.ok(refused && !refused.ok && /JetStream refused the message: maximum messages exceeded/.test(refused.reason), JSON.stringify(refused));
   });
 
   it('nats source - durable consumer: ack after the handler resolved; a failing handler gets it again', async (t) => {
