@@ -14,7 +14,7 @@
  */
 import amqp from 'amqplib';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseInbound, messageProperties, propertyString, statusBody } from './properties.js';
+import { inboundItem, messageProperties, propertyString, statusBody } from './properties.js';
 import {
   DEFAULT_MAX_IN_FLIGHT,
   DEFAULT_RETRY_DELAY_MS,
@@ -29,7 +29,6 @@ import {
   withTimeout,
 } from './shared.js';
 import { UrlParams, redactUrl } from './url.js';
-import { InboundMessageError } from './errors.js';
 import type { ConnectorFactory } from './registry.js';
 import type {
   ConnectorHealth,
@@ -387,14 +386,7 @@ export class AmqpSource implements SourceConnector {
     const handler = this.handler;
     if (!handler) return;
     try {
-      let parsed;
-      try {
-        parsed = { ok: true as const, message: parseInbound(properties, msg.content, this.options.parentTopic), record };
-      } catch (err) {
-        if (!(err instanceof InboundMessageError)) throw err;
-        parsed = { ok: false as const, error: err, record };
-      }
-      await handler(parsed);
+      await handler(inboundItem(record, this.options.parentTopic));
       channel.ack(msg);
     } catch (err) {
       this.health_.noteError(`handler failed: ${err instanceof Error ? err.message : String(err)}`);

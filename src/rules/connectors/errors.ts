@@ -30,6 +30,8 @@ export const INBOUND_ERROR_CODES = [
   'InvalidUserProperty',
   /** mqtt5MsgExpireInterval is not an integer in 0..4294967295. */
   'InvalidExpiryInterval',
+  /** The message could not be read at all (a parser failure nobody foresaw). */
+  'Unreadable',
 ] as const;
 
 export type InboundErrorCode = (typeof INBOUND_ERROR_CODES)[number];

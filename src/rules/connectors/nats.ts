@@ -14,8 +14,7 @@
 import { connect, createInbox, headers, type Msg, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InboundMessageError } from './errors.js';
-import { messageProperties, parseInbound, statusBody } from './properties.js';
+import { inboundItem, messageProperties, statusBody } from './properties.js';
 import {
   DEFAULT_MAX_IN_FLIGHT,
   DEFAULT_RETRY_DELAY_MS,
@@ -34,7 +33,6 @@ import type {
   ConnectorHealth,
   DeliveryOutcome,
   InboundHandler,
-  InboundItem,
   SourceConnector,
   SourceOptions,
   SourceRecord,
@@ -373,13 +371,7 @@ export class NatsSource implements SourceConnector {
     if (m.headers) for (const [key, values] of m.headers) if (values[0] !== undefined) properties[key] = values[0];
     const payload = Buffer.from(m.data); // a copy: the client may reuse its read buffer
     const record: SourceRecord = { id: String(m.seq), properties, payload, redelivered: m.redelivered };
-    let item: InboundItem;
-    try {
-      item = { ok: true, message: parseInbound(properties, payload, this.options.parentTopic), record };
-    } catch (err) {
-      if (!(err instanceof InboundMessageError)) throw err;
-      item = { ok: false, error: err, record };
-    }
+    const item = inboundItem(record, this.options.parentTopic);
     const handler = this.handler;
     if (!handler) return;
     try {

@@ -6,7 +6,7 @@
  * unchanged. Inbound goes the other way: properties → an MQTT publish under the rule's parent topic.
  */
 import { InboundMessageError } from './errors.js';
-import type { InboundMessage, RuleMessage, StatusEvent, UserProperty } from './types.js';
+import type { InboundItem, InboundMessage, RuleMessage, SourceRecord, StatusEvent, UserProperty } from './types.js';
 
 export const PROPERTY = {
   clientId: 'clientId',
@@ -147,6 +147,22 @@ export function parseInbound(properties: Readonly<Record<string, string>>, paylo
     message.messageExpiryInterval = Number(expiry);
   }
   return message;
+}
+
+/**
+ * A source record → the item the consume handler gets: parsed, or the typed reason it is malformed.
+ * Never throws: an unexpected parser failure is reported as a malformed message too.
+ */
+export function inboundItem(record: SourceRecord, parentTopic: string): InboundItem {
+  try {
+    return { ok: true, message: parseInbound(record.properties, record.payload, parentTopic), record };
+  } catch (err) {
+    const error =
+      err instanceof InboundMessageError
+        ? err
+        : new InboundMessageError('Unreadable', '', `cannot read the message: ${err instanceof Error ? err.message : String(err)}`);
+    return { ok: false, error, record };
+  }
 }
 
 /** `/a/b` stays, `a/b` becomes `/a/b` (some producers omit the slash), absent becomes ''. */

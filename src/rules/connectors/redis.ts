@@ -15,8 +15,7 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InboundMessageError } from './errors.js';
-import { PROPERTY, messageProperties, parseInbound, statusBody } from './properties.js';
+import { PROPERTY, inboundItem, messageProperties, statusBody } from './properties.js';
 import {
   DEFAULT_MAX_IN_FLIGHT,
   DEFAULT_RETRY_DELAY_MS,
@@ -36,7 +35,6 @@ import type {
   ConnectorHealth,
   DeliveryOutcome,
   InboundHandler,
-  InboundItem,
   SourceConnector,
   SourceOptions,
   SourceRecord,
@@ -273,7 +271,8 @@ export class RedisSource implements SourceConnector {
     this.health_.stopped();
     this.reader.disconnect();
     await this.loop;
-    await this.gate.idle();
+    // Let running handlers finish and ack (bounded: a stuck handler must not block stop()).
+    await withTimeout(this.gate.idle(), this.timeoutMs, 'handlers').catch(() => undefined);
     this.acker.disconnect();
   }
 
@@ -372,13 +371,7 @@ export class RedisSource implements SourceConnector {
       else properties[key] = fields[i + 1]!.toString();
     }
     const record: SourceRecord = { id, properties, payload, redelivered };
-    let item: InboundItem;
-    try {
-      item = { ok: true, message: parseInbound(properties, payload, this.options.parentTopic), record };
-    } catch (err) {
-      if (!(err instanceof InboundMessageError)) throw err;
-      item = { ok: false, error: err, record };
-    }
+    const item = inboundItem(record, this.options.parentTopic);
     const handler = this.handler;
     if (!handler) return;
     try {

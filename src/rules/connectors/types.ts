@@ -101,6 +101,11 @@ export interface TargetConnector extends ConnectorLifecycle {
    * Deliver a batch, in order. Resolves with one outcome per item, same order, once every item is
    * acknowledged by the engine (publisher confirm, JetStream ack, XADD reply, 2xx) or has failed
    * (timeout, engine down, refused). Never rejects.
+   *
+   * Outcomes may be partial (item 3 failed, item 4 delivered). A caller that keeps per-client order
+   * re-sends, for each client, from that client's first failed item on (accepting duplicates of
+   * the later ones: delivery is at least once). The webhook target already stops sending a
+   * client's items after one of them failed.
    */
   deliver(batch: readonly TargetItem[]): Promise<DeliveryOutcome[]>;
 }

@@ -23,7 +23,7 @@ export const SIGNATURE_HEADER = 'x-ferry-signature';
 export const TIMESTAMP_HEADER = 'x-ferry-timestamp';
 export const EVENT_HEADER = 'x-ferry-event';
 
-/** Requests of one batch in flight at once (keep-alive connections to the receiver). */
+/** Clients of one batch whose requests are in flight at once (keep-alive connections to the receiver). */
 const CONCURRENCY = 16;
 
 /** HMAC-SHA256 over `<timestamp>.<body>`, as the receiver must compute it. */
@@ -91,12 +91,30 @@ export class WebhookTarget implements TargetConnector {
   async deliver(batch: readonly TargetItem[]): Promise<DeliveryOutcome[]> {
     if (batch.length === 0) return [];
     if (this.stopped) return failAll(batch.length, 'connector stopped');
+    // Per-client order: a client's items go one after the other (different clients in parallel),
+    // and once one fails its later items are not sent, so a retry cannot overtake them.
+    const byClient = new Map<string, number[]>();
+    batch.forEach((item, i) => {
+      const key = item.type === 'status' ? item.event.clientId : item.message.clientId;
+      const list = byClient.get(key);
+      if (list) list.push(i);
+      else byClient.set(key, [i]);
+    });
+    const results: DeliveryOutcome[] = Array.from({ length: batch.length }, () => OK);
     const gate = new InFlightGate(CONCURRENCY);
-    const results = await Promise.all(
-      batch.map(async (item) => {
+    await Promise.all(
+      [...byClient.values()].map(async (indexes) => {
         await gate.acquire();
         try {
-          return await this.post(item);
+          for (const [n, i] of indexes.entries()) {
+            const outcome = await this.post(batch[i]!);
+            results[i] = outcome;
+            if (!outcome.ok) {
+              const skipped = failed(`not sent: an earlier message of this client failed (${outcome.reason})`, true);
+              for (const later of indexes.slice(n + 1)) results[later] = skipped;
+              break;
+            }
+          }
         } finally {
           gate.release();
         }

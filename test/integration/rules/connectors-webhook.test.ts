@@ -106,6 +106,28 @@ describe('webhook connector', () => {
     assert.equal(received.at(-1)!.headers.authorization, `Basic ${Buffer.from('user:p@ss').toString('base64')}`);
   });
 
+  it('webhook connector - keeps per-client order: a client\'s later messages are not sent after one of its failures', async (t) => {
+    const { url, received } = await receiver(t, (req, res) => {
+      const body = JSON.parse(req.body.toString()) as { msgId: string };
+      // Slow first answers would let a later message overtake if requests of one client overlapped.
+      const delay = body.msgId.endsWith('1') ? 100 : 0;
+      setTimeout(() => res.writeHead(body.msgId.endsWith('3') ? 503 : 204).end(), delay);
+    });
+    const target = registry.createTarget(`${url}/in`);
+    t.after(() => target.stop());
+    const a = (n: number) => fullMessage(n, { clientId: 'GID_a@@@1' });
+    const b = (n: number) => fullMessage(n, { clientId: 'GID_b@@@1' });
+    // a: 11 (slow), 12, 13 (503), 14 (must not be sent); b: 21 (slow), 22.
+    const batch = asMessages([a(11), b(21), a(12), a(13), b(22), a(14)]);
+    const outcomes = await target.deliver(batch);
+    assert.deepEqual(outcomes.map((o) => (o.ok ? 'ok' : o.reason.slice(0, 12))), ['ok', 'ok', 'ok', 'HTTP 503 Ser', 'ok', 'not sent: an']);
+    assert.equal(outcomes[5]!.ok === false && outcomes[5]!.retryable, true);
+    const order = (client: string) =>
+      received.map((r) => JSON.parse(r.body.toString()) as { clientId: string; msgId: string }).filter((m) => m.clientId === client).map((m) => m.msgId.slice(-2));
+    assert.deepEqual(order('GID_a@@@1'), ['11', '12', '13']);
+    assert.deepEqual(order('GID_b@@@1'), ['21', '22']);
+  });
+
   it('webhook connector - a receiver that is down is a retryable failure; without a secret there is no signature', async (t) => {
     const { url, server, received } = await receiver(t);
     await new Promise<void>((resolve) => server.close(() => resolve()));
