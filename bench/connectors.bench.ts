@@ -11,7 +11,7 @@
  */
 import { createServer } from 'node:http';
 import { type AddressInfo } from 'node:net';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import amqp from 'amqplib';
@@ -50,7 +50,7 @@ function batchOf(size: number, start: number): TargetItem[] {
 }
 
 /** msg/s over WINDOW_MS of back-to-back deliver(batch), after a warm-up of a third of it. */
-async function measure(target: TargetConnector, size: number): Promise<{ rate: number; failed: number }> {
+async function measure(target: TargetConnector, size: number): Promise<{ rate: number; failed: number; cpuUsPerMsg: number }> {
   let n = 0;
   let failed = 0;
   const run = async (ms: number): Promise<number> => {
@@ -66,7 +66,11 @@ async function measure(target: TargetConnector, size: number): Promise<{ rate: n
   };
   await run(WINDOW_MS / 3);
   failed = 0;
-  return { rate: await run(WINDOW_MS), failed };
+  const before = n;
+  const cpu = process.cpuUsage();
+  const rate = await run(WINDOW_MS);
+  const used = process.cpuUsage(cpu);
+  return { rate, failed, cpuUsPerMsg: (used.user + used.system) / (n - before) };
 }
 
 async function setup(name: string): Promise<string> {
@@ -111,16 +115,20 @@ async function main(): Promise<void> {
   const registry = createConnectorRegistry();
   console.log(`# connectors.bench  ${new Date().toISOString()}  node ${process.version}  ${cpus().length} × ${cpus()[0]?.model ?? '?'}  ${(totalmem() / 2 ** 30).toFixed(1)} GiB`);
   console.log(`# window ${WINDOW_MS} ms, batch ${BATCH}, one deliver() in flight`);
-  console.log('| connector | payload | msg/s | MB/s payload | failed |');
-  console.log('|---|---:|---:|---:|---:|');
+  console.log(`# load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log('| connector | payload | msg/s | MB/s payload | Ferry CPU µs/msg | failed |');
+  console.log('|---|---:|---:|---:|---:|---:|');
   for (const name of CONNECTORS) {
     const url = await setup(name);
+    console.error(`# ${name} load average: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     for (const size of SIZES) {
       const target = registry.createTarget(url, { secret: 'bench-secret', timeoutMs: 30_000 });
       await target.start();
-      const { rate, failed } = await measure(target, size);
+      const { rate, failed, cpuUsPerMsg } = await measure(target, size);
       await target.stop();
-      console.log(`| ${name} | ${size} B | ${Math.round(rate).toLocaleString('en-US')} | ${((rate * size) / 1e6).toFixed(1)} | ${failed} |`);
+      console.log(
+        `| ${name} | ${size} B | ${Math.round(rate).toLocaleString('en-US')} | ${((rate * size) / 1e6).toFixed(1)} | ${cpuUsPerMsg.toFixed(1)} | ${failed} |`,
+      );
     }
     if (name === 'redis') {
       // Sanity: the entries really are in the stream.
