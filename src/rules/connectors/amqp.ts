@@ -92,8 +92,8 @@ export class AmqpTarget implements TargetConnector {
   private connection: amqp.ChannelModel | undefined;
   private channel: amqp.ConfirmChannel | undefined;
   private opening: Promise<amqp.ConfirmChannel> | undefined;
-  /** messageIds the broker returned as unroutable during the current batch. */
-  private readonly returned = new Set<string>();
+  /** One per deliver() in progress: records the messageIds the broker returns as unroutable. */
+  private readonly returnWatchers = new Set<(messageId: string) => void>();
   private stopped = false;
 
   constructor(
@@ -136,37 +136,41 @@ export class AmqpTarget implements TargetConnector {
     } catch (err) {
       return failAll(batch.length, `cannot connect: ${errorText(err, this.parsed)}`);
     }
-    this.returned.clear();
-    const outcomes: Promise<DeliveryOutcome>[] = [];
+    const returned = new Set<string>();
+    const watcher = (id: string): void => void returned.add(id);
+    this.returnWatchers.add(watcher);
+    const settled: (DeliveryOutcome | undefined)[] = Array.from({ length: batch.length }, () => undefined);
+    const outcomes: Promise<void>[] = [];
     const messageIds: string[] = [];
-    for (const item of batch) {
+    for (const [i, item] of batch.entries()) {
       const { routingKey, content, options } = this.encode(item);
       messageIds.push(options.messageId ?? '');
       outcomes.push(
-        new Promise<DeliveryOutcome>((resolve) => {
+        new Promise<void>((resolve) => {
           try {
             channel.publish(this.config.exchange, routingKey, content, options, (err) => {
-              resolve(err ? failed(`not confirmed: ${errorText(err, this.parsed)}`) : OK);
+              settled[i] = err ? failed(`not confirmed: ${errorText(err, this.parsed)}`) : OK;
+              resolve();
             });
           } catch (err) {
-            resolve(failed(`publish failed: ${errorText(err, this.parsed)}`));
+            settled[i] = failed(`publish failed: ${errorText(err, this.parsed)}`);
+            resolve();
           }
         }),
       );
     }
-    let results: DeliveryOutcome[];
     try {
-      results = await withTimeout(Promise.all(outcomes), this.timeoutMs, 'waiting for publisher confirms');
+      await withTimeout(Promise.all(outcomes), this.timeoutMs, 'waiting for publisher confirms');
     } catch (err) {
       // Unconfirmed after the timeout: the channel is in doubt, start over on a fresh one.
       this.drop(errorText(err, this.parsed));
-      const settled = await Promise.race([Promise.all(outcomes), sleep(0).then(() => undefined)]);
-      results = settled ?? failAll(batch.length, errorText(err, this.parsed));
     }
+    let results = settled.map((r) => r ?? failed(`no publisher confirm within ${this.timeoutMs} ms`));
+    this.returnWatchers.delete(watcher);
     // A return comes before the confirm of the same publish: unroutable items failed.
-    if (this.returned.size > 0) {
+    if (returned.size > 0) {
       results = results.map((r, i) =>
-        r.ok && this.returned.has(messageIds[i] ?? '')
+        r.ok && returned.has(messageIds[i] ?? '')
           ? failed(`unroutable: exchange "${this.config.exchange}" has no queue bound for this routing key`)
           : r,
       );
@@ -230,7 +234,7 @@ export class AmqpTarget implements TargetConnector {
       });
       channel.on('return', (msg: amqp.Message) => {
         const id = msg.properties.messageId as unknown;
-        if (typeof id === 'string') this.returned.add(id);
+        if (typeof id === 'string') for (const watch of this.returnWatchers) watch(id);
       });
       if (this.stopped) {
         await connection.close().catch(() => undefined);
