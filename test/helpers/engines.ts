@@ -71,6 +71,7 @@ interface Launch {
 /** One engine process in its own process group, so kill() takes every child with it. */
 class EngineProcess {
   private child: ChildProcess | undefined;
+  private watchdog: ChildProcess | undefined;
   private output = '';
 
   constructor(
@@ -87,6 +88,17 @@ class EngineProcess {
     this.output = '';
     const child = spawn(command, args, { env: env ?? cleanEngineEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
+    // The engine has its own process group (so kill() reaches its children), which also means a
+    // test process killed by a signal would leave it running: a watchdog kills the group when
+    // this process is gone.
+    if (child.pid !== undefined) {
+      this.watchdog = spawn(
+        'sh',
+        ['-c', `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill -KILL -${child.pid} 2>/dev/null`],
+        { detached: true, stdio: 'ignore' },
+      );
+      this.watchdog.unref();
+    }
     const started = new Promise<void>((resolve, reject) => {
       const onData = (chunk: Buffer): void => {
         this.output = (this.output + chunk.toString()).slice(-20_000);
@@ -109,6 +121,8 @@ class EngineProcess {
   }
 
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    this.watchdog?.kill('SIGKILL');
+    this.watchdog = undefined;
     const child = this.child;
     if (!child || child.pid === undefined) return;
     if (child.exitCode === null && child.signalCode === null) {
