@@ -341,10 +341,16 @@ export class NatsSource implements SourceConnector {
   }
 
   private async session(onConnected: () => void): Promise<void> {
-    const connection = this.connection && !this.connection.isClosed() ? this.connection : await connect(connectOptions(this.parsed, this.timeoutMs));
-    this.connection = connection;
-    if (this.stopped) return;
-    void watchStatus(connection, this.health_, this.parsed);
+    let connection = this.connection;
+    if (!connection || connection.isClosed()) {
+      connection = await connect(connectOptions(this.parsed, this.timeoutMs));
+      this.connection = connection;
+      void watchStatus(connection, this.health_, this.parsed);
+    }
+    if (this.stopped) {
+      await connection.close().catch(() => undefined);
+      return;
+    }
     const { stream, consumer } = this.config;
     const jsm = await jetstreamManager(connection, { timeout: this.timeoutMs });
     try {
