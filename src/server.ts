@@ -152,8 +152,18 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
         retentionMs: (limits?.offlineRetentionSeconds || config.broker.offlineRetention) * 1000,
       };
     },
-    onError: (err) => logger.fatal({ err }, 'store failed: no further acknowledgements will be sent'),
   });
+  // One line per change of the store's health, never one per refused message.
+  store.onHealthChange((health) => {
+    if (health.ok) logger.warn({ store: 'recovered' }, 'store writes again: persistent work accepted again');
+    else {
+      logger.error(
+        { store: 'degraded', reason: health.reason, code: health.code },
+        'store cannot write: serving what needs no store, refusing (never acknowledging) what does; retrying',
+      );
+    }
+  });
+  readiness.addCheck('store', () => (store.health.ok ? null : `store cannot write: ${store.health.reason}`));
   const broker = new Broker(config.broker, componentLogger(logger, 'broker'), store);
   let traces: TraceService;
   let auth: RunningAuth;

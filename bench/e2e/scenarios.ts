@@ -417,6 +417,79 @@ async function durable(ctx: RunContext, mode: 'offline' | 'online'): Promise<Mea
 }
 
 /**
+ * The latency of a QoS 0 bystander while durable fan-out commits: 100 offline persistent
+ * sessions subscribed QoS 1 to one topic, one QoS 1 publisher at full speed (64 in flight), so
+ * every message is 100 queue rows in the next group commit; meanwhile an unrelated clean pair
+ * sends QoS 0 at 1,000 msg/s with timestamps. With the store on the event loop every commit
+ * (and its fsync) stalls the bystander; with the store on its own thread it should not.
+ */
+async function bystanderDuringDurableFanout(ctx: RunContext): Promise<Measurement> {
+  const { broker, opts, runId } = ctx;
+  if (broker.name === 'aedes') throw new Error('skipped: Aedes runs with in-memory persistence here (not durable)');
+  if (opts.size < 8) throw new Error('bystander scenario needs --size ≥ 8');
+  return withWorkers(async (spawn) => {
+    const fanTopic = 'bench/dfan';
+    const durableSubs = spawn('durable subscribers', {
+      role: 'sub',
+      host: HOST,
+      port: broker.port,
+      clients: Array.from({ length: 100 }, (_, i) => ({ clientId: `${runId}-df${i}`, topic: fanTopic })),
+      qos: 1,
+      latency: false,
+      persistent: true,
+      offline: true,
+    });
+    await durableSubs.next('ready', 60_000);
+    const probeSub = spawn('bystander sub', { role: 'sub', host: HOST, port: broker.port, clients: [{ clientId: `${runId}-bs`, topic: 'bench/by' }], qos: 0, latency: true });
+    await probeSub.next('ready', 30_000);
+    const durablePub = spawn('durable publisher', {
+      role: 'pub',
+      host: HOST,
+      port: broker.port,
+      clients: [{ clientId: `${runId}-dfp`, topic: fanTopic }],
+      qos: 1,
+      payloadSize: opts.size,
+      inflight: 64,
+      rate: 0,
+      timestamp: false,
+    });
+    await durablePub.next('ready', 30_000);
+    const probePub = spawn('bystander pub', {
+      role: 'pub',
+      host: HOST,
+      port: broker.port,
+      clients: [{ clientId: `${runId}-bp`, topic: 'bench/by' }],
+      qos: 0,
+      payloadSize: opts.size,
+      inflight: 0,
+      rate: 1000,
+      timestamp: true,
+    });
+    await probePub.next('ready', 30_000);
+    const m = await goAndMeasure(broker, [durablePub, probePub, probeSub], opts);
+    const [dw, bw, sw] = m.windows as [MsgOf<'window'>, MsgOf<'window'>, MsgOf<'window'>];
+    durablePub.send({ type: 'stop' });
+    probePub.send({ type: 'stop' });
+    const rep = await probeSub.request({ type: 'report' }, 'report');
+    const lat = rep.latency;
+    const metrics: Record<string, number> = { fanRate: ratePerSec(dw) };
+    if (lat) Object.assign(metrics, { p50: lat.p50, p99: lat.p99, p999: lat.p999, max: lat.max });
+    return {
+      metrics,
+      brokerCpu: m.brokerCpu,
+      machine: m.machine,
+      other: m.other,
+      gen: [
+        { role: 'durable pub', pct: cpuPct(dw) },
+        { role: 'bystander pub', pct: cpuPct(bw) },
+        { role: 'bystander sub', pct: cpuPct(sw) },
+      ],
+      note: `durable fan-out ${fmtRate(ratePerSec(dw))} msg/s acked (×100 queued)${lat ? `, bystander p50 ${fmtUs(lat.p50)} p99 ${fmtUs(lat.p99)} p99.9 ${fmtUs(lat.p999)} max ${fmtUs(lat.max)} (n=${lat.n})` : ''}`,
+    };
+  });
+}
+
+/**
  * RSS with a large offline backlog: `queuedSessions` persistent sessions, each subscribed (QoS 1)
  * to its own topic and offline, get `queuedPerSession` distinct messages each (one publisher, QoS 1,
  * 64 in flight, cycling over the topics). RSS is read before publishing and once everything is
@@ -630,6 +703,19 @@ export function buildScenarios(opts: Options): Scenario[] {
       optIn: true,
       durable: true,
       run: (ctx) => durable(ctx, 'online'),
+    },
+    {
+      name: `bystander_durable_fanout_${b}`,
+      description: 'QoS 0 bystander latency (1,000 msg/s) while QoS 1 fan-out into 100 offline persistent sessions commits at full speed',
+      metrics: [
+        { key: 'p50', label: 'bystander latency p50', better: 'lower', fmt: fmtUs },
+        { key: 'p99', label: 'bystander latency p99', better: 'lower', fmt: fmtUs },
+        { key: 'p999', label: 'bystander latency p99.9', better: 'lower', fmt: fmtUs },
+        { key: 'fanRate', label: 'durable fan-out msg/s acknowledged', better: 'higher', fmt: fmtRate },
+      ],
+      optIn: true,
+      durable: true,
+      run: bystanderDuringDurableFanout,
     },
     {
       name: `queued_rss_${opts.queuedSessions}x${opts.queuedPerSession}`,

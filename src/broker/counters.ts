@@ -18,6 +18,10 @@ export class BrokerCounters implements SessionCounters {
   messagesIn = 0;
   messagesOut = 0;
   publishDenied = 0;
+  /** Acks refused because the store could not make their content durable (degraded store). */
+  refusedUnstored = 0;
+  /** CONNECTs refused because they need a persistent session and the store cannot write. */
+  connectsRefusedUnstored = 0;
   /** CONNECTs the authenticator refused. */
   authFailures = 0;
   willsPublished = 0;

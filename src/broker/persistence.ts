@@ -28,23 +28,46 @@ export class Persistence implements SessionJournal {
   constructor(
     readonly store: Store,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    store.onDrop((dropped) => {
+      for (const entry of dropped) {
+        // The oldest entry of a session or, over the instance cap, of another one.
+        this.sessionByKey?.(entry.clientId)?.storeDropped(entry.seq);
+      }
+    });
+  }
 
-  /** Resolves once everything recorded so far is durable; immediately when nothing is pending. */
+  /** False while the store cannot write (degraded): persistent work is refused, not acknowledged. */
+  get writable(): boolean {
+    return this.store.health.ok;
+  }
+
+  /**
+   * Resolves once everything recorded so far is durable; null when nothing is pending. Rejects
+   * when the commit failed: the caller refuses what it was about to acknowledge. (The store
+   * reports the failure once, through its health; nothing is logged here per message.)
+   */
   whenDurable(): Promise<void> | null {
     if (!this.dirty) return null;
     if (this.durable === null) {
-      this.durable = this.store.whenDurable().then(
+      const durable = this.store.whenDurable().then(
         () => {
-          this.dirty = false;
-          this.durable = null;
+          if (this.durable === durable) {
+            this.dirty = false;
+            this.durable = null;
+          }
         },
         (error: unknown) => {
-          this.durable = null;
-          this.logger.error({ err: error }, 'store commit failed');
+          if (this.durable === durable) {
+            // Settled (as failed): later acknowledgements do not wait on it.
+            this.dirty = false;
+            this.durable = null;
+          }
+          this.logger.debug({ err: error }, 'store commit failed; acknowledgement refused');
           throw error;
         },
       );
+      this.durable = durable;
     }
     return this.durable;
   }
@@ -134,13 +157,7 @@ export class Persistence implements SessionJournal {
   // SessionJournal: delivery state of persistent sessions.
 
   enqueued(session: Session, delivery: Delivery): void {
-    const result = this.store.enqueue(sessionKey(session), this.info(delivery));
-    delivery.seq = result.seq;
-    for (const dropped of result.dropped) {
-      // The oldest entry of this session or, over the instance cap, of another one.
-      const owner = dropped.clientId === sessionKey(session) ? session : this.sessionByKey?.(dropped.clientId);
-      owner?.storeDropped(dropped.seq);
-    }
+    delivery.seq = this.store.enqueue(sessionKey(session), this.info(delivery));
     this.touched();
   }
 

@@ -67,7 +67,8 @@ export class Channel implements SessionLink, ClientHandle {
   inboundAliases: Map<number, string> | null = null;
   outboundAliases: Map<string, number> | null = null;
   /** Acknowledgements waiting for the store commit that makes them true, in order. */
-  private readonly ackQueue: Packet[] = [];
+  /** Acks waiting for their commit, and steps to run once the acks before them went out. */
+  private readonly ackQueue: Array<Packet | (() => void)> = [];
   private ackQueued = 0;
   private ackFlushed = 0;
   private ackWait: Promise<void> | null = null;
@@ -202,38 +203,81 @@ export class Channel implements SessionLink, ClientHandle {
   }
 
   /**
-   * Sends an acknowledgement to the client (PUBACK, PUBREC, PUBCOMP) once the store has made
-   * durable everything recorded so far: an ack is a promise that the message will not be
+   * Sends an acknowledgement to the client (PUBACK, PUBREC, PUBCOMP, SUBACK) once the store has
+   * made durable everything recorded so far: an ack is a promise that nothing it covers will be
    * lost. Acks keep their order, so one that needs no commit still waits behind earlier ones.
+   * When the commit fails the ack is refused instead (refuseAck), never sent as a success.
    */
   ack(packet: Packet): void {
+    this.afterCommit(packet);
+  }
+
+  /** Runs `step` once every ack queued before it went out (at once when none waits). */
+  afterAcks(step: () => void): void {
+    if (this.ackWait === null) step();
+    else this.afterCommit(step);
+  }
+
+  private afterCommit(entry: Packet | (() => void)): void {
     let wait = this.broker.persistence?.whenDurable() ?? null;
     if (wait === null) {
       if (this.ackWait === null) {
-        this.out.writePacket(packet);
+        if (typeof entry === 'function') entry();
+        else this.out.writePacket(entry);
         return;
       }
       wait = this.ackWait;
     }
-    this.ackQueue.push(packet);
-    if (packet.type === 'puback') this.pendingPubacks++;
+    this.ackQueue.push(entry);
+    if (typeof entry !== 'function' && entry.type === 'puback') this.pendingPubacks++;
     const target = ++this.ackQueued;
     this.ackWait = wait;
     wait.then(
-      () => this.flushAcks(target),
-      () => this.terminate(RC.UnspecifiedError),
+      () => this.flushAcks(target, false),
+      () => this.flushAcks(target, true),
     );
   }
 
-  private flushAcks(upTo: number): void {
-    while (this.ackFlushed < upTo) {
-      const packet = this.ackQueue.shift();
-      if (packet === undefined) break;
+  private flushAcks(upTo: number, refused: boolean): void {
+    while (this.ackFlushed < upTo && this.state !== 'closed') {
+      const entry = this.ackQueue.shift();
+      if (entry === undefined) break;
       this.ackFlushed++;
-      if (packet.type === 'puback') this.pendingPubacks--;
-      this.out.writePacket(packet);
+      if (typeof entry === 'function') {
+        if (!refused) entry();
+        continue;
+      }
+      if (entry.type === 'puback') this.pendingPubacks--;
+      if (!refused) this.out.writePacket(entry);
+      else if (!this.refuseAck(entry)) return;
     }
     if (this.ackQueue.length === 0) this.ackWait = null;
+  }
+
+  /**
+   * The store could not make durable what this ack promised. MQTT 5 says so in the PUBACK /
+   * PUBREC (0x97 when the disk is full, else 0x80) and SUBACK (0x80 per filter); MQTT 3.1.1 has
+   * a failure code only in SUBACK, so a refused PUBACK/PUBREC closes the connection, as the
+   * spec allows: the client sends the message again on a new connection. Returns false when
+   * the connection was closed.
+   */
+  private refuseAck(packet: Packet): boolean {
+    const code = this.broker.persistence?.store.health.ok === false && this.broker.persistence.store.health.code === 'SQLITE_FULL'
+      ? RC.QuotaExceeded
+      : RC.UnspecifiedError;
+    this.broker.counters.refusedUnstored++;
+    if (packet.type === 'suback') {
+      this.out.writePacket({ ...packet, reasonCodes: packet.reasonCodes.map((rc) => (rc < 0x80 ? RC.UnspecifiedError : rc)) });
+      return true;
+    }
+    if (this.protocolVersion === 5 && (packet.type === 'puback' || packet.type === 'pubrec')) {
+      // A PUBREC with a failure code ends the QoS 2 flow: the packet id is free again (MQTT 5 §4.3.3).
+      if (packet.type === 'pubrec') this.session?.removeInboundQos2(packet.packetId);
+      this.out.writePacket({ ...packet, reasonCode: code });
+      return true;
+    }
+    this.terminate(RC.UnspecifiedError);
+    return false;
   }
 
   /** Server-initiated close, with a DISCONNECT reason for MQTT 5 clients when given. */

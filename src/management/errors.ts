@@ -4,6 +4,7 @@
  * request field at fault when there is one. Tenancy/auth errors (`ManagementError`, src/tenancy)
  * carry the same `code`/`status` pair and are passed through as they are.
  */
+import { StoreUnavailableError } from '../store/errors.js';
 import { ManagementError } from '../tenancy/errors.js';
 
 export const FACADE_ERRORS = {
@@ -56,5 +57,9 @@ export function describeError(err: unknown): { code: string; status: number; mes
     return { code: err.code, status: err.status, message: err.message, ...(err.field === undefined ? {} : { field: err.field }), internal: false };
   }
   if (err instanceof ManagementError) return { code: err.code, status: err.status, message: err.message, internal: false };
+  if (err instanceof StoreUnavailableError) {
+    // The write was not made durable (disk full, I/O error): refused, never acknowledged.
+    return { code: 'ServiceUnavailable', status: 503, message: `the store cannot write, retry later: ${err.message}`, internal: false };
+  }
   return { code: 'InternalError', status: 500, message: 'internal error', internal: true };
 }

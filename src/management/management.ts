@@ -417,17 +417,33 @@ export class Management {
   }
 
   /** Deletes a retained message without publishing anything to subscribers. */
-  deleteRetained(instanceId: string, topic: string): void {
+  /** Resolves once the deletion is durable (ServiceUnavailable when the store cannot write). */
+  async deleteRetained(instanceId: string, topic: string): Promise<void> {
     this.retained.delete(instanceId, topic);
+    await this.durable();
   }
 
   // Publishing from a backend (publish.ts).
 
   /**
    * Publishes a message into an instance as the server (no client, so no ACL; no No Local
-   * origin); checks as publish.ts describes. Returns the message's MsgId.
+   * origin); checks as publish.ts describes. Resolves with the message's MsgId once it is
+   * durable for its persistent subscribers; ServiceUnavailable (503) when the store cannot
+   * write (live subscribers may have it; a retry may deliver it twice, never zero times).
    */
-  publish(instanceId: string, input: PublishInput, field?: { topic: string; payload: string }): string {
+  async publish(instanceId: string, input: PublishInput, field?: { topic: string; payload: string }): Promise<string> {
+    const msgId = this.publisher.publish(instanceId, input, field);
+    await this.durable();
+    return msgId;
+  }
+
+  /** Publishes without waiting for durability: a batch publishes all, then awaits `durable()` once. */
+  publishNoWait(instanceId: string, input: PublishInput, field?: { topic: string; payload: string }): string {
     return this.publisher.publish(instanceId, input, field);
+  }
+
+  /** Resolves once everything the broker recorded so far is durable. */
+  async durable(): Promise<void> {
+    await this.deps.broker.persistence?.whenDurable();
   }
 }

@@ -112,6 +112,14 @@ export class FerryMetrics {
     };
     new Gauge({ name: 'ferry_connections', help: 'Connected MQTT clients.', registers, collect() { this.set(c.connected); } });
     new Gauge({ name: 'ferry_subscriptions', help: 'Subscriptions over all instances.', registers, collect() { this.set(broker.subscriptionCount); } });
+    new Gauge({
+      name: 'ferry_store_writable',
+      help: '1 while the store commits writes; 0 while it cannot (degraded: persistent work refused, retrying).',
+      registers,
+      collect() {
+        this.set(broker.persistence === null || broker.persistence.store.health.ok ? 1 : 0);
+      },
+    });
     total('ferry_connections_accepted_total', 'Sockets accepted.', () => c.connectionsAccepted);
     total('ferry_takeovers_total', 'Connections closed because the same client id connected again.', () => c.takeovers);
     total('ferry_keepalive_timeouts_total', 'Connections closed for missing keepalive.', () => c.keepaliveTimeouts);
@@ -119,6 +127,16 @@ export class FerryMetrics {
     total('ferry_messages_received_total', 'PUBLISH packets received from clients.', () => c.messagesIn);
     total('ferry_messages_sent_total', 'PUBLISH packets written to clients.', () => c.messagesOut);
     total('ferry_publish_denied_total', 'PUBLISHes refused by authorization.', () => c.publishDenied);
+    total(
+      'ferry_acks_refused_unstored_total',
+      'PUBACK/PUBREC/SUBACK refused (failure reason code or closed connection) because the store could not write.',
+      () => c.refusedUnstored,
+    );
+    total(
+      'ferry_connects_refused_unstored_total',
+      'CONNECTs with a persistent session refused (Server unavailable) because the store could not write.',
+      () => c.connectsRefusedUnstored,
+    );
     total('ferry_connect_auth_failures_total', 'CONNECTs refused by authentication.', () => c.authFailures);
     total('ferry_wills_published_total', 'Will messages published.', () => c.willsPublished);
     total('ferry_shared_redispatched_total', 'Shared-subscription messages moved to another member.', () => c.sharedRedispatched);

@@ -6,12 +6,19 @@
  * Shape:
  * - Record-oriented and keyed by plain values (client id, topic, key), so that a NATS JetStream
  *   implementation (KV buckets + streams) fits behind the same interface.
- * - Mutations are SYNCHRONOUS: they only record the change in the current batch and return at
- *   once (no await per message on the hot path). Reads made after a mutation see it.
+ * - Mutations are SYNCHRONOUS and never fail: they only record the change in the current batch
+ *   and return at once (no await per message on the hot path; no I/O on the caller's thread).
+ *   Reads made after a mutation see it. What they return is answered from memory (ids, seqs
+ *   and a few small indexes the implementation keeps).
  * - Durability is signalled per batch: `whenDurable()` resolves when everything recorded so far
- *   is durable under the store's fsync policy; `commit()` does the same but ends the batch now
- *   instead of at the end of the event-loop turn. An implementation groups every mutation of one
- *   turn (or of `commitDelayMs`) into one transaction (group commit).
+ *   is durable under the store's fsync policy, and REJECTS (StoreUnavailableError) when the
+ *   commit holding it failed: nothing may be acknowledged then. `commit()` does the same but
+ *   ends the batch now. An implementation groups every mutation of one turn (or of
+ *   `commitDelayMs`) into one transaction (group commit).
+ * - A store that cannot write is `degraded` (health): it keeps what was recorded, retries by
+ *   itself and reports recovery; the first commit after recovery holds everything recorded.
+ * - Entries dropped over the queue caps are reported to `onDrop` listeners (possibly later
+ *   than the enqueue that caused them: the store decides when it writes).
  * - Loads are async and paged, so a backlog of a million messages never sits in memory at once.
  *
  * A message is stored ONCE and referenced by queue entries, in-flight entries and the retained
@@ -121,11 +128,10 @@ export interface DroppedEntry {
   readonly reason: DropReason;
 }
 
-export interface EnqueueResult {
-  readonly seq: number;
-  /** Oldest entries dropped to make room (possibly of other sessions of the instance). */
-  readonly dropped: readonly DroppedEntry[];
-}
+/** Whether the store can write; `since`/`reason` tell an operator why not. */
+export type StoreHealth =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: string; readonly code: string | null; readonly since: number };
 
 export interface WillRecord {
   readonly clientId: string;
@@ -222,6 +228,12 @@ export interface Store {
   commit(): Promise<void>;
   /** Commits what is pending, then releases the store. Mutations afterwards throw. */
   close(): Promise<void>;
+  /** Whether writes currently commit. */
+  readonly health: StoreHealth;
+  /** Called on every change of health (degraded, recovered). Any number of listeners. */
+  onHealthChange(listener: (health: StoreHealth) => void): void;
+  /** Called with the entries dropped over the queue caps (oldest first). Any number of listeners. */
+  onDrop(listener: (dropped: readonly DroppedEntry[]) => void): void;
 
   // Sessions and subscriptions.
 
@@ -237,7 +249,7 @@ export interface Store {
    */
   deleteSession(clientId: string): boolean;
   putSubscription(subscription: SubscriptionRecord): void;
-  deleteSubscription(clientId: string, key: string): boolean;
+  deleteSubscription(clientId: string, key: string): void;
 
   // Messages (stored once, reference counted).
 
@@ -247,10 +259,13 @@ export interface Store {
 
   // Offline queues.
 
-  /** Appends to the session's queue (takes a reference); drops the oldest over the caps. */
-  enqueue(clientId: string, delivery: DeliveryInfo): EnqueueResult;
-  /** Removes a queue entry (delivered, expired, redispatched). Returns false if absent. */
-  removeQueued(clientId: string, seq: number): boolean;
+  /**
+   * Appends to the session's queue (takes a reference) and returns the entry's seq; drops the
+   * oldest over the caps (reported to onDrop). Throws for an unknown session (a caller's bug).
+   */
+  enqueue(clientId: string, delivery: DeliveryInfo): number;
+  /** Removes a queue entry (delivered, expired, redispatched); nothing if absent. */
+  removeQueued(clientId: string, seq: number): void;
   /** Pages the queue in order: up to `limit` entries with seq > afterSeq. */
   readQueue(clientId: string, afterSeq: number, limit: number): Promise<QueuedMessage[]>;
   queueDepth(clientId: string): number;
@@ -259,17 +274,20 @@ export interface Store {
 
   /** Records a delivery entering the window under packetId (takes a reference). Returns its seq. */
   addInflight(clientId: string, packetId: number, delivery: DeliveryInfo): number;
-  /** Moves a queue entry into the window in one step. Returns the in-flight seq, or -1 if absent. */
+  /**
+   * Moves a queue entry into the window in one step and returns the in-flight seq. An entry
+   * already dropped over a cap is not moved (the window then lacks it after a restart).
+   */
   moveToInflight(clientId: string, seq: number, packetId: number): number;
   /** QoS 2 PUBREC: marks the entry released and drops its message reference. */
-  releaseInflight(clientId: string, packetId: number): boolean;
+  releaseInflight(clientId: string, packetId: number): void;
   /** PUBACK / PUBCOMP (or a failed PUBREC, or a redispatch): forgets the entry. */
-  removeInflight(clientId: string, packetId: number): boolean;
+  removeInflight(clientId: string, packetId: number): void;
 
   // Inbound QoS 2 (client → server) packet ids awaiting PUBREL.
 
   addInboundQos2(clientId: string, packetId: number): void;
-  removeInboundQos2(clientId: string, packetId: number): boolean;
+  removeInboundQos2(clientId: string, packetId: number): void;
 
   // Retained messages, wills, metadata.
 
@@ -280,7 +298,7 @@ export interface Store {
   deleteWill(clientId: string): boolean;
   /** Small JSON values (instance settings, node identity, counters). */
   setMeta(key: string, value: unknown): void;
-  deleteMeta(key: string): boolean;
+  deleteMeta(key: string): void;
   getMeta(key: string): Promise<unknown>;
 
   // Keyed records: JSON documents in named collections (tenancy and auth: instances, parent
@@ -288,7 +306,7 @@ export interface Store {
 
   /** Creates or replaces the record `key` of `collection`. */
   putRecord(collection: string, key: string, value: unknown): void;
-  deleteRecord(collection: string, key: string): boolean;
+  deleteRecord(collection: string, key: string): void;
   /** The record's value, or undefined when absent. */
   getRecord(collection: string, key: string): Promise<unknown>;
   /** A page of a collection in key order (UTF-8 byte order). */

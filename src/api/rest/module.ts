@@ -117,7 +117,7 @@ export function restModule(options: RestOptions): HttpModule {
           const field = validationField(error as Parameters<typeof validationField>[0]);
           return reply.code(400).send({ error: { code: 'InvalidParameter', message: error.message, ...(field === undefined ? {} : { field }) }, requestId });
         }
-        if (error instanceof FacadeError || error.name === 'ManagementError') {
+        if (error instanceof FacadeError || error.name === 'ManagementError' || error.name === 'StoreUnavailableError') {
           const e = describeError(error);
           return reply.code(e.status).send({ error: { code: e.code, message: e.message, ...(e.field === undefined ? {} : { field: e.field }) }, requestId });
         }

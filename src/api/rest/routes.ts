@@ -483,9 +483,9 @@ const ROUTES: RouteDef[] = [
       },
       ['topic', 'payload'],
     ),
-    handle(req, m) {
+    async handle(req, m) {
       const body = b(req);
-      const msgId = m.publish(
+      const msgId = await m.publish(
         p(req)['instanceId']!,
         {
           topic: body['topic'] as string,

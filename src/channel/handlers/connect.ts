@@ -81,6 +81,14 @@ export async function handleConnect(ch: Channel, packet: ConnectPacket): Promise
   // Session expiry: 3.x persistent sessions last until the server's cap.
   const requestedExpiry = v5 ? (props?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : NEVER_EXPIRES;
   const expiry = Math.min(requestedExpiry, options.maxSessionExpiry);
+  if (expiry > 0 && ch.broker.persistence?.writable === false) {
+    // A session that must outlive the connection needs the store; while it cannot write, say
+    // so (MQTT 5 0x88, 3.1.1 return code 3) instead of promising a session that would be lost.
+    ch.broker.counters.connectsRefusedUnstored++;
+    ch.broker.tracer?.refused(ch, clientId, packet.username, RC.ServerUnavailable, verdict.instanceId);
+    ch.refuseConnect(RC.ServerUnavailable);
+    return;
+  }
 
   if (packet.will !== undefined) {
     const will = packet.will;

@@ -65,9 +65,13 @@ export function handleSubscribe(ch: Channel, packet: SubscribePacket): void {
     }
   }
 
-  ch.out.writePacket({ type: 'suback', packetId: packet.packetId, reasonCodes });
+  // For a persistent session the SUBACK waits for the commit that holds the subscription.
+  ch.ack({ type: 'suback', packetId: packet.packetId, reasonCodes });
+  if (retained.length === 0) return;
   const subscriptionIds = subscriptionId === 0 ? undefined : [subscriptionId];
-  for (const { message, qos } of retained) {
-    session.deliver({ message, qos, retain: true, subscriptionIds, shared: null });
-  }
+  ch.afterAcks(() => {
+    for (const { message, qos } of retained) {
+      session.deliver({ message, qos, retain: true, subscriptionIds, shared: null });
+    }
+  });
 }

@@ -10,7 +10,7 @@ import {
   SESSION_NEVER_EXPIRES,
   type DeliveryInfo,
   type DroppedEntry,
-  type EnqueueResult,
+  type StoreHealth,
   type InflightRecord,
   type LoadedSession,
   type MessageId,
@@ -61,7 +61,6 @@ interface MemSession {
   readonly inbound: Set<number>;
 }
 
-const NO_DROPS: readonly DroppedEntry[] = Object.freeze([]);
 /** Rows handled between two yields to the event loop in purgeExpired. */
 const PURGE_STEP = 500;
 
@@ -85,6 +84,9 @@ export class MemoryStore implements Store {
   private closed = false;
   private readonly limitsFor: (instanceId: string) => QueueLimits;
   private readonly batch: GroupCommit;
+  private readonly dropListeners: Array<(dropped: readonly DroppedEntry[]) => void> = [];
+  /** Drops of the open batch, reported when it commits (as the SQLite store does). */
+  private pendingDrops: DroppedEntry[] = [];
 
   constructor(options: StoreOptions = {}) {
     const limits = options.limits ?? DEFAULT_QUEUE_LIMITS;
@@ -93,6 +95,17 @@ export class MemoryStore implements Store {
   }
 
   // Lifecycle.
+
+  /** Memory never fails to write. */
+  readonly health: StoreHealth = { ok: true };
+
+  onHealthChange(): void {
+    // never changes
+  }
+
+  onDrop(listener: (dropped: readonly DroppedEntry[]) => void): void {
+    this.dropListeners.push(listener);
+  }
 
   whenDurable(): Promise<void> {
     return this.batch.whenDurable();
@@ -114,6 +127,11 @@ export class MemoryStore implements Store {
       if (stored !== undefined && stored.refs <= 0) this.messages.delete(id);
     }
     this.unreferenced.clear();
+    if (this.pendingDrops.length > 0) {
+      const drops = this.pendingDrops;
+      this.pendingDrops = [];
+      for (const listener of this.dropListeners) listener(drops);
+    }
   }
 
   private mutate(): void {
@@ -212,7 +230,7 @@ export class MemoryStore implements Store {
 
   // Queues.
 
-  enqueue(clientId: string, delivery: DeliveryInfo): EnqueueResult {
+  enqueue(clientId: string, delivery: DeliveryInfo): number {
     this.mutate();
     const session = this.live(clientId);
     const stored = this.ref(delivery.messageId);
@@ -234,16 +252,15 @@ export class MemoryStore implements Store {
     instanceQueue.set(seq, entry);
 
     const limits = this.limitsFor(instanceId);
-    let dropped: DroppedEntry[] | null = null;
     while (session.queue.size > limits.maxQueuedPerSession) {
       const oldest = first(session.queue)!;
-      (dropped ??= []).push(this.dropEntry(oldest, 'session-cap'));
+      this.pendingDrops.push(this.dropEntry(oldest, 'session-cap'));
     }
     while (instanceQueue.size > limits.maxQueuedPerInstance) {
       const oldest = first(instanceQueue)!;
-      (dropped ??= []).push(this.dropEntry(oldest, 'instance-cap'));
+      this.pendingDrops.push(this.dropEntry(oldest, 'instance-cap'));
     }
-    return { seq, dropped: dropped ?? NO_DROPS };
+    return seq;
   }
 
   private dropEntry(entry: QEntry, reason: DroppedEntry['reason']): DroppedEntry {

@@ -2,8 +2,9 @@
 import type Database from 'better-sqlite3';
 
 export interface Counters {
-  /** Orders queue and in-flight entries; increasing across restarts. */
+  /** Orders queue and in-flight entries; increasing across restarts (assigned by the main thread). */
   nextSeq: number;
+  /** Assigned by the main thread. */
   nextMessageId: number;
   /** Internal session number: a new session under an old client id never sees the old rows. */
   nextSid: number;

@@ -25,9 +25,8 @@ export class Documents {
     return this.s.deleteWill.run(clientId).changes > 0;
   }
 
-  setMeta(key: string, value: unknown): void {
-    const json = JSON.stringify(value);
-    if (json === undefined) throw new Error(`meta ${key}: value is not JSON-serializable`);
+  /** `json`: the value as JSON text (serialized on the main thread). */
+  setMeta(key: string, json: string): void {
     this.s.putMeta.run(key, json);
   }
 
@@ -35,15 +34,13 @@ export class Documents {
     return this.s.deleteMeta.run(key).changes > 0;
   }
 
-  getMeta(key: string): Promise<unknown> {
+  getMeta(key: string): unknown {
     const row = this.s.getMeta.get(key) as { value: string } | undefined;
-    return Promise.resolve(row === undefined ? undefined : JSON.parse(row.value));
+    return row === undefined ? undefined : JSON.parse(row.value);
   }
 
-  putRecord(collection: string, key: string, value: unknown): void {
-    if (key === '') throw new Error(`record ${collection}: empty key`);
-    const json = JSON.stringify(value);
-    if (json === undefined) throw new Error(`record ${collection}/${key}: value is not JSON-serializable`);
+  /** `json`: the value as JSON text (serialized on the main thread). */
+  putRecord(collection: string, key: string, json: string): void {
     this.s.putRecord.run(collection, key, json);
   }
 
@@ -51,12 +48,12 @@ export class Documents {
     return this.s.deleteRecord.run(collection, key).changes > 0;
   }
 
-  getRecord(collection: string, key: string): Promise<unknown> {
+  getRecord(collection: string, key: string): unknown {
     const row = this.s.getRecord.get(collection, key) as { value: string } | undefined;
-    return Promise.resolve(row === undefined ? undefined : JSON.parse(row.value));
+    return row === undefined ? undefined : JSON.parse(row.value);
   }
 
-  listRecords(collection: string, query: RecordQuery = {}): Promise<StoredRecord[]> {
+  listRecords(collection: string, query: RecordQuery = {}): StoredRecord[] {
     const prefix = query.prefix ?? '';
     const limit = Math.max(0, Math.min(query.limit ?? RECORD_PAGE_MAX, RECORD_PAGE_MAX));
     const rows = this.s.pageRecords.all({
@@ -66,6 +63,6 @@ export class Documents {
       upper: `${prefix}\u{10FFFF}`,
       limit,
     }) as Array<{ key: string; value: string }>;
-    return Promise.resolve(rows.map((row) => ({ key: row.key, value: JSON.parse(row.value) as unknown })));
+    return rows.map((row) => ({ key: row.key, value: JSON.parse(row.value) as unknown }));
   }
 }

@@ -1,19 +1,20 @@
 /**
- * Housekeeping: `purgeExpired` removes at most `budget` rows in steps of PURGE_STEP (the event
- * loop gets a turn between steps, each step its own small commit) — expired sessions, queue rows
- * of deleted sessions, expired queue entries, retention, expired retained messages — and then
- * gives free pages back to the file system with a bounded incremental vacuum step.
+ * Housekeeping (store thread): `purgeExpired` removes at most `budget` rows in steps of
+ * PURGE_STEP inside the open transaction — expired sessions, queue rows of deleted sessions,
+ * expired queue entries, retention, expired retained messages — and then gives free pages back
+ * to the file system with a bounded incremental vacuum step. Depth changes of live sessions go
+ * to Corrections, so the main thread's depths follow.
  */
 import type Database from 'better-sqlite3';
-import type { PurgeResult, QueueLimits } from '../types.js';
-import type { SqliteBatch } from './batch.js';
+import type { PurgeResult } from '../types.js';
+import type { Corrections } from './corrections.js';
 import type { Messages } from './messages.js';
 import type { Retained } from './retained.js';
 import type { SessionIndex } from './session-index.js';
 import type { Sessions } from './sessions.js';
 import type { Statements } from './statements.js';
 
-/** Rows per purge step; the event loop gets a turn between steps. */
+/** Rows per purge statement. */
 const PURGE_STEP = 500;
 /** Free pages above which a purge runs an incremental vacuum step. */
 const VACUUM_FREE_PAGES = 2048;
@@ -23,15 +24,15 @@ export class Housekeeping {
   constructor(
     private readonly db: Database.Database,
     private readonly s: Statements,
-    private readonly batch: SqliteBatch,
     private readonly index: SessionIndex,
     private readonly messages: Messages,
     private readonly sessions: Sessions,
     private readonly retained: Retained,
-    private readonly limitsFor: (instanceId: string) => QueueLimits,
+    private readonly corrections: Corrections,
   ) {}
 
-  async purgeExpired(now: number, budget: number): Promise<PurgeResult> {
+  /** `retentionMs`: offline retention per instance (instances not listed keep their entries). */
+  purgeExpired(now: number, budget: number, retentionMs: Readonly<Record<string, number>>): PurgeResult {
     let left = budget;
     const expiredSessions: string[] = [];
     let expiredMessages = 0;
@@ -39,11 +40,9 @@ export class Housekeeping {
     let expiredRetained = 0;
     let reclaimed = 0;
     const step = (): number => Math.min(PURGE_STEP, left);
-    const pause = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
     // 1. Expired sessions (their queues become dead and are reclaimed next).
     while (left > 0) {
-      this.batch.mutate();
       const rows = this.s.expiredSessions.all(now, step()) as Array<{ client_id: string }>;
       for (const row of rows) {
         this.sessions.delete(row.client_id);
@@ -51,13 +50,11 @@ export class Housekeeping {
       }
       left -= rows.length;
       if (rows.length < PURGE_STEP) break;
-      await pause();
     }
     // 2. Queues of deleted sessions.
     for (const sid of [...this.index.deadSids]) {
       while (left > 0) {
-        this.batch.mutate();
-        const limit = step();
+          const limit = step();
         const rows = this.s.reclaimDead.all(sid, limit) as Array<{ message_id: number }>;
         for (const row of rows) this.messages.unref(row.message_id);
         reclaimed += rows.length;
@@ -67,13 +64,11 @@ export class Housekeeping {
           this.index.deadSids.delete(sid);
           break;
         }
-        await pause();
-      }
+        }
       if (left <= 0) break;
     }
     // 3. Queue entries whose message expired (MQTT 5 Message Expiry).
     while (left > 0) {
-      this.batch.mutate();
       const limit = step();
       const rows = this.s.expiredQueued.all(now, limit) as Array<{
         seq: number;
@@ -90,18 +85,19 @@ export class Housekeeping {
         }
         owner.depth--;
         this.index.addInstanceDepth(row.instance_id, -1);
+        this.corrections.add(owner.record.clientId, -1);
         expiredMessages++;
       }
       left -= rows.length;
       if (rows.length < limit) break;
-      await pause();
     }
     // 4. Retention, from the oldest end of each instance's queue order.
     for (const instanceId of [...this.index.instanceDepth.keys()]) {
-      const cutoff = now - this.limitsFor(instanceId).retentionMs;
+      const retention = retentionMs[instanceId];
+      if (retention === undefined) continue;
+      const cutoff = now - retention;
       while (left > 0) {
-        this.batch.mutate();
-        const limit = step();
+          const limit = step();
         const rows = this.s.oldestOfInstance.all(instanceId, limit) as Array<{ seq: number; sid: number; created_at: number }>;
         let removed = 0;
         for (const row of rows) {
@@ -117,24 +113,22 @@ export class Housekeeping {
           }
           owner.depth--;
           this.index.addInstanceDepth(instanceId, -1);
+          this.corrections.add(owner.record.clientId, -1);
           retentionDropped++;
         }
         left -= removed;
         if (removed < limit) break;
-        await pause();
-      }
+        }
       if (left <= 0) break;
     }
     // 5. Expired retained messages.
     while (left > 0) {
-      this.batch.mutate();
       const limit = step();
       const rows = this.s.expiredRetained.all(now, limit) as Array<{ topic: string }>;
       for (const row of rows) this.retained.delete(row.topic);
       expiredRetained += rows.length;
       left -= rows.length;
       if (rows.length < limit) break;
-      await pause();
     }
     // 6. Give free pages back to the file system, a bounded step at a time.
     if (left > 0) this.vacuumStep();
@@ -145,7 +139,6 @@ export class Housekeeping {
   private vacuumStep(): void {
     const free = this.db.pragma('freelist_count', { simple: true }) as number;
     if (free < VACUUM_FREE_PAGES) return;
-    this.batch.mutate();
     this.db.pragma(`incremental_vacuum(${VACUUM_STEP_PAGES})`);
   }
 }

@@ -3,7 +3,7 @@
  * QoS 2 packet ids awaiting PUBREL. A released entry (PUBREC seen) drops its message reference.
  */
 import type { DeliveryInfo } from '../types.js';
-import type { Counters } from './counters.js';
+import type { Corrections } from './corrections.js';
 import type { Messages } from './messages.js';
 import { encodeIds } from './rows.js';
 import type { SessionIndex } from './session-index.js';
@@ -14,16 +14,16 @@ export class Inflight {
     private readonly s: Statements,
     private readonly index: SessionIndex,
     private readonly messages: Messages,
-    private readonly counters: Counters,
+    private readonly corrections: Corrections,
   ) {}
 
-  add(clientId: string, packetId: number, delivery: DeliveryInfo): number {
+  /** Records a delivery entering the window under `seq` (assigned by the main thread). */
+  add(clientId: string, packetId: number, delivery: DeliveryInfo, seq: number): void {
     const state = this.index.live(clientId);
     this.messages.times(delivery.messageId);
     if (this.s.hasInflight.get(state.sid, packetId) !== undefined) {
       throw new Error(`${clientId}: packet id ${packetId} is already in flight`);
     }
-    const seq = this.counters.nextSeq++;
     this.s.insertInflight.run(
       state.sid,
       packetId,
@@ -36,11 +36,13 @@ export class Inflight {
       delivery.shareFilter,
     );
     this.messages.ref(delivery.messageId);
-    return seq;
   }
 
-  /** Moves a queue entry into the window under a new seq; -1 when the entry is not queued. */
-  moveFromQueue(clientId: string, seq: number, packetId: number): number {
+  /**
+   * Moves a queue entry into the window under `inflightSeq`. An entry already gone (dropped over
+   * a cap meanwhile) is not in flight; the main thread's depth is put back.
+   */
+  moveFromQueue(clientId: string, seq: number, packetId: number, inflightSeq: number): void {
     const state = this.index.live(clientId);
     if (this.s.hasInflight.get(state.sid, packetId) !== undefined) {
       throw new Error(`${clientId}: packet id ${packetId} is already in flight`);
@@ -48,10 +50,12 @@ export class Inflight {
     const row = this.s.takeQueued.get(seq, state.sid) as
       | { message_id: number; qos: number; retain: number; sub_ids: string | null; share_group: string | null; share_filter: string | null }
       | undefined;
-    if (row === undefined) return -1;
+    if (row === undefined) {
+      this.corrections.add(clientId, 1);
+      return;
+    }
     state.depth--;
     this.index.addInstanceDepth(state.record.instanceId, -1);
-    const inflightSeq = this.counters.nextSeq++;
     // The queue's reference moves to the in-flight entry: no count change.
     this.s.insertInflight.run(
       state.sid,
@@ -64,7 +68,6 @@ export class Inflight {
       row.share_group,
       row.share_filter,
     );
-    return inflightSeq;
   }
 
   release(clientId: string, packetId: number): boolean {

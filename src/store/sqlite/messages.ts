@@ -5,7 +5,6 @@
  * nobody referenced is never written.
  */
 import type { MessageId, MessageRecord, NewMessage } from '../types.js';
-import type { Counters } from './counters.js';
 import { messageFromRow, type MessageRow } from './rows.js';
 import type { Statements } from './statements.js';
 
@@ -14,13 +13,17 @@ export class Messages {
   private readonly refDelta = new Map<MessageId, number>();
   private readonly maybeUnreferenced = new Set<MessageId>();
 
-  constructor(
-    private readonly s: Statements,
-    private readonly counters: Counters,
-  ) {}
+  constructor(private readonly s: Statements) {}
 
-  add(message: NewMessage): MessageId {
-    const id = this.counters.nextMessageId++;
+  /** Forgets everything not yet written (after a ROLLBACK). */
+  reset(): void {
+    this.pendingMessages.clear();
+    this.refDelta.clear();
+    this.maybeUnreferenced.clear();
+  }
+
+  /** Records a message under the id the main thread assigned. */
+  add(id: MessageId, message: NewMessage): void {
     this.pendingMessages.set(id, {
       topic: message.topic,
       payload: message.payload,
@@ -30,14 +33,13 @@ export class Messages {
       expiresAt: message.expiresAt,
       createdAt: message.createdAt,
     });
-    return id;
   }
 
-  get(id: MessageId): Promise<MessageRecord | undefined> {
+  get(id: MessageId): MessageRecord | undefined {
     const pending = this.pendingMessages.get(id);
-    if (pending !== undefined) return Promise.resolve({ ...pending, id });
+    if (pending !== undefined) return { ...pending, id };
     const row = this.s.getMessage.get(id) as MessageRow | undefined;
-    return Promise.resolve(row === undefined ? undefined : messageFromRow(row));
+    return row === undefined ? undefined : messageFromRow(row);
   }
 
   /** Validates a message id and returns its times; throws for an unknown message. */

@@ -14,6 +14,4 @@ export interface SqliteStoreOptions extends StoreOptions {
   readonly integrityCheck?: 'auto' | 'quick' | 'full' | 'none';
   /** SQLite page cache in KiB. Default 32768 (32 MiB). */
   readonly cacheSizeKiB?: number;
-  /** Called when a commit fails; the store then refuses all further work. */
-  readonly onError?: (error: Error) => void;
 }

@@ -50,11 +50,6 @@ export class Sessions {
     return true;
   }
 
-  get(clientId: string): SessionRecord | undefined {
-    const state = this.index.byClientId.get(clientId);
-    return state === undefined ? undefined : { ...state.record };
-  }
-
   delete(clientId: string): boolean {
     const state = this.index.byClientId.get(clientId);
     if (state === undefined) return false;

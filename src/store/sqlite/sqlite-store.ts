@@ -1,294 +1,716 @@
 /**
- * The embedded Store on SQLite (better-sqlite3@12), WAL mode, one connection held exclusively.
- * This class only composes the parts, each in its own module:
- *   open.ts, open-errors.ts   opening, integrity check, schema migration, errors at open
- *   statements.ts, rows.ts    prepared SQL; row shapes and mapping
- *   batch.ts                  group commit: BEGIN at the first mutation, COMMIT per batch, fsync policy
- *   messages.ts               messages stored once, reference counts written once per batch
- *   session-index.ts          in-memory sessions by client id / sid, queue depths; counters.ts: seq, ids
- *   sessions.ts queues.ts inflight.ts retained.ts documents.ts   the records, one table group each
- *   loading.ts housekeeping.ts stats.ts                          start-up streaming, purge + vacuum, counts
- * Every mutation first joins the batch (`batch.mutate()`), then runs in its module.
- * See docs/storage.md for the contract, what each fsync policy risks and the vacuum policy.
+ * The embedded Store on SQLite (better-sqlite3@12, WAL), main-thread side. SQLite itself runs on
+ * the store thread (worker.ts, engine.ts); this class never touches the disk:
+ *
+ * - a mutation appends an op to the current turn's batch (protocol.ts) and returns what the
+ *   caller needs from memory: ids and seqs it assigns itself, sessions and their queue depths,
+ *   the client ids with a will, the retained topics (the mirror below);
+ * - at the end of the turn (or `commitDelayMs` later) the batch goes to the store thread with
+ *   its payloads in one transferred blob; `whenDurable()` waits for the store thread's
+ *   `durable` answer for that batch, or rejects when it answers `failed`;
+ * - reads are requests answered in order after the batches sent before them.
+ * See docs/storage.md for the contract, the fsync policies and the degraded mode.
  */
 import { resolve as resolvePath } from 'node:path';
-import type Database from 'better-sqlite3';
+import { Worker } from 'node:worker_threads';
+import { StoreCorruptError, StoreLockedError, StoreUnavailableError, StoreVersionError } from '../errors.js';
 import {
   DEFAULT_QUEUE_LIMITS,
   type DeliveryInfo,
-  type EnqueueResult,
+  type DroppedEntry,
   type FsyncPolicy,
   type LoadedSession,
   type MessageId,
   type MessageRecord,
   type NewMessage,
   type PurgeResult,
+  type QueueLimits,
   type QueuedMessage,
   type RecordQuery,
   type RetainedRecord,
   type SessionRecord,
   type Store,
+  type StoreHealth,
   type StoreStats,
   type StoredRecord,
   type SubscriptionRecord,
   type WillRecord,
 } from '../types.js';
-import { SqliteBatch } from './batch.js';
-import { readCounters, type Counters } from './counters.js';
-import { Documents } from './documents.js';
-import { Housekeeping } from './housekeeping.js';
-import { Inflight } from './inflight.js';
-import { Loader } from './loading.js';
-import { Messages } from './messages.js';
-import { openChecked } from './open.js';
-import { mapOpenError } from './open-errors.js';
+import { FAULT_FAIL_COMMITS, FAULT_SLOTS } from './faults.js';
+import { LOAD_PAGE } from './loading.js';
+import { Mirror } from './mirror.js';
 import type { SqliteStoreOptions } from './options.js';
-import { Queues } from './queues.js';
-import { Retained } from './retained.js';
-import { loadSessionIndex, type SessionIndex } from './session-index.js';
-import { Sessions } from './sessions.js';
-import { prepareStatements, type Statements } from './statements.js';
-import { readStats } from './stats.js';
+import { Op, PROTOCOL_VERSION, type ErrorInfo, type OpenState, type OpValue, type Read, type Reply, type WorkerData } from './protocol.js';
 
 export type { SqliteStoreOptions } from './options.js';
 export { moveAsideCommand } from './open-errors.js';
 
 /** Opens (creating if absent) and checks the database; rejects with StoreCorruptError if damaged. */
 export function openSqliteStore(options: SqliteStoreOptions): Promise<SqliteStore> {
-  return new Promise((resolve, reject) => {
-    try {
-      resolve(new SqliteStore(options));
-    } catch (error) {
-      reject(error as Error);
-    }
-  });
+  return SqliteStore.open(options);
+}
+
+/** A sent batch's promise, settled by the store thread's answer for it (or a later one). */
+interface Waiter {
+  readonly upTo: number;
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
 }
 
 export class SqliteStore implements Store {
   readonly path: string;
   readonly fsync: FsyncPolicy;
-  private readonly db: Database.Database;
-  private readonly batch: SqliteBatch;
-  private readonly index: SessionIndex;
-  private readonly messages: Messages;
-  private readonly sessions: Sessions;
-  private readonly queues: Queues;
-  private readonly inflight: Inflight;
-  private readonly retained: Retained;
-  private readonly documents: Documents;
-  private readonly loader: Loader;
-  private readonly housekeeping: Housekeeping;
+  private readonly worker: Worker;
+  private readonly mirror: Mirror;
+  private readonly limitsFor: (instanceId: string) => QueueLimits;
+  private readonly commitDelayMs: number;
+  private readonly faults: Int32Array;
+  private nextSeq: number;
+  private nextMessageId: number;
 
-  constructor(options: SqliteStoreOptions) {
+  // The open batch.
+  private ops: OpValue[] = [];
+  private blobParts: Buffer[] = [];
+  private blobBytes = 0;
+  private flushScheduled = false;
+  /** A non-final part of this turn's batch was sent (see protocol.ts, `final`). */
+  private partialSent = false;
+  private flushTimer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+
+  // Batches sent and their waiters (upTo ascending).
+  private batchNumber = 0;
+  /** Batches up to this one were answered (durable or failed). */
+  private settledUpTo = 0;
+  private waiters: Waiter[] = [];
+  /** The promise of the open batch, shared by its callers; settled through `waiters` once sent. */
+  private openWait: Waiter | null = null;
+  private nextRequest = 1;
+  private readonly requests = new Map<number, { resolve: (value: never) => void; reject: (error: Error) => void }>();
+
+  private currentHealth: StoreHealth = { ok: true };
+  private readonly healthListeners: Array<(health: StoreHealth) => void> = [];
+  private readonly dropListeners: Array<(dropped: readonly DroppedEntry[]) => void> = [];
+  private closed = false;
+  private closing: Promise<void> | null = null;
+  /** Set when the store thread died: nothing can be written any more. */
+  private dead: Error | null = null;
+
+  private constructor(worker: Worker, options: SqliteStoreOptions, state: OpenState, faults: Int32Array) {
+    this.worker = worker;
     this.path = resolvePath(options.path);
     this.fsync = options.fsync ?? 'always';
     const limits = options.limits ?? DEFAULT_QUEUE_LIMITS;
-    const limitsFor = typeof limits === 'function' ? limits : () => limits;
-    const db = openChecked(this.path, this.fsync, options.integrityCheck ?? 'auto', options.cacheSizeKiB ?? 32768);
-    let s: Statements;
-    let counters: Counters;
-    try {
-      s = prepareStatements(db);
-      this.index = loadSessionIndex(db, s);
-      counters = readCounters(db);
-    } catch (error) {
-      db.close();
-      throw mapOpenError(error, this.path);
-    }
-    this.db = db;
-    this.messages = new Messages(s, counters);
-    this.batch = new SqliteBatch(db, this.messages, options);
-    this.sessions = new Sessions(s, this.index, this.messages, counters);
-    this.queues = new Queues(s, this.index, this.messages, counters, this.batch, limitsFor);
-    this.inflight = new Inflight(s, this.index, this.messages, counters);
-    this.retained = new Retained(s, this.messages);
-    this.documents = new Documents(s);
-    this.loader = new Loader(s, this.index, this.batch);
-    this.housekeeping = new Housekeeping(db, s, this.batch, this.index, this.messages, this.sessions, this.retained, limitsFor);
+    this.limitsFor = typeof limits === 'function' ? limits : () => limits;
+    this.commitDelayMs = options.commitDelayMs ?? 0;
+    this.faults = faults;
+    this.nextSeq = state.nextSeq;
+    this.nextMessageId = state.nextMessageId;
+    this.mirror = new Mirror(state);
+    worker.on('message', (reply: Reply) => this.onReply(reply));
+    worker.on('error', (error) => this.onDeath(error));
+    worker.on('exit', (code) => {
+      if (!this.closed) this.onDeath(new Error(`store thread exited (code ${code})`));
+    });
+  }
+
+  /** Starts the store thread and waits until the database is open and checked. */
+  static open(options: SqliteStoreOptions): Promise<SqliteStore> {
+    const faults = new Int32Array(new SharedArrayBuffer(4 * FAULT_SLOTS));
+    const data: WorkerData = {
+      v: PROTOCOL_VERSION,
+      path: resolvePath(options.path),
+      fsync: options.fsync ?? 'always',
+      fsyncIntervalMs: options.fsyncIntervalMs ?? 1000,
+      integrityCheck: options.integrityCheck ?? 'auto',
+      cacheSizeKiB: options.cacheSizeKiB ?? 32768,
+      faults: faults.buffer as SharedArrayBuffer,
+    };
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: data });
+    return new Promise((resolve, reject) => {
+      const onMessage = (reply: Reply): void => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        if (reply.type === 'ready' && reply.v === PROTOCOL_VERSION) {
+          resolve(new SqliteStore(worker, options, reply.state, faults));
+        } else {
+          void worker.terminate();
+          reject(reply.type === 'open-failed' ? rebuildError(reply.error) : new Error(`store thread: unexpected ${reply.type}`));
+        }
+      };
+      const onError = (error: Error): void => {
+        worker.off('message', onMessage);
+        reject(error);
+      };
+      worker.on('message', onMessage);
+      worker.once('error', onError);
+    });
+  }
+
+  // Health, drops and test faults.
+
+  get health(): StoreHealth {
+    return this.currentHealth;
+  }
+
+  onHealthChange(listener: (health: StoreHealth) => void): void {
+    this.healthListeners.push(listener);
+  }
+
+  onDrop(listener: (dropped: readonly DroppedEntry[]) => void): void {
+    this.dropListeners.push(listener);
+  }
+
+  /** Test only: make every COMMIT of the store thread fail (as a disk I/O error) while set. */
+  injectFaults(faults: { failCommits: boolean }): void {
+    Atomics.store(this.faults, FAULT_FAIL_COMMITS, faults.failCommits ? 1 : 0);
   }
 
   // Batching and durability.
 
   whenDurable(): Promise<void> {
-    return this.batch.whenDurable();
+    if (this.dead !== null) return Promise.reject(this.unavailable());
+    if (this.ops.length > 0) {
+      this.openWait ??= newWaiter(0);
+      return this.openWait.promise;
+    }
+    if (this.batchNumber > this.settledUpTo) {
+      // Sent (by a read, say) but not answered yet.
+      const last = this.waiters.at(-1);
+      if (last !== undefined && last.upTo === this.batchNumber) return last.promise;
+      const waiter = newWaiter(this.batchNumber);
+      this.waiters.push(waiter);
+      return waiter.promise;
+    }
+    return Promise.resolve();
   }
 
   commit(): Promise<void> {
-    return this.batch.commit();
+    const durable = this.whenDurable();
+    this.flush();
+    return durable;
   }
 
   close(): Promise<void> {
-    return this.batch.close();
+    this.closing ??= this.closeNow();
+    return this.closing;
+  }
+
+  private async closeNow(): Promise<void> {
+    if (this.dead === null) {
+      try {
+        await this.commit();
+      } catch {
+        // degraded: what was never acknowledged stays unwritten; close anyway
+      }
+      const id = this.nextRequest++;
+      const closed = new Promise<void>((resolve, reject) => this.requests.set(id, { resolve: resolve as (value: never) => void, reject }));
+      this.worker.postMessage({ type: 'close', id });
+      await closed;
+    }
+    this.closed = true;
+    await this.worker.terminate();
+  }
+
+  private record(): void {
+    // A write after close is a caller's bug; it must not pass silently.
+    if (this.closed) throw new StoreUnavailableError('store is closed');
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    this.flushTimer =
+      this.commitDelayMs > 0 ? setTimeout(this.flushNow, this.commitDelayMs) : setImmediate(this.flushNow);
+  }
+
+  private readonly flushNow = (): void => this.flush();
+
+  /** Sends the open batch to the store thread; `final` false: the turn goes on (a read). */
+  private flush(final = true): void {
+    if (this.flushTimer !== null) {
+      if (this.commitDelayMs > 0) clearTimeout(this.flushTimer as NodeJS.Timeout);
+      else clearImmediate(this.flushTimer as NodeJS.Immediate);
+      this.flushTimer = null;
+    }
+    this.flushScheduled = false;
+    if (this.ops.length === 0) {
+      if (final && this.partialSent) {
+        // The turn's earlier part went ahead of a read: an empty final part ends its transaction.
+        this.partialSent = false;
+        this.worker.postMessage({ type: 'batch', n: ++this.batchNumber, ops: [], blob: null, final: true });
+      }
+      return;
+    }
+    const n = ++this.batchNumber;
+    let blob: ArrayBuffer | null = null;
+    if (this.blobBytes > 0) {
+      const joined = Buffer.allocUnsafeSlow(this.blobBytes);
+      let offset = 0;
+      for (const part of this.blobParts) {
+        part.copy(joined, offset);
+        offset += part.length;
+      }
+      blob = joined.buffer as ArrayBuffer;
+    }
+    const ops = this.ops;
+    this.ops = [];
+    this.blobParts = [];
+    this.blobBytes = 0;
+    if (this.openWait !== null) {
+      this.waiters.push({ ...this.openWait, upTo: n });
+      this.openWait = null;
+    }
+    if (this.dead !== null) {
+      this.settle(n, this.unavailable());
+      return;
+    }
+    this.partialSent = !final;
+    if (!final) this.record(); // the turn's end still sends its final part
+    this.worker.postMessage({ type: 'batch', n, ops, blob, final }, blob === null ? [] : [blob]);
+  }
+
+  /** Adds a buffer to the batch's blob; returns its offset. */
+  private blob(bytes: Buffer): number {
+    const offset = this.blobBytes;
+    this.blobParts.push(bytes);
+    this.blobBytes += bytes.length;
+    return offset;
+  }
+
+  private onReply(reply: Reply): void {
+    switch (reply.type) {
+      case 'durable':
+        this.settledUpTo = Math.max(this.settledUpTo, reply.upTo);
+        for (const [clientId, delta] of reply.corrections) this.mirror.addDepth(clientId, delta);
+        this.settle(reply.upTo, null);
+        if (reply.invalid.length > 0) {
+          // Programming errors: the op was refused, the rest of the batch stands. Never silent.
+          process.emitWarning(`store refused ${reply.invalid.length} invalid op(s): ${reply.invalid.slice(0, 3).join('; ')}`, 'FerryStoreWarning');
+        }
+        if (reply.drops.length > 0) for (const listener of this.dropListeners) listener(reply.drops);
+        return;
+      case 'failed':
+        this.settledUpTo = Math.max(this.settledUpTo, reply.upTo);
+        this.settle(reply.upTo, new StoreUnavailableError(`store cannot write: ${reply.reason}`));
+        if (this.currentHealth.ok) this.setHealth({ ok: false, reason: reply.reason, code: reply.code, since: Date.now() });
+        return;
+      case 'recovered':
+        this.settledUpTo = Math.max(this.settledUpTo, reply.upTo);
+        this.settle(reply.upTo, null);
+        this.setHealth({ ok: true });
+        return;
+      case 'read':
+      case 'closed': {
+        const request = this.requests.get(reply.id);
+        this.requests.delete(reply.id);
+        request?.resolve((reply.type === 'read' ? reply.result : undefined) as never);
+        return;
+      }
+      case 'read-failed': {
+        const request = this.requests.get(reply.id);
+        this.requests.delete(reply.id);
+        request?.reject(rebuildError(reply.error));
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** Resolves (error null) or rejects the waiters of batches up to `upTo`. */
+  private settle(upTo: number, error: Error | null): void {
+    let count = 0;
+    for (const waiter of this.waiters) {
+      if (waiter.upTo > upTo) break;
+      count++;
+      if (error === null) waiter.resolve();
+      else waiter.reject(error);
+    }
+    if (count > 0) this.waiters.splice(0, count);
+  }
+
+  private setHealth(health: StoreHealth): void {
+    this.currentHealth = health;
+    for (const listener of this.healthListeners) listener(health);
+  }
+
+  private onDeath(error: Error): void {
+    if (this.dead !== null) return;
+    this.dead = error;
+    const unavailable = this.unavailable();
+    for (const waiter of this.waiters) waiter.reject(unavailable);
+    this.openWait?.reject(unavailable);
+    this.waiters = [];
+    this.openWait = null;
+    for (const request of this.requests.values()) request.reject(unavailable);
+    this.requests.clear();
+    this.setHealth({ ok: false, reason: `store thread failed: ${error.message}`, code: null, since: Date.now() });
+  }
+
+  private unavailable(): StoreUnavailableError {
+    return new StoreUnavailableError(`store unavailable: ${this.dead?.message ?? 'closed'}`, { cause: this.dead });
+  }
+
+  /** Sends the open batch, then a read; answered after everything recorded before it. */
+  private read<T>(read: Read): Promise<T> {
+    if (this.dead !== null) return Promise.reject(this.unavailable());
+    if (this.closed) return Promise.reject(new StoreUnavailableError('store is closed'));
+    this.flush(read.kind === 'purge');
+    const id = this.nextRequest++;
+    return new Promise<T>((resolve, reject) => {
+      this.requests.set(id, { resolve: resolve as (value: never) => void, reject });
+      this.worker.postMessage({ type: 'read', id, read });
+    });
   }
 
   // Sessions and subscriptions.
 
   putSession(session: SessionRecord): void {
-    this.batch.mutate();
-    this.sessions.put(session);
+    this.mirror.putSession(session);
+    this.record();
+    this.ops.push(
+      Op.PutSession,
+      session.clientId,
+      session.instanceId,
+      session.protocolVersion,
+      session.expiryInterval,
+      session.disconnectedAt,
+    );
   }
 
   setDisconnectedAt(clientId: string, at: number | null): boolean {
-    this.batch.mutate();
-    return this.sessions.setDisconnectedAt(clientId, at);
+    if (!this.mirror.setDisconnectedAt(clientId, at)) return false;
+    this.record();
+    this.ops.push(Op.SetDisconnected, clientId, at);
+    return true;
   }
 
   getSession(clientId: string): SessionRecord | undefined {
-    return this.sessions.get(clientId);
+    return this.mirror.getSession(clientId);
   }
 
   deleteSession(clientId: string): boolean {
-    this.batch.mutate();
-    return this.sessions.delete(clientId);
+    if (!this.mirror.deleteSession(clientId)) return false;
+    this.record();
+    this.ops.push(Op.DeleteSession, clientId);
+    return true;
   }
 
   putSubscription(sub: SubscriptionRecord): void {
-    this.batch.mutate();
-    this.sessions.putSubscription(sub);
+    this.mirror.live(sub.clientId);
+    this.record();
+    this.ops.push(
+      Op.PutSubscription,
+      sub.clientId,
+      sub.key,
+      sub.qos,
+      sub.noLocal,
+      sub.retainAsPublished,
+      sub.retainHandling,
+      sub.subscriptionId,
+      sub.shareGroup,
+      sub.filter,
+    );
   }
 
-  deleteSubscription(clientId: string, key: string): boolean {
-    this.batch.mutate();
-    return this.sessions.deleteSubscription(clientId, key);
+  deleteSubscription(clientId: string, key: string): void {
+    if (!this.mirror.has(clientId)) return;
+    this.record();
+    this.ops.push(Op.DeleteSubscription, clientId, key);
   }
 
   // Messages.
 
   addMessage(message: NewMessage): MessageId {
-    this.batch.mutate();
-    return this.messages.add(message);
+    const id = this.nextMessageId++;
+    this.record();
+    const payloadOffset = this.blob(message.payload);
+    const props = message.properties;
+    const propsOffset = props === null ? 0 : this.blob(props);
+    this.ops.push(
+      Op.AddMessage,
+      id,
+      message.topic,
+      payloadOffset,
+      message.payload.length,
+      message.qos,
+      message.retain,
+      propsOffset,
+      props === null ? -1 : props.length,
+      message.expiresAt,
+      message.createdAt,
+    );
+    return id;
   }
 
-  getMessage(id: MessageId): Promise<MessageRecord | undefined> {
-    return this.messages.get(id);
+  async getMessage(id: MessageId): Promise<MessageRecord | undefined> {
+    const record = await this.read<MessageRecord | undefined>({ kind: 'message', messageId: id });
+    return record === undefined ? undefined : reviveMessage(record);
+  }
+
+  /** An id no message ever had is a caller's bug: refused at once (a deleted one is refused by the store thread). */
+  private knownMessage(id: MessageId): void {
+    if (!Number.isSafeInteger(id) || id <= 0 || id >= this.nextMessageId) throw new Error(`unknown message ${id}`);
   }
 
   // Queues.
 
-  enqueue(clientId: string, delivery: DeliveryInfo): EnqueueResult {
-    this.batch.mutate();
-    return this.queues.enqueue(clientId, delivery);
+  enqueue(clientId: string, delivery: DeliveryInfo): number {
+    const session = this.mirror.live(clientId);
+    this.knownMessage(delivery.messageId);
+    const seq = this.nextSeq++;
+    const limits = this.limitsFor(session.record.instanceId);
+    session.depth++;
+    this.record();
+    this.ops.push(
+      Op.Enqueue,
+      clientId,
+      seq,
+      delivery.messageId,
+      delivery.qos,
+      delivery.retain,
+      delivery.subscriptionIds,
+      delivery.shareGroup,
+      delivery.shareFilter,
+      limits.maxQueuedPerSession,
+      limits.maxQueuedPerInstance,
+    );
+    return seq;
   }
 
-  removeQueued(clientId: string, seq: number): boolean {
-    this.batch.mutate();
-    return this.queues.remove(clientId, seq);
+  removeQueued(clientId: string, seq: number): void {
+    if (!this.mirror.addDepth(clientId, -1)) return;
+    this.record();
+    this.ops.push(Op.RemoveQueued, clientId, seq);
   }
 
   readQueue(clientId: string, afterSeq: number, limit: number): Promise<QueuedMessage[]> {
-    return this.queues.read(clientId, afterSeq, limit);
+    if (limit <= 0 || !this.mirror.has(clientId)) return Promise.resolve([]);
+    return this.read<QueuedMessage[]>({ kind: 'queue', clientId, afterSeq, limit }).then((page) => {
+      for (const entry of page) reviveMessage(entry.message);
+      return page;
+    });
   }
 
   queueDepth(clientId: string): number {
-    return this.queues.depth(clientId);
+    return this.mirror.depth(clientId);
   }
 
   // In-flight and inbound QoS 2.
 
   addInflight(clientId: string, packetId: number, delivery: DeliveryInfo): number {
-    this.batch.mutate();
-    return this.inflight.add(clientId, packetId, delivery);
+    this.mirror.live(clientId);
+    this.knownMessage(delivery.messageId);
+    const seq = this.nextSeq++;
+    this.record();
+    this.ops.push(
+      Op.AddInflight,
+      clientId,
+      packetId,
+      seq,
+      delivery.messageId,
+      delivery.qos,
+      delivery.retain,
+      delivery.subscriptionIds,
+      delivery.shareGroup,
+      delivery.shareFilter,
+    );
+    return seq;
   }
 
   moveToInflight(clientId: string, seq: number, packetId: number): number {
-    this.batch.mutate();
-    return this.inflight.moveFromQueue(clientId, seq, packetId);
+    this.mirror.live(clientId);
+    this.mirror.addDepth(clientId, -1);
+    const inflightSeq = this.nextSeq++;
+    this.record();
+    this.ops.push(Op.MoveToInflight, clientId, seq, packetId, inflightSeq);
+    return inflightSeq;
   }
 
-  releaseInflight(clientId: string, packetId: number): boolean {
-    this.batch.mutate();
-    return this.inflight.release(clientId, packetId);
+  releaseInflight(clientId: string, packetId: number): void {
+    this.clientOp(Op.ReleaseInflight, clientId, packetId);
   }
 
-  removeInflight(clientId: string, packetId: number): boolean {
-    this.batch.mutate();
-    return this.inflight.remove(clientId, packetId);
+  removeInflight(clientId: string, packetId: number): void {
+    this.clientOp(Op.RemoveInflight, clientId, packetId);
   }
 
   addInboundQos2(clientId: string, packetId: number): void {
-    this.batch.mutate();
-    this.inflight.addInboundQos2(clientId, packetId);
+    this.mirror.live(clientId);
+    this.clientOp(Op.AddInbound, clientId, packetId);
   }
 
-  removeInboundQos2(clientId: string, packetId: number): boolean {
-    this.batch.mutate();
-    return this.inflight.removeInboundQos2(clientId, packetId);
+  removeInboundQos2(clientId: string, packetId: number): void {
+    this.clientOp(Op.RemoveInbound, clientId, packetId);
+  }
+
+  private clientOp(code: number, clientId: string, packetId: number): void {
+    if (!this.mirror.has(clientId)) return;
+    this.record();
+    this.ops.push(code, clientId, packetId);
   }
 
   // Retained, wills, metadata, records.
 
   setRetained(topic: string, messageId: MessageId): void {
-    this.batch.mutate();
-    this.retained.set(topic, messageId);
+    this.knownMessage(messageId);
+    this.mirror.retained.add(topic);
+    this.record();
+    this.ops.push(Op.SetRetained, topic, messageId);
   }
 
   deleteRetained(topic: string): boolean {
-    this.batch.mutate();
-    return this.retained.delete(topic);
+    if (!this.mirror.retained.delete(topic)) return false;
+    this.record();
+    this.ops.push(Op.DeleteRetained, topic);
+    return true;
   }
 
   putWill(will: WillRecord): void {
-    this.batch.mutate();
-    this.documents.putWill(will);
+    this.mirror.wills.add(will.clientId);
+    this.record();
+    const payloadOffset = this.blob(will.payload);
+    const props = will.properties;
+    const propsOffset = props === null ? 0 : this.blob(props);
+    this.ops.push(
+      Op.PutWill,
+      will.clientId,
+      will.topic,
+      payloadOffset,
+      will.payload.length,
+      will.qos,
+      will.retain,
+      propsOffset,
+      props === null ? -1 : props.length,
+      will.expiresAt,
+      will.publishAt,
+    );
   }
 
   deleteWill(clientId: string): boolean {
-    this.batch.mutate();
-    return this.documents.deleteWill(clientId);
+    if (!this.mirror.wills.delete(clientId)) return false;
+    this.record();
+    this.ops.push(Op.DeleteWill, clientId);
+    return true;
   }
 
   setMeta(key: string, value: unknown): void {
-    this.batch.mutate();
-    this.documents.setMeta(key, value);
+    const json = toJson(value, `meta ${key}`);
+    this.record();
+    this.ops.push(Op.SetMeta, key, json);
   }
 
-  deleteMeta(key: string): boolean {
-    this.batch.mutate();
-    return this.documents.deleteMeta(key);
+  deleteMeta(key: string): void {
+    this.record();
+    this.ops.push(Op.DeleteMeta, key);
   }
 
   getMeta(key: string): Promise<unknown> {
-    return this.documents.getMeta(key);
+    return this.read({ kind: 'meta', key });
   }
 
   putRecord(collection: string, key: string, value: unknown): void {
-    this.batch.mutate();
-    this.documents.putRecord(collection, key, value);
+    if (key === '') throw new Error(`record ${collection}: empty key`);
+    const json = toJson(value, `record ${collection}/${key}`);
+    this.record();
+    this.ops.push(Op.PutRecord, collection, key, json);
   }
 
-  deleteRecord(collection: string, key: string): boolean {
-    this.batch.mutate();
-    return this.documents.deleteRecord(collection, key);
+  deleteRecord(collection: string, key: string): void {
+    this.record();
+    this.ops.push(Op.DeleteRecord, collection, key);
   }
 
   getRecord(collection: string, key: string): Promise<unknown> {
-    return this.documents.getRecord(collection, key);
+    return this.read({ kind: 'record', collection, key });
   }
 
-  listRecords(collection: string, query?: RecordQuery): Promise<StoredRecord[]> {
-    return this.documents.listRecords(collection, query);
+  listRecords(collection: string, query: RecordQuery = {}): Promise<StoredRecord[]> {
+    return this.read({ kind: 'records', collection, query });
   }
 
   // Loading, housekeeping, stats.
 
   loadSessions(): AsyncIterable<LoadedSession> {
-    return this.loader.sessions();
+    return this.pages<LoadedSession>('sessions', (s) => s.session.clientId, (s) => {
+      for (const entry of s.inflight) if (entry.message !== null) reviveMessage(entry.message);
+    });
   }
 
   loadRetained(): AsyncIterable<RetainedRecord> {
-    return this.loader.retained();
+    return this.pages<RetainedRecord>('retained', (r) => r.topic, (r) => reviveMessage(r.message));
   }
 
   loadWills(): AsyncIterable<WillRecord> {
-    return this.loader.wills();
+    return this.pages<WillRecord>('wills', (w) => w.clientId, reviveMessage);
   }
 
-  purgeExpired(now: number, budget: number): Promise<PurgeResult> {
-    return this.housekeeping.purgeExpired(now, budget);
+  private async *pages<T>(
+    kind: 'sessions' | 'retained' | 'wills',
+    keyOf: (item: T) => string,
+    revive: (item: T) => void,
+  ): AsyncIterable<T> {
+    let after = '';
+    for (;;) {
+      const page = await this.read<T[]>({ kind, after });
+      for (const item of page) {
+        revive(item);
+        yield item;
+      }
+      if (page.length < LOAD_PAGE) return;
+      after = keyOf(page[page.length - 1]!);
+    }
   }
 
-  async stats(): Promise<StoreStats> {
-    this.batch.settle();
-    return readStats(this.db, this.index);
+  async purgeExpired(now: number, budget: number): Promise<PurgeResult> {
+    const retention: Record<string, number> = {};
+    for (const instanceId of this.mirror.instancesWithQueues()) retention[instanceId] = this.limitsFor(instanceId).retentionMs;
+    const result = await this.read<PurgeResult>({ kind: 'purge', now, budget, retention });
+    for (const clientId of result.expiredSessions) this.mirror.deleteSession(clientId);
+    return result;
+  }
+
+  stats(): Promise<StoreStats> {
+    return this.read({ kind: 'stats' });
+  }
+}
+
+function newWaiter(upTo: number): Waiter {
+  let resolve!: () => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { upTo, promise, resolve, reject };
+}
+
+/** Byte arrays come back from the store thread as Uint8Array: made Buffers again, without a copy. */
+function reviveMessage<T extends { payload: Buffer; properties: Buffer | null }>(record: T): T {
+  const mutable = record as { payload: Buffer; properties: Buffer | null };
+  mutable.payload = asBuffer(record.payload);
+  if (record.properties !== null) mutable.properties = asBuffer(record.properties);
+  return record;
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function toJson(value: unknown, what: string): string {
+  const json = JSON.stringify(value);
+  if (json === undefined) throw new Error(`${what}: value is not JSON-serializable`);
+  return json;
+}
+
+/** Errors cross the thread as plain data; the store's own classes are rebuilt here. */
+function rebuildError(info: ErrorInfo): Error {
+  switch (info.name) {
+    case 'StoreCorruptError':
+      return new StoreCorruptError(info.path ?? '', info.detail ?? info.message, info.moveAsideCommand ?? '');
+    case 'StoreLockedError':
+      return new StoreLockedError(info.path ?? '');
+    case 'StoreVersionError':
+      return new StoreVersionError(info.path ?? '', info.found ?? 0, info.supported ?? 0);
+    default:
+      return Object.assign(new Error(info.message), { name: info.name, code: info.code });
   }
 }

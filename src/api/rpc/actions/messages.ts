@@ -10,7 +10,7 @@ import { invalidParam, type RpcParams } from '../params.js';
  * retained: our choice where the reference is silent (reference §4.2 notes).
  */
 function send(ctx: Parameters<RpcAction['handle']>[0], instanceId: string, topic: string, payload: string): string {
-  return ctx.management.publish(instanceId, { topic, payload: Buffer.from(payload, 'utf8'), qos: 1 }, { topic: 'MqttTopic', payload: 'Payload' });
+  return ctx.management.publishNoWait(instanceId, { topic, payload: Buffer.from(payload, 'utf8'), qos: 1 }, { topic: 'MqttTopic', payload: 'Payload' });
 }
 
 const MAX_BATCH = 100;
@@ -21,10 +21,13 @@ export const messageActions: RpcAction[] = [
     versions: BOTH,
     ram: 'mq:PUB',
     resource: (p) => ({ type: 'topic', instanceId: p.required('InstanceId'), topic: p.required('MqttTopic') }),
-    handle(ctx, p) {
+    async handle(ctx, p) {
       const payload = p.raw.get('Payload');
       if (payload === undefined) throw RpcError.of('MissingParameter', 'Payload');
-      return { MsgId: send(ctx, p.required('InstanceId'), p.required('MqttTopic'), payload) };
+      const MsgId = send(ctx, p.required('InstanceId'), p.required('MqttTopic'), payload);
+      // The MsgId is answered once the message is durable for its persistent subscribers.
+      await ctx.management.durable();
+      return { MsgId };
     },
   },
   {
@@ -32,7 +35,7 @@ export const messageActions: RpcAction[] = [
     versions: V2019,
     ram: 'mq:PUB',
     resource: (p) => ({ type: 'instance', instanceId: p.required('InstanceId') }),
-    handle(ctx, p: RpcParams) {
+    async handle(ctx, p: RpcParams) {
       const instanceId = p.required('InstanceId');
       ctx.management.requireInstance(instanceId);
       const messages = p.objects('Messages');
@@ -67,6 +70,7 @@ export const messageActions: RpcAction[] = [
           return { Id, MsgId: '', ErrorCode: e.code, ErrorMessage: e.message, ...receipt };
         }
       });
+      await ctx.management.durable();
       return { Responses };
     },
   },

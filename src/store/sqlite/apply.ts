@@ -1,0 +1,164 @@
+/**
+ * Applies one batch of ops (protocol.ts) to the engine inside its open transaction. An op the
+ * engine refuses as invalid (a programming error: unknown session or message, a packet id
+ * already in flight) is skipped and reported; an SQLite error aborts the batch (the caller
+ * rolls the transaction back and the batch is retried).
+ */
+import type { DeliveryInfo, StoreQoS, StoredProtocolVersion } from '../types.js';
+import type { SqliteEngine } from './engine.js';
+import { Op, OP_ARITY, type OpValue } from './protocol.js';
+
+export function applyBatch(engine: SqliteEngine, ops: readonly OpValue[], blob: ArrayBuffer | null, invalid: string[]): void {
+  const bytes = blob === null ? null : Buffer.from(blob);
+  const slice = (offset: number, length: number): Buffer | null =>
+    length < 0 || bytes === null ? null : bytes.subarray(offset, offset + length);
+  let i = 0;
+  while (i < ops.length) {
+    const code = ops[i] as number;
+    const at = i + 1;
+    const arity = OP_ARITY[code];
+    if (arity === undefined) throw new Error(`store thread: unknown op ${code}`);
+    i = at + arity;
+    try {
+      applyOne(engine, code, ops, at, slice);
+    } catch (error) {
+      if (isSqliteError(error)) throw error;
+      invalid.push((error as Error).message);
+    }
+  }
+}
+
+function applyOne(
+  engine: SqliteEngine,
+  code: number,
+  a: readonly OpValue[],
+  at: number,
+  slice: (offset: number, length: number) => Buffer | null,
+): void {
+  const str = (k: number): string => a[at + k] as string;
+  const num = (k: number): number => a[at + k] as number;
+  const strOrNull = (k: number): string | null => a[at + k] as string | null;
+  switch (code) {
+    case Op.PutSession:
+      engine.sessions.put({
+        clientId: str(0),
+        instanceId: str(1),
+        protocolVersion: num(2) as StoredProtocolVersion,
+        expiryInterval: num(3),
+        disconnectedAt: a[at + 4] as number | null,
+      });
+      return;
+    case Op.SetDisconnected:
+      engine.sessions.setDisconnectedAt(str(0), a[at + 1] as number | null);
+      return;
+    case Op.DeleteSession:
+      engine.sessions.delete(str(0));
+      return;
+    case Op.PutSubscription:
+      engine.sessions.putSubscription({
+        clientId: str(0),
+        key: str(1),
+        qos: num(2) as StoreQoS,
+        noLocal: a[at + 3] as boolean,
+        retainAsPublished: a[at + 4] as boolean,
+        retainHandling: num(5) as 0 | 1 | 2,
+        subscriptionId: num(6),
+        shareGroup: strOrNull(7),
+        filter: str(8),
+      });
+      return;
+    case Op.DeleteSubscription:
+      engine.sessions.deleteSubscription(str(0), str(1));
+      return;
+    case Op.AddMessage: {
+      const payload = slice(num(2), num(3)) ?? Buffer.alloc(0);
+      engine.messages.add(num(0), {
+        topic: str(1),
+        payload,
+        qos: num(4) as StoreQoS,
+        retain: a[at + 5] as boolean,
+        properties: slice(num(6), num(7)),
+        expiresAt: num(8),
+        createdAt: num(9),
+      });
+      return;
+    }
+    case Op.Enqueue:
+      engine.queues.enqueue(str(0), delivery(a, at + 2), num(1), { maxPerSession: num(8), maxPerInstance: num(9) });
+      return;
+    case Op.RemoveQueued:
+      engine.queues.remove(str(0), num(1));
+      return;
+    case Op.AddInflight:
+      engine.inflight.add(str(0), num(1), delivery(a, at + 3), num(2));
+      return;
+    case Op.MoveToInflight:
+      engine.inflight.moveFromQueue(str(0), num(1), num(2), num(3));
+      return;
+    case Op.ReleaseInflight:
+      engine.inflight.release(str(0), num(1));
+      return;
+    case Op.RemoveInflight:
+      engine.inflight.remove(str(0), num(1));
+      return;
+    case Op.AddInbound:
+      engine.inflight.addInboundQos2(str(0), num(1));
+      return;
+    case Op.RemoveInbound:
+      engine.inflight.removeInboundQos2(str(0), num(1));
+      return;
+    case Op.SetRetained:
+      engine.retained.set(str(0), num(1));
+      return;
+    case Op.DeleteRetained:
+      engine.retained.delete(str(0));
+      return;
+    case Op.PutWill:
+      engine.documents.putWill({
+        clientId: str(0),
+        topic: str(1),
+        payload: slice(num(2), num(3)) ?? Buffer.alloc(0),
+        qos: num(4) as StoreQoS,
+        retain: a[at + 5] as boolean,
+        properties: slice(num(6), num(7)),
+        expiresAt: num(8),
+        publishAt: num(9),
+      });
+      return;
+    case Op.DeleteWill:
+      engine.documents.deleteWill(str(0));
+      return;
+    case Op.SetMeta:
+      engine.documents.setMeta(str(0), str(1));
+      return;
+    case Op.DeleteMeta:
+      engine.documents.deleteMeta(str(0));
+      return;
+    case Op.PutRecord:
+      engine.documents.putRecord(str(0), str(1), str(2));
+      return;
+    case Op.DeleteRecord:
+      engine.documents.deleteRecord(str(0), str(1));
+      return;
+    default:
+      throw new Error(`store thread: unknown op ${code}`);
+  }
+}
+
+/** messageId, qos, retain, subscriptionIds, shareGroup, shareFilter starting at `at`. */
+function delivery(a: readonly OpValue[], at: number): DeliveryInfo {
+  return {
+    messageId: a[at] as number,
+    qos: a[at + 1] as StoreQoS,
+    retain: a[at + 2] as boolean,
+    subscriptionIds: a[at + 3] as readonly number[] | null,
+    shareGroup: a[at + 4] as string | null,
+    shareFilter: a[at + 5] as string | null,
+  };
+}
+
+/** better-sqlite3 raises SqliteError with a `SQLITE_*` code for every engine failure. */
+export function isSqliteError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_');
+}
