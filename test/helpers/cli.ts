@@ -51,7 +51,7 @@ export async function spawnFerry(
   const logs: Record<string, unknown>[] = [];
   const ports: Record<string, number> = {};
   const started = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`ferry did not start in time; stderr: ${stderr}`)), options.timeoutMs ?? 10_000);
+    const timer = setTimeout(() => reject(new Error(`ferry did not start in time; stderr: ${stderr}`)), options.timeoutMs ?? 30_000);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       let entry: Record<string, unknown>;
       try {
