@@ -1,10 +1,11 @@
 /** ListInstances and the tag actions (2020-04-20). */
 import type { PolicyResource } from '../../../auth/policy.js';
-import type { Tag, TaggedResourceType } from '../../../management/tags.js';
+import type { TaggedResourceType } from '../../../management/tags.js';
 import type { InstanceView } from '../../../management/management.js';
 import { V2020, ok, type RpcAction } from '../action.js';
 import { RpcError } from '../errors.js';
 import { invalidParam, type RpcParams } from '../params.js';
+import { tagsParam } from '../tags.js';
 
 /** Fixed values for fields that describe a cloud purchase, not a self-hosted instance (docs/api.md). */
 function instanceFields(i: InstanceView): Record<string, unknown> {
@@ -21,36 +22,6 @@ function instanceFields(i: InstanceView): Record<string, unknown> {
     RegionId: 'local',
     Specific: `ferry.${i.mode}`,
   };
-}
-
-/** `Tags=[{"key":"k","value":"v"}]` (ListInstances) */
-function tagFilter(p: RpcParams, name: string): Tag[] {
-  const text = p.optional(name);
-  if (text === undefined) return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw invalidParam(name, 'must be a JSON array of {"key","value"} objects');
-  }
-  if (!Array.isArray(parsed)) throw invalidParam(name, 'must be a JSON array of {"key","value"} objects');
-  return parsed.map((t: unknown) => {
-    const o = (t ?? {}) as Record<string, unknown>;
-    const key = o['key'] ?? o['Key'];
-    const value = o['value'] ?? o['Value'] ?? '';
-    if (typeof key !== 'string' || typeof value !== 'string') throw invalidParam(name, 'every tag needs a string key and value');
-    return { key, value };
-  });
-}
-
-/** `Tag.N.Key` / `Tag.N.Value` */
-function tagList(p: RpcParams, name: string): Tag[] {
-  return p.objects(name).map((o, i) => {
-    const key = o['Key'];
-    const value = o['Value'] ?? '';
-    if (typeof key !== 'string' || typeof value !== 'string') throw invalidParam(`${name}.${i + 1}.Key`, 'a tag needs a Key');
-    return { key, value };
-  });
 }
 
 /** ResourceType `instance` (the managed service's one); Ferry also accepts `group` with InstanceId. */
@@ -79,7 +50,7 @@ export const instanceActions: RpcAction[] = [
     handle(ctx, p) {
       const policy = ctx.management.policyOf(ctx.accessKeyId);
       const Instances = ctx.management
-        .listInstances(tagFilter(p, 'Tags'))
+        .listInstances(tagsParam(p, 'Tags'))
         .filter((i) => policy?.allows('mq:ListMqttInstance', { type: 'instance', instanceId: i.instanceId }) === true)
         .map(instanceFields);
       return { ...ok(), Instances };
@@ -94,7 +65,7 @@ export const instanceActions: RpcAction[] = [
       const { type, instanceId } = resourceType(p);
       const ids = p.list('ResourceId');
       if (ids.length === 0) throw RpcError.of('MissingParameter', 'ResourceId');
-      const tags = tagList(p, 'Tag');
+      const tags = tagsParam(p, 'Tag');
       if (tags.length === 0) throw RpcError.of('MissingParameter', 'Tag');
       await ctx.management.tagResources(type, instanceId, ids, tags);
       return { Data: true };
@@ -123,7 +94,7 @@ export const instanceActions: RpcAction[] = [
     resource: tagTargets,
     handle(ctx, p) {
       const { type, instanceId } = resourceType(p);
-      const pairs = ctx.management.listTagResources(type, instanceId, p.list('ResourceId'), tagList(p, 'Tag'));
+      const pairs = ctx.management.listTagResources(type, instanceId, p.list('ResourceId'), tagsParam(p, 'Tag'));
       // NextToken is an offset into the full list; pages of 50.
       const start = p.optional('NextToken') === undefined ? 0 : Number.parseInt(p.optional('NextToken')!, 10);
       if (!Number.isInteger(start) || start < 0) throw invalidParam('NextToken', 'not a token this endpoint issued');

@@ -1,6 +1,7 @@
 /** ApplyToken, QueryToken, RevokeToken, CreateGroupId, DeleteGroupId, ListGroupId (both versions). */
 import { BOTH, onInstance, type RpcAction } from '../action.js';
 import { invalidParam } from '../params.js';
+import { tagsParam } from '../tags.js';
 
 export const tokenActions: RpcAction[] = [
   {
@@ -47,7 +48,7 @@ export const groupActions: RpcAction[] = [
     ram: 'mq:CreateMqttGroupId',
     resource: (p) => ({ type: 'groupId', instanceId: p.required('InstanceId'), groupId: p.required('GroupId') }),
     async handle(ctx, p) {
-      const tags = p.objects('Tags').map((o) => ({ key: String(o['Key'] ?? ''), value: String(o['Value'] ?? '') }));
+      const tags = tagsParam(p, 'Tags');
       await ctx.management.createGroup(p.required('InstanceId'), p.required('GroupId'), tags);
       return {};
     },
@@ -69,7 +70,7 @@ export const groupActions: RpcAction[] = [
     resource: onInstance,
     handle(ctx, p) {
       const instanceId = p.required('InstanceId');
-      const filter = p.objects('Tags').map((o) => ({ key: String(o['Key'] ?? ''), value: String(o['Value'] ?? '') }));
+      const filter = tagsParam(p, 'Tags');
       const Data = ctx.management.listGroups(instanceId, filter).map((g) => ({
         GroupId: g.groupId,
         InstanceId: instanceId,
