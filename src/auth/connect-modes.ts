@@ -19,7 +19,7 @@ import type { DeviceCredentials } from './device-credentials.js';
 import type { CertificateRegistry } from '../x509/registry.js';
 import { MQ_ACTIONS } from './policy.js';
 import type { AuthMode, Principal } from './principal.js';
-import { parseTokenPassword, TOKEN_CODE, type TokenClaims, type TokenService } from './tokens.js';
+import { parseTokenPassword, presentAs, TOKEN_CODE, type TokenClaims, type TokenService } from './tokens.js';
 
 export type ModeChoice = { readonly ok: true; readonly mode: AuthMode; readonly keyId: string; readonly named: string | undefined } | { readonly ok: false; readonly reason: string };
 
@@ -131,8 +131,9 @@ export class CredentialModes {
     for (const [type, token] of presented) {
       const check = this.tokens.verify(token, keyId, instanceId);
       if (!check.ok) return failed(`token-${check.code}`, `token invalid (code ${check.code})`);
-      if (check.claims.a !== type) return failed(`token-${TOKEN_CODE.typeMismatch}`, `token invalid (code ${TOKEN_CODE.typeMismatch})`);
-      initial.push(check.claims);
+      const held = presentAs(check.claims, type);
+      if (held === null) return failed(`token-${TOKEN_CODE.typeMismatch}`, `token invalid (code ${TOKEN_CODE.typeMismatch})`);
+      initial.push(held);
     }
     return { ok: true, principal: { mode: 'token', instanceId, accessKeyId: keyId, initial, grant: null } };
   }

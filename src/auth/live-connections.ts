@@ -83,8 +83,11 @@ export class LiveConnections {
 
   /** A token client uploaded a valid token: it replaces the one of the same type in its grant. */
   replaceToken(client: ClientHandle, grant: TokenGrant, claims: TokenClaims): void {
-    for (const old of grant.claims) if (old.a === claims.a) unindex(this.byToken, old.id, client);
+    const replaced = [...grant.claims].filter((old) => old.a === claims.a);
     grant.set(claims);
+    // One RW token may fill several slots (`R|tok|W|tok`): keep its index while any slot holds it.
+    const held = new Set([...grant.claims].map((c) => c.id));
+    for (const old of replaced) if (!held.has(old.id)) unindex(this.byToken, old.id, client);
     index(this.byToken, claims.id, client);
   }
 

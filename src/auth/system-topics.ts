@@ -8,7 +8,7 @@ import { ReasonCode as RC } from '../protocol/reason-codes.js';
 import type { ClientActions } from './client-actions.js';
 import type { LiveConnections } from './live-connections.js';
 import { principalOf } from './principal.js';
-import { parseUpload, TOKEN_CODE, TOKEN_UPLOAD_TOPIC, type TokenService } from './tokens.js';
+import { parseUpload, presentAs, TOKEN_CODE, TOKEN_UPLOAD_TOPIC, type TokenService } from './tokens.js';
 
 export const ORDER_TOPIC = '$SYS/enableOrderMsg';
 export const OFFLINE_TOPIC = '$SYS/getOfflineMsg';
@@ -35,13 +35,14 @@ export class SystemTopics {
       return 'handled';
     }
     const check = this.tokens.verify(upload.token, p.accessKeyId, p.instanceId);
-    const code = !check.ok ? check.code : check.claims.a !== upload.type ? TOKEN_CODE.typeMismatch : null;
-    if (code !== null || !check.ok) {
-      this.act.notifyInvalid(client, code ?? TOKEN_CODE.forged, upload.type);
-      this.act.disconnect(client, RC.NotAuthorized, `uploaded token invalid (code ${String(code)})`);
+    const held = check.ok ? presentAs(check.claims, upload.type) : null;
+    if (held === null) {
+      const code = check.ok ? TOKEN_CODE.typeMismatch : check.code;
+      this.act.notifyInvalid(client, code, upload.type);
+      this.act.disconnect(client, RC.NotAuthorized, `uploaded token invalid (code ${code})`);
       return 'handled';
     }
-    if (p.grant !== null) this.live.replaceToken(client, p.grant, check.claims);
+    if (p.grant !== null) this.live.replaceToken(client, p.grant, held);
     return 'handled';
   }
 }

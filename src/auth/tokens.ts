@@ -107,6 +107,18 @@ export function parseTokenPassword(password: string): Map<TokenType, string> | n
   return out;
 }
 
+/**
+ * A token presented as `type` (`R|tok`, an upload of type R): accepted when its actions cover
+ * that type (an RW token serves as R, W or RW; an R token only as R), and then held as that type:
+ * the connection said what it uses the token for, so an RW token presented as R grants reading
+ * only and its notices name R. Null when the actions do not cover the type (notice code 5).
+ */
+export function presentAs(claims: TokenClaims, type: TokenType): TokenClaims | null {
+  if (claims.a === type) return claims;
+  if (claims.a !== 'RW') return null;
+  return { ...claims, a: type };
+}
+
 /** Publishing needs W or RW; subscribing needs R or RW. */
 export function tokenAllows(type: TokenType, action: 'publish' | 'subscribe'): boolean {
   return type === 'RW' || (action === 'publish' ? type === 'W' : type === 'R');

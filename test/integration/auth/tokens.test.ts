@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN, closed, open, publish, received, sleep, startAuthFerry, subscribe } from './fixture.js';
+import { ADMIN, closed, open, publish, received, refused, sleep, startAuthFerry, subscribe } from './fixture.js';
 
 const MIN = 60_000;
 
@@ -94,4 +94,40 @@ test('auth tokens - an invalid upload disconnects with its code; removing the ke
   await env.ferry.auth.keys.delete(key.id);
   await closed(d);
   assert.deepEqual(JSON.parse(d.received[0]!.payload), { code: -1, type: 'R' });
+});
+
+test('auth tokens - a token is accepted under every type its actions cover (R,W as R, W, RW), and grants that type only', async (t) => {
+  const env = await setup(t);
+  const rw = env.apply('R,W', ['chat/#'], 60).token;
+  // The same R,W token in both slots: reads and writes.
+  const both = await open(t, env.url, { clientId: 'GID_app@@@c1', username: env.username, password: `R|${rw}|W|${rw}`, protocolVersion: 5 });
+  assert.deepEqual(await subscribe(both, 'chat/a'), [1]);
+  assert.equal(await publish(both, 'chat/a'), 0);
+  const asRw = await open(t, env.url, { clientId: 'GID_app@@@c2', username: env.username, password: `RW|${rw}`, protocolVersion: 5 });
+  assert.deepEqual(await subscribe(asRw, 'chat/b'), [1]);
+  assert.equal(await publish(asRw, 'chat/b'), 0);
+  // Presented as R only: it serves reading; a publish is a type mismatch (code 5).
+  const asR = await open(t, env.url, { clientId: 'GID_app@@@c3', username: env.username, password: `R|${rw}`, protocolVersion: 5 });
+  assert.deepEqual(await subscribe(asR, 'chat/c'), [1]);
+  assert.equal(await publish(asR, 'chat/c'), null);
+  await closed(asR);
+  assert.deepEqual(JSON.parse(asR.received[0]!.payload), { code: 5, type: 'R' });
+  // An RW token uploaded as W fills the W slot of an R connection.
+  const up = await open(t, env.url, { clientId: 'GID_app@@@c4', username: env.username, password: `R|${env.apply('R', ['chat/#'], 60).token}`, protocolVersion: 5 });
+  assert.equal(await publish(up, '$SYS/uploadToken', JSON.stringify({ token: rw, type: 'W' })), 0);
+  assert.equal(await publish(up, 'chat/d'), 0);
+  // Revoking the token shared by two slots still cuts the connection at once.
+  await env.ferry.auth.tokens.revoke('mqtt-t', rw);
+  await Promise.all([closed(both), closed(asRw), closed(up)]);
+
+  // A type the actions do not cover stays refused: an R token as W or RW, a W token as R.
+  const r = env.apply('R', ['chat/#'], 60).token;
+  const w = env.apply('W', ['chat/#'], 60).token;
+  for (const password of [`W|${r}`, `RW|${r}`, `R|${w}`, `R|${r}|W|${r}`]) {
+    assert.equal(await refused(t, env.url, { clientId: 'GID_app@@@no', username: env.username, password, protocolVersion: 5 }), 0x86, password);
+  }
+  const wrongUpload = await open(t, env.url, { clientId: 'GID_app@@@c5', username: env.username, password: `R|${r}` });
+  wrongUpload.client.publish('$SYS/uploadToken', JSON.stringify({ token: r, type: 'W' }), { qos: 1 });
+  await closed(wrongUpload);
+  assert.deepEqual(JSON.parse(wrongUpload.received[0]!.payload), { code: 5, type: 'W' });
 });
