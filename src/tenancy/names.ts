@@ -6,7 +6,8 @@
  *                   [a-z0-9-], starting and ending with a letter or digit, e.g. mqtt-cn-0pp1
  *   instance name   3–64 of [0-9A-Za-z_-]
  *   parent topic    strict: 3–64 of [0-9A-Za-z_-]; relaxed: 1–128 characters, no '/', '+', '#',
- *                   not starting with '$'
+ *                   not starting with '$'; created on first use in relaxed: the first level of
+ *                   the topic as it is (empty included)
  *   topic           strict: 3–64 characters in total of [0-9A-Za-z_-] and '/', plus '+'/'#' in
  *                   filters; `<parent>/p2p/<clientId>` is checked on its parent only
  *   Group ID        GID_ or GID- then [0-9A-Za-z_-], 7–64 characters in total
@@ -41,10 +42,16 @@ export function checkGroupId(groupId: string): string | null {
     : 'Group ID must start with "GID_" or "GID-", use only 0-9, A-Z, a-z, "_" and "-", and be 7-64 characters long';
 }
 
-export function checkParentTopic(mode: InstanceMode, name: string): string | null {
+/**
+ * `auto`: the first level of a topic a client used in a relaxed instance, created on that use.
+ * Relaxed instances accept every topic MQTT accepts, so such a parent is taken as it is: empty
+ * (`/TopicA`), long, any characters. A parent created through the APIs keeps the 1-128 rule.
+ */
+export function checkParentTopic(mode: InstanceMode, name: string, auto = false): string | null {
   if (mode === 'strict') {
     return STRICT_PARENT.test(name) ? null : 'parent topic must be 3-64 characters of 0-9, A-Z, a-z, "_" and "-"';
   }
+  if (auto) return /[/+#]/.test(name) ? 'parent topic must not contain "/", "+" or "#"' : null;
   if (name.length === 0 || name.length > 128) return 'parent topic must be 1-128 characters';
   if (/[/+#]/.test(name) || name.includes('\u0000') || name.startsWith('$')) return 'parent topic must not contain "/", "+", "#" nor start with "$"';
   return null;

@@ -262,7 +262,7 @@ export class Tenancy {
 
   private addParentTopic(state: InstanceState, name: string, auto: boolean): ParentTopicRecord {
     const { instance } = state;
-    const bad = checkParentTopic(instance.mode, name);
+    const bad = checkParentTopic(instance.mode, name, auto);
     if (bad !== null) throw new ManagementError('ParameterFieldCheckFailed', bad);
     const lower = name.toLowerCase();
     if (state.topics.has(lower)) throw new ManagementError('TopicAlreadyExists', `parent topic ${name} exists`);

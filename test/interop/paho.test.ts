@@ -54,3 +54,34 @@ describe('interop - paho python', () => {
     }
   }
 });
+
+/** What paho-topics.py reports. */
+interface TopicsReport {
+  connacks: Record<string, number>;
+  grantedAll?: number[];
+  grantedWildcards?: number[];
+  received?: Array<{ topic: string; payload: string }>;
+}
+
+const PAHO_TOPICS_SCRIPT = PAHO_SCRIPT.replace(/paho-check\.py$/, 'paho-topics.py');
+const INTEROP_TOPICS = ['TopicA', 'TopicA/B', 'Topic/C', 'TopicA/C', '/TopicA', '/', 'a//b', `${'L'.repeat(200)}/x`, 'with space/ü'];
+
+describe('interop - paho python topic shapes', () => {
+  before(() => requirePaho());
+
+  for (const version of ['311', '5'] as const) {
+    test(`interop - paho ${version === '5' ? 'MQTTv5' : 'MQTTv311'}: the interop test's topics, will topic /TopicA, empty and long first levels in the relaxed default instance`, async (t) => {
+      const ferry = await startFerry(t);
+      const { stdout } = await run(t, PYTHON, [PAHO_TOPICS_SCRIPT, String(ferry.ports.mqtt), version], 20_000);
+      const report = JSON.parse(stdout) as TopicsReport;
+      assert.deepEqual(report.connacks, { sub: 0, wild: 0, will: 0, pub: 0 });
+      assert.deepEqual(report.grantedAll, [1]);
+      assert.deepEqual(report.grantedWildcards, [1, 1, 1, 1, 1, 1]);
+      assert.deepEqual(
+        report.received!.map((m) => m.topic),
+        [...INTEROP_TOPICS, '/TopicA'],
+      );
+      assert.equal(report.received!.at(-1)!.payload, 'client not disconnected');
+    });
+  }
+});
