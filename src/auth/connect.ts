@@ -138,6 +138,11 @@ export class ConnectAuthenticator {
       return refuse(RC.QuotaExceeded);
     }
     this.logins.succeeded(username);
+    // The instance's MQTT 5 ceilings (strict: the managed service's 8 min keepalive, 128 KB packets).
+    const { mqtt5MaxKeepaliveSeconds, mqtt5MaxPacketBytes } = instance.limits;
+    if (connect.protocolVersion === 5 && (mqtt5MaxKeepaliveSeconds > 0 || mqtt5MaxPacketBytes > 0)) {
+      return { ok: true, instanceId, principal: checked.principal, limits: { maxKeepalive: mqtt5MaxKeepaliveSeconds, maxPacketSize: mqtt5MaxPacketBytes } };
+    }
     return { ok: true, instanceId, principal: checked.principal };
   }
 }

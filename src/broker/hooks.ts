@@ -24,8 +24,19 @@ export interface ClientHandle {
   disconnect(reasonCode: number): void;
 }
 
+/**
+ * Limits the authenticator sets on one connection (e.g. those of the client's instance), on top
+ * of the broker's own: the smaller one applies. Absent or 0 = only the broker's.
+ */
+export interface ConnectionLimits {
+  /** Keepalive ceiling, seconds: a larger (or 0) keepalive is capped and, in MQTT 5, announced as Server Keep Alive. */
+  readonly maxKeepalive?: number;
+  /** Largest packet accepted from the client, bytes; announced as Maximum Packet Size in MQTT 5. */
+  readonly maxPacketSize?: number;
+}
+
 export type AuthVerdict =
-  | { ok: true; instanceId: string; principal?: unknown }
+  | { ok: true; instanceId: string; principal?: unknown; limits?: ConnectionLimits }
   | { ok: false; reasonCode: number; instanceId?: string };
 
 export interface Authenticator {

@@ -33,6 +33,8 @@ export interface ChannelOutput {
   write(data: Buffer): void;
   writePacket(packet: Packet): void;
   setProtocolVersion(version: ProtocolVersion): void;
+  /** Lowers the largest packet accepted from now on (a limit of the client's instance). */
+  limitPacketSize(bytes: number): void;
   pauseReading(): void;
   resumeProcessing(): void;
   /** Flush and close the network connection. */

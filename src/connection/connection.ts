@@ -180,6 +180,10 @@ export class Connection implements ChannelOutput, StreamHandler {
     this.decoder.protocolVersion = version;
   }
 
+  limitPacketSize(bytes: number): void {
+    this.decoder.maxPacketSize = Math.min(this.decoder.maxPacketSize, bytes);
+  }
+
   close(): void {
     if (this.closed) return;
     // A client stuck above the output ceiling will not take the rest: flushing first would keep

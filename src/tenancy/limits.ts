@@ -34,6 +34,13 @@ export interface InstanceLimits {
   readonly maxOfflineMessages: number;
   /** How long an offline message waits for its client, seconds; 0 = the broker's setting. */
   readonly offlineRetentionSeconds: number;
+  /**
+   * MQTT 5 clients: keepalive ceiling, seconds (a larger keepalive, or 0, is capped and announced
+   * as Server Keep Alive); 0 = only the broker's maxKeepalive. 3.1.1 has no way to tell a client.
+   */
+  readonly mqtt5MaxKeepaliveSeconds: number;
+  /** MQTT 5 clients: largest packet, bytes (announced as Maximum Packet Size); 0 = the broker's maxPacketSize. */
+  readonly mqtt5MaxPacketBytes: number;
   /** Tokens: resources per token, and the validity window (ms). */
   readonly maxTokenResources: number;
   readonly minTokenValidityMs: number;
@@ -57,6 +64,8 @@ export const STRICT_LIMITS: InstanceLimits = {
   maxClientIdLength: 64,
   maxOfflineMessages: 1_000_000,
   offlineRetentionSeconds: 3 * 24 * 3600,
+  mqtt5MaxKeepaliveSeconds: 8 * 60,
+  mqtt5MaxPacketBytes: 128 * 1024,
   maxTokenResources: 100,
   minTokenValidityMs: 60_000,
   maxTokenValidityMs: 30 * DAY_MS,
@@ -77,6 +86,8 @@ export const RELAXED_LIMITS: InstanceLimits = {
   maxClientIdLength: 0,
   maxOfflineMessages: 0,
   offlineRetentionSeconds: 0,
+  mqtt5MaxKeepaliveSeconds: 0,
+  mqtt5MaxPacketBytes: 0,
   maxTokenResources: 100,
   minTokenValidityMs: 60_000,
   maxTokenValidityMs: 30 * DAY_MS,

@@ -10,6 +10,12 @@ import { RC } from '../reason.js';
 
 const NEVER_EXPIRES = 0xffffffff;
 
+/** The smaller of two limits where 0 or undefined means "none". */
+function smallestLimit(a: number, b: number | undefined): number {
+  if (b === undefined || b <= 0) return a;
+  return a <= 0 ? b : Math.min(a, b);
+}
+
 export async function handleConnect(ch: Channel, packet: ConnectPacket): Promise<void> {
   const options = ch.broker.options;
   ch.state = 'authenticating';
@@ -63,14 +69,19 @@ export async function handleConnect(ch: Channel, packet: ConnectPacket): Promise
     return;
   }
 
-  // Keepalive with the server's cap (MQTT 5 Server Keep Alive, 3.2.2.3.14).
+  // Keepalive with the server's cap (MQTT 5 Server Keep Alive, 3.2.2.3.14): the broker's or the
+  // authenticator's (the instance's), whichever is smaller.
+  const maxKeepalive = smallestLimit(options.maxKeepalive, verdict.limits?.maxKeepalive);
   let keepalive = packet.keepalive;
   let keepaliveCapped = false;
-  if (options.maxKeepalive > 0 && (keepalive === 0 || keepalive > options.maxKeepalive)) {
-    keepalive = options.maxKeepalive;
+  if (maxKeepalive > 0 && (keepalive === 0 || keepalive > maxKeepalive)) {
+    keepalive = maxKeepalive;
     keepaliveCapped = true;
   }
   ch.keepalive = keepalive;
+  // Packets after CONNECT are held to the connection's own limit when it is below the broker's.
+  const maxPacketSize = smallestLimit(options.maxPacketSize, verdict.limits?.maxPacketSize);
+  if (maxPacketSize < options.maxPacketSize) ch.out.limitPacketSize(maxPacketSize);
 
   // Client-side limits (MQTT 5).
   const receiveMaximum = props?.receiveMaximum ?? 65535;
@@ -114,7 +125,7 @@ export async function handleConnect(ch: Channel, packet: ConnectPacket): Promise
     if (keepaliveCapped) connackProps.serverKeepAlive = keepalive;
     if (expiry !== requestedExpiry) connackProps.sessionExpiryInterval = expiry;
     if (options.receiveMaximum < 65535) connackProps.receiveMaximum = options.receiveMaximum;
-    connackProps.maximumPacketSize = options.maxPacketSize;
+    connackProps.maximumPacketSize = maxPacketSize;
     if (options.topicAliasMaximum > 0) connackProps.topicAliasMaximum = options.topicAliasMaximum;
     if (props?.requestResponseInformation === 1) connackProps.responseInformation = `response/${clientId}`;
   }

@@ -161,3 +161,33 @@ test('secrets - no password, secret or token reaches the logs, even at debug lev
   }
   assert.ok(logs.lines.some((l) => l['msg'] === 'authentication refused' && l['cause'] === 'bad-signature'), 'refusals are logged, with their cause');
 });
+
+test('strict mode - MQTT 5 keepalive is capped at 8 minutes and packets at 128 KB; relaxed and 3.1.1 are not', async (t) => {
+  const env = await strict(t);
+  const v5 = async (clientId: string, keepalive: number) => open(t, env.url, { ...env.sig(clientId, 5), keepalive });
+  const long = await v5('GID_dev@@@k1', 600);
+  assert.equal(long.connack.properties?.serverKeepAlive, 480, 'capped and announced');
+  assert.equal(long.connack.properties?.maximumPacketSize, 128 * 1024);
+  assert.equal((await v5('GID_dev@@@k2', 0)).connack.properties?.serverKeepAlive, 480, 'no keepalive is capped too');
+  assert.equal((await v5('GID_dev@@@k3', 300)).connack.properties?.serverKeepAlive, undefined, 'a shorter one stands');
+
+  // 10 KB of payload (under the 64 KB payload limit) with 120 KB of user properties: 130 KB packet.
+  const props = { userProperties: { a: 'p'.repeat(60 * 1024), b: 'q'.repeat(60 * 1024) } };
+  const c = await v5('GID_dev@@@p1', 60);
+  assert.equal(await publish(c, 'data/small', Buffer.alloc(10 * 1024)), 0);
+  c.client.publish('data/big', Buffer.alloc(10 * 1024), { qos: 1, properties: props });
+  await closed(c);
+  assert.equal(c.disconnectReason, 0x95, 'Packet Too Large');
+
+  // 3.1.1 on the strict instance: the broker's limits only (its 1 MB packets), no keepalive cap to announce.
+  const v4 = await open(t, env.url, { ...env.sig('GID_dev@@@p4'), keepalive: 600 });
+  assert.equal(await publish(v4, 'data/x', Buffer.alloc(60 * 1024)), 0);
+  // The relaxed default instance: neither limit.
+  const relaxed = await open(t, env.url, { clientId: 'anon-relaxed', protocolVersion: 5, keepalive: 600 });
+  assert.equal(relaxed.connack.properties?.serverKeepAlive, undefined);
+  assert.equal(relaxed.connack.properties?.maximumPacketSize, 1024 * 1024);
+  const big = await new Promise<number | undefined>((resolve) => {
+    relaxed.client.publish('any/big', Buffer.alloc(10 * 1024), { qos: 1, properties: props }, (err, packet) => resolve(err === undefined || err === null ? ((packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0) : -1));
+  });
+  assert.equal(big, 0);
+});

@@ -28,6 +28,7 @@ class RecordingOutput implements ChannelOutput {
   setProtocolVersion(version: 3 | 4 | 5): void {
     this.version = version;
   }
+  limitPacketSize(): void {}
   pauseReading(): void {}
   resumeProcessing(): void {}
   close(): void {
