@@ -1,6 +1,7 @@
 /** Messages and checks shared by the connector tests: every reference property, checked one by one. */
 import assert from 'node:assert/strict';
-import type { RuleMessage, StatusEvent, TargetItem } from '../../src/rules/connectors/index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RuleMessage, StatusEvent, TargetConnector, TargetItem } from '../../src/rules/connectors/index.js';
 
 /** A message with every property set, MQTT 5 ones included, and binary payload bytes. */
 export function fullMessage(i: number, overrides: Partial<RuleMessage> = {}): RuleMessage {
@@ -80,3 +81,55 @@ export function assertStatusBody(body: Buffer | string, event: StatusEvent): voi
     JSON.stringify({ clientId: event.clientId, time: event.time, eventType: event.eventType, channelId: event.channelId, clientIp: event.clientIp }),
   );
 }
+
+// Mid-stream tests: an engine killed and restarted while a worker-like loop delivers.
+const CLIENTS = 4;
+export const TOTAL = 2_000;
+export const BATCH = 100;
+
+export function midstreamMessages(): RuleMessage[] {
+  return Array.from({ length: TOTAL }, (_, i) =>
+    fullMessage(i, { clientId: `GID_c@@@${i % CLIENTS}`, msgId: `m${String(i).padStart(6, '0')}` }),
+  );
+}
+
+/** What a rule worker does with partial outcomes: keep each client's failed suffix for the next try. */
+export async function deliverAll(target: TargetConnector, all: RuleMessage[], chaos: () => Promise<void>): Promise<number> {
+  let queue = [...all];
+  let attempts = 0;
+  let running: Promise<void> | undefined;
+  while (queue.length > 0) {
+    // A quarter in, the engine goes down (in the background, while deliveries go on).
+    if (running === undefined && queue.length <= (all.length * 3) / 4) running = chaos();
+    const batch = queue.slice(0, BATCH);
+    const outcomes = await target.deliver(asMessages(batch));
+    attempts++;
+    const failedClients = new Set<string>();
+    const retry: RuleMessage[] = [];
+    batch.forEach((m, i) => {
+      if (failedClients.has(m.clientId) || !outcomes[i]!.ok) {
+        failedClients.add(m.clientId);
+        retry.push(m);
+      }
+    });
+    queue = [...retry, ...queue.slice(BATCH)];
+    if (retry.length > 0) await sleep(100);
+  }
+  await running;
+  return attempts;
+}
+
+export function assertCompleteAndOrdered(arrived: { clientId: string; msgId: string }[]): void {
+  const first = new Map<string, string[]>();
+  const seen = new Set<string>();
+  for (const { clientId, msgId } of arrived) {
+    if (seen.has(msgId)) continue;
+    seen.add(msgId);
+    const list = first.get(clientId) ?? [];
+    list.push(msgId);
+    first.set(clientId, list);
+  }
+  assert.equal(seen.size, TOTAL, 'every message arrived');
+  for (const [clientId, ids] of first) assert.deepEqual(ids, [...ids].sort(), `order of ${clientId}`);
+}
+

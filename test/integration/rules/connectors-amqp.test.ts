@@ -3,7 +3,18 @@ import { before, describe, it } from 'node:test';
 import amqp from 'amqplib';
 import { createConnectorRegistry, propertyString, type InboundItem, type TargetItem } from '../../../src/rules/connectors/index.js';
 import { startRabbit, suiteTeardown, type Engine } from '../../helpers/engines.js';
-import { asMessages, assertProperties, assertStatusBody, fullMessage, plainMessage, statusEvent } from '../../helpers/connector-fixtures.js';
+import {
+  TOTAL,
+  asMessages,
+  assertCompleteAndOrdered,
+  assertProperties,
+  assertStatusBody,
+  deliverAll,
+  fullMessage,
+  midstreamMessages,
+  plainMessage,
+  statusEvent,
+} from '../../helpers/connector-fixtures.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const registry = createConnectorRegistry();
@@ -182,5 +193,21 @@ describe('amqp connector', () => {
     assert.deepEqual(got.map((m) => m.properties.messageId), [fullMessage(1).msgId, fullMessage(2).msgId, fullMessage(3).msgId]);
     after.sendToQueue('restart-in', Buffer.from('after'), { persistent: true });
     await waitFor(() => inbound.includes('after'), { timeoutMs: 20_000, message: 'inbound after the restart' });
+  });
+
+  it('amqp connector - killed and restarted during delivery: nothing lost, per-client order kept', async (t) => {
+    const ch = await client(t);
+    await ch.assertExchange('mid', 'fanout', { durable: true });
+    await ch.assertQueue('mid-q', { durable: true });
+    await ch.bindQueue('mid-q', 'mid', '');
+    const target = registry.createTarget(`${rabbit.url}?exchange=mid`, { timeoutMs: 2_000 });
+    t.after(() => target.stop());
+    await deliverAll(target, midstreamMessages(), async () => {
+      await rabbit.kill();
+      await rabbit.restart();
+    });
+    const after = await client(t);
+    const got = await drain(after, 'mid-q', TOTAL);
+    assertCompleteAndOrdered(got.map((m) => ({ clientId: headersOf(m).clientId!, msgId: headersOf(m).msgId! })));
   });
 });
