@@ -109,7 +109,7 @@ function Nav(props: { route: Route }): JSX.Element {
   };
   return (
     <nav class="side" aria-label="Pages">
-      <ul>{GLOBAL_PAGES.filter((p) => p.nav !== false).map((p) => link({ page: p.page }, p.title))}</ul>
+      <ul>{GLOBAL_PAGES.map((p) => link({ page: p.page }, p.title))}</ul>
       {route.instanceId === undefined ? (
         <p class="muted small">Pick an instance to see its clients, topics and traces.</p>
       ) : (
