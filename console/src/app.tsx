@@ -70,7 +70,7 @@ function Shell(props: { session: Session; onSignOut: () => void }): JSX.Element 
       </a>
       <header class="top">
         <a class="brand" href="#/instances">
-          <span aria-hidden="true">⛴</span> Ferry
+          <span class="mark" aria-hidden="true" /> Ferry
         </a>
         {route.instanceId === undefined ? null : (
           <span class="current" aria-label="Current instance">

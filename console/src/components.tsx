@@ -189,12 +189,16 @@ export function Form(props: { label: string; onSubmit: () => void; children: Com
   );
 }
 
-/** A destructive button that asks once more in place (no modal dialogs). */
-export function DangerButton(props: { label: string; onConfirm: () => void; disabled?: boolean }): JSX.Element {
+/**
+ * A destructive button that asks once more in place (no modal dialogs). In a table row, `target`
+ * names the row for screen readers ("Delete GID_a") while the button shows the short label.
+ */
+export function DangerButton(props: { label: string; target?: string; onConfirm: () => void; disabled?: boolean }): JSX.Element {
   const [asking, setAsking] = useState(false);
+  const name = props.target === undefined ? undefined : `${props.label} ${props.target}`;
   if (!asking) {
     return (
-      <button type="button" class="danger" disabled={props.disabled} onClick={() => setAsking(true)}>
+      <button type="button" class="danger" aria-label={name} disabled={props.disabled} onClick={() => setAsking(true)}>
         {props.label}
       </button>
     );
@@ -204,6 +208,7 @@ export function DangerButton(props: { label: string; onConfirm: () => void; disa
       <button
         type="button"
         class="danger"
+        aria-label={name === undefined ? undefined : `Confirm: ${name}`}
         onClick={() => {
           setAsking(false);
           props.onConfirm();

@@ -14,6 +14,8 @@ export interface ClientHandle {
   readonly username: string | undefined;
   readonly peer: PeerInfo;
   readonly protocolVersion: ProtocolVersion;
+  /** Keepalive in force, seconds (the server's if it overrode the client's); 0 = none. */
+  readonly keepalive?: number;
   /** Whatever the authenticator attached to this connection (its identity and grants). */
   readonly principal: unknown;
   /** True until the connection closes. */

@@ -17,6 +17,8 @@ export interface ClientView {
   readonly listener?: string;
   readonly remoteAddress?: string;
   readonly remotePort?: number;
+  /** Keepalive of the connection, seconds (0 = none). */
+  readonly keepalive?: number;
   readonly subscriptions: number;
   /** Messages waiting in memory behind the in-flight window (a stored backlog may hold more). */
   readonly queued: number;
@@ -62,6 +64,7 @@ export class Clients {
             listener: handle.peer.listener,
             remoteAddress: handle.peer.remoteAddress,
             remotePort: handle.peer.remotePort,
+            ...(handle.keepalive === undefined ? {} : { keepalive: handle.keepalive }),
           }),
       subscriptions: session?.subscriptions.size ?? 0,
       queued: session?.queue.length ?? 0,

@@ -70,11 +70,11 @@ export function AccessKeys(): JSX.Element {
                     value: (k: AccessKey) => (
                       <div class="actions">
                         {can('mq:UpdateAccessKey') ? (
-                          <button type="button" onClick={() => void action.run(`${k.id} ${k.status === 'Active' ? 'disabled' : 'enabled'}`, () => api('PATCH', `/access-keys/${seg(k.id)}`, { status: k.status === 'Active' ? 'Inactive' : 'Active' })).then(list.reload)}>
-                            {k.status === 'Active' ? 'Disable' : 'Enable'} {k.id}
+                          <button type="button" aria-label={`${k.status === 'Active' ? 'Disable' : 'Enable'} ${k.id}`} onClick={() => void action.run(`${k.id} ${k.status === 'Active' ? 'disabled' : 'enabled'}`, () => api('PATCH', `/access-keys/${seg(k.id)}`, { status: k.status === 'Active' ? 'Inactive' : 'Active' })).then(list.reload)}>
+                            {k.status === 'Active' ? 'Disable' : 'Enable'}
                           </button>
                         ) : null}
-                        {can('mq:DeleteAccessKey') && !k.bootstrap ? <DangerButton label={`Delete ${k.id}`} onConfirm={() => void action.run(`${k.id} deleted`, () => api('DELETE', `/access-keys/${seg(k.id)}`)).then(list.reload)} /> : null}
+                        {can('mq:DeleteAccessKey') && !k.bootstrap ? <DangerButton label="Delete" target={k.id} onConfirm={() => void action.run(`${k.id} deleted`, () => api('DELETE', `/access-keys/${seg(k.id)}`)).then(list.reload)} /> : null}
                       </div>
                     ),
                   },

@@ -211,7 +211,7 @@ export function CustomAuth(props: { instanceId: string }): JSX.Element {
             { label: 'Client ID', value: (i) => i.ClientId ?? '—' },
             { label: 'Sign mode', value: (i) => i.SignMode ?? '—' },
             ...(can('mq:DeleteCustomAuthIdentity')
-              ? [{ label: 'Actions', value: (i: Identity) => <DangerButton label={`Delete ${i.Username}`} onConfirm={() => void action.run(`Identity ${i.Username} deleted`, () => api('DELETE', `${base}/identities${query({ username: i.Username, identityType: i.IdentityType, clientId: i.ClientId })}`)).then(identities.reload)} /> }]
+              ? [{ label: 'Actions', value: (i: Identity) => <DangerButton label="Delete" target={i.Username} onConfirm={() => void action.run(`Identity ${i.Username} deleted`, () => api('DELETE', `${base}/identities${query({ username: i.Username, identityType: i.IdentityType, clientId: i.ClientId })}`)).then(identities.reload)} /> }]
               : []),
           ]}
         />
@@ -244,7 +244,7 @@ export function CustomAuth(props: { instanceId: string }): JSX.Element {
             { label: 'Action', value: (p) => p.PermitAction },
             { label: 'Effect', value: (p) => p.Effect },
             ...(can('mq:DeleteCustomAuthPermission')
-              ? [{ label: 'Actions', value: (p: Permission) => <DangerButton label={`Delete ${p.Topic}`} onConfirm={() => void action.run(`Permission on ${p.Topic} deleted`, () => api('DELETE', `${base}/permissions${query({ identity: p.Identity, identityType: p.IdentityType, topic: p.Topic })}`)).then(permissions.reload)} /> }]
+              ? [{ label: 'Actions', value: (p: Permission) => <DangerButton label="Delete" target={p.Topic} onConfirm={() => void action.run(`Permission on ${p.Topic} deleted`, () => api('DELETE', `${base}/permissions${query({ identity: p.Identity, identityType: p.IdentityType, topic: p.Topic })}`)).then(permissions.reload)} /> }]
               : []),
           ]}
         />

@@ -66,7 +66,7 @@ export function Instances(): JSX.Element {
             { label: 'Tags', value: (i) => tagsText(i.tags) },
             { label: 'Created', value: (i) => time(i.createdAt) },
             ...(can('mq:DeleteMqttInstance')
-              ? [{ label: 'Actions', value: (i: Instance) => <DangerButton label={`Delete ${i.instanceId}`} onConfirm={() => void action.run(`Instance ${i.instanceId} deleted`, () => api('DELETE', `/instances/${seg(i.instanceId)}`)).then(list.reload)} /> }]
+              ? [{ label: 'Actions', value: (i: Instance) => <DangerButton label="Delete" target={i.instanceId} onConfirm={() => void action.run(`Instance ${i.instanceId} deleted`, () => api('DELETE', `/instances/${seg(i.instanceId)}`)).then(list.reload)} /> }]
               : []),
           ]}
         />

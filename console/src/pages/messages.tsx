@@ -59,7 +59,7 @@ export function RetainedPage(props: { instanceId: string }): JSX.Element {
           { label: 'QoS', value: (m) => String(m.qos) },
           { label: 'Payload', value: (m) => <Payload base64={m.payload} /> },
           { label: 'Expires', value: (m) => time(m.expiresAt) },
-          ...(can('mq:DeleteRetained') ? [{ label: 'Actions', value: (m: Retained) => <DangerButton label={`Delete ${m.topic}`} onConfirm={() => void action.run(`Retained message of ${m.topic} deleted`, () => api('DELETE', `${base}/${m.topic.split('/').map(seg).join('/')}`)).then(list.reload)} /> }] : []),
+          ...(can('mq:DeleteRetained') ? [{ label: 'Actions', value: (m: Retained) => <DangerButton label="Delete" target={m.topic} onConfirm={() => void action.run(`Retained message of ${m.topic} deleted`, () => api('DELETE', `${base}/${m.topic.split('/').map(seg).join('/')}`)).then(list.reload)} /> }] : []),
         ]}
       />
       <Pager page={pager.page} total={list.data?.total} next={list.data?.next} onNext={() => list.data?.next && pager.next(list.data.next)} onPrev={pager.prev} />

@@ -25,7 +25,7 @@ export function SignIn(props: { onSignedIn: (session: Session) => void }): JSX.E
   return (
     <main class="signin">
       <h1>
-        <span class="logo" aria-hidden="true">⛴</span> Ferry console
+        <span class="mark" aria-hidden="true" /> Ferry console
       </h1>
       <Form label="Sign in" onSubmit={() => void submit()} class="form signin-form">
         {useToken ? (

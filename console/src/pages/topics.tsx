@@ -36,7 +36,7 @@ export function Topics(props: { instanceId: string }): JSX.Element {
           columns={[
             { label: 'Parent topic', value: topicName },
             { label: 'Created', value: (t) => time(t.createdAt) },
-            ...(can('mq:DeleteMqttTopic') ? [{ label: 'Actions', value: (t: ParentTopic) => <DangerButton label={`Delete ${topicName(t)}`} onConfirm={() => void action.run(`Parent topic ${topicName(t)} deleted`, () => api('DELETE', `${base}/${seg(topicName(t))}`)).then(list.reload)} /> }] : []),
+            ...(can('mq:DeleteMqttTopic') ? [{ label: 'Actions', value: (t: ParentTopic) => <DangerButton label="Delete" target={topicName(t)} onConfirm={() => void action.run(`Parent topic ${topicName(t)} deleted`, () => api('DELETE', `${base}/${seg(topicName(t))}`)).then(list.reload)} /> }] : []),
           ]}
         />
       </Section>
@@ -101,7 +101,7 @@ export function Groups(props: { instanceId: string }): JSX.Element {
             { label: 'Tags', value: (g) => tagsText(g.tags) || '—' },
             { label: 'Made by', value: (g) => (g.auto ? 'first client (relaxed mode)' : 'API') },
             { label: 'Created', value: (g) => time(g.createdAt) },
-            ...(can('mq:DeleteMqttGroupId') ? [{ label: 'Actions', value: (g: Group) => <DangerButton label={`Delete ${g.groupId}`} onConfirm={() => void action.run(`Group ${g.groupId} deleted`, () => api('DELETE', `${base}/${seg(g.groupId)}`)).then(list.reload)} /> }] : []),
+            ...(can('mq:DeleteMqttGroupId') ? [{ label: 'Actions', value: (g: Group) => <DangerButton label="Delete" target={g.groupId} onConfirm={() => void action.run(`Group ${g.groupId} deleted`, () => api('DELETE', `${base}/${seg(g.groupId)}`)).then(list.reload)} /> }] : []),
           ]}
         />
       </Section>
@@ -148,7 +148,7 @@ export function Blacklist(props: { instanceId: string }): JSX.Element {
           columns={[
             { label: 'Client ID', value: (e) => e.ClientId },
             { label: 'Effect', value: (e) => String(e['Effect'] ?? 'DENY') },
-            ...(can('mq:DeleteCustomAuthConnectBlack') ? [{ label: 'Actions', value: (e: BlacklistEntry) => <DangerButton label={`Remove ${e.ClientId}`} onConfirm={() => void action.run(`${e.ClientId} removed from the blacklist`, () => api('DELETE', `${base}/${seg(e.ClientId)}`)).then(list.reload)} /> }] : []),
+            ...(can('mq:DeleteCustomAuthConnectBlack') ? [{ label: 'Actions', value: (e: BlacklistEntry) => <DangerButton label="Remove" target={e.ClientId} onConfirm={() => void action.run(`${e.ClientId} removed from the blacklist`, () => api('DELETE', `${base}/${seg(e.ClientId)}`)).then(list.reload)} /> }] : []),
           ]}
         />
       </Section>

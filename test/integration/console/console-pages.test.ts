@@ -308,8 +308,15 @@ test('console - every page of an instance renders real data with labelled contro
     assert.equal(await page.getByRole('alert').count(), 0, `${path}: no error`);
   }
   if (shots !== undefined) {
+    // Some traffic for the charts: a few clients, one publishing to two subscribers.
+    const fleet = await Promise.all(Array.from({ length: 6 }, (_, i) => client(t, `GID_console@@@fleet-${i}`)));
+    await fleet[0]!.subscribeAsync('fleet/#');
+    await fleet[1]!.subscribeAsync('fleet/+/status');
+    let n = 0;
+    const timer = setInterval(() => void fleet[2 + (n++ % 4)]!.publishAsync(`fleet/${n % 4}/status`, `{"n":${n}}`), 40 + (n % 7) * 10);
+    t.after(() => clearInterval(timer));
     await open(page, `i/${INSTANCE}/overview`, /Overview/);
-    await page.waitForTimeout(10_000);
+    await page.waitForTimeout(20_000);
     await shot(page, 'overview');
     await open(page, `i/${INSTANCE}/clients`, 'Clients');
     await page.getByRole('link', { name: 'console-live-01' }).waitFor();
