@@ -3,6 +3,7 @@ import type { JSX } from 'preact';
 import type { Route } from '../router';
 import { AccessKeys } from './access-keys';
 import { Credentials, CustomAuth, Tokens } from './auth';
+import { Certificates } from './certificates';
 import { ClientPage, Clients } from './clients';
 import { Instances } from './instances';
 import { RetainedPage, Send } from './messages';
@@ -32,6 +33,7 @@ export const PAGES: readonly PageDef[] = [
   { page: 'traces', title: 'Traces' },
   { page: 'tokens', title: 'Tokens' },
   { page: 'credentials', title: 'Device credentials' },
+  { page: 'certificates', title: 'Certificates' },
   { page: 'custom-auth', title: 'Custom auth' },
   { page: 'blacklist', title: 'Blacklist' },
 ];
@@ -66,6 +68,8 @@ export function renderPage(route: Route): JSX.Element {
       return <Tokens key={key} instanceId={id} />;
     case 'credentials':
       return <Credentials key={key} instanceId={id} />;
+    case 'certificates':
+      return <Certificates key={key} instanceId={id} />;
     case 'custom-auth':
       return <CustomAuth key={key} instanceId={id} />;
     case 'blacklist':

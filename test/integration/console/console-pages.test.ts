@@ -16,7 +16,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningFerry } from '../../../src/internal.js';
 import { browserMissing, launchBrowser, newPage } from '../../helpers/browser.js';
-import { startFerry, waitFor, type Teardown } from '../../helpers/index.js';
+import { issueCert, makeCa, startFerry, tempDir, waitFor, type Teardown } from '../../helpers/index.js';
 
 const ADMIN = { id: 'ConsolePages01', secret: 'console-pages-secret-0123456789' };
 const INSTANCE = 'mqtt-default';
@@ -286,6 +286,29 @@ test('console - AccessKeys: the new secret is shown once and signs in; disabling
   assert.deepEqual(problems, []);
 });
 
+test('console - certificates: a CA is registered from the page with its proof of possession, then inactivated', { skip }, async (t) => {
+  const { page, problems } = await signedIn(t);
+  await open(page, `i/${INSTANCE}/certificates`, 'Certificates');
+  await page.getByText('No CA registered').waitFor();
+  await waitFor(async () => /\S{6,}/.test((await page.getByTestId('register-code').textContent()) ?? ''), { message: 'registration code shown' });
+  const code = (await page.getByTestId('register-code').textContent())!.trim();
+  const dir = tempDir(t, 'console-ca-');
+  const ca = makeCa(dir, 'console-ca');
+  const verification = issueCert(dir, ca, code);
+  await page.getByLabel('CA name', { exact: true }).fill('console-ca');
+  await page.getByLabel('CA certificate (PEM)', { exact: true }).fill(ca.cert);
+  await page.getByLabel('Verification certificate (PEM)', { exact: true }).fill(verification.cert);
+  await page.getByRole('button', { name: 'Register CA' }).click();
+  await page.getByText('CA console-ca registered').waitFor();
+  await page.getByRole('cell', { name: 'active', exact: true }).waitFor();
+  await assertLabelled(page);
+  await shot(page, 'certificates');
+  await page.getByRole('button', { name: 'Inactivate console-ca' }).click();
+  await page.getByRole('button', { name: 'Confirm: Inactivate console-ca' }).click();
+  await page.getByRole('button', { name: 'Activate console-ca' }).waitFor();
+  assert.deepEqual(problems, []);
+});
+
 test('console - every page of an instance renders real data with labelled controls', { skip }, async (t) => {
   await client(t, 'console-live-01');
   const { page, problems } = await signedIn(t);
@@ -300,6 +323,7 @@ test('console - every page of an instance renders real data with labelled contro
     ['custom-auth', 'Custom authentication', 'Identities'],
     ['blacklist', 'Blacklist', 'Blacklisted client ids'],
     ['traces', 'Traces', 'Device trace'],
+    ['certificates', 'Certificates', 'Registered CA certificates'],
   ];
   for (const [path, heading, text] of pages) {
     await open(page, `i/${INSTANCE}/${path}`, heading);
@@ -313,11 +337,11 @@ test('console - every page of an instance renders real data with labelled contro
     await fleet[0]!.subscribeAsync('fleet/#');
     await fleet[1]!.subscribeAsync('fleet/+/status');
     let n = 0;
-    const timer = setInterval(() => void fleet[2 + (n++ % 4)]!.publishAsync(`fleet/${n % 4}/status`, `{"n":${n}}`), 40 + (n % 7) * 10);
-    t.after(() => clearInterval(timer));
+    const timer = setInterval(() => void fleet[2 + (n++ % 4)]!.publishAsync(`fleet/${n % 4}/status`, `{"n":${n}}`).catch(() => undefined), 50);
     await open(page, `i/${INSTANCE}/overview`, /Overview/);
     await page.waitForTimeout(20_000);
     await shot(page, 'overview');
+    clearInterval(timer);
     await open(page, `i/${INSTANCE}/clients`, 'Clients');
     await page.getByRole('link', { name: 'console-live-01' }).waitFor();
     await shot(page, 'clients');
