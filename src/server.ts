@@ -193,6 +193,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
       allowAnonymous: config.broker.allowAnonymous,
       acl: config.broker.acl,
       listenerInstances: config.listenerInstances,
+      externalAuth: config.externalAuth,
       bootstrap:
         config.bootstrapAccessKeyId !== undefined && config.bootstrapAccessKeySecret !== undefined
           ? { id: config.bootstrapAccessKeyId, secret: config.bootstrapAccessKeySecret }

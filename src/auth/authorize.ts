@@ -16,6 +16,7 @@ import type { InstanceQuotas } from './quotas.js';
 import type { BrokerViewRef } from './service-types.js';
 import { OFFLINE_TOPIC, ORDER_TOPIC } from './system-topics.js';
 import { checkGrant, TOKEN_UPLOAD_TOPIC, type TokenType } from './tokens.js';
+import { ExternalAuth } from '../external-auth/index.js';
 
 const ALLOW: AccessDecision = 'allow';
 
@@ -28,16 +29,35 @@ export class AccessChecks {
     private readonly act: ClientActions,
     private readonly view: BrokerViewRef,
     private readonly log: Logger,
+    private readonly external: ExternalAuth = ExternalAuth.none(),
   ) {}
 
-  authorizePublish(client: ClientHandle, topic: string, payloadBytes = 0): AccessDecision {
+  authorizePublish(client: ClientHandle, topic: string, payloadBytes = 0): AccessDecision | Promise<AccessDecision> {
     const denial = this.checkPublish(client, topic, payloadBytes);
-    return denial === null ? ALLOW : this.decide(client, topic, denial);
+    return denial === null ? this.callback(client, 'publish', topic) : this.decide(client, topic, denial);
   }
 
-  authorizeSubscribe(client: ClientHandle, filter: string): AccessDecision {
+  authorizeSubscribe(client: ClientHandle, filter: string): AccessDecision | Promise<AccessDecision> {
     const denial = this.checkSubscribe(client, filter);
-    return denial === null ? ALLOW : this.decide(client, filter, denial);
+    return denial === null ? this.callback(client, 'subscribe', filter) : this.decide(client, filter, denial);
+  }
+
+  /**
+   * Clients let in by an instance's JWT or HTTP callback are also asked of its authorization
+   * callback, when there is one: from the cache at once, else a promise the channel waits for.
+   */
+  private callback(client: ClientHandle, action: 'publish' | 'subscribe', topic: string): AccessDecision | Promise<AccessDecision> {
+    const p = principalOf(client);
+    if (p.mode !== 'external') return ALLOW;
+    const http = this.external.http(p.instanceId);
+    if (http === null || !http.authorizes || topic.startsWith('$')) return ALLOW;
+    const refused: Denial = { reasonCode: RC.NotAuthorized, disconnect: client.protocolVersion !== 5, why: 'refused by the authorization callback' };
+    const cached = http.cachedAuthorization(client.clientId, client.username, p.instanceId, action, topic);
+    if (cached !== undefined) return cached ? ALLOW : this.decide(client, topic, refused);
+    return http.authorize(client.clientId, client.username, p.instanceId, action, topic).then(
+      (allowed) => (allowed ? ALLOW : this.decide(client, topic, refused)),
+      () => this.decide(client, topic, refused),
+    );
   }
 
   authorizeWill(client: ClientHandle, topic: string): boolean {

@@ -7,6 +7,8 @@
  *   DeviceCredential|DAK|Inst the device credential of the client id
  *   <username>                a custom identity of the instance (or anonymous, see custom())
  *   none                      anonymous, default instance only, when allowed
+ *   <username> / none, on an instance with externalAuth: its JWT, then its HTTP callback
+ *                             (src/external-auth), before the custom/anonymous answer
  *   (TLS client certificate)  X.509 device identity: a device certificate issued by a CA
  *                             registered on the instance, bound to the client id by its subject
  *                             CN (src/x509); chosen when the username names no mode
@@ -17,6 +19,7 @@ import type { AccessKeys } from './access-keys.js';
 import type { CustomAuth } from './custom-auth.js';
 import type { DeviceCredentials } from './device-credentials.js';
 import type { CertificateRegistry } from '../x509/registry.js';
+import { ExternalAuth, type PeerFacts } from '../external-auth/index.js';
 import { MQ_ACTIONS } from './policy.js';
 import type { AuthMode, Principal } from './principal.js';
 import { parseTokenPassword, presentAs, TOKEN_CODE, type TokenClaims, type TokenService } from './tokens.js';
@@ -59,6 +62,8 @@ export interface CredentialInput {
   readonly password: string;
   /** The chain a 'certificate' client presented (PeerInfo.clientCertificates). */
   readonly certificates?: readonly Buffer[] | undefined;
+  /** Where the client comes from (for the HTTP callback). */
+  readonly peer?: PeerFacts;
 }
 
 function failed(cause: string, reason: string): CredentialCheck {
@@ -78,6 +83,7 @@ export class CredentialModes {
     private readonly custom: CustomAuth,
     private readonly certificates: CertificateRegistry,
     private readonly allowAnonymous: boolean,
+    private readonly external: ExternalAuth = ExternalAuth.none(),
   ) {}
 
   /** Step 6. Device credentials and certificates are checked asynchronously; the other modes answer at once. */
@@ -85,8 +91,8 @@ export class CredentialModes {
     const { instanceId } = input;
     switch (input.mode) {
       case 'anonymous':
-        if (!this.anonymousAllowed(instanceId)) return refused('anonymous', 'anonymous access not allowed', RC.NotAuthorized);
-        return { ok: true, principal: { mode: 'anonymous', instanceId } };
+        if (this.external.configured(instanceId)) return this.externalThen(input, () => this.anonymous(instanceId));
+        return this.anonymous(instanceId);
       case 'signature':
         return this.signature(input);
       case 'token':
@@ -94,9 +100,15 @@ export class CredentialModes {
       case 'device':
         return this.device(input);
       case 'custom':
+        if (this.external.configured(instanceId) && !this.custom.hasUsername(instanceId, input.username!, input.clientId)) {
+          return this.externalThen(input, () => this.customIdentity(input));
+        }
         return this.customIdentity(input);
       case 'certificate':
         return this.certificate(input);
+      case 'external':
+        // Not a username mode: reached only through externalThen.
+        return refused('bad-username', 'no such mode', RC.BadUserNameOrPassword);
     }
   }
 
@@ -109,6 +121,28 @@ export class CredentialModes {
       return failed('certificate-client-id', `the device certificate is issued to "${identity.deviceName ?? ''}", not to client id "${clientId}"`);
     }
     return { ok: true, principal: { mode: 'certificate', instanceId, caSn: identity.caSn, deviceSn: identity.deviceSn, chainSn: identity.chainSn } };
+  }
+
+  private anonymous(instanceId: string): CredentialCheck {
+    if (!this.anonymousAllowed(instanceId)) return refused('anonymous', 'anonymous access not allowed', RC.NotAuthorized);
+    return { ok: true, principal: { mode: 'anonymous', instanceId } };
+  }
+
+  /** The instance's JWT / HTTP callback; when neither decides, `otherwise`. */
+  private async externalThen(input: CredentialInput, otherwise: () => CredentialCheck): Promise<CredentialCheck> {
+    const { instanceId, clientId, username, password } = input;
+    const peer = input.peer ?? { remoteAddress: '', remotePort: 0, listener: '', transport: '', protocolVersion: 4 };
+    const outcome = await this.external.authenticate({ instanceId, clientId, username, password }, peer);
+    if (outcome.kind === 'ignore') return otherwise();
+    if (outcome.kind === 'deny') return failed(outcome.cause, outcome.reason);
+    const principal: Principal = {
+      mode: 'external',
+      instanceId,
+      provider: outcome.provider,
+      acl: outcome.acl,
+      ...(outcome.expiresAt === undefined ? {} : { expiresAt: outcome.expiresAt }),
+    };
+    return { ok: true, principal };
   }
 
   private anonymousAllowed(instanceId: string): boolean {

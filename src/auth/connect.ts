@@ -121,7 +121,16 @@ export class ConnectAuthenticator {
     }
 
     // 6. Credentials (only a device credential check waits; the others answer in this turn).
-    const pending = this.modes.verify({ mode, keyId, instanceId, username, clientId, password, certificates });
+    const pending = this.modes.verify({
+      mode,
+      keyId,
+      instanceId,
+      username,
+      clientId,
+      password,
+      certificates,
+      peer: { remoteAddress: ip, remotePort: peer.remotePort, listener: peer.listener, transport: peer.transport, protocolVersion: connect.protocolVersion },
+    });
     const checked: CredentialCheck = pending instanceof Promise ? await pending : pending;
     if (!checked.ok) {
       if (checked.counts) return failed(checked.cause, checked.reason, checked.reasonCode);

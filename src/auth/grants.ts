@@ -6,6 +6,7 @@
  * (reference §2.7).
  */
 import { AclAuthorizer } from '../broker/acl.js';
+import { aclAllows } from '../external-auth/acl.js';
 import type { AclRule } from '../broker/options.js';
 import type { ClientHandle } from '../broker/hooks.js';
 import { ReasonCode as RC } from '../protocol/reason-codes.js';
@@ -75,6 +76,8 @@ export class Grants {
       case 'device':
       case 'certificate':
         return null;
+      case 'external':
+        return p.acl === null || aclAllows(p.acl, action, topic, { clientId: client.clientId, username: client.username }) ? null : resourceAuthFailed;
       case 'custom':
         return this.custom.check(p.instanceId, p.identity, action, topic) === 'allow' ? null : resourceAuthFailed;
     }

@@ -19,6 +19,8 @@ export class LiveConnections {
   private readonly byToken = new Map<string, Set<ClientHandle>>();
   private readonly byAccessKey = new Map<string, Set<ClientHandle>>();
   private readonly byClient = new Map<string, ClientHandle>();
+  /** JWT clients: the timer that closes the connection when the token expires. */
+  private readonly expiries = new Map<ClientHandle, NodeJS.Timeout>();
 
   constructor(
     private readonly clock: Clock,
@@ -61,6 +63,13 @@ export class LiveConnections {
       case 'device':
         this.byClient.set(p.instanceId + '\u001f' + client.clientId, client);
         break;
+      case 'external':
+        if (p.expiresAt !== undefined) {
+          const timer = setTimeout(() => this.act.disconnect(client, RC.NotAuthorized, 'token expired'), Math.max(0, p.expiresAt - Date.now()));
+          timer.unref();
+          this.expiries.set(client, timer);
+        }
+        break;
       default:
         break;
     }
@@ -68,6 +77,11 @@ export class LiveConnections {
 
   disconnected(client: ClientHandle): void {
     const p = principalOf(client);
+    const expiry = this.expiries.get(client);
+    if (expiry !== undefined) {
+      clearTimeout(expiry);
+      this.expiries.delete(client);
+    }
     if (p.mode === 'token') {
       if (p.grant !== null) for (const claims of p.grant.claims) unindex(this.byToken, claims.id, client);
       for (const claims of p.initial) unindex(this.byToken, claims.id, client);

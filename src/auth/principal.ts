@@ -1,9 +1,10 @@
 /** What authentication attaches to a connection, and how to read it back from a client handle. */
 import type { ClientHandle } from '../broker/hooks.js';
+import type { TopicAcl } from '../external-auth/acl.js';
 import type { CustomIdentity } from './custom-auth.js';
 import type { TokenClaims, TokenGrant } from './tokens.js';
 
-export type AuthMode = 'anonymous' | 'signature' | 'token' | 'device' | 'custom' | 'certificate';
+export type AuthMode = 'anonymous' | 'signature' | 'token' | 'device' | 'custom' | 'certificate' | 'external';
 
 /** What authentication attached to a connection (ClientHandle.principal). */
 export type Principal =
@@ -27,6 +28,16 @@ export type Principal =
       readonly deviceSn: string;
       /** Serials from the device certificate up to the CA (`certificateChainSn` of status events). */
       readonly chainSn: string;
+    }
+  | {
+      /** Let in by the instance's JWT or HTTP callback (src/external-auth). */
+      readonly mode: 'external';
+      readonly instanceId: string;
+      readonly provider: 'jwt' | 'http';
+      /** Topic permissions of the answer; null = every topic of the instance. */
+      readonly acl: TopicAcl | null;
+      /** When the JWT expires (ms): the connection is closed then. */
+      readonly expiresAt?: number;
     };
 
 /** The principal of a connection; a client without one is anonymous on its instance. */

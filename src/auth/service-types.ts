@@ -2,6 +2,7 @@
 import type { AclRule } from '../broker/options.js';
 import type { ClientHandle } from '../broker/hooks.js';
 import type { Clock } from './clock.js';
+import type { ExternalAuth } from '../external-auth/index.js';
 import type { LoginLimits } from './quotas.js';
 
 /** What the service needs to know about the broker's live state. */
@@ -28,6 +29,8 @@ export interface AuthServiceOptions {
   readonly clock?: Clock;
   /** Called for every refused CONNECT with a short cause ('bad-signature', 'token-2', 'blacklisted', ...). */
   readonly onAuthFailure?: (instanceId: string, cause: string) => void;
+  /** Per-instance JWT and HTTP callbacks (config externalAuth). */
+  readonly external?: ExternalAuth;
 }
 
 export interface AuthCounters {

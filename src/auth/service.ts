@@ -18,6 +18,7 @@
  *   client-actions.ts    token notices and disconnects sent to a live client
  *   principal.ts         what authentication attaches to a connection
  *   ../x509/             registered CAs, device certificates, SetSniConfig domains
+ *   ../external-auth/    per-instance JWT and HTTP callbacks
  *
  * What a refused client sees is in docs/authentication.md ("What a refused client sees").
  */
@@ -42,6 +43,7 @@ import { DEFAULT_LOGIN_LIMITS, InstanceQuotas, LoginLimiter } from './quotas.js'
 import type { AuthServiceOptions, BrokerView } from './service-types.js';
 import { SystemTopics } from './system-topics.js';
 import { TokenService } from './tokens.js';
+import { ExternalAuth } from '../external-auth/index.js';
 import { CertificateRegistry } from '../x509/registry.js';
 import { SniDomains } from '../x509/sni-config.js';
 
@@ -85,10 +87,11 @@ export class AuthService implements Authenticator, Authorizer, SystemTopicHandle
     this.logins = new LoginLimiter(this.clock, options.loginLimits ?? DEFAULT_LOGIN_LIMITS);
     const view = (): BrokerView | null => this.view;
     const act = new ClientActions(this.counters, log);
-    const modes = new CredentialModes(tenancy, keys, tokens, devices, custom, certificates, options.allowAnonymous);
+    const external = options.external ?? ExternalAuth.none();
+    const modes = new CredentialModes(tenancy, keys, tokens, devices, custom, certificates, options.allowAnonymous, external);
     this.connect = new ConnectAuthenticator(tenancy, custom, modes, this.logins, this.quotas, options, view, log, certificates, sni);
     const grants = new Grants(tenancy, keys, custom, this.clock, options.acl);
-    this.access = new AccessChecks(tenancy, grants, this.quotas, this.clock, act, view, log);
+    this.access = new AccessChecks(tenancy, grants, this.quotas, this.clock, act, view, log, external);
     this.live = new LiveConnections(this.clock, keys, tokens, this.counters, act, view);
     this.systemTopics = new SystemTopics(tokens, this.live, act);
 
@@ -138,11 +141,11 @@ export class AuthService implements Authenticator, Authorizer, SystemTopicHandle
 
   // Authorizer (authorize.ts).
 
-  authorizePublish(client: ClientHandle, topic: string, payloadBytes = 0): AccessDecision {
+  authorizePublish(client: ClientHandle, topic: string, payloadBytes = 0): AccessDecision | Promise<AccessDecision> {
     return this.access.authorizePublish(client, topic, payloadBytes);
   }
 
-  authorizeSubscribe(client: ClientHandle, filter: string): AccessDecision {
+  authorizeSubscribe(client: ClientHandle, filter: string): AccessDecision | Promise<AccessDecision> {
     return this.access.authorizeSubscribe(client, filter);
   }
 

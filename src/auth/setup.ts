@@ -15,6 +15,7 @@ import type { Clock } from './clock.js';
 import { loadOrCreateMasterKey, SecretBox } from './crypto.js';
 import { DEFAULT_LOGIN_LIMITS, type LoginLimits } from './quotas.js';
 import { AuthService, type BrokerView } from './service.js';
+import { ExternalAuth, type ExternalAuthConfig } from '../external-auth/index.js';
 
 export const BOOTSTRAP_FILE = 'bootstrap-access-key.json';
 const HOUSEKEEPING_MS = 3600_000;
@@ -34,6 +35,8 @@ export interface AuthSetup {
   readonly announce: ((text: string) => void) | null;
   readonly onAuthFailure?: (instanceId: string, cause: string) => void;
   readonly clock?: Clock;
+  /** Per-instance JWT and HTTP callbacks (config externalAuth). */
+  readonly externalAuth?: ExternalAuthConfig;
 }
 
 export interface RunningAuth {
@@ -58,6 +61,7 @@ export function brokerView(broker: Broker): BrokerView {
 
 export async function startAuth(setup: AuthSetup): Promise<RunningAuth> {
   const box = new SecretBox(loadOrCreateMasterKey(setup.dataDir));
+  const external = await ExternalAuth.open(setup.externalAuth ?? {}, setup.logger);
   const service = await AuthService.open({
     store: setup.store,
     box,
@@ -69,9 +73,13 @@ export async function startAuth(setup: AuthSetup): Promise<RunningAuth> {
       loginLimits: { ...DEFAULT_LOGIN_LIMITS, ...setup.loginLimits },
       ...(setup.onAuthFailure === undefined ? {} : { onAuthFailure: setup.onAuthFailure }),
       ...(setup.clock === undefined ? {} : { clock: setup.clock }),
+      external,
     },
     logger: setup.logger,
   });
+  for (const instanceId of external.instances()) {
+    if (service.tenancy.get(instanceId) === undefined) setup.logger.warn({ instanceId }, 'externalAuth configured for an instance that does not exist (yet)');
+  }
   for (const [listener, instanceId] of Object.entries(setup.listenerInstances)) {
     if (service.tenancy.get(instanceId) === undefined) {
       setup.logger.warn({ listener, instanceId }, 'listener bound to an instance that does not exist: its clients are refused');

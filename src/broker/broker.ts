@@ -149,11 +149,11 @@ export class Broker implements ConnectionSink {
     return this.hooks.authenticator.authenticate(connect, peer);
   }
 
-  authorizePublish(client: ClientHandle, topic: string, payloadBytes = 0): AccessDecision {
+  authorizePublish(client: ClientHandle, topic: string, payloadBytes = 0): AccessDecision | Promise<AccessDecision> {
     return this.hooks.authorizer.authorizePublish(client, topic, payloadBytes);
   }
 
-  authorizeSubscribe(client: ClientHandle, filter: string): AccessDecision {
+  authorizeSubscribe(client: ClientHandle, filter: string): AccessDecision | Promise<AccessDecision> {
     return this.hooks.authorizer.authorizeSubscribe(client, filter);
   }
 

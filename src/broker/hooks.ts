@@ -67,10 +67,14 @@ export function denialOf(decision: Exclude<AccessDecision, 'allow'>): { reasonCo
   return { reasonCode: 0x87 /* Not Authorized */, disconnect: decision === 'deny-disconnect' };
 }
 
+/**
+ * A decision may be a promise (an HTTP authorization callback): the channel then holds the
+ * client's further packets until it is settled, so their order is kept.
+ */
 export interface Authorizer {
   /** `payloadBytes`: size of the PUBLISH payload (per-instance payload limits). */
-  authorizePublish(client: ClientHandle, topic: string, payloadBytes: number): AccessDecision;
-  authorizeSubscribe(client: ClientHandle, filter: string): AccessDecision;
+  authorizePublish(client: ClientHandle, topic: string, payloadBytes: number): AccessDecision | Promise<AccessDecision>;
+  authorizeSubscribe(client: ClientHandle, filter: string): AccessDecision | Promise<AccessDecision>;
   /** Wills are published after the client is gone; checked against the client's grants then. */
   authorizeWill(client: ClientHandle, topic: string): boolean;
 }

@@ -86,7 +86,7 @@ function describeExpected(spec: OptionSpec): string {
 }
 
 function badValue(spec: OptionSpec, raw: unknown, source: Source, why?: string): ConfigError {
-  const shown = typeof raw === 'string' ? JSON.stringify(raw) : JSON.stringify(raw) ?? String(raw);
+  const shown = spec.secret === true ? '(not shown: it may hold secrets)' : typeof raw === 'string' ? JSON.stringify(raw) : JSON.stringify(raw) ?? String(raw);
   return new ConfigError(
     `Invalid value ${shown} for ${spec.key} (${source.text}): ${why ?? `expected ${describeExpected(spec)}`}`,
   );

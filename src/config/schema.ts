@@ -9,6 +9,7 @@
  *                                   flag --max-packet-size
  */
 import { DEFAULT_BROKER_OPTIONS, type BrokerOptions } from '../broker/options.js';
+import { checkExternalAuth, type ExternalAuthConfig } from '../external-auth/config.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -44,6 +45,8 @@ export interface FerryConfig {
   bootstrapAccessKeySecret?: string;
   /** Listener name → instance id its clients belong to. */
   listenerInstances: Record<string, string>;
+  /** Per-instance JWT and HTTP authentication/authorization callbacks (src/external-auth). */
+  externalAuth: ExternalAuthConfig;
   /** Failed-login limiting: failures per minute from one address / for one username, block time. */
   loginMaxFailuresPerIp: number;
   loginMaxFailuresPerUsername: number;
@@ -81,6 +84,8 @@ export interface OptionSpec {
   readonly check?: (value: unknown) => { value: unknown } | { error: string };
   /** False for settings that cannot come from the config file (only 'config' itself). */
   readonly inFile?: false;
+  /** The value may hold secrets: error messages do not repeat it. */
+  readonly secret?: true;
   readonly group: 'general' | 'listeners' | 'tls' | 'store' | 'auth' | 'observability' | 'broker';
 }
 
@@ -188,10 +193,12 @@ const ROWS = [
     check: (v) => (typeof v === 'string' && /^[A-Za-z0-9]{8,64}$/.test(v) ? { value: v } : { error: '8-64 letters and digits' }),
     description: 'Id of an AccessKey with full access, created (or restored) at start. Without it, the first start generates one, writes it to <dataDir>/bootstrap-access-key.json and prints it once.' },
   { key: 'bootstrapAccessKeySecret', group: 'auth', type: 'string', arg: 'SECRET',
-    check: (v) => (typeof v === 'string' && v.length >= 16 ? { value: v } : { error: 'at least 16 characters' }),
+    check: (v) => (typeof v === 'string' && v.length >= 16 ? { value: v } : { error: 'at least 16 characters' }), secret: true,
     description: 'Secret of the bootstrap AccessKey (at least 16 characters). Prefer the environment variable: flags show in the process list.' },
   { key: 'listenerInstances', group: 'auth', type: 'json', arg: 'JSON', default: {}, check: checkListenerInstances,
     description: 'Binds listeners to instances: {"mqtts":"mqtt-a"} puts every client of the mqtts listener in instance mqtt-a (a username naming another instance is refused).' },
+  { key: 'externalAuth', group: 'auth', type: 'json', arg: 'JSON', default: {}, check: checkExternalAuth, secret: true,
+    description: 'JWT authentication and HTTP authentication/authorization callbacks per instance: {"<instanceId>": {"jwt": {…}, "http": {…}}}. Fields in docs/authentication.md ("JWT and HTTP callbacks").' },
   { key: 'loginMaxFailuresPerIp', group: 'auth', type: 'integer', arg: 'N', min: 0, max: U32, default: 100,
     description: 'Failed logins within a minute from one address after which that address is blocked for loginBlockSeconds; 0 = no limit.' },
   { key: 'loginMaxFailuresPerUsername', group: 'auth', type: 'integer', arg: 'N', min: 0, max: U32, default: 10,

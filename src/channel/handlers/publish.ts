@@ -4,11 +4,12 @@
  * packet id until PUBREL — method B of MQTT 4.3.3).
  */
 import type { PublishPacket } from '../../protocol/packets.js';
-import { denialOf } from '../../broker/hooks.js';
+import { denialOf, type AccessDecision } from '../../broker/hooks.js';
 import { Message } from '../../session/message.js';
 import type { Channel } from '../channel.js';
 import { RC } from '../reason.js';
 import { expiresAt, forwardableProperties } from './connect.js';
+import { holdWhile } from '../hold.js';
 
 export function handlePublish(ch: Channel, packet: PublishPacket): void {
   const session = ch.session!;
@@ -53,6 +54,19 @@ export function handlePublish(ch: Channel, packet: PublishPacket): void {
   }
 
   const decision = broker.authorizePublish(ch, topic, packet.payload.length);
+  if (decision instanceof Promise) {
+    // An authorization callback is being asked: the client's next packets wait (order is kept).
+    holdWhile(ch, decision, (settled) => publishAuthorized(ch, packet, topic, settled));
+    return;
+  }
+  publishAuthorized(ch, packet, topic, decision);
+}
+
+function publishAuthorized(ch: Channel, packet: PublishPacket, topic: string, decision: AccessDecision): void {
+  const session = ch.session!;
+  const broker = ch.broker;
+  const qos = packet.qos;
+  const packetId = packet.packetId ?? 0;
   if (decision !== 'allow') {
     ch.log.info({ topic }, 'publish not authorized');
     broker.counters.publishDenied++;

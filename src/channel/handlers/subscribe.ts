@@ -6,26 +6,23 @@ import { isValidTopicFilter, parseSharedSubscription } from '../../protocol/topi
 import type { QoS, SubscribePacket } from '../../protocol/packets.js';
 import type { Message } from '../../session/message.js';
 import type { SubscriptionOptions } from '../../session/session.js';
-import { denialOf } from '../../broker/hooks.js';
+import { denialOf, type AccessDecision } from '../../broker/hooks.js';
+import { holdWhile } from '../hold.js';
 import type { Channel } from '../channel.js';
 import { RC } from '../reason.js';
 
 const MAX_QOS: QoS = 2;
 
 export function handleSubscribe(ch: Channel, packet: SubscribePacket): void {
-  const session = ch.session!;
   const broker = ch.broker;
-  const v5 = ch.protocolVersion === 5;
-  const subscriptionId = packet.properties?.subscriptionIdentifiers?.[0] ?? 0;
-  const reasonCodes: number[] = [];
-  const retained: Array<{ message: Message; qos: QoS }> = [];
-  const now = Date.now();
-
+  // First every filter's validity and authorization (a decision may be pending on a callback).
+  const checks: Check[] = [];
+  let pending = false;
   for (const request of packet.subscriptions) {
     const shared = parseSharedSubscription(request.topicFilter);
     const filter = shared === null ? request.topicFilter : shared.filter;
     if ((shared === null && request.topicFilter.startsWith('$share/')) || !isValidTopicFilter(filter)) {
-      reasonCodes.push(v5 ? RC.TopicFilterInvalid : RC.UnspecifiedError);
+      checks.push({ request, shared, filter, decision: 'invalid' });
       continue;
     }
     if (shared !== null && request.noLocal) {
@@ -34,6 +31,40 @@ export function handleSubscribe(ch: Channel, packet: SubscribePacket): void {
       return;
     }
     const decision = broker.authorizeSubscribe(ch, filter);
+    if (decision instanceof Promise) pending = true;
+    checks.push({ request, shared, filter, decision });
+  }
+  if (!pending) {
+    subscribeChecked(ch, packet, checks as Settled[]);
+    return;
+  }
+  const all = Promise.all(checks.map(async (c) => ({ ...c, decision: await c.decision })));
+  holdWhile(ch, all, (settled) => subscribeChecked(ch, packet, settled));
+}
+
+type Request = SubscribePacket['subscriptions'][number];
+interface Check {
+  readonly request: Request;
+  readonly shared: ReturnType<typeof parseSharedSubscription>;
+  readonly filter: string;
+  readonly decision: AccessDecision | Promise<AccessDecision> | 'invalid';
+}
+type Settled = Check & { readonly decision: AccessDecision | 'invalid' };
+
+function subscribeChecked(ch: Channel, packet: SubscribePacket, checks: readonly Settled[]): void {
+  const session = ch.session!;
+  const broker = ch.broker;
+  const v5 = ch.protocolVersion === 5;
+  const subscriptionId = packet.properties?.subscriptionIdentifiers?.[0] ?? 0;
+  const reasonCodes: number[] = [];
+  const retained: Array<{ message: Message; qos: QoS }> = [];
+  const now = Date.now();
+
+  for (const { request, shared, filter, decision } of checks) {
+    if (decision === 'invalid') {
+      reasonCodes.push(v5 ? RC.TopicFilterInvalid : RC.UnspecifiedError);
+      continue;
+    }
     if (decision !== 'allow') {
       ch.log.info({ filter: request.topicFilter }, 'subscribe not authorized');
       const denial = denialOf(decision);

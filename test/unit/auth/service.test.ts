@@ -117,7 +117,11 @@ async function login(
 }
 
 const refused = (v: AuthVerdict): number => (v.ok ? 0 : v.reasonCode);
-const denial = (d: AccessDecision): string => (typeof d === 'object' ? `${d.deny.toString(16)}${d.disconnect ? '!' : ''}` : d);
+// These principals are answered at once (only an authorization callback answers later).
+const denial = (d: AccessDecision | Promise<AccessDecision>): string => {
+  assert.ok(!(d instanceof Promise), 'decided at once');
+  return typeof d === 'object' ? `${d.deny.toString(16)}${d.disconnect ? '!' : ''}` : d;
+};
 
 test('auth service - anonymous clients reach only the default instance, and only when allowed', async () => {
   const env = await setup();
