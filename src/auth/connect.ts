@@ -14,6 +14,7 @@
  *   7. quota         connections of the instance                        → 0x97 (3.x: 3)
  */
 import type { Logger } from 'pino';
+import { shownUsername } from '../observability/logger.js';
 import type { AuthVerdict } from '../broker/hooks.js';
 import type { ConnectPacket } from '../protocol/packets.js';
 import { ReasonCode as RC } from '../protocol/reason-codes.js';
@@ -52,7 +53,7 @@ export class ConnectAuthenticator {
     const password = connect.password?.toString('utf8') ?? '';
     let instanceId = this.tenancy.defaultInstanceId;
     const log = (cause: string, reason: string, extra: Record<string, unknown> = {}): void => {
-      this.log.info({ clientId, username, remote: ip, instanceId, cause, reason, ...extra }, 'authentication refused');
+      this.log.info({ clientId, username: shownUsername(username), remote: ip, instanceId, cause, reason, ...extra }, 'authentication refused');
       this.options.onAuthFailure?.(instanceId, cause);
     };
 

@@ -1,5 +1,6 @@
 /** Clients of an instance (connected ones and waiting persistent sessions): list, detail, kick. */
 import { certificateChainSnOf } from '../auth/principal.js';
+import { shownUsername } from '../observability/logger.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import type { ManagementDeps } from './deps.js';
 import { FacadeError } from './errors.js';
@@ -55,7 +56,7 @@ export class Clients {
       clientId,
       instanceId,
       connected: handle !== undefined,
-      ...(handle?.username === undefined ? {} : { username: handle.username }),
+      ...(handle?.username === undefined ? {} : { username: shownUsername(handle.username)! }),
       ...(handle === undefined
         ? {}
         : {

@@ -30,3 +30,13 @@ export function createLogger(options: LoggerOptions): Logger {
 export function componentLogger(root: Logger, component: string): Logger {
   return root.child({ component });
 }
+
+const JWT_SHAPE = /^[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*$/;
+
+/**
+ * A CONNECT username as it may be logged or shown: a JWT sent as the username (externalAuth
+ * `from: "username"`) is a bearer credential, so only its shape is shown.
+ */
+export function shownUsername(username: string | undefined): string | undefined {
+  return username !== undefined && JWT_SHAPE.test(username) ? '(JWT)' : username;
+}

@@ -2,6 +2,7 @@
  * CONNECT → CONNACK, as named steps: validate, authenticate, open the session (takeover or
  * resume), answer, then resend what the session owes the client.
  */
+import { shownUsername } from '../../observability/logger.js';
 import { randomBytes } from 'node:crypto';
 import type { ConnectPacket, Properties } from '../../protocol/packets.js';
 import { Message } from '../../session/message.js';
@@ -48,7 +49,7 @@ export async function handleConnect(ch: Channel, packet: ConnectPacket): Promise
   const verdict = await ch.broker.authenticate(packet, ch.peer);
   if (ch.state !== 'authenticating') return; // the socket went away meanwhile
   if (!verdict.ok) {
-    ch.log.info({ clientId, username: packet.username, remote: ch.peer.remoteAddress }, 'connection refused');
+    ch.log.info({ clientId, username: shownUsername(packet.username), remote: ch.peer.remoteAddress }, 'connection refused');
     ch.broker.counters.authFailures++;
     ch.broker.tracer?.refused(ch, clientId, packet.username, verdict.reasonCode, verdict.instanceId);
     ch.refuseConnect(verdict.reasonCode);

@@ -108,7 +108,9 @@ test('external auth - JWT per instance: HS256 inline on one, ES256 from a PEM fi
   const esToken = await new SignJWT({ clientid: 'sensor-1' }).setProtectedHeader({ alg: 'ES256' }).setExpirationTime('1h').sign(es.privateKey);
   const sensor = await open(t, ws, { ...V5, clientId: 'sensor-1', username: esToken });
   assert.equal(await publish(sensor, 'any/topic'), 0, 'no acl claim: every topic of the instance');
-  assert.equal((await rest(endpoint, ADMIN, 'GET', '/instances/mqtt-es/clients/sensor-1')).body['connected'], true);
+  const sensorInfo = await rest(endpoint, ADMIN, 'GET', '/instances/mqtt-es/clients/sensor-1');
+  assert.equal(sensorInfo.body['connected'], true);
+  assert.equal(sensorInfo.body['username'], '(JWT)', 'a token in the username is a credential: not shown');
   assert.equal(await refused(t, ws, { ...V5, clientId: 'sensor-2', username: await hs256({}) }), 0x86);
   assert.equal(await refused(t, ws, { ...V5, clientId: 'sensor-1', username: 'not-a-jwt' }), 0x86, 'no JWT and no custom identity of that name');
   assert.equal(await refused(t, ws, { ...V5, clientId: 'sensor-1' }), 0x87, 'no credentials: anonymous, which only the default instance allows');
