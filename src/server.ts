@@ -32,6 +32,10 @@ import { componentLogger, createLogger } from './observability/logger.js';
 import { startListeners, type ListenerGroup, type ListenerSpec } from './transport/listeners.js';
 import type { TlsMaterial } from './transport/tls.js';
 import type { InstanceLimits } from './tenancy/limits.js';
+import { createConnectorRegistry, type ConnectorRegistry } from './rules/connectors/index.js';
+import { connectorEndpoints } from './rules/endpoints.js';
+import { RuleRegistry } from './rules/registry.js';
+import { RuleBackends } from './rules/runtime.js';
 
 /** Listener names, as they appear in logs, PeerInfo.listener and RunningFerry.ports. */
 export type ListenerName = 'mqtt' | 'ws' | 'mqtts' | 'wss';
@@ -68,6 +72,12 @@ export interface RunningFerry {
   readonly metrics: FerryMetrics;
   /** Message and device traces: the query API of the QueryMqttTrace* actions. */
   readonly traces: TraceService;
+  /**
+   * Rules (docs/rules.md): the registry (subscribe with registry.onChange, clear URLs from
+   * registry.resolved), the connectors by scheme, and the runtime + built-in queues the API
+   * answers from (stubs until the rule runtime replaces them).
+   */
+  readonly rules: { readonly registry: RuleRegistry; readonly connectors: ConnectorRegistry; readonly backends: RuleBackends };
   /** Actually bound ports. */
   readonly ports: Readonly<FerryPorts>;
   /** True between "every listener accepts" and the start of stop(). */
@@ -218,7 +228,10 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   tenancy.onInstanceDeleted((instanceId) => broker.dropTenant(instanceId));
   broker.tracer = traces.recorder;
   const metrics = new FerryMetrics({ broker, traces, quotas: auth.service.quotas });
-  const management = await Management.open({ broker, store, traces, msgIdOf: (message) => traces.msgIdOf(message), ...authDeps(auth.service) });
+  const connectors = createConnectorRegistry();
+  const rules = await RuleRegistry.open({ store, box: auth.box, tenancy, endpoints: connectorEndpoints(connectors), logger: componentLogger(logger, 'rules') });
+  const ruleBackends = RuleBackends.stubs(rules);
+  const management = await Management.open({ broker, store, traces, msgIdOf: (message) => traces.msgIdOf(message), rules, ruleBackends, ...authDeps(auth.service) });
   const http = await createHttpServer({ logger: componentLogger(logger, 'http'), modules: httpModules(config, readiness, metrics, management) });
   let listeners: ListenerGroup | undefined;
   let httpPort: number;
@@ -274,6 +287,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
     auth: auth.service,
     metrics,
     traces,
+    rules: { registry: rules, connectors, backends: ruleBackends },
     ports,
     get ready() {
       return readiness.ready;

@@ -42,6 +42,8 @@ export interface AuthSetup {
 export interface RunningAuth {
   readonly service: AuthService;
   readonly bootstrapKeyId: string;
+  /** The SecretBox of this data directory, for other modules' sealed secrets (rule URLs). */
+  readonly box: SecretBox;
   close(): void;
 }
 
@@ -123,5 +125,5 @@ export async function startAuth(setup: AuthSetup): Promise<RunningAuth> {
   };
   const timer = setInterval(() => service.housekeeping(), HOUSEKEEPING_MS);
   timer.unref();
-  return { service, bootstrapKeyId: bootstrap.id, close: () => clearInterval(timer) };
+  return { service, bootstrapKeyId: bootstrap.id, box, close: () => clearInterval(timer) };
 }

@@ -7,6 +7,8 @@ import type { CustomAuth } from '../auth/custom-auth.js';
 import type { DeviceCredentials } from '../auth/device-credentials.js';
 import type { TokenService } from '../auth/tokens.js';
 import type { Broker } from '../broker/broker.js';
+import type { RuleRegistry } from '../rules/registry.js';
+import type { RuleBackends } from '../rules/runtime.js';
 import type { Message } from '../session/message.js';
 import type { Store } from '../store/types.js';
 import type { Tenancy } from '../tenancy/registry.js';
@@ -28,6 +30,10 @@ export interface ManagementDeps {
   /** SetSniConfig domains (src/x509/sni-config.ts). */
   readonly sni?: SniDomains;
   readonly traces?: TraceQueries;
+  /** Rules of the instances (src/rules); their calls fail with ServiceUnavailable without it. */
+  readonly rules?: RuleRegistry;
+  /** The rule runtime and the built-in queues (stubs until the runtime attaches). */
+  readonly ruleBackends?: RuleBackends;
   /**
    * The trace MsgId of a routed message (TraceService.msgIdOf), so SendMessage and REST publish
    * answer the id its traces carry; without it, or while tracing is off (undefined), MsgIds are

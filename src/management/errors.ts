@@ -56,7 +56,9 @@ export function describeError(err: unknown): { code: string; status: number; mes
   if (err instanceof FacadeError) {
     return { code: err.code, status: err.status, message: err.message, ...(err.field === undefined ? {} : { field: err.field }), internal: false };
   }
-  if (err instanceof ManagementError) return { code: err.code, status: err.status, message: err.message, internal: false };
+  if (err instanceof ManagementError) {
+    return { code: err.code, status: err.status, message: err.message, ...(err.field === undefined ? {} : { field: err.field }), internal: false };
+  }
   if (err instanceof StoreUnavailableError) {
     // The write was not made durable (disk full, I/O error): refused, never acknowledged.
     return { code: 'ServiceUnavailable', status: 503, message: `the store cannot write, retry later: ${err.message}`, internal: false };

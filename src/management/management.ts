@@ -22,6 +22,8 @@
  *   certificates.ts    CA and device certificates, SNI domains, disaster recovery
  *   clients.ts         clients, kick      subscriptions.ts  subscriptions
  *   retained.ts        retained messages  publish.ts        publishing from a backend
+ *   rules.ts           rules, stats, dead letters (src/rules)
+ *   queues.ts          the built-in queues (queue://NAME)
  *   paging.ts          cursor pages       deps.ts           ManagementDeps
  *
  * The tenancy/auth services are optional: an embedded broker without them still answers the
@@ -37,6 +39,8 @@ import type { SniView } from '../x509/sni-config.js';
 import type { Broker } from '../broker/broker.js';
 import type { InstanceLimits, InstanceMode } from '../tenancy/limits.js';
 import type { ParentTopicRecord, Tenancy } from '../tenancy/registry.js';
+import type { Rule, RuleInput, RulePatch } from '../rules/model.js';
+import type { DeadLetter, QueueInfo, QueueMessageInput, ReceivedQueueMessage, RuleStats } from '../rules/runtime.js';
 import { AccessKeyAdmin } from './access-keys.js';
 import { Blacklist } from './blacklist.js';
 import { CallerAccess } from './caller-access.js';
@@ -51,6 +55,8 @@ import { InstanceCheck } from './instance-check.js';
 import { Instances, type InstanceView } from './instances.js';
 import type { Page, PageQuery } from './paging.js';
 import { Publisher, type PublishInput } from './publish.js';
+import { Queues } from './queues.js';
+import { RuleAdmin, type RuleAnswer } from './rules.js';
 import { ResourceTags } from './resource-tags.js';
 import { Retained, type RetainedView } from './retained.js';
 import { Subscriptions, type SubscriptionView } from './subscriptions.js';
@@ -66,6 +72,7 @@ export type { ClientView, ClientDetail } from './clients.js';
 export type { SubscriptionView } from './subscriptions.js';
 export type { RetainedView } from './retained.js';
 export { newMsgId, type PublishInput } from './publish.js';
+export type { RuleAnswer } from './rules.js';
 export { MAX_PAGE_SIZE, paginate, type Page, type PageQuery } from './paging.js';
 
 export class Management {
@@ -86,6 +93,8 @@ export class Management {
   private readonly subscriptions: Subscriptions;
   private readonly retained: Retained;
   private readonly publisher: Publisher;
+  private readonly rules: RuleAdmin;
+  private readonly queues: Queues;
 
   private constructor(
     private readonly deps: ManagementDeps,
@@ -109,6 +118,8 @@ export class Management {
     this.clients = new Clients(deps, check, this.subscriptions);
     this.retained = new Retained(deps, check, now);
     this.publisher = new Publisher(deps, check, now);
+    this.rules = new RuleAdmin(deps, check);
+    this.queues = new Queues(deps, check);
   }
 
   static async open(deps: ManagementDeps): Promise<Management> {
@@ -445,5 +456,69 @@ export class Management {
   /** Resolves once everything the broker recorded so far is durable. */
   async durable(): Promise<void> {
     await this.deps.broker.persistence?.whenDurable();
+  }
+
+  // Rules (rules.ts) and the built-in queues (queues.ts).
+
+  listRules(instanceId: string): Rule[] {
+    return this.rules.list(instanceId);
+  }
+
+  getRule(instanceId: string, ruleId: string): Rule {
+    return this.rules.get(instanceId, ruleId);
+  }
+
+  /** Creates a rule; a generated webhook secret is in the answer, that one time. */
+  createRule(instanceId: string, input: RuleInput): Promise<RuleAnswer> {
+    return this.rules.create(instanceId, input);
+  }
+
+  /** PATCH: given fields replace the rule's, `options` are merged, `type` cannot change. */
+  updateRule(instanceId: string, ruleId: string, patch: RulePatch): Promise<RuleAnswer> {
+    return this.rules.update(instanceId, ruleId, patch);
+  }
+
+  setRuleEnabled(instanceId: string, ruleId: string, enabled: boolean): Promise<Rule> {
+    return this.rules.setEnabled(instanceId, ruleId, enabled);
+  }
+
+  deleteRule(instanceId: string, ruleId: string): Promise<void> {
+    return this.rules.delete(instanceId, ruleId);
+  }
+
+  ruleStats(instanceId: string, ruleId: string): RuleStats {
+    return this.rules.stats(instanceId, ruleId);
+  }
+
+  deadLetters(instanceId: string, ruleId: string, page: { limit: number; after?: string }): Promise<{ items: DeadLetter[]; next?: string }> {
+    return this.rules.deadLetters(instanceId, ruleId, page);
+  }
+
+  replayDeadLetters(instanceId: string, ruleId: string, ids?: readonly string[]): Promise<number> {
+    return this.rules.replay(instanceId, ruleId, ids);
+  }
+
+  purgeDeadLetters(instanceId: string, ruleId: string, ids?: readonly string[]): Promise<number> {
+    return this.rules.purge(instanceId, ruleId, ids);
+  }
+
+  listQueues(instanceId: string): QueueInfo[] {
+    return this.queues.list(instanceId);
+  }
+
+  sendToQueue(instanceId: string, queue: string, messages: readonly QueueMessageInput[]): Promise<string[]> {
+    return this.queues.send(instanceId, queue, messages);
+  }
+
+  receiveFromQueue(instanceId: string, queue: string, options: { max: number; visibilityTimeoutMs: number; waitMs: number }): Promise<ReceivedQueueMessage[]> {
+    return this.queues.receive(instanceId, queue, options);
+  }
+
+  ackQueue(instanceId: string, queue: string, receipts: readonly string[]): Promise<number> {
+    return this.queues.ack(instanceId, queue, receipts);
+  }
+
+  nackQueue(instanceId: string, queue: string, receipts: readonly string[], delayMs?: number): Promise<number> {
+    return this.queues.nack(instanceId, queue, receipts, delayMs);
   }
 }

@@ -28,20 +28,29 @@ export const MANAGEMENT_ERRORS = {
   SniDomainInUse: 409,
   /** DisasterDowngrade / DisasterRecovery on an instance without disaster recovery (all of Ferry's). */
   DisasterRecoveryNotEnabled: 400,
+  /** A request field that is not valid (rules); `field` names it. */
+  InvalidParameter: 400,
+  RuleNotFound: 404,
+  RuleAlreadyExists: 409,
+  /** A capability whose module is not running in this Ferry (e.g. the built-in queues). */
+  NotImplemented: 501,
 } as const;
 
 export type ManagementErrorCode = keyof typeof MANAGEMENT_ERRORS;
 
 export class ManagementError extends Error {
   readonly status: number;
+  /** The request field at fault, when there is one (`body.target`). */
+  readonly field?: string;
 
   constructor(
     readonly code: ManagementErrorCode,
     message: string,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { field?: string },
   ) {
     super(message, options);
     this.name = 'ManagementError';
     this.status = MANAGEMENT_ERRORS[code];
+    if (options?.field !== undefined) this.field = options.field;
   }
 }

@@ -45,6 +45,8 @@ export interface InstanceLimits {
   readonly maxTokenResources: number;
   readonly minTokenValidityMs: number;
   readonly maxTokenValidityMs: number;
+  /** Rules of the instance (outbound, inbound, status; src/rules); 0 = unlimited. */
+  readonly maxRules: number;
 }
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -69,6 +71,7 @@ export const STRICT_LIMITS: InstanceLimits = {
   maxTokenResources: 100,
   minTokenValidityMs: 60_000,
   maxTokenValidityMs: 30 * DAY_MS,
+  maxRules: 100,
 };
 
 /** Generous defaults for development and for users who do not need the managed service's rules. */
@@ -91,6 +94,7 @@ export const RELAXED_LIMITS: InstanceLimits = {
   maxTokenResources: 100,
   minTokenValidityMs: 60_000,
   maxTokenValidityMs: 30 * DAY_MS,
+  maxRules: 100,
 };
 
 export function defaultLimits(mode: InstanceMode): InstanceLimits {

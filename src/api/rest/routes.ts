@@ -16,6 +16,7 @@ import { safeEqual } from '../../auth/crypto.js';
 import type { NonceCache } from '../rpc/nonce-cache.js';
 import { authenticate } from './auth.js';
 import type { BearerTokens } from './bearer.js';
+import { RULE_ROUTES } from './rule-routes.js';
 
 export interface RestContext {
   readonly management: Management;
@@ -69,7 +70,7 @@ const policySchema: Schema = {
   ],
 };
 
-interface RouteDef {
+export interface RouteDef {
   readonly method: HTTPMethods;
   readonly url: string;
   readonly tag: string;
@@ -554,7 +555,7 @@ function paged<T>(items: T[], key: (item: T) => string, query: PageQuery): { ite
 
 export function registerRoutes(app: FastifyInstance, ctx: RestContext): void {
   const { management } = ctx;
-  for (const def of ROUTES) {
+  for (const def of [...ROUTES, ...RULE_ROUTES]) {
     app.route({
       method: def.method,
       url: def.url,

@@ -12,7 +12,7 @@ import { pub, sub } from './mqtt-client.js';
 import type { Out } from './output.js';
 import { COMMANDS, send, type Ctx } from './resources.js';
 
-const FLAGS = ['json', 'help', 'retain', 'base64', 'connected', 'offline', 'all', 'reverse', 'register', 'mqtt3', 'persistent'];
+const FLAGS = ['json', 'help', 'retain', 'base64', 'connected', 'offline', 'all', 'reverse', 'register', 'mqtt3', 'persistent', 'disabled'];
 
 export const CLIENT_COMMANDS = [...Object.keys(COMMANDS), 'send', 'pub', 'sub'];
 

@@ -1,11 +1,12 @@
 /**
  * The ferry subcommands that manage resources over the REST API: instance, topic, group, key,
- * token, credential, identity, permission, blacklist, client, trace, send.
+ * token, credential, identity, permission, blacklist, client, trace, send; rule and queue (rules.ts).
  */
 import { readFileSync } from 'node:fs';
 import { UsageError, parseDuration, type Args } from './args.js';
 import { enc, query, type FerryClient } from './client.js';
 import { show, type Out } from './output.js';
+import { RULE_COMMANDS } from './rules.js';
 
 export interface Ctx {
   readonly client: FerryClient;
@@ -219,6 +220,8 @@ export const COMMANDS: Record<string, CommandDef> = {
       },
     },
   },
+  // rule, queue (rules.ts)
+  ...RULE_COMMANDS,
 };
 
 function identityBody(c: Ctx): Record<string, unknown> {
