@@ -32,7 +32,7 @@ import { componentLogger, createLogger } from './observability/logger.js';
 import { startListeners, type ListenerGroup, type ListenerSpec } from './transport/listeners.js';
 import type { TlsMaterial } from './transport/tls.js';
 import type { InstanceLimits } from './tenancy/limits.js';
-import { createConnectorRegistry, type ConnectorRegistry } from './rules/connectors/index.js';
+import type { ConnectorRegistry } from './rules/connectors/registry.js';
 import { connectorEndpoints } from './rules/endpoints.js';
 import { RuleRegistry } from './rules/registry.js';
 import { RuleBackends } from './rules/runtime.js';
@@ -228,6 +228,9 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   tenancy.onInstanceDeleted((instanceId) => broker.dropTenant(instanceId));
   broker.tracer = traces.recorder;
   const metrics = new FerryMetrics({ broker, traces, quotas: auth.service.quotas });
+  // Loaded here, not at the top: the engines' client libraries cost ~1 s to import, which the
+  // CLI's client commands (same entry point) should not pay.
+  const { createConnectorRegistry } = await import('./rules/connectors/index.js');
   const connectors = createConnectorRegistry();
   const rules = await RuleRegistry.open({ store, box: auth.box, tenancy, endpoints: connectorEndpoints(connectors), logger: componentLogger(logger, 'rules') });
   const ruleBackends = RuleBackends.stubs(rules);

@@ -3,7 +3,8 @@
  * without connecting, and redaction. Whoever owns a scheme that is not built in (the built-in
  * queue's `queue://`) registers it on the same ConnectorRegistry.
  */
-import { redactUrl, type ConnectorRegistry } from './connectors/index.js';
+import type { ConnectorRegistry } from './connectors/registry.js';
+import { redactUrl } from './connectors/url.js';
 import type { RuleEndpoints } from './model.js';
 
 export function connectorEndpoints(connectors: ConnectorRegistry): RuleEndpoints {
