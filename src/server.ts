@@ -32,8 +32,7 @@ import { componentLogger, createLogger } from './observability/logger.js';
 import { startListeners, type ListenerGroup, type ListenerSpec } from './transport/listeners.js';
 import type { TlsMaterial } from './transport/tls.js';
 import type { InstanceLimits } from './tenancy/limits.js';
-import type { ConnectorRegistry } from './rules/connectors/registry.js';
-import { connectorEndpoints } from './rules/endpoints.js';
+import { connectorEndpoints, connectorLoader, type ConnectorLoader } from './rules/endpoints.js';
 import { RuleRegistry } from './rules/registry.js';
 import { RuleBackends } from './rules/runtime.js';
 
@@ -74,10 +73,11 @@ export interface RunningFerry {
   readonly traces: TraceService;
   /**
    * Rules (docs/rules.md): the registry (subscribe with registry.onChange, clear URLs from
-   * registry.resolved), the connectors by scheme, and the runtime + built-in queues the API
-   * answers from (stubs until the rule runtime replaces them).
+   * registry.resolved), the connectors by scheme (`await rules.connectors()`: imported on first
+   * use), and the runtime + built-in queues the API answers from (stubs until the rule runtime
+   * replaces them).
    */
-  readonly rules: { readonly registry: RuleRegistry; readonly connectors: ConnectorRegistry; readonly backends: RuleBackends };
+  readonly rules: { readonly registry: RuleRegistry; readonly connectors: ConnectorLoader; readonly backends: RuleBackends };
   /** Actually bound ports. */
   readonly ports: Readonly<FerryPorts>;
   /** True between "every listener accepts" and the start of stop(). */
@@ -228,10 +228,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   tenancy.onInstanceDeleted((instanceId) => broker.dropTenant(instanceId));
   broker.tracer = traces.recorder;
   const metrics = new FerryMetrics({ broker, traces, quotas: auth.service.quotas });
-  // Loaded here, not at the top: the engines' client libraries cost ~1 s to import, which the
-  // CLI's client commands (same entry point) should not pay.
-  const { createConnectorRegistry } = await import('./rules/connectors/index.js');
-  const connectors = createConnectorRegistry();
+  const connectors = connectorLoader();
   const rules = await RuleRegistry.open({ store, box: auth.box, tenancy, endpoints: connectorEndpoints(connectors), logger: componentLogger(logger, 'rules') });
   const ruleBackends = RuleBackends.stubs(rules);
   const management = await Management.open({ broker, store, traces, msgIdOf: (message) => traces.msgIdOf(message), rules, ruleBackends, ...authDeps(auth.service) });

@@ -7,4 +7,4 @@
 export * from './model.js';
 export { RuleRegistry, type RuleChange, type RuleChangeKind, type RuleChangeListener, type RuleRecord, type RuleRegistryOptions } from './registry.js';
 export * from './runtime.js';
-export { connectorEndpoints } from './endpoints.js';
+export { connectorEndpoints, connectorLoader, type ConnectorLoader } from './endpoints.js';

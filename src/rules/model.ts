@@ -106,6 +106,8 @@ export type RulePatch = Partial<RuleInput>;
 
 /** The connector layer as the model needs it: check URLs without connecting, redact them. */
 export interface RuleEndpoints {
+  /** Awaited before any check (the connectors may load lazily). */
+  ready?(): Promise<void>;
   /** Throws (with a message that names the URL part, credentials redacted) unless `url` can be a target. */
   checkTarget(url: string): void;
   /** Same for an inbound source. */

@@ -152,6 +152,7 @@ export class RuleRegistry {
 
   /** Creates a rule. `secret` is the webhook secret, in clear: the only time it is shown. */
   async create(instanceId: string, input: RuleInput): Promise<{ rule: Rule; secret?: string }> {
+    await this.options.endpoints.ready?.();
     const instance = this.options.tenancy.require(instanceId);
     const spec = validateRule(input, instance, this.options.endpoints);
     const rules = this.of(instanceId);
@@ -179,6 +180,7 @@ export class RuleRegistry {
    * cannot change. A target that becomes a webhook gets a secret (returned, shown once).
    */
   async update(instanceId: string, ruleId: string, patch: RulePatch): Promise<{ rule: Rule; secret?: string }> {
+    await this.options.endpoints.ready?.();
     const instance = this.options.tenancy.require(instanceId);
     const current = this.require(instanceId, ruleId);
     if (patch.type !== undefined && patch.type !== current.type) throw invalidRule('type', `the type of a rule cannot change (it is ${current.type}); create another rule`);
