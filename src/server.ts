@@ -29,6 +29,7 @@ import { rpcModule } from './api/rpc/endpoint.js';
 import { Management } from './management/management.js';
 import { authDeps } from './management/services.js';
 import { componentLogger, createLogger } from './observability/logger.js';
+import { createLogSink, type LogSink } from './observability/log-limits.js';
 import { startListeners, type ListenerGroup, type ListenerSpec } from './transport/listeners.js';
 import type { TlsMaterial } from './transport/tls.js';
 import type { InstanceLimits } from './tenancy/limits.js';
@@ -51,6 +52,8 @@ export interface FerryPorts {
 export interface StartOptions {
   /** Use this logger instead of creating one from config.logLevel (tests, embedding). */
   logger?: Logger;
+  /** The bounded stdout sink behind `logger` (its drops are counted in /metrics; flushed at stop). */
+  logSink?: LogSink;
   /** Clock of the auth service (token expiry, notices, rate limits); tests pass a ManualClock. */
   authClock?: Clock;
   /**
@@ -129,7 +132,7 @@ function httpModules(config: FerryConfig, readiness: Readiness, metrics: FerryMe
   const bearer = new BearerTokens();
   const sessions = config.console ? new ConsoleSessions(bearer, management) : undefined;
   return [
-    metricsModule(metrics),
+    metricsModule(metrics, { mode: config.metricsAccess, token: config.metricsToken }),
     healthModule(readiness),
     restModule({
       management,
@@ -144,7 +147,9 @@ function httpModules(config: FerryConfig, readiness: Readiness, metrics: FerryMe
 
 export async function startFerry(config: FerryConfig, options: StartOptions = {}): Promise<RunningFerry> {
   mkdirSync(config.dataDir, { recursive: true });
-  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  // stdout never blocks the broker: a bounded asynchronous buffer that drops (and counts) lines.
+  const sink = options.logSink ?? (options.logger === undefined ? createLogSink(config.logBufferBytes) : null);
+  const logger = options.logger ?? createLogger({ level: config.logLevel, ...(sink === null ? {} : { destination: sink.stream }) });
   for (const warning of securityWarnings(config)) logger.warn({ security: true }, warning);
 
   const specs = listenerSpecs(config);
@@ -175,6 +180,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   });
   readiness.addCheck('store', () => (store.health.ok ? null : `store cannot write: ${store.health.reason}`));
   const broker = new Broker(config.broker, componentLogger(logger, 'broker'), store);
+  if (sink !== null) sink.onDrop = (lines) => broker.counters.limitHits.hit('log_lines_dropped', lines);
   let traces: TraceService;
   let auth: RunningAuth;
   try {
@@ -277,6 +283,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
       }
       await http.close();
       logger.info('stopped');
+      sink?.flush();
     })());
 
   return {

@@ -122,8 +122,9 @@ export class AccessChecks {
     if (code !== undefined && p.mode === 'token') {
       this.act.notifyInvalid(client, code, noticeType(p));
     }
-    this.log.info({ clientId: client.clientId, instanceId: client.instanceId, topic, why: denial.why, reasonCode: denial.reasonCode }, 'access denied');
-    return { deny: denial.reasonCode, disconnect: denial.disconnect };
+    // Not logged here: the channel logs the refusal once per cause per client per interval
+    // (src/observability/log-limits.ts), so a client cannot make one log line per PUBLISH.
+    return { deny: denial.reasonCode, disconnect: denial.disconnect, why: denial.why };
   }
 }
 

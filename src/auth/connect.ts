@@ -39,7 +39,7 @@ export class ConnectAuthenticator {
     private readonly modes: CredentialModes,
     private readonly logins: LoginLimiter,
     private readonly quotas: InstanceQuotas,
-    private readonly options: Pick<AuthServiceOptions, 'listenerInstances' | 'onAuthFailure'>,
+    private readonly options: Pick<AuthServiceOptions, 'listenerInstances' | 'onAuthFailure' | 'logThrottle'>,
     private readonly view: BrokerViewRef,
     private readonly log: Logger,
     private readonly certificateRegistry: CertificateRegistry,
@@ -53,7 +53,10 @@ export class ConnectAuthenticator {
     const password = connect.password?.toString('utf8') ?? '';
     let instanceId = this.tenancy.defaultInstanceId;
     const log = (cause: string, reason: string, extra: Record<string, unknown> = {}): void => {
-      this.log.info({ clientId, username: shownUsername(username), remote: ip, instanceId, cause, reason, ...extra }, 'authentication refused');
+      const fields = { clientId, username: shownUsername(username), remote: ip, instanceId, cause, reason, ...extra };
+      // Refusals are as frequent as an attacker likes: one line per cause per address per interval.
+      if (this.options.logThrottle !== undefined) this.options.logThrottle.note(`auth-refused:${cause}`, ip, this.log, fields, 'authentication refused');
+      else this.log.info(fields, 'authentication refused');
       this.options.onAuthFailure?.(instanceId, cause);
     };
 

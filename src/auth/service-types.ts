@@ -1,6 +1,7 @@
 /** What the auth service is configured with and what it needs to see of the running broker. */
 import type { AclRule } from '../broker/options.js';
 import type { ClientHandle } from '../broker/hooks.js';
+import type { LogThrottle } from '../observability/log-limits.js';
 import type { Clock } from './clock.js';
 import type { ExternalAuth } from '../external-auth/index.js';
 import type { LoginLimits } from './quotas.js';
@@ -31,6 +32,8 @@ export interface AuthServiceOptions {
   readonly onAuthFailure?: (instanceId: string, cause: string) => void;
   /** Per-instance JWT and HTTP callbacks (config externalAuth). */
   readonly external?: ExternalAuth;
+  /** Refusals are logged through it (one line per cause per address per interval); else every one is. */
+  readonly logThrottle?: LogThrottle;
 }
 
 export interface AuthCounters {

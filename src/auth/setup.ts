@@ -74,6 +74,7 @@ export async function startAuth(setup: AuthSetup): Promise<RunningAuth> {
       listenerInstances: setup.listenerInstances,
       loginLimits: { ...DEFAULT_LOGIN_LIMITS, ...setup.loginLimits },
       ...(setup.onAuthFailure === undefined ? {} : { onAuthFailure: setup.onAuthFailure }),
+      logThrottle: setup.broker.notes,
       ...(setup.clock === undefined ? {} : { clock: setup.clock }),
       external,
     },

@@ -22,6 +22,7 @@ import { restoreState, type RestoreSummary } from './restore.js';
 import { Router } from './router.js';
 import { Tenant, splitStoreKey } from './tenant.js';
 import type { Tracer } from './tracer.js';
+import { LogThrottle } from '../observability/log-limits.js';
 
 export { DEFAULT_INSTANCE_ID } from './options.js';
 
@@ -51,6 +52,8 @@ export class Broker implements ConnectionSink {
   readonly router: Router;
   /** Device and message traces; null while tracing is off (src/observability/traces). */
   tracer: Tracer | null = null;
+  /** Log lines clients can cause at will: one per cause per client per interval (docs/security.md). */
+  readonly notes: LogThrottle;
   private readonly connections = new Set<Connection>();
   private readonly pendingWills = new Map<Session, PendingWill>();
   private readonly sweepTimer: NodeJS.Timeout;
@@ -72,6 +75,10 @@ export class Broker implements ConnectionSink {
       };
     }
     this.router = new Router(this.counters);
+    this.notes = new LogThrottle(logger, {
+      intervalMs: options.logRepeatIntervalMs,
+      onSuppressed: (n) => this.counters.limitHits.hit('log_lines_suppressed', n),
+    });
     const acl = new AclAuthorizer(options.acl);
     this.hooks = {
       authenticator: {
@@ -395,7 +402,11 @@ export class Broker implements ConnectionSink {
         continue;
       }
       if (channel.state === 'awaiting-connect') {
-        if (now - connection.lastReadAt > connectTimeoutMs) channel.terminate();
+        // From accept, not from the last byte: trickling bytes must not keep a socket.
+        if (now - connection.acceptedAt > connectTimeoutMs) {
+          this.counters.limitHits.hit('connect_timeout');
+          channel.terminate();
+        }
         continue;
       }
       // [MQTT-3.1.2-24] no packet for 1.5 × keepalive: the client is gone.
@@ -417,6 +428,7 @@ export class Broker implements ConnectionSink {
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.sweepTimer);
+    this.notes.close();
     if (this.purgeTimer !== null) clearInterval(this.purgeTimer);
     for (const connection of [...this.connections]) connection.channel.terminate(RC.ServerShuttingDown);
     for (const pending of this.pendingWills.values()) clearTimeout(pending.timer);

@@ -1,3 +1,4 @@
+import { LimitHits } from '../observability/limit-hits.js';
 import type { Session, SessionCounters } from '../session/session.js';
 
 export interface QueueDropEvent {
@@ -10,6 +11,8 @@ export interface QueueDropEvent {
 export class BrokerCounters implements SessionCounters {
   /** Told about every dropped offline message (observability, rules, tests). */
   private readonly queueDropListeners: Array<(event: QueueDropEvent) => void> = [];
+  /** Refusals by protective limit (docs/security.md), shared with the HTTP side of the process. */
+  readonly limitHits = new LimitHits();
   connectionsAccepted = 0;
   connected = 0;
   takeovers = 0;

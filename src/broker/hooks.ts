@@ -59,12 +59,14 @@ export type AccessDecision = 'allow' | 'deny' | 'deny-disconnect' | AccessDenial
 export interface AccessDenial {
   readonly deny: number;
   readonly disconnect: boolean;
+  /** Why, for the channel's (rate-limited) log line; the authorizer itself does not log. */
+  readonly why?: string;
 }
 
 /** The reason code and disconnect flag of a decision other than 'allow'. */
-export function denialOf(decision: Exclude<AccessDecision, 'allow'>): { reasonCode: number; disconnect: boolean } {
-  if (typeof decision === 'object') return { reasonCode: decision.deny, disconnect: decision.disconnect };
-  return { reasonCode: 0x87 /* Not Authorized */, disconnect: decision === 'deny-disconnect' };
+export function denialOf(decision: Exclude<AccessDecision, 'allow'>): { reasonCode: number; disconnect: boolean; why: string } {
+  if (typeof decision === 'object') return { reasonCode: decision.deny, disconnect: decision.disconnect, why: decision.why ?? 'not authorized' };
+  return { reasonCode: 0x87 /* Not Authorized */, disconnect: decision === 'deny-disconnect', why: 'not authorized' };
 }
 
 /**

@@ -28,10 +28,18 @@ export interface BrokerOptions {
   stuckClientTimeoutMs: number;
   /** Topic Alias Maximum announced to v5 clients (aliases the client may use towards Ferry). */
   topicAliasMaximum: number;
+  /**
+   * Topic bytes (UTF-16 code units × 2, what the strings cost in memory) the topic aliases of one
+   * connection may hold, each direction. A client registering more is disconnected with 0x97;
+   * outbound, topics past it are sent in full without an alias.
+   */
+  maxTopicAliasBytes: number;
   /** Upper bound on session expiry interval a client may request, seconds. */
   maxSessionExpiry: number;
-  /** Time allowed between accepting a socket and receiving CONNECT, ms. */
+  /** Time allowed between accepting a socket and receiving CONNECT, ms (from accept, not from the last byte). */
   connectTimeoutMs: number;
+  /** Largest CONNECT packet, bytes: what an unauthenticated socket can make the broker buffer. */
+  maxConnectPacketSize: number;
   /** Allow clients without credentials (the config layer decides from bind address / auth setup). */
   allowAnonymous: boolean;
   /** Simple ACL for anonymous clients; empty = allow everything. */
@@ -42,6 +50,8 @@ export interface BrokerOptions {
   maxQueuedPerInstance: number;
   /** How long an offline message waits for its client, seconds (managed service: 3 days). */
   offlineRetention: number;
+  /** Lines a client can cause at will (refusals, protocol errors): one per cause per client per this many ms. */
+  logRepeatIntervalMs: number;
   /** Instance of clients that name none (created at start, relaxed; docs/authentication.md). */
   defaultInstanceId: string;
 }
@@ -57,13 +67,17 @@ export const DEFAULT_BROKER_OPTIONS: BrokerOptions = {
   maxQueuedMessages: 1000,
   maxOutputBufferBytes: 4 * 1024 * 1024,
   stuckClientTimeoutMs: 30_000,
-  topicAliasMaximum: 65535,
+  // Mosquitto's default: each alias pins a topic string for the life of the connection.
+  topicAliasMaximum: 10,
+  maxTopicAliasBytes: 64 * 1024,
   maxSessionExpiry: 7 * 24 * 3600,
   connectTimeoutMs: 10_000,
+  maxConnectPacketSize: 64 * 1024,
   allowAnonymous: true,
   acl: [],
   maxRetainedMessages: 0,
   maxQueuedPerInstance: 1_000_000,
   offlineRetention: 3 * 24 * 3600,
   defaultInstanceId: DEFAULT_INSTANCE_ID,
+  logRepeatIntervalMs: 10_000,
 };

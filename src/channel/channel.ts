@@ -68,6 +68,9 @@ export class Channel implements SessionLink, ClientHandle {
   /** Topic aliases: client → server (alias → topic) and server → client (topic → alias). */
   inboundAliases: Map<number, string> | null = null;
   outboundAliases: Map<string, number> | null = null;
+  /** Memory the aliases pin (2 bytes per topic character), each direction, against maxTopicAliasBytes. */
+  inboundAliasBytes = 0;
+  outboundAliasBytes = 0;
   /** Acknowledgements waiting for the store commit that makes them true, in order. */
   /** Acks waiting for their commit, and steps to run once the acks before them went out. */
   private readonly ackQueue: Array<Packet | (() => void)> = [];
@@ -97,6 +100,16 @@ export class Channel implements SessionLink, ClientHandle {
       this.childLog = this.clientId === '' ? this.logger : this.logger.child({ clientId: this.clientId, instanceId: this.instanceId });
     }
     return this.childLog;
+  }
+
+  /**
+   * An info line about something this client can repeat at will (a refused publish, a protocol
+   * error): written once per cause per client per interval, the repeats counted
+   * (src/observability/log-limits.ts). Before CONNECT the client is its address.
+   */
+  note(cause: string, fields: Record<string, unknown>, msg: string): void {
+    const client = this.clientId === '' ? `@${this.peer.remoteAddress}` : `${this.instanceId}/${this.clientId}`;
+    this.broker.notes.note(cause, client, this.log, fields, msg);
   }
 
   /** Checked before building log lines on paths every client takes (connect, close). */
@@ -321,7 +334,8 @@ export class Channel implements SessionLink, ClientHandle {
   }
 
   private logProtocolError(message: string, reasonCode?: number): void {
-    this.log.info({ clientId: this.clientId || undefined, reasonCode, remote: this.peer.remoteAddress }, `protocol error: ${message}`);
+    // The child logger carries clientId once the client has one; before that, the address says who.
+    this.note('protocol-error', { reasonCode, remote: this.peer.remoteAddress }, `protocol error: ${message}`);
   }
 
   // SessionLink: the outbound side.
@@ -337,9 +351,11 @@ export class Channel implements SessionLink, ClientHandle {
       if (known !== undefined) {
         alias = known;
         aliasOnly = true;
-      } else if (aliases.size < this.clientTopicAliasMax) {
+      } else if (aliases.size < this.clientTopicAliasMax && this.outboundAliasBytes + message.topic.length * 2 <= this.broker.options.maxTopicAliasBytes) {
+        // Past the byte budget a topic goes out in full: an alias would pin its string.
         alias = aliases.size + 1;
         aliases.set(message.topic, alias);
+        this.outboundAliasBytes += message.topic.length * 2;
       }
     }
     const data = message.encodeFor(
@@ -355,7 +371,10 @@ export class Channel implements SessionLink, ClientHandle {
     );
     // [MQTT-3.1.2-25] never send a packet larger than the client's Maximum Packet Size.
     if (this.clientMaxPacketSize > 0 && data.length > this.clientMaxPacketSize) {
-      if (alias !== 0 && !aliasOnly) this.outboundAliases!.delete(message.topic);
+      if (alias !== 0 && !aliasOnly) {
+        this.outboundAliases!.delete(message.topic);
+        this.outboundAliasBytes -= message.topic.length * 2;
+      }
       return false;
     }
     this.out.write(data);

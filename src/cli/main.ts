@@ -11,6 +11,7 @@ import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
 import { renderStartHelp } from '../config/docs.js';
 import { createLogger } from '../observability/logger.js';
+import { createLogSink } from '../observability/log-limits.js';
 import { startFerry, type RunningFerry } from '../server.js';
 import { runClientCommand } from './commands/index.js';
 import { EXIT_CODES, startFailureExitCode } from './exit-codes.js';
@@ -59,7 +60,11 @@ async function start(argv: readonly string[]): Promise<number | undefined> {
     return 0;
   }
   const { config } = loaded;
-  const logger = createLogger({ level: config.logLevel });
+  // Logging never blocks the broker: a bounded asynchronous stdout buffer (drops are counted),
+  // written out synchronously when the process exits.
+  const logSink = createLogSink(config.logBufferBytes);
+  process.on('exit', () => logSink.flush());
+  const logger = createLogger({ level: config.logLevel, destination: logSink.stream });
   if (loaded.configFile !== undefined) logger.info({ configFile: loaded.configFile }, 'config file loaded');
   for (const warning of loaded.warnings) logger.warn({ config: true }, warning);
   if (loaded.serviceLinks.length > 0) {
@@ -96,7 +101,7 @@ async function start(argv: readonly string[]): Promise<number | undefined> {
   process.on('SIGINT', onSignal);
 
   try {
-    running = await startFerry(config, { logger });
+    running = await startFerry(config, { logger, logSink });
   } catch (err) {
     logger.fatal({ err }, 'ferry failed to start');
     // Exit explicitly: a half-started component must not keep the process alive.

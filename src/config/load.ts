@@ -314,6 +314,9 @@ function build(layers: readonly Layer[], cwd: string): { config: FerryConfig; or
         : (['bootstrapAccessKeyId', 'bootstrapAccessKeySecret'] as const);
     throw new ConfigError(`${set} is set (${from(set)}) but ${unset} is not; the bootstrap AccessKey needs both`);
   }
+  if (config.metricsAccess === 'token' && config.metricsToken === undefined) {
+    throw new ConfigError(`metricsAccess is "token" (${from('metricsAccess')}) but metricsToken is not set`);
+  }
   if (config.requestClientCert && config.tlsCa === undefined) {
     throw new ConfigError(`requestClientCert is true (${from('requestClientCert')}) but tlsCa is not set`);
   }

@@ -36,6 +36,8 @@ export interface FerryConfig {
   /** The web console at /console/ on the HTTP port (docs/console.md). */
   console: boolean;
   logLevel: LogLevel;
+  /** Bytes of log lines buffered for a slow stdout before lines are dropped (counted). */
+  logBufferBytes: number;
   /** Where sessions, queues and retained messages are kept (docs/storage.md). */
   storeEngine: 'sqlite' | 'memory';
   storeFsync: 'always' | 'interval' | 'off';
@@ -57,6 +59,9 @@ export interface FerryConfig {
   traceMaxRows: number;
   traceFlushIntervalMs: number;
   traceWriterCpuPercent: number;
+  /** Who may read GET /metrics (docs/security.md). */
+  metricsAccess: 'loopback' | 'token' | 'open';
+  metricsToken?: string;
   broker: BrokerOptions;
 }
 
@@ -141,6 +146,10 @@ const ROWS = [
     description: "Directory for Ferry's persistent state. Created if missing." },
   { key: 'logLevel', group: 'general', type: 'enum', values: LOG_LEVELS, arg: 'LEVEL', default: 'info',
     description: 'Log level of the JSON logs written to stdout.' },
+  { key: 'broker.logRepeatIntervalMs', group: 'general', type: 'integer', arg: 'MS', min: 100, max: MAX_MS, default: B.logRepeatIntervalMs,
+    description: 'Log lines a client can cause at will (refused publishes and subscriptions, protocol errors, refused logins) are written once per cause per client per this interval; the repeats are counted in one "(repeated)" line at its end.' },
+  { key: 'logBufferBytes', group: 'general', type: 'integer', arg: 'BYTES', min: 64 * 1024, max: U32, default: 4 * 1024 * 1024,
+    description: 'Log lines waiting for a slow stdout are kept up to this many bytes; beyond it lines are dropped and counted (ferry_limit_hits_total{limit="log_lines_dropped"}), so logging never stalls the broker.' },
   // listeners
   { key: 'bind', group: 'listeners', type: 'string', arg: 'ADDR', default: '127.0.0.1',
     description: 'Address all listeners bind to. Any non-loopback address turns anonymous access off unless allowAnonymous is set explicitly.' },
@@ -188,6 +197,11 @@ const ROWS = [
     description: 'How often recorded trace events are written to <dataDir>/traces.db, ms.' },
   { key: 'traceWriterCpuPercent', group: 'observability', type: 'integer', arg: 'PERCENT', min: 1, max: 100, default: 25,
     description: 'Share of one CPU core the trace writer thread may use. Above what that stores, message events are dropped (ferry_trace_events_dropped_total); connects and closes are always kept.' },
+  { key: 'metricsAccess', group: 'observability', type: 'enum', values: ['loopback', 'token', 'open'], arg: 'MODE', default: 'loopback',
+    description: 'Who may read GET /metrics. loopback: callers on this machine freely, others with "Authorization: Bearer <metricsToken>". token: everyone needs the token. open: everyone (only behind a trusted network).' },
+  { key: 'metricsToken', group: 'observability', type: 'string', arg: 'TOKEN',
+    check: (v) => (typeof v === 'string' && v.length >= 16 ? { value: v } : { error: 'at least 16 characters' }),
+    description: 'Bearer token for GET /metrics (at least 16 characters); without it only loopback callers (metricsAccess loopback) or everyone (open) can read metrics.' },
   // auth
   { key: 'bootstrapAccessKeyId', group: 'auth', type: 'string', arg: 'ID',
     check: (v) => (typeof v === 'string' && /^[A-Za-z0-9]{8,64}$/.test(v) ? { value: v } : { error: '8-64 letters and digits' }),
@@ -223,11 +237,15 @@ const ROWS = [
   { key: 'broker.stuckClientTimeoutMs', group: 'broker', type: 'integer', arg: 'MS', min: 0, max: MAX_MS,
     default: B.stuckClientTimeoutMs, description: 'How long a connection may stay above maxOutputBufferBytes before it is disconnected, ms.' },
   { key: 'broker.topicAliasMaximum', group: 'broker', type: 'integer', arg: 'N', min: 0, max: 65535,
-    default: B.topicAliasMaximum, description: 'Topic Alias Maximum announced to MQTT 5 clients.' },
+    default: B.topicAliasMaximum, description: 'Topic Alias Maximum announced to MQTT 5 clients (0 = no aliases).' },
+  { key: 'broker.maxTopicAliasBytes', group: 'broker', type: 'integer', arg: 'BYTES', min: 0, max: U32,
+    default: B.maxTopicAliasBytes, description: 'Memory (2 bytes per topic character) the topic aliases of one connection may pin, per direction. A client registering more is disconnected with 0x97 Quota exceeded; aliases towards the client stop being assigned.' },
   { key: 'broker.maxSessionExpiry', group: 'broker', type: 'integer', arg: 'SECONDS', min: 0, max: U32,
     default: B.maxSessionExpiry, description: 'Upper bound on the session expiry interval a client may request, seconds.' },
   { key: 'broker.connectTimeoutMs', group: 'broker', type: 'integer', arg: 'MS', min: 1, max: MAX_MS,
-    default: B.connectTimeoutMs, description: 'Time allowed between accepting a socket and receiving CONNECT, ms.' },
+    default: B.connectTimeoutMs, description: 'Time allowed between accepting a socket and receiving its whole CONNECT, ms, counted from accept (bytes arriving do not extend it).' },
+  { key: 'broker.maxConnectPacketSize', group: 'broker', type: 'integer', arg: 'BYTES', min: 64, max: 268_435_455,
+    default: B.maxConnectPacketSize, description: 'Largest CONNECT packet (credentials, will), bytes; bigger ones are refused before they are buffered. Raise it for wills with large payloads.' },
   { key: 'broker.allowAnonymous', group: 'broker', type: 'boolean',
     defaultText: 'true on a loopback bind address, else false',
     description: 'Allow clients without credentials. Setting it true on a non-loopback address logs a warning.' },

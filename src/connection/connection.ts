@@ -13,10 +13,13 @@
 import type { Logger } from 'pino';
 import { DecodeError, Decoder } from '../protocol/decoder.js';
 import { encode } from '../protocol/encoder.js';
+import { ReasonCode } from '../protocol/reason-codes.js';
 import type { Packet } from '../protocol/packets.js';
 import type { ByteStream, StreamHandler } from '../transport/types.js';
 import { Channel, type ChannelOutput } from '../channel/channel.js';
 import type { Broker } from '../broker/broker.js';
+
+const PACKET_TOO_LARGE = ReasonCode.PacketTooLarge;
 
 /** Queued buffers are concatenated into pieces of at most this size; a larger buffer is written alone. */
 const COALESCE_MAX_BYTES = 64 * 1024;
@@ -46,8 +49,10 @@ function concat(head: Buffer, more: readonly Buffer[], from: number, to: number,
 export class Connection implements ChannelOutput, StreamHandler {
   readonly channel: Channel;
   private readonly decoder: Decoder;
-  /** Last time any byte arrived, ms (for keepalive and the connect timeout). */
+  /** Last time any byte arrived, ms (for keepalive). */
   lastReadAt = Date.now();
+  /** When the socket was accepted, ms: the connect timeout runs from here, bytes do not extend it. */
+  readonly acceptedAt = this.lastReadAt;
   /** When the output buffer went above its ceiling, ms; 0 while below it. */
   congestedSince = 0;
   /** Set once we decided to close (our side); writes stop. */
@@ -66,7 +71,9 @@ export class Connection implements ChannelOutput, StreamHandler {
     private readonly broker: Broker,
     logger: Logger,
   ) {
-    this.decoder = new Decoder({ maxPacketSize: broker.options.maxPacketSize });
+    // Until CONNECT has arrived, a socket nobody has authenticated may only make us buffer
+    // maxConnectPacketSize bytes; the full maxPacketSize applies from the next packet on.
+    this.decoder = new Decoder({ maxPacketSize: Math.min(broker.options.maxConnectPacketSize, broker.options.maxPacketSize) });
     this.channel = new Channel(this, broker, stream.peer, logger);
     stream.attach(this);
   }
@@ -85,11 +92,13 @@ export class Connection implements ChannelOutput, StreamHandler {
         if (this.closed || this.channel.paused) return;
         const packet = this.decoder.next();
         if (packet === null) return;
+        if (packet.type === 'connect') this.decoder.maxPacketSize = this.broker.options.maxPacketSize;
         this.channel.handle(packet);
       }
     } catch (error) {
-      if (error instanceof DecodeError) this.channel.protocolError(error.reasonCode, error.message);
-      else throw error;
+      if (!(error instanceof DecodeError)) throw error;
+      if (this.channel.state === 'awaiting-connect' && error.reasonCode === PACKET_TOO_LARGE) this.broker.counters.limitHits.hit('connect_packet_size');
+      this.channel.protocolError(error.reasonCode, error.message);
     }
   }
 

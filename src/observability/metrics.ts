@@ -141,6 +141,16 @@ export class FerryMetrics {
     total('ferry_wills_published_total', 'Will messages published.', () => c.willsPublished);
     total('ferry_shared_redispatched_total', 'Shared-subscription messages moved to another member.', () => c.sharedRedispatched);
     new Counter({
+      name: 'ferry_limit_hits_total',
+      help: 'Requests, packets or connections refused by a protective limit (docs/security.md), by limit.',
+      labelNames: ['limit'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const [limit, n] of c.limitHits.entries()) this.inc({ limit }, n);
+      },
+    });
+    new Counter({
       name: 'ferry_messages_dropped_total',
       help: 'Messages dropped, by reason.',
       labelNames: ['reason'] as const,

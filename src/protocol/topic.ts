@@ -14,14 +14,29 @@ function fitsStringField(s: string): boolean {
 }
 
 /**
+ * True when `c` at `i` is half of a surrogate pair without its other half: such a string has no
+ * UTF-8 form, so MQTT cannot carry it [MQTT-1.5.4-1] (strings from JSON or URLs can hold one).
+ */
+function loneSurrogateAt(s: string, i: number, c: number): boolean {
+  if (c < 0xd800 || c > 0xdfff) return false;
+  if (c <= 0xdbff) {
+    const next = s.charCodeAt(i + 1);
+    return !(next >= 0xdc00 && next <= 0xdfff);
+  }
+  const prev = i === 0 ? 0 : s.charCodeAt(i - 1);
+  return !(prev >= 0xd800 && prev <= 0xdbff);
+}
+
+/**
  * A Topic Name for PUBLISH: non-empty [MQTT-4.7.3-1], no wildcards [MQTT-3.3.2-2] [MQTT-4.7.0-1],
- * no U+0000 [MQTT-4.7.3-2], at most 65535 bytes [MQTT-4.7.3-3].
+ * no U+0000 [MQTT-4.7.3-2], well-formed UTF-16 (so it has a UTF-8 form), at most 65535 bytes
+ * [MQTT-4.7.3-3].
  */
 export function isValidTopicName(s: string): boolean {
   if (s.length === 0) return false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c === PLUS || c === HASH || c === 0) return false;
+    if (c === PLUS || c === HASH || c === 0 || loneSurrogateAt(s, i, c)) return false;
   }
   return fitsStringField(s);
 }
@@ -37,7 +52,7 @@ function isValidPlainFilter(s: string): boolean {
   if (n === 0) return false;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
-    if (c === 0) return false;
+    if (c === 0 || loneSurrogateAt(s, i, c)) return false;
     if (c === PLUS || c === HASH) {
       // A wildcard must occupy a whole level [MQTT-4.7.1-2] [MQTT-4.7.1-3].
       if (i > 0 && s.charCodeAt(i - 1) !== SLASH) return false;

@@ -60,8 +60,10 @@ const policySchema: Schema = {
             required: ['Effect', 'Action', 'Resource'],
             properties: {
               Effect: { type: 'string', enum: ['Allow', 'Deny'] },
-              Action: { oneOf: [str(), { type: 'array', items: str() }] },
-              Resource: { oneOf: [str(), { type: 'array', items: str() }] },
+              // anyOf, not oneOf: with coerceTypes 'array' a string also passes as a one-element
+              // array, so oneOf refused the documented forms ("mq:X" and ["mq:X"]).
+              Action: { anyOf: [str(), { type: 'array', items: str() }] },
+              Resource: { anyOf: [str(), { type: 'array', items: str() }] },
             },
           },
         },

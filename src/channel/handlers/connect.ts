@@ -49,7 +49,7 @@ export async function handleConnect(ch: Channel, packet: ConnectPacket): Promise
   const verdict = await ch.broker.authenticate(packet, ch.peer);
   if (ch.state !== 'authenticating') return; // the socket went away meanwhile
   if (!verdict.ok) {
-    ch.log.info({ clientId, username: shownUsername(packet.username), remote: ch.peer.remoteAddress }, 'connection refused');
+    ch.note(`connect-refused:${verdict.reasonCode}`, { clientId, username: shownUsername(packet.username), remote: ch.peer.remoteAddress, reasonCode: verdict.reasonCode }, 'connection refused');
     ch.broker.counters.authFailures++;
     ch.broker.tracer?.refused(ch, clientId, packet.username, verdict.reasonCode, verdict.instanceId);
     ch.refuseConnect(verdict.reasonCode);
@@ -63,8 +63,9 @@ export async function handleConnect(ch: Channel, packet: ConnectPacket): Promise
   ch.principal = verdict.principal;
 
   // The will is checked now, while the client's grants are known; it goes out unchecked later.
-  if (packet.will !== undefined && !ch.broker.authorizeWill(ch, packet.will.topic)) {
-    ch.log.info({ topic: packet.will.topic }, 'will topic not authorized');
+  // `$` topics are the broker's: no client may leave a will there.
+  if (packet.will !== undefined && (packet.will.topic.startsWith('$') || !ch.broker.authorizeWill(ch, packet.will.topic))) {
+    ch.note('will-denied', { topic: packet.will.topic }, 'will topic not authorized');
     ch.broker.tracer?.refused(ch, clientId, packet.username, RC.NotAuthorized, verdict.instanceId);
     ch.refuseConnect(RC.NotAuthorized);
     return;

@@ -32,7 +32,16 @@ export function handlePublish(ch: Channel, packet: PublishPacket): void {
       }
       topic = known;
     } else {
-      (ch.inboundAliases ??= new Map()).set(alias, topic);
+      const aliases = (ch.inboundAliases ??= new Map());
+      // Each alias pins its topic for the life of the connection: bounded per connection.
+      const bytes = ch.inboundAliasBytes - (aliases.get(alias)?.length ?? 0) * 2 + topic.length * 2;
+      if (bytes > broker.options.maxTopicAliasBytes) {
+        broker.counters.limitHits.hit('topic_alias_bytes');
+        ch.protocolError(RC.QuotaExceeded, `topic aliases would hold ${bytes} bytes, more than maxTopicAliasBytes ${broker.options.maxTopicAliasBytes}`);
+        return;
+      }
+      ch.inboundAliasBytes = bytes;
+      aliases.set(alias, topic);
     }
   } else if (topic.length === 0) {
     ch.protocolError(RC.ProtocolError, 'empty topic without topic alias');
@@ -68,9 +77,9 @@ function publishAuthorized(ch: Channel, packet: PublishPacket, topic: string, de
   const qos = packet.qos;
   const packetId = packet.packetId ?? 0;
   if (decision !== 'allow') {
-    ch.log.info({ topic }, 'publish not authorized');
     broker.counters.publishDenied++;
     const denial = denialOf(decision);
+    ch.note(`publish-denied:${denial.why}`, { topic, why: denial.why, reasonCode: denial.reasonCode }, 'publish not authorized');
     if (denial.disconnect) {
       ch.terminate(denial.reasonCode);
       return;
@@ -89,8 +98,19 @@ function publishAuthorized(ch: Channel, packet: PublishPacket, topic: string, de
   if ((qos > 0 || packet.retain) && payload.buffer.byteLength > payload.length + 256) {
     payload = Buffer.from(payload);
   }
-  // Client requests on system topics ($SYS/uploadToken, ...) are answered, not routed.
-  if (topic.charCodeAt(0) === 0x24 /* $ */ && broker.hooks.systemTopics?.onSystemPublish(ch, topic, payload) === 'handled') {
+  // Client requests on system topics ($SYS/uploadToken, ...) are answered, not routed. Any other
+  // `$` topic is the broker's own [MQTT-4.7.2-1]: a client must not be able to forge
+  // $SYS/tokenInvalidNotice or the like for the instance's subscribers.
+  if (topic.charCodeAt(0) === 0x24 /* $ */) {
+    if (broker.hooks.systemTopics?.onSystemPublish(ch, topic, payload) !== 'handled') {
+      broker.counters.publishDenied++;
+      broker.counters.limitHits.hit('sys_publish');
+      ch.note('sys-publish', { topic }, 'publish to a $ topic refused: only the broker publishes there');
+      const reasonCode = ch.protocolVersion === 5 ? RC.NotAuthorized : RC.Success;
+      if (qos === 1) ch.ack({ type: 'puback', packetId, reasonCode });
+      else if (qos === 2) ch.ack({ type: 'pubrec', packetId, reasonCode });
+      return;
+    }
     if (qos === 1) ch.ack({ type: 'puback', packetId });
     else if (qos === 2) {
       session.addInboundQos2(packetId);

@@ -66,8 +66,8 @@ function subscribeChecked(ch: Channel, packet: SubscribePacket, checks: readonly
       continue;
     }
     if (decision !== 'allow') {
-      ch.log.info({ filter: request.topicFilter }, 'subscribe not authorized');
       const denial = denialOf(decision);
+      ch.note(`subscribe-denied:${denial.why}`, { filter: request.topicFilter, why: denial.why, reasonCode: denial.reasonCode }, 'subscribe not authorized');
       if (denial.disconnect) {
         ch.terminate(denial.reasonCode);
         return;
