@@ -36,6 +36,7 @@ import type { InstanceLimits } from './tenancy/limits.js';
 import { connectorEndpoints, connectorLoader, type ConnectorLoader } from './rules/endpoints.js';
 import { RuleRegistry } from './rules/registry.js';
 import { RuleBackends } from './rules/runtime.js';
+import type { LimitHits } from './observability/limit-hits.js';
 
 /** Listener names, as they appear in logs, PeerInfo.listener and RunningFerry.ports. */
 export type ListenerName = 'mqtt' | 'ws' | 'mqtts' | 'wss';
@@ -127,9 +128,9 @@ export function listenerSpecs(config: FerryConfig): ListenerSpec[] {
 }
 
 /** HTTP modules of the process. Metrics first: its hook times every route. */
-function httpModules(config: FerryConfig, readiness: Readiness, metrics: FerryMetrics, management: Management): HttpModule[] {
+function httpModules(config: FerryConfig, readiness: Readiness, metrics: FerryMetrics, management: Management, limitHits: LimitHits): HttpModule[] {
   // The console signs people in with the REST API's bearer tokens, held in a session cookie.
-  const bearer = new BearerTokens();
+  const bearer = new BearerTokens(Date.now, config.apiTokensPerKey);
   const sessions = config.console ? new ConsoleSessions(bearer, management) : undefined;
   return [
     metricsModule(metrics, { mode: config.metricsAccess, token: config.metricsToken }),
@@ -137,10 +138,12 @@ function httpModules(config: FerryConfig, readiness: Readiness, metrics: FerryMe
     restModule({
       management,
       bearer,
+      noncesPerKey: config.apiNoncesPerKey,
+      limitHits,
       stats: (instanceId) => metrics.instanceSnapshot(instanceId),
       ...(sessions === undefined ? {} : { sessionAuth: sessions.authenticate }),
     }),
-    rpcModule({ management, observe: metrics.observeRpcRequest }),
+    rpcModule({ management, observe: metrics.observeRpcRequest, noncesPerKey: config.apiNoncesPerKey, limitHits }),
     ...(sessions === undefined ? [] : [consoleModule({ sessions })]),
   ];
 }
@@ -218,6 +221,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
         maxFailuresPerIp: config.loginMaxFailuresPerIp,
         maxFailuresPerUsername: config.loginMaxFailuresPerUsername,
         blockMs: config.loginBlockSeconds * 1000,
+        maxBlockMs: Math.max(config.loginMaxBlockSeconds, config.loginBlockSeconds) * 1000,
       },
       announce,
       onAuthFailure: (instance, reason) => metrics.authFailures.inc({ instance, reason }),
@@ -238,7 +242,18 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   const rules = await RuleRegistry.open({ store, box: auth.box, tenancy, endpoints: connectorEndpoints(connectors), logger: componentLogger(logger, 'rules') });
   const ruleBackends = RuleBackends.stubs(rules);
   const management = await Management.open({ broker, store, traces, msgIdOf: (message) => traces.msgIdOf(message), rules, ruleBackends, ...authDeps(auth.service) });
-  const http = await createHttpServer({ logger: componentLogger(logger, 'http'), modules: httpModules(config, readiness, metrics, management) });
+  const limitHits = broker.counters.limitHits;
+  const http = await createHttpServer({
+    logger: componentLogger(logger, 'http'),
+    modules: httpModules(config, readiness, metrics, management, limitHits),
+    limits: {
+      headersTimeoutMs: config.httpHeadersTimeoutMs,
+      requestTimeoutMs: config.httpRequestTimeoutMs,
+      maxConnectionsPerAddress: config.httpMaxConnectionsPerAddress,
+      onRefused: () => limitHits.hit('http_connections_per_address'),
+      onTimeout: () => limitHits.hit('http_timeout'),
+    },
+  });
   let listeners: ListenerGroup | undefined;
   let httpPort: number;
   try {

@@ -150,7 +150,7 @@ export class ConnectAuthenticator {
       log('connection-quota', 'instance connection quota reached', { max });
       return refuse(RC.QuotaExceeded);
     }
-    this.logins.succeeded(username);
+    this.logins.succeeded(ip, username);
     // The instance's MQTT 5 ceilings (strict: the managed service's 8 min keepalive, 128 KB packets).
     const { mqtt5MaxKeepaliveSeconds, mqtt5MaxPacketBytes } = instance.limits;
     if (connect.protocolVersion === 5 && (mqtt5MaxKeepaliveSeconds > 0 || mqtt5MaxPacketBytes > 0)) {

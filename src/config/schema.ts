@@ -53,6 +53,14 @@ export interface FerryConfig {
   loginMaxFailuresPerIp: number;
   loginMaxFailuresPerUsername: number;
   loginBlockSeconds: number;
+  loginMaxBlockSeconds: number;
+  /** Signed-request nonces and bearer tokens each AccessKey may hold (docs/security.md). */
+  apiNoncesPerKey: number;
+  apiTokensPerKey: number;
+  /** HTTP port: time for the request headers and for the whole request, connections per address. */
+  httpHeadersTimeoutMs: number;
+  httpRequestTimeoutMs: number;
+  httpMaxConnectionsPerAddress: number;
   /** Message and device traces in <dataDir>/traces.db (docs/observability.md). */
   tracing: boolean;
   traceRetention: number;
@@ -164,6 +172,12 @@ const ROWS = [
     description: 'HTTP port for /healthz and /readyz (0 = any free port).' },
   { key: 'console', group: 'listeners', type: 'boolean', default: true,
     description: 'Serve the web console at /console/ on the HTTP port (docs/console.md). It uses the REST API with the signed-in AccessKey\'s policies.' },
+  { key: 'httpHeadersTimeoutMs', group: 'listeners', type: 'integer', arg: 'MS', min: 100, max: MAX_MS, default: 10_000,
+    description: 'Time an HTTP client has to send the request headers, counted from the connection or the end of the previous request, ms; slower connections are closed (408).' },
+  { key: 'httpRequestTimeoutMs', group: 'listeners', type: 'integer', arg: 'MS', min: 100, max: MAX_MS, default: 30_000,
+    description: 'Time an HTTP client has to send a whole request (headers and body), ms; slower connections are closed (408).' },
+  { key: 'httpMaxConnectionsPerAddress', group: 'listeners', type: 'integer', arg: 'N', min: 1, max: U32, default: 64,
+    description: 'Open connections one client address may hold on the HTTP port (API, RPC, metrics, health); further connections are closed at once.' },
   // tls
   { key: 'tlsPort', group: 'tls', type: 'port', arg: 'N', default: 8883,
     description: 'MQTT over TLS port; the listener starts only when tlsCert and tlsKey are set.' },
@@ -216,9 +230,15 @@ const ROWS = [
   { key: 'loginMaxFailuresPerIp', group: 'auth', type: 'integer', arg: 'N', min: 0, max: U32, default: 100,
     description: 'Failed logins within a minute from one address after which that address is blocked for loginBlockSeconds; 0 = no limit.' },
   { key: 'loginMaxFailuresPerUsername', group: 'auth', type: 'integer', arg: 'N', min: 0, max: U32, default: 10,
-    description: 'Failed logins within a minute for one username after which it is blocked for loginBlockSeconds; 0 = no limit.' },
+    description: 'Failed logins within a minute for one username from one address after which that username is blocked from that address (never from others) for loginBlockSeconds; 0 = no limit.' },
   { key: 'loginBlockSeconds', group: 'auth', type: 'integer', arg: 'SECONDS', min: 1, max: 86_400, default: 60,
-    description: 'How long an address or username stays blocked after too many failed logins, seconds.' },
+    description: 'How long the first block of an address (or username from an address) lasts after too many failed logins, seconds; each further block of the same source doubles it.' },
+  { key: 'loginMaxBlockSeconds', group: 'auth', type: 'integer', arg: 'SECONDS', min: 1, max: 7 * 86_400, default: 3600,
+    description: 'Longest block of the doubling failed-login back-off, seconds; a source quiet for this long starts again at loginBlockSeconds.' },
+  { key: 'apiNoncesPerKey', group: 'auth', type: 'integer', arg: 'N', min: 100, max: 10_000_000, default: 100_000,
+    description: 'Signed API requests (RPC SignatureNonce, REST X-Ferry-Nonce) one AccessKey may make per 30 minutes; more are answered Throttling (RPC) or 429 (REST) for that key only. About 100 bytes of memory each.' },
+  { key: 'apiTokensPerKey', group: 'auth', type: 'integer', arg: 'N', min: 1, max: 1_000_000, default: 1000,
+    description: 'Live REST bearer tokens one AccessKey may hold; POST /api/v1/auth/token answers 429 beyond it until some expire or are revoked. Never evicts another key\'s tokens.' },
   { key: 'broker.defaultInstanceId', group: 'auth', type: 'string', arg: 'ID', default: B.defaultInstanceId, check: checkInstanceId,
     description: 'Instance of clients that name none; created (relaxed) at start if missing.' },
   // broker

@@ -107,6 +107,7 @@ export function consoleModule(options: ConsoleOptions): HttpModule {
                 ? sessions.signIn(body.accessKeyId, body.accessKeySecret)
                 : null;
           if (started === null) return error(reply, 400, 'InvalidParameter', 'send accessKeyId and accessKeySecret, or token');
+          if (started === 'throttled') return error(reply, 429, 'Throttled', 'this AccessKey holds its quota of live bearer tokens (apiTokensPerKey); sign out elsewhere or wait');
           if (started === undefined) {
             request.log.info({ accessKeyId: body.accessKeyId ?? '(token)', ip: request.ip }, 'console sign-in refused');
             return error(reply, 401, 'InvalidAccessKeyId', 'unknown or disabled AccessKey, wrong secret, or expired token');

@@ -39,13 +39,17 @@ export class ConsoleSessions {
     private readonly management: Management,
   ) {}
 
-  /** A new session for an AccessKey and its secret; undefined for an unknown/disabled key or a wrong secret. */
-  signIn(accessKeyId: string, secret: string): { token: string; session: ConsoleSession } | undefined {
+  /**
+   * A new session for an AccessKey and its secret; undefined for an unknown/disabled key or a wrong
+   * secret; 'throttled' when the key holds its quota of bearer tokens (apiTokensPerKey).
+   */
+  signIn(accessKeyId: string, secret: string): { token: string; session: ConsoleSession } | undefined | 'throttled' {
     const known = this.management.accessKeys.secret(accessKeyId);
     // Compare even for an unknown key so the answer takes the same time.
     const matches = safeEqual(secret, known ?? randomBytes(16).toString('hex'));
     if (known === undefined || !matches || this.management.policyOf(accessKeyId) === undefined) return undefined;
     const issued = this.bearer.issue(accessKeyId, SESSION_TTL_S);
+    if (issued === null) return 'throttled';
     return { token: issued.token, session: { accessKeyId, csrf: this.csrfOf(issued.token), expiresAt: issued.expiresAt } };
   }
 

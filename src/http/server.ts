@@ -5,6 +5,7 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
+import { DEFAULT_HTTP_LIMITS, limitedHttpServer, type HttpLimits } from './connection-limits.js';
 
 export interface HttpModule {
   /** For logs and errors. */
@@ -17,15 +18,21 @@ export interface HttpModule {
 export interface HttpServerOptions {
   logger: Logger;
   modules: readonly HttpModule[];
+  /** Timeouts and the per-address connection cap (connection-limits.ts); defaults when absent. */
+  limits?: HttpLimits;
 }
 
 /** Build the app with every module registered; call `listen` to serve (or `inject` in tests). */
 export async function createHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
+  const limits = options.limits ?? DEFAULT_HTTP_LIMITS;
   const app = Fastify({
+    serverFactory: (handler) => limitedHttpServer(handler, limits),
     loggerInstance: options.logger as FastifyBaseLogger,
     // Health probes and API calls are not logged one line per request.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    // At stop the broker is already closed; a client trickling a request must not hold the stop.
+    forceCloseConnections: true,
   });
   for (const module of options.modules) {
     await app.register(module.plugin, module.prefix === undefined ? {} : { prefix: module.prefix });

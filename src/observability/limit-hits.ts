@@ -11,7 +11,6 @@ export const LIMIT_NAMES = [
   'connect_timeout',
   'http_connections_per_address',
   'http_timeout',
-  'login_backoff',
   'sys_publish',
   'topic_alias_bytes',
   'session_queue_bytes',

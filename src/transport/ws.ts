@@ -150,9 +150,14 @@ export interface WsServerOptions {
   tls?: TlsMaterial;
 }
 
+const WS_HEADERS_TIMEOUT_MS = 10_000;
+
 export function createWsServer(options: WsServerOptions, sink: ConnectionSink, gate: AcceptGate): Server {
   const { name, path, tls } = options;
-  const server = tls === undefined ? createHttpServer(notWebSocket) : createHttpsServer(tlsServerOptions(tls), notWebSocket);
+  // A WebSocket handshake that trickles its headers is cut after 10 s (checked every second), not
+  // Node's default 60 s checked every 30 s; upgraded connections are the broker's from then on.
+  const slow = { headersTimeout: WS_HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 1000 };
+  const server = tls === undefined ? createHttpServer(slow, notWebSocket) : createHttpsServer({ ...tlsServerOptions(tls), ...slow }, notWebSocket);
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,

@@ -5,7 +5,7 @@
 import type { FastifyRequest } from 'fastify';
 import { safeEqual } from '../../auth/crypto.js';
 import type { Management } from '../../management/management.js';
-import type { NonceCache } from '../rpc/nonce-cache.js';
+import { MAX_NONCE_LENGTH, type NonceCache } from '../rpc/nonce-cache.js';
 import type { BearerTokens } from './bearer.js';
 import { parseSignedAuthorization, signRest } from './signing.js';
 
@@ -23,8 +23,8 @@ export class RestAuthError extends Error {
   constructor(
     readonly code: string,
     message: string,
-    /** 401 (who are you?) unless the caller is known and the request is refused anyway (403). */
-    readonly status: 401 | 403 = 401,
+    /** 401 (who are you?) unless the caller is known and the request is refused anyway (403) or only over a limit (429). */
+    readonly status: 401 | 403 | 429 = 401,
   ) {
     super(message);
   }
@@ -61,7 +61,9 @@ export function authenticate(request: FastifyRequest, management: Management, no
   if (!safeEqual(parsed.signature, expected)) throw new RestAuthError('SignatureDoesNotMatch', 'the request signature does not match (see docs/api.md for the string to sign)');
   const used = nonces.use(parsed.accessKeyId, nonce, now);
   if (used === 'used') throw new RestAuthError('NonceUsed', 'X-Ferry-Nonce was used already');
-  if (used === 'full') throw new RestAuthError('Throttled', 'too many requests');
+  if (used === 'too-long') throw new RestAuthError('InvalidNonce', `X-Ferry-Nonce is longer than ${MAX_NONCE_LENGTH} characters`);
+  // This key has used its quota of live nonces; other keys are not affected.
+  if (used === 'quota') throw new RestAuthError('Throttled', 'this AccessKey has too many signed requests in the last 30 minutes; retry later or use a bearer token', 429);
   return parsed.accessKeyId;
 }
 

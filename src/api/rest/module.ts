@@ -14,7 +14,8 @@ import type { HttpModule } from '../../http/server.js';
 import { describeError, FacadeError } from '../../management/errors.js';
 import type { Management } from '../../management/management.js';
 import { NonceCache } from '../rpc/nonce-cache.js';
-import { BearerTokens } from './bearer.js';
+import { BearerTokens, DEFAULT_TOKENS_PER_KEY } from './bearer.js';
+import type { LimitHits } from '../../observability/limit-hits.js';
 import { registerRoutes, type RestContext } from './routes.js';
 import { authenticate, RestAuthError } from './auth.js';
 
@@ -37,6 +38,12 @@ export interface RestOptions {
   readonly sessionAuth?: (request: FastifyRequest) => string | undefined;
   /** The numbers of one instance behind GET /instances/{id}/stats (FerryMetrics.instanceSnapshot). */
   readonly stats?: (instanceId: string) => Promise<Record<string, unknown>>;
+  /** Live X-Ferry-Nonces per AccessKey (docs/security.md). */
+  readonly noncesPerKey?: number;
+  /** Live bearer tokens per AccessKey (docs/security.md). */
+  readonly tokensPerKey?: number;
+  /** Counts refusals by the nonce and token limits (ferry_limit_hits_total). */
+  readonly limitHits?: LimitHits;
 }
 
 
@@ -54,8 +61,9 @@ function validationField(error: { validation?: Array<{ instancePath?: string; pa
 export function restModule(options: RestOptions): HttpModule {
   const { management } = options;
   const now = options.now ?? Date.now;
-  const nonces = new NonceCache(WINDOW_MS);
-  const bearer = options.bearer ?? new BearerTokens(now);
+  const hits = options.limitHits;
+  const nonces = new NonceCache(WINDOW_MS, options.noncesPerKey, hits === undefined ? null : (v) => hits.hit(v === 'quota' ? 'api_nonce_quota' : 'api_nonce_length'));
+  const bearer = options.bearer ?? new BearerTokens(now, options.tokensPerKey ?? DEFAULT_TOKENS_PER_KEY);
   return {
     name: 'rest',
     prefix: REST_PREFIX,
@@ -130,7 +138,7 @@ export function restModule(options: RestOptions): HttpModule {
       app.setNotFoundHandler(async (request, reply) =>
         reply.code(404).send({ error: { code: 'NotFound', message: `no route ${request.method} ${request.url}` }, requestId: randomUUID() }),
       );
-      const ctx: RestContext = { management, bearer, nonces, ...(options.stats === undefined ? {} : { stats: options.stats }) };
+      const ctx: RestContext = { management, bearer, nonces, limitHits: hits, ...(options.stats === undefined ? {} : { stats: options.stats }) };
       registerRoutes(app, ctx);
       app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
     },

@@ -14,6 +14,7 @@ import type { Properties, QoS } from '../../protocol/packets.js';
 import type { InstanceLimits, InstanceMode } from '../../tenancy/limits.js';
 import { safeEqual } from '../../auth/crypto.js';
 import type { NonceCache } from '../rpc/nonce-cache.js';
+import type { LimitHits } from '../../observability/limit-hits.js';
 import { authenticate } from './auth.js';
 import type { BearerTokens } from './bearer.js';
 import { RULE_ROUTES } from './rule-routes.js';
@@ -24,6 +25,7 @@ export interface RestContext {
   readonly nonces: NonceCache;
   /** GET /instances/{id}/stats answers from it; 501 without. */
   readonly stats?: (instanceId: string) => Promise<Record<string, unknown>>;
+  readonly limitHits?: LimitHits | undefined;
 }
 
 type Schema = Record<string, unknown>;
@@ -643,6 +645,10 @@ export function registerRoutes(app: FastifyInstance, ctx: RestContext): void {
         accessKeyId = authenticate(request, management, ctx.nonces, ctx.bearer, Date.now());
       }
       const issued = ctx.bearer.issue(accessKeyId, body['ttlSeconds'] as number);
+      if (issued === null) {
+        ctx.limitHits?.hit('api_token_quota');
+        return reply.code(429).send({ error: { code: 'Throttled', message: `this AccessKey already holds ${ctx.bearer.perKey} live bearer tokens; revoke some (DELETE /api/v1/auth/token) or wait for them to expire` } });
+      }
       return reply.code(201).send({ token: issued.token, tokenType: 'Bearer', expiresAt: issued.expiresAt, accessKeyId });
     },
   });

@@ -33,7 +33,8 @@ import { ACS3_ALGORITHMS, ACS3_REQUIRED_SIGNED, acs3CanonicalRequest, acs3Hash, 
 import { RPC_VERSIONS, type RpcVersion } from './action.js';
 import { RPC_ACTIONS } from './actions/index.js';
 import { RpcError } from './errors.js';
-import { NonceCache } from './nonce-cache.js';
+import type { LimitHits } from '../../observability/limit-hits.js';
+import { MAX_NONCE_LENGTH, NonceCache } from './nonce-cache.js';
 import { invalidParam, RpcParams } from './params.js';
 import { parseTimestamp, signRpc, stringToSign } from './signature.js';
 
@@ -53,6 +54,10 @@ export interface RpcEndpointOptions {
   readonly management: Management;
   readonly now?: () => number;
   readonly observe?: RpcObserver;
+  /** Live SignatureNonces per AccessKey (docs/security.md); default DEFAULT_NONCES_PER_KEY. */
+  readonly noncesPerKey?: number;
+  /** Counts refusals by the nonce limits (ferry_limit_hits_total). */
+  readonly limitHits?: LimitHits;
 }
 
 /** Parses `a=1&b=2` (RFC 3986 or form encoding) into `into`; a repeated name is an error. */
@@ -81,17 +86,19 @@ export interface RpcRequest {
 }
 
 /**
- * Nonces are remembered as a fixed-size digest (so a long nonce costs no memory) and are at most
- * this long: the SDKs send 32 (Tea) to 36 (UUID) characters.
+ * Nonces are at most this long (the SDKs send 32 (Tea) to 36 (UUID) characters) and remembered as
+ * a fixed-size digest, with a quota per AccessKey: nonce-cache.ts, shared with the REST API.
  */
-export const MAX_NONCE_LENGTH = 64;
+export { MAX_NONCE_LENGTH } from './nonce-cache.js';
 
 export class RpcEndpoint {
-  private readonly nonces = new NonceCache(RPC_TIMESTAMP_WINDOW_MS);
+  private readonly nonces: NonceCache;
   private readonly now: () => number;
 
   constructor(private readonly options: RpcEndpointOptions) {
     this.now = options.now ?? Date.now;
+    const hits = options.limitHits;
+    this.nonces = new NonceCache(RPC_TIMESTAMP_WINDOW_MS, options.noncesPerKey, hits === undefined ? null : (v) => hits.hit(v === 'quota' ? 'api_nonce_quota' : 'api_nonce_length'));
   }
 
   /** Handles one request; returns the HTTP status and the JSON body. */
@@ -147,7 +154,7 @@ export class RpcEndpoint {
     for (const name of COMMON) p.required(name);
     if (p.required('SignatureMethod') !== 'HMAC-SHA1') throw invalidParam('SignatureMethod', 'must be HMAC-SHA1');
     if (p.required('SignatureVersion') !== '1.0') throw invalidParam('SignatureVersion', 'must be 1.0');
-    const nonce = checkNonceLength('SignatureNonce', p.required('SignatureNonce'));
+    const nonce = this.checkNonceLength('SignatureNonce', p.required('SignatureNonce'));
     const now = this.checkTimestamp(p.required('Timestamp'));
     const accessKeyId = p.required('AccessKeyId');
     const secret = this.secretOf(accessKeyId);
@@ -169,7 +176,7 @@ export class RpcEndpoint {
     const unsigned = ACS3_REQUIRED_SIGNED.filter((h) => !auth.signedHeaders.includes(h));
     if (unsigned.length > 0) throw RpcError.of('IncompleteSignature', `SignedHeaders must include ${unsigned.join(', ')}.`);
     const contentHash = requiredHeader(request, 'x-acs-content-sha256');
-    const nonce = checkNonceLength('x-acs-signature-nonce', requiredHeader(request, 'x-acs-signature-nonce'));
+    const nonce = this.checkNonceLength('x-acs-signature-nonce', requiredHeader(request, 'x-acs-signature-nonce'));
     const now = this.checkTimestamp(requiredHeader(request, 'x-acs-date'));
     const secret = this.secretOf(auth.accessKeyId);
     const payloadHash = acs3Hash(auth.algorithm, Buffer.from(request.body, 'utf8'))!;
@@ -205,18 +212,23 @@ export class RpcEndpoint {
     return keys.secret(accessKeyId)!;
   }
 
-  /** Records the nonce (after the signature, so a forger cannot burn nonces), as a fixed-size digest. */
+  /** Records the nonce (after the signature, so a forger cannot burn nonces); the cache keeps a digest. */
   private useNonce(accessKeyId: string, nonce: string, now: number): void {
-    const digest = createHash('sha256').update(nonce, 'utf8').digest('base64');
-    const used = this.nonces.use(accessKeyId, digest, now);
+    const used = this.nonces.use(accessKeyId, nonce, now);
     if (used === 'used') throw RpcError.of('SignatureNonceUsed');
-    if (used === 'full') throw RpcError.of('Throttling');
+    if (used === 'too-long') throw invalidParam('SignatureNonce', `must be at most ${MAX_NONCE_LENGTH} characters`);
+    // This key has used its quota of live nonces; other keys are not affected.
+    if (used === 'quota') throw RpcError.of('Throttling');
   }
-}
 
-function checkNonceLength(name: string, nonce: string): string {
-  if (nonce.length > MAX_NONCE_LENGTH) throw invalidParam(name, `must be at most ${MAX_NONCE_LENGTH} characters`);
-  return nonce;
+  /** Refuses a nonce too long to be one before the signature is even computed. */
+  private checkNonceLength(name: string, nonce: string): string {
+    if (NonceCache.tooLong(nonce)) {
+      this.options.limitHits?.hit('api_nonce_length');
+      throw invalidParam(name, `must be at most ${MAX_NONCE_LENGTH} characters`);
+    }
+    return nonce;
+  }
 }
 
 function firstHeader(headers: ReadonlyMap<string, readonly string[]>, name: string): string | undefined {

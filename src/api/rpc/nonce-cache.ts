@@ -1,37 +1,88 @@
 /**
- * Replay protection: a SignatureNonce may be used once per AccessKey while a request carrying it
- * could still pass the timestamp check. A request passes when its Timestamp is within the window
- * (15 min) of now, so a nonce seen at time t must be remembered until t + 2 × window (a request
- * stamped up to one window ahead can be replayed up to one window after its stamp).
- * Entries are kept in insertion order with a monotonic expiry, so purging is a walk from the front.
- * When full, new nonces are refused (the caller answers Throttling) instead of forgetting old ones.
+ * Replay protection: a SignatureNonce (RPC) or X-Ferry-Nonce (REST) may be used once per
+ * AccessKey while a request carrying it could still pass the timestamp check. A request passes
+ * when its Timestamp is within the window (15 min) of now, so a nonce seen at time t must be
+ * remembered until t + 2 × window (a request stamped up to one window ahead can be replayed up to
+ * one window after its stamp).
+ *
+ * Bounded against a key holder who wants to exhaust it (docs/security.md):
+ * - a nonce longer than MAX_NONCE_LENGTH is refused before anything is stored (the SDKs send a
+ *   UUID or 32-64 hex characters);
+ * - what is stored is a fixed-size digest (16 bytes of SHA-256), never the nonce itself;
+ * - each AccessKey has its own table and quota (`perKey` live nonces): a key that fills its quota
+ *   is throttled alone, every other key (the admin's included) is unaffected.
+ * Within a key, entries are kept in insertion order with a monotonic expiry, so purging is a walk
+ * from the front. Memory is at most about 100 bytes × perKey per active AccessKey.
  */
+import { createHash } from 'node:crypto';
+
+/** Longest nonce accepted, characters: the SDKs send 32 (Tea) to 36 (UUID). */
+export const MAX_NONCE_LENGTH = 64;
+/** Live nonces per AccessKey by default (~55 signed requests a second, sustained, per key). */
+export const DEFAULT_NONCES_PER_KEY = 100_000;
+/** How often every key's table is swept, not only the table of the key in use. */
+const SWEEP_EVERY_MS = 60_000;
+
+export type NonceVerdict = 'ok' | 'used' | 'too-long' | 'quota';
+
 export class NonceCache {
-  private readonly entries = new Map<string, number>();
+  private readonly keys = new Map<string, Map<string, number>>();
+  private lastSweep = 0;
 
   constructor(
     private readonly windowMs: number,
-    private readonly maxEntries = 1_000_000,
+    private readonly perKey = DEFAULT_NONCES_PER_KEY,
+    /** Told about every refusal by a limit (metrics). */
+    private readonly onLimit: ((verdict: 'too-long' | 'quota') => void) | null = null,
   ) {}
 
+  /** Nonces remembered over all keys. */
   get size(): number {
-    return this.entries.size;
+    let n = 0;
+    for (const table of this.keys.values()) n += table.size;
+    return n;
   }
 
-  /** 'ok' (recorded), 'used' (a replay) or 'full'. */
-  use(accessKeyId: string, nonce: string, now: number): 'ok' | 'used' | 'full' {
-    this.purge(now);
-    const key = `${accessKeyId}\u001f${nonce}`;
-    if (this.entries.has(key)) return 'used';
-    if (this.entries.size >= this.maxEntries) return 'full';
-    this.entries.set(key, now + 2 * this.windowMs);
+  /** Refuses a nonce that is too long to be one, before any other work is done for it. */
+  static tooLong(nonce: string): boolean {
+    return nonce.length > MAX_NONCE_LENGTH;
+  }
+
+  /**
+   * 'ok' (recorded), 'used' (a replay), 'too-long' (refused, nothing stored) or 'quota' (this
+   * key has `perKey` live nonces; nothing stored).
+   */
+  use(accessKeyId: string, nonce: string, now: number): NonceVerdict {
+    if (NonceCache.tooLong(nonce)) {
+      this.onLimit?.('too-long');
+      return 'too-long';
+    }
+    if (now - this.lastSweep >= SWEEP_EVERY_MS) this.sweep(now);
+    let table = this.keys.get(accessKeyId);
+    if (table === undefined) this.keys.set(accessKeyId, (table = new Map()));
+    else purge(table, now);
+    const digest = createHash('sha256').update(nonce, 'utf8').digest().toString('latin1', 0, 16);
+    if (table.has(digest)) return 'used';
+    if (table.size >= this.perKey) {
+      this.onLimit?.('quota');
+      return 'quota';
+    }
+    table.set(digest, now + 2 * this.windowMs);
     return 'ok';
   }
 
-  private purge(now: number): void {
-    for (const [key, expires] of this.entries) {
-      if (expires > now) return;
-      this.entries.delete(key);
+  private sweep(now: number): void {
+    this.lastSweep = now;
+    for (const [key, table] of this.keys) {
+      purge(table, now);
+      if (table.size === 0) this.keys.delete(key);
     }
+  }
+}
+
+function purge(table: Map<string, number>, now: number): void {
+  for (const [digest, expires] of table) {
+    if (expires > now) return;
+    table.delete(digest);
   }
 }

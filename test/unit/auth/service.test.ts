@@ -287,8 +287,8 @@ test('auth service - custom identities with permissions, on a listener-bound ins
   assert.equal((elsewhere.client?.principal as { mode: string }).mode, 'anonymous');
 });
 
-test('auth service - failed logins are rate limited per username', async () => {
-  const env = await setup({ loginLimits: { maxFailuresPerIp: 100, maxFailuresPerUsername: 3, windowMs: MIN, blockMs: MIN, maxEntries: 100 } });
+test('auth service - failed logins are rate limited per username and address', async () => {
+  const env = await setup({ loginLimits: { maxFailuresPerIp: 100, maxFailuresPerUsername: 3, windowMs: MIN, blockMs: MIN, maxBlockMs: 60 * MIN, maxEntries: 100 } });
   const id = 'GID_dev@@@1';
   const username = `Signature|${env.ak}|mqtt-s`;
   for (let i = 0; i < 3; i++) assert.equal(refused((await login(env, connect(id, username, 'bad'))).verdict), 0x86);
