@@ -21,7 +21,7 @@
  *
  * Every answer carries a RequestId (upper-case UUID), errors also HostId, Code and Message.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { safeEqual } from '../../auth/crypto.js';
 import type { PolicyResource } from '../../auth/policy.js';
