@@ -195,6 +195,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
         enabled: config.tracing,
         retentionSeconds: config.traceRetention,
         maxRows: config.traceMaxRows,
+        maxBytes: config.traceMaxBytes,
         flushIntervalMs: config.traceFlushIntervalMs,
         writerCpuPercent: config.traceWriterCpuPercent,
       },

@@ -65,6 +65,7 @@ export interface FerryConfig {
   tracing: boolean;
   traceRetention: number;
   traceMaxRows: number;
+  traceMaxBytes: number;
   traceFlushIntervalMs: number;
   traceWriterCpuPercent: number;
   /** Who may read GET /metrics (docs/security.md). */
@@ -207,6 +208,8 @@ const ROWS = [
     description: 'How long traces are kept, seconds.' },
   { key: 'traceMaxRows', group: 'observability', type: 'integer', arg: 'N', min: 1000, max: Number.MAX_SAFE_INTEGER, default: 10_000_000,
     description: 'Trace records kept at most (about 100 bytes each on disk); the oldest are deleted first.' },
+  { key: 'traceMaxBytes', group: 'observability', type: 'integer', arg: 'BYTES', min: 0, max: Number.MAX_SAFE_INTEGER, default: 1024 * 1024 * 1024,
+    description: 'Size of <dataDir>/traces.db on disk at most, bytes (plus up to 64 MiB of write-ahead log); checked every second while writing, the oldest traces are deleted first and the space is returned to the file system. 0 = no cap.' },
   { key: 'traceFlushIntervalMs', group: 'observability', type: 'integer', arg: 'MS', min: 10, max: 60_000, default: 200,
     description: 'How often recorded trace events are written to <dataDir>/traces.db, ms.' },
   { key: 'traceWriterCpuPercent', group: 'observability', type: 'integer', arg: 'PERCENT', min: 1, max: 100, default: 25,

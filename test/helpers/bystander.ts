@@ -36,7 +36,10 @@ export async function startBystander(t: Teardown, port: number, options: { usern
     ...(options.username === undefined ? {} : { username: options.username }),
     ...(options.password === undefined ? {} : { password: options.password }),
   });
+  const ticking: { timer?: NodeJS.Timeout } = {};
   t.after(() => {
+    // Also when the test failed before stop(): the timer must not keep the process alive.
+    clearInterval(ticking.timer);
     client.end(true);
   });
   await new Promise<void>((resolve, reject) => {
@@ -60,10 +63,10 @@ export async function startBystander(t: Teardown, port: number, options: { usern
     client.publish(topic, String(n), { qos: 1 });
   };
   send();
-  const timer = setInterval(send, 100);
+  ticking.timer = setInterval(send, 100);
   return {
     async stop() {
-      clearInterval(timer);
+      clearInterval(ticking.timer);
       const deadline = Date.now() + 2000;
       while (pending.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       // A trip still out counts at its age so far: a stalled broker cannot hide behind it.

@@ -40,6 +40,8 @@ export interface TraceSettings {
   readonly retentionSeconds: number;
   /** At most this many trace events are kept; the oldest go first. */
   readonly maxRows: number;
+  /** traces.db may use at most this many bytes on disk (plus its write-ahead log); 0 = no cap. */
+  readonly maxBytes?: number;
   /** How often recorded events are written out, ms. */
   readonly flushIntervalMs: number;
   /** How often retention and the row cap are applied, ms (default 60 s). */
@@ -83,7 +85,7 @@ export class TraceService implements TraceQueries {
     if (!settings.enabled) return new TraceService(path, settings, null, null, logger);
     const cpuShare = Math.min(1, Math.max(0.01, settings.writerCpuPercent / 100));
     const idPrefix = newIdPrefix();
-    const writer = await TraceWriterThread.start({ path, idPrefix, cpuShare }, logger);
+    const writer = await TraceWriterThread.start({ path, idPrefix, cpuShare, maxBytes: settings.maxBytes ?? 0 }, logger);
     const recorder = new TraceRecorder({ sink: writer, flushIntervalMs: settings.flushIntervalMs, defaultInstanceId, idPrefix });
     const service = new TraceService(path, settings, recorder, writer, logger);
     await service.purge();
@@ -121,7 +123,7 @@ export class TraceService implements TraceQueries {
   /** Applies retention (relative to `now`) and the row cap. */
   async purge(now = Date.now()): Promise<PurgeResult> {
     if (this.writer === null) return { expired: 0, overCap: 0 };
-    const result = await this.writer.purge({ before: now - this.settings.retentionSeconds * 1000, maxRows: this.settings.maxRows });
+    const result = await this.writer.purge({ before: now - this.settings.retentionSeconds * 1000, maxRows: this.settings.maxRows, maxBytes: this.settings.maxBytes ?? 0 });
     if (result.expired + result.overCap > 0) this.logger.debug({ ...result }, 'traces purged');
     return result;
   }

@@ -124,10 +124,14 @@ export function openTraceDbForWriting(path: string): Database.Database {
 function openWriter(path: string): Database.Database {
   const db = new Database(path, { timeout: 1000 });
   try {
+    // Before WAL mode: switching to WAL writes the header, after which auto_vacuum only changes
+    // with a VACUUM. Incremental vacuum is how deleted traces give their space back (traceMaxBytes).
+    db.pragma('auto_vacuum = INCREMENTAL');
     const mode = db.pragma('journal_mode = WAL', { simple: true });
     if (mode !== 'wal') throw new Error(`could not enable WAL mode (got ${String(mode)})`);
     db.pragma('synchronous = OFF');
-    db.pragma('auto_vacuum = INCREMENTAL');
+    // A file made by an older build without it is converted once (this runs on the writer thread).
+    if ((db.pragma('auto_vacuum', { simple: true }) as number) !== 2) db.exec('VACUUM');
     const appId = db.pragma('application_id', { simple: true }) as number;
     const version = db.pragma('user_version', { simple: true }) as number;
     if (appId !== 0 && appId !== TRACE_APPLICATION_ID) throw new Error(`not a Ferry trace database (application_id ${appId})`);
@@ -167,6 +171,8 @@ export interface PurgeLimits {
   readonly before: number;
   /** At most this many events are kept; the oldest go first. */
   readonly maxRows: number;
+  /** traces.db may use at most this many bytes of pages (0 = no cap); the oldest batches go first. */
+  readonly maxBytes?: number;
 }
 
 export interface PurgeResult {
@@ -319,6 +325,8 @@ export class TraceWriter {
         }
       })();
     }
+    const overBytes = this.purgeBytes(limits.maxBytes ?? 0, step);
+    overCap += overBytes;
     if (expired + overCap > 0) {
       const oldest = this.db.prepare('SELECT min(id) FROM batches').pluck().get() as number | null;
       this.db.prepare('DELETE FROM channel_blocks WHERE block < ?').run(Math.floor((oldest ?? this.nextBatch) / BLOCK_BATCHES));
@@ -333,7 +341,52 @@ export class TraceWriter {
       const free = this.db.pragma('freelist_count', { simple: true }) as number;
       if (free > 2048) this.db.pragma('incremental_vacuum(1024)');
     }
+    // The cap is on the file: free pages count until they are given back.
+    const maxBytes = limits.maxBytes ?? 0;
+    if (maxBytes > 0 && this.fileBytes() > maxBytes) this.returnSpace();
     return { expired, overCap };
+  }
+
+  /** Bytes of all pages, free ones included: the size of the file. */
+  fileBytes(): number {
+    return (this.db.pragma('page_count', { simple: true }) as number) * (this.db.pragma('page_size', { simple: true }) as number);
+  }
+
+  /** Bytes of pages in use (the file's size once free pages are returned). */
+  usedBytes(): number {
+    const pages = this.db.pragma('page_count', { simple: true }) as number;
+    const free = this.db.pragma('freelist_count', { simple: true }) as number;
+    const size = this.db.pragma('page_size', { simple: true }) as number;
+    return (pages - free) * size;
+  }
+
+  /**
+   * Deletes the oldest batches while the pages in use exceed `maxBytes` (0 = no cap), keeping a
+   * tenth of headroom so the cap is not hit again at once; returns the events deleted. The
+   * caller returns the freed pages to the file system (returnSpace).
+   */
+  purgeBytes(maxBytes: number, step = 64): number {
+    if (maxBytes <= 0 || this.usedBytes() <= maxBytes) return 0;
+    const target = Math.floor(maxBytes * 0.9);
+    const oldest = this.db.prepare('SELECT id, count FROM batches ORDER BY id LIMIT ?');
+    let deleted = 0;
+    while (this.usedBytes() > target) {
+      const heads = oldest.all(step) as Array<{ id: number; count: number }>;
+      if (heads.length === 0) break;
+      this.db.transaction(() => {
+        for (const b of heads) {
+          this.drop(b.id);
+          deleted += b.count;
+        }
+      })();
+    }
+    return deleted;
+  }
+
+  /** Gives free pages back to the file system and truncates the write-ahead log. */
+  returnSpace(): void {
+    this.db.pragma('incremental_vacuum');
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   /**

@@ -26,6 +26,8 @@ export interface WriterWorkerData {
   readonly cpuShare: number;
   /** Nice value of the writer thread (default 19, the lowest priority). */
   readonly priority?: number;
+  /** Size cap of traces.db in bytes (0 = none), checked at most once a second while writing. */
+  readonly maxBytes?: number;
 }
 
 export type WriterRequest =
@@ -149,12 +151,25 @@ function run(): void {
     idPrefix: data.idPrefix,
     epoch: writer.epoch(data.idPrefix),
   };
+  // The byte cap is kept while writing, not only at the periodic purge: a flood must not grow
+  // the file for a whole purge interval. Checking costs three pragmas, once a second at most.
+  const maxBytes = data.maxBytes ?? 0;
+  let bytesCheckedAt = 0;
+  const keepUnderBytes = (): void => {
+    const now = performance.now();
+    if (maxBytes <= 0 || now - bytesCheckedAt < 1000) return;
+    bytesCheckedAt = now;
+    if (writer.fileBytes() <= maxBytes) return;
+    // The whole purge (nothing is expired at time 0), so channel summaries of dropped batches go too.
+    writer.purge({ before: 0, maxRows: Number.MAX_SAFE_INTEGER, maxBytes }, 64, new Set(ctx.channels.values()));
+  };
   const handle = (request: WriterRequest, batch: TraceBatch | null, dropped: number): void => {
     try {
       switch (request.type) {
         case 'batch': {
           const columns = batchColumns(batch!, ctx);
           writer.writeColumns(columns);
+          keepUnderBytes();
           port.postMessage({ type: 'stored', slot: request.slot, rows: columns.count, dropped } satisfies WriterReply);
           return;
         }
