@@ -71,7 +71,15 @@ async function runBroker(): Promise<void> {
   const ready: Ready = { port: ferry.ports.mqtt, token, devices };
   parentPort!.postMessage(ready);
   parentPort!.on('message', (message: string) => {
-    if (message === 'stop') void ferry.stop().then(() => process.exit(0));
+    if (message === 'stop') {
+      ferry.stop().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          console.error('broker stop failed', err);
+          process.exit(1);
+        },
+      );
+    }
   });
 }
 
@@ -220,8 +228,12 @@ async function main(): Promise<void> {
   if (refused > 0) console.log(`\n${refused} connects were refused (should be 0)`);
 }
 
+const failed = (err: unknown): void => {
+  console.error(err);
+  process.exit(1);
+};
 if (isMainThread) {
-  void main();
+  main().catch(failed);
 } else {
-  void runBroker();
+  runBroker().catch(failed);
 }

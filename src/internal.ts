@@ -8,3 +8,5 @@ export { startListeners, type Listener, type ListenerGroup, type ListenerSpec } 
 export { SocketStream } from './transport/tcp.js';
 export { tlsServerOptions, type TlsMaterial } from './transport/tls.js';
 export { WebSocketStream, WS_HIGH_WATER_MARK, WS_SUBPROTOCOLS, hostName } from './transport/ws.js';
+export { failOn, InjectedFault, type FaultHooks, type FaultMatch, type FaultTarget } from './faults/index.js';
+export { installProcessFaultHandlers, processFaults, type ProcessFaultPolicy } from './observability/process-faults.js';

@@ -104,10 +104,13 @@ export class AuthService implements Authenticator, Authorizer, SystemTopicHandle
     tenancy.onInstanceDeleted((instanceId) => {
       this.live.instanceDeleted(instanceId);
       this.quotas.forget(instanceId);
-      void devices.dropInstance(instanceId);
-      void custom.dropInstance(instanceId);
-      void certificates.dropInstance(instanceId);
-      void sni.dropInstance(instanceId);
+      // The instance is gone already; a store failure here leaves orphaned records that nothing
+      // can reach (they name a deleted instance), so it is logged, not propagated.
+      const dropFailed = (what: string) => (err: unknown): void => log.error({ err, instanceId }, `dropping the ${what} of a deleted instance failed`);
+      devices.dropInstance(instanceId).catch(dropFailed('device credentials'));
+      custom.dropInstance(instanceId).catch(dropFailed('custom-auth records'));
+      certificates.dropInstance(instanceId).catch(dropFailed('device certificates'));
+      sni.dropInstance(instanceId).catch(dropFailed('SNI settings'));
     });
   }
 

@@ -23,6 +23,7 @@ import { Router } from './router.js';
 import { Tenant, splitStoreKey } from './tenant.js';
 import type { Tracer } from './tracer.js';
 import { LogThrottle } from '../observability/log-limits.js';
+import type { FaultHooks } from '../faults/index.js';
 
 export { DEFAULT_INSTANCE_ID } from './options.js';
 
@@ -54,6 +55,8 @@ export class Broker implements ConnectionSink {
   tracer: Tracer | null = null;
   /** Log lines clients can cause at will: one per cause per client per interval (docs/security.md). */
   readonly notes: LogThrottle;
+  /** Test-only fault hooks (src/faults); null unless a test in this process sets them. */
+  faults: FaultHooks | null = null;
   private readonly connections = new Set<Connection>();
   private readonly pendingWills = new Map<Session, PendingWill>();
   private readonly sweepTimer: NodeJS.Timeout;

@@ -1,6 +1,16 @@
 import { LimitHits } from '../observability/limit-hits.js';
 import type { Session, SessionCounters } from '../session/session.js';
 
+/**
+ * Where an unexpected error hit a connection (ferry_connection_errors_total{reason}):
+ *   handler       thrown while a packet was handled (in the socket's data callback)
+ *   continuation  a rejected async continuation of the connection (CONNECT after authentication,
+ *                 acknowledgements after a commit, paging in a stored queue)
+ *   event         thrown from the connection's drain or close callback
+ */
+export type ConnectionErrorReason = 'handler' | 'continuation' | 'event';
+export const CONNECTION_ERROR_REASONS: readonly ConnectionErrorReason[] = ['handler', 'continuation', 'event'];
+
 export interface QueueDropEvent {
   readonly instanceId: string;
   readonly clientId: string;
@@ -34,6 +44,8 @@ export class BrokerCounters implements SessionCounters {
   droppedQos0Offline = 0;
   droppedByLink = 0;
   droppedNoSubscriber = 0;
+  /** Connections closed by an unexpected error, by where it hit (ConnectionErrorReason). */
+  readonly connectionErrors: Record<ConnectionErrorReason, number> = { handler: 0, continuation: 0, event: 0 };
 
   queueDrop(session: Session, reason: 'queue-full' | 'expired'): void {
     if (reason === 'queue-full') this.droppedQueueFull++;

@@ -25,6 +25,7 @@ import { handleUnsubscribe } from './handlers/unsubscribe.js';
 import { handleDisconnect } from './handlers/disconnect.js';
 import { RC, v3ConnackCode } from './reason.js';
 import { CloseCause } from '../broker/tracer.js';
+import type { ConnectionErrorReason } from '../broker/counters.js';
 
 /** What a channel needs from its connection. */
 export interface ChannelOutput {
@@ -83,6 +84,8 @@ export class Channel implements SessionLink, ClientHandle {
   willDiscarded = false;
   /** This connection's number in traces (its ChannelId), set by the tracer; 0 = not traced. */
   traceChannel = 0;
+  /** An unexpected error was reported for this connection (logged and counted once). */
+  private faulted = false;
   /** The per-client child logger, made on first use: idle connections never pay for one. */
   private childLog: Logger | null = null;
   private childLogFor = '';
@@ -138,9 +141,11 @@ export class Channel implements SessionLink, ClientHandle {
   }
 
   handle(packet: Packet): void {
+    const faults = this.broker.faults;
+    if (faults !== null) faults.beforePacket?.(this, packet.type);
     if (this.state === 'awaiting-connect') {
       if (packet.type === 'connect') {
-        void handleConnect(this, packet);
+        handleConnect(this, packet).catch((error: unknown) => this.internalError(error, 'continuation', 'connect'));
         return;
       }
       // [MQTT-3.1.0-1] the first packet must be CONNECT; anything else closes the connection.
@@ -206,6 +211,35 @@ export class Channel implements SessionLink, ClientHandle {
     this.terminate(reasonCode);
   }
 
+  /**
+   * An unexpected error (a bug, or a dependency failing in a way nothing handles) while serving
+   * this connection: it closes this connection only, like Mosquitto's packet handler, never the
+   * process. MQTT 5 clients get DISCONNECT 0x80 Unspecified error (CONNACK 0x80 before CONNECT
+   * completed); 3.x clients are just closed (3.1.1 has no server DISCONNECT nor a code for it). One
+   * error log line with the client and the packet, and ferry_connection_errors_total{reason}.
+   * Called by the connection for throws out of packet handling and by async continuations.
+   */
+  internalError(error: unknown, reason: ConnectionErrorReason, packetType?: string): void {
+    if (!this.faulted) {
+      this.faulted = true;
+      this.broker.counters.connectionErrors[reason]++;
+      this.log.error(
+        { err: error, clientId: this.clientId || undefined, packetType, reason, state: this.state, remote: this.peer.remoteAddress },
+        'unexpected error while serving a connection: closing this connection only',
+      );
+    }
+    if (this.state === 'closed') return;
+    try {
+      if (this.state === 'connected') this.terminate(RC.UnspecifiedError);
+      else this.refuseConnect(RC.UnspecifiedError);
+    } catch (closeError) {
+      // Closing politely failed too (e.g. the encoder): drop the socket without a word.
+      this.log.error({ err: closeError }, 'closing after an unexpected error failed; destroying the connection');
+      this.out.close();
+      if (!this.isClosed) this.finish(RC.UnspecifiedError);
+    }
+  }
+
   /** Answers a CONNECT with a failure and closes [MQTT-3.2.2-5]. */
   refuseConnect(reasonCode: number): void {
     if (this.protocolVersion === 5) {
@@ -247,10 +281,20 @@ export class Channel implements SessionLink, ClientHandle {
     if (typeof entry !== 'function' && entry.type === 'puback') this.pendingPubacks++;
     const target = ++this.ackQueued;
     this.ackWait = wait;
+    // Both callbacks catch their own errors (no third promise per ack on this path).
     wait.then(
-      () => this.flushAcks(target, false),
-      () => this.flushAcks(target, true),
+      () => this.flushAcksSafely(target, false, entry),
+      () => this.flushAcksSafely(target, true, entry),
     );
+  }
+
+  /** flushAcks as a commit callback: an unexpected throw closes this connection (internalError). */
+  private flushAcksSafely(upTo: number, refused: boolean, entry: Packet | (() => void)): void {
+    try {
+      this.flushAcks(upTo, refused);
+    } catch (error) {
+      this.internalError(error, 'continuation', typeof entry === 'function' ? 'after-commit step' : entry.type);
+    }
   }
 
   private flushAcks(upTo: number, refused: boolean): void {

@@ -12,6 +12,7 @@ import { loadConfig } from '../config/load.js';
 import { renderStartHelp } from '../config/docs.js';
 import { createLogger } from '../observability/logger.js';
 import { createLogSink } from '../observability/log-limits.js';
+import { installProcessFaultHandlers } from '../observability/process-faults.js';
 import { startFerry, type RunningFerry } from '../server.js';
 import { runClientCommand } from './commands/index.js';
 import { EXIT_CODES, startFailureExitCode } from './exit-codes.js';
@@ -99,6 +100,22 @@ async function start(argv: readonly string[]): Promise<number | undefined> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // Last resort (docs/operations.md, "Unexpected errors"): a connection's errors close that
+  // connection and never get here. An uncaught exception came from outside any connection and may
+  // have left shared state half-updated, so Ferry stops (readiness off, clients closed, store
+  // closed) and exits 1 for the orchestrator to restart it; an unhandled rejection is logged and
+  // counted and Ferry keeps running.
+  installProcessFaultHandlers(logger, {
+    onUncaughtException: () => {
+      signalled ??= 'SIGTERM'; // a later signal exits at once, as during any stop
+      setTimeout(() => process.exit(EXIT_CODES.failure), STOP_TIMEOUT_MS).unref();
+      const stopped = running?.stop() ?? Promise.resolve();
+      stopped.then(
+        () => process.exit(EXIT_CODES.failure),
+        () => process.exit(EXIT_CODES.failure),
+      );
+    },
+  });
 
   try {
     running = await startFerry(config, { logger, logSink });

@@ -84,19 +84,29 @@ export class Connection implements ChannelOutput, StreamHandler {
 
   // StreamHandler (called by the transport only)
 
+  /**
+   * The boundary of one connection: a malformed packet is a protocol error, anything else thrown
+   * while handling a packet is an unexpected error that closes this connection only
+   * (Channel.internalError), never an exception up the socket callback, which would end the process.
+   */
   onData(chunk: Buffer): void {
     this.lastReadAt = Date.now();
-    this.decoder.push(chunk);
+    let packet: Packet | null = null;
     try {
+      this.decoder.push(chunk);
       for (;;) {
         if (this.closed || this.channel.paused) return;
-        const packet = this.decoder.next();
+        packet = null;
+        packet = this.decoder.next();
         if (packet === null) return;
         if (packet.type === 'connect') this.decoder.maxPacketSize = this.broker.options.maxPacketSize;
         this.channel.handle(packet);
       }
     } catch (error) {
-      if (!(error instanceof DecodeError)) throw error;
+      if (!(error instanceof DecodeError)) {
+        this.channel.internalError(error, 'handler', packet?.type);
+        return;
+      }
       if (this.channel.state === 'awaiting-connect' && error.reasonCode === PACKET_TOO_LARGE) this.broker.counters.limitHits.hit('connect_packet_size');
       this.channel.protocolError(error.reasonCode, error.message);
     }
@@ -115,15 +125,24 @@ export class Connection implements ChannelOutput, StreamHandler {
 
   onDrain(): void {
     this.congestedSince = 0;
-    this.channel.onDrain();
+    try {
+      this.channel.onDrain();
+    } catch (err) {
+      this.channel.internalError(err, 'event', 'drain');
+    }
   }
 
   onClose(error?: Error): void {
     if (this.gone) return;
     this.gone = true;
     this.closed = true;
-    this.broker.connectionGone(this);
-    this.channel.onConnectionLost(error);
+    try {
+      this.broker.connectionGone(this);
+      this.channel.onConnectionLost(error);
+    } catch (err) {
+      // The socket is gone already: log and count; there is nothing left to close.
+      this.channel.internalError(err, 'event', 'close');
+    }
   }
 
   // ChannelOutput

@@ -26,6 +26,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Broker } from '../broker/broker.js';
 import type { QueueDropEvent } from '../broker/counters.js';
 import { MAX_TOPIC_STATS, OTHER_TOPICS, type Tenant } from '../broker/tenant.js';
+import { CONNECTION_ERROR_REASONS } from '../broker/counters.js';
+import { processFaults } from './process-faults.js';
 
 /** What the trace service reports (kept structural so metrics do not depend on traces). */
 export interface TraceStatsSource {
@@ -148,6 +150,27 @@ export class FerryMetrics {
       collect() {
         this.reset();
         for (const [limit, n] of c.limitHits.entries()) this.inc({ limit }, n);
+      },
+    });
+    new Counter({
+      name: 'ferry_connection_errors_total',
+      help: 'Connections closed by an unexpected error (a bug or a failing dependency), by where it hit; each also logs one error line.',
+      labelNames: ['reason'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const reason of CONNECTION_ERROR_REASONS) this.inc({ reason }, c.connectionErrors[reason]);
+      },
+    });
+    new Counter({
+      name: 'ferry_process_errors_total',
+      help: 'Errors that reached the process-level last resort (uncaughtException, unhandledRejection).',
+      labelNames: ['kind'] as const,
+      registers,
+      collect() {
+        this.reset();
+        this.inc({ kind: 'uncaught_exception' }, processFaults.uncaughtException);
+        this.inc({ kind: 'unhandled_rejection' }, processFaults.unhandledRejection);
       },
     });
     new Counter({

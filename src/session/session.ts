@@ -82,6 +82,8 @@ export interface SessionLink {
   /** Writes a PUBLISH; false when it was dropped (slow consumer, too large for the client). */
   sendPublish(delivery: Delivery, packetId: number, dup: boolean): boolean;
   sendPubrel(packetId: number): void;
+  /** The session's async work for this client failed unexpectedly: close the client, log, count. */
+  internalError(error: unknown, reason: 'continuation', context?: string): void;
 }
 
 export interface SessionCounters {
@@ -306,7 +308,7 @@ export class Session {
     while (this.inflight.size < this.window) {
       const delivery = this.queue.shift();
       if (delivery === undefined) {
-        if (this.hasStored) void this.pageIn();
+        if (this.hasStored) this.pageIn().catch((error: unknown) => link.internalError(error, 'continuation', 'queue-page-in'));
         return;
       }
       if (delivery.message.isExpired(now)) {

@@ -68,10 +68,16 @@ export async function spawnFerry(
         resolve();
       }
     });
-    void exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`ferry exited before starting (code ${code}, signal ${signal}); stderr: ${stderr}`));
-    });
+    exited.then(
+      ({ code, signal }) => {
+        clearTimeout(timer);
+        reject(new Error(`ferry exited before starting (code ${code}, signal ${signal}); stderr: ${stderr}`));
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err))); // the child could not be spawned
+      },
+    );
   });
   await started;
   return { child, ports, logs, stderr: () => stderr, exited };

@@ -47,6 +47,8 @@ export async function handleConnect(ch: Channel, packet: ConnectPacket): Promise
   }
 
   const verdict = await ch.broker.authenticate(packet, ch.peer);
+  const faults = ch.broker.faults; // test-only (src/faults); null in production
+  if (faults !== null) await faults.afterAuthenticate?.(clientId);
   if (ch.state !== 'authenticating') return; // the socket went away meanwhile
   if (!verdict.ok) {
     ch.note(`connect-refused:${verdict.reasonCode}`, { clientId, username: shownUsername(packet.username), remote: ch.peer.remoteAddress, reasonCode: verdict.reasonCode }, 'connection refused');

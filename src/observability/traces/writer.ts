@@ -47,6 +47,7 @@ export class TraceWriterThread implements TraceBatchSink {
         worker.off('error', reject);
         if (reply.type === 'ready') resolve(new TraceWriterThread(worker, logger));
         else {
+          // eslint-disable-next-line @typescript-eslint/no-floating-promises -- cannot reject: Worker.terminate() only resolves, with the exit code
           void worker.terminate();
           reject(new Error(reply.type === 'failed' ? reply.message : `trace writer: unexpected ${reply.type}`));
         }
@@ -129,6 +130,7 @@ export class TraceWriterThread implements TraceBatchSink {
         this.logger.error({ err: reply.message }, 'trace writer error');
         return;
       case 'closed':
+        // eslint-disable-next-line @typescript-eslint/no-floating-promises -- cannot reject: Worker.terminate() only resolves, with the exit code
         void this.worker.terminate();
         return;
       default:
