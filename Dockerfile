@@ -15,13 +15,16 @@ RUN apt-get update \
 WORKDIR /app
 # Manifests first: the dependency layer is rebuilt only when they change.
 COPY package.json package-lock.json ./
-# --ignore-scripts skips the package's own "prepare" (tsc, needs the sources not copied yet); the
-# native module's install script is run explicitly by the rebuild.
+# --ignore-scripts skips the package's own "prepare" (the build, which needs the sources not copied
+# yet); the native module's install script is run explicitly by the rebuild.
 RUN npm ci --ignore-scripts && npm rebuild better-sqlite3
-# Only src: tsconfig.json also includes test/ and bench/, which are not in the image.
+# The server (src/ → dist/src; tsconfig.json also includes test/ and bench/, which are not in the
+# image) and the web console (console/ → dist/console, bundled by esbuild): `npm run build`.
 COPY tsconfig.json ./
+COPY scripts/build-console.mjs ./scripts/
+COPY console ./console
 COPY src ./src
-RUN npx tsc -p tsconfig.json && npm prune --omit=dev --ignore-scripts
+RUN npm run build && npm prune --omit=dev --ignore-scripts
 
 # ---- runtime: node, the compiled sources and the production dependencies -------------------------
 FROM node:20-bookworm-slim
@@ -32,6 +35,7 @@ WORKDIR /app
 COPY --from=build --chown=root:root /app/package.json ./
 COPY --from=build --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist/src ./dist/src
+COPY --from=build --chown=root:root /app/dist/console ./dist/console
 # The image's own files are owned by root and read-only to Ferry; only the data directory is
 # writable. "node" (uid 1000) is the unprivileged user the official image ships.
 RUN mkdir -p /var/lib/ferry && chown node:node /var/lib/ferry && chmod 0700 /var/lib/ferry
