@@ -359,7 +359,10 @@ export class AmqpSource implements SourceConnector {
             connection.close().catch(() => undefined); // consumer cancelled by the server
             return;
           }
-          void gate.acquire().then(() => this.handle(channel, msg).finally(() => gate.release()));
+          gate
+            .acquire()
+            .then(() => this.handle(channel, msg).finally(() => gate.release()))
+            .catch((err: unknown) => this.health_.noteError(`handler failed: ${err instanceof Error ? err.message : String(err)}`));
         },
         { noAck: false },
       );

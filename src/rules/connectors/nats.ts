@@ -234,7 +234,7 @@ export class NatsTarget implements TargetConnector {
       this.replies = { prefix, pending };
       this.connection = connection;
       this.health_.connected();
-      void watchStatus(connection, this.health_, this.parsed);
+      watchStatus(connection, this.health_, this.parsed).catch((err: unknown) => this.health_.noteError(errorText(err, this.parsed)));
       return connection;
     } catch (err) {
       this.health_.error(errorText(err, this.parsed));
@@ -345,7 +345,7 @@ export class NatsSource implements SourceConnector {
     if (!connection || connection.isClosed()) {
       connection = await connect(connectOptions(this.parsed, this.timeoutMs));
       this.connection = connection;
-      void watchStatus(connection, this.health_, this.parsed);
+      watchStatus(connection, this.health_, this.parsed).catch((err: unknown) => this.health_.noteError(errorText(err, this.parsed)));
     }
     if (this.stopped) {
       await connection.close().catch(() => undefined);
@@ -367,7 +367,9 @@ export class NatsSource implements SourceConnector {
     onConnected();
     for await (const m of messages) {
       await this.gate.acquire();
-      void this.handle(m).finally(() => this.gate.release());
+      this.handle(m)
+        .finally(() => this.gate.release())
+        .catch((err: unknown) => this.health_.noteError(`handler failed: ${err instanceof Error ? err.message : String(err)}`));
       if (this.stopped) break;
     }
   }

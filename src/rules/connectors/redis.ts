@@ -383,10 +383,12 @@ export class RedisSource implements SourceConnector {
       const id = idBuf.toString();
       await this.gate.acquire();
       this.busy.add(id);
-      void this.handle(id, fields, redelivered).finally(() => {
-        this.busy.delete(id);
-        this.gate.release();
-      });
+      this.handle(id, fields, redelivered)
+        .finally(() => {
+          this.busy.delete(id);
+          this.gate.release();
+        })
+        .catch((err: unknown) => this.health_.noteError(`handler failed: ${err instanceof Error ? err.message : String(err)}`));
     }
   }
 
