@@ -19,7 +19,7 @@ async function failedStart(args: readonly string[], env: Record<string, string> 
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000); // generous: the machine may be busy
   const [code] = (await once(child, 'exit')) as [number | null];
   clearTimeout(timer);
   return { code, output };
@@ -49,7 +49,7 @@ const KUBERNETES_ENV = {
 };
 
 test('exit codes - starts with Kubernetes service-link variables present; SIGTERM exits 0', async (t) => {
-  const ferry = await spawnFerry(t, ['--data-dir', tempDir(t), ...PORTS], { env: { ...KUBERNETES_ENV, FERRY_MQTT_PROT: '1' } });
+  const ferry = await spawnFerry(t, ['--data-dir', tempDir(t), ...PORTS], { env: { ...KUBERNETES_ENV, FERRY_MQTT_PROT: '1' }, timeoutMs: 30_000 });
   assert.ok((ferry.ports['mqtt'] ?? 0) > 0, 'the flag set the MQTT port, not the service link');
   const links = ferry.logs.find((l) => String(l['msg']).startsWith('ignoring Kubernetes service-link variables'));
   assert.ok(links, 'one info line lists the service links');
@@ -88,7 +88,7 @@ test('exit codes - 4 when the store is corrupt', async (t) => {
 
 test('exit codes - 5 when another Ferry holds the data directory', async (t) => {
   const dataDir = tempDir(t);
-  const first = await spawnFerry(t, ['--data-dir', dataDir, ...PORTS]);
+  const first = await spawnFerry(t, ['--data-dir', dataDir, ...PORTS], { timeoutMs: 30_000 });
   const second = await failedStart(['--data-dir', dataDir, ...PORTS]);
   assert.equal(second.code, 5, second.output);
   assert.match(second.output, /in use by another process/);

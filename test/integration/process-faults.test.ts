@@ -31,11 +31,11 @@ test('process faults - an unhandled rejection is logged and counted, Ferry stays
     }
   });
   const logged = (msg: string) => logs.find((l) => String(l['msg']).startsWith(msg));
-  await waitFor(() => logged('ferry started') !== undefined, { timeoutMs: 10_000 });
+  await waitFor(() => logged('ferry started') !== undefined, { timeoutMs: 30_000, message: 'ferry started' });
   const port = (logged('ferry started')?.['ports'] as { http: number }).http;
 
   child.send('reject');
-  await waitFor(() => logged('unhandled promise rejection') !== undefined);
+  await waitFor(() => logged('unhandled promise rejection') !== undefined, { timeoutMs: 10_000, message: 'rejection logged' });
   const rejection = logged('unhandled promise rejection')!;
   assert.equal(rejection['level'], 'error');
   assert.match(String((rejection['err'] as { message?: string }).message), /injected stray rejection/);
