@@ -134,6 +134,7 @@ export class SqliteStore implements Store {
         if (reply.type === 'ready' && reply.v === PROTOCOL_VERSION) {
           resolve(new SqliteStore(worker, options, reply.state, faults));
         } else {
+          // eslint-disable-next-line @typescript-eslint/no-floating-promises -- cannot reject: Worker.terminate() only resolves, with the exit code
           void worker.terminate();
           reject(reply.type === 'open-failed' ? rebuildError(reply.error) : new Error(`store thread: unexpected ${reply.type}`));
         }
