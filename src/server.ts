@@ -164,9 +164,11 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
     fsyncIntervalMs: config.storeFsyncIntervalMs,
     limits: (instanceId) => {
       const limits = instanceLimits(instanceId);
+      const perInstance = limits?.maxOfflineMessages || config.broker.maxQueuedPerInstance;
       return {
-        maxQueuedPerSession: config.broker.maxQueuedMessages,
-        maxQueuedPerInstance: limits?.maxOfflineMessages || config.broker.maxQueuedPerInstance,
+        // 0 = no per-session cap below the instance's (docs/storage.md).
+        maxQueuedPerSession: config.broker.maxQueuedMessages || perInstance,
+        maxQueuedPerInstance: perInstance,
         retentionMs: (limits?.offlineRetentionSeconds || config.broker.offlineRetention) * 1000,
       };
     },

@@ -16,6 +16,7 @@ import type { Store } from '../store/types.js';
 import type { BrokerOptions } from './options.js';
 import { AclAuthorizer } from './acl.js';
 import { BrokerCounters } from './counters.js';
+import { DropLog } from './drop-log.js';
 import type { AccessDecision, AuthVerdict, BrokerHooks, ClientHandle } from './hooks.js';
 import { Persistence } from './persistence.js';
 import { restoreState, type RestoreSummary } from './restore.js';
@@ -62,6 +63,7 @@ export class Broker implements ConnectionSink {
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly purgeTimer: NodeJS.Timeout | null = null;
   private closing = false;
+  private readonly dropLog: DropLog;
   /** The housekeeping run in progress, awaited by close() before the store closes. */
   private purgeRun: Promise<void> | null = null;
 
@@ -94,6 +96,7 @@ export class Broker implements ConnectionSink {
       systemTopics: null,
       events: null,
     };
+    this.dropLog = new DropLog(this.counters, logger);
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
     if (store !== null) {
@@ -208,7 +211,8 @@ export class Broker implements ConnectionSink {
       tenant.instanceId,
       clientId,
       this.options.maxInflight,
-      this.options.maxQueuedMessages,
+      // No per-session cap (0): a session may hold up to the instance cap.
+      this.options.maxQueuedMessages > 0 ? this.options.maxQueuedMessages : this.options.maxQueuedPerInstance,
       this.counters,
     );
     tenant.sessions.set(clientId, session);
@@ -432,6 +436,7 @@ export class Broker implements ConnectionSink {
     this.closing = true;
     clearInterval(this.sweepTimer);
     this.notes.close();
+    this.dropLog.close();
     if (this.purgeTimer !== null) clearInterval(this.purgeTimer);
     for (const connection of [...this.connections]) connection.channel.terminate(RC.ServerShuttingDown);
     for (const pending of this.pendingWills.values()) clearTimeout(pending.timer);

@@ -20,7 +20,11 @@ export interface BrokerOptions {
   receiveMaximum: number;
   /** Outbound in-flight window per session (QoS 1/2 sent, not yet acknowledged). */
   maxInflight: number;
-  /** Messages queued per session behind the in-flight window; oldest QoS 0 dropped first, then oldest. */
+  /**
+   * Messages queued per session behind the in-flight window, oldest dropped first; 0 (the
+   * default) = no per-session cap: only the instance cap (maxQueuedPerInstance, as the managed
+   * service's 1,000,000 offline messages per instance) applies.
+   */
   maxQueuedMessages: number;
   /** Per-connection output buffer ceiling, bytes; past it QoS 0 is dropped and the client may be cut. */
   maxOutputBufferBytes: number;
@@ -64,7 +68,7 @@ export const DEFAULT_BROKER_OPTIONS: BrokerOptions = {
   maxKeepalive: 0,
   receiveMaximum: 65535,
   maxInflight: 64,
-  maxQueuedMessages: 1000,
+  maxQueuedMessages: 0,
   maxOutputBufferBytes: 4 * 1024 * 1024,
   stuckClientTimeoutMs: 30_000,
   // Mosquitto's default: each alias pins a topic string for the life of the connection.

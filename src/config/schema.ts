@@ -254,7 +254,7 @@ const ROWS = [
   { key: 'broker.maxInflight', group: 'broker', type: 'integer', arg: 'N', min: 1, max: 65535,
     default: B.maxInflight, description: 'Outbound QoS 1/2 in-flight window per session.' },
   { key: 'broker.maxQueuedMessages', group: 'broker', type: 'integer', arg: 'N', min: 0, max: U32,
-    default: B.maxQueuedMessages, description: 'Messages queued per session behind the in-flight window.' },
+    default: B.maxQueuedMessages, description: 'Messages queued per session behind the in-flight window, oldest dropped first (counted). 0 = no per-session cap: only maxQueuedPerInstance applies.' },
   { key: 'broker.maxOutputBufferBytes', group: 'broker', type: 'integer', arg: 'BYTES', min: 1024, max: U32,
     default: B.maxOutputBufferBytes, description: 'Per-connection output buffer ceiling, bytes.' },
   { key: 'broker.stuckClientTimeoutMs', group: 'broker', type: 'integer', arg: 'MS', min: 0, max: MAX_MS,

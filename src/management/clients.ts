@@ -24,6 +24,8 @@ export interface ClientView {
   /** Messages waiting in memory behind the in-flight window (a stored backlog may hold more). */
   readonly queued: number;
   readonly inflight: number;
+  /** Queued messages dropped for this client (queue caps, retention) since its session was made or Ferry started. */
+  readonly droppedMessages: number;
   readonly sessionExpiryInterval: number;
   /** X.509 devices: the certificate serials from the device up to its CA (status events' `certificateChainSn`). */
   readonly certificateChainSn?: string;
@@ -70,6 +72,7 @@ export class Clients {
       subscriptions: session?.subscriptions.size ?? 0,
       queued: session?.queue.length ?? 0,
       inflight: session?.inflight.size ?? 0,
+      droppedMessages: session?.droppedMessages ?? 0,
       sessionExpiryInterval: session?.expiryInterval ?? 0,
       ...(chainSn === undefined ? {} : { certificateChainSn: chainSn }),
     };

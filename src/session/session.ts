@@ -102,6 +102,8 @@ export class Session {
   private qos2In: Set<number> | null = null;
   readonly queue: BoundedQueue<Delivery>;
 
+  /** Queued QoS 1/2 messages dropped (caps or expiry) since the session was made or restored. */
+  droppedMessages = 0;
   /** Session Expiry Interval in seconds (0xFFFFFFFF = never, capped by the broker). */
   expiryInterval = 0;
   /** Size of the outbound window: min(server max inflight, client Receive Maximum). */
@@ -191,7 +193,7 @@ export class Session {
   enqueue(delivery: Delivery): void {
     const journal = this.journal;
     if (journal === null) {
-      if (this.queue.push(delivery) !== undefined) this.counters.queueDrop(this, 'queue-full');
+      if (this.queue.push(delivery) !== undefined) this.dropped('queue-full');
       return;
     }
     journal.enqueued(this, delivery);
@@ -206,8 +208,14 @@ export class Session {
 
   /** The store dropped a queue entry over its caps: forget it here too (it is the oldest). */
   storeDropped(seq: number): void {
-    this.counters.queueDrop(this, 'queue-full');
+    this.dropped('queue-full');
     if (this.queue.peek()?.seq === seq) this.queue.shift();
+  }
+
+  /** Counts a dropped queued message here (visible per client) and broker-wide. */
+  private dropped(reason: 'queue-full' | 'expired'): void {
+    this.droppedMessages++;
+    this.counters.queueDrop(this, reason);
   }
 
   /** Records an inbound QoS 2 packet id whose PUBREC goes out (method B, MQTT 4.3.3). */
@@ -312,7 +320,7 @@ export class Session {
         return;
       }
       if (delivery.message.isExpired(now)) {
-        this.counters.queueDrop(this, 'expired');
+        this.dropped('expired');
         this.journal?.unqueued(this, delivery);
         continue;
       }

@@ -173,7 +173,7 @@ export interface QueueLimits {
 }
 
 export const DEFAULT_QUEUE_LIMITS: QueueLimits = {
-  maxQueuedPerSession: 1000,
+  maxQueuedPerSession: 1_000_000,
   maxQueuedPerInstance: 1_000_000,
   retentionMs: 3 * 24 * 3600 * 1000,
 };

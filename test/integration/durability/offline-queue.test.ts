@@ -1,10 +1,13 @@
 /**
  * Offline queues of persistent sessions live in the store, not in memory: a backlog streams
- * back in order when the client returns, and the per-session cap drops the oldest (counted).
+ * back in order when the client returns. By default only the instance cap (1,000,000) bounds a
+ * session, as in the managed service; a per-session cap, when set, drops the oldest (counted,
+ * logged, visible per client).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startFerry } from '../../helpers/index.js';
+import { captureLogger, startFerry } from '../../helpers/index.js';
+import { rest } from '../api/rest-client.js';
 import { connect, uniqueId } from '../mqtt/clients.js';
 
 test('offline queue - a backlog streams back in order from the store, never held in memory', async (t) => {
@@ -50,4 +53,44 @@ test('offline queue - per-session cap drops the oldest and counts it', async (t)
   const back = await connect(t, url, { clientId, clean: false });
   const got = await back.waitFor(10);
   assert.deepEqual(got.map((r) => r.payload), Array.from({ length: 10 }, (_, i) => `m${i + 15}`));
+});
+
+test('offline queue - by default no per-session cap: 1,500 QoS 1 messages for an offline session all arrive', async (t) => {
+  const ferry = await startFerry(t);
+  assert.equal(ferry.config.broker.maxQueuedMessages, 0);
+  assert.equal(ferry.config.broker.maxQueuedPerInstance, 1_000_000);
+  const url = `mqtt://127.0.0.1:${ferry.ports.mqtt}`;
+  const clientId = uniqueId('uncapped');
+  const sub = await connect(t, url, { clientId, clean: false });
+  await sub.client.subscribeAsync('uncapped/#', { qos: 1 });
+  await sub.client.endAsync();
+  const pub = await connect(t, url, { clientId: uniqueId() });
+  const total = 1500;
+  for (let i = 0; i < total; i += 100) {
+    await Promise.all(Array.from({ length: 100 }, (_, k) => pub.client.publishAsync('uncapped/x', `m${i + k}`, { qos: 1 })));
+  }
+  assert.equal(ferry.broker.counters.droppedQueueFull, 0);
+  const back = await connect(t, url, { clientId, clean: false });
+  const got = await back.waitFor(total, 20_000);
+  assert.equal(got.length, total);
+  assert.equal(ferry.broker.session(clientId)?.droppedMessages, 0);
+});
+
+test('offline queue - drops over a configured per-session cap are logged once per interval and visible per client', async (t) => {
+  const logs = captureLogger('warn');
+  const admin = { id: 'FERRYDROPADMIN01', secret: 'drop-admin-secret-0123456789' };
+  const ferry = await startFerry(t, { broker: { maxQueuedMessages: 5 }, bootstrapAccessKeyId: admin.id, bootstrapAccessKeySecret: admin.secret }, { logger: logs.logger, announce: null });
+  const url = `mqtt://127.0.0.1:${ferry.ports.mqtt}`;
+  const clientId = uniqueId('dropped');
+  const sub = await connect(t, url, { clientId, clean: false });
+  await sub.client.subscribeAsync('dropped/#', { qos: 1 });
+  await sub.client.endAsync();
+  const pub = await connect(t, url, { clientId: uniqueId() });
+  for (let i = 0; i < 12; i++) await pub.client.publishAsync('dropped/x', `m${i}`, { qos: 1 });
+  const answer = await rest(`http://127.0.0.1:${ferry.ports.http}`, admin, 'GET', `/instances/mqtt-default/clients/${encodeURIComponent(clientId)}`);
+  assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  assert.equal((answer.body as Record<string, unknown>)['droppedMessages'], 7);
+  const lines = logs.lines.filter((l) => String(l['msg']).startsWith('offline message'));
+  assert.equal(lines.length, 1, 'the first drop is logged at once, the rest wait for the interval');
+  assert.equal(lines[0]!['clientId'], clientId);
 });
