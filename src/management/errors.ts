@@ -4,26 +4,28 @@
  * request field at fault when there is one. Tenancy/auth errors (`ManagementError`, src/tenancy)
  * carry the same `code`/`status` pair and are passed through as they are.
  */
+import { statusTable } from '../errors.js';
 import { StoreUnavailableError } from '../store/errors.js';
 import { ManagementError } from '../tenancy/errors.js';
 
-export const FACADE_ERRORS = {
-  InvalidParameter: 400,
-  InstanceNotFound: 404,
-  ClientNotFound: 404,
-  SessionNotFound: 404,
-  RetainedMessageNotFound: 404,
-  TagNotFound: 404,
-  'Tag.LimitExceeded': 400,
-  PayloadTooLarge: 400,
-  PermissionCheckFailed: 403,
-  /** The operation needs the client disconnected (clearing its session). */
-  ClientConnected: 409,
-  /** A feature whose module is not part of this build or not running (e.g. traces). */
-  NotImplemented: 501,
-  /** The module exists but was not started (e.g. no auth services in an embedded broker). */
-  ServiceUnavailable: 503,
-} as const;
+/** The codes the facade throws; their statuses are the catalogue's (src/errors.ts). */
+export const FACADE_ERRORS = statusTable([
+  'InvalidParameter',
+  'InstanceNotFound',
+  'ClientNotFound',
+  'SessionNotFound',
+  'RetainedMessageNotFound',
+  'TagNotFound',
+  'Tag.LimitExceeded',
+  'PayloadTooLarge',
+  'PermissionCheckFailed',
+  // The operation needs the client disconnected (clearing its session).
+  'ClientConnected',
+  // A feature whose module is not part of this build or not running (e.g. traces).
+  'NotImplemented',
+  // The module exists but was not started (e.g. no auth services in an embedded broker).
+  'ServiceUnavailable',
+]);
 
 export type FacadeErrorCode = keyof typeof FACADE_ERRORS;
 

@@ -3,38 +3,41 @@
  * where it has one (reference §1.3, §4.2, e.g. `GroupIdAlreadyExsited`, sic), so the compatible
  * API can answer with it unchanged; `status` is the HTTP status the API layer should use.
  */
-export const MANAGEMENT_ERRORS = {
-  InstanceNotFound: 404,
-  InstanceAlreadyExists: 409,
-  DefaultInstanceProtected: 409,
-  ParameterFieldCheckFailed: 400,
-  GroupIdAlreadyExsited: 409,
-  GroupIdNotFound: 404,
-  TopicAlreadyExists: 409,
-  TopicNotFound: 404,
-  QuotaExceeded: 409,
-  PermissionCheckFailed: 403,
-  AccessKeyNotFound: 404,
-  AccessKeyAlreadyExists: 409,
-  PolicyInvalid: 400,
-  TokenInvalid: 400,
-  DeviceCredentialNotFound: 404,
-  CustomAuthIdentityNotFound: 404,
-  'Customauth.over.capacity': 409,
-  CertificateInvalid: 400,
-  CaCertificateAlreadyExists: 409,
-  CaCertificateNotFound: 404,
-  DeviceCertificateNotFound: 404,
-  SniDomainInUse: 409,
-  /** DisasterDowngrade / DisasterRecovery on an instance without disaster recovery (all of Ferry's). */
-  DisasterRecoveryNotEnabled: 400,
-  /** A request field that is not valid (rules); `field` names it. */
-  InvalidParameter: 400,
-  RuleNotFound: 404,
-  RuleAlreadyExists: 409,
-  /** A capability whose module is not running in this Ferry (e.g. the built-in queues). */
-  NotImplemented: 501,
-} as const;
+import { statusTable } from '../errors.js';
+
+/** The codes tenancy and auth throw; their statuses are the catalogue's (src/errors.ts). */
+export const MANAGEMENT_ERRORS = statusTable([
+  'InstanceNotFound',
+  'InstanceAlreadyExists',
+  'DefaultInstanceProtected',
+  'ParameterFieldCheckFailed',
+  'GroupIdAlreadyExsited',
+  'GroupIdNotFound',
+  'TopicAlreadyExists',
+  'TopicNotFound',
+  'QuotaExceeded',
+  'PermissionCheckFailed',
+  'AccessKeyNotFound',
+  'AccessKeyAlreadyExists',
+  'PolicyInvalid',
+  'TokenInvalid',
+  'DeviceCredentialNotFound',
+  'CustomAuthIdentityNotFound',
+  'Customauth.over.capacity',
+  'CertificateInvalid',
+  'CaCertificateAlreadyExists',
+  'CaCertificateNotFound',
+  'DeviceCertificateNotFound',
+  'SniDomainInUse',
+  // DisasterDowngrade / DisasterRecovery on an instance without disaster recovery (all of Ferry's).
+  'DisasterRecoveryNotEnabled',
+  // A request field that is not valid (rules); `field` names it.
+  'InvalidParameter',
+  'RuleNotFound',
+  'RuleAlreadyExists',
+  // A capability whose module is not running in this Ferry (e.g. the built-in queues).
+  'NotImplemented',
+]);
 
 export type ManagementErrorCode = keyof typeof MANAGEMENT_ERRORS;
 

@@ -3,6 +3,7 @@
  * bearer token (bearer.ts). Failures are 401 with a code naming what is wrong.
  */
 import type { FastifyRequest } from 'fastify';
+import { httpStatus, type ErrorCode } from '../../errors.js';
 import { safeEqual } from '../../auth/crypto.js';
 import type { Management } from '../../management/management.js';
 import { MAX_NONCE_LENGTH, type NonceCache } from '../rpc/nonce-cache.js';
@@ -21,10 +22,10 @@ declare module 'fastify' {
 
 export class RestAuthError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
-    /** 401 (who are you?) unless the caller is known and the request is refused anyway (403) or only over a limit (429). */
-    readonly status: 401 | 403 | 429 = 401,
+    /** The catalogue's (401: who are you?) unless the caller is known and refused anyway (403) or only over a limit (429). */
+    readonly status: number = httpStatus(code),
   ) {
     super(message);
   }

@@ -27,6 +27,7 @@ import { safeEqual } from '../../auth/crypto.js';
 import type { PolicyResource } from '../../auth/policy.js';
 import { SELF_TIMED } from '../../http/metrics.js';
 import type { HttpModule } from '../../http/server.js';
+import { rpcStatus } from '../../errors.js';
 import { describeError } from '../../management/errors.js';
 import type { Management } from '../../management/management.js';
 import { ACS3_ALGORITHMS, ACS3_REQUIRED_SIGNED, acs3CanonicalRequest, acs3Hash, acs3Sign, acs3StringToSign, isAcs3, parseAcs3Authorization } from './acs3.js';
@@ -116,8 +117,8 @@ export class RpcEndpoint {
       return { status: 200, body: { RequestId: requestId, ...result }, action: actionName };
     } catch (err) {
       const e = err instanceof RpcError ? { code: err.code, status: err.status, message: err.message, internal: false } : describeError(err);
-      // The managed service answers business conflicts with 400, not 409.
-      const status = e.status === 409 ? 400 : e.status;
+      // The catalogue's status on this endpoint (the managed service answers conflicts with 400, not 409).
+      const status = rpcStatus(e.code) ?? (e.status === 409 ? 400 : e.status);
       return {
         status,
         body: { RequestId: requestId, HostId: request.host, Code: e.code, Message: e.internal ? 'The request processing has failed due to some unknown error.' : e.message },

@@ -4,6 +4,7 @@
  * `Tag.1.Key`, `Messages.2.Topics.1`); `list()` and `objects()` read them back. A list sent as
  * a JSON array in the plain name (`ResourceId=["a","b"]`) is accepted too.
  */
+import { rpcStatus } from '../../errors.js';
 import { RpcError } from './errors.js';
 
 export class RpcParams {
@@ -119,7 +120,7 @@ export class RpcParams {
 }
 
 export function invalidParam(name: string, why: string): RpcError {
-  return new RpcError('InvalidParameter', 400, `The specified parameter "${name}" is not valid: ${why}.`);
+  return new RpcError('InvalidParameter', rpcStatus('InvalidParameter')!, `The specified parameter "${name}" is not valid: ${why}.`);
 }
 
 function escape(text: string): string {
