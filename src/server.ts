@@ -13,6 +13,8 @@ import type { AuthService } from './auth/service.js';
 import type { Clock } from './auth/clock.js';
 import { startAuth, type RunningAuth } from './auth/setup.js';
 import { openStore } from './store/index.js';
+import { startRules, withBuiltinQueues, type RulesRuntime } from './rules/runtime-start.js';
+import { registerRuleMetrics } from './rules/metrics.js';
 import { ConfigError } from './config/errors.js';
 import { securityWarnings, tlsEnabled } from './config/load.js';
 import type { FerryConfig } from './config/schema.js';
@@ -82,6 +84,8 @@ export interface RunningFerry {
    * replaces them).
    */
   readonly rules: { readonly registry: RuleRegistry; readonly connectors: ConnectorLoader; readonly backends: RuleBackends };
+  /** The rule runtime: the engine, the built-in queues and its connector registry (docs/rules.md). */
+  readonly ruleRuntime: RulesRuntime;
   /** Actually bound ports. */
   readonly ports: Readonly<FerryPorts>;
   /** True between "every listener accepts" and the start of stop(). */
@@ -240,11 +244,24 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   // A deleted instance takes its sessions, queues and retained messages with it.
   tenancy.onInstanceDeleted((instanceId) => broker.dropTenant(instanceId));
   broker.tracer = traces.recorder;
+  broker.extensions.onListenerError = (err, point) => logger.error({ err, point }, 'broker extension listener failed');
   const metrics = new FerryMetrics({ broker, traces, quotas: auth.service.quotas });
-  const connectors = connectorLoader();
+  const connectors = withBuiltinQueues(connectorLoader());
   const rules = await RuleRegistry.open({ store, box: auth.box, tenancy, endpoints: connectorEndpoints(connectors), logger: componentLogger(logger, 'rules') });
   const ruleBackends = RuleBackends.stubs(rules);
   const management = await Management.open({ broker, store, traces, msgIdOf: (message) => traces.msgIdOf(message), rules, ruleBackends, ...authDeps(auth.service) });
+  // The runtime replaces the stubs behind the rules API and runs every rule of the registry.
+  const ruleRuntime = await startRules({
+    broker,
+    store,
+    logger: componentLogger(logger, 'rules'),
+    msgIdOf: (message) => traces.msgIdOf(message),
+    registry: rules,
+    connectors,
+    backends: ruleBackends,
+    tenancy,
+  });
+  registerRuleMetrics(metrics.registry, ruleRuntime);
   const limitHits = broker.counters.limitHits;
   const http = await createHttpServer({
     logger: componentLogger(logger, 'http'),
@@ -291,6 +308,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
         logger.error({ err }, 'broker close failed');
       }
       await group.close();
+      await ruleRuntime.close();
       auth.close();
       await traces.close();
       metrics.close();
@@ -313,6 +331,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
     metrics,
     traces,
     rules: { registry: rules, connectors, backends: ruleBackends },
+    ruleRuntime,
     ports,
     get ready() {
       return readiness.ready;

@@ -4,6 +4,7 @@
  * wills and session expiry, runs the hooks (authentication, authorization, system topics),
  * and sweeps connections for keepalive and stuck output.
  */
+import { BrokerExtensions } from './extensions.js';
 import type { Logger } from 'pino';
 import type { ConnectPacket } from '../protocol/packets.js';
 import type { ByteStream, ConnectionSink, PeerInfo } from '../transport/types.js';
@@ -49,6 +50,8 @@ export class Broker implements ConnectionSink {
   readonly counters = new BrokerCounters();
   readonly tenants = new Map<string, Tenant>();
   readonly hooks: BrokerHooks;
+  /** Extension points with any number of listeners (rules, AMQP endpoint, cluster). */
+  readonly extensions = new BrokerExtensions();
   /** Durable copy of the state that must survive a restart; null when running without a store. */
   readonly persistence: Persistence | null;
   readonly router: Router;
@@ -224,6 +227,7 @@ export class Broker implements ConnectionSink {
     channel.tenant!.connections++;
     this.tracer?.connected(channel);
     this.hooks.events?.connected(channel);
+    this.extensions.clientConnected(channel);
   }
 
   /** A connected client is gone: detach, send or schedule its will, expire or keep the session. */
@@ -231,6 +235,7 @@ export class Broker implements ConnectionSink {
     this.counters.connected--;
     channel.tenant!.connections--;
     this.hooks.events?.disconnected(channel);
+    this.extensions.clientClosed(channel, channel.disconnectReceived);
     const session = channel.session;
     if (session === null || session.link !== channel) return;
     session.detach();
@@ -281,6 +286,26 @@ export class Broker implements ConnectionSink {
     if (message.origin === null && this.tracer !== null) this.tracer.injected(tenant.instanceId, message);
     if (message.retain && tenant.retained.set(message)) this.persistence?.retained(tenant.instanceId, message);
     this.router.route(tenant, message);
+    if (this.extensions.wantsPublished && message.topic.charCodeAt(0) !== 0x24 /* $ */) {
+      this.extensions.messagePublished(tenant.instanceId, message, message.origin as Session | null);
+    }
+  }
+
+  /**
+   * Publishes a server-made message to one client of an instance, without any subscription (a
+   * P2P message from a backend with its own topic). False when the client has no session.
+   */
+  deliverTo(instanceId: string, clientId: string, message: Message): boolean {
+    const tenant = this.tenant(instanceId);
+    const target = tenant.sessions.get(clientId);
+    tenant.messagesIn++;
+    if (target === undefined) {
+      this.counters.droppedNoSubscriber++;
+      return false;
+    }
+    if (message.origin === null && this.tracer !== null) this.tracer.injected(instanceId, message);
+    target.deliver({ message, qos: message.qos, retain: false, subscriptionIds: undefined, shared: null });
+    return true;
   }
 
   /**

@@ -72,6 +72,14 @@ export class Persistence implements SessionJournal {
     return this.durable;
   }
 
+  /**
+   * Another module (rules) recorded something in the store in this turn that the next
+   * acknowledgement must wait for (e.g. a rule's outbox entry for the PUBLISH being acked).
+   */
+  recordedElsewhere(): void {
+    this.touched();
+  }
+
   private touched(): void {
     this.dirty = true;
     // A commit already awaited covers only what was recorded before it; a new wait is needed.

@@ -82,6 +82,8 @@ export class Channel implements SessionLink, ClientHandle {
   pendingPubacks = 0;
   /** The client sent DISCONNECT with a reason that discards the will [MQTT-3.1.2-10]. */
   willDiscarded = false;
+  /** The client sent DISCONNECT (status events tell `disconnect` from a dropped connection). */
+  disconnectReceived = false;
   /** This connection's number in traces (its ChannelId), set by the tracer; 0 = not traced. */
   traceChannel = 0;
   /** An unexpected error was reported for this connection (logged and counted once). */

@@ -8,3 +8,6 @@ export * from './model.js';
 export { RuleRegistry, type RuleChange, type RuleChangeKind, type RuleChangeListener, type RuleRecord, type RuleRegistryOptions } from './registry.js';
 export * from './runtime.js';
 export { connectorEndpoints, connectorLoader, type ConnectorLoader } from './endpoints.js';
+export { startRules, withBuiltinQueues, type RulesRuntime } from './runtime-start.js';
+export { RuleEngine, type EngineRule } from './engine.js';
+export { BuiltinQueues } from './queues.js';

@@ -128,6 +128,28 @@ export interface DroppedEntry {
   readonly reason: DropReason;
 }
 
+/** One entry of a durable log (see Store.appendLog). */
+export interface LogEntry {
+  readonly log: string;
+  /** Store-wide increasing: order within the log. */
+  readonly seq: number;
+  readonly createdAt: number;
+  /** JSON text made by the log's owner. */
+  readonly meta: string;
+  readonly payload: Buffer;
+}
+
+/** A log with entries, as listed at start-up. */
+export interface LogSummary {
+  readonly log: string;
+  readonly count: number;
+  /** Payload + meta bytes. */
+  readonly bytes: number;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  readonly oldestCreatedAt: number;
+}
+
 /** Whether the store can write; `since`/`reason` tell an operator why not. */
 export type StoreHealth =
   | { readonly ok: true }
@@ -311,6 +333,23 @@ export interface Store {
   getRecord(collection: string, key: string): Promise<unknown>;
   /** A page of a collection in key order (UTF-8 byte order). */
   listRecords(collection: string, query?: RecordQuery): Promise<StoredRecord[]>;
+
+  // Durable FIFO logs: rule outboxes, dead letters, built-in queues (src/rules). Entries are
+  // batched like every mutation: an entry appended in the turn of a PUBLISH is durable when its
+  // PUBACK goes out.
+
+  /** Appends an entry and returns its seq. `meta` is JSON text. */
+  appendLog(log: string, meta: string, payload: Buffer, createdAt: number): number;
+  /** Removes an entry (delivered, acknowledged); nothing if absent. */
+  removeLog(log: string, seq: number): void;
+  /** Removes every entry of a log. */
+  dropLog(log: string): void;
+  /** Up to `limit` entries with seq > afterSeq, in order. */
+  readLog(log: string, afterSeq: number, limit: number): Promise<LogEntry[]>;
+  /** The entries with these seqs that still exist, in the order given. */
+  getLogEntries(log: string, seqs: readonly number[]): Promise<LogEntry[]>;
+  /** Every log whose name starts with `prefix` that has entries (start-up). */
+  logSummaries(prefix: string): Promise<LogSummary[]>;
 
   // Loading (async, streaming).
 

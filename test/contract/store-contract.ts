@@ -606,6 +606,41 @@ export function runStoreContract(target: ContractTarget): void {
       assert.throws(() => store.putSession(session('c2')), StoreUnavailableError);
     });
 
+    withStore('logs: append, read in order, remove, drop, summaries, survive a reopen', async (fx) => {
+      const { store } = fx;
+      const a1 = store.appendLog('outbox/r1', '{"n":1}', Buffer.from('one'), T0);
+      const b1 = store.appendLog('outbox/r2', '{"n":1}', Buffer.from('other'), T0 + 5);
+      const a2 = store.appendLog('outbox/r1', '{"n":2}', Buffer.from([0, 255]), T0 + 1);
+      const a3 = store.appendLog('outbox/r1', '{"n":3}', Buffer.alloc(0), T0 + 2);
+      assert.ok(a1 < a2 && a2 < a3 && b1 > a1, 'seqs increase');
+      const all = await store.readLog('outbox/r1', 0, 10);
+      assert.deepEqual(all.map((e) => [e.seq, e.meta, e.payload.toString('hex'), e.createdAt]), [
+        [a1, '{"n":1}', Buffer.from('one').toString('hex'), T0],
+        [a2, '{"n":2}', '00ff', T0 + 1],
+        [a3, '{"n":3}', '', T0 + 2],
+      ]);
+      assert.ok(Buffer.isBuffer(all[0]!.payload));
+      assert.deepEqual((await store.readLog('outbox/r1', a1, 1)).map((e) => e.seq), [a2]);
+      store.removeLog('outbox/r1', a2);
+      store.removeLog('outbox/r1', 999_999); // absent: nothing happens
+      assert.deepEqual((await store.getLogEntries('outbox/r1', [a3, a2, a1])).map((e) => e.seq), [a3, a1]);
+      await store.commit();
+      const summaries = await store.logSummaries('outbox/');
+      assert.deepEqual(summaries.map((s) => [s.log, s.count, s.firstSeq, s.lastSeq, s.oldestCreatedAt]), [
+        ['outbox/r1', 2, a1, a3, T0],
+        ['outbox/r2', 1, b1, b1, T0 + 5],
+      ]);
+      assert.equal(summaries[0]!.bytes, 3 + 7 + 0 + 7);
+      store.dropLog('outbox/r2');
+      await store.commit();
+      assert.deepEqual(await store.readLog('outbox/r2', 0, 10), []);
+      if (fx.reopen === null) return;
+      const reopened = await fx.reopen();
+      assert.deepEqual((await reopened.readLog('outbox/r1', 0, 10)).map((e) => e.payload.toString()), ['one', '']);
+      assert.ok(reopened.appendLog('outbox/r1', '{}', Buffer.alloc(1), T0) > a3, 'seqs continue after a restart');
+      await reopened.commit();
+    });
+
     withStore('many sessions load in pages', async ({ store }) => {
       for (let i = 0; i < 600; i++) {
         store.putSession(session(`c${String(i).padStart(4, '0')}`));

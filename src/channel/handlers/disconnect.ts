@@ -19,5 +19,6 @@ export function handleDisconnect(ch: Channel, packet: DisconnectPacket): void {
   }
   // [MQTT-3.14.4-3] a normal DISCONNECT discards the will.
   if ((packet.reasonCode ?? 0) !== DISCONNECT_WITH_WILL) ch.willDiscarded = true;
+  ch.disconnectReceived = true;
   ch.closeByClient();
 }

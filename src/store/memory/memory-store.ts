@@ -13,6 +13,8 @@ import {
   type StoreHealth,
   type InflightRecord,
   type LoadedSession,
+  type LogEntry,
+  type LogSummary,
   type MessageId,
   type MessageRecord,
   type NewMessage,
@@ -80,6 +82,8 @@ export class MemoryStore implements Store {
   private readonly records = new Map<string, Map<string, string>>();
   private readonly sortedKeys = new Map<string, string[]>();
   private nextSeq = 1;
+  /** Durable logs by name; entries in seq order (Map insertion order). */
+  private readonly logs = new Map<string, Map<number, LogEntry>>();
   private nextMessageId = 1;
   private closed = false;
   private readonly limitsFor: (instanceId: string) => QueueLimits;
@@ -564,6 +568,63 @@ export class MemoryStore implements Store {
       await pause();
     }
     return { expiredSessions, expiredMessages, retentionDropped, expiredRetained, reclaimed, done: left > 0 };
+  }
+
+  // Logs.
+
+  appendLog(log: string, meta: string, payload: Buffer, createdAt: number): number {
+    this.mutate();
+    const seq = this.nextSeq++;
+    let entries = this.logs.get(log);
+    if (entries === undefined) this.logs.set(log, (entries = new Map()));
+    entries.set(seq, { log, seq, createdAt, meta, payload });
+    return seq;
+  }
+
+  removeLog(log: string, seq: number): void {
+    this.mutate();
+    const entries = this.logs.get(log);
+    if (entries?.delete(seq) === true && entries.size === 0) this.logs.delete(log);
+  }
+
+  dropLog(log: string): void {
+    this.mutate();
+    this.logs.delete(log);
+  }
+
+  readLog(log: string, afterSeq: number, limit: number): Promise<LogEntry[]> {
+    const out: LogEntry[] = [];
+    for (const entry of this.logs.get(log)?.values() ?? []) {
+      if (out.length >= limit) break;
+      if (entry.seq > afterSeq) out.push(entry);
+    }
+    return Promise.resolve(out);
+  }
+
+  getLogEntries(log: string, seqs: readonly number[]): Promise<LogEntry[]> {
+    const entries = this.logs.get(log);
+    const out: LogEntry[] = [];
+    for (const seq of seqs) {
+      const entry = entries?.get(seq);
+      if (entry !== undefined) out.push(entry);
+    }
+    return Promise.resolve(out);
+  }
+
+  logSummaries(prefix: string): Promise<LogSummary[]> {
+    const out: LogSummary[] = [];
+    for (const [log, entries] of [...this.logs].sort(([a], [b]) => (Buffer.compare(Buffer.from(a), Buffer.from(b))))) {
+      if (!log.startsWith(prefix) || entries.size === 0) continue;
+      let bytes = 0;
+      let oldest = Infinity;
+      for (const e of entries.values()) {
+        bytes += e.payload.length + Buffer.byteLength(e.meta);
+        oldest = Math.min(oldest, e.createdAt);
+      }
+      const seqs = [...entries.keys()];
+      out.push({ log, count: entries.size, bytes, firstSeq: seqs[0]!, lastSeq: seqs[seqs.length - 1]!, oldestCreatedAt: oldest });
+    }
+    return Promise.resolve(out);
   }
 
   stats(): Promise<StoreStats> {

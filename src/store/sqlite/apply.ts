@@ -140,6 +140,15 @@ function applyOne(
     case Op.DeleteRecord:
       engine.documents.deleteRecord(str(0), str(1));
       return;
+    case Op.AppendLog:
+      engine.logs.append(str(0), num(1), num(2), str(3), slice(num(4), num(5)) ?? Buffer.alloc(0));
+      return;
+    case Op.RemoveLog:
+      engine.logs.remove(str(0), num(1));
+      return;
+    case Op.DropLog:
+      engine.logs.drop(str(0));
+      return;
     default:
       throw new Error(`store thread: unknown op ${code}`);
   }

@@ -13,7 +13,8 @@ export interface Counters {
 export function readCounters(db: Database.Database): Counters {
   const max = (sql: string): number => ((db.prepare(sql).get() as { m: number | null }).m ?? 0);
   return {
-    nextSeq: Math.max(max(`SELECT max(seq) AS m FROM queue`), max(`SELECT max(seq) AS m FROM inflight`)) + 1,
+    nextSeq:
+      Math.max(max(`SELECT max(seq) AS m FROM queue`), max(`SELECT max(seq) AS m FROM inflight`), max(`SELECT max(seq) AS m FROM logs`)) + 1,
     nextMessageId: max(`SELECT max(id) AS m FROM messages`) + 1,
     nextSid: Math.max(max(`SELECT max(sid) AS m FROM sessions`), max(`SELECT max(sid) AS m FROM dead_sessions`)) + 1,
   };

@@ -19,6 +19,7 @@ import { Documents } from './documents.js';
 import { Housekeeping } from './housekeeping.js';
 import { Inflight } from './inflight.js';
 import { Loader } from './loading.js';
+import { Logs } from './logs.js';
 import { Messages } from './messages.js';
 import { openChecked } from './open.js';
 import { mapOpenError } from './open-errors.js';
@@ -52,6 +53,7 @@ export class SqliteEngine {
   documents!: Documents;
   loader!: Loader;
   housekeeping!: Housekeeping;
+  logs!: Logs;
   private inTxn = false;
 
   constructor(options: EngineOptions) {
@@ -78,6 +80,7 @@ export class SqliteEngine {
     this.retained = new Retained(s, this.messages);
     this.documents = new Documents(s);
     this.loader = new Loader(s, this.index, this.messages);
+    this.logs = new Logs(s);
     this.housekeeping = new Housekeeping(this.db, s, this.index, this.messages, this.sessions, this.retained, this.corrections);
   }
 

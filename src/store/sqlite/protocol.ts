@@ -77,6 +77,12 @@ export const Op = {
   PutRecord: 21,
   /** collection, key */
   DeleteRecord: 22,
+  /** log, seq, createdAt, metaJson, payloadOffset, payloadLength */
+  AppendLog: 23,
+  /** log, seq */
+  RemoveLog: 24,
+  /** log */
+  DropLog: 25,
 } as const;
 
 /** Arguments after each op code. */
@@ -103,6 +109,9 @@ export const OP_ARITY: Readonly<Record<number, number>> = {
   [Op.DeleteMeta]: 1,
   [Op.PutRecord]: 3,
   [Op.DeleteRecord]: 2,
+  [Op.AppendLog]: 6,
+  [Op.RemoveLog]: 2,
+  [Op.DropLog]: 1,
 };
 
 export type OpValue = string | number | boolean | null | readonly number[];
@@ -171,7 +180,10 @@ export type Read =
       /** Offline retention (ms) per instance with queued messages. */
       readonly retention: Readonly<Record<string, number>>;
     }
-  | { readonly kind: 'stats' };
+  | { readonly kind: 'stats' }
+  | { readonly kind: 'log'; readonly log: string; readonly afterSeq: number; readonly limit: number }
+  | { readonly kind: 'log-entries'; readonly log: string; readonly seqs: readonly number[] }
+  | { readonly kind: 'log-summaries'; readonly prefix: string };
 
 export type ReadResult =
   | MessageRecord

@@ -130,6 +130,20 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 3,
+    description: 'logs: durable FIFO logs (rule outboxes, dead letters, built-in queues)',
+    sql: `
+      CREATE TABLE logs (
+        seq        INTEGER PRIMARY KEY,   -- store-wide increasing (shared with queue/inflight seqs)
+        log        TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        meta       TEXT NOT NULL,         -- JSON made by the log's owner
+        payload    BLOB NOT NULL
+      );
+      CREATE INDEX logs_by_log ON logs(log, seq);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -20,6 +20,8 @@ import {
   type DroppedEntry,
   type FsyncPolicy,
   type LoadedSession,
+  type LogEntry,
+  type LogSummary,
   type MessageId,
   type MessageRecord,
   type NewMessage,
@@ -628,6 +630,40 @@ export class SqliteStore implements Store {
     return this.read({ kind: 'records', collection, query });
   }
 
+  // Logs.
+
+  appendLog(log: string, meta: string, payload: Buffer, createdAt: number): number {
+    const seq = this.nextSeq++;
+    this.record();
+    const offset = this.blob(payload);
+    this.ops.push(Op.AppendLog, log, seq, createdAt, meta, offset, payload.length);
+    return seq;
+  }
+
+  removeLog(log: string, seq: number): void {
+    this.record();
+    this.ops.push(Op.RemoveLog, log, seq);
+  }
+
+  dropLog(log: string): void {
+    this.record();
+    this.ops.push(Op.DropLog, log);
+  }
+
+  async readLog(log: string, afterSeq: number, limit: number): Promise<LogEntry[]> {
+    if (limit <= 0) return [];
+    return reviveEntries(await this.read<LogEntry[]>({ kind: 'log', log, afterSeq, limit }));
+  }
+
+  async getLogEntries(log: string, seqs: readonly number[]): Promise<LogEntry[]> {
+    if (seqs.length === 0) return [];
+    return reviveEntries(await this.read<LogEntry[]>({ kind: 'log-entries', log, seqs }));
+  }
+
+  logSummaries(prefix: string): Promise<LogSummary[]> {
+    return this.read({ kind: 'log-summaries', prefix });
+  }
+
   // Loading, housekeeping, stats.
 
   loadSessions(): AsyncIterable<LoadedSession> {
@@ -690,6 +726,11 @@ function reviveMessage<T extends { payload: Buffer; properties: Buffer | null }>
   mutable.payload = asBuffer(record.payload);
   if (record.properties !== null) mutable.properties = asBuffer(record.properties);
   return record;
+}
+
+function reviveEntries(entries: LogEntry[]): LogEntry[] {
+  for (const entry of entries) (entry as { payload: Buffer }).payload = asBuffer(entry.payload);
+  return entries;
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {

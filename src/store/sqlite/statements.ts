@@ -122,6 +122,16 @@ export function prepareStatements(db: Database.Database) {
     ),
     oldestOfInstance: p(`SELECT seq, sid, created_at FROM queue WHERE instance_id = ? ORDER BY seq LIMIT ?`),
     deleteQueuedBySeq: p(`DELETE FROM queue WHERE seq = ? RETURNING message_id`),
+    appendLog: p(`INSERT INTO logs (seq, log, created_at, meta, payload) VALUES (?, ?, ?, ?, ?)`),
+    removeLog: p(`DELETE FROM logs WHERE seq = ? AND log = ?`),
+    dropLog: p(`DELETE FROM logs WHERE log = ?`),
+    readLog: p(`SELECT seq, created_at, meta, payload FROM logs WHERE log = ? AND seq > ? ORDER BY seq LIMIT ?`),
+    getLogEntry: p(`SELECT seq, created_at, meta, payload FROM logs WHERE log = ? AND seq = ?`),
+    logSummaries: p(
+      `SELECT log, count(*) AS count, sum(length(payload) + length(meta)) AS bytes, min(seq) AS first_seq, max(seq) AS last_seq,
+              min(created_at) AS oldest
+       FROM logs WHERE log >= ? AND log < ? GROUP BY log ORDER BY log`,
+    ),
     expiredRetained: p(`SELECT topic FROM retained WHERE expires_at > 0 AND expires_at <= ? LIMIT ?`),
   };
 }

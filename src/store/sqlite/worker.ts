@@ -215,6 +215,12 @@ function runRead(read: Read): ReadResult {
       return NOTHING_PURGED; // handled in the loop
     case 'stats':
       return engine.stats();
+    case 'log':
+      return engine.logs.read(read.log, read.afterSeq, read.limit);
+    case 'log-entries':
+      return engine.logs.get(read.log, read.seqs);
+    case 'log-summaries':
+      return engine.logs.summaries(read.prefix);
   }
 }
 

@@ -1,0 +1,178 @@
+/**
+ * Delivers one outbound or status rule's outbox to its target, at least once, in order per
+ * publishing client:
+ *
+ *   outbox (durable) ── readLog(batch) ──▶ target.deliver(batch) ──▶ outcomes
+ *        ▲                                                          │
+ *        └── removeLog(delivered) · dead/<ruleId> (refused or out of attempts) · retry ◀──┘
+ *
+ * A retryable failure blocks that client's later items for this round (they are sent again with
+ * it, so a client's order holds; later items of other clients go on), and the next round waits
+ * with exponential backoff. An item the target refused outright, or that failed `maxAttempts`
+ * times, moves to the dead-letter log with the reason. Nothing here ever blocks the broker: the
+ * loop is asynchronous and its store writes join the broker's batches.
+ */
+import type { Logger } from 'pino';
+import type { Store } from '../store/types.js';
+import type { DeliveryOutcome, TargetConnector, TargetItem } from './connectors/index.js';
+import { decodeItem, itemClient } from './items.js';
+import type { Outbox } from './outbox.js';
+
+const BATCH = 500;
+const BACKOFF_FIRST_MS = 200;
+const BACKOFF_MAX_MS = 30_000;
+const DEAD_LOG_INTERVAL_MS = 10_000;
+
+export interface DispatchStats {
+  delivered: number;
+  failed: number;
+  retried: number;
+  deadLettered: number;
+  lastError: string | null;
+  lastErrorAt: number | null;
+}
+
+export class Dispatcher {
+  readonly stats: DispatchStats = { delivered: 0, failed: 0, retried: 0, deadLettered: 0, lastError: null, lastErrorAt: null };
+  /** Attempts per entry seq (in memory: a restart starts counting again). */
+  private readonly attempts = new Map<number, number>();
+  private stopped = false;
+  private running: Promise<void> | null = null;
+  private sleepTimer: NodeJS.Timeout | null = null;
+  private sleepWake: (() => void) | null = null;
+  private backoffMs = 0;
+  private lastDeadLog = 0;
+  private deadSinceLog = 0;
+
+  constructor(
+    private readonly ruleId: string,
+    private readonly store: Store,
+    private readonly outbox: Outbox,
+    private readonly target: TargetConnector,
+    private readonly maxAttempts: number,
+    private readonly logger: Logger,
+    /** Where dead letters go (a log per rule). */
+    readonly deadLog: string,
+  ) {}
+
+  start(): void {
+    this.running ??= this.loop().catch((error: unknown) => {
+      // A bug, not a delivery failure: reported, and the rule stays stopped until it is updated.
+      this.stats.lastError = `dispatcher stopped: ${(error as Error).message}`;
+      this.stats.lastErrorAt = Date.now();
+      this.logger.error({ err: error, rule: this.ruleId }, 'rule dispatcher failed');
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.outbox.wake();
+    if (this.sleepTimer !== null) clearTimeout(this.sleepTimer);
+    this.sleepWake?.();
+    await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      await this.outbox.whenNotEmpty();
+      if (this.stopped) return;
+      const first = this.outbox.first();
+      if (first === 0) continue;
+      const entries = (await this.store.readLog(this.outbox.log, first - 1, BATCH)).filter((e) => this.outbox.has(e.seq));
+      if (entries.length === 0) {
+        // The index is ahead of what the store shows (an entry being dropped): let it settle.
+        await this.sleep(10);
+        continue;
+      }
+      const items: TargetItem[] = [];
+      const seqs: number[] = [];
+      for (const entry of entries) {
+        try {
+          items.push(decodeItem(entry.meta, entry.payload));
+          seqs.push(entry.seq);
+        } catch (error) {
+          this.deadLetter(entry.seq, entry.meta, entry.payload, `unreadable outbox entry: ${(error as Error).message}`, 0);
+        }
+      }
+      if (items.length === 0) continue;
+      const outcomes = await this.target.deliver(items);
+      if (this.stopped && outcomes.some((o) => !o.ok)) return;
+      const retry = this.apply(items, seqs, outcomes, entries);
+      if (retry) {
+        this.backoffMs = this.backoffMs === 0 ? BACKOFF_FIRST_MS : Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
+        await this.sleep(this.backoffMs);
+      } else {
+        this.backoffMs = 0;
+      }
+    }
+  }
+
+  /** Applies a round's outcomes; true when something must be retried. */
+  private apply(
+    items: readonly TargetItem[],
+    seqs: readonly number[],
+    outcomes: readonly DeliveryOutcome[],
+    entries: ReadonlyArray<{ seq: number; meta: string; payload: Buffer }>,
+  ): boolean {
+    const blocked = new Set<string>();
+    let retry = false;
+    const bySeq = new Map(entries.map((e) => [e.seq, e]));
+    for (let i = 0; i < items.length; i++) {
+      const seq = seqs[i]!;
+      const client = itemClient(items[i]!);
+      const outcome: DeliveryOutcome = outcomes[i] ?? { ok: false, reason: 'no outcome from the target', retryable: true };
+      if (blocked.has(client)) {
+        // An earlier item of this client failed: this one goes again after it (a duplicate if it
+        // was delivered now; at least once, in order).
+        continue;
+      }
+      if (outcome.ok) {
+        this.stats.delivered++;
+        this.attempts.delete(seq);
+        this.outbox.remove(seq);
+        continue;
+      }
+      this.stats.failed++;
+      this.stats.lastError = outcome.reason;
+      this.stats.lastErrorAt = Date.now();
+      const attempts = (this.attempts.get(seq) ?? 0) + 1;
+      const entry = bySeq.get(seq)!;
+      if (!outcome.retryable || attempts >= this.maxAttempts) {
+        const why = outcome.retryable ? `gave up after ${attempts} attempts: ${outcome.reason}` : `refused by the target: ${outcome.reason}`;
+        this.deadLetter(seq, entry.meta, entry.payload, why, attempts);
+        continue;
+      }
+      this.attempts.set(seq, attempts);
+      this.stats.retried++;
+      blocked.add(client);
+      retry = true;
+    }
+    return retry;
+  }
+
+  private deadLetter(seq: number, meta: string, payload: Buffer, reason: string, attempts: number): void {
+    const at = Date.now();
+    this.store.appendLog(this.deadLog, JSON.stringify({ v: 1, item: meta, reason, attempts, at }), payload, at);
+    this.attempts.delete(seq);
+    this.outbox.remove(seq);
+    this.stats.deadLettered++;
+    // One line per rule per interval, with the count: a flood of refusals must not flood the log.
+    this.deadSinceLog++;
+    if (at - this.lastDeadLog >= DEAD_LOG_INTERVAL_MS) {
+      this.logger.warn({ rule: this.ruleId, reason, count: this.deadSinceLog }, 'rule items dead-lettered');
+      this.lastDeadLog = at;
+      this.deadSinceLog = 0;
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.sleepWake = resolve;
+      this.sleepTimer = setTimeout(() => {
+        this.sleepTimer = null;
+        this.sleepWake = null;
+        resolve();
+      }, ms);
+    });
+  }
+}

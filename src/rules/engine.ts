@@ -1,0 +1,377 @@
+/**
+ * The rule runtime: attaches to the broker's extension points and runs every enabled rule.
+ *
+ *   PUBLISH ─▶ broker.publish ─▶ extensions.messagePublished ─▶ outbound rules whose filters match
+ *                                                               └▶ Outbox.append (same group commit
+ *                                                                  as the PUBACK) ─▶ Dispatcher ─▶ target
+ *   CONNECT / close ─▶ extensions.clientConnected / clientClosed ─▶ status rules of the client's group
+ *                                                               └▶ Outbox.append ─▶ Dispatcher ─▶ target
+ *   source ─▶ InboundRule ─▶ broker.publish / deliverTo (P2P) ─▶ durable ─▶ source ack
+ *
+ * The broker never waits for a target: appends are in-memory index updates plus a store op, and
+ * each rule's dispatcher runs on its own. Rules come from the registry (src/rules/registry.ts)
+ * through `apply` / `remove`.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Broker } from '../broker/broker.js';
+import type { Publisher } from '../broker/extensions.js';
+import type { ClientHandle } from '../broker/hooks.js';
+import { topicMatches } from '../protocol/topic.js';
+import type { Message } from '../session/message.js';
+import type { Store } from '../store/types.js';
+import type { ConnectorRegistry, RuleMessage, SourceConnector, StatusEventType, TargetConnector, TargetItem } from './connectors/index.js';
+import { Dispatcher } from './dispatcher.js';
+import { InboundRule } from './inbound.js';
+import { decodeItem, encodeItem } from './items.js';
+import { Outbox, type OverflowPolicy } from './outbox.js';
+import type { BuiltinQueues } from './queues.js';
+import type { DeadLetter, RuleStats } from './runtime.js';
+
+export type { DeadLetter, RuleStats } from './runtime.js';
+
+/** A rule as the runtime runs it: URLs in clear (the registry keeps them sealed). */
+export interface EngineRule {
+  readonly id: string;
+  readonly instanceId: string;
+  readonly type: 'outbound' | 'inbound' | 'status';
+  readonly enabled: boolean;
+  readonly topics: readonly string[];
+  readonly groups: readonly string[];
+  /** Outbound / status: the target URL. */
+  readonly target: string | null;
+  /** Inbound: the source URL and the parent topic messages are published under. */
+  readonly source: string | null;
+  readonly parentTopic: string | null;
+  /** Webhook signature secret. */
+  readonly secret: string | null;
+  readonly maxAttempts: number;
+  readonly outboxMaxMessages: number;
+  readonly outboxMaxBytes: number;
+  readonly overflow: OverflowPolicy;
+}
+
+interface Running {
+  rule: EngineRule;
+  outbox: Outbox | null;
+  dispatcher: Dispatcher | null;
+  target: TargetConnector | null;
+  inbound: InboundRule | null;
+  /** Health of the target/source, refreshed by stats(). */
+  health: { state: string; lastError?: string };
+}
+
+export interface RuleEngineDeps {
+  readonly broker: Broker;
+  readonly store: Store;
+  /** The connector registry, imported on first use (the engines' client libraries are heavy). */
+  readonly connectors: () => Promise<ConnectorRegistry>;
+  /** The built-in queues (`queue://NAME` targets and sources live in this Ferry). */
+  readonly queues: BuiltinQueues;
+  readonly logger: Logger;
+  /** The trace MsgId of a message, when tracing is on. */
+  readonly msgIdOf?: (message: Message) => string | undefined;
+}
+
+const OVERFLOW_LOG_INTERVAL_MS = 10_000;
+
+export class RuleEngine {
+  private readonly running = new Map<string, Running>();
+  /** Outbound and status rules by instance, for the hot path. */
+  private readonly outboundByInstance = new Map<string, Running[]>();
+  private readonly statusByInstance = new Map<string, Running[]>();
+  private readonly channelIds = new WeakMap<ClientHandle, string>();
+  private readonly detach: Array<() => void> = [];
+  private lastOverflowLog = 0;
+  private overflowSinceLog = 0;
+  /** Outbox entries dropped over the bounds, all rules (metrics, alarms). */
+  droppedTotal = 0;
+
+  constructor(private readonly deps: RuleEngineDeps) {
+    const ext = deps.broker.extensions;
+    this.detach.push(
+      ext.onMessagePublished((instanceId, message, publisher) => this.published(instanceId, message, publisher)),
+      ext.onClientConnected((client) => this.status(client, 'connect')),
+      ext.onClientClosed((client, disconnectPacket) => {
+        if (disconnectPacket) this.status(client, 'disconnect');
+        this.status(client, 'tcpclean');
+      }),
+    );
+  }
+
+  /** Starts, restarts or stops a rule to match `rule` (a disabled rule keeps its outbox). */
+  async apply(rule: EngineRule): Promise<void> {
+    await this.stopRunning(rule.id);
+    const running: Running = { rule, outbox: null, dispatcher: null, target: null, inbound: null, health: { state: 'stopped' } };
+    this.running.set(rule.id, running);
+    if (rule.type === 'inbound') {
+      if (rule.enabled && rule.source !== null && rule.parentTopic !== null) {
+        const source: SourceConnector = isQueueUrl(rule.source)
+          ? this.deps.queues.source(rule.instanceId, rule.source, rule.parentTopic)
+          : (await this.deps.connectors()).createSource(rule.source, { parentTopic: rule.parentTopic, logger: this.deps.logger });
+        running.inbound = new InboundRule(rule.id, rule.instanceId, source, this.deps.broker, this.deps.store, this.deps.logger, deadLogOf(rule.id));
+        await running.inbound.start();
+      }
+      return;
+    }
+    const outbox = new Outbox(this.deps.store, rule.id, bounds(rule));
+    outbox.onOverflow = (count) => this.overflowed(rule, count);
+    await outbox.load();
+    running.outbox = outbox;
+    if (rule.enabled && rule.target !== null) {
+      const target = isQueueUrl(rule.target)
+        ? this.deps.queues.target(rule.instanceId, rule.target)
+        : (await this.deps.connectors()).createTarget(rule.target, { logger: this.deps.logger, ...(rule.secret === null ? {} : { secret: rule.secret }) });
+      running.target = target;
+      await target.start();
+      running.dispatcher = new Dispatcher(rule.id, this.deps.store, outbox, target, rule.maxAttempts, this.deps.logger, deadLogOf(rule.id));
+      running.dispatcher.start();
+    }
+    this.index(running);
+  }
+
+  /** Stops a rule; `purge` also deletes its outbox and dead letters (the rule was deleted). */
+  async remove(ruleId: string, purge: boolean): Promise<void> {
+    const running = this.running.get(ruleId);
+    await this.stopRunning(ruleId);
+    this.running.delete(ruleId);
+    if (purge) {
+      running?.outbox?.drop();
+      if (running === undefined) this.deps.store.dropLog(`outbox/${ruleId}`);
+      this.deps.store.dropLog(deadLogOf(ruleId));
+      await this.deps.store.whenDurable();
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const off of this.detach) off();
+    await Promise.all([...this.running.keys()].map((id) => this.stopRunning(id)));
+  }
+
+  /** Counters with a fresh health check of the connector. */
+  async stats(ruleId: string): Promise<RuleStats | undefined> {
+    const running = this.running.get(ruleId);
+    if (running === undefined) return undefined;
+    const connector = running.target ?? running.inbound?.source ?? null;
+    if (connector !== null) running.health = await connector.health();
+    return this.statsNow(ruleId, false);
+  }
+
+  /** Counters at once, with the connector health last seen (refreshed in the background). */
+  statsNow(ruleId: string, refresh = true): RuleStats | undefined {
+    const running = this.running.get(ruleId);
+    if (running === undefined) return undefined;
+    if (refresh) void this.stats(ruleId).catch(() => undefined);
+    const connector = running.target ?? running.inbound?.source ?? null;
+    const d = running.dispatcher?.stats ?? running.inbound?.stats;
+    const outbox = running.outbox;
+    return {
+      ruleId,
+      enabled: running.rule.enabled,
+      state: !running.rule.enabled ? 'disabled' : connector === null ? 'stopped' : running.health.state,
+      delivered: d?.delivered ?? 0,
+      failed: d?.failed ?? 0,
+      retried: d?.retried ?? 0,
+      deadLettered: d?.deadLettered ?? 0,
+      dropped: outbox?.dropped ?? 0,
+      outboxDepth: outbox?.depth ?? 0,
+      outboxBytes: outbox?.bytes ?? 0,
+      outboxOldestAgeMs: outbox?.oldestAge(Date.now()) ?? 0,
+      lastError: d?.lastError ?? null,
+      lastErrorAt: d?.lastErrorAt ?? null,
+      target:
+        connector === null
+          ? null
+          : { url: connector.url, state: running.health.state, ...(running.health.lastError === undefined ? {} : { lastError: running.health.lastError }) },
+    };
+  }
+
+  /** Every running rule's counters, for /metrics. */
+  allStats(): Array<{ rule: EngineRule; outbox: Outbox | null; stats: { delivered: number; failed: number; retried: number; deadLettered: number } | null }> {
+    return [...this.running.values()].map((r) => ({ rule: r.rule, outbox: r.outbox, stats: r.dispatcher?.stats ?? r.inbound?.stats ?? null }));
+  }
+
+  async deadLetters(ruleId: string, page: { limit: number; after?: string }): Promise<{ items: DeadLetter[]; next?: string }> {
+    const after = page.after === undefined ? 0 : Number(page.after);
+    const limit = Math.max(1, Math.min(page.limit, 1000));
+    const entries = await this.deps.store.readLog(deadLogOf(ruleId), Number.isFinite(after) ? after : 0, limit);
+    const items = entries.map((entry) => deadLetterOf(ruleId, entry.seq, entry.meta, entry.payload));
+    const last = entries[entries.length - 1];
+    return entries.length === limit && last !== undefined ? { items, next: String(last.seq) } : { items };
+  }
+
+  /** Moves dead letters (all, or these ids) back into the rule's outbox, oldest first. */
+  async replayDeadLetters(ruleId: string, ids?: readonly string[]): Promise<number> {
+    const running = this.running.get(ruleId);
+    if (running?.outbox === undefined || running.outbox === null) return 0;
+    const log = deadLogOf(ruleId);
+    const entries = ids === undefined ? await this.allEntries(log) : await this.deps.store.getLogEntries(log, ids.map(Number));
+    let replayed = 0;
+    for (const entry of entries) {
+      const dead = JSON.parse(entry.meta) as { item: string };
+      if (running.outbox.append(dead.item, entry.payload, Date.now())) replayed++;
+      this.deps.store.removeLog(log, entry.seq);
+    }
+    await this.deps.store.whenDurable();
+    return replayed;
+  }
+
+  async purgeDeadLetters(ruleId: string, ids?: readonly string[]): Promise<number> {
+    const log = deadLogOf(ruleId);
+    if (ids === undefined) {
+      const count = (await this.allEntries(log)).length;
+      this.deps.store.dropLog(log);
+      await this.deps.store.whenDurable();
+      return count;
+    }
+    const entries = await this.deps.store.getLogEntries(log, ids.map(Number));
+    for (const entry of entries) this.deps.store.removeLog(log, entry.seq);
+    await this.deps.store.whenDurable();
+    return entries.length;
+  }
+
+  // The hot path.
+
+  private published(instanceId: string, message: Message, publisher: Publisher | null): void {
+    const rules = this.outboundByInstance.get(instanceId);
+    if (rules === undefined) return;
+    let item: { meta: string; payload: Buffer } | null = null;
+    let appended = false;
+    for (const running of rules) {
+      if (!matchesAny(running.rule.topics, message.topic)) continue;
+      item ??= encodeItem({ type: 'message', message: this.ruleMessage(message, publisher) });
+      running.outbox!.append(item.meta, item.payload, Date.now());
+      appended = true;
+    }
+    // The PUBACK of this message waits for the commit that holds its outbox entries.
+    if (appended) this.deps.broker.persistence?.recordedElsewhere();
+  }
+
+  private status(client: ClientHandle, eventType: StatusEventType): void {
+    const rules = this.statusByInstance.get(client.instanceId);
+    if (rules === undefined) return;
+    const at = client.clientId.indexOf('@@@');
+    const group = at < 0 ? client.clientId : client.clientId.slice(0, at);
+    let item: { meta: string; payload: Buffer } | null = null;
+    for (const running of rules) {
+      if (!running.rule.groups.includes(group) && !running.rule.groups.includes('*')) continue;
+      if (item === null) {
+        let channelId = this.channelIds.get(client);
+        if (channelId === undefined) this.channelIds.set(client, (channelId = randomBytes(16).toString('hex')));
+        const peer = client.peer;
+        const event = { clientId: client.clientId, time: Date.now(), eventType, channelId, clientIp: `${peer.remoteAddress}:${peer.remotePort}` };
+        item = encodeItem({ type: 'status', event } satisfies TargetItem);
+      }
+      running.outbox!.append(item.meta, item.payload, Date.now());
+    }
+  }
+
+  private ruleMessage(message: Message, publisher: Publisher | null): RuleMessage {
+    const props = message.properties;
+    const out: { -readonly [K in keyof RuleMessage]: RuleMessage[K] } = {
+      clientId: publisher?.clientId ?? '',
+      topic: message.topic,
+      qos: message.qos,
+      cleanSession: publisher === null ? true : publisher.expiryInterval === 0,
+      bornTime: Date.now(),
+      msgId: this.deps.msgIdOf?.(message) ?? '',
+      payload: message.payload,
+    };
+    if (props?.userProperties !== undefined) out.userProperties = props.userProperties.map(([key, value]) => ({ key, value }));
+    if (props?.contentType !== undefined) out.contentType = props.contentType;
+    // The remaining lifetime, as a forwarded MQTT 5 Message Expiry Interval would carry it.
+    if (message.expiresAt !== 0) out.messageExpiryInterval = Math.max(0, Math.round((message.expiresAt - Date.now()) / 1000));
+    return out;
+  }
+
+  // Bookkeeping.
+
+  private index(running: Running): void {
+    const map = running.rule.type === 'outbound' ? this.outboundByInstance : running.rule.type === 'status' ? this.statusByInstance : null;
+    if (map === null) return;
+    // A disabled rule keeps its outbox but takes no new entries.
+    if (!running.rule.enabled) return;
+    const list = map.get(running.rule.instanceId) ?? [];
+    map.set(running.rule.instanceId, [...list.filter((r) => r.rule.id !== running.rule.id), running]);
+  }
+
+  private unindex(ruleId: string): void {
+    for (const map of [this.outboundByInstance, this.statusByInstance]) {
+      for (const [instanceId, list] of map) {
+        const kept = list.filter((r) => r.rule.id !== ruleId);
+        if (kept.length === 0) map.delete(instanceId);
+        else if (kept.length !== list.length) map.set(instanceId, kept);
+      }
+    }
+  }
+
+  private async stopRunning(ruleId: string): Promise<void> {
+    const running = this.running.get(ruleId);
+    if (running === undefined) return;
+    this.unindex(ruleId);
+    await running.dispatcher?.stop();
+    await running.target?.stop();
+    await running.inbound?.stop();
+  }
+
+  private async allEntries(log: string): Promise<Array<{ seq: number; meta: string; payload: Buffer }>> {
+    const out: Array<{ seq: number; meta: string; payload: Buffer }> = [];
+    let after = 0;
+    for (;;) {
+      const page = await this.deps.store.readLog(log, after, 1000);
+      out.push(...page);
+      if (page.length < 1000) return out;
+      after = page[page.length - 1]!.seq;
+    }
+  }
+
+  /** One warning per interval with the count, never one line per dropped message. */
+  private overflowed(rule: EngineRule, count: number): void {
+    this.droppedTotal += count;
+    this.overflowSinceLog += count;
+    const now = Date.now();
+    if (now - this.lastOverflowLog < OVERFLOW_LOG_INTERVAL_MS) return;
+    this.deps.logger.warn(
+      { rule: rule.id, instanceId: rule.instanceId, dropped: this.overflowSinceLog, policy: rule.overflow },
+      'rule outbox full: entries dropped (the target is slow or down)',
+    );
+    this.lastOverflowLog = now;
+    this.overflowSinceLog = 0;
+  }
+}
+
+function isQueueUrl(url: string): boolean {
+  return url.slice(0, 6).toLowerCase() === 'queue:';
+}
+
+function bounds(rule: EngineRule): { maxMessages: number; maxBytes: number; overflow: OverflowPolicy } {
+  return { maxMessages: rule.outboxMaxMessages, maxBytes: rule.outboxMaxBytes, overflow: rule.overflow };
+}
+
+function matchesAny(filters: readonly string[], topic: string): boolean {
+  for (const filter of filters) if (topicMatches(filter, topic)) return true;
+  return false;
+}
+
+export function deadLogOf(ruleId: string): string {
+  return `dead/${ruleId}`;
+}
+
+function deadLetterOf(ruleId: string, seq: number, meta: string, payload: Buffer): DeadLetter {
+  const dead = JSON.parse(meta) as { item: string; reason: string; attempts: number; at: number };
+  let item: unknown;
+  try {
+    const parsed = JSON.parse(dead.item) as { t?: string };
+    if (parsed.t === 'i') item = { ...parsed, payload: payload.toString('base64') };
+    else {
+      const decoded = decodeItem(dead.item, payload);
+      item =
+        decoded.type === 'status'
+          ? { type: 'status', event: decoded.event }
+          : { type: 'message', message: { ...decoded.message, payload: payload.toString('base64') } };
+    }
+  } catch {
+    item = { raw: dead.item, payload: payload.toString('base64') };
+  }
+  return { id: String(seq), ruleId, at: dead.at, attempts: dead.attempts, reason: dead.reason, item };
+}

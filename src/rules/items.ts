@@ -1,0 +1,65 @@
+/**
+ * How a rule's items sit in a durable log (src/store, `appendLog`): the payload bytes as the
+ * entry's payload, everything else as compact JSON meta. Versioned (`v`), so a later layout can
+ * still read entries written by this one.
+ */
+import type { RuleMessage, StatusEvent, TargetItem } from './connectors/index.js';
+
+interface MessageMeta {
+  v: 1;
+  t: 'm';
+  c: string; // clientId
+  to: string; // topic
+  q: 0 | 1 | 2;
+  cs: boolean; // cleanSession
+  b: number; // bornTime
+  id: string; // msgId
+  up?: Array<[string, string]>;
+  ct?: string;
+  ex?: number;
+}
+
+interface StatusMeta {
+  v: 1;
+  t: 's';
+  e: StatusEvent;
+}
+
+export function encodeItem(item: TargetItem): { meta: string; payload: Buffer } {
+  if (item.type === 'status') {
+    return { meta: JSON.stringify({ v: 1, t: 's', e: item.event } satisfies StatusMeta), payload: EMPTY };
+  }
+  const m = item.message;
+  const meta: MessageMeta = { v: 1, t: 'm', c: m.clientId, to: m.topic, q: m.qos, cs: m.cleanSession, b: m.bornTime, id: m.msgId };
+  if (m.userProperties !== undefined && m.userProperties.length > 0) meta.up = m.userProperties.map((p) => [p.key, p.value]);
+  if (m.contentType !== undefined) meta.ct = m.contentType;
+  if (m.messageExpiryInterval !== undefined) meta.ex = m.messageExpiryInterval;
+  return { meta: JSON.stringify(meta), payload: m.payload };
+}
+
+/** The item of a log entry; throws on an entry of an unknown layout. */
+export function decodeItem(meta: string, payload: Buffer): TargetItem {
+  const parsed = JSON.parse(meta) as MessageMeta | StatusMeta;
+  if (parsed.v !== 1) throw new Error(`rule log entry of unknown layout v${String((parsed as { v: unknown }).v)}`);
+  if (parsed.t === 's') return { type: 'status', event: parsed.e };
+  const message: { -readonly [K in keyof RuleMessage]: RuleMessage[K] } = {
+    clientId: parsed.c,
+    topic: parsed.to,
+    qos: parsed.q,
+    cleanSession: parsed.cs,
+    bornTime: parsed.b,
+    msgId: parsed.id,
+    payload,
+  };
+  if (parsed.up !== undefined) message.userProperties = parsed.up.map(([key, value]) => ({ key, value }));
+  if (parsed.ct !== undefined) message.contentType = parsed.ct;
+  if (parsed.ex !== undefined) message.messageExpiryInterval = parsed.ex;
+  return { type: 'message', message };
+}
+
+/** The client an item belongs to (per-client order). */
+export function itemClient(item: TargetItem): string {
+  return item.type === 'message' ? item.message.clientId : item.event.clientId;
+}
+
+const EMPTY = Buffer.alloc(0);

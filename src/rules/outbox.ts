@@ -1,0 +1,181 @@
+/**
+ * A rule's outbox: the durable log `outbox/<ruleId>` (entries written in the same group commit
+ * as the acknowledgement of the message they carry) and its in-memory index — seq, size and time
+ * of every entry not yet delivered, nothing else (payloads stay on disk and are read a batch at
+ * a time). The index gives depth, bytes and age at once and lets the outbox stay within its
+ * bounds without reading the disk.
+ *
+ * Bounds (count and bytes): when an append would exceed them, policy 'drop-oldest' (default)
+ * removes the oldest entries, 'refuse' drops the new one; either way MQTT traffic goes on, and
+ * the drop is counted (`dropped`) and reported through `onOverflow`.
+ */
+import type { Store } from '../store/types.js';
+
+export type OverflowPolicy = 'drop-oldest' | 'refuse';
+
+export interface OutboxBounds {
+  readonly maxMessages: number;
+  readonly maxBytes: number;
+  readonly overflow: OverflowPolicy;
+}
+
+export class Outbox {
+  readonly log: string;
+  private seqs: number[] = [];
+  private sizes: number[] = [];
+  private times: number[] = [];
+  private head = 0;
+  /** Entries removed out of order (a blocked client's items stay while later ones go). */
+  private readonly gone = new Set<number>();
+  private count = 0;
+  bytes = 0;
+  dropped = 0;
+  private waiter: (() => void) | null = null;
+  onOverflow: (dropped: number) => void = () => {};
+
+  constructor(
+    private readonly store: Store,
+    ruleId: string,
+    private bounds: OutboxBounds,
+  ) {
+    this.log = `outbox/${ruleId}`;
+  }
+
+  setBounds(bounds: OutboxBounds): void {
+    this.bounds = bounds;
+  }
+
+  get depth(): number {
+    return this.count;
+  }
+
+  /** Age of the oldest undelivered entry, ms (0 when empty). */
+  oldestAge(now: number): number {
+    this.compact();
+    return this.head < this.seqs.length ? Math.max(0, now - this.times[this.head]!) : 0;
+  }
+
+  /** Rebuilds the index from the log at start (entries survive restarts). */
+  async load(): Promise<void> {
+    let after = 0;
+    for (;;) {
+      const page = await this.store.readLog(this.log, after, 1000);
+      for (const entry of page) this.index(entry.seq, entry.payload.length + entry.meta.length, entry.createdAt);
+      if (page.length < 1000) break;
+      after = page[page.length - 1]!.seq;
+    }
+  }
+
+  /** Appends in the current batch; false when the entry was refused over the bounds. */
+  append(meta: string, payload: Buffer, now: number): boolean {
+    const size = payload.length + meta.length;
+    const b = this.bounds;
+    if (this.count + 1 > b.maxMessages || this.bytes + size > b.maxBytes) {
+      if (b.overflow === 'refuse') {
+        this.dropped++;
+        this.onOverflow(1);
+        return false;
+      }
+      let freed = 0;
+      while (this.count > 0 && (this.count + 1 > b.maxMessages || this.bytes + size > b.maxBytes)) {
+        this.compact();
+        this.remove(this.seqs[this.head]!);
+        freed++;
+      }
+      this.dropped += freed;
+      if (freed > 0) this.onOverflow(freed);
+    }
+    const seq = this.store.appendLog(this.log, meta, payload, now);
+    this.index(seq, size, now);
+    const waiter = this.waiter;
+    if (waiter !== null) {
+      this.waiter = null;
+      waiter();
+    }
+    return true;
+  }
+
+  /** The seq of the oldest undelivered entry, or 0. */
+  first(): number {
+    this.compact();
+    return this.head < this.seqs.length ? this.seqs[this.head]! : 0;
+  }
+
+  has(seq: number): boolean {
+    return !this.gone.has(seq) && this.position(seq) >= 0;
+  }
+
+  /** Removes an entry (delivered, dead-lettered, dropped) from the log and the index. */
+  remove(seq: number): void {
+    const at = this.position(seq);
+    if (at < 0 || this.gone.has(seq)) return;
+    this.store.removeLog(this.log, seq);
+    this.count--;
+    this.bytes -= this.sizes[at]!;
+    this.gone.add(seq);
+    this.compact();
+  }
+
+  /** Resolves when the outbox has an entry (at once if it has one). */
+  whenNotEmpty(): Promise<void> {
+    if (this.count > 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+    });
+  }
+
+  /** Wakes a dispatcher waiting for entries (on stop). */
+  wake(): void {
+    const waiter = this.waiter;
+    this.waiter = null;
+    waiter?.();
+  }
+
+  /** Forgets everything, on disk too (the rule was deleted). */
+  drop(): void {
+    this.store.dropLog(this.log);
+    this.seqs = [];
+    this.sizes = [];
+    this.times = [];
+    this.head = 0;
+    this.gone.clear();
+    this.count = 0;
+    this.bytes = 0;
+  }
+
+  private index(seq: number, size: number, time: number): void {
+    this.seqs.push(seq);
+    this.sizes.push(size);
+    this.times.push(time);
+    this.count++;
+    this.bytes += size;
+  }
+
+  /** Index of `seq` in the arrays (binary search: seqs increase), -1 if absent. */
+  private position(seq: number): number {
+    let lo = this.head;
+    let hi = this.seqs.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = this.seqs[mid]!;
+      if (v === seq) return mid;
+      if (v < seq) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  /** Drops removed entries from the front; trims the arrays once the dead prefix is large. */
+  private compact(): void {
+    while (this.head < this.seqs.length && this.gone.has(this.seqs[this.head]!)) {
+      this.gone.delete(this.seqs[this.head]!);
+      this.head++;
+    }
+    if (this.head > 4096 && this.head * 2 > this.seqs.length) {
+      this.seqs = this.seqs.slice(this.head);
+      this.sizes = this.sizes.slice(this.head);
+      this.times = this.times.slice(this.head);
+      this.head = 0;
+    }
+  }
+}

@@ -1,0 +1,426 @@
+/**
+ * Ferry's built-in durable queues (`queue://NAME`), for users with no broker of their own: each
+ * queue of an instance is the durable log `queue/<instanceId>/<name>`. Backends append over HTTP
+ * (or an outbound/status rule appends), and consume with receive → ack / nack:
+ *
+ *   receive(max, visibility, wait) ── leases up to `max` visible messages for `visibility` ms
+ *                                     (long-polls up to `wait` ms when none is visible)
+ *   ack(receipts)                  ── removes them (durable before the call answers)
+ *   nack(receipts, delay)          ── visible again after `delay` (redelivered, `deliveries` + 1)
+ *   a lease that times out         ── visible again: redelivery after the visibility timeout
+ *
+ * Leases live in memory: after a restart every unacknowledged message is visible again
+ * (at least once). Queues exist once something is appended to them (or a rule names them).
+ */
+import { randomBytes } from 'node:crypto';
+import type { QueueInfo, QueueMessageInput, QueueService, ReceivedQueueMessage } from './runtime.js';
+import type { Store } from '../store/types.js';
+import type {
+  ConnectorFactory,
+  ConnectorHealth,
+  InboundHandler,
+  SourceConnector,
+  TargetConnector,
+  TargetItem,
+  DeliveryOutcome,
+} from './connectors/index.js';
+import { ConnectorUrlError } from './connectors/errors.js';
+import { inboundItem, messageProperties, statusBody } from './connectors/properties.js';
+
+interface Lease {
+  token: string;
+  until: number;
+}
+
+const NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+export const MAX_RECEIVE = 100;
+export const MAX_WAIT_MS = 20_000;
+
+/** The `queue` slot of the connector registry: URLs are checked there; the engine builds the connectors. */
+export const queueFactory: ConnectorFactory = {
+  target: {
+    check: (url) => void queueNameOf(url.href),
+    create: () => {
+      throw new Error('queue:// targets are created by the rule engine');
+    },
+  },
+  source: {
+    check: (url) => void queueNameOf(url.href),
+    create: () => {
+      throw new Error('queue:// sources are created by the rule engine');
+    },
+  },
+};
+
+export function checkQueueName(name: string): void {
+  if (!NAME.test(name)) throw new ConnectorUrlError(`queue name "${name}" must be 1-128 characters of A-Z a-z 0-9 _ . -`, 'queue');
+}
+
+/** The name in `queue://NAME` (host part), checked. */
+export function queueNameOf(url: string): string {
+  const parsed = new URL(url);
+  const name = decodeURIComponent(parsed.hostname || parsed.pathname.replace(/^\/+/, ''));
+  checkQueueName(name);
+  return name;
+}
+
+class BuiltinQueue {
+  private seqs: number[] = [];
+  private times: number[] = [];
+  private head = 0;
+  private readonly gone = new Set<number>();
+  private readonly leases = new Map<number, Lease>();
+  private readonly deliveries = new Map<number, number>();
+  private waiters: Array<() => void> = [];
+  count = 0;
+
+  constructor(
+    private readonly store: Store,
+    readonly log: string,
+  ) {}
+
+  index(seq: number, time: number): void {
+    this.seqs.push(seq);
+    this.times.push(time);
+    this.count++;
+  }
+
+  append(message: QueueMessageInput, now: number): number {
+    const seq = this.store.appendLog(this.log, JSON.stringify({ v: 1, p: message.properties ?? {} }), message.payload, now);
+    this.index(seq, now);
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+    return seq;
+  }
+
+  /** Up to `max` visible seqs (not leased, or lease expired), oldest first. */
+  visible(max: number, now: number): number[] {
+    this.compact();
+    const out: number[] = [];
+    for (let i = this.head; i < this.seqs.length && out.length < max; i++) {
+      const seq = this.seqs[i]!;
+      if (this.gone.has(seq)) continue;
+      const lease = this.leases.get(seq);
+      if (lease !== undefined && lease.until > now) continue;
+      out.push(seq);
+    }
+    return out;
+  }
+
+  lease(seq: number, until: number): { token: string; deliveries: number } {
+    const token = randomBytes(8).toString('hex');
+    this.leases.set(seq, { token, until });
+    const deliveries = (this.deliveries.get(seq) ?? 0) + 1;
+    this.deliveries.set(seq, deliveries);
+    return { token, deliveries };
+  }
+
+  /** The leased seq of a receipt when the lease is still this receipt's, else -1. */
+  leased(receipt: string): number {
+    const dot = receipt.indexOf('.');
+    const seq = Number(receipt.slice(0, dot));
+    const lease = this.leases.get(seq);
+    return lease !== undefined && lease.token === receipt.slice(dot + 1) ? seq : -1;
+  }
+
+  ack(seq: number): void {
+    this.store.removeLog(this.log, seq);
+    this.leases.delete(seq);
+    this.deliveries.delete(seq);
+    this.gone.add(seq);
+    this.count--;
+    this.compact();
+  }
+
+  nack(seq: number, visibleAt: number): void {
+    const lease = this.leases.get(seq);
+    if (lease !== undefined) lease.until = visibleAt;
+    this.wakeAt(visibleAt);
+  }
+
+  inFlight(now: number): number {
+    let n = 0;
+    for (const lease of this.leases.values()) if (lease.until > now) n++;
+    return n;
+  }
+
+  oldestAge(now: number): number {
+    this.compact();
+    return this.head < this.seqs.length ? Math.max(0, now - this.times[this.head]!) : 0;
+  }
+
+  /** Resolves on the next append, or after `ms`. */
+  waitForMessages(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.waiters.push(done);
+    });
+  }
+
+  private wakeAt(at: number): void {
+    const delay = Math.max(0, at - Date.now());
+    setTimeout(() => {
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const wake of waiters) wake();
+    }, delay).unref();
+  }
+
+  private compact(): void {
+    while (this.head < this.seqs.length && this.gone.has(this.seqs[this.head]!)) {
+      this.gone.delete(this.seqs[this.head]!);
+      this.head++;
+    }
+    if (this.head > 4096 && this.head * 2 > this.seqs.length) {
+      this.seqs = this.seqs.slice(this.head);
+      this.times = this.times.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+export class BuiltinQueues implements QueueService {
+  private readonly queues = new Map<string, BuiltinQueue>();
+
+  constructor(private readonly store: Store) {}
+
+  /** Rebuilds the queues' indexes from the store at start. */
+  async load(): Promise<void> {
+    for (const summary of await this.store.logSummaries('queue/')) {
+      const queue = this.queueOfLog(summary.log);
+      let after = 0;
+      for (;;) {
+        const page = await this.store.readLog(summary.log, after, 1000);
+        for (const entry of page) queue.index(entry.seq, entry.createdAt);
+        if (page.length < 1000) break;
+        after = page[page.length - 1]!.seq;
+      }
+    }
+  }
+
+  async append(instanceId: string, name: string, messages: readonly QueueMessageInput[]): Promise<string[]> {
+    checkQueueName(name);
+    const queue = this.queue(instanceId, name);
+    const now = Date.now();
+    const ids = messages.map((m) => String(queue.append(m, now)));
+    await this.store.whenDurable();
+    return ids;
+  }
+
+  /** Appends in the current batch without waiting (a rule's target waits once per batch). */
+  appendNoWait(instanceId: string, name: string, message: QueueMessageInput): void {
+    this.queue(instanceId, name).append(message, Date.now());
+  }
+
+  async receive(
+    instanceId: string,
+    name: string,
+    options: { max: number; visibilityTimeoutMs: number; waitMs: number },
+  ): Promise<ReceivedQueueMessage[]> {
+    checkQueueName(name);
+    const queue = this.queue(instanceId, name);
+    const max = Math.max(1, Math.min(options.max, MAX_RECEIVE));
+    const deadline = Date.now() + Math.max(0, Math.min(options.waitMs, MAX_WAIT_MS));
+    for (;;) {
+      const now = Date.now();
+      const seqs = queue.visible(max, now);
+      if (seqs.length > 0) {
+        // Leased before the read, so a concurrent receive cannot take the same messages.
+        const until = now + Math.max(1000, options.visibilityTimeoutMs);
+        const leases = new Map(seqs.map((seq) => [seq, queue.lease(seq, until)]));
+        const entries = await this.store.getLogEntries(queue.log, seqs);
+        return entries.map((entry) => {
+          const { token, deliveries } = leases.get(entry.seq)!;
+          const meta = JSON.parse(entry.meta) as { p: Record<string, string> };
+          return { id: String(entry.seq), receipt: `${entry.seq}.${token}`, payload: entry.payload, properties: meta.p, deliveries, enqueuedAt: entry.createdAt };
+        });
+      }
+      const left = deadline - now;
+      if (left <= 0) return [];
+      await queue.waitForMessages(Math.min(left, 1000));
+    }
+  }
+
+  async ack(instanceId: string, name: string, receipts: readonly string[]): Promise<number> {
+    const queue = this.queues.get(key(instanceId, name));
+    if (queue === undefined) return 0;
+    let n = 0;
+    for (const receipt of receipts) {
+      const seq = queue.leased(receipt);
+      if (seq < 0) continue;
+      queue.ack(seq);
+      n++;
+    }
+    await this.store.whenDurable();
+    return n;
+  }
+
+  nack(instanceId: string, name: string, receipts: readonly string[], delayMs = 0): Promise<number> {
+    const queue = this.queues.get(key(instanceId, name));
+    if (queue === undefined) return Promise.resolve(0);
+    const visibleAt = Date.now() + Math.max(0, delayMs);
+    let n = 0;
+    for (const receipt of receipts) {
+      const seq = queue.leased(receipt);
+      if (seq < 0) continue;
+      queue.nack(seq, visibleAt);
+      n++;
+    }
+    return Promise.resolve(n);
+  }
+
+  list(instanceId: string): QueueInfo[] {
+    const now = Date.now();
+    const prefix = `${instanceId}\u001f`;
+    const out: QueueInfo[] = [];
+    for (const [k, queue] of this.queues) {
+      if (!k.startsWith(prefix)) continue;
+      out.push({ name: k.slice(prefix.length), depth: queue.count, inFlight: queue.inFlight(now), oldestAgeMs: queue.oldestAge(now) });
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  /** Every queue with its instance (metrics). */
+  all(): Array<{ instanceId: string } & QueueInfo> {
+    const now = Date.now();
+    return [...this.queues].map(([k, queue]) => {
+      const [instanceId, name] = k.split('\u001f') as [string, string];
+      return { instanceId, name, depth: queue.count, inFlight: queue.inFlight(now), oldestAgeMs: queue.oldestAge(now) };
+    });
+  }
+
+  /** Deletes every queue of an instance (it was deleted). */
+  dropInstance(instanceId: string): void {
+    const prefix = `${instanceId}\u001f`;
+    for (const [k, queue] of [...this.queues]) {
+      if (!k.startsWith(prefix)) continue;
+      this.store.dropLog(queue.log);
+      this.queues.delete(k);
+    }
+  }
+
+  /** A rule's target: items appended to a queue, acknowledged once durable. */
+  target(instanceId: string, url: string): TargetConnector {
+    const name = queueNameOf(url);
+    return new QueueTarget(this, instanceId, name, `queue://${name}`, this.store);
+  }
+
+  /** A rule's source: received, published, acknowledged after the publish is durable. */
+  source(instanceId: string, url: string, parentTopic: string): SourceConnector {
+    const name = queueNameOf(url);
+    return new QueueSource(this, instanceId, name, `queue://${name}`, parentTopic);
+  }
+
+  private queue(instanceId: string, name: string): BuiltinQueue {
+    const k = key(instanceId, name);
+    let queue = this.queues.get(k);
+    if (queue === undefined) this.queues.set(k, (queue = new BuiltinQueue(this.store, `queue/${instanceId}/${name}`)));
+    return queue;
+  }
+
+  private queueOfLog(log: string): BuiltinQueue {
+    const rest = log.slice('queue/'.length);
+    const slash = rest.lastIndexOf('/');
+    return this.queue(rest.slice(0, slash), rest.slice(slash + 1));
+  }
+}
+
+function key(instanceId: string, name: string): string {
+  return `${instanceId}\u001f${name}`;
+}
+
+class QueueTarget implements TargetConnector {
+  constructor(
+    private readonly queues: BuiltinQueues,
+    private readonly instanceId: string,
+    private readonly name: string,
+    readonly url: string,
+    private readonly store: Store,
+  ) {}
+
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  stop(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  health(): Promise<ConnectorHealth> {
+    return Promise.resolve({ state: 'connected' });
+  }
+
+  async deliver(batch: readonly TargetItem[]): Promise<DeliveryOutcome[]> {
+    for (const item of batch) {
+      if (item.type === 'message') {
+        this.queues.appendNoWait(this.instanceId, this.name, { payload: item.message.payload, properties: messageProperties(item.message) });
+      } else {
+        this.queues.appendNoWait(this.instanceId, this.name, {
+          payload: statusBody(item.event),
+          properties: { eventType: item.event.eventType, clientId: item.event.clientId },
+        });
+      }
+    }
+    try {
+      await this.store.whenDurable();
+      return batch.map(() => ({ ok: true }));
+    } catch (error) {
+      const reason = `built-in queue not durable: ${(error as Error).message}`;
+      return batch.map(() => ({ ok: false, reason, retryable: true }));
+    }
+  }
+}
+
+class QueueSource implements SourceConnector {
+  private stopped = false;
+  private running: Promise<void> | null = null;
+  private lastError: string | undefined;
+
+  constructor(
+    private readonly queues: BuiltinQueues,
+    private readonly instanceId: string,
+    private readonly name: string,
+    readonly url: string,
+    private readonly parentTopic: string,
+  ) {}
+
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.running;
+  }
+
+  health(): Promise<ConnectorHealth> {
+    return Promise.resolve(this.lastError === undefined ? { state: 'connected' } : { state: 'connected', lastError: this.lastError });
+  }
+
+  consume(handler: InboundHandler): void {
+    if (this.running !== null) throw new Error('consume() called twice');
+    this.running = this.loop(handler);
+  }
+
+  private async loop(handler: InboundHandler): Promise<void> {
+    while (!this.stopped) {
+      const batch = await this.queues.receive(this.instanceId, this.name, { max: 64, visibilityTimeoutMs: 30_000, waitMs: 1000 });
+      for (const received of batch) {
+        if (this.stopped) return;
+        const record = { id: received.id, properties: received.properties, payload: received.payload, redelivered: received.deliveries > 1 };
+        try {
+          await handler(inboundItem(record, this.parentTopic));
+          await this.queues.ack(this.instanceId, this.name, [received.receipt]);
+        } catch (error) {
+          this.lastError = (error as Error).message;
+          await this.queues.nack(this.instanceId, this.name, [received.receipt], 1000);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Starts the rule runtime of one Ferry process and attaches it to the management surface:
+ * the built-in queues and the rule engine replace the stubs behind the rules API
+ * (RuleBackends), every rule of the registry runs, and the registry's change events start,
+ * restart and stop rules from then on. The connectors are imported on first use.
+ */
+import type { Logger } from 'pino';
+import type { Broker } from '../broker/broker.js';
+import type { Message } from '../session/message.js';
+import type { Store } from '../store/types.js';
+import type { Tenancy } from '../tenancy/registry.js';
+import type { ConnectorLoader } from './endpoints.js';
+import { RuleEngine, type EngineRule, type RuleStats } from './engine.js';
+import type { ResolvedRule, Rule } from './model.js';
+import { BuiltinQueues, queueFactory } from './queues.js';
+import type { RuleRegistry } from './registry.js';
+import type { RuleBackends, RuleRuntime } from './runtime.js';
+
+export interface RulesRuntime {
+  readonly queues: BuiltinQueues;
+  readonly engine: RuleEngine;
+  close(): Promise<void>;
+}
+
+/** The connector loader with the built-in queue's `queue://` slot registered on the registry it makes. */
+export function withBuiltinQueues(load: ConnectorLoader): ConnectorLoader {
+  let ready: Promise<Awaited<ReturnType<ConnectorLoader>>> | undefined;
+  return () =>
+    (ready ??= load().then((registry) => {
+      registry.register('queue', queueFactory);
+      return registry;
+    }));
+}
+
+export async function startRules(deps: {
+  broker: Broker;
+  store: Store;
+  logger: Logger;
+  msgIdOf?: (message: Message) => string | undefined;
+  registry: RuleRegistry;
+  connectors: ConnectorLoader;
+  backends: RuleBackends;
+  tenancy: Tenancy;
+}): Promise<RulesRuntime> {
+  const { registry, logger } = deps;
+  const queues = new BuiltinQueues(deps.store);
+  await queues.load();
+  const engine = new RuleEngine({ broker: deps.broker, store: deps.store, logger, connectors: deps.connectors, queues, ...(deps.msgIdOf === undefined ? {} : { msgIdOf: deps.msgIdOf }) });
+  deps.backends.runtime = runtimeOf(engine, registry);
+  deps.backends.queues = queues;
+  deps.tenancy.onInstanceDeleted((instanceId) => queues.dropInstance(instanceId));
+
+  // One change at a time per rule, in order (a quick update after a create must not race it).
+  const chains = new Map<string, Promise<void>>();
+  const enqueue = (ruleId: string, step: () => Promise<void>): void => {
+    const next = (chains.get(ruleId) ?? Promise.resolve()).then(step).catch((error: unknown) => {
+      logger.error({ err: error, rule: ruleId }, 'rule could not be started');
+    });
+    chains.set(ruleId, next);
+  };
+  registry.onChange(({ kind, rule }) => {
+    if (kind === 'deleted') enqueue(rule.id, () => engine.remove(rule.id, true));
+    else enqueue(rule.id, () => engine.apply(engineRule(registry.resolved(rule))));
+  });
+  for (const rule of registry.all()) enqueue(rule.id, () => engine.apply(engineRule(registry.resolved(rule))));
+  await Promise.all(chains.values());
+  return {
+    queues,
+    engine,
+    close: async () => {
+      await Promise.all(chains.values());
+      await engine.close();
+    },
+  };
+}
+
+function engineRule(rule: ResolvedRule): EngineRule {
+  return {
+    id: rule.id,
+    instanceId: rule.instanceId,
+    type: rule.type,
+    enabled: rule.enabled,
+    topics: rule.topics ?? [],
+    groups: rule.groups ?? [],
+    target: rule.targetUrl ?? null,
+    source: rule.sourceUrl ?? null,
+    parentTopic: rule.parentTopic ?? null,
+    secret: rule.secret ?? null,
+    maxAttempts: rule.options.maxAttempts,
+    outboxMaxMessages: rule.options.outboxMaxMessages,
+    outboxMaxBytes: rule.options.outboxMaxBytes,
+    overflow: rule.options.overflow,
+  };
+}
+
+/** The management surface's view of the engine. */
+function runtimeOf(engine: RuleEngine, registry: { get(instanceId: string, ruleId: string): Rule | undefined }): RuleRuntime {
+  const known = (instanceId: string, ruleId: string): boolean => registry.get(instanceId, ruleId) !== undefined;
+  return {
+    stats(instanceId, ruleId): RuleStats {
+      const stats = known(instanceId, ruleId) ? engine.statsNow(ruleId) : undefined;
+      return (
+        stats ?? {
+          ruleId,
+          enabled: registry.get(instanceId, ruleId)?.enabled ?? false,
+          state: 'starting',
+          delivered: 0,
+          failed: 0,
+          retried: 0,
+          deadLettered: 0,
+          dropped: 0,
+          outboxDepth: 0,
+          outboxBytes: 0,
+          outboxOldestAgeMs: 0,
+          lastError: null,
+          lastErrorAt: null,
+          target: null,
+        }
+      );
+    },
+    deadLetters: (instanceId, ruleId, page) => (known(instanceId, ruleId) ? engine.deadLetters(ruleId, page) : Promise.resolve({ items: [] })),
+    replayDeadLetters: (instanceId, ruleId, ids) => (known(instanceId, ruleId) ? engine.replayDeadLetters(ruleId, ids) : Promise.resolve(0)),
+    purgeDeadLetters: (instanceId, ruleId, ids) => (known(instanceId, ruleId) ? engine.purgeDeadLetters(ruleId, ids) : Promise.resolve(0)),
+  };
+}
