@@ -165,11 +165,14 @@ describe('rules with Redis', () => {
     const url = `mqtt://127.0.0.1:${ferry.ports.mqtt}`;
     const pubs = await Promise.all([0, 1, 2].map((i) => connect(t, url, { protocolVersion: 5, clientId: `pub${i}` })));
     const N = 60;
+    let restarting: Promise<void> = Promise.resolve();
     for (let n = 0; n < N; n++) {
       if (n === 20) await own.kill();
-      if (n === 40) void own.restart();
+      // Restarted while publishing goes on; awaited below through the delivery check.
+      if (n === 40) restarting = own.restart();
       await Promise.all(pubs.map((p, i) => p.client.publishAsync(`flow/${i}`, `${i}:${n}`, { qos: 1 })));
     }
+    await restarting;
     const all = await waitFor(
       async () => {
         const got = ((await ownClient.xrange('flow', '-', '+').catch(() => [])) as Entry[]).map((e) => fields(e)['payload']!);
