@@ -396,10 +396,21 @@ export class FerryMetrics {
    * /metrics exposes): `ferry_instance_*` values labelled with the instance, keyed by metric name
    * without the `ferry_instance_` prefix; labelled series (drops by reason, quota refusals by
    * quota) as `{label: value}` objects. Counters are running totals; the reader takes deltas.
+   * Also `rule_backlog` (the instance's undelivered rule outbox entries) and `store_degraded`
+   * (1 while the store cannot write), for the console's alarms.
    */
   async instanceSnapshot(instanceId: string): Promise<Record<string, number | Record<string, number>>> {
-    const out: Record<string, number | Record<string, number>> = {};
+    // The console's alarms: the instance's rule backlog and the store's health, from their own series.
+    const out: Record<string, number | Record<string, number>> = { rule_backlog: 0, store_degraded: 0 };
     for (const metric of await this.registry.getMetricsAsJSON()) {
+      if (metric.name === 'ferry_rule_outbox_depth') {
+        for (const v of metric.values) if (v.labels['instance'] === instanceId) (out['rule_backlog'] as number) += v.value;
+        continue;
+      }
+      if (metric.name === 'ferry_store_writable') {
+        out['store_degraded'] = metric.values[0]?.value === 0 ? 1 : 0;
+        continue;
+      }
       if (!metric.name.startsWith('ferry_instance_')) continue;
       const key = metric.name.slice('ferry_instance_'.length);
       for (const v of metric.values) {

@@ -166,6 +166,9 @@ test('store faults - injected commit failures: degraded, refusing, recovering, n
   const published = await rest(endpoint, KEY, 'POST', `/instances/${instance}/messages`, { topic: `${s.topic}/api`, payload: 'api' });
   assert.equal(published.status, 503);
   assert.equal(published.body.error?.code, 'ServiceUnavailable');
+  // The console's alarm reads the instance stats.
+  const stats = await rest(endpoint, KEY, 'GET', `/instances/${instance}/stats`);
+  assert.equal((stats.body['series'] as Record<string, unknown>)['store_degraded'], 1);
   // ... while one with no persistent subscriber needs no store and succeeds.
   assert.equal((await rest(endpoint, KEY, 'POST', `/instances/${instance}/messages`, { topic: 'live/api', payload: 'api' })).status, 200);
 
