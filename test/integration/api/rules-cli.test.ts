@@ -90,13 +90,16 @@ test('cli - rule create|list|get|update|enable|disable|stats|dead-letters|replay
   assert.equal((await run('rule', 'create', 'x', '--type', 'outbound', '--max-attempts', 'many')).code, 2);
 });
 
-test('cli - queue commands reach the queue routes (501 until the queues run)', async (t) => {
+test('cli - queue commands: send, list, receive, ack through the queue routes', async (t) => {
   const { run } = await setup(t);
+  const sent = await run('queue', 'send', 'jobs', 'hello', '--property', 'k=v');
+  assert.equal(sent.code, 0, sent.err);
   const list = await run('queue', 'list');
-  assert.equal(list.code, 1);
-  assert.match(list.err, /^ferry queue: NotImplemented: the built-in queues/);
-  assert.equal((await run('queue', 'send', 'jobs', 'hello', '--property', 'k=v')).code, 1);
-  assert.equal((await run('queue', 'receive', 'jobs', '--max', '5', '--visibility', '1m', '--wait', '20s')).code, 1);
+  assert.equal(list.code, 0, list.err);
+  assert.match(list.out, /jobs/);
+  const received = await run('queue', 'receive', 'jobs', '--max', '5', '--visibility', '1m', '--wait', '2s');
+  assert.equal(received.code, 0, received.err);
+  assert.match(received.out, /aGVsbG8=/, 'the payload, base64');
   const tooLong = await run('queue', 'receive', 'jobs', '--wait', '1m');
   assert.match(tooLong.err, /\[body\.wait\]/);
   assert.equal((await run('queue', 'ack', 'jobs')).code, 2, 'no receipt: usage error');
