@@ -14,7 +14,7 @@ import { RuleEngine, type EngineRule, type RuleStats } from './engine.js';
 import type { ResolvedRule, Rule } from './model.js';
 import { BuiltinQueues, queueFactory } from './queues.js';
 import type { RuleRegistry } from './registry.js';
-import type { RuleBackends, RuleRuntime } from './runtime.js';
+import { idleStats, type RuleBackends, type RuleRuntime } from './runtime.js';
 
 export interface RulesRuntime {
   readonly queues: BuiltinQueues;
@@ -99,24 +99,7 @@ function runtimeOf(engine: RuleEngine, registry: { get(instanceId: string, ruleI
   return {
     stats(instanceId, ruleId): RuleStats {
       const stats = known(instanceId, ruleId) ? engine.statsNow(ruleId) : undefined;
-      return (
-        stats ?? {
-          ruleId,
-          enabled: registry.get(instanceId, ruleId)?.enabled ?? false,
-          state: 'starting',
-          delivered: 0,
-          failed: 0,
-          retried: 0,
-          deadLettered: 0,
-          dropped: 0,
-          outboxDepth: 0,
-          outboxBytes: 0,
-          outboxOldestAgeMs: 0,
-          lastError: null,
-          lastErrorAt: null,
-          target: null,
-        }
-      );
+      return stats ?? idleStats(ruleId, registry.get(instanceId, ruleId)?.enabled ?? false, 'starting');
     },
     deadLetters: (instanceId, ruleId, page) => (known(instanceId, ruleId) ? engine.deadLetters(ruleId, page) : Promise.resolve({ items: [] })),
     replayDeadLetters: (instanceId, ruleId, ids) => (known(instanceId, ruleId) ? engine.replayDeadLetters(ruleId, ids) : Promise.resolve(0)),

@@ -90,28 +90,32 @@ export interface RuleLookup {
   get(instanceId: string, ruleId: string): Rule | undefined;
 }
 
+/** Stats of a rule that runs nothing (yet): every counter 0, no connector. */
+export function idleStats(ruleId: string, enabled: boolean, state: string): RuleStats {
+  return {
+    ruleId,
+    enabled,
+    state,
+    delivered: 0,
+    failed: 0,
+    retried: 0,
+    deadLettered: 0,
+    dropped: 0,
+    outboxDepth: 0,
+    outboxBytes: 0,
+    outboxOldestAgeMs: 0,
+    lastError: null,
+    lastErrorAt: null,
+    target: null,
+  };
+}
+
 /** The runtime before delivery exists: every counter 0, no dead letters. */
 export class StubRuleRuntime implements RuleRuntime {
   constructor(private readonly rules: RuleLookup) {}
 
   stats(instanceId: string, ruleId: string): RuleStats {
-    const rule = this.rules.get(instanceId, ruleId);
-    return {
-      ruleId,
-      enabled: rule?.enabled ?? false,
-      state: 'not-running',
-      delivered: 0,
-      failed: 0,
-      retried: 0,
-      deadLettered: 0,
-      dropped: 0,
-      outboxDepth: 0,
-      outboxBytes: 0,
-      outboxOldestAgeMs: 0,
-      lastError: null,
-      lastErrorAt: null,
-      target: null,
-    };
+    return idleStats(ruleId, this.rules.get(instanceId, ruleId)?.enabled ?? false, 'not-running');
   }
 
   async deadLetters(): Promise<{ items: DeadLetter[]; next?: string }> {

@@ -10,29 +10,9 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { startFerry } from '../../helpers/index.js';
 import { startNats, startRabbit, suiteTeardown, type Engine } from '../../helpers/engines.js';
 import { waitFor } from '../../helpers/wait.js';
+import { engineRule as rule } from '../../helpers/rules.js';
 import { connect } from '../mqtt/clients.js';
-import type { EngineRule } from '../../../src/rules/index.js';
-import type { RunningFerry } from '../../../src/internal.js';
 
-let n = 0;
-function rule(ferry: RunningFerry, spec: Partial<EngineRule> & Pick<EngineRule, 'type'>): EngineRule {
-  return {
-    id: `rule-na${++n}`,
-    instanceId: ferry.config.broker.defaultInstanceId,
-    enabled: true,
-    topics: [],
-    groups: [],
-    target: null,
-    source: null,
-    parentTopic: null,
-    secret: null,
-    maxAttempts: 10,
-    outboxMaxMessages: 100_000,
-    outboxMaxBytes: 64 * 2 ** 20,
-    overflow: 'drop-oldest',
-    ...spec,
-  };
-}
 
 describe('rules with NATS JetStream and RabbitMQ', () => {
   let nats: Engine;

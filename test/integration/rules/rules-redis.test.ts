@@ -10,9 +10,8 @@ import { Redis } from 'ioredis';
 import { startFerry } from '../../helpers/index.js';
 import { freePort, startRedis, suiteTeardown, type Engine } from '../../helpers/engines.js';
 import { waitFor } from '../../helpers/wait.js';
+import { engineRule as rule } from '../../helpers/rules.js';
 import { connect, uniqueId } from '../mqtt/clients.js';
-import type { EngineRule } from '../../../src/rules/index.js';
-import type { RunningFerry } from '../../../src/internal.js';
 
 type Entry = [string, string[]];
 
@@ -22,25 +21,6 @@ function fields(entry: Entry): Record<string, string> {
   return out;
 }
 
-let ruleCounter = 0;
-function rule(ferry: RunningFerry, spec: Partial<EngineRule> & Pick<EngineRule, 'type'>): EngineRule {
-  return {
-    id: `rule-test${++ruleCounter}`,
-    instanceId: ferry.config.broker.defaultInstanceId,
-    enabled: true,
-    topics: [],
-    groups: [],
-    target: null,
-    source: null,
-    parentTopic: null,
-    secret: null,
-    maxAttempts: 10,
-    outboxMaxMessages: 100_000,
-    outboxMaxBytes: 64 * 2 ** 20,
-    overflow: 'drop-oldest',
-    ...spec,
-  };
-}
 
 describe('rules with Redis', () => {
   let redis: Engine;
@@ -60,7 +40,8 @@ describe('rules with Redis', () => {
   it('rules - outbound: a device message reaches a Redis stream with every reference property', async (t) => {
     const ferry = await startFerry(t, { tracing: true, traceFlushIntervalMs: 20 });
     const stream = uniqueId('sensors');
-    await ferry.ruleRuntime.engine.apply(rule(ferry, { type: 'outbound', topics: ['sensors/#'], target: `${redis.url}/0?stream=${stream}` }));
+    const sensors = rule(ferry, { type: 'outbound', topics: ['sensors/#'], target: `${redis.url}/0?stream=${stream}` });
+    await ferry.ruleRuntime.engine.apply(sensors);
     const device = await connect(t, `mqtt://127.0.0.1:${ferry.ports.mqtt}`, { protocolVersion: 5, clientId: 'GID_car@@@dev1' });
     await device.client.publishAsync('sensors/room1/temp', Buffer.from([0, 1, 2, 255]), {
       qos: 1,
@@ -88,7 +69,7 @@ describe('rules with Redis', () => {
     assert.deepEqual(raw[0]![1][payloadAt + 1], Buffer.from([0, 1, 2, 255]), 'payload bytes unchanged');
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal((await entries(stream)).length, 1, 'only matching topics');
-    const stats = (await ferry.ruleRuntime.engine.stats(`rule-test${ruleCounter}`))!;
+    const stats = (await ferry.ruleRuntime.engine.stats(sensors.id))!;
     assert.equal(stats.delivered, 1);
     assert.equal(stats.outboxDepth, 0);
     assert.equal(stats.target?.state, 'connected');
@@ -128,7 +109,7 @@ describe('rules with Redis', () => {
     const ferry = await startFerry(t);
     const stream = uniqueId('cmds');
     await client.xgroup('CREATE', stream, 'ferry', '$', 'MKSTREAM');
-    const id = `rule-test${++ruleCounter}`;
+    const id = uniqueId('rule');
     await ferry.ruleRuntime.engine.apply({ ...rule(ferry, { type: 'inbound', source: `${redis.url}/0?stream=${stream}&group=ferry`, parentTopic: 'cmd' }), id });
     const url = `mqtt://127.0.0.1:${ferry.ports.mqtt}`;
     const sub = await connect(t, url, { protocolVersion: 5, clientId: uniqueId('sub') });
@@ -160,7 +141,7 @@ describe('rules with Redis', () => {
     await ownClient.connect();
     t.after(() => ownClient.disconnect());
     const ferry = await startFerry(t);
-    const id = `rule-test${++ruleCounter}`;
+    const id = uniqueId('rule');
     await ferry.ruleRuntime.engine.apply({ ...rule(ferry, { type: 'outbound', topics: ['flow/#'], target: `${own.url}/0?stream=flow` }), id });
     const url = `mqtt://127.0.0.1:${ferry.ports.mqtt}`;
     const pubs = await Promise.all([0, 1, 2].map((i) => connect(t, url, { protocolVersion: 5, clientId: `pub${i}` })));
@@ -195,7 +176,7 @@ describe('rules with Redis', () => {
 
   it('rules - a dead target fills the outbox up to its bound: the oldest are dropped and counted, MQTT goes on', async (t) => {
     const ferry = await startFerry(t);
-    const id = `rule-test${++ruleCounter}`;
+    const id = uniqueId('rule');
     const port = await freePort();
     await ferry.ruleRuntime.engine.apply({
       ...rule(ferry, { type: 'outbound', topics: ['#'], target: `redis://127.0.0.1:${port}/0?stream=nowhere`, outboxMaxMessages: 10 }),
