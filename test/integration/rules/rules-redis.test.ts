@@ -149,8 +149,12 @@ describe('rules with Redis', () => {
     let restarting: Promise<void> = Promise.resolve();
     for (let n = 0; n < N; n++) {
       if (n === 20) await own.kill();
-      // Restarted while publishing goes on; awaited below through the delivery check.
-      if (n === 40) restarting = own.restart();
+      if (n === 40) {
+        // The dispatcher must have met the dead target before it comes back, or this test would not
+        // exercise the retry path; then restart while publishing goes on (awaited below).
+        await waitFor(async () => ((await ferry.ruleRuntime.engine.stats(id))?.failed ?? 0) > 0, { message: 'a failed send to the dead target' });
+        restarting = own.restart();
+      }
       await Promise.all(pubs.map((p, i) => p.client.publishAsync(`flow/${i}`, `${i}:${n}`, { qos: 1 })));
     }
     await restarting;
