@@ -173,6 +173,9 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
         // 0 = no per-session cap below the instance's (docs/storage.md).
         maxQueuedPerSession: config.broker.maxQueuedMessages || perInstance,
         maxQueuedPerInstance: perInstance,
+        // Bytes: 0 = no cap (docs/security.md).
+        maxQueuedBytesPerSession: config.broker.maxQueuedBytes,
+        maxQueuedBytesPerInstance: config.broker.maxQueuedBytesPerInstance,
         retentionMs: (limits?.offlineRetentionSeconds || config.broker.offlineRetention) * 1000,
       };
     },

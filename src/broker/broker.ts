@@ -104,7 +104,8 @@ export class Broker implements ConnectionSink {
     this.sweepTimer.unref();
     if (store !== null) {
       this.purgeTimer = setInterval(() => {
-        this.purgeRun ??= this.purge(store).finally(() => (this.purgeRun = null));
+        // eslint-disable-next-line @typescript-eslint/no-floating-promises -- cannot reject: housekeeping() logs its failures
+        void this.housekeeping();
       }, PURGE_INTERVAL_MS);
       this.purgeTimer.unref();
     }
@@ -475,6 +476,18 @@ export class Broker implements ConnectionSink {
     for (const connection of this.connections) connection.destroy();
     await this.purgeRun;
     await this.persistence?.store.commit();
+  }
+
+  /**
+   * Runs the store's housekeeping now (or joins the run in progress): expired sessions and
+   * messages, queues of ended sessions, free pages given back to the file system. The broker
+   * runs it every minute by itself; never rejects (a failure is logged).
+   */
+  housekeeping(): Promise<void> {
+    const store = this.persistence?.store;
+    if (store === undefined || this.closing) return Promise.resolve();
+    this.purgeRun ??= this.purge(store).finally(() => (this.purgeRun = null));
+    return this.purgeRun;
   }
 
   /** One bounded housekeeping step of the store (expired sessions, old queue entries). */

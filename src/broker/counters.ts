@@ -1,5 +1,6 @@
 import { LimitHits } from '../observability/limit-hits.js';
 import type { Session, SessionCounters } from '../session/session.js';
+import type { DropReason } from '../store/types.js';
 
 /**
  * Where an unexpected error hit a connection (ferry_connection_errors_total{reason}):
@@ -15,7 +16,17 @@ export interface QueueDropEvent {
   readonly instanceId: string;
   readonly clientId: string;
   readonly reason: 'queue-full' | 'expired';
+  /** Which cap dropped it (reason 'queue-full'); null for an expired message. */
+  readonly cause: DropReason | null;
 }
+
+/** The `cause` label of the drop metrics for each cap (docs/observability.md). */
+export const DROP_CAUSE_LABELS: Readonly<Record<DropReason, string>> = {
+  'session-cap': 'session_count',
+  'session-bytes': 'session_bytes',
+  'instance-cap': 'instance_count',
+  'instance-bytes': 'instance_bytes',
+};
 
 /** Broker-wide counters; observability reads them, the hot path only increments plain fields. */
 export class BrokerCounters implements SessionCounters {
@@ -40,6 +51,13 @@ export class BrokerCounters implements SessionCounters {
   willsPublished = 0;
   sharedRedispatched = 0;
   droppedQueueFull = 0;
+  /** droppedQueueFull by the cap that dropped them. */
+  readonly droppedQueueFullBy: Record<DropReason, number> = {
+    'session-cap': 0,
+    'session-bytes': 0,
+    'instance-cap': 0,
+    'instance-bytes': 0,
+  };
   droppedExpired = 0;
   droppedQos0Offline = 0;
   droppedByLink = 0;
@@ -47,11 +65,13 @@ export class BrokerCounters implements SessionCounters {
   /** Connections closed by an unexpected error, by where it hit (ConnectionErrorReason). */
   readonly connectionErrors: Record<ConnectionErrorReason, number> = { handler: 0, continuation: 0, event: 0 };
 
-  queueDrop(session: Session, reason: 'queue-full' | 'expired'): void {
-    if (reason === 'queue-full') this.droppedQueueFull++;
-    else this.droppedExpired++;
+  queueDrop(session: Session, reason: 'queue-full' | 'expired', cause: DropReason | null): void {
+    if (reason === 'queue-full') {
+      this.droppedQueueFull++;
+      if (cause !== null) this.droppedQueueFullBy[cause]++;
+    } else this.droppedExpired++;
     if (this.queueDropListeners.length === 0) return;
-    const event: QueueDropEvent = { instanceId: session.instanceId, clientId: session.clientId, reason };
+    const event: QueueDropEvent = { instanceId: session.instanceId, clientId: session.clientId, reason, cause };
     for (const listener of this.queueDropListeners) listener(event);
   }
 

@@ -31,7 +31,10 @@ export class DropLog {
       entry = { instanceId: event.instanceId, clientId: event.clientId, queueFull: 0, expired: 0 };
       this.pending.set(key, entry);
       // The first drop of an interval is told at once; the rest of the interval in the next line.
-      this.logger.warn({ instanceId: event.instanceId, clientId: event.clientId, reason: event.reason }, 'offline message dropped');
+      this.logger.warn(
+        { instanceId: event.instanceId, clientId: event.clientId, reason: event.reason, cause: event.cause },
+        'offline message dropped',
+      );
       return;
     }
     if (event.reason === 'queue-full') entry.queueFull++;

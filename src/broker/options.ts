@@ -52,6 +52,16 @@ export interface BrokerOptions {
   maxRetainedMessages: number;
   /** Offline messages kept at most over all sessions of one instance; oldest dropped first. */
   maxQueuedPerInstance: number;
+  /**
+   * Bytes (payload + topic of each entry) queued per session, oldest dropped first; 0 (the
+   * default) = no per-session byte cap: only maxQueuedBytesPerInstance applies.
+   */
+  maxQueuedBytes: number;
+  /**
+   * Bytes queued over all sessions of one instance, oldest dropped first: what bounds ferry.db
+   * against one client flooding an offline session (docs/security.md). 1 GiB by default.
+   */
+  maxQueuedBytesPerInstance: number;
   /** How long an offline message waits for its client, seconds (managed service: 3 days). */
   offlineRetention: number;
   /** Lines a client can cause at will (refusals, protocol errors): one per cause per client per this many ms. */
@@ -81,6 +91,8 @@ export const DEFAULT_BROKER_OPTIONS: BrokerOptions = {
   acl: [],
   maxRetainedMessages: 0,
   maxQueuedPerInstance: 1_000_000,
+  maxQueuedBytes: 0,
+  maxQueuedBytesPerInstance: 1024 * 1024 * 1024,
   offlineRetention: 3 * 24 * 3600,
   defaultInstanceId: DEFAULT_INSTANCE_ID,
   logRepeatIntervalMs: 10_000,

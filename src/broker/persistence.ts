@@ -32,7 +32,7 @@ export class Persistence implements SessionJournal {
     store.onDrop((dropped) => {
       for (const entry of dropped) {
         // The oldest entry of a session or, over the instance cap, of another one.
-        this.sessionByKey?.(entry.clientId)?.storeDropped(entry.seq);
+        this.sessionByKey?.(entry.clientId)?.storeDropped(entry.seq, entry.reason);
       }
     });
   }

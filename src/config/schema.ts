@@ -278,6 +278,10 @@ const ROWS = [
     default: B.maxRetainedMessages, description: 'Retained messages kept at most; 0 = unlimited.' },
   { key: 'broker.maxQueuedPerInstance', group: 'broker', type: 'integer', arg: 'N', min: 1, max: Number.MAX_SAFE_INTEGER,
     default: B.maxQueuedPerInstance, description: 'Offline messages kept at most over all persistent sessions of one instance; the oldest are dropped first (counted).' },
+  { key: 'broker.maxQueuedBytes', group: 'broker', type: 'integer', arg: 'BYTES', min: 0, max: Number.MAX_SAFE_INTEGER,
+    default: B.maxQueuedBytes, description: 'Bytes (payload + topic of each message) queued per persistent session, the oldest dropped first (counted). 0 = no per-session byte cap: only maxQueuedBytesPerInstance applies. A message larger than the cap is dropped itself.' },
+  { key: 'broker.maxQueuedBytesPerInstance', group: 'broker', type: 'integer', arg: 'BYTES', min: 0, max: Number.MAX_SAFE_INTEGER,
+    default: B.maxQueuedBytesPerInstance, description: 'Bytes (payload + topic, once per queued entry) kept at most over all persistent sessions of one instance; the oldest are dropped first (counted). Bounds the offline queues in ferry.db. 0 = no byte cap.' },
   { key: 'broker.offlineRetention', group: 'broker', type: 'integer', arg: 'SECONDS', min: 1, max: U32,
     default: B.offlineRetention, description: 'How long an offline message waits for its client before it is purged, seconds.' },
 ] as const satisfies readonly OptionSpec[];

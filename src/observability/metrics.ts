@@ -26,7 +26,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Broker } from '../broker/broker.js';
 import type { QueueDropEvent } from '../broker/counters.js';
 import { MAX_TOPIC_STATS, OTHER_TOPICS, type Tenant } from '../broker/tenant.js';
-import { CONNECTION_ERROR_REASONS } from '../broker/counters.js';
+import { CONNECTION_ERROR_REASONS, DROP_CAUSE_LABELS } from '../broker/counters.js';
+import type { DropReason } from '../store/types.js';
 import { processFaults } from './process-faults.js';
 
 /** What the trace service reports (kept structural so metrics do not depend on traces). */
@@ -85,7 +86,8 @@ export class FerryMetrics {
   private readonly broker: Broker;
   private readonly qps = new Map<string, QpsState>();
   private readonly qpsTimer: NodeJS.Timeout;
-  private readonly queueDrops = new Map<string, { queueFull: number; expired: number }>();
+  /** Per instance: drops over the caps by `cause` label, and expired. */
+  private readonly queueDrops = new Map<string, { queueFull: Map<string, number>; expired: number }>();
 
   constructor(options: MetricsOptions) {
     const broker = (this.broker = options.broker);
@@ -95,9 +97,11 @@ export class FerryMetrics {
     const c = broker.counters;
     c.onQueueDrop((event: QueueDropEvent): void => {
       let drops = this.queueDrops.get(event.instanceId);
-      if (drops === undefined) this.queueDrops.set(event.instanceId, (drops = { queueFull: 0, expired: 0 }));
-      if (event.reason === 'queue-full') drops.queueFull++;
-      else drops.expired++;
+      if (drops === undefined) this.queueDrops.set(event.instanceId, (drops = { queueFull: new Map(), expired: 0 }));
+      if (event.reason === 'queue-full') {
+        const cause = DROP_CAUSE_LABELS[event.cause ?? 'session-cap'];
+        drops.queueFull.set(cause, (drops.queueFull.get(cause) ?? 0) + 1);
+      } else drops.expired++;
     });
 
     // Broker-wide counters.
@@ -175,12 +179,14 @@ export class FerryMetrics {
     });
     new Counter({
       name: 'ferry_messages_dropped_total',
-      help: 'Messages dropped, by reason.',
-      labelNames: ['reason'] as const,
+      help: 'Messages dropped, by reason; queue_full also by the cap (cause): session_count, session_bytes, instance_count, instance_bytes.',
+      labelNames: ['reason', 'cause'] as const,
       registers,
       collect() {
         this.reset();
-        this.inc({ reason: 'queue_full' }, c.droppedQueueFull);
+        for (const [cap, cause] of Object.entries(DROP_CAUSE_LABELS) as Array<[DropReason, string]>) {
+          this.inc({ reason: 'queue_full', cause }, c.droppedQueueFullBy[cap]);
+        }
         this.inc({ reason: 'expired' }, c.droppedExpired);
         this.inc({ reason: 'qos0_offline' }, c.droppedQos0Offline);
         this.inc({ reason: 'slow_consumer' }, c.droppedByLink);
@@ -221,13 +227,13 @@ export class FerryMetrics {
     const queueDrops = this.queueDrops;
     new Counter({
       name: 'ferry_instance_messages_dropped_total',
-      help: 'Queued messages dropped per instance: over the queue caps (queue_full) or expired.',
-      labelNames: ['instance', 'reason'] as const,
+      help: 'Queued messages dropped per instance: over the queue caps (queue_full, by cause) or expired.',
+      labelNames: ['instance', 'reason', 'cause'] as const,
       registers,
       collect() {
         this.reset();
         for (const [instance, d] of queueDrops) {
-          this.inc({ instance, reason: 'queue_full' }, d.queueFull);
+          for (const [cause, n] of d.queueFull) this.inc({ instance, reason: 'queue_full', cause }, n);
           this.inc({ instance, reason: 'expired' }, d.expired);
         }
       },

@@ -15,6 +15,7 @@ import type { ProtocolVersion, QoS } from '../protocol/packets.js';
 import type { Message } from './message.js';
 import { BoundedQueue } from './message-queue.js';
 import { PacketIdAllocator } from './packet-id.js';
+import type { DropReason } from '../store/types.js';
 
 // Shared stand-ins for collections not made yet; typed read-only so nothing can add to them.
 const EMPTY_MAP: ReadonlyMap<never, never> = new Map<never, never>();
@@ -89,8 +90,11 @@ export interface SessionLink {
 export interface SessionCounters {
   droppedQos0Offline: number;
   droppedByLink: number;
-  /** A queued QoS 1/2 message was dropped: over the queue caps, or its expiry passed. */
-  queueDrop(session: Session, reason: 'queue-full' | 'expired'): void;
+  /**
+   * A queued QoS 1/2 message was dropped: over the queue caps (`cause`: which one), or its
+   * expiry passed (`cause` null).
+   */
+  queueDrop(session: Session, reason: 'queue-full' | 'expired', cause: DropReason | null): void;
 }
 
 export class Session {
@@ -193,7 +197,7 @@ export class Session {
   enqueue(delivery: Delivery): void {
     const journal = this.journal;
     if (journal === null) {
-      if (this.queue.push(delivery) !== undefined) this.dropped('queue-full');
+      if (this.queue.push(delivery) !== undefined) this.dropped('queue-full', 'session-cap');
       return;
     }
     journal.enqueued(this, delivery);
@@ -207,15 +211,15 @@ export class Session {
   }
 
   /** The store dropped a queue entry over its caps: forget it here too (it is the oldest). */
-  storeDropped(seq: number): void {
-    this.dropped('queue-full');
+  storeDropped(seq: number, cause: DropReason): void {
+    this.dropped('queue-full', cause);
     if (this.queue.peek()?.seq === seq) this.queue.shift();
   }
 
   /** Counts a dropped queued message here (visible per client) and broker-wide. */
-  private dropped(reason: 'queue-full' | 'expired'): void {
+  private dropped(reason: 'queue-full' | 'expired', cause: DropReason | null): void {
     this.droppedMessages++;
-    this.counters.queueDrop(this, reason);
+    this.counters.queueDrop(this, reason, cause);
   }
 
   /** Records an inbound QoS 2 packet id whose PUBREC goes out (method B, MQTT 4.3.3). */
@@ -320,7 +324,7 @@ export class Session {
         return;
       }
       if (delivery.message.isExpired(now)) {
-        this.dropped('expired');
+        this.dropped('expired', null);
         this.journal?.unqueued(this, delivery);
         continue;
       }

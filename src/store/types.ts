@@ -119,7 +119,11 @@ export interface InflightRecord {
   readonly message: MessageRecord | null;
 }
 
-export type DropReason = 'session-cap' | 'instance-cap';
+/**
+ * Which cap dropped a queue entry: the count caps (`session-cap`, `instance-cap`) or the byte
+ * caps (`session-bytes`, `instance-bytes`). Either way the oldest entry goes first.
+ */
+export type DropReason = 'session-cap' | 'instance-cap' | 'session-bytes' | 'instance-bytes';
 
 export interface DroppedEntry {
   readonly clientId: string;
@@ -192,13 +196,30 @@ export interface QueueLimits {
   readonly maxQueuedPerInstance: number;
   /** Offline retention in ms, counted from the message's createdAt. */
   readonly retentionMs: number;
+  /**
+   * Per-session cap on the bytes of queued entries (payload + topic in UTF-8 of each entry's
+   * message); the oldest is dropped first. Absent or 0 = no per-session byte cap.
+   */
+  readonly maxQueuedBytesPerSession?: number;
+  /**
+   * Cap on the bytes of queued entries over all sessions of one instance; the oldest entry of the
+   * instance is dropped first. A message queued for n sessions counts n times (every entry can
+   * keep it on disk). Absent or 0 = no per-instance byte cap.
+   */
+  readonly maxQueuedBytesPerInstance?: number;
 }
 
 export const DEFAULT_QUEUE_LIMITS: QueueLimits = {
   maxQueuedPerSession: 1_000_000,
   maxQueuedPerInstance: 1_000_000,
   retentionMs: 3 * 24 * 3600 * 1000,
+  maxQueuedBytesPerInstance: 1024 * 1024 * 1024,
 };
+
+/** What one queue entry counts against the byte caps: its message's payload and topic (UTF-8). */
+export function queuedBytes(message: { readonly topic: string; readonly payload: Buffer }): number {
+  return Buffer.byteLength(message.topic, 'utf8') + message.payload.length;
+}
 
 export interface PurgeResult {
   /** Client ids of sessions that had expired and were deleted. */
@@ -236,6 +257,8 @@ export const RECORD_PAGE_MAX = 1000;
 export interface StoreStats {
   readonly sessions: number;
   readonly queued: number;
+  /** Bytes of the queued entries as the byte caps count them (payload + topic per entry). */
+  readonly queuedBytes: number;
   readonly messages: number;
   readonly retained: number;
   readonly wills: number;

@@ -159,6 +159,37 @@ describe('SQLite store: files, corruption, fsync policies', () => {
     await assert.rejects(openSqliteStore({ path }), StoreVersionError);
   });
 
+  test('queued byte totals are rebuilt at open, and a schema 3 file gets them by migration', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'ferry.db');
+    // 'a/b' + 7 bytes = 10 bytes per entry; the instance cap is 50 bytes.
+    const limits = { maxQueuedPerSession: 1000, maxQueuedPerInstance: 1000, retentionMs: 1e12, maxQueuedBytesPerInstance: 50 };
+    let store = await openSqliteStore({ path, limits });
+    store.putSession(session('c1'));
+    for (let i = 0; i < 4; i++) store.enqueue('c1', delivery(store.addMessage(message(`bytes-${i}`))));
+    await store.close();
+    // As a schema 3 file: no bytes column, user_version 3.
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(path);
+    db.exec(`ALTER TABLE queue DROP COLUMN bytes; DELETE FROM schema_migrations WHERE version = 4`);
+    db.pragma('user_version = 3');
+    db.close();
+
+    store = await openSqliteStore({ path, limits });
+    assert.equal((await store.stats()).queuedBytes, 40);
+    const drops: string[] = [];
+    store.onDrop((dropped) => drops.push(...dropped.map((d) => d.reason)));
+    store.enqueue('c1', delivery(store.addMessage(message('bytes-4'))));
+    store.enqueue('c1', delivery(store.addMessage(message('bytes-5'))));
+    await store.commit();
+    assert.deepEqual(drops, ['instance-bytes'], 'the restored total counts against the cap');
+    await store.close();
+    store = await openSqliteStore({ path, limits });
+    assert.equal((await store.stats()).queuedBytes, 50);
+    assert.equal(store.queueDepth('c1'), 5);
+    await store.close();
+  });
+
   for (const fsync of ['always', 'interval', 'off'] as const) {
     test(`fsync ${fsync}: data committed before close survives reopen`, async () => {
       const dir = tempDir();

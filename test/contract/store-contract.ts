@@ -343,6 +343,79 @@ export function runStoreContract(target: ContractTarget): void {
           : { maxQueuedPerSession: 100, maxQueuedPerInstance: 100, retentionMs: 1e12 },
     });
 
+    // Entries of topic 'a/b' (3 bytes) with 7-byte payloads: 10 bytes each against the byte caps.
+    const bytesCapped: QueueLimits = {
+      maxQueuedPerSession: 1000,
+      maxQueuedPerInstance: 1000,
+      retentionMs: 1e12,
+      maxQueuedBytesPerSession: 35,
+      maxQueuedBytesPerInstance: 60,
+    };
+    withStore('per-session byte cap drops the oldest (payload + topic bytes) and reports it', async ({ store }) => {
+      const drops = dropsOf(store);
+      store.putSession(session('c1'));
+      const ids = fill(store, 'c1', 3, 'bytes-');
+      await store.commit();
+      assert.equal((await store.stats()).queuedBytes, 30);
+      assert.equal(drops.length, 0);
+      store.enqueue('c1', delivery(store.addMessage(message('bytes-3'))));
+      await store.commit();
+      assert.deepEqual(drops.map((d) => [d.clientId, d.messageId, d.reason]), [['c1', ids[0], 'session-bytes']]);
+      assert.deepEqual(await texts(store, 'c1'), ['bytes-1', 'bytes-2', 'bytes-3']);
+      assert.equal(store.queueDepth('c1'), 3);
+      assert.equal((await store.stats()).queuedBytes, 30);
+      // One big entry (3 + 22 bytes) pushes out as many old ones as it needs, oldest first.
+      store.enqueue('c1', delivery(store.addMessage(message('b'.repeat(22)))));
+      await store.commit();
+      assert.deepEqual(drops.slice(1).map((d) => d.reason), ['session-bytes', 'session-bytes']);
+      assert.deepEqual(await texts(store, 'c1'), ['bytes-3', 'b'.repeat(22)]);
+      assert.equal((await store.stats()).queuedBytes, 35);
+      assert.equal(await store.getMessage(ids[0]!), undefined, 'dropped message freed');
+      // A message bigger than the cap on its own is dropped itself (and counted as such).
+      const huge = store.addMessage(message('h'.repeat(40)));
+      store.enqueue('c1', delivery(huge));
+      await store.commit();
+      assert.deepEqual(drops.slice(3).map((d) => [d.messageId === huge, d.reason]), [
+        [false, 'session-bytes'],
+        [false, 'session-bytes'],
+        [true, 'session-bytes'],
+      ]);
+      assert.equal(store.queueDepth('c1'), 0);
+      assert.equal((await store.stats()).queuedBytes, 0);
+    }, { limits: bytesCapped });
+
+    withStore('per-instance byte cap drops the oldest of the instance; removed and deleted entries stop counting', async ({ store }) => {
+      store.putSession(session('a1'));
+      store.putSession(session('a2'));
+      store.putSession(session('b1', { instanceId: 'inst-b' }));
+      fill(store, 'a1', 3, 'a1-msg');
+      fill(store, 'b1', 3, 'b1-msg');
+      const a2 = fill(store, 'a2', 3, 'a2-msg');
+      await store.commit();
+      assert.equal((await store.stats()).queuedBytes, 90);
+      const drops = dropsOf(store);
+      fill(store, 'a2', 1, 'a2-new');
+      await store.commit();
+      assert.deepEqual(drops.map((d) => [d.clientId, d.reason]), [['a1', 'instance-bytes']]);
+      assert.deepEqual(await texts(store, 'a1'), ['a1-msg1', 'a1-msg2']);
+      assert.deepEqual(await texts(store, 'b1'), ['b1-msg0', 'b1-msg1', 'b1-msg2'], 'other instances untouched');
+      // Delivered (removed) and moved-to-in-flight entries give their bytes back.
+      const page = await store.readQueue('a2', 0, 2);
+      store.removeQueued('a2', page[0]!.seq);
+      store.moveToInflight('a2', page[1]!.seq, 1);
+      fill(store, 'a1', 2, 'a1-new');
+      await store.commit();
+      assert.equal(drops.length, 1, 'room was made by the removals');
+      // A deleted session's entries stop counting at once.
+      store.deleteSession('a2');
+      fill(store, 'a1', 1, 'a1-end');
+      await store.commit();
+      assert.equal(drops.length, 1);
+      assert.deepEqual(await texts(store, 'a1'), ['a1-msg1', 'a1-msg2', 'a1-new0', 'a1-new1', 'a1-end0']);
+      assert.equal((await store.stats()).queuedBytes, 80);
+      assert.equal(await store.getMessage(a2[0]!), undefined);
+    }, { limits: { ...bytesCapped, maxQueuedBytesPerSession: 0 } });
+
     withStore('outbound in-flight: window order, QoS 2 release, completion', async ({ store }) => {
       store.putSession(session('c1'));
       const m1 = store.addMessage(message('direct'));

@@ -8,6 +8,7 @@ import { GroupCommit } from '../group-commit.js';
 import {
   DEFAULT_QUEUE_LIMITS,
   SESSION_NEVER_EXPIRES,
+  queuedBytes,
   type DeliveryInfo,
   type DroppedEntry,
   type StoreHealth,
@@ -43,6 +44,8 @@ interface QEntry {
   readonly delivery: DeliveryInfo;
   readonly createdAt: number;
   readonly expiresAt: number;
+  /** What the entry counts against the byte caps (payload + topic). */
+  readonly bytes: number;
   readonly owner: MemSession;
 }
 
@@ -59,6 +62,8 @@ interface MemSession {
   readonly subscriptions: Map<string, SubscriptionRecord>;
   /** Insertion order = seq order. */
   readonly queue: Map<number, QEntry>;
+  /** Bytes of the queue's entries. */
+  queueBytes: number;
   readonly inflight: Map<number, IEntry>;
   readonly inbound: Set<number>;
 }
@@ -70,6 +75,8 @@ export class MemoryStore implements Store {
   private readonly sessions = new Map<string, MemSession>();
   /** Per instance, every live queue entry in seq order (for the instance cap and retention). */
   private readonly instanceQueues = new Map<string, Map<number, QEntry>>();
+  /** Per instance, the bytes of those entries. */
+  private readonly instanceBytes = new Map<string, number>();
   private readonly messages = new Map<MessageId, StoredMessage>();
   /** Messages whose count reached (or started at) zero in this batch. */
   private readonly unreferenced = new Set<MessageId>();
@@ -153,6 +160,7 @@ export class MemoryStore implements Store {
         record: { ...session },
         subscriptions: new Map(),
         queue: new Map(),
+        queueBytes: 0,
         inflight: new Map(),
         inbound: new Set(),
       });
@@ -187,7 +195,9 @@ export class MemoryStore implements Store {
       instanceQueue?.delete(entry.seq);
       this.dead.push(entry);
     }
+    this.addInstanceBytes(session.record.instanceId, -session.queueBytes);
     session.queue.clear();
+    session.queueBytes = 0;
     for (const entry of session.inflight.values()) {
       if (entry.messageId !== null) this.unref(entry.messageId);
     }
@@ -244,9 +254,11 @@ export class MemoryStore implements Store {
       delivery: copyDelivery(delivery),
       createdAt: stored.record.createdAt,
       expiresAt: stored.record.expiresAt,
+      bytes: queuedBytes(stored.record),
       owner: session,
     };
     session.queue.set(seq, entry);
+    session.queueBytes += entry.bytes;
     const instanceId = session.record.instanceId;
     let instanceQueue = this.instanceQueues.get(instanceId);
     if (instanceQueue === undefined) {
@@ -254,17 +266,31 @@ export class MemoryStore implements Store {
       this.instanceQueues.set(instanceId, instanceQueue);
     }
     instanceQueue.set(seq, entry);
+    this.addInstanceBytes(instanceId, entry.bytes);
 
+    // Oldest first: the session's count and bytes, then the instance's count and bytes.
     const limits = this.limitsFor(instanceId);
+    const sessionBytes = limits.maxQueuedBytesPerSession ?? 0;
+    const instanceBytes = limits.maxQueuedBytesPerInstance ?? 0;
     while (session.queue.size > limits.maxQueuedPerSession) {
-      const oldest = first(session.queue)!;
-      this.pendingDrops.push(this.dropEntry(oldest, 'session-cap'));
+      this.pendingDrops.push(this.dropEntry(first(session.queue)!, 'session-cap'));
+    }
+    while (sessionBytes > 0 && session.queueBytes > sessionBytes && session.queue.size > 0) {
+      this.pendingDrops.push(this.dropEntry(first(session.queue)!, 'session-bytes'));
     }
     while (instanceQueue.size > limits.maxQueuedPerInstance) {
-      const oldest = first(instanceQueue)!;
-      this.pendingDrops.push(this.dropEntry(oldest, 'instance-cap'));
+      this.pendingDrops.push(this.dropEntry(first(instanceQueue)!, 'instance-cap'));
+    }
+    while (instanceBytes > 0 && (this.instanceBytes.get(instanceId) ?? 0) > instanceBytes && instanceQueue.size > 0) {
+      this.pendingDrops.push(this.dropEntry(first(instanceQueue)!, 'instance-bytes'));
     }
     return seq;
+  }
+
+  private addInstanceBytes(instanceId: string, delta: number): void {
+    const bytes = (this.instanceBytes.get(instanceId) ?? 0) + delta;
+    if (bytes <= 0) this.instanceBytes.delete(instanceId);
+    else this.instanceBytes.set(instanceId, bytes);
   }
 
   private dropEntry(entry: QEntry, reason: DroppedEntry['reason']): DroppedEntry {
@@ -274,7 +300,9 @@ export class MemoryStore implements Store {
 
   private removeEntry(entry: QEntry): void {
     entry.owner.queue.delete(entry.seq);
+    entry.owner.queueBytes -= entry.bytes;
     this.instanceQueues.get(entry.owner.record.instanceId)?.delete(entry.seq);
+    this.addInstanceBytes(entry.owner.record.instanceId, -entry.bytes);
     this.unref(entry.delivery.messageId);
   }
 
@@ -629,12 +657,17 @@ export class MemoryStore implements Store {
 
   stats(): Promise<StoreStats> {
     let queued = 0;
-    for (const session of this.sessions.values()) queued += session.queue.size;
+    let queuedBytes = 0;
+    for (const session of this.sessions.values()) {
+      queued += session.queue.size;
+      queuedBytes += session.queueBytes;
+    }
     let messages = 0;
     for (const stored of this.messages.values()) if (stored.refs > 0) messages++;
     return Promise.resolve({
       sessions: this.sessions.size,
       queued,
+      queuedBytes,
       messages,
       retained: this.retained.size,
       wills: this.wills.size,

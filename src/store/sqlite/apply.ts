@@ -84,7 +84,12 @@ function applyOne(
       return;
     }
     case Op.Enqueue:
-      engine.queues.enqueue(str(0), delivery(a, at + 2), num(1), { maxPerSession: num(8), maxPerInstance: num(9) });
+      engine.queues.enqueue(str(0), delivery(a, at + 2), num(1), {
+        maxPerSession: num(8),
+        maxPerInstance: num(9),
+        maxBytesPerSession: num(10),
+        maxBytesPerInstance: num(11),
+      });
       return;
     case Op.RemoveQueued:
       engine.queues.remove(str(0), num(1));

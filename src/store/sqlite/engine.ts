@@ -127,9 +127,12 @@ export class SqliteEngine {
     return readStats(this.db, this.index);
   }
 
-  /** 'interval' policy: a checkpoint fsyncs the WAL (synchronous=NORMAL). */
-  checkpoint(): void {
-    this.db.pragma('wal_checkpoint(PASSIVE)');
+  /**
+   * 'interval' policy: a checkpoint fsyncs the WAL (synchronous=NORMAL). TRUNCATE (after a
+   * vacuum step) also empties the WAL file, so the space given back leaves the disk.
+   */
+  checkpoint(mode: 'PASSIVE' | 'TRUNCATE' = 'PASSIVE'): void {
+    this.db.pragma(`wal_checkpoint(${mode})`);
   }
 
   close(checkpoint: boolean): void {

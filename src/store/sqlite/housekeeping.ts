@@ -21,6 +21,9 @@ const VACUUM_FREE_PAGES = 2048;
 const VACUUM_STEP_PAGES = 1024;
 
 export class Housekeeping {
+  private readonly incremental: boolean;
+  private vacuumed = false;
+
   constructor(
     private readonly db: Database.Database,
     private readonly s: Statements,
@@ -29,7 +32,11 @@ export class Housekeeping {
     private readonly sessions: Sessions,
     private readonly retained: Retained,
     private readonly corrections: Corrections,
-  ) {}
+  ) {
+    // auto_vacuum = INCREMENTAL (2) is set when the file is created; on any other file
+    // incremental_vacuum does nothing and the free list is only reused.
+    this.incremental = db.pragma('auto_vacuum', { simple: true }) === 2;
+  }
 
   /** `retentionMs`: offline retention per instance (instances not listed keep their entries). */
   purgeExpired(now: number, budget: number, retentionMs: Readonly<Record<string, number>>): PurgeResult {
@@ -75,6 +82,7 @@ export class Housekeeping {
         sid: number;
         instance_id: string;
         message_id: number;
+        bytes: number;
       }>;
       for (const row of rows) {
         this.messages.unref(row.message_id);
@@ -83,8 +91,7 @@ export class Housekeeping {
           reclaimed++;
           continue;
         }
-        owner.depth--;
-        this.index.addInstanceDepth(row.instance_id, -1);
+        this.index.count(owner, -1, -row.bytes);
         this.corrections.add(owner.record.clientId, -1);
         expiredMessages++;
       }
@@ -92,7 +99,7 @@ export class Housekeeping {
       if (rows.length < limit) break;
     }
     // 4. Retention, from the oldest end of each instance's queue order.
-    for (const instanceId of [...this.index.instanceDepth.keys()]) {
+    for (const instanceId of [...this.index.instances.keys()]) {
       const retention = retentionMs[instanceId];
       if (retention === undefined) continue;
       const cutoff = now - retention;
@@ -102,7 +109,7 @@ export class Housekeeping {
         let removed = 0;
         for (const row of rows) {
           if (row.created_at > cutoff) break;
-          const deleted = this.s.deleteQueuedBySeq.get(row.seq) as { message_id: number } | undefined;
+          const deleted = this.s.deleteQueuedBySeq.get(row.seq) as { message_id: number; bytes: number } | undefined;
           removed++;
           if (deleted === undefined) continue;
           this.messages.unref(deleted.message_id);
@@ -111,8 +118,7 @@ export class Housekeeping {
             reclaimed++;
             continue;
           }
-          owner.depth--;
-          this.index.addInstanceDepth(instanceId, -1);
+          this.index.count(owner, -1, -deleted.bytes);
           this.corrections.add(owner.record.clientId, -1);
           retentionDropped++;
         }
@@ -130,15 +136,33 @@ export class Housekeeping {
       left -= rows.length;
       if (rows.length < limit) break;
     }
-    // 6. Give free pages back to the file system, a bounded step at a time.
-    if (left > 0) this.vacuumStep();
-    return { expiredSessions, expiredMessages, retentionDropped, expiredRetained, reclaimed, done: left > 0 };
+    // 6. Give free pages back to the file system, a bounded step at a time; while more than
+    // the threshold stays free the purge is not done, so the caller's next step goes on.
+    const morePages = left > 0 && this.vacuumStep();
+    return { expiredSessions, expiredMessages, retentionDropped, expiredRetained, reclaimed, done: left > 0 && !morePages };
   }
 
-  /** Incremental vacuum: at most VACUUM_STEP_PAGES pages when the free list is large. */
-  private vacuumStep(): void {
+  /**
+   * True once after a purge that gave pages back: the caller checkpoints after its COMMIT, since
+   * in WAL mode the file only shrinks when a checkpoint copies the truncated database back.
+   */
+  takeVacuumed(): boolean {
+    const vacuumed = this.vacuumed;
+    this.vacuumed = false;
+    return vacuumed;
+  }
+
+  /**
+   * Incremental vacuum: at most VACUUM_STEP_PAGES pages when the free list is large. Returns
+   * true when more than the threshold is still free afterwards (another step is due).
+   */
+  private vacuumStep(): boolean {
+    if (!this.incremental) return false;
     const free = this.db.pragma('freelist_count', { simple: true }) as number;
-    if (free < VACUUM_FREE_PAGES) return;
+    if (free < VACUUM_FREE_PAGES) return false;
     this.db.pragma(`incremental_vacuum(${VACUUM_STEP_PAGES})`);
+    const left = this.db.pragma('freelist_count', { simple: true }) as number;
+    this.vacuumed = left < free;
+    return this.vacuumed && left >= VACUUM_FREE_PAGES;
   }
 }

@@ -48,14 +48,21 @@ export class Inflight {
       throw new Error(`${clientId}: packet id ${packetId} is already in flight`);
     }
     const row = this.s.takeQueued.get(seq, state.sid) as
-      | { message_id: number; qos: number; retain: number; sub_ids: string | null; share_group: string | null; share_filter: string | null }
+      | {
+          message_id: number;
+          qos: number;
+          retain: number;
+          sub_ids: string | null;
+          share_group: string | null;
+          share_filter: string | null;
+          bytes: number;
+        }
       | undefined;
     if (row === undefined) {
       this.corrections.add(clientId, 1);
       return;
     }
-    state.depth--;
-    this.index.addInstanceDepth(state.record.instanceId, -1);
+    this.index.count(state, -1, -row.bytes);
     // The queue's reference moves to the in-flight entry: no count change.
     this.s.insertInflight.run(
       state.sid,

@@ -4,7 +4,7 @@
  * per batch (`applyPending`). At COMMIT, what ended unreferenced is deleted and a new message
  * nobody referenced is never written.
  */
-import type { MessageId, MessageRecord, NewMessage } from '../types.js';
+import { queuedBytes, type MessageId, type MessageRecord, type NewMessage } from '../types.js';
 import { messageFromRow, type MessageRow } from './rows.js';
 import type { Statements } from './statements.js';
 
@@ -42,13 +42,16 @@ export class Messages {
     return row === undefined ? undefined : messageFromRow(row);
   }
 
-  /** Validates a message id and returns its times; throws for an unknown message. */
-  times(id: MessageId): { createdAt: number; expiresAt: number } {
+  /**
+   * Validates a message id and returns its times and the bytes a queue entry of it counts
+   * (payload + topic); throws for an unknown message.
+   */
+  times(id: MessageId): { createdAt: number; expiresAt: number; bytes: number } {
     const pending = this.pendingMessages.get(id);
-    if (pending !== undefined) return pending;
-    const row = this.s.messageTimes.get(id) as { created_at: number; expires_at: number } | undefined;
+    if (pending !== undefined) return { createdAt: pending.createdAt, expiresAt: pending.expiresAt, bytes: queuedBytes(pending) };
+    const row = this.s.messageTimes.get(id) as { created_at: number; expires_at: number; bytes: number } | undefined;
     if (row === undefined) throw new Error(`unknown message ${id}`);
-    return { createdAt: row.created_at, expiresAt: row.expires_at };
+    return { createdAt: row.created_at, expiresAt: row.expires_at, bytes: row.bytes };
   }
 
   ref(id: MessageId): void {

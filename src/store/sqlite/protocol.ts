@@ -45,7 +45,10 @@ export const Op = {
   DeleteSubscription: 5,
   /** id, topic, payloadOffset, payloadLength, qos, retain, propsOffset, propsLength (-1: none), expiresAt, createdAt */
   AddMessage: 6,
-  /** clientId, seq, messageId, qos, retain, subscriptionIds, shareGroup, shareFilter, maxPerSession, maxPerInstance */
+  /**
+   * clientId, seq, messageId, qos, retain, subscriptionIds, shareGroup, shareFilter, maxPerSession,
+   * maxPerInstance, maxBytesPerSession, maxBytesPerInstance (0 = no byte cap)
+   */
   Enqueue: 7,
   /** clientId, seq */
   RemoveQueued: 8,
@@ -93,7 +96,7 @@ export const OP_ARITY: Readonly<Record<number, number>> = {
   [Op.PutSubscription]: 9,
   [Op.DeleteSubscription]: 2,
   [Op.AddMessage]: 10,
-  [Op.Enqueue]: 10,
+  [Op.Enqueue]: 12,
   [Op.RemoveQueued]: 2,
   [Op.AddInflight]: 9,
   [Op.MoveToInflight]: 4,

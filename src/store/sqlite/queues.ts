@@ -1,8 +1,9 @@
 /**
- * Offline queues (store thread): enqueue under the per-session and per-instance caps (every drop
- * reported through Corrections), removal, and paging in seq order. The queue is never loaded whole.
+ * Offline queues (store thread): enqueue under the per-session and per-instance caps, in entries
+ * and in bytes (every drop reported through Corrections), removal, and paging in seq order. The
+ * queue is never loaded whole.
  */
-import type { DeliveryInfo, QueuedMessage, StoreQoS } from '../types.js';
+import type { DeliveryInfo, DropReason, QueuedMessage, StoreQoS } from '../types.js';
 import type { Corrections } from './corrections.js';
 import type { Messages } from './messages.js';
 import { decodeIds, encodeIds, messageFromRow, type QueueRow } from './rows.js';
@@ -12,6 +13,16 @@ import type { Statements } from './statements.js';
 export interface QueueCaps {
   readonly maxPerSession: number;
   readonly maxPerInstance: number;
+  /** Bytes (payload + topic per entry); 0 = no cap. */
+  readonly maxBytesPerSession: number;
+  readonly maxBytesPerInstance: number;
+}
+
+interface DroppedRow {
+  seq: number;
+  sid: number;
+  message_id: number;
+  bytes: number;
 }
 
 export class Queues {
@@ -22,11 +33,15 @@ export class Queues {
     private readonly corrections: Corrections,
   ) {}
 
-  /** Appends under `seq` (assigned by the main thread); drops the oldest over the caps. */
+  /**
+   * Appends under `seq` (assigned by the main thread); then drops the oldest while over a cap:
+   * the session's count and bytes, then the instance's count and bytes (the instance's oldest
+   * may belong to another session). A message bigger than a byte cap ends up dropped itself.
+   */
   enqueue(clientId: string, delivery: DeliveryInfo, seq: number, caps: QueueCaps): void {
     const index = this.index;
     const state = index.live(clientId);
-    const times = this.messages.times(delivery.messageId);
+    const info = this.messages.times(delivery.messageId);
     const instanceId = state.record.instanceId;
     this.s.insertQueue.run(
       seq,
@@ -38,47 +53,43 @@ export class Queues {
       encodeIds(delivery.subscriptionIds),
       delivery.shareGroup,
       delivery.shareFilter,
-      times.createdAt,
-      times.expiresAt,
+      info.createdAt,
+      info.expiresAt,
+      info.bytes,
     );
     this.messages.ref(delivery.messageId);
-    state.depth++;
-    const instanceDepth = index.addInstanceDepth(instanceId, 1);
+    index.count(state, 1, info.bytes);
 
     if (state.depth > caps.maxPerSession) {
-      const rows = this.s.dropSessionOldest.all(state.sid, state.depth - caps.maxPerSession) as Array<{
-        seq: number;
-        message_id: number;
-      }>;
-      rows.sort((a, b) => a.seq - b.seq);
-      for (const row of rows) {
-        this.messages.unref(row.message_id);
-        this.corrections.dropped({ clientId, seq: row.seq, messageId: row.message_id, reason: 'session-cap' });
-      }
-      state.depth -= rows.length;
-      index.addInstanceDepth(instanceId, -rows.length);
+      const rows = this.s.dropSessionOldest.all(state.sid, state.depth - caps.maxPerSession) as DroppedRow[];
+      this.dropped(rows, 'session-cap');
     }
-    const excess = (index.instanceDepth.get(instanceId) ?? instanceDepth) - caps.maxPerInstance;
+    while (caps.maxBytesPerSession > 0 && state.bytes > caps.maxBytesPerSession && state.depth > 0) {
+      const rows = this.s.dropSessionOldest.all(state.sid, 1) as DroppedRow[];
+      if (rows.length === 0) break;
+      this.dropped(rows, 'session-bytes');
+    }
+    const excess = index.instance(instanceId).depth - caps.maxPerInstance;
     if (excess > 0) {
-      const rows = this.s.dropInstanceOldest.all(instanceId, excess) as Array<{
-        seq: number;
-        sid: number;
-        message_id: number;
-      }>;
-      rows.sort((a, b) => a.seq - b.seq);
-      for (const row of rows) {
-        this.messages.unref(row.message_id);
-        const owner = index.bySid.get(row.sid);
-        if (owner === undefined) continue;
-        owner.depth--;
-        index.addInstanceDepth(instanceId, -1);
-        this.corrections.dropped({
-          clientId: owner.record.clientId,
-          seq: row.seq,
-          messageId: row.message_id,
-          reason: 'instance-cap',
-        });
-      }
+      const rows = this.s.dropInstanceOldest.all(instanceId, excess) as DroppedRow[];
+      this.dropped(rows, 'instance-cap');
+    }
+    while (caps.maxBytesPerInstance > 0 && index.instance(instanceId).bytes > caps.maxBytesPerInstance) {
+      const rows = this.s.dropInstanceOldest.all(instanceId, 1) as DroppedRow[];
+      if (rows.length === 0) break;
+      this.dropped(rows, 'instance-bytes');
+    }
+  }
+
+  /** Accounts for deleted queue rows (oldest first) and reports them as dropped. */
+  private dropped(rows: DroppedRow[], reason: DropReason): void {
+    rows.sort((a, b) => a.seq - b.seq);
+    for (const row of rows) {
+      this.messages.unref(row.message_id);
+      const owner = this.index.bySid.get(row.sid);
+      if (owner === undefined) continue;
+      this.index.count(owner, -1, -row.bytes);
+      this.corrections.dropped({ clientId: owner.record.clientId, seq: row.seq, messageId: row.message_id, reason });
     }
   }
 
@@ -86,14 +97,13 @@ export class Queues {
   remove(clientId: string, seq: number): void {
     const state = this.index.byClientId.get(clientId);
     if (state === undefined) return;
-    const row = this.s.removeQueued.get(seq, state.sid) as { message_id: number } | undefined;
+    const row = this.s.removeQueued.get(seq, state.sid) as { message_id: number; bytes: number } | undefined;
     if (row === undefined) {
       this.corrections.add(clientId, 1);
       return;
     }
     this.messages.unref(row.message_id);
-    state.depth--;
-    this.index.addInstanceDepth(state.record.instanceId, -1);
+    this.index.count(state, -1, -row.bytes);
   }
 
   read(clientId: string, afterSeq: number, limit: number): QueuedMessage[] {

@@ -144,6 +144,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX logs_by_log ON logs(log, seq);
     `,
   },
+  {
+    version: 4,
+    description: 'queue.bytes: payload + topic bytes of each entry (byte caps per session and instance)',
+    sql: `
+      ALTER TABLE queue ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+      UPDATE queue SET bytes = coalesce(
+        (SELECT length(CAST(m.topic AS BLOB)) + length(m.payload) FROM messages m WHERE m.id = queue.message_id), 0);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,7 +1,8 @@
 /**
  * The in-memory index the store keeps beside its tables: live sessions by client id and by sid,
- * each with its queue depth; the queue depth per instance (instance cap, retention); and the
- * sids of deleted sessions whose queue rows still wait to be reclaimed. Rebuilt at open.
+ * each with its queue depth and queued bytes; the same two totals per instance (instance caps,
+ * retention); and the sids of deleted sessions whose queue rows still wait to be reclaimed.
+ * Rebuilt at open.
  */
 import type Database from 'better-sqlite3';
 import type { SessionRecord } from '../types.js';
@@ -12,12 +13,21 @@ export interface SessionState {
   readonly sid: number;
   record: SessionRecord;
   depth: number;
+  /** Payload + topic bytes of the queue entries (queue.bytes summed). */
+  bytes: number;
+}
+
+/** Queue entries and their bytes over the live sessions of one instance. */
+export interface InstanceTotals {
+  depth: number;
+  bytes: number;
 }
 
 export class SessionIndex {
   readonly byClientId = new Map<string, SessionState>();
   readonly bySid = new Map<number, SessionState>();
-  readonly instanceDepth = new Map<string, number>();
+  /** Instances with queued entries; an instance whose queues empty is removed. */
+  readonly instances = new Map<string, InstanceTotals>();
   readonly deadSids = new Set<number>();
 
   /** The session of a client id; throws when there is none. */
@@ -37,15 +47,29 @@ export class SessionIndex {
     this.bySid.delete(state.sid);
   }
 
-  addInstanceDepth(instanceId: string, delta: number): number {
-    const depth = (this.instanceDepth.get(instanceId) ?? 0) + delta;
-    if (depth === 0) this.instanceDepth.delete(instanceId);
-    else this.instanceDepth.set(instanceId, depth);
-    return depth;
+  /** Adds entries (negative: removes) to a session's queue and its instance's totals. */
+  count(state: SessionState, entries: number, bytes: number): void {
+    state.depth += entries;
+    state.bytes += bytes;
+    this.addInstance(state.record.instanceId, entries, bytes);
+  }
+
+  /** Changes an instance's totals alone (a deleted session's queue stops counting at once). */
+  addInstance(instanceId: string, entries: number, bytes: number): InstanceTotals {
+    let totals = this.instances.get(instanceId);
+    if (totals === undefined) this.instances.set(instanceId, (totals = { depth: 0, bytes: 0 }));
+    totals.depth += entries;
+    totals.bytes += bytes;
+    if (totals.depth <= 0) this.instances.delete(instanceId);
+    return totals;
+  }
+
+  instance(instanceId: string): InstanceTotals {
+    return this.instances.get(instanceId) ?? { depth: 0, bytes: 0 };
   }
 }
 
-/** Reads sessions, dead sids and queue depths; queue rows of no session are marked dead. */
+/** Reads sessions, dead sids, queue depths and bytes; queue rows of no session are marked dead. */
 export function loadSessionIndex(db: Database.Database, s: Statements): SessionIndex {
   const index = new SessionIndex();
   const rows = db
@@ -54,16 +78,17 @@ export function loadSessionIndex(db: Database.Database, s: Statements): SessionI
     )
     .all() as SessionRow[];
   for (const row of rows) {
-    index.add({ sid: row.sid, record: sessionFromRow(row), depth: 0 });
+    index.add({ sid: row.sid, record: sessionFromRow(row), depth: 0, bytes: 0 });
   }
   for (const row of db.prepare(`SELECT sid FROM dead_sessions`).all() as Array<{ sid: number }>) {
     index.deadSids.add(row.sid);
   }
-  const depths = db.prepare(`SELECT sid, count(*) AS n FROM queue GROUP BY sid`).all() as Array<{
+  const depths = db.prepare(`SELECT sid, count(*) AS n, total(bytes) AS b FROM queue GROUP BY sid`).all() as Array<{
     sid: number;
     n: number;
+    b: number;
   }>;
-  for (const { sid, n } of depths) {
+  for (const { sid, n, b } of depths) {
     const state = index.bySid.get(sid);
     if (state === undefined) {
       if (!index.deadSids.has(sid)) {
@@ -73,9 +98,7 @@ export function loadSessionIndex(db: Database.Database, s: Statements): SessionI
       }
       continue;
     }
-    state.depth = n;
-    const instanceId = state.record.instanceId;
-    index.instanceDepth.set(instanceId, (index.instanceDepth.get(instanceId) ?? 0) + n);
+    index.count(state, n, b);
   }
   return index;
 }

@@ -38,7 +38,7 @@ export class Sessions {
       session.disconnectedAt,
       expiresAt,
     );
-    const state: SessionState = { sid, record: { ...session }, depth: 0 };
+    const state: SessionState = { sid, record: { ...session }, depth: 0, bytes: 0 };
     this.index.add(state);
   }
 
@@ -63,7 +63,7 @@ export class Sessions {
     if (state.depth > 0) {
       this.s.insertDead.run(sid);
       this.index.deadSids.add(sid);
-      this.index.addInstanceDepth(state.record.instanceId, -state.depth);
+      this.index.addInstance(state.record.instanceId, -state.depth, -state.bytes);
     }
     this.index.remove(state);
     return true;

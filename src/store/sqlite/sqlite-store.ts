@@ -475,6 +475,8 @@ export class SqliteStore implements Store {
       delivery.shareFilter,
       limits.maxQueuedPerSession,
       limits.maxQueuedPerInstance,
+      limits.maxQueuedBytesPerSession ?? 0,
+      limits.maxQueuedBytesPerInstance ?? 0,
     );
     return seq;
   }

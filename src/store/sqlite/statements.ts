@@ -35,26 +35,26 @@ export function prepareStatements(db: Database.Database) {
       `INSERT INTO messages (id, topic, payload, qos, retain, properties, expires_at, created_at, refs)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
-    messageTimes: p(`SELECT created_at, expires_at FROM messages WHERE id = ?`),
+    messageTimes: p(`SELECT created_at, expires_at, length(CAST(topic AS BLOB)) + length(payload) AS bytes FROM messages WHERE id = ?`),
     getMessage: p(`SELECT id, topic, payload, qos, retain, properties, expires_at, created_at FROM messages WHERE id = ?`),
     addRefs: p(`UPDATE messages SET refs = refs + ? WHERE id = ? RETURNING refs`),
     deleteUnreferenced: p(`DELETE FROM messages WHERE id = ? AND refs <= 0`),
     insertQueue: p(
-      `INSERT INTO queue (seq, sid, instance_id, message_id, qos, retain, sub_ids, share_group, share_filter, created_at, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO queue (seq, sid, instance_id, message_id, qos, retain, sub_ids, share_group, share_filter, created_at, expires_at, bytes)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     dropSessionOldest: p(
-      `DELETE FROM queue WHERE seq IN (SELECT seq FROM queue WHERE sid = ? ORDER BY seq LIMIT ?) RETURNING seq, message_id`,
+      `DELETE FROM queue WHERE seq IN (SELECT seq FROM queue WHERE sid = ? ORDER BY seq LIMIT ?) RETURNING seq, sid, message_id, bytes`,
     ),
     dropInstanceOldest: p(
       `DELETE FROM queue WHERE seq IN (
          SELECT seq FROM queue WHERE instance_id = ? AND sid NOT IN (SELECT sid FROM dead_sessions) ORDER BY seq LIMIT ?)
-       RETURNING seq, sid, message_id`,
+       RETURNING seq, sid, message_id, bytes`,
     ),
-    removeQueued: p(`DELETE FROM queue WHERE seq = ? AND sid = ? RETURNING message_id`),
+    removeQueued: p(`DELETE FROM queue WHERE seq = ? AND sid = ? RETURNING message_id, bytes`),
     takeQueued: p(
       `DELETE FROM queue WHERE seq = ? AND sid = ?
-       RETURNING message_id, qos, retain, sub_ids, share_group, share_filter`,
+       RETURNING message_id, qos, retain, sub_ids, share_group, share_filter, bytes`,
     ),
     readQueue: p(
       `SELECT q.seq, q.message_id, q.qos AS dqos, q.retain AS dretain, q.sub_ids, q.share_group, q.share_filter,
@@ -118,10 +118,10 @@ export function prepareStatements(db: Database.Database) {
     reclaimDead: p(`DELETE FROM queue WHERE seq IN (SELECT seq FROM queue WHERE sid = ? LIMIT ?) RETURNING message_id`),
     expiredQueued: p(
       `DELETE FROM queue WHERE seq IN (SELECT seq FROM queue WHERE expires_at > 0 AND expires_at <= ? LIMIT ?)
-       RETURNING seq, sid, instance_id, message_id`,
+       RETURNING seq, sid, instance_id, message_id, bytes`,
     ),
     oldestOfInstance: p(`SELECT seq, sid, created_at FROM queue WHERE instance_id = ? ORDER BY seq LIMIT ?`),
-    deleteQueuedBySeq: p(`DELETE FROM queue WHERE seq = ? RETURNING message_id`),
+    deleteQueuedBySeq: p(`DELETE FROM queue WHERE seq = ? RETURNING message_id, bytes`),
     appendLog: p(`INSERT INTO logs (seq, log, created_at, meta, payload) VALUES (?, ?, ?, ?, ?)`),
     removeLog: p(`DELETE FROM logs WHERE seq = ? AND log = ?`),
     dropLog: p(`DELETE FROM logs WHERE log = ?`),

@@ -89,6 +89,8 @@ port.on('message', (first: Request) => {
             engine.begin();
             const result = engine.housekeeping.purgeExpired(request.read.now, request.read.budget, request.read.retention);
             commitHeld(invalid, null);
+            // Pages given back reach the file system (and the WAL is emptied) at a checkpoint.
+            if (engine.housekeeping.takeVacuumed() && !engine.inTransaction) truncateWal();
             post({ type: 'read', id: request.id, result });
           } catch (error) {
             commitHeld(invalid, error);
@@ -230,6 +232,14 @@ function checkpoint(): void {
     engine.checkpoint();
   } catch {
     // a failed checkpoint is retried at the next interval; the WAL still holds the data
+  }
+}
+
+function truncateWal(): void {
+  try {
+    engine.checkpoint('TRUNCATE');
+  } catch {
+    // the next vacuum or the close checkpoints again; nothing is lost meanwhile
   }
 }
 
