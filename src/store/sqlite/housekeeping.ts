@@ -16,13 +16,17 @@ import type { Statements } from './statements.js';
 
 /** Rows per purge statement. */
 const PURGE_STEP = 500;
-/** Free pages above which a purge runs an incremental vacuum step. */
+/** Free pages (8 MiB) above which purges start giving pages back, a bounded step at a time... */
 const VACUUM_FREE_PAGES = 2048;
+/** ...until no more than this many (1 MiB) are left for reuse. */
+const VACUUM_KEEP_PAGES = 256;
 const VACUUM_STEP_PAGES = 1024;
 
 export class Housekeeping {
   private readonly incremental: boolean;
   private vacuumed = false;
+  /** A drain of the free list is under way (down to VACUUM_KEEP_PAGES). */
+  private draining = false;
 
   constructor(
     private readonly db: Database.Database,
@@ -138,7 +142,12 @@ export class Housekeeping {
     }
     // 6. Give free pages back to the file system, a bounded step at a time; while more than
     // the threshold stays free the purge is not done, so the caller's next step goes on.
-    const morePages = left > 0 && this.vacuumStep();
+    let morePages = false;
+    if (left > 0) {
+      // Messages unreferenced above are deleted now, so their pages are free for this step.
+      this.messages.applyPending(true);
+      morePages = this.vacuumStep();
+    }
     return { expiredSessions, expiredMessages, retentionDropped, expiredRetained, reclaimed, done: left > 0 && !morePages };
   }
 
@@ -153,16 +162,21 @@ export class Housekeeping {
   }
 
   /**
-   * Incremental vacuum: at most VACUUM_STEP_PAGES pages when the free list is large. Returns
-   * true when more than the threshold is still free afterwards (another step is due).
+   * Incremental vacuum: once the free list passes VACUUM_FREE_PAGES, gives back at most
+   * VACUUM_STEP_PAGES per call until VACUUM_KEEP_PAGES are left. Returns true while more is to
+   * be given back (another step is due).
    */
   private vacuumStep(): boolean {
     if (!this.incremental) return false;
     const free = this.db.pragma('freelist_count', { simple: true }) as number;
-    if (free < VACUUM_FREE_PAGES) return false;
-    this.db.pragma(`incremental_vacuum(${VACUUM_STEP_PAGES})`);
+    if (free <= (this.draining ? VACUUM_KEEP_PAGES : VACUUM_FREE_PAGES)) {
+      this.draining = false;
+      return false;
+    }
+    this.db.pragma(`incremental_vacuum(${Math.min(VACUUM_STEP_PAGES, free - VACUUM_KEEP_PAGES)})`);
     const left = this.db.pragma('freelist_count', { simple: true }) as number;
     this.vacuumed = left < free;
-    return this.vacuumed && left >= VACUUM_FREE_PAGES;
+    this.draining = this.vacuumed && left > VACUUM_KEEP_PAGES;
+    return this.draining;
   }
 }
