@@ -259,6 +259,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
     store,
     logger: componentLogger(logger, 'rules'),
     msgIdOf: (message) => traces.msgIdOf(message),
+    tracer: traces.recorder,
     registry: rules,
     connectors,
     backends: ruleBackends,

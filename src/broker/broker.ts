@@ -23,7 +23,7 @@ import { Persistence } from './persistence.js';
 import { restoreState, type RestoreSummary } from './restore.js';
 import { Router } from './router.js';
 import { Tenant, splitStoreKey } from './tenant.js';
-import type { Tracer } from './tracer.js';
+import { dropCauseOf, type Tracer } from './tracer.js';
 import { LogThrottle } from '../observability/log-limits.js';
 import type { FaultHooks } from '../faults/index.js';
 
@@ -100,6 +100,8 @@ export class Broker implements ConnectionSink {
       events: null,
     };
     this.dropLog = new DropLog(this.counters, logger);
+    // Every dropped queued message is a trace event of its MsgId and client (drop_offline).
+    this.counters.onQueueDrop((event) => this.tracer?.queueDropped(event.instanceId, event.clientId, event.traceId, dropCauseOf(event.cause)));
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
     if (store !== null) {
@@ -495,8 +497,9 @@ export class Broker implements ConnectionSink {
     try {
       // Bounded steps until nothing is due; the store yields to the event loop between steps.
       for (let step = 0; step < PURGE_MAX_STEPS && !this.closing; step++) {
+        // Entries of live sessions it purged come back as drops (Persistence → Session.storeDropped),
+        // counted there per client and broker-wide, and traced.
         const result = await store.purgeExpired(Date.now(), PURGE_BUDGET);
-        this.counters.droppedExpired += result.expiredMessages + result.retentionDropped;
         if (result.done) break;
         await new Promise((resolve) => setTimeout(resolve, PURGE_PAUSE_MS));
       }

@@ -18,6 +18,8 @@ export interface QueueDropEvent {
   readonly reason: 'queue-full' | 'expired';
   /** Which cap dropped it (reason 'queue-full'); null for an expired message. */
   readonly cause: DropReason | null;
+  /** The dropped message's Message.traceId, 0 when unknown (traces name the message by it). */
+  readonly traceId: number;
 }
 
 /** The `cause` label of the drop metrics for each cap (docs/observability.md). */
@@ -65,13 +67,13 @@ export class BrokerCounters implements SessionCounters {
   /** Connections closed by an unexpected error, by where it hit (ConnectionErrorReason). */
   readonly connectionErrors: Record<ConnectionErrorReason, number> = { handler: 0, continuation: 0, event: 0 };
 
-  queueDrop(session: Session, reason: 'queue-full' | 'expired', cause: DropReason | null): void {
+  queueDrop(session: Session, reason: 'queue-full' | 'expired', cause: DropReason | null, traceId: number): void {
     if (reason === 'queue-full') {
       this.droppedQueueFull++;
       if (cause !== null) this.droppedQueueFullBy[cause]++;
     } else this.droppedExpired++;
     if (this.queueDropListeners.length === 0) return;
-    const event: QueueDropEvent = { instanceId: session.instanceId, clientId: session.clientId, reason, cause };
+    const event: QueueDropEvent = { instanceId: session.instanceId, clientId: session.clientId, reason, cause, traceId };
     for (const listener of this.queueDropListeners) listener(event);
   }
 

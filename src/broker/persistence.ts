@@ -22,6 +22,9 @@ export class Persistence implements SessionJournal {
   private dirty = false;
   private durable: Promise<void> | null = null;
 
+  /** The first store message id of this process run (trace numbers of older ones mean nothing now). */
+  private firstStoredId = Number.MAX_SAFE_INTEGER;
+
   /** Finds a session by its store key (set by the broker; for drops over the instance cap). */
   sessionByKey: ((key: string) => Session | undefined) | null = null;
 
@@ -31,8 +34,12 @@ export class Persistence implements SessionJournal {
   ) {
     store.onDrop((dropped) => {
       for (const entry of dropped) {
-        // The oldest entry of a session or, over the instance cap, of another one.
-        this.sessionByKey?.(entry.clientId)?.storeDropped(entry.seq, entry.reason);
+        // The oldest entry of a session or, over the instance cap, of another one; or one purged
+        // by expiry or retention (housekeeping). Its trace number is this run's only for a
+        // message stored in this run (numbers restart at 0).
+        const traceId = entry.messageId >= this.firstStoredId ? (entry.traceId ?? 0) : 0;
+        const cause = entry.reason === 'expired' || entry.reason === 'retention' ? null : entry.reason;
+        this.sessionByKey?.(entry.clientId)?.storeDropped(entry.seq, cause, traceId);
       }
     });
   }
@@ -98,7 +105,9 @@ export class Persistence implements SessionJournal {
         properties: encodeProperties(message.properties),
         expiresAt: message.expiresAt,
         createdAt: Date.now(),
+        traceId: message.traceId,
       });
+      if (message.storeId < this.firstStoredId) this.firstStoredId = message.storeId;
     }
     return message.storeId;
   }
@@ -260,6 +269,8 @@ export class Persistence implements SessionJournal {
         null,
       );
       message.storeId = record.id;
+      // Paged back in during the run that stored it: the same MsgId in its traces (push_offline).
+      if (record.traceId !== undefined && record.id >= this.firstStoredId) message.traceId = record.traceId;
       cache.set(record.id, message);
     }
     return message;

@@ -9,6 +9,7 @@
 import type { Channel } from '../channel/channel.js';
 import type { Message } from '../session/message.js';
 import type { Delivery } from '../session/session.js';
+import type { DropReason } from '../store/types.js';
 
 /**
  * Why a connected channel closed. Non-negative values are the MQTT 5 reason code the server
@@ -24,6 +25,37 @@ export const CloseCause = {
   /** The client sent DISCONNECT. */
   ClientDisconnect: -4,
 } as const;
+
+/** Why a message queued for a client was dropped (drop_offline's ActionInfo). */
+export const DropCause = {
+  /** The session's queue was full (maxQueuedMessages, or the in-memory queue of a session without a store). */
+  SessionCap: 0,
+  /** The instance's offline-message cap: the oldest entry of all its sessions went. */
+  InstanceCap: 1,
+  /** Its expiry passed while it waited, or the offline retention. */
+  Expired: 2,
+  /** The session's byte cap (maxQueuedBytes). */
+  SessionBytes: 3,
+  /** The instance's byte cap. */
+  InstanceBytes: 4,
+} as const;
+export type DropCause = (typeof DropCause)[keyof typeof DropCause];
+
+/** The DropCause of a drop as the session reports it: a store cap, or null when it expired. */
+export function dropCauseOf(cause: DropReason | null): DropCause {
+  switch (cause) {
+    case null:
+      return DropCause.Expired;
+    case 'session-cap':
+      return DropCause.SessionCap;
+    case 'session-bytes':
+      return DropCause.SessionBytes;
+    case 'instance-cap':
+      return DropCause.InstanceCap;
+    case 'instance-bytes':
+      return DropCause.InstanceBytes;
+  }
+}
 
 export interface Tracer {
   /** CONNACK 0 went out. */
@@ -41,4 +73,10 @@ export interface Tracer {
   injected(instanceId: string, message: Message): void;
   /** A PUBLISH was written to a subscriber (sub / push_offline). */
   delivered(channel: Channel, delivery: Delivery): void;
+  /**
+   * A message queued for a client (usually offline) was dropped. `traceId` is the message's
+   * Message.traceId (0 when no trace numbered it, e.g. stored before this process started: it
+   * gets a new MsgId then). Not a hot path: drops are rare, and may come from the store later.
+   */
+  queueDropped(instanceId: string, clientId: string, traceId: number, cause: DropCause): void;
 }

@@ -17,6 +17,7 @@ import type { Store } from '../store/types.js';
 import type { DeliveryOutcome, TargetConnector, TargetItem } from './connectors/index.js';
 import { decodeItem, itemClient } from './items.js';
 import type { Outbox } from './outbox.js';
+import type { RuleHop } from './tracer.js';
 
 const BATCH = 500;
 const BACKOFF_FIRST_MS = 200;
@@ -53,6 +54,8 @@ export class Dispatcher {
     private readonly logger: Logger,
     /** Where dead letters go (a log per rule). */
     readonly deadLog: string,
+    /** The rule hop of message traces (rule_out / rule_retry / rule_dead), null when tracing is off. */
+    private readonly hop: RuleHop | null = null,
   ) {}
 
   start(): void {
@@ -126,10 +129,13 @@ export class Dispatcher {
         // was delivered now; at least once, in order).
         continue;
       }
+      const item = items[i]!;
+      const msgId = item.type === 'message' ? item.message.msgId : '';
       if (outcome.ok) {
         this.stats.delivered++;
         this.attempts.delete(seq);
         this.outbox.remove(seq);
+        if (msgId !== '') this.hop?.delivered(msgId);
         continue;
       }
       this.stats.failed++;
@@ -140,10 +146,12 @@ export class Dispatcher {
       if (!outcome.retryable || attempts >= this.maxAttempts) {
         const why = outcome.retryable ? `gave up after ${attempts} attempts: ${outcome.reason}` : `refused by the target: ${outcome.reason}`;
         this.deadLetter(seq, entry.meta, entry.payload, why, attempts);
+        if (msgId !== '') this.hop?.deadLettered(msgId);
         continue;
       }
       this.attempts.set(seq, attempts);
       this.stats.retried++;
+      if (msgId !== '') this.hop?.retried(msgId);
       blocked.add(client);
       retry = true;
     }

@@ -27,6 +27,7 @@ import { decodeItem, encodeItem } from './items.js';
 import { Outbox, type OverflowPolicy } from './outbox.js';
 import type { BuiltinQueues } from './queues.js';
 import type { DeadLetter, RuleStats } from './runtime.js';
+import type { RuleTracer } from './tracer.js';
 
 export type { DeadLetter, RuleStats } from './runtime.js';
 
@@ -71,6 +72,8 @@ export interface RuleEngineDeps {
   readonly logger: Logger;
   /** The trace MsgId of a message, when tracing is on. */
   readonly msgIdOf?: (message: Message) => string | undefined;
+  /** The rule hop of message traces (rule_out, rule_retry, rule_dead), when tracing is on. */
+  readonly tracer?: RuleTracer | null;
 }
 
 const OVERFLOW_LOG_INTERVAL_MS = 10_000;
@@ -124,7 +127,9 @@ export class RuleEngine {
         : (await this.deps.connectors()).createTarget(rule.target, { logger: this.deps.logger, ...(rule.secret === null ? {} : { secret: rule.secret }) });
       running.target = target;
       await target.start();
-      running.dispatcher = new Dispatcher(rule.id, this.deps.store, outbox, target, rule.maxAttempts, this.deps.logger, deadLogOf(rule.id));
+      // Status rules carry no messages: nothing of theirs is in message traces.
+      const hop = rule.type === 'outbound' ? (this.deps.tracer?.ruleHop(rule.instanceId, rule.id, schemeOf(rule.target)) ?? null) : null;
+      running.dispatcher = new Dispatcher(rule.id, this.deps.store, outbox, target, rule.maxAttempts, this.deps.logger, deadLogOf(rule.id), hop);
       running.dispatcher.start();
     }
     this.index(running);
@@ -338,6 +343,12 @@ export class RuleEngine {
     this.lastOverflowLog = now;
     this.overflowSinceLog = 0;
   }
+}
+
+/** The scheme of a target URL (`redis`, `amqp`, ...), never its credentials: it goes into traces. */
+function schemeOf(url: string): string {
+  const colon = url.indexOf(':');
+  return colon < 0 ? '' : url.slice(0, colon).toLowerCase();
 }
 
 function isQueueUrl(url: string): boolean {

@@ -11,3 +11,4 @@ export { connectorEndpoints, connectorLoader, type ConnectorLoader } from './end
 export { startRules, withBuiltinQueues, type RulesRuntime } from './runtime-start.js';
 export { RuleEngine, type EngineRule } from './engine.js';
 export { BuiltinQueues } from './queues.js';
+export type { RuleHop, RuleTracer } from './tracer.js';

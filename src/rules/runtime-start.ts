@@ -14,6 +14,7 @@ import { RuleEngine, type EngineRule, type RuleStats } from './engine.js';
 import type { ResolvedRule, Rule } from './model.js';
 import { BuiltinQueues, queueFactory } from './queues.js';
 import type { RuleRegistry } from './registry.js';
+import type { RuleTracer } from './tracer.js';
 import { idleStats, type RuleBackends, type RuleRuntime } from './runtime.js';
 
 export interface RulesRuntime {
@@ -37,6 +38,8 @@ export async function startRules(deps: {
   store: Store;
   logger: Logger;
   msgIdOf?: (message: Message) => string | undefined;
+  /** The rule hop of message traces; null or absent when tracing is off. */
+  tracer?: RuleTracer | null;
   registry: RuleRegistry;
   connectors: ConnectorLoader;
   backends: RuleBackends;
@@ -45,7 +48,15 @@ export async function startRules(deps: {
   const { registry, logger } = deps;
   const queues = new BuiltinQueues(deps.store);
   await queues.load();
-  const engine = new RuleEngine({ broker: deps.broker, store: deps.store, logger, connectors: deps.connectors, queues, ...(deps.msgIdOf === undefined ? {} : { msgIdOf: deps.msgIdOf }) });
+  const engine = new RuleEngine({
+    broker: deps.broker,
+    store: deps.store,
+    logger,
+    connectors: deps.connectors,
+    queues,
+    tracer: deps.tracer ?? null,
+    ...(deps.msgIdOf === undefined ? {} : { msgIdOf: deps.msgIdOf }),
+  });
   deps.backends.runtime = runtimeOf(engine, registry);
   deps.backends.queues = queues;
   deps.tenancy.onInstanceDeleted((instanceId) => queues.dropInstance(instanceId));

@@ -92,9 +92,9 @@ export interface SessionCounters {
   droppedByLink: number;
   /**
    * A queued QoS 1/2 message was dropped: over the queue caps (`cause`: which one), or its
-   * expiry passed (`cause` null).
+   * expiry passed (`cause` null). `traceId` is the message's Message.traceId (0 when unknown), for traces.
    */
-  queueDrop(session: Session, reason: 'queue-full' | 'expired', cause: DropReason | null): void;
+  queueDrop(session: Session, reason: 'queue-full' | 'expired', cause: DropReason | null, traceId: number): void;
 }
 
 export class Session {
@@ -197,7 +197,8 @@ export class Session {
   enqueue(delivery: Delivery): void {
     const journal = this.journal;
     if (journal === null) {
-      if (this.queue.push(delivery) !== undefined) this.dropped('queue-full', 'session-cap');
+      const lost = this.queue.push(delivery);
+      if (lost !== undefined) this.dropped('queue-full', 'session-cap', lost.message.traceId);
       return;
     }
     journal.enqueued(this, delivery);
@@ -210,16 +211,24 @@ export class Session {
     this.pageCursor = delivery.seq ?? this.pageCursor;
   }
 
-  /** The store dropped a queue entry over its caps: forget it here too (it is the oldest). */
-  storeDropped(seq: number, cause: DropReason): void {
-    this.dropped('queue-full', cause);
-    if (this.queue.peek()?.seq === seq) this.queue.shift();
+  /**
+   * The store dropped a queue entry over its caps (`cause`, the oldest), or purged it (expiry,
+   * retention: `cause` null): forget it here too when it is the next in memory.
+   * `traceId`: the dropped message's trace number, 0 when unknown.
+   */
+  storeDropped(seq: number, cause: DropReason | null, traceId: number): void {
+    const head = this.queue.peek();
+    if (head?.seq === seq) {
+      this.queue.shift();
+      if (traceId === 0) traceId = head.message.traceId;
+    }
+    this.dropped(cause === null ? 'expired' : 'queue-full', cause, traceId);
   }
 
   /** Counts a dropped queued message here (visible per client) and broker-wide. */
-  private dropped(reason: 'queue-full' | 'expired', cause: DropReason | null): void {
+  private dropped(reason: 'queue-full' | 'expired', cause: DropReason | null, traceId: number): void {
     this.droppedMessages++;
-    this.counters.queueDrop(this, reason, cause);
+    this.counters.queueDrop(this, reason, cause, traceId);
   }
 
   /** Records an inbound QoS 2 packet id whose PUBREC goes out (method B, MQTT 4.3.3). */
@@ -324,7 +333,7 @@ export class Session {
         return;
       }
       if (delivery.message.isExpired(now)) {
-        this.dropped('expired', null);
+        this.dropped('expired', null, delivery.message.traceId);
         this.journal?.unqueued(this, delivery);
         continue;
       }

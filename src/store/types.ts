@@ -17,8 +17,9 @@
  *   `commitDelayMs`) into one transaction (group commit).
  * - A store that cannot write is `degraded` (health): it keeps what was recorded, retries by
  *   itself and reports recovery; the first commit after recovery holds everything recorded.
- * - Entries dropped over the queue caps are reported to `onDrop` listeners (possibly later
- *   than the enqueue that caused them: the store decides when it writes).
+ * - Entries dropped over the queue caps, and queue entries of live sessions purged by expiry or
+ *   retention (purgeExpired), are reported to `onDrop` listeners (possibly later than the call
+ *   that caused them: the store decides when it writes).
  * - Loads are async and paged, so a backlog of a million messages never sits in memory at once.
  *
  * A message is stored ONCE and referenced by queue entries, in-flight entries and the retained
@@ -73,6 +74,11 @@ export interface NewMessage {
   readonly expiresAt: number;
   /** When the message was published (ms since epoch); offline retention counts from here. */
   readonly createdAt: number;
+  /**
+   * The message's trace number in the process run that stored it (Message.traceId; 0 or absent
+   * = none). Kept only to name a dropped message in traces (DroppedEntry.traceId).
+   */
+  readonly traceId?: number;
 }
 
 export interface MessageRecord extends NewMessage {
@@ -125,11 +131,16 @@ export interface InflightRecord {
  */
 export type DropReason = 'session-cap' | 'instance-cap' | 'session-bytes' | 'instance-bytes';
 
+/** A queue entry of a live session that housekeeping purged: its expiry passed, or the offline retention. */
+export type PurgeReason = 'expired' | 'retention';
+
 export interface DroppedEntry {
   readonly clientId: string;
   readonly seq: number;
   readonly messageId: MessageId;
-  readonly reason: DropReason;
+  readonly reason: DropReason | PurgeReason;
+  /** The message's NewMessage.traceId (0 when it had none). */
+  readonly traceId?: number;
 }
 
 /** One entry of a durable log (see Store.appendLog). */

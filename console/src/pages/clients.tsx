@@ -18,6 +18,8 @@ interface ClientView {
   subscriptions: number;
   queued: number;
   inflight: number;
+  /** Queued messages dropped for this client (queue caps, expiry); each is a drop_offline trace event. */
+  droppedMessages?: number;
   sessionExpiryInterval: number;
   keepalive?: number;
 }
@@ -153,6 +155,8 @@ export function ClientPage(props: { instanceId: string; clientId: string }): JSX
               <dd>{num(c.queued)}</dd>
               <dt>In flight</dt>
               <dd>{num(c.inflight)}</dd>
+              <dt>Dropped</dt>
+              <dd data-testid="client-dropped">{num(c.droppedMessages ?? 0)}</dd>
             </dl>
           </Section>
           <Section title="Subscriptions">

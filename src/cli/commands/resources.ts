@@ -184,7 +184,7 @@ export const COMMANDS: Record<string, CommandDef> = {
         show(
           c.out,
           await c.client.call('GET', `${I(c)}/clients${query({ connected: c.args.flag('connected') ? true : c.args.flag('offline') ? false : undefined, prefix: c.args.get('prefix'), ...pageArgs(c) })}`),
-          ['clientId', 'connected', 'username', 'remoteAddress', 'protocolVersion', 'subscriptions', 'queued'],
+          ['clientId', 'connected', 'username', 'remoteAddress', 'protocolVersion', 'subscriptions', 'queued', 'droppedMessages'],
         ),
       get: async (c) => show(c.out, await c.client.call('GET', `${I(c)}/clients/${enc(pos(c, 1, 'client id'))}`)),
       kick: async (c) => show(c.out, await c.client.call('POST', `${I(c)}/clients/${enc(pos(c, 1, 'client id'))}/kick`)),

@@ -14,7 +14,7 @@
  */
 import type Database from 'better-sqlite3';
 import { FacadeError } from '../../management/errors.js';
-import { MESSAGE_EVENT_BASE, TraceCode, traceKind } from './codes.js';
+import { DELIVERY_CODES, MESSAGE_EVENT_BASE, TraceCode, traceKind } from './codes.js';
 import { formatTraceId } from './recorder.js';
 import { DecodedBatch, MSG_BUCKET } from './batch-codec.js';
 import { BLOCK_BATCHES, BLOCK_ENTRY, MSG_EPOCH_FACTOR, summarizedBelow } from './trace-db.js';
@@ -120,6 +120,8 @@ interface ChannelInfo {
   readonly instanceId: string;
   readonly clientId: string;
   readonly channelId: string;
+  /** ActionInfo detail of a rule's events, '' otherwise. */
+  readonly info: string;
 }
 
 /** What one query reads: batches (decoded once), channels, epochs. */
@@ -144,10 +146,11 @@ class Reader {
   channel(id: number): ChannelInfo | null {
     let c = this.channels.get(id);
     if (c === undefined) {
-      const row = this.db.prepare('SELECT instance_id, client_id, channel_id FROM channels WHERE id = ?').get(id) as
-        | { instance_id: string; client_id: string; channel_id: string }
+      // SELECT *: a schema 3 file (tracing off, never migrated) has no info column.
+      const row = this.db.prepare('SELECT * FROM channels WHERE id = ?').get(id) as
+        | { instance_id: string; client_id: string; channel_id: string; info?: string }
         | undefined;
-      c = row === undefined ? null : { instanceId: row.instance_id, clientId: row.client_id, channelId: row.channel_id };
+      c = row === undefined ? null : { instanceId: row.instance_id, clientId: row.client_id, channelId: row.channel_id, info: row.info ?? '' };
       this.channels.set(id, c);
     }
     return c;
@@ -406,13 +409,15 @@ function deviceRecord(hit: Hit, reader: Reader): DeviceTraceRecord {
 
 function messageRecord(hit: Hit, reader: Reader): MessageTraceRecord {
   const kind = traceKind(hit.code);
+  const channel = reader.channel(hit.channel);
+  const info = channel?.info ?? '';
   return {
     Time: formatTraceTime(hit.time),
     MsgId: reader.msgId(hit.msg),
-    ClientId: reader.channel(hit.channel)?.clientId ?? '',
+    ClientId: channel?.clientId ?? '',
     Action: kind.action,
     ActionCode: kind.actionCode,
-    ActionInfo: kind.actionInfo,
+    ActionInfo: info === '' ? kind.actionInfo : `${kind.actionInfo} (${info})`,
   };
 }
 
@@ -454,7 +459,10 @@ export function queryMessagePublish(db: Database.Database | null, q: MessageTrac
   return { MessageTraceLists: hits.map((h) => messageRecord(h, reader)) };
 }
 
-/** QueryMqttTraceMessageSubscribe: who a message was pushed to (sub / push_offline). */
+/**
+ * QueryMqttTraceMessageSubscribe: where a message went: pushed to clients (sub / push_offline),
+ * and Ferry's own rule hops (rule_out, rule_retry, rule_dead) and offline drops (drop_offline).
+ */
 export function queryMessageSubscribe(db: Database.Database | null, q: MessageSubscribeQuery): MessageSubscribePage {
   checkRange(q);
   const msgId = checkMsgId(q.msgId);
@@ -463,6 +471,6 @@ export function queryMessageSubscribe(db: Database.Database | null, q: MessageSu
   if (db === null || msg === null) return { ...pageInfo(spec, 0, undefined), MessageTraceLists: [] };
   const reader = new Reader(db);
   const clientId = q.clientId !== undefined && q.clientId !== '' ? q.clientId : undefined;
-  const page = pageOf(messageHits(reader, msg, q, [TraceCode.Sub, TraceCode.PushOffline], clientId), spec);
+  const page = pageOf(messageHits(reader, msg, q, DELIVERY_CODES, clientId), spec);
   return { ...pageInfo(spec, page.total, page.next), MessageTraceLists: page.hits.map((h) => messageRecord(h, reader)) };
 }

@@ -19,10 +19,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Channel } from '../../channel/channel.js';
-import type { Tracer } from '../../broker/tracer.js';
+import type { DropCause, Tracer } from '../../broker/tracer.js';
+import type { RuleHop, RuleTracer } from '../../rules/tracer.js';
 import type { Message } from '../../session/message.js';
 import type { Delivery } from '../../session/session.js';
-import { TraceCode, closeCode, refusedCode } from './codes.js';
+import { TraceCode, closeCode, dropCode, refusedCode } from './codes.js';
 
 /** A channel number's identity, sent once with the batch that first uses it. */
 export interface ChannelRegistration {
@@ -31,6 +32,8 @@ export interface ChannelRegistration {
   readonly clientId: string;
   /** The number is only used by this batch's events (refused connects); forget it after. */
   readonly once: boolean;
+  /** What its message events' ActionInfo adds (a rule's `rule <id>, <scheme>`); absent for clients. */
+  readonly info?: string;
 }
 
 /** Columnar events; the typed arrays are views of one buffer (a shared slot of the writer's). */
@@ -106,10 +109,17 @@ export function usernameInstance(username: string | undefined): string | undefin
 /** Events that may share one clock reading within an event-loop turn. */
 const CLOCK_EVENTS = 256;
 
-export class TraceRecorder implements Tracer {
+/** Clients remembered with the channel number their drop events use (then the map starts over). */
+const MAX_DROP_CHANNELS = 65_536;
+
+export class TraceRecorder implements Tracer, RuleTracer {
   /** Events recorded / dropped because the writer was behind. */
   recorded = 0;
   dropped = 0;
+  /** Rule events of messages numbered by an earlier process run (outbox items from before a restart): not recorded. */
+  foreign = 0;
+  /** Channel numbers of queue drops, per instance and client (they have no connection). */
+  private readonly dropChannels = new Map<string, number>();
   private seq = 0;
   private batch: TraceBatch;
   private readonly batchSize: number;
@@ -177,6 +187,59 @@ export class TraceRecorder implements Tracer {
       offline = id < n && !delivery.retain;
     }
     this.push(offline ? TraceCode.PushOffline : TraceCode.Sub, n, id);
+  }
+
+  queueDropped(instanceId: string, clientId: string, traceId: number, cause: DropCause): void {
+    const key = `${instanceId}\u001f${clientId}`;
+    let n = this.dropChannels.get(key);
+    if (n === undefined) {
+      if (this.dropChannels.size >= MAX_DROP_CHANNELS) this.dropChannels.clear();
+      n = ++this.seq;
+      this.dropChannels.set(key, n);
+      this.batch.channels.push({ n, instanceId, clientId, once: false });
+    }
+    this.push(dropCode(cause), n, traceId === 0 ? ++this.seq : traceId);
+  }
+
+  // RuleTracer
+
+  ruleHop(instanceId: string, ruleId: string, scheme: string): RuleHop {
+    let n = 0;
+    const event = (code: number, msgId: string): void => {
+      const msg = this.ownMessage(msgId);
+      if (msg === 0) {
+        this.foreign++;
+        return;
+      }
+      if (n === 0) {
+        // Registered with its first event: a rule that never delivers costs no channel row.
+        n = ++this.seq;
+        this.batch.channels.push({ n, instanceId, clientId: '', once: false, info: `rule ${ruleId}, ${scheme}` });
+      }
+      this.push(code, n, msg);
+    };
+    return {
+      delivered: (msgId) => event(TraceCode.RuleOut, msgId),
+      retried: (msgId) => event(TraceCode.RuleRetry, msgId),
+      deadLettered: (msgId) => event(TraceCode.RuleDead, msgId),
+    };
+  }
+
+  /**
+   * The message number of a MsgId this process run gave out (msgIdOf), else 0. Parsed in place:
+   * a rule records one event per delivered item.
+   */
+  private ownMessage(msgId: string): number {
+    const prefix = this.idPrefix;
+    if (msgId.length !== prefix.length + 12 || !msgId.startsWith(prefix)) return 0;
+    let n = 0;
+    for (let i = prefix.length; i < msgId.length; i++) {
+      const c = msgId.charCodeAt(i);
+      const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+      if (d < 0) return 0;
+      n = n * 16 + d;
+    }
+    return n > this.seq ? 0 : n;
   }
 
   /**

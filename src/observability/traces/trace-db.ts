@@ -23,7 +23,7 @@ export const TRACE_DB_FILE = 'traces.db';
 
 /** 'FRTR' — marks the file as Ferry's trace database. */
 const TRACE_APPLICATION_ID = 0x46525452;
-export const TRACE_SCHEMA_VERSION = 3;
+export const TRACE_SCHEMA_VERSION = 4;
 
 /**
  * Each batch of events the recorder sends is one row of `batches` (batch-codec.ts: a BLOB of
@@ -37,8 +37,9 @@ export const TRACE_SCHEMA_VERSION = 3;
  * - `batch_msgs`: the MsgId buckets (msg ÷ MSG_BUCKET) of each batch's message events, written
  *   with the batch (a MsgId query decodes only the batches of its bucket).
  * Other tables:
- * - `channels`: one row per connection, plus one per instance for server-made messages; holds
- *   the instance, client id and ChannelId text;
+ * - `channels`: one row per connection, plus one per instance for server-made messages, one per
+ *   running rule (its events' ActionInfo detail in `info`: `rule <id>, <scheme>`) and one per
+ *   client with dropped offline messages; holds the instance, client id and ChannelId text;
  * - `epochs`: the 20-hex MsgId prefix of each process run. A stored msg number is
  *   epoch × 2^40 + the recorder's counter (MsgId = prefix + 12 hex of the counter). Epoch
  *   numbers wrap at MAX_EPOCHS; with retention of days that never collides.
@@ -55,7 +56,8 @@ const SCHEMA = `
     id          INTEGER PRIMARY KEY,
     instance_id TEXT NOT NULL,
     client_id   TEXT NOT NULL,
-    channel_id  TEXT NOT NULL
+    channel_id  TEXT NOT NULL,
+    info        TEXT NOT NULL DEFAULT ''
   );
   CREATE INDEX channels_client ON channels(instance_id, client_id);
   CREATE TABLE batches (
@@ -135,7 +137,14 @@ function openWriter(path: string): Database.Database {
     const appId = db.pragma('application_id', { simple: true }) as number;
     const version = db.pragma('user_version', { simple: true }) as number;
     if (appId !== 0 && appId !== TRACE_APPLICATION_ID) throw new Error(`not a Ferry trace database (application_id ${appId})`);
-    if (version !== 0 && version !== TRACE_SCHEMA_VERSION) throw new Error(`trace schema ${version}, this build writes ${TRACE_SCHEMA_VERSION}`);
+    if (version !== 0 && version !== 3 && version !== TRACE_SCHEMA_VERSION) throw new Error(`trace schema ${version}, this build writes ${TRACE_SCHEMA_VERSION}`);
+    if (version === 3) {
+      // Schema 4 only adds channels.info (rule events): kept in place, old traces stay.
+      db.transaction(() => {
+        db.exec(`ALTER TABLE channels ADD COLUMN info TEXT NOT NULL DEFAULT ''`);
+        db.pragma(`user_version = ${TRACE_SCHEMA_VERSION}`);
+      })();
+    }
     if (version === 0) {
       db.transaction(() => {
         db.exec(SCHEMA);
@@ -223,7 +232,7 @@ export class TraceWriter {
     this.deleteBatch = db.prepare('DELETE FROM batches WHERE id = ?');
     this.setSummarized = db.prepare("UPDATE meta SET value = ? WHERE key = 'summarized_below'");
     this.insertBucket = db.prepare('INSERT INTO batch_msgs (bucket, batch) VALUES (?, ?)');
-    this.insertChannel = db.prepare('INSERT INTO channels (instance_id, client_id, channel_id) VALUES (?, ?, ?)');
+    this.insertChannel = db.prepare('INSERT INTO channels (instance_id, client_id, channel_id, info) VALUES (?, ?, ?, ?)');
     this.store = db.transaction((c: TraceColumns, id: number) => this.insert(c, id, true));
     const head = db.prepare('SELECT max(id) AS id, coalesce(sum(count), 0) AS n FROM batches').get() as { id: number | null; n: number };
     this.events = head.n;
@@ -251,9 +260,9 @@ export class TraceWriter {
     return id;
   }
 
-  /** Stores a connection's identity; returns the id rows refer to. */
-  channel(instanceId: string, clientId: string, channelId: string): number {
-    return Number(this.insertChannel.run(instanceId, clientId, channelId).lastInsertRowid);
+  /** Stores a connection's identity (`info`: a rule's ActionInfo detail); returns the id rows refer to. */
+  channel(instanceId: string, clientId: string, channelId: string, info = ''): number {
+    return Number(this.insertChannel.run(instanceId, clientId, channelId, info).lastInsertRowid);
   }
 
   /** Stores events as one batch (one row plus its summaries, one transaction). */

@@ -55,8 +55,8 @@ function endsChannel(code: number): boolean {
 export interface RowContext {
   /** Recorder channel number → channels.id, for the channels in use. */
   readonly channels: Map<number, number>;
-  /** Stores a channel's identity (instance, client, ChannelId) and returns its id. */
-  register(instanceId: string, clientId: string, channelId: string): number;
+  /** Stores a channel's identity (instance, client, ChannelId, ActionInfo detail) and returns its id. */
+  register(instanceId: string, clientId: string, channelId: string, info?: string): number;
   readonly idPrefix: string;
   readonly epoch: number;
 }
@@ -71,7 +71,7 @@ export function batchColumns(batch: TraceBatch, ctx: RowContext): TraceColumns {
   const channels = ctx.channels;
   const once: number[] = [];
   for (const r of batch.channels) {
-    channels.set(r.n, ctx.register(r.instanceId, r.clientId, formatTraceId(ctx.idPrefix, r.n)));
+    channels.set(r.n, ctx.register(r.instanceId, r.clientId, formatTraceId(ctx.idPrefix, r.n), r.info));
     if (r.once) once.push(r.n);
   }
   const base = ctx.epoch * MSG_EPOCH_FACTOR;
@@ -147,7 +147,7 @@ function run(): void {
   }
   const ctx: RowContext = {
     channels: new Map<number, number>(),
-    register: (instanceId, clientId, channelId) => writer.channel(instanceId, clientId, channelId),
+    register: (instanceId, clientId, channelId, info) => writer.channel(instanceId, clientId, channelId, info),
     idPrefix: data.idPrefix,
     epoch: writer.epoch(data.idPrefix),
   };

@@ -294,8 +294,9 @@ export class MemoryStore implements Store {
   }
 
   private dropEntry(entry: QEntry, reason: DroppedEntry['reason']): DroppedEntry {
+    const traceId = this.messages.get(entry.delivery.messageId)?.record.traceId ?? 0;
     this.removeEntry(entry);
-    return { clientId: entry.owner.record.clientId, seq: entry.seq, messageId: entry.delivery.messageId, reason };
+    return { clientId: entry.owner.record.clientId, seq: entry.seq, messageId: entry.delivery.messageId, reason, traceId };
   }
 
   private removeEntry(entry: QEntry): void {
@@ -568,7 +569,7 @@ export class MemoryStore implements Store {
         if (left <= 0) break;
         if (entry.expiresAt === 0 || entry.expiresAt > now) continue;
         this.mutate();
-        this.removeEntry(entry);
+        this.pendingDrops.push(this.dropEntry(entry, 'expired'));
         expiredMessages++;
         left--;
         await pause();
@@ -580,7 +581,7 @@ export class MemoryStore implements Store {
       for (const entry of [...queue.values()]) {
         if (left <= 0 || entry.createdAt > cutoff) break;
         this.mutate();
-        this.removeEntry(entry);
+        this.pendingDrops.push(this.dropEntry(entry, 'retention'));
         retentionDropped++;
         left--;
         await pause();

@@ -80,6 +80,7 @@ function applyOne(
         properties: slice(num(6), num(7)),
         expiresAt: num(8),
         createdAt: num(9),
+        traceId: num(10),
       });
       return;
     }

@@ -89,6 +89,7 @@ export class Housekeeping {
         bytes: number;
       }>;
       for (const row of rows) {
+        const traceId = this.messages.traceId(row.message_id);
         this.messages.unref(row.message_id);
         const owner = this.index.bySid.get(row.sid);
         if (owner === undefined) {
@@ -96,7 +97,7 @@ export class Housekeeping {
           continue;
         }
         this.index.count(owner, -1, -row.bytes);
-        this.corrections.add(owner.record.clientId, -1);
+        this.corrections.dropped({ clientId: owner.record.clientId, seq: row.seq, messageId: row.message_id, reason: 'expired', traceId });
         expiredMessages++;
       }
       left -= rows.length;
@@ -116,6 +117,7 @@ export class Housekeeping {
           const deleted = this.s.deleteQueuedBySeq.get(row.seq) as { message_id: number; bytes: number } | undefined;
           removed++;
           if (deleted === undefined) continue;
+          const traceId = this.messages.traceId(deleted.message_id);
           this.messages.unref(deleted.message_id);
           const owner = this.index.bySid.get(row.sid);
           if (owner === undefined) {
@@ -123,7 +125,7 @@ export class Housekeeping {
             continue;
           }
           this.index.count(owner, -1, -deleted.bytes);
-          this.corrections.add(owner.record.clientId, -1);
+          this.corrections.dropped({ clientId: owner.record.clientId, seq: row.seq, messageId: deleted.message_id, reason: 'retention', traceId });
           retentionDropped++;
         }
         left -= removed;

@@ -32,7 +32,15 @@ export class Messages {
       properties: message.properties,
       expiresAt: message.expiresAt,
       createdAt: message.createdAt,
+      traceId: message.traceId ?? 0,
     });
+  }
+
+  /** The trace number a message was stored with (0 when none or unknown); for drop reports. */
+  traceId(id: MessageId): number {
+    const pending = this.pendingMessages.get(id);
+    if (pending !== undefined) return pending.traceId ?? 0;
+    return (this.s.messageTrace.get(id) as number | undefined) ?? 0;
   }
 
   get(id: MessageId): MessageRecord | undefined {
@@ -84,6 +92,7 @@ export class Messages {
         message.expiresAt,
         message.createdAt,
         refs,
+        message.traceId ?? 0,
       );
     }
     for (const [id, delta] of this.refDelta) {

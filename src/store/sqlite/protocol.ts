@@ -95,7 +95,7 @@ export const OP_ARITY: Readonly<Record<number, number>> = {
   [Op.DeleteSession]: 1,
   [Op.PutSubscription]: 9,
   [Op.DeleteSubscription]: 2,
-  [Op.AddMessage]: 10,
+  [Op.AddMessage]: 11,
   [Op.Enqueue]: 12,
   [Op.RemoveQueued]: 2,
   [Op.AddInflight]: 9,

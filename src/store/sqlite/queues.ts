@@ -85,11 +85,12 @@ export class Queues {
   private dropped(rows: DroppedRow[], reason: DropReason): void {
     rows.sort((a, b) => a.seq - b.seq);
     for (const row of rows) {
+      const traceId = this.messages.traceId(row.message_id);
       this.messages.unref(row.message_id);
       const owner = this.index.bySid.get(row.sid);
       if (owner === undefined) continue;
       this.index.count(owner, -1, -row.bytes);
-      this.corrections.dropped({ clientId: owner.record.clientId, seq: row.seq, messageId: row.message_id, reason });
+      this.corrections.dropped({ clientId: owner.record.clientId, seq: row.seq, messageId: row.message_id, reason, traceId });
     }
   }
 

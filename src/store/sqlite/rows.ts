@@ -25,6 +25,8 @@ export interface MessageRow {
   properties: Buffer | null;
   expires_at: number;
   created_at: number;
+  /** Selected where a reader needs it (queue paging): NewMessage.traceId. */
+  trace_id?: number;
 }
 
 export interface QueueRow extends MessageRow {
@@ -74,6 +76,7 @@ export function messageFromRow(row: MessageRow): MessageRecord {
     properties: row.properties,
     expiresAt: row.expires_at,
     createdAt: row.created_at,
+    ...(row.trace_id !== undefined && row.trace_id !== 0 ? { traceId: row.trace_id } : {}),
   };
 }
 

@@ -153,6 +153,11 @@ export const MIGRATIONS: readonly Migration[] = [
         (SELECT length(CAST(m.topic AS BLOB)) + length(m.payload) FROM messages m WHERE m.id = queue.message_id), 0);
     `,
   },
+  {
+    version: 5,
+    description: 'messages.trace_id: the trace number a message was stored with (names a dropped queued message in traces)',
+    sql: `ALTER TABLE messages ADD COLUMN trace_id INTEGER NOT NULL DEFAULT 0;`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

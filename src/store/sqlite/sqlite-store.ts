@@ -440,6 +440,7 @@ export class SqliteStore implements Store {
       props === null ? -1 : props.length,
       message.expiresAt,
       message.createdAt,
+      message.traceId ?? 0,
     );
     return id;
   }

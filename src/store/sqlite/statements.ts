@@ -32,9 +32,10 @@ export function prepareStatements(db: Database.Database) {
     ),
     deleteSub: p(`DELETE FROM subscriptions WHERE sid = ? AND key = ?`),
     insertMessage: p(
-      `INSERT INTO messages (id, topic, payload, qos, retain, properties, expires_at, created_at, refs)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO messages (id, topic, payload, qos, retain, properties, expires_at, created_at, refs, trace_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
+    messageTrace: p(`SELECT trace_id FROM messages WHERE id = ?`).pluck(),
     messageTimes: p(`SELECT created_at, expires_at, length(CAST(topic AS BLOB)) + length(payload) AS bytes FROM messages WHERE id = ?`),
     getMessage: p(`SELECT id, topic, payload, qos, retain, properties, expires_at, created_at FROM messages WHERE id = ?`),
     addRefs: p(`UPDATE messages SET refs = refs + ? WHERE id = ? RETURNING refs`),
@@ -58,7 +59,7 @@ export function prepareStatements(db: Database.Database) {
     ),
     readQueue: p(
       `SELECT q.seq, q.message_id, q.qos AS dqos, q.retain AS dretain, q.sub_ids, q.share_group, q.share_filter,
-              m.id, m.topic, m.payload, m.qos, m.retain, m.properties, m.expires_at, m.created_at
+              m.id, m.topic, m.payload, m.qos, m.retain, m.properties, m.expires_at, m.created_at, m.trace_id
        FROM queue q JOIN messages m ON m.id = q.message_id
        WHERE q.sid = ? AND q.seq > ? ORDER BY q.seq LIMIT ?`,
     ),
