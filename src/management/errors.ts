@@ -4,7 +4,7 @@
  * request field at fault when there is one. Tenancy/auth errors (`ManagementError`, src/tenancy)
  * carry the same `code`/`status` pair and are passed through as they are.
  */
-import { statusTable } from '../errors.js';
+import { httpStatus, statusTable } from '../errors.js';
 import { StoreUnavailableError } from '../store/errors.js';
 import { ManagementError } from '../tenancy/errors.js';
 
@@ -63,7 +63,7 @@ export function describeError(err: unknown): { code: string; status: number; mes
   }
   if (err instanceof StoreUnavailableError) {
     // The write was not made durable (disk full, I/O error): refused, never acknowledged.
-    return { code: 'ServiceUnavailable', status: 503, message: `the store cannot write, retry later: ${err.message}`, internal: false };
+    return { code: 'ServiceUnavailable', status: httpStatus('ServiceUnavailable'), message: `the store cannot write, retry later: ${err.message}`, internal: false };
   }
-  return { code: 'InternalError', status: 500, message: 'internal error', internal: true };
+  return { code: 'InternalError', status: httpStatus('InternalError'), message: 'internal error', internal: true };
 }

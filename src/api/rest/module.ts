@@ -11,6 +11,7 @@ import swagger from '@fastify/swagger';
 import { Ajv } from 'ajv';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { HttpModule } from '../../http/server.js';
+import { httpStatus } from '../../errors.js';
 import { describeError, FacadeError } from '../../management/errors.js';
 import type { Management } from '../../management/management.js';
 import { NonceCache } from '../rpc/nonce-cache.js';
@@ -123,7 +124,7 @@ export function restModule(options: RestOptions): HttpModule {
         }
         if (error.validation !== undefined) {
           const field = validationField(error as Parameters<typeof validationField>[0]);
-          return reply.code(400).send({ error: { code: 'InvalidParameter', message: error.message, ...(field === undefined ? {} : { field }) }, requestId });
+          return reply.code(httpStatus('InvalidParameter')).send({ error: { code: 'InvalidParameter', message: error.message, ...(field === undefined ? {} : { field }) }, requestId });
         }
         if (error instanceof FacadeError || error.name === 'ManagementError' || error.name === 'StoreUnavailableError') {
           const e = describeError(error);
@@ -133,10 +134,10 @@ export function restModule(options: RestOptions): HttpModule {
           return reply.code(error.statusCode).send({ error: { code: error.code ?? 'BadRequest', message: error.message }, requestId });
         }
         request.log.error({ err: error, requestId }, 'api request failed');
-        return reply.code(500).send({ error: { code: 'InternalError', message: 'internal error' }, requestId });
+        return reply.code(httpStatus('InternalError')).send({ error: { code: 'InternalError', message: 'internal error' }, requestId });
       });
       app.setNotFoundHandler(async (request, reply) =>
-        reply.code(404).send({ error: { code: 'NotFound', message: `no route ${request.method} ${request.url}` }, requestId: randomUUID() }),
+        reply.code(httpStatus('NotFound')).send({ error: { code: 'NotFound', message: `no route ${request.method} ${request.url}` }, requestId: randomUUID() }),
       );
       const ctx: RestContext = { management, bearer, nonces, limitHits: hits, ...(options.stats === undefined ? {} : { stats: options.stats }) };
       registerRoutes(app, ctx);

@@ -7,6 +7,7 @@
 import type { FastifyInstance, FastifyRequest, HTTPMethods } from 'fastify';
 import type { PolicyRef, PolicyResource } from '../../auth/policy.js';
 import type { IdentityType, PermissionEffect, PermitAction, SignMode } from '../../auth/custom-auth.js';
+import { httpStatus } from '../../errors.js';
 import { FacadeError } from '../../management/errors.js';
 import type { Management, PageQuery, RetainedView } from '../../management/management.js';
 import type { Tag } from '../../management/tags.js';
@@ -639,7 +640,7 @@ export function registerRoutes(app: FastifyInstance, ctx: RestContext): void {
         accessKeyId = body['accessKeyId'];
         const secret = management.accessKeys.secret(accessKeyId);
         if (secret === undefined || management.policyOf(accessKeyId) === undefined || !safeEqual(body['accessKeySecret'], secret)) {
-          return reply.code(401).send({ error: { code: 'InvalidAccessKeyId', message: 'unknown or disabled AccessKey, or wrong secret' } });
+          return reply.code(httpStatus('InvalidAccessKeyId')).send({ error: { code: 'InvalidAccessKeyId', message: 'unknown or disabled AccessKey, or wrong secret' } });
         }
       } else {
         accessKeyId = authenticate(request, management, ctx.nonces, ctx.bearer, Date.now());
@@ -647,7 +648,7 @@ export function registerRoutes(app: FastifyInstance, ctx: RestContext): void {
       const issued = ctx.bearer.issue(accessKeyId, body['ttlSeconds'] as number);
       if (issued === null) {
         ctx.limitHits?.hit('api_token_quota');
-        return reply.code(429).send({ error: { code: 'Throttled', message: `this AccessKey already holds ${ctx.bearer.perKey} live bearer tokens; revoke some (DELETE /api/v1/auth/token) or wait for them to expire` } });
+        return reply.code(httpStatus('Throttled')).send({ error: { code: 'Throttled', message: `this AccessKey already holds ${ctx.bearer.perKey} live bearer tokens; revoke some (DELETE /api/v1/auth/token) or wait for them to expire` } });
       }
       return reply.code(201).send({ token: issued.token, tokenType: 'Bearer', expiresAt: issued.expiresAt, accessKeyId });
     },
