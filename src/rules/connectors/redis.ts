@@ -298,7 +298,9 @@ export class RedisSource implements SourceConnector {
     this.stopped = true;
     this.health_.stopped();
     this.reader.disconnect();
-    await this.loop;
+    // Bounded: a command queued while ioredis is reconnecting (server unreachable) never settles
+    // after disconnect(), so the loop may never see `stopped`; it holds nothing worth waiting for.
+    await withTimeout(this.loop ?? Promise.resolve(), 2 * BLOCK_MS, 'read loop').catch(() => undefined);
     // Let running handlers finish and ack (bounded: a stuck handler must not block stop()).
     await withTimeout(this.gate.idle(), this.timeoutMs, 'handlers').catch(() => undefined);
     this.acker.disconnect();

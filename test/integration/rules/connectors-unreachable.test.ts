@@ -41,4 +41,17 @@ describe('unreachable connectors', () => {
       assert.ok(afterStop && !afterStop.ok);
     });
   }
+
+  it('unreachable connectors - a redis source whose server never answers still stops (Ferry shutdown does not hang)', async () => {
+    const port = await freePort(); // nothing listens there
+    const source = registry.createSource(`redis://127.0.0.1:${port}/0?stream=s&group=g`, { parentTopic: 'cmd' });
+    await source.start();
+    source.consume(async () => undefined);
+    // Long enough for ioredis to be reconnecting with a command queued (it never settles then).
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const started = Date.now();
+    await source.stop();
+    assert.ok(Date.now() - started < 5_000, `stopped in ${Date.now() - started} ms`);
+    assert.equal((await source.health()).state, 'stopped');
+  });
 });
