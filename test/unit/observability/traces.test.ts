@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CloseCause } from '../../../src/broker/tracer.js';
+import Database from 'better-sqlite3';
+import { CloseCause, DropCause } from '../../../src/broker/tracer.js';
 import { ReasonCode as RC } from '../../../src/protocol/reason-codes.js';
 import { Message } from '../../../src/session/message.js';
 import type { Channel } from '../../../src/channel/channel.js';
@@ -246,4 +247,65 @@ test('traces - batches as rows: client and MsgId queries match a plain scan acro
   assert.equal(writer.count(), all.length);
   check('capped');
   writer.close();
+});
+
+test('traces - a schema 3 traces.db is migrated in place: its traces stay, rule events get their ActionInfo detail', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-trace-v3-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'traces.db');
+  // A schema 3 file: channels without `info`, one stored device event.
+  let writer = new TraceWriter(openTraceDbForWriting(path));
+  const old = writer.channel('inst', 'dev', 'c'.repeat(32));
+  writer.write([{ time: 1000, channel: old, code: TraceCode.ConnectAccepted, msg: 0 }]);
+  writer.close();
+  const raw = new Database(path);
+  raw.exec('CREATE TABLE channels_v3 AS SELECT id, instance_id, client_id, channel_id FROM channels; DROP TABLE channels; ALTER TABLE channels_v3 RENAME TO channels');
+  raw.pragma('user_version = 3');
+  raw.close();
+  // Tracing off: a schema 3 file is still readable.
+  const v3 = openTraceDbForReading(path);
+  assert.equal(queryDeviceTrace(v3, { instanceId: 'inst', clientId: 'dev', beginTime: 0, endTime: 5000 }).Total, 1);
+  v3.close();
+
+  writer = new TraceWriter(openTraceDbForWriting(path));
+  t.after(() => writer.close());
+  assert.equal(writer.db.pragma('user_version', { simple: true }), 4);
+  const prefix = 'a'.repeat(20);
+  const epoch = writer.epoch(prefix);
+  const rule = writer.channel('inst', '', 'r'.repeat(32), 'rule r-1, redis');
+  writer.write([{ time: 2000, channel: rule, code: TraceCode.RuleOut, msg: epoch * 2 ** 40 + 7 }]);
+  const db = openTraceDbForReading(path);
+  t.after(() => db.close());
+  assert.equal(queryDeviceTrace(db, { instanceId: 'inst', clientId: 'dev', beginTime: 0, endTime: 5000 }).Total, 1, 'old traces kept');
+  const page = queryMessageSubscribe(db, { instanceId: 'inst', msgId: `${prefix}000000000007`, beginTime: 0, endTime: 5000 });
+  assert.deepEqual(
+    page.MessageTraceLists.map((r) => [r.Action, r.ClientId, r.ActionCode, r.ActionInfo]),
+    [['rule_out', '', 'mqtt.trace.action.msg.rule.out', 'Push To Rule Target (rule r-1, redis)']],
+  );
+});
+
+test('traces - rule hops are recorded only for MsgIds of this run; drops use one channel per client', (t) => {
+  const batches: TraceBatch[] = [];
+  const recorder = new TraceRecorder({ sink: { pending: 0, write: (b) => batches.push(b) }, flushIntervalMs: 60_000, defaultInstanceId: 'd' });
+  t.after(() => recorder.close());
+  const message = new Message('a/b', Buffer.from('x'), 1, false, undefined, 0, null);
+  const msgId = recorder.msgIdOf(message);
+  const hop = recorder.ruleHop('inst', 'r-1', 'redis');
+  hop.delivered(msgId);
+  hop.retried(msgId.toUpperCase()); // not an id this recorder gave out
+  hop.deadLettered('f'.repeat(32));
+  recorder.queueDropped('inst', 'dev', message.traceId, DropCause.InstanceCap);
+  recorder.queueDropped('inst', 'dev', 0, DropCause.Expired);
+  recorder.flush();
+  const [batch] = batches;
+  assert.equal(recorder.foreign, 2);
+  assert.deepEqual(Array.from(batch!.code.subarray(0, batch!.count)), [TraceCode.RuleOut, TraceCode.DropInstanceCap, TraceCode.DropExpired]);
+  assert.equal(batch!.msg[0], message.traceId);
+  assert.equal(batch!.msg[1], message.traceId);
+  assert.ok(batch!.msg[2]! > message.traceId, 'an unnumbered dropped message gets a new number');
+  assert.equal(batch!.channel[1], batch!.channel[2], 'one channel for the client');
+  assert.deepEqual(
+    batch!.channels.map((c) => [c.instanceId, c.clientId, c.info]),
+    [['inst', '', 'rule r-1, redis'], ['inst', 'dev', undefined]],
+  );
 });
