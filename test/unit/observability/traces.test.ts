@@ -259,7 +259,13 @@ test('traces - a schema 3 traces.db is migrated in place: its traces stay, rule 
   writer.write([{ time: 1000, channel: old, code: TraceCode.ConnectAccepted, msg: 0 }]);
   writer.close();
   const raw = new Database(path);
-  raw.exec('CREATE TABLE channels_v3 AS SELECT id, instance_id, client_id, channel_id FROM channels; DROP TABLE channels; ALTER TABLE channels_v3 RENAME TO channels');
+  raw.exec(`
+    CREATE TABLE channels_v3 (id INTEGER PRIMARY KEY, instance_id TEXT NOT NULL, client_id TEXT NOT NULL, channel_id TEXT NOT NULL);
+    INSERT INTO channels_v3 SELECT id, instance_id, client_id, channel_id FROM channels;
+    DROP TABLE channels;
+    ALTER TABLE channels_v3 RENAME TO channels;
+    CREATE INDEX channels_client ON channels(instance_id, client_id);
+  `);
   raw.pragma('user_version = 3');
   raw.close();
   // Tracing off: a schema 3 file is still readable.
