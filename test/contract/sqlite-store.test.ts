@@ -159,6 +159,33 @@ describe('SQLite store: files, corruption, fsync policies', () => {
     await assert.rejects(openSqliteStore({ path }), StoreVersionError);
   });
 
+  test('a schema 4 file gets messages.trace_id by migration; drops report the trace number a message was stored with', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'ferry.db');
+    const limits = { maxQueuedPerSession: 1, maxQueuedPerInstance: 1000, retentionMs: 1e12 };
+    let store = await openSqliteStore({ path, limits });
+    store.putSession(session('c1'));
+    store.enqueue('c1', delivery(store.addMessage(message('old'))));
+    await store.close();
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(path);
+    db.exec(`ALTER TABLE messages DROP COLUMN trace_id; DELETE FROM schema_migrations WHERE version >= 5`);
+    db.pragma('user_version = 4');
+    db.close();
+
+    store = await openSqliteStore({ path, limits });
+    const drops: Array<[string, number | undefined]> = [];
+    store.onDrop((dropped) => drops.push(...dropped.map((d): [string, number | undefined] => [d.reason, d.traceId])));
+    store.enqueue('c1', delivery(store.addMessage({ ...message('traced'), traceId: 41 })));
+    await store.commit();
+    store.enqueue('c1', delivery(store.addMessage({ ...message('next'), traceId: 42 })));
+    await store.commit();
+    assert.deepEqual(drops, [['session-cap', 0], ['session-cap', 41]], 'a message from before the migration has none');
+    const [queued] = await store.readQueue('c1', 0, 10);
+    assert.equal(queued?.message.traceId, 42, 'paging returns it too');
+    await store.close();
+  });
+
   test('queued byte totals are rebuilt at open, and a schema 3 file gets them by migration', async () => {
     const dir = tempDir();
     const path = join(dir, 'ferry.db');
@@ -171,7 +198,7 @@ describe('SQLite store: files, corruption, fsync policies', () => {
     // As a schema 3 file: no bytes column, user_version 3.
     const Database = (await import('better-sqlite3')).default;
     const db = new Database(path);
-    db.exec(`ALTER TABLE queue DROP COLUMN bytes; DELETE FROM schema_migrations WHERE version = 4`);
+    db.exec(`ALTER TABLE queue DROP COLUMN bytes; ALTER TABLE messages DROP COLUMN trace_id; DELETE FROM schema_migrations WHERE version >= 4`);
     db.pragma('user_version = 3');
     db.close();
 

@@ -151,3 +151,21 @@ test('traces - a queued message whose expiry passed is purged as a drop_offline 
     [['drop_offline', ids[0], 'Offline Msg Dropped: expired']],
   );
 });
+
+test('traces - the per-session byte cap drops the oldest: drop_offline names the byte cap', async (t) => {
+  // Each entry is 'bytes/x' (7) + 100 bytes of payload: three fit in 350 bytes, four do not.
+  const { ferry, url, endpoint } = await start(t, { maxQueuedBytes: 350 });
+  const target = uniqueId('bytes');
+  await offline(t, url, target, 'bytes/#');
+  const pubId = uniqueId('bytespub');
+  const pub = await connect(t, url, { clientId: pubId });
+  for (let i = 0; i < 4; i++) await pub.client.publishAsync('bytes/x', Buffer.alloc(100, i), { qos: 1 });
+  const ids = await publishedIds(ferry, pubId, 4);
+  await waitFor(async () => ((await clientDetail(endpoint, target))['droppedMessages'] === 1 ? true : null));
+  await ferry.traces.flush();
+  const page = await ferry.traces.queryMessageOfClient({ instanceId: I, clientId: target, beginTime: Date.now() - 60_000, endTime: Date.now() + 1000 });
+  assert.deepEqual(
+    page.MessageOfClientList.map((r) => [r.Action, r.MsgId, r.ActionInfo]),
+    [['drop_offline', ids[0], 'Offline Msg Dropped: session queue bytes full']],
+  );
+});
