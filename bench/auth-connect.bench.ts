@@ -44,6 +44,7 @@ async function runBroker(): Promise<void> {
     mqttPort: 0,
     wsPort: 0,
     httpPort: 0,
+    amqpPort: -1,
     logLevel: 'silent',
     tracing: false,
     bootstrapAccessKeyId: KEY.id,

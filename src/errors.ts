@@ -5,7 +5,8 @@
  * MQTT client. The per-module tables (FACADE_ERRORS, MANAGEMENT_ERRORS, RPC_ERRORS) are views of
  * this one and define no status of their own. docs/errors.md lists exactly these codes
  * (test/unit/errors.test.ts checks it); MQTT reason codes are protocol/reason-codes.ts, CLI exit
- * codes cli/exit-codes.ts, both listed there too. AMQP reply codes join here when AMQP does.
+ * codes cli/exit-codes.ts, both listed there too. AMQP reply codes
+ * (the AMQP endpoint's connection.close / channel.close / basic.return) are AMQP_REPLY_CODES below.
  *
  *   status     HTTP status on the REST API and the facade
  *   rpcStatus  on the RPC endpoint when it differs: the managed service answers business
@@ -109,3 +110,27 @@ export function rpcStatus(code: string): number | undefined {
 export function statusTable<const C extends ErrorCode>(codes: readonly C[]): { readonly [K in C]: number } {
   return Object.fromEntries(codes.map((c) => [c, ERRORS[c].status])) as { [K in C]: number };
 }
+
+/**
+ * AMQP 0-9-1 reply codes the AMQP endpoint (src/amqp) closes connections and channels with, or
+ * returns unroutable messages with; names as in the 0-9-1 spec. `scope`: what the code closes.
+ */
+export const AMQP_REPLY_CODES = {
+  200: { name: 'REPLY_SUCCESS', scope: 'connection or channel' },
+  311: { name: 'CONTENT_TOO_LARGE', scope: 'basic.return' },
+  312: { name: 'NO_ROUTE', scope: 'basic.return' },
+  320: { name: 'CONNECTION_FORCED', scope: 'connection' },
+  403: { name: 'ACCESS_REFUSED', scope: 'connection or channel' },
+  404: { name: 'NOT_FOUND', scope: 'channel' },
+  406: { name: 'PRECONDITION_FAILED', scope: 'channel' },
+  501: { name: 'FRAME_ERROR', scope: 'connection' },
+  502: { name: 'SYNTAX_ERROR', scope: 'connection' },
+  503: { name: 'COMMAND_INVALID', scope: 'connection' },
+  504: { name: 'CHANNEL_ERROR', scope: 'connection' },
+  505: { name: 'UNEXPECTED_FRAME', scope: 'connection' },
+  530: { name: 'NOT_ALLOWED', scope: 'connection' },
+  540: { name: 'NOT_IMPLEMENTED', scope: 'connection' },
+  541: { name: 'INTERNAL_ERROR', scope: 'connection' },
+} as const;
+
+export type AmqpReplyCode = keyof typeof AMQP_REPLY_CODES;

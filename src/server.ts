@@ -39,6 +39,7 @@ import { connectorEndpoints, connectorLoader, type ConnectorLoader } from './rul
 import { RuleRegistry } from './rules/registry.js';
 import { RuleBackends } from './rules/runtime.js';
 import type { LimitHits } from './observability/limit-hits.js';
+import { startAmqp, type AmqpEndpoint } from './amqp/endpoint.js';
 
 /** Listener names, as they appear in logs, PeerInfo.listener and RunningFerry.ports. */
 export type ListenerName = 'mqtt' | 'ws' | 'mqtts' | 'wss';
@@ -50,6 +51,9 @@ export interface FerryPorts {
   /** Present when TLS is configured. */
   mqtts?: number;
   wss?: number;
+  /** The AMQP endpoint (docs/amqp.md); absent when off. */
+  amqp?: number;
+  amqps?: number;
 }
 
 export interface StartOptions {
@@ -86,6 +90,8 @@ export interface RunningFerry {
   readonly rules: { readonly registry: RuleRegistry; readonly connectors: ConnectorLoader; readonly backends: RuleBackends };
   /** The rule runtime: the engine, the built-in queues and its connector registry (docs/rules.md). */
   readonly ruleRuntime: RulesRuntime;
+  /** The AMQP endpoint for server-side SDKs (docs/amqp.md); null when amqpPort and amqpsPort are off. */
+  readonly amqp: AmqpEndpoint | null;
   /** Actually bound ports. */
   readonly ports: Readonly<FerryPorts>;
   /** True between "every listener accepts" and the start of stop(). */
@@ -280,11 +286,18 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   });
   let listeners: ListenerGroup | undefined;
   let httpPort: number;
+  let amqp: AmqpEndpoint | null = null;
   try {
     httpPort = await listenHttp(http, config.bind, config.httpPort);
     logger.info({ listener: 'http', address: config.bind, port: httpPort }, 'listening');
+    amqp = await startAmqpEndpoint(config, specs, { broker, store, auth: auth.service, management, ruleRuntime, traces, logger });
+    if (amqp !== null) {
+      const endpoint = amqp;
+      readiness.addCheck('amqp', () => endpoint.readiness());
+    }
     listeners = await startListeners(specs, broker, componentLogger(logger, 'transport'));
   } catch (err) {
+    await amqp?.close();
     await http.close();
     await broker.close();
     await traces.close();
@@ -295,17 +308,21 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   for (const l of listeners.listeners) {
     logger.info({ listener: l.name, transport: l.kind, address: l.host, port: l.port }, 'listening');
   }
-  const ports: FerryPorts = { mqtt: 0, ws: 0, http: httpPort, ...listeners.ports };
+  for (const [name, port] of Object.entries(amqp?.ports ?? {})) logger.info({ listener: name, transport: name === 'amqp' ? 'tcp' : 'tls', address: config.bind, port }, 'listening');
+  const ports: FerryPorts = { mqtt: 0, ws: 0, http: httpPort, ...listeners.ports, ...amqp?.ports };
   readiness.state = 'ready';
   logger.info({ ports, dataDir: config.dataDir, allowAnonymous: config.broker.allowAnonymous }, 'ferry started');
 
   const group = listeners;
+  const amqpEndpoint = amqp;
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       readiness.state = 'stopping';
       logger.info('stopping');
       group.stopAccepting();
+      amqpEndpoint?.stopAccepting();
+      await amqpEndpoint?.close();
       try {
         await broker.close();
       } catch (err) {
@@ -336,10 +353,38 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
     traces,
     rules: { registry: rules, connectors, backends: ruleBackends },
     ruleRuntime,
+    amqp: amqpEndpoint,
     ports,
     get ready() {
       return readiness.ready;
     },
     stop,
   };
+}
+
+/** The AMQP endpoint when amqpPort (or amqpsPort with TLS) is on; null otherwise. */
+async function startAmqpEndpoint(
+  config: FerryConfig,
+  specs: readonly ListenerSpec[],
+  deps: { broker: Broker; store: Awaited<ReturnType<typeof openStore>>; auth: AuthService; management: Management; ruleRuntime: RulesRuntime; traces: TraceService; logger: Logger },
+): Promise<AmqpEndpoint | null> {
+  const tls = specs.find((s) => s.kind === 'tls')?.tls;
+  if (config.amqpPort < 0 && (tls === undefined || config.amqpsPort < 0)) return null;
+  const { management } = deps;
+  return startAmqp({
+    host: config.bind,
+    port: config.amqpPort,
+    tlsPort: config.amqpsPort,
+    ...(tls === undefined ? {} : { tls }),
+    broker: deps.broker,
+    store: deps.store,
+    queues: deps.ruleRuntime.queues,
+    keys: deps.auth.keys,
+    custom: deps.auth.custom,
+    tenancy: deps.auth.tenancy,
+    publish: (instanceId, input) => management.publishNoWait(instanceId, input),
+    durable: () => management.durable(),
+    msgIdOf: (message) => deps.traces.msgIdOf(message),
+    logger: componentLogger(deps.logger, 'amqp'),
+  });
 }

@@ -205,7 +205,7 @@ function envLayer(env: Readonly<Record<string, string | undefined>>, cwd: string
     }
     // A Service named e.g. "ferry-mqtt" makes Kubernetes set FERRY_MQTT_PORT=tcp://…; no port is
     // ever written that way, so it is the service link, not a malformed setting (env-names.ts).
-    if (spec.type === 'port' && serviceLinkValue(raw)) {
+    if ((spec.type === 'port' || spec.key.endsWith('Port')) && serviceLinkValue(raw)) {
       notices.warnings.push(
         `Environment variable ${name}=${raw} looks like a Kubernetes service link, not a port: ignored, ` +
           `${spec.key} keeps its other sources. Rename the Service or set enableServiceLinks: false in the pod spec.`,

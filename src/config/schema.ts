@@ -33,6 +33,10 @@ export interface FerryConfig {
   /** TLS/WSS listeners accept device certificates of CAs registered per instance (src/x509). */
   x509DeviceAuth: boolean;
   httpPort: number;
+  /** AMQP 0-9-1 endpoint for server-side SDKs (docs/amqp.md); negative = off. */
+  amqpPort: number;
+  /** AMQP over TLS; only started when tlsCert and tlsKey are set; negative = off. */
+  amqpsPort: number;
   /** The web console at /console/ on the HTTP port (docs/console.md). */
   console: boolean;
   logLevel: LogLevel;
@@ -171,6 +175,8 @@ const ROWS = [
     description: 'HTTP path of the WebSocket and secure WebSocket endpoints.' },
   { key: 'httpPort', group: 'listeners', type: 'port', arg: 'N', default: 8080,
     description: 'HTTP port for /healthz and /readyz (0 = any free port).' },
+  { key: 'amqpPort', group: 'listeners', type: 'integer', arg: 'N', min: -1, max: 65535, default: 5672,
+    description: 'AMQP 0-9-1 port for backends using the managed service\'s server-side SDK or any AMQP client (docs/amqp.md); 0 = any free port, -1 = off.' },
   { key: 'console', group: 'listeners', type: 'boolean', default: true,
     description: 'Serve the web console at /console/ on the HTTP port (docs/console.md). It uses the REST API with the signed-in AccessKey\'s policies.' },
   { key: 'httpHeadersTimeoutMs', group: 'listeners', type: 'integer', arg: 'MS', min: 100, max: MAX_MS, default: 10_000,
@@ -184,6 +190,8 @@ const ROWS = [
     description: 'MQTT over TLS port; the listener starts only when tlsCert and tlsKey are set.' },
   { key: 'wssPort', group: 'tls', type: 'port', arg: 'N', default: 8084,
     description: 'MQTT over secure WebSocket port; starts only when tlsCert and tlsKey are set.' },
+  { key: 'amqpsPort', group: 'tls', type: 'integer', arg: 'N', min: -1, max: 65535, default: 5671,
+    description: 'AMQP over TLS port (docs/amqp.md); starts only when tlsCert and tlsKey are set; 0 = any free port, -1 = off.' },
   { key: 'tlsCert', group: 'tls', type: 'path', arg: 'FILE',
     description: 'PEM server certificate (chain) for the TLS and WSS listeners.' },
   { key: 'tlsKey', group: 'tls', type: 'path', arg: 'FILE',

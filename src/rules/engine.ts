@@ -12,7 +12,6 @@
  * each rule's dispatcher runs on its own. Rules come from the registry (src/rules/registry.ts)
  * through `apply` / `remove`.
  */
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Broker } from '../broker/broker.js';
 import type { Publisher } from '../broker/extensions.js';
@@ -26,6 +25,7 @@ import { InboundRule } from './inbound.js';
 import { decodeItem, encodeItem } from './items.js';
 import { Outbox, type OverflowPolicy } from './outbox.js';
 import type { BuiltinQueues } from './queues.js';
+import { groupOf, statusEvent } from './status-event.js';
 import type { DeadLetter, RuleStats } from './runtime.js';
 import type { RuleTracer } from './tracer.js';
 
@@ -83,7 +83,6 @@ export class RuleEngine {
   /** Outbound and status rules by instance, for the hot path. */
   private readonly outboundByInstance = new Map<string, Running[]>();
   private readonly statusByInstance = new Map<string, Running[]>();
-  private readonly channelIds = new WeakMap<ClientHandle, string>();
   private readonly detach: Array<() => void> = [];
   private lastOverflowLog = 0;
   private overflowSinceLog = 0;
@@ -255,18 +254,11 @@ export class RuleEngine {
   private status(client: ClientHandle, eventType: StatusEventType): void {
     const rules = this.statusByInstance.get(client.instanceId);
     if (rules === undefined) return;
-    const at = client.clientId.indexOf('@@@');
-    const group = at < 0 ? client.clientId : client.clientId.slice(0, at);
+    const group = groupOf(client.clientId);
     let item: { meta: string; payload: Buffer } | null = null;
     for (const running of rules) {
       if (!running.rule.groups.includes(group) && !running.rule.groups.includes('*')) continue;
-      if (item === null) {
-        let channelId = this.channelIds.get(client);
-        if (channelId === undefined) this.channelIds.set(client, (channelId = randomBytes(16).toString('hex')));
-        const peer = client.peer;
-        const event = { clientId: client.clientId, time: Date.now(), eventType, channelId, clientIp: `${peer.remoteAddress}:${peer.remotePort}` };
-        item = encodeItem({ type: 'status', event } satisfies TargetItem);
-      }
+      item ??= encodeItem({ type: 'status', event: statusEvent(client, eventType) } satisfies TargetItem);
       running.outbox!.append(item.meta, item.payload, Date.now());
     }
   }

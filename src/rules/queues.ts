@@ -71,6 +71,8 @@ class BuiltinQueue {
   private readonly gone = new Set<number>();
   private readonly leases = new Map<number, Lease>();
   private readonly deliveries = new Map<number, number>();
+  /** Seqs found in the store at start: they may have been delivered before a crash (AMQP `redelivered`). */
+  private readonly recovered = new Set<number>();
   private waiters: Array<() => void> = [];
   count = 0;
 
@@ -79,7 +81,8 @@ class BuiltinQueue {
     readonly log: string,
   ) {}
 
-  index(seq: number, time: number): void {
+  index(seq: number, time: number, recovered = false): void {
+    if (recovered) this.recovered.add(seq);
     this.seqs.push(seq);
     this.times.push(time);
     this.count++;
@@ -108,12 +111,12 @@ class BuiltinQueue {
     return out;
   }
 
-  lease(seq: number, until: number): { token: string; deliveries: number } {
+  lease(seq: number, until: number): { token: string; deliveries: number; recovered: boolean } {
     const token = randomBytes(8).toString('hex');
     this.leases.set(seq, { token, until });
     const deliveries = (this.deliveries.get(seq) ?? 0) + 1;
     this.deliveries.set(seq, deliveries);
-    return { token, deliveries };
+    return { token, deliveries, recovered: this.recovered.has(seq) };
   }
 
   /** The leased seq of a receipt when the lease is still this receipt's, else -1. */
@@ -128,6 +131,7 @@ class BuiltinQueue {
     this.store.removeLog(this.log, seq);
     this.leases.delete(seq);
     this.deliveries.delete(seq);
+    this.recovered.delete(seq);
     this.gone.add(seq);
     this.count--;
     this.compact();
@@ -196,7 +200,7 @@ export class BuiltinQueues implements QueueService {
       let after = 0;
       for (;;) {
         const page = await this.store.readLog(summary.log, after, 1000);
-        for (const entry of page) queue.index(entry.seq, entry.createdAt);
+        for (const entry of page) queue.index(entry.seq, entry.createdAt, true);
         if (page.length < 1000) break;
         after = page[page.length - 1]!.seq;
       }
@@ -210,6 +214,20 @@ export class BuiltinQueues implements QueueService {
     const ids = messages.map((m) => String(queue.append(m, now)));
     await this.store.whenDurable();
     return ids;
+  }
+
+  /** True once the queue exists (something was appended, or it was declared). */
+  has(instanceId: string, name: string): boolean {
+    return this.queues.has(key(instanceId, name));
+  }
+
+  /**
+   * Makes an (empty) queue exist, so appenders that only feed existing queues (the AMQP
+   * endpoint's device data) start filling it. Not persisted here: whoever declares keeps the record.
+   */
+  declare(instanceId: string, name: string): void {
+    checkQueueName(name);
+    this.queue(instanceId, name);
   }
 
   /** Appends in the current batch without waiting (a rule's target waits once per batch). */
@@ -235,9 +253,10 @@ export class BuiltinQueues implements QueueService {
         const leases = new Map(seqs.map((seq) => [seq, queue.lease(seq, until)]));
         const entries = await this.store.getLogEntries(queue.log, seqs);
         return entries.map((entry) => {
-          const { token, deliveries } = leases.get(entry.seq)!;
+          const { token, deliveries, recovered } = leases.get(entry.seq)!;
           const meta = JSON.parse(entry.meta) as { p: Record<string, string> };
-          return { id: String(entry.seq), receipt: `${entry.seq}.${token}`, payload: entry.payload, properties: meta.p, deliveries, enqueuedAt: entry.createdAt };
+          const message = { id: String(entry.seq), receipt: `${entry.seq}.${token}`, payload: entry.payload, properties: meta.p, deliveries, enqueuedAt: entry.createdAt };
+          return recovered ? { ...message, recovered } : message;
         });
       }
       const left = deadline - now;

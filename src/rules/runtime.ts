@@ -63,6 +63,8 @@ export interface ReceivedQueueMessage {
   readonly properties: Record<string, string>;
   /** 1 on the first delivery. */
   readonly deliveries: number;
+  /** Found in the store at start: it may have been delivered before a restart or crash. */
+  readonly recovered?: boolean;
   readonly enqueuedAt: number;
 }
 

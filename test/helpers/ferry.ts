@@ -28,6 +28,8 @@ export async function startFerry(t: Teardown, config: FerryConfigInput = {}, opt
     httpPort: 0,
     tlsPort: 0,
     wssPort: 0,
+    amqpPort: -1,
+    amqpsPort: -1,
     logLevel: testLogLevel(),
     ...config,
   });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { CLI_PATH, cleanEnv, spawnFerry, tempDir, type Teardown } from '../helpers/index.js';
 
-const PORTS = ['--mqtt-port', '0', '--ws-port', '0', '--http-port', '0'];
+const PORTS = ['--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--amqp-port', '0'];
 
 /** Run `ferry start` expecting it to exit by itself; returns the code and everything it printed. */
 async function failedStart(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
@@ -70,10 +70,10 @@ test('exit codes - 2 for a malformed value of a known variable, even among servi
 
 test('exit codes - 3 when the MQTT or HTTP port is in use', async (t) => {
   const port = String(await busyPort(t));
-  const mqtt = await failedStart(['--data-dir', tempDir(t), '--ws-port', '0', '--http-port', '0', '--mqtt-port', port]);
+  const mqtt = await failedStart(['--data-dir', tempDir(t), '--ws-port', '0', '--http-port', '0', '--amqp-port', '0', '--mqtt-port', port]);
   assert.equal(mqtt.code, 3, mqtt.output);
   assert.match(mqtt.output, /listener mqtt cannot listen/);
-  const http = await failedStart(['--data-dir', tempDir(t), '--ws-port', '0', '--mqtt-port', '0', '--http-port', port]);
+  const http = await failedStart(['--data-dir', tempDir(t), '--ws-port', '0', '--mqtt-port', '0', '--http-port', port, '--amqp-port', '0']);
   assert.equal(http.code, 3, http.output);
   assert.match(http.output, /EADDRINUSE/);
 });

@@ -14,7 +14,7 @@ import { cleanEnv, tempDir, waitFor } from '../helpers/index.js';
 const CHILD = fileURLToPath(new URL('./process-faults-child.js', import.meta.url));
 
 test('process faults - an unhandled rejection is logged and counted, Ferry stays up; an uncaught exception stops it with exit 1', async (t) => {
-  const child = fork(CHILD, ['--data-dir', tempDir(t), '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0'], {
+  const child = fork(CHILD, ['--data-dir', tempDir(t), '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--amqp-port', '0'], {
     env: cleanEnv(),
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });

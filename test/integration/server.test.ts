@@ -35,7 +35,7 @@ function tcpAccepts(port: number): Promise<void> {
 
 test('cli - start on port 0, serve health and readiness, exit 0 on SIGTERM', async (t) => {
   const dataDir = join(tempDir(t), 'nested', 'data');
-  const ferry = await spawnFerry(t, ['--data-dir', dataDir, '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0']);
+  const ferry = await spawnFerry(t, ['--data-dir', dataDir, '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--amqp-port', '0']);
   for (const name of ['mqtt', 'ws', 'http']) assert.ok((ferry.ports[name] ?? 0) > 0, `port of ${name}`);
   assert.equal(ferry.ports['mqtts'], undefined, 'no TLS listener without a certificate');
   assert.ok(existsSync(dataDir), 'data dir created');
@@ -55,7 +55,7 @@ test('cli - start on port 0, serve health and readiness, exit 0 on SIGTERM', asy
 });
 
 test('cli - SIGINT stops gracefully too', async (t) => {
-  const ferry = await spawnFerry(t, ['--data-dir', tempDir(t), '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0']);
+  const ferry = await spawnFerry(t, ['--data-dir', tempDir(t), '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--amqp-port', '0']);
   ferry.child.kill('SIGINT');
   assert.equal((await ferry.exited).code, 0);
 });
@@ -64,7 +64,7 @@ test('cli - settings from config file and FERRY_* environment', async (t) => {
   const dir = tempDir(t);
   const file = join(dir, 'ferry.json');
   writeFileSync(file, JSON.stringify({ dataDir: 'from-file', mqttPort: 0, wsPort: 0, logLevel: 'debug' }));
-  const ferry = await spawnFerry(t, ['--config', file], { env: { FERRY_HTTP_PORT: '0', FERRY_WS_PATH: '/custom' } });
+  const ferry = await spawnFerry(t, ['--config', file], { env: { FERRY_HTTP_PORT: '0', FERRY_AMQP_PORT: '0', FERRY_WS_PATH: '/custom' } });
   assert.ok(existsSync(join(dir, 'from-file')), 'relative dataDir resolved against the config file');
   assert.ok(ferry.logs.some((l) => l['level'] === 'debug' || l['msg'] === 'config file loaded'));
   const ws = new WebSocket(`ws://127.0.0.1:${ferry.ports['ws']}/custom`, 'mqtt');
@@ -112,8 +112,8 @@ test('cli - TLS and WSS listeners with a self-signed certificate', async (t) => 
   const dir = tempDir(t);
   const server = makeSelfSignedCert(dir);
   const ferry = await spawnFerry(t, [
-    '--data-dir', join(dir, 'data'), '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0',
-    '--tls-port', '0', '--wss-port', '0', '--tls-cert', server.certFile, '--tls-key', server.keyFile,
+    '--data-dir', join(dir, 'data'), '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--amqp-port', '0',
+    '--tls-port', '0', '--wss-port', '0', '--amqps-port', '0', '--tls-cert', server.certFile, '--tls-key', server.keyFile,
   ]);
   const mqtts = ferry.ports['mqtts'] ?? 0;
   const wss = ferry.ports['wss'] ?? 0;
@@ -143,7 +143,7 @@ test('cli - unreadable TLS file fails startup', (t) => {
   const dir = tempDir(t);
   const res = spawnSync(
     process.execPath,
-    [CLI_PATH, 'start', '--data-dir', dir, '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0',
+    [CLI_PATH, 'start', '--data-dir', dir, '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--amqp-port', '0',
       '--tls-cert', join(dir, 'nope.crt'), '--tls-key', join(dir, 'nope.key')],
     { encoding: 'utf8', env: cleanEnv() },
   );

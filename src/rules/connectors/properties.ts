@@ -181,7 +181,7 @@ function checkTopicName(topic: string, property: string): void {
   if (Buffer.byteLength(topic) > 65535) throw new InboundMessageError('InvalidTopic', property, 'the topic is longer than 65535 bytes');
 }
 
-function parseUserProperties(raw: string | undefined): UserProperty[] | undefined {
+export function parseUserProperties(raw: string | undefined): UserProperty[] | undefined {
   if (raw === undefined || raw === '') return undefined;
   const fail = (why: string): never => {
     throw new InboundMessageError('InvalidUserProperty', PROPERTY.userProperty, `${PROPERTY.userProperty} ${why}`);

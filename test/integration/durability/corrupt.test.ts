@@ -7,7 +7,7 @@ import { statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI_PATH, cleanEnv, spawnFerry, tempDir } from '../../helpers/index.js';
 
-const ARGS = ['--mqtt-port', '0', '--ws-port', '0', '--http-port', '0'];
+const ARGS = ['--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--amqp-port', '0'];
 
 async function failedStart(dataDir: string): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, [CLI_PATH, 'start', '--data-dir', dataDir, ...ARGS], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });

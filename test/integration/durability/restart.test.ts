@@ -11,7 +11,7 @@ import type { TestContext } from 'node:test';
 
 // The queue cap is raised above what the crash tests publish (up to ~1,100 messages), so every
 // acknowledged message must be there: the default cap (1,000) would drop the oldest by design.
-const ARGS = ['--bind', '127.0.0.1', '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--log-level', 'info', '--max-queued-messages', '100000'];
+const ARGS = ['--bind', '127.0.0.1', '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--amqp-port', '0', '--log-level', 'info', '--max-queued-messages', '100000'];
 
 async function start(t: TestContext, dataDir: string): Promise<FerryChild> {
   return spawnFerry(t, ['--data-dir', dataDir, ...ARGS]);

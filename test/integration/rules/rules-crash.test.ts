@@ -15,7 +15,7 @@ import { DEFAULT_INSTANCE_ID } from '../../../src/broker/options.js';
 
 const KEY = { id: 'FERRYRULECRASH1', secret: 'bootstrap-secret-rules-crash-01' };
 const ENV = { FERRY_BOOTSTRAP_ACCESS_KEY_ID: KEY.id, FERRY_BOOTSTRAP_ACCESS_KEY_SECRET: KEY.secret };
-const ARGS = ['--bind', '127.0.0.1', '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--log-level', 'info'];
+const ARGS = ['--bind', '127.0.0.1', '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--amqp-port', '0', '--log-level', 'info'];
 
 test('rules - kill -9 mid-stream: every acknowledged message reaches the target after the restart, in order per client', async (t) => {
   const redis = await startRedis(t);
