@@ -40,6 +40,7 @@ import { RuleRegistry } from './rules/registry.js';
 import { RuleBackends } from './rules/runtime.js';
 import type { LimitHits } from './observability/limit-hits.js';
 import { startAmqp, type AmqpEndpoint } from './amqp/endpoint.js';
+import { registerAmqpMetrics } from './amqp/metrics.js';
 
 /** Listener names, as they appear in logs, PeerInfo.listener and RunningFerry.ports. */
 export type ListenerName = 'mqtt' | 'ws' | 'mqtts' | 'wss';
@@ -294,6 +295,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
     if (amqp !== null) {
       const endpoint = amqp;
       readiness.addCheck('amqp', () => endpoint.readiness());
+      registerAmqpMetrics(metrics.registry, endpoint.stats);
     }
     listeners = await startListeners(specs, broker, componentLogger(logger, 'transport'));
   } catch (err) {

@@ -88,7 +88,7 @@ export class AmqpIngest {
   dropInstance(instanceId: string): void {
     (async () => {
       for await (const { key } of pages(this.store, COLLECTION, `${instanceId}\u001f`)) this.store.deleteRecord(COLLECTION, key);
-    })().catch(() => undefined); // the store is closing: the records go with the next start's drop
+    })().catch(() => undefined); // only when the store is closing; a stale record re-creates an empty queue
   }
 
   close(): void {

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { RPC_ERRORS, RpcError } from '../../src/api/rpc/errors.js';
 import { EXIT_CODES } from '../../src/cli/exit-codes.js';
-import { ERRORS, rpcStatus, type ErrorCode } from '../../src/errors.js';
+import { AMQP_REPLY_CODES, ERRORS, rpcStatus, type ErrorCode } from '../../src/errors.js';
 import { FACADE_ERRORS, FacadeError } from '../../src/management/errors.js';
 import { ReasonCode } from '../../src/protocol/reason-codes.js';
 import { MANAGEMENT_ERRORS, ManagementError } from '../../src/tenancy/errors.js';
@@ -57,6 +57,13 @@ test('errors - docs/errors.md lists exactly the MQTT failure reason codes and th
   assert.deepEqual(
     table('CLI exit codes').map(([code, name]) => `${code} ${name}`),
     Object.entries(EXIT_CODES).map(([name, v]) => `${v} ${name}`),
+  );
+});
+
+test('errors - docs/errors.md lists exactly the AMQP reply codes with their names and scope', () => {
+  assert.deepEqual(
+    table('AMQP reply codes').map(([code, name, scope]) => `${code} ${name} ${scope}`),
+    Object.entries(AMQP_REPLY_CODES).map(([code, entry]) => `${code} ${entry.name} ${entry.scope}`),
   );
 });
 

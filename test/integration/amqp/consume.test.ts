@@ -194,3 +194,19 @@ test('amqp - an AccessKey without SUB on the topic cannot consume it (channel 40
   channel.on('error', () => undefined);
   await assert.rejects(channel.consume('sensors', () => undefined), /403.*ACCESS.REFUSED|ACCESS.REFUSED/);
 });
+
+test('amqp - customAuth=true logs in a custom identity; its permissions decide what it may consume', async (t) => {
+  const { ferry, port } = await ferryWithAmqp(t);
+  const custom = ferry.auth.custom;
+  await custom.putIdentity(INSTANCE, { username: 'backend1', identityType: 'USER', secret: 'custom-secret-0123456789', signMode: 'SIGNED' }, 'add');
+  await custom.putPermission(INSTANCE, { Identity: 'backend1', IdentityType: 'USER', Topic: 'sensors/#', PermitAction: 'SUB', Effect: 'ALLOW' }, 'add');
+  const identity = { id: 'backend1', secret: 'custom-secret-0123456789' };
+  await assert.rejects(connectAmqp(t, port, sdkLogin(INSTANCE, { id: 'backend1', secret: 'wrong-secret-0123456789' }, undefined, { customAuth: true })), /403/);
+  // Without customAuth the name is taken for an AccessKey id: refused.
+  await assert.rejects(connectAmqp(t, port, sdkLogin(INSTANCE, identity)), /403/);
+  const connection = await connectAmqp(t, port, sdkLogin(INSTANCE, identity, undefined, { customAuth: true }));
+  const channel = await connection.createChannel();
+  await channel.consume('sensors', () => undefined);
+  channel.on('error', () => undefined);
+  await assert.rejects(channel.consume('alarms', () => undefined), /ACCESS.REFUSED/);
+});

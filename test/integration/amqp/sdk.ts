@@ -34,6 +34,15 @@ export async function connectAmqp(t: TestContext, port: number, login: SdkLogin,
     { clientProperties: login.clientProperties },
   );
   connection.on('error', () => undefined);
-  t.after(() => connection.close().catch(() => undefined));
+  // close() on a connection whose server is gone (Ferry killed, maybe by an earlier teardown)
+  // never settles: give it a moment, then let the socket go.
+  let closed = false;
+  connection.on('close', () => (closed = true));
+  t.after(async () => {
+    if (closed) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([connection.close().catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, 2000)))]);
+    clearTimeout(timer);
+  });
   return connection;
 }
