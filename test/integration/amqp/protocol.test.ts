@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
-import { startFerry, waitFor } from '../../helpers/index.js';
+import amqp from 'amqplib';
+import { makeSelfSignedCert, startFerry, tempDir, waitFor } from '../../helpers/index.js';
 import { DEFAULT_INSTANCE_ID } from '../../../src/broker/options.js';
 import { decodeArgs, encodeMethod, FrameReader, M, PROTOCOL_HEADER, type Frame } from '../../../src/amqp/codec.js';
 import { connectAmqp, sdkLogin, type SdkKey } from './sdk.js';
@@ -169,4 +170,29 @@ test('amqp - heartbeats are sent at the negotiated rate', async (t) => {
   await waitFor(() => c.frames.some((f) => f.type === 'heartbeat'), { timeoutMs: 3000, message: 'a heartbeat from Ferry' });
   // A peer that stays silent for two heartbeat intervals is dropped.
   await Promise.race([c.closed, new Promise((_, reject) => setTimeout(() => reject(new Error('not dropped')), 5000))]);
+});
+
+test('amqp - AMQPS: the same endpoint over TLS when TLS is configured, and /readyz counts the listener', async (t) => {
+  const cert = makeSelfSignedCert(tempDir(t), { cn: 'localhost', altNames: ['DNS:localhost', 'IP:127.0.0.1'] });
+  const ferry = await startFerry(t, {
+    amqpPort: -1,
+    amqpsPort: 0,
+    tlsCert: cert.certFile,
+    tlsKey: cert.keyFile,
+    bootstrapAccessKeyId: KEY.id,
+    bootstrapAccessKeySecret: KEY.secret,
+  });
+  assert.equal(ferry.ports.amqp, undefined, 'the plain listener is off');
+  assert.ok(ferry.ports.amqps !== undefined && ferry.ports.amqps > 0);
+  const login = sdkLogin(DEFAULT_INSTANCE_ID, KEY);
+  const connection = await amqp.connect(
+    { protocol: 'amqps', hostname: '127.0.0.1', port: ferry.ports.amqps, username: login.username, password: login.password, vhost: 'MQTT' },
+    { clientProperties: login.clientProperties, ca: [cert.cert], servername: 'localhost' },
+  );
+  t.after(() => connection.close().catch(() => undefined));
+  const channel = await connection.createChannel();
+  const declared = await channel.assertQueue('secure');
+  assert.equal(declared.queue, 'secure');
+  const ready = await fetch(`http://127.0.0.1:${ferry.ports.http}/readyz`);
+  assert.equal(ready.status, 200);
 });
