@@ -34,6 +34,11 @@ export interface ChannelRegistration {
   readonly once: boolean;
   /** What its message events' ActionInfo adds (a rule's `rule <id>, <scheme>`); absent for clients. */
   readonly info?: string;
+  /**
+   * Its events' message numbers are counters of an earlier run with this MsgId prefix (a rule
+   * delivering outbox items from before a restart), not of this one.
+   */
+  readonly msgPrefix?: string;
 }
 
 /** Columnar events; the typed arrays are views of one buffer (a shared slot of the writer's). */
@@ -109,6 +114,32 @@ export function usernameInstance(username: string | undefined): string | undefin
 /** Events that may share one clock reading within an event-loop turn. */
 const CLOCK_EVENTS = 256;
 
+/** Earlier runs' MsgId prefixes one rule keeps a channel for (then it starts over). */
+const MAX_EARLIER_PREFIXES = 64;
+
+/** Highest counter a stored msg number can hold (trace-db.ts MSG_EPOCH_FACTOR). */
+const MAX_COUNTER = 2 ** 40;
+
+/**
+ * The counter of a 32-hex MsgId (its last 12 hex digits), parsed in place (a rule records one
+ * event per delivered item); 0 when it is not a MsgId of this shape or the counter is too large.
+ */
+export function msgCounter(msgId: string, prefixLength: number): number {
+  if (msgId.length !== prefixLength + 12) return 0;
+  for (let i = 0; i < prefixLength; i++) {
+    const c = msgId.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return 0;
+  }
+  let n = 0;
+  for (let i = prefixLength; i < msgId.length; i++) {
+    const c = msgId.charCodeAt(i);
+    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+    if (d < 0) return 0;
+    n = n * 16 + d;
+  }
+  return n < MAX_COUNTER ? n : 0;
+}
+
 /** Clients remembered with the channel number their drop events use (then the map starts over). */
 const MAX_DROP_CHANNELS = 65_536;
 
@@ -116,7 +147,7 @@ export class TraceRecorder implements Tracer, RuleTracer {
   /** Events recorded / dropped because the writer was behind. */
   recorded = 0;
   dropped = 0;
-  /** Rule events of messages numbered by an earlier process run (outbox items from before a restart): not recorded. */
+  /** Rule events whose MsgId is not one Ferry gives out (not recorded). */
   foreign = 0;
   /** Channel numbers of queue drops, per instance and client (they have no connection). */
   private readonly dropChannels = new Map<string, number>();
@@ -204,42 +235,49 @@ export class TraceRecorder implements Tracer, RuleTracer {
   // RuleTracer
 
   ruleHop(instanceId: string, ruleId: string, scheme: string): RuleHop {
+    const info = `rule ${ruleId}, ${scheme}`;
     let n = 0;
+    /** Channels for items of earlier runs, by their MsgId prefix (an outbox survives restarts). */
+    let earlier: Map<string, number> | null = null;
     const event = (code: number, msgId: string): void => {
-      const msg = this.ownMessage(msgId);
-      if (msg === 0) {
+      const counter = msgCounter(msgId, this.idPrefix.length);
+      if (counter === 0) {
         this.foreign++;
         return;
       }
-      if (n === 0) {
-        // Registered with its first event: a rule that never delivers costs no channel row.
-        n = ++this.seq;
-        this.batch.channels.push({ n, instanceId, clientId: '', once: false, info: `rule ${ruleId}, ${scheme}` });
+      let channel: number;
+      if (msgId.startsWith(this.idPrefix)) {
+        if (counter > this.seq) {
+          this.foreign++;
+          return;
+        }
+        if (n === 0) {
+          // Registered with its first event: a rule that never delivers costs no channel row.
+          n = ++this.seq;
+          this.batch.channels.push({ n, instanceId, clientId: '', once: false, info });
+        }
+        channel = n;
+      } else {
+        // A MsgId of an earlier run: its events go on a channel whose numbers the writer reads
+        // under that run's prefix (traces.db knows every run's prefix until it purges it).
+        const prefix = msgId.slice(0, this.idPrefix.length);
+        earlier ??= new Map();
+        let m = earlier.get(prefix);
+        if (m === undefined) {
+          if (earlier.size >= MAX_EARLIER_PREFIXES) earlier.clear();
+          m = ++this.seq;
+          earlier.set(prefix, m);
+          this.batch.channels.push({ n: m, instanceId, clientId: '', once: false, info, msgPrefix: prefix });
+        }
+        channel = m;
       }
-      this.push(code, n, msg);
+      this.push(code, channel, counter);
     };
     return {
       delivered: (msgId) => event(TraceCode.RuleOut, msgId),
       retried: (msgId) => event(TraceCode.RuleRetry, msgId),
       deadLettered: (msgId) => event(TraceCode.RuleDead, msgId),
     };
-  }
-
-  /**
-   * The message number of a MsgId this process run gave out (msgIdOf), else 0. Parsed in place:
-   * a rule records one event per delivered item.
-   */
-  private ownMessage(msgId: string): number {
-    const prefix = this.idPrefix;
-    if (msgId.length !== prefix.length + 12 || !msgId.startsWith(prefix)) return 0;
-    let n = 0;
-    for (let i = prefix.length; i < msgId.length; i++) {
-      const c = msgId.charCodeAt(i);
-      const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
-      if (d < 0) return 0;
-      n = n * 16 + d;
-    }
-    return n > this.seq ? 0 : n;
   }
 
   /**

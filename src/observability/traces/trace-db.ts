@@ -260,6 +260,11 @@ export class TraceWriter {
     return id;
   }
 
+  /** The epoch of an earlier run's MsgId prefix, while its rows are kept. */
+  epochOf(prefix: string): number | undefined {
+    return this.db.prepare('SELECT id FROM epochs WHERE prefix = ?').pluck().get(prefix) as number | undefined;
+  }
+
   /** Stores a connection's identity (`info`: a rule's ActionInfo detail); returns the id rows refer to. */
   channel(instanceId: string, clientId: string, channelId: string, info = ''): number {
     return Number(this.insertChannel.run(instanceId, clientId, channelId, info).lastInsertRowid);

@@ -59,6 +59,10 @@ export interface RowContext {
   register(instanceId: string, clientId: string, channelId: string, info?: string): number;
   readonly idPrefix: string;
   readonly epoch: number;
+  /** The epoch of an earlier run's MsgId prefix, if traces.db still knows it. */
+  epochOf?(prefix: string): number | undefined;
+  /** Channels whose message numbers belong to an earlier run: channel number → that run's msg base, -1 when unknown. */
+  readonly earlierBases?: Map<number, number>;
 }
 
 /**
@@ -70,32 +74,45 @@ export interface RowContext {
 export function batchColumns(batch: TraceBatch, ctx: RowContext): TraceColumns {
   const channels = ctx.channels;
   const once: number[] = [];
+  const earlier = ctx.earlierBases;
   for (const r of batch.channels) {
     channels.set(r.n, ctx.register(r.instanceId, r.clientId, formatTraceId(ctx.idPrefix, r.n), r.info));
     if (r.once) once.push(r.n);
+    if (r.msgPrefix !== undefined && earlier !== undefined) {
+      const epoch = ctx.epochOf?.(r.msgPrefix);
+      earlier.set(r.n, epoch === undefined ? -1 : epoch * MSG_EPOCH_FACTOR);
+    }
   }
   const base = ctx.epoch * MSG_EPOCH_FACTOR;
+  const anyEarlier = earlier !== undefined && earlier.size > 0;
   const { time, code, channel: chan, msg } = batch;
   const ended: number[] = [];
   let k = 0;
   let lastN = -1;
   let lastId: number | undefined;
+  let lastBase = base;
   for (let i = 0; i < batch.count; i++) {
     const n = chan[i]!;
-    const id = n === lastN ? lastId : channels.get(n);
-    lastN = n;
-    lastId = id;
-    if (id === undefined) continue; // registration lost with a dropped batch
+    if (n !== lastN) {
+      lastId = channels.get(n);
+      lastBase = anyEarlier ? (earlier.get(n) ?? base) : base;
+      lastN = n;
+    }
+    const id = lastId;
+    if (id === undefined || lastBase < 0) continue; // registration lost with a dropped batch, or an unknown earlier run
     const c = code[i]!;
     const m = msg[i]!;
     time[k] = time[i]!;
     code[k] = c;
     chan[k] = id;
-    msg[k] = m === 0 ? 0 : base + m;
+    msg[k] = m === 0 ? 0 : lastBase + m;
     k++;
     if (endsChannel(c)) ended.push(n);
   }
-  for (const n of ended) channels.delete(n);
+  for (const n of ended) {
+    channels.delete(n);
+    earlier?.delete(n);
+  }
   for (const n of once) channels.delete(n);
   return { count: k, time, code, channel: chan, msg };
 }
@@ -148,6 +165,8 @@ function run(): void {
   const ctx: RowContext = {
     channels: new Map<number, number>(),
     register: (instanceId, clientId, channelId, info) => writer.channel(instanceId, clientId, channelId, info),
+    epochOf: (prefix) => writer.epochOf(prefix),
+    earlierBases: new Map<number, number>(),
     idPrefix: data.idPrefix,
     epoch: writer.epoch(data.idPrefix),
   };

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import type { RunningFerry } from '../../../src/internal.js';
-import { startFerry } from '../../helpers/index.js';
+import { startFerry, tempDir } from '../../helpers/index.js';
 import { freePort, startRedis, suiteTeardown, type Engine } from '../../helpers/engines.js';
 import { waitFor } from '../../helpers/wait.js';
 import { engineRule as rule } from '../../helpers/rules.js';
@@ -99,6 +99,43 @@ describe('rules in message traces (Redis)', () => {
       ['rule_retry', '', `Rule Target Failed, Retrying (rule ${dead.id}, redis)`],
       ['rule_dead', '', `Dead-Lettered By Rule (rule ${dead.id}, redis)`],
     ]);
+  });
+
+  it('rules traces - an outbox item from before a restart gets its rule_out under the MsgId it was published with', async (t) => {
+    const dataDir = tempDir(t, 'ferry-rule-trace-');
+    const config = { dataDir, tracing: true, traceFlushIntervalMs: 20 };
+    const first = await startFerry(t, config);
+    const down = `redis://127.0.0.1:${await freePort()}/0?stream=x`; // the target is down in the first run
+    const stream = uniqueId('later');
+    const spec = rule(first, { type: 'outbound', topics: ['later/#'], target: down });
+    await first.ruleRuntime.engine.apply(spec);
+    const devId = uniqueId('ldev');
+    const device = await connect(t, `mqtt://127.0.0.1:${first.ports.mqtt}`, { clientId: devId });
+    await device.client.publishAsync('later/x', 'kept', { qos: 1 });
+    const published = await waitFor(async () => {
+      await first.traces.flush();
+      const page = await first.traces.queryMessageOfClient({ ...range(first), clientId: devId });
+      return page.MessageOfClientList.length > 0 ? page.MessageOfClientList : null;
+    });
+    const msgId = published[0]!.MsgId;
+    device.client.end(true);
+    await first.stop();
+
+    // Second run, same data: the rule's outbox is there; the target is up now.
+    const second = await startFerry(t, config);
+    await second.ruleRuntime.engine.apply({ ...spec, target: `${redis.url}/0?stream=${stream}` });
+    const [entry] = await waitFor(async () => {
+      const got = (await client.xrange(stream, '-', '+')) as Entry[];
+      return got.length >= 1 ? got : null;
+    });
+    assert.equal(fields(entry!)['msgId'], msgId);
+    const seen = await waitFor(async () => {
+      const h = await hops(second, msgId);
+      return h.some((r) => r[0] === 'rule_out') ? h : null;
+    });
+    assert.deepEqual(seen[0], ['pub_mqtt', devId, 'Pub From Mqtt Client'], 'the first run\'s record, same MsgId');
+    assert.deepEqual(seen[seen.length - 1], ['rule_out', '', `Push To Rule Target (rule ${spec.id}, redis)`]);
+    for (const r of seen.slice(1, -1)) assert.equal(r[0], 'rule_retry', 'failed tries of the first run');
   });
 
   it('rules traces - inbound: a backend message published into MQTT is pub_mq of its new MsgId', async (t) => {

@@ -290,7 +290,7 @@ test('traces - a schema 3 traces.db is migrated in place: its traces stay, rule 
   );
 });
 
-test('traces - rule hops are recorded only for MsgIds of this run; drops use one channel per client', (t) => {
+test('traces - rule hops: this run\'s MsgIds, an earlier run\'s on a channel of its prefix, nothing else; drops use one channel per client', (t) => {
   const batches: TraceBatch[] = [];
   const recorder = new TraceRecorder({ sink: { pending: 0, write: (b) => batches.push(b) }, flushIntervalMs: 60_000, defaultInstanceId: 'd' });
   t.after(() => recorder.close());
@@ -298,20 +298,28 @@ test('traces - rule hops are recorded only for MsgIds of this run; drops use one
   const msgId = recorder.msgIdOf(message);
   const hop = recorder.ruleHop('inst', 'r-1', 'redis');
   hop.delivered(msgId);
-  hop.retried(msgId.toUpperCase()); // not an id this recorder gave out
-  hop.deadLettered('f'.repeat(32));
+  hop.retried(msgId.toUpperCase()); // not a MsgId as Ferry writes them
+  hop.retried('not a msg id');
+  const earlier = `${'f'.repeat(20)}00000000002a`;
+  hop.deadLettered(earlier);
   recorder.queueDropped('inst', 'dev', message.traceId, DropCause.InstanceCap);
   recorder.queueDropped('inst', 'dev', 0, DropCause.Expired);
   recorder.flush();
   const [batch] = batches;
   assert.equal(recorder.foreign, 2);
-  assert.deepEqual(Array.from(batch!.code.subarray(0, batch!.count)), [TraceCode.RuleOut, TraceCode.DropInstanceCap, TraceCode.DropExpired]);
+  assert.deepEqual(Array.from(batch!.code.subarray(0, batch!.count)), [TraceCode.RuleOut, TraceCode.RuleDead, TraceCode.DropInstanceCap, TraceCode.DropExpired]);
   assert.equal(batch!.msg[0], message.traceId);
-  assert.equal(batch!.msg[1], message.traceId);
-  assert.ok(batch!.msg[2]! > message.traceId, 'an unnumbered dropped message gets a new number');
-  assert.equal(batch!.channel[1], batch!.channel[2], 'one channel for the client');
+  assert.equal(batch!.msg[1], 42, 'the earlier run\'s counter');
+  assert.equal(batch!.msg[2], message.traceId);
+  assert.ok(batch!.msg[3]! > message.traceId, 'an unnumbered dropped message gets a new number');
+  assert.notEqual(batch!.channel[0], batch!.channel[1]);
+  assert.equal(batch!.channel[2], batch!.channel[3], 'one channel for the client');
   assert.deepEqual(
-    batch!.channels.map((c) => [c.instanceId, c.clientId, c.info]),
-    [['inst', '', 'rule r-1, redis'], ['inst', 'dev', undefined]],
+    batch!.channels.map((c) => [c.instanceId, c.clientId, c.info, c.msgPrefix]),
+    [
+      ['inst', '', 'rule r-1, redis', undefined],
+      ['inst', '', 'rule r-1, redis', 'f'.repeat(20)],
+      ['inst', 'dev', undefined, undefined],
+    ],
   );
 });
