@@ -147,7 +147,7 @@ export function TextArea(props: { label: string; value: string; onInput: (value:
   );
 }
 
-export function Select(props: { label: string; value: string; options: readonly string[]; onChange: (value: string) => void }): JSX.Element {
+export function Select(props: { label: string; value: string; options: readonly string[]; onChange: (value: string) => void; labels?: Readonly<Record<string, string>> }): JSX.Element {
   const id = useId();
   return (
     <div class="field">
@@ -155,7 +155,7 @@ export function Select(props: { label: string; value: string; options: readonly 
       <select id={id} value={props.value} onChange={(e) => props.onChange((e.currentTarget as HTMLSelectElement).value)}>
         {props.options.map((o) => (
           <option key={o} value={o}>
-            {o === '' ? '(any)' : o}
+            {props.labels?.[o] ?? (o === '' ? '(any)' : o)}
           </option>
         ))}
       </select>

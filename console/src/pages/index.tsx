@@ -8,6 +8,7 @@ import { ClientPage, Clients } from './clients';
 import { Instances } from './instances';
 import { RetainedPage, Send } from './messages';
 import { Overview } from './overview';
+import { RulePage, Rules } from './rules';
 import { SignatureTool } from './signature';
 import { Blacklist, Groups, Topics } from './topics';
 import { Traces } from './traces';
@@ -31,6 +32,7 @@ export const PAGES: readonly PageDef[] = [
   { page: 'retained', title: 'Retained messages' },
   { page: 'send', title: 'Send a message' },
   { page: 'traces', title: 'Traces' },
+  { page: 'rules', title: 'Rules' },
   { page: 'tokens', title: 'Tokens' },
   { page: 'credentials', title: 'Device credentials' },
   { page: 'certificates', title: 'Certificates' },
@@ -64,6 +66,8 @@ export function renderPage(route: Route): JSX.Element {
       return <Send key={key} instanceId={id} />;
     case 'traces':
       return <Traces key={`${key}/${route.arg ?? ''}`} instanceId={id} {...(route.arg === undefined ? {} : { arg: route.arg })} />;
+    case 'rules':
+      return route.arg === undefined ? <Rules key={key} instanceId={id} /> : <RulePage key={`${key}/${route.arg}`} instanceId={id} ruleId={route.arg} />;
     case 'tokens':
       return <Tokens key={key} instanceId={id} />;
     case 'credentials':

@@ -603,7 +603,11 @@ export function registerRoutes(app: FastifyInstance, ctx: RestContext): void {
   });
 
   // What the caller may do on an instance (the console shows only the controls that would work).
-  const ACTIONS = [...new Set([...ROUTES.map((r) => r.ram), 'mq:QueryMqttInstanceStats'])].sort();
+  const ACTIONS = [...new Set([...ROUTES.map((r) => r.ram), ...RULE_ROUTES.map((r) => r.ram), 'mq:QueryMqttInstanceStats'])].sort();
+  // Rule actions name the rule resource (any rule of the instance); the rest the instance or its topics.
+  const RULE_ACTIONS = new Set(RULE_ROUTES.filter((r) => r.tag === 'rules').map((r) => r.ram));
+  const resourceOf = (action: string, instanceId: string): PolicyResource =>
+    action === 'mq:PUB' ? { type: 'topic', instanceId, topic: '#' } : RULE_ACTIONS.has(action) ? { type: 'rule', instanceId, ruleId: '*' } : { type: 'instance', instanceId };
   app.route({
     method: 'GET',
     url: '/auth/permissions',
@@ -616,9 +620,7 @@ export function registerRoutes(app: FastifyInstance, ctx: RestContext): void {
       const instanceId = q(request)['instanceId'] as string;
       const accessKeyId = request.ferryAccessKeyId!;
       const policy = management.policyOf(accessKeyId);
-      const allowed = ACTIONS.filter((action) =>
-        policy?.allows(action, action === 'mq:PUB' ? { type: 'topic', instanceId, topic: '#' } : { type: 'instance', instanceId }) === true,
-      );
+      const allowed = ACTIONS.filter((action) => policy?.allows(action, resourceOf(action, instanceId)) === true);
       return { accessKeyId, instanceId, allowed };
     },
   });

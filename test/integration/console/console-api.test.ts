@@ -10,7 +10,7 @@ import { startFerry, waitFor } from '../../helpers/index.js';
 
 const ADMIN = { id: 'ConsoleApi0001', secret: 'console-api-secret-0123456789' };
 
-test('console api - stats mirror /metrics, clear session needs a disconnected client, permissions follow the policy', async (t) => {
+test('console api - stats mirror /metrics, clear session needs a disconnected client, permissions follow the policy (rule actions on the rule resource)', async (t) => {
   const ferry = await startFerry(t, { bootstrapAccessKeyId: ADMIN.id, bootstrapAccessKeySecret: ADMIN.secret }, { announce: null });
   const base = `http://127.0.0.1:${ferry.ports.http}/api/v1`;
   const token = async (id: string, secret: string): Promise<string> =>
@@ -55,4 +55,14 @@ test('console api - stats mirror /metrics, clear session needs a disconnected cl
   assert.ok(read.includes('mq:QuerySessionByClientId') && read.includes('mq:QueryMqttInstanceStats'));
   assert.ok(!read.includes('mq:CloseConnection') && !read.includes('mq:DeleteSession') && !read.includes('mq:PUB'), read.join(','));
   assert.equal((await call(reader, 'DELETE', session)).status, 403);
+
+  // Rule actions are checked on the rule resource: a key limited to one instance's rules has them there only.
+  assert.ok(['mq:QueryRule', 'mq:CreateRule', 'mq:UpdateRule', 'mq:DeleteRule', 'mq:QueryQueue'].every((a) => all.includes(a)), all.join(','));
+  assert.ok(read.includes('mq:QueryRule') && read.includes('mq:QueryQueue'));
+  assert.ok(!read.includes('mq:CreateRule') && !read.includes('mq:UpdateRule') && !read.includes('mq:DeleteRule'), read.join(','));
+  const ruler = (await call(admin, 'POST', '/access-keys', { policies: [{ Version: '1', Statement: [{ Effect: 'Allow', Action: 'mq:*Rule', Resource: 'acs:mq:*:*:rule/mqtt-default/*' }] }] })).body as { id: string; secret: string };
+  const rulerToken = await token(ruler.id, ruler.secret);
+  const rules = await allowed(rulerToken);
+  assert.deepEqual(rules, ['mq:CreateRule', 'mq:DeleteRule', 'mq:QueryRule', 'mq:UpdateRule']);
+  assert.deepEqual((await call(rulerToken, 'GET', '/auth/permissions?instanceId=other-instance')).body['allowed'], []);
 });
