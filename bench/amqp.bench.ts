@@ -39,6 +39,9 @@ const PAYLOAD = Buffer.alloc(SIZE, 0x61);
 const PUB_WINDOW = 64;
 const CONFIRM_WINDOW = 256;
 
+/** Messages fed into the consume queue so far (MQTT PUBACKs / publisher confirms). */
+let fed = 0;
+
 const teardowns: (() => unknown)[] = [];
 const teardown = { after: (fn: () => unknown) => void teardowns.push(fn) };
 
@@ -67,9 +70,12 @@ async function consumeRate(target: Target, queue: string): Promise<number> {
   const feeding = target.feed(queue, () => stopped);
   await sleep(1000); // warm-up
   const start = acked;
+  const fedStart = fed;
   const t0 = performance.now();
   await sleep(WINDOW_MS);
-  const rate = ((acked - start) * 1000) / (performance.now() - t0);
+  const elapsed = performance.now() - t0;
+  const rate = ((acked - start) * 1000) / elapsed;
+  console.log(`  ${target.name} consume: fed ${(((fed - fedStart) * 1000) / elapsed).toFixed(0)} msg/s, acked ${rate.toFixed(0)} msg/s`);
   stopped = true;
   await feeding;
   await connection.close();
@@ -119,7 +125,7 @@ async function publishRate(target: Target, topic: string): Promise<number> {
 async function ferryTarget(): Promise<Target> {
   const ferry = await spawnFerry(
     teardown,
-    ['--data-dir', tempDir(teardown), '--bind', '127.0.0.1', '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--amqp-port', '0', '--log-level', 'warn', '--max-queued-messages', '10000000', '--max-queued-per-instance', '100000000'],
+    ['--data-dir', tempDir(teardown), '--bind', '127.0.0.1', '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--amqp-port', '0', '--log-level', 'info', '--max-queued-messages', '10000000', '--max-queued-per-instance', '100000000'],
     { env: { FERRY_BOOTSTRAP_ACCESS_KEY_ID: KEY.id, FERRY_BOOTSTRAP_ACCESS_KEY_SECRET: KEY.secret }, timeoutMs: 30_000 },
   );
   const mqttUrl = `mqtt://127.0.0.1:${ferry.ports['mqtt']}`;
@@ -136,7 +142,10 @@ async function ferryTarget(): Promise<Target> {
       const client = await mqttConnect(mqttUrl, `GID_bench@@@pub${Date.now()}`);
       await Promise.all(
         Array.from({ length: PUB_WINDOW }, async () => {
-          while (!stop()) await client.publishAsync(`${queue}/dev`, PAYLOAD, { qos: 1 });
+          while (!stop()) {
+            await client.publishAsync(`${queue}/dev`, PAYLOAD, { qos: 1 });
+            fed++;
+          }
         }),
       );
       await client.endAsync();
@@ -166,6 +175,7 @@ async function rabbitTarget(): Promise<Target> {
             await new Promise<void>((resolve, reject) =>
               channel.sendToQueue(queue, PAYLOAD, { persistent: true }, (err) => (err ? reject(new Error('nacked')) : resolve())),
             );
+            fed++;
           }
         }),
       );

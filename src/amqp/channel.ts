@@ -97,7 +97,12 @@ export class AmqpChannel {
   private nextTag = 1;
   private confirm = false;
   private publishSeq = 0;
-  private confirms: Promise<void> = Promise.resolve();
+  /** Publish outcomes not yet confirmed to the client, by seq; confirms go out in seq order. */
+  private readonly outcomes = new Map<number, boolean>();
+  private readonly pendingAcks = new Map<string, string[]>();
+  private acksScheduled = false;
+  private confirmedUpTo = 0;
+  private flushScheduled = false;
   private content: PendingContent | null = null;
   private lastQueue: string | null = null;
 
@@ -315,11 +320,25 @@ export class AmqpChannel {
     }
     for (const [queue, list] of byQueue) {
       const receipts = list.map((u) => u.message.receipt);
-      if (how === 'ack') this.background(this.ack(queue, receipts));
+      if (how === 'ack') this.queueAcks(queue, receipts);
       else if (how === 'requeue') this.background(this.requeue(queue, receipts));
       else this.background(this.deadLetter(queue, list));
       this.ctx.feeds.kick(this.instanceId, queue);
     }
+  }
+
+  /** Acks of one socket read (amqplib acks each message in its own frame) go to the store together. */
+  private queueAcks(queue: string, receipts: string[]): void {
+    const list = this.pendingAcks.get(queue);
+    if (list === undefined) this.pendingAcks.set(queue, receipts);
+    else list.push(...receipts);
+    if (this.acksScheduled) return;
+    this.acksScheduled = true;
+    setImmediate(() => {
+      this.acksScheduled = false;
+      for (const [q, r] of this.pendingAcks) this.background(this.ack(q, r));
+      this.pendingAcks.clear();
+    });
   }
 
   /** Settlement runs behind the frame that asked for it; its failures are logged, never thrown. */
@@ -401,18 +420,47 @@ export class AmqpChannel {
     this.ctx.stats.published++;
     if (seq === 0) return;
     this.host.pendingConfirms(1);
-    const durable = this.ctx.durable();
-    this.confirms = this.confirms.then(async () => {
-      let ok = true;
-      try {
-        await durable;
-      } catch (error) {
-        ok = false;
+    this.ctx.durable().then(
+      () => this.confirmed(seq, true),
+      (error: unknown) => {
         this.ctx.logger.warn({ err: error, topic }, 'amqp: a publish could not be made durable; nacked');
+        this.confirmed(seq, false);
+      },
+    );
+  }
+
+  /**
+   * Records a publish's outcome; confirms go out in seq order, a run of acks as one
+   * `basic.ack(multiple)` (one frame per group commit rather than per message).
+   */
+  private confirmed(seq: number, ok: boolean): void {
+    this.host.pendingConfirms(-1);
+    this.outcomes.set(seq, ok);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flushConfirms());
+  }
+
+  private flushConfirms(): void {
+    this.flushScheduled = false;
+    let run = 0;
+    const frames: Buffer[] = [];
+    for (;;) {
+      const seq = this.confirmedUpTo + 1;
+      const ok = this.outcomes.get(seq);
+      if (ok === undefined) break;
+      this.outcomes.delete(seq);
+      this.confirmedUpTo = seq;
+      if (ok) {
+        run = seq;
+        continue;
       }
-      this.host.pendingConfirms(-1);
-      if (this.state === 'open') this.host.write(encodeMethod(ok ? M.BasicAck : M.BasicNack, this.id, { deliveryTag: seq, multiple: false, requeue: false }));
-    });
+      if (run > 0) frames.push(encodeMethod(M.BasicAck, this.id, { deliveryTag: run, multiple: true }));
+      run = 0;
+      frames.push(encodeMethod(M.BasicNack, this.id, { deliveryTag: seq, multiple: false, requeue: false }));
+    }
+    if (run > 0) frames.push(encodeMethod(M.BasicAck, this.id, { deliveryTag: run, multiple: true }));
+    if (frames.length > 0 && this.state === 'open') this.host.write(frames);
   }
 
   /**
@@ -432,10 +480,8 @@ export class AmqpChannel {
       this.ctx.logger.debug({ exchange: content.exchange, routingKey: content.routingKey, reason }, 'amqp: unroutable publish dropped');
     }
     if (seq === 0) return;
-    const ack = content.mandatory;
-    this.confirms = this.confirms.then(() => {
-      if (this.state === 'open') this.host.write(encodeMethod(ack ? M.BasicAck : M.BasicNack, this.id, { deliveryTag: seq, multiple: false, requeue: false }));
-    });
+    this.host.pendingConfirms(1);
+    this.confirmed(seq, content.mandatory);
   }
 
   // Closing.

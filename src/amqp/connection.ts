@@ -33,6 +33,7 @@ export class AmqpConnection implements ChannelHost {
   private channelMax: number;
   private readonly channels = new Map<number, AmqpChannel>();
   congested = false;
+  private corked = false;
   private pending = 0;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private handshakeTimer: NodeJS.Timeout | null;
@@ -73,6 +74,15 @@ export class AmqpConnection implements ChannelHost {
     if (this.state === 'closed' || this.socket.destroyed) return;
     this.lastWrite = Date.now();
     const data = Array.isArray(frames) ? (frames.length === 1 ? frames[0]! : Buffer.concat(frames)) : frames;
+    // Everything written in this tick (a batch of deliveries, of confirms) leaves in one writev.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
     if (!this.socket.write(data)) this.congested = true;
   }
 

@@ -4,7 +4,10 @@
  * socket not congested, channel.flow active) and hands them out round-robin — competing
  * consumers, each message to one of them. A consumer without room is skipped; none with room:
  * the feed sleeps until a consumer acks, opens up or joins (`kick`). So a slow consumer holds at
- * most its prefetch, and the queue (fed by MQTT publishes) never waits for it.
+ * most its prefetch, and the queue (fed by MQTT publishes) never waits for it. Each ack refills
+ * at once (no batching threshold): a consumer that gets nothing back while its acks trickle in
+ * would meet Nagle + delayed ACK on its socket (40 ms stalls); reads of recent messages come
+ * from the queue's memory, so small refills are cheap.
  *
  * A delivered message is leased for LEASE_MS (RabbitMQ's default consumer timeout, 30 min): an
  * unacked delivery held longer becomes visible again, to be redelivered.

@@ -27,6 +27,15 @@ import type {
 import { ConnectorUrlError } from './connectors/errors.js';
 import { inboundItem, messageProperties, statusBody } from './connectors/properties.js';
 
+/** Bytes of recently appended messages each queue keeps in memory for delivery. */
+const CACHE_BYTES = 8 * 1024 * 1024;
+
+interface CachedEntry {
+  readonly payload: Buffer;
+  readonly properties: Record<string, string>;
+  readonly createdAt: number;
+}
+
 interface Lease {
   token: string;
   until: number;
@@ -74,6 +83,8 @@ class BuiltinQueue {
   /** Seqs found in the store at start: they may have been delivered before a crash (AMQP `redelivered`). */
   private readonly recovered = new Set<number>();
   private waiters: Array<() => void> = [];
+  private readonly cache = new Map<number, CachedEntry>();
+  private cachedBytes = 0;
   count = 0;
 
   constructor(
@@ -89,8 +100,16 @@ class BuiltinQueue {
   }
 
   append(message: QueueMessageInput, now: number): number {
-    const seq = this.store.appendLog(this.log, JSON.stringify({ v: 1, p: message.properties ?? {} }), message.payload, now);
+    const properties = message.properties ?? {};
+    const seq = this.store.appendLog(this.log, JSON.stringify({ v: 1, p: properties }), message.payload, now);
     this.index(seq, now);
+    // Kept in memory too (bounded), so delivering it soon needs no store read — a read waits
+    // for the store's next commit, which would pace consumers at one batch per fsync.
+    const bytes = message.payload.length + 256;
+    if (this.cachedBytes + bytes <= CACHE_BYTES) {
+      this.cache.set(seq, { payload: message.payload, properties, createdAt: now });
+      this.cachedBytes += bytes;
+    }
     const waiters = this.waiters;
     this.waiters = [];
     for (const wake of waiters) wake();
@@ -127,7 +146,17 @@ class BuiltinQueue {
     return lease !== undefined && lease.token === receipt.slice(dot + 1) ? seq : -1;
   }
 
+  /** The entry of a recent append still in memory. */
+  cached(seq: number): CachedEntry | undefined {
+    return this.cache.get(seq);
+  }
+
   ack(seq: number): void {
+    const cached = this.cache.get(seq);
+    if (cached !== undefined) {
+      this.cache.delete(seq);
+      this.cachedBytes -= cached.payload.length + 256;
+    }
     this.store.removeLog(this.log, seq);
     this.leases.delete(seq);
     this.deliveries.delete(seq);
@@ -251,13 +280,26 @@ export class BuiltinQueues implements QueueService {
         // Leased before the read, so a concurrent receive cannot take the same messages.
         const until = now + Math.max(1000, options.visibilityTimeoutMs);
         const leases = new Map(seqs.map((seq) => [seq, queue.lease(seq, until)]));
-        const entries = await this.store.getLogEntries(queue.log, seqs);
-        return entries.map((entry) => {
-          const { token, deliveries, recovered } = leases.get(entry.seq)!;
+        const entries = new Map<number, CachedEntry>();
+        const missing: number[] = [];
+        for (const seq of seqs) {
+          const cached = queue.cached(seq);
+          if (cached === undefined) missing.push(seq);
+          else entries.set(seq, cached);
+        }
+        for (const entry of await this.store.getLogEntries(queue.log, missing)) {
           const meta = JSON.parse(entry.meta) as { p: Record<string, string> };
-          const message = { id: String(entry.seq), receipt: `${entry.seq}.${token}`, payload: entry.payload, properties: meta.p, deliveries, enqueuedAt: entry.createdAt };
-          return recovered ? { ...message, recovered } : message;
-        });
+          entries.set(entry.seq, { payload: entry.payload, properties: meta.p, createdAt: entry.createdAt });
+        }
+        const out: ReceivedQueueMessage[] = [];
+        for (const seq of seqs) {
+          const entry = entries.get(seq);
+          if (entry === undefined) continue; // removed from the store meanwhile
+          const { token, deliveries, recovered } = leases.get(seq)!;
+          const message = { id: String(seq), receipt: `${seq}.${token}`, payload: entry.payload, properties: entry.properties, deliveries, enqueuedAt: entry.createdAt };
+          out.push(recovered ? { ...message, recovered } : message);
+        }
+        return out;
       }
       const left = deadline - now;
       if (left <= 0) return [];
