@@ -2,7 +2,7 @@
  * Delivers one outbound or status rule's outbox to its target, at least once, in order per
  * publishing client:
  *
- *   outbox (durable) ── readLog(batch) ──▶ target.deliver(batch) ──▶ outcomes
+ *   outbox (durable; recent entries from memory, else readLog) ── batch ──▶ target.deliver(batch) ──▶ outcomes
  *        ▲                                                          │
  *        └── removeLog(delivered) · dead/<ruleId> (refused or out of attempts) · retry ◀──┘
  *
@@ -81,7 +81,8 @@ export class Dispatcher {
       if (this.stopped) return;
       const first = this.outbox.first();
       if (first === 0) continue;
-      const entries = (await this.store.readLog(this.outbox.log, first - 1, BATCH)).filter((e) => this.outbox.has(e.seq));
+      const entries =
+        this.outbox.peek(BATCH) ?? (await this.store.readLog(this.outbox.log, first - 1, BATCH)).filter((e) => this.outbox.has(e.seq));
       if (entries.length === 0) {
         // The index is ahead of what the store shows (an entry being dropped): let it settle.
         await this.sleep(10);

@@ -1,9 +1,13 @@
 /**
  * A rule's outbox: the durable log `outbox/<ruleId>` (entries written in the same group commit
  * as the acknowledgement of the message they carry) and its in-memory index — seq, size and time
- * of every entry not yet delivered, nothing else (payloads stay on disk and are read a batch at
- * a time). The index gives depth, bytes and age at once and lets the outbox stay within its
- * bounds without reading the disk.
+ * of every entry not yet delivered. The index gives depth, bytes and age at once and lets the
+ * outbox stay within its bounds without reading the disk.
+ *
+ * Entries appended by this process also keep their meta and payload in memory while the outbox's
+ * in-memory bytes stay under HOT_BYTES, so a dispatcher that keeps up never reads back what it
+ * just wrote (a read is a round trip to the store thread, queued behind its commits). Entries
+ * loaded at start, or appended beyond that budget, are read from the log a batch at a time.
  *
  * Bounds (count and bytes): when an append would exceed them, policy 'drop-oldest' (default)
  * removes the oldest entries, 'refuse' drops the new one; either way MQTT traffic goes on, and
@@ -19,11 +23,23 @@ export interface OutboxBounds {
   readonly overflow: OverflowPolicy;
 }
 
+/** Meta + payload bytes one outbox keeps in memory at most (beyond it, entries are read back). */
+export const HOT_BYTES = 16 * 1024 * 1024;
+
+export interface OutboxEntry {
+  readonly seq: number;
+  readonly meta: string;
+  readonly payload: Buffer;
+}
+
 export class Outbox {
   readonly log: string;
   private seqs: number[] = [];
   private sizes: number[] = [];
   private times: number[] = [];
+  /** The entry itself while it is in the hot window; null when it must be read from the log. */
+  private hot: (OutboxEntry | null)[] = [];
+  private hotBytes = 0;
   private head = 0;
   /** Entries removed out of order (a blocked client's items stay while later ones go). */
   private readonly gone = new Set<number>();
@@ -60,7 +76,7 @@ export class Outbox {
     let after = 0;
     for (;;) {
       const page = await this.store.readLog(this.log, after, 1000);
-      for (const entry of page) this.index(entry.seq, entry.payload.length + entry.meta.length, entry.createdAt);
+      for (const entry of page) this.index(entry.seq, entry.payload.length + entry.meta.length, entry.createdAt, null);
       if (page.length < 1000) break;
       after = page[page.length - 1]!.seq;
     }
@@ -86,7 +102,12 @@ export class Outbox {
       if (freed > 0) this.onOverflow(freed);
     }
     const seq = this.store.appendLog(this.log, meta, payload, now);
-    this.index(seq, size, now);
+    const keep = this.hotBytes + size <= HOT_BYTES;
+    if (keep) this.hotBytes += size;
+    // A payload that is a view into a larger buffer (a socket read) is copied: the hot window
+    // must pin what it counts, not whole read buffers.
+    const own = keep && payload.byteLength < payload.buffer.byteLength && payload.byteLength > 0 ? Buffer.from(payload) : payload;
+    this.index(seq, size, now, keep ? { seq, meta, payload: own } : null);
     const waiter = this.waiter;
     if (waiter !== null) {
       this.waiter = null;
@@ -101,6 +122,22 @@ export class Outbox {
     return this.head < this.seqs.length ? this.seqs[this.head]! : 0;
   }
 
+  /**
+   * Up to `max` undelivered entries from the oldest on, from memory; null when one of them is
+   * not in memory (the caller reads the batch from the log instead).
+   */
+  peek(max: number): OutboxEntry[] | null {
+    this.compact();
+    const out: OutboxEntry[] = [];
+    for (let i = this.head; i < this.seqs.length && out.length < max; i++) {
+      if (this.gone.has(this.seqs[i]!)) continue;
+      const entry = this.hot[i];
+      if (entry === null || entry === undefined) return null;
+      out.push(entry);
+    }
+    return out;
+  }
+
   has(seq: number): boolean {
     return !this.gone.has(seq) && this.position(seq) >= 0;
   }
@@ -112,6 +149,10 @@ export class Outbox {
     this.store.removeLog(this.log, seq);
     this.count--;
     this.bytes -= this.sizes[at]!;
+    if (this.hot[at] !== null) {
+      this.hotBytes -= this.sizes[at]!;
+      this.hot[at] = null;
+    }
     this.gone.add(seq);
     this.compact();
   }
@@ -137,16 +178,19 @@ export class Outbox {
     this.seqs = [];
     this.sizes = [];
     this.times = [];
+    this.hot = [];
+    this.hotBytes = 0;
     this.head = 0;
     this.gone.clear();
     this.count = 0;
     this.bytes = 0;
   }
 
-  private index(seq: number, size: number, time: number): void {
+  private index(seq: number, size: number, time: number, entry: OutboxEntry | null): void {
     this.seqs.push(seq);
     this.sizes.push(size);
     this.times.push(time);
+    this.hot.push(entry);
     this.count++;
     this.bytes += size;
   }
@@ -175,6 +219,7 @@ export class Outbox {
       this.seqs = this.seqs.slice(this.head);
       this.sizes = this.sizes.slice(this.head);
       this.times = this.times.slice(this.head);
+      this.hot = this.hot.slice(this.head);
       this.head = 0;
     }
   }

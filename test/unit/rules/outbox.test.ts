@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { HOT_BYTES, Outbox } from '../../../src/rules/outbox.js';
+import { MemoryStore } from '../../../src/store/memory/memory-store.js';
+
+const bounds = { maxMessages: 1_000_000, maxBytes: 1024 ** 4, overflow: 'drop-oldest' as const };
+
+describe('outbox', () => {
+  it('outbox - entries appended here are handed out from memory, oldest first, removed ones skipped', async () => {
+    const store = new MemoryStore();
+    const outbox = new Outbox(store, 'r1', bounds);
+    await outbox.load();
+    for (let i = 0; i < 5; i++) outbox.append(`m${i}`, Buffer.from(`p${i}`), 1000 + i);
+    const all = outbox.peek(10)!;
+    assert.deepEqual(all.map((e) => e.meta), ['m0', 'm1', 'm2', 'm3', 'm4']);
+    outbox.remove(all[0]!.seq);
+    outbox.remove(all[2]!.seq);
+    assert.deepEqual(outbox.peek(2)!.map((e) => e.payload.toString()), ['p1', 'p3']);
+    assert.equal(outbox.depth, 3);
+    await store.close();
+  });
+
+  it('outbox - a payload that views a larger buffer is copied, so the window pins only what it counts', async () => {
+    const store = new MemoryStore();
+    const outbox = new Outbox(store, 'r1', bounds);
+    await outbox.load();
+    const read = Buffer.alloc(65536, 7);
+    outbox.append('m', read.subarray(100, 164), 1);
+    const [entry] = outbox.peek(1)!;
+    assert.equal(entry!.payload.length, 64);
+    assert.notEqual(entry!.payload.buffer, read.buffer);
+    await store.close();
+  });
+
+  it('outbox - after a restart, or beyond the in-memory budget, peek answers null and the log is read instead', async () => {
+    const store = new MemoryStore();
+    const first = new Outbox(store, 'r1', bounds);
+    await first.load();
+    first.append('m0', Buffer.from('p0'), 1);
+    await store.whenDurable();
+    const again = new Outbox(store, 'r1', bounds);
+    await again.load();
+    assert.equal(again.depth, 1);
+    assert.equal(again.peek(10), null, 'loaded entries are on disk only');
+
+    const big = new Outbox(store, 'r2', bounds);
+    await big.load();
+    const chunk = Buffer.alloc(1024 * 1024);
+    const fit = Math.floor(HOT_BYTES / (chunk.length + 1));
+    for (let i = 0; i < fit; i++) big.append('m', chunk, i);
+    assert.equal(big.peek(fit)!.length, fit);
+    big.append('m', chunk, fit);
+    assert.equal(big.peek(fit + 1), null, 'the entry beyond the budget is not in memory');
+    // Once earlier entries are delivered, memory is freed for new ones again.
+    for (const entry of big.peek(fit)!) big.remove(entry.seq);
+    big.remove(big.first());
+    big.append('m', chunk, fit + 1);
+    assert.equal(big.peek(1)!.length, 1);
+    await store.close();
+  });
+});
