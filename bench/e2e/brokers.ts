@@ -103,6 +103,8 @@ export interface FerryOptions {
   readonly extraArgs?: readonly string[];
   /** Extra node flags, e.g. `--cpu-prof`. */
   readonly nodeArgs?: readonly string[];
+  /** Extra environment variables (e.g. a bootstrap AccessKey). */
+  readonly env?: Readonly<Record<string, string>>;
   /**
    * Durable scenarios: Mosquitto gets `persistence true` (+ `persistence_location`, and the
    * default `autosave_interval 1800`, written out so the report shows it). Ferry is durable by
@@ -191,7 +193,7 @@ export async function startBroker(name: BrokerName, workDir: string, noDelay = t
   const proc = spawn('/bin/sh', ['-c', `ulimit -n ${NOFILE} 2>/dev/null; exec "$@"`, 'sh', ...argv], {
     stdio: ['ignore', log, log],
     cwd: dir,
-    env: { ...process.env, NODE_ENV: 'production' },
+    env: { ...process.env, NODE_ENV: 'production', ...fo.env },
   });
   fs.closeSync(log);
   live.add(proc);

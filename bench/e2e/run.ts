@@ -24,7 +24,8 @@ import {
   startBroker,
   type BrokerName,
 } from './brokers.js';
-import { buildScenarios, fmtPct, killAllWorkers, type Measurement, type Options, type Scenario } from './scenarios.js';
+import { createRule, ruleProgress, startRuleTarget, type RuleProgress, type RuleTarget } from './rule-target.js';
+import { buildScenarios, fmtPct, fmtRate, killAllWorkers, type Measurement, type Options, type Scenario } from './scenarios.js';
 
 /** A generator process above this share of one core is considered saturated. */
 const GEN_SATURATED_PCT = 90;
@@ -51,6 +52,8 @@ function usage(): never {
       '  --ferry-store E          Ferry --store-engine sqlite|memory (default: Ferry\'s default, sqlite)',
       '  --baseline-store E       --store-engine for ferry-base only (e.g. same build, memory vs sqlite)',
       '  --ferry-fsync P          Ferry --store-fsync always|interval|off (default: Ferry\'s default, always)',
+      '  --ferry-rule redis|nats  broker "ferry" runs with an active outbound rule (# → a real Redis stream / JetStream);',
+      '                           with --baseline-cli on the same build, Ferry/base is the cost of the rule',
       '  --ferry-cpu-prof DIR     run Ferry with --cpu-prof, profiles written to DIR',
       '  --ferry-heap-prof DIR    run Ferry with --heap-prof, profiles written to DIR',
       '  --queued SxM             queued_rss: S offline persistent sessions × M messages each (default 1000x1000)',
@@ -187,6 +190,12 @@ function parseArgs(argv: readonly string[]): Options & { list: boolean; waitQuie
         o.ferryFsync = v;
         break;
       }
+      case '--ferry-rule': {
+        const v = val();
+        if (v !== 'redis' && v !== 'nats') throw new Error('--ferry-rule takes redis|nats');
+        o.ferryRule = v;
+        break;
+      }
       case '--ferry-cpu-prof':
       case '--ferry-heap-prof': {
         const dir = path.resolve(val());
@@ -251,7 +260,15 @@ function machineInfo(): Record<string, string> {
 
 /** How Ferry was configured, for the report header. */
 function ferryDesc(opts: Options): string {
-  return `ferry-store=${opts.ferryStore ?? 'sqlite (default)'}${opts.baseStore ? ` base-store=${opts.baseStore}` : ''} ferry-fsync=${opts.ferryFsync ?? 'always (default)'} max-inflight=${MAX_INFLIGHT} max-queued=${MAX_QUEUED} (Ferry and Mosquitto)`;
+  return `ferry-store=${opts.ferryStore ?? 'sqlite (default)'}${opts.baseStore ? ` base-store=${opts.baseStore}` : ''} ferry-fsync=${opts.ferryFsync ?? 'always (default)'}${opts.ferryRule ? ` ferry-rule=outbound # → ${opts.ferryRule} (ferry only)` : ''} max-inflight=${MAX_INFLIGHT} max-queued=${MAX_QUEUED} (Ferry and Mosquitto)`;
+}
+
+/** What the rule did during one run: messages it delivered per second of the run, what it left behind. */
+async function ruleNote(rule: { httpPort: number; id: string; before: RuleProgress; began: number }): Promise<string> {
+  const after = await ruleProgress(rule.httpPort, rule.id);
+  const seconds = (Date.now() - rule.began) / 1000;
+  const delivered = after.delivered - rule.before.delivered;
+  return `rule delivered ${delivered} (${fmtRate(delivered / seconds)} msg/s over the run), outbox ${after.outboxDepth}, failed ${after.failed - rule.before.failed}, dropped ${after.dropped - rule.before.dropped}`;
 }
 
 function rotate<T>(xs: readonly T[], k: number): T[] {
@@ -380,6 +397,7 @@ async function main(): Promise<void> {
   if (scenarios.length === 0) throw new Error(`no scenario matches ${opts.scenarios.join(',')} (try --list)`);
   const brokers = opts.brokers as BrokerName[];
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-bench-'));
+  const ruleTarget: RuleTarget | null = opts.ferryRule === undefined ? null : await startRuleTarget(opts.ferryRule);
 
   const cleanup = (): void => {
     killAllWorkers();
@@ -418,15 +436,23 @@ async function main(): Promise<void> {
           const q = await waitQuiet(opts.waitQuiet);
           if (q.waited > 1.5 || q.busy >= 10) console.log(`    (waited ${q.waited.toFixed(0)} s for a quiet machine; now ${q.busy.toFixed(0)}% busy)`);
         }
+        let rule: { httpPort: number; id: string; before: RuleProgress; began: number } | null = null;
         try {
+          const ruleOptions = b === 'ferry' && ruleTarget !== null ? await ruleTarget.ferryOptions() : null;
           broker = await startBroker(b, workDir, opts.noDelay, 15_000, {
+            ...(ruleOptions === null ? {} : { extraArgs: ruleOptions.extraArgs, env: ruleOptions.env }),
             ...(b === 'ferry-base' && opts.baseStore ? { store: opts.baseStore } : opts.ferryStore ? { store: opts.ferryStore } : {}),
             ...(opts.ferryFsync ? { fsync: opts.ferryFsync } : {}),
             ...(opts.ferryNodeArgs ? { nodeArgs: opts.ferryNodeArgs } : {}),
             ...(s.durable ? { persistence: true } : {}),
           });
+          if (ruleOptions !== null && ruleTarget !== null) {
+            const id = await createRule(ruleOptions.httpPort, ruleTarget);
+            rule = { httpPort: ruleOptions.httpPort, id, before: await ruleProgress(ruleOptions.httpPort, id), began: Date.now() };
+          }
           m = await withTimeout(s.run({ broker, opts, runId }), (opts.warmup + opts.duration) * 1000 + (s.optIn ? 900_000 : 150_000), s.name);
           if (!broker.alive()) throw new Error(`${b} died during the run`);
+          if (rule !== null) m = { ...m, note: `${m.note} | ${await ruleNote(rule)}` };
         } catch (e) {
           error = e instanceof Error ? e.message : String(e);
           if (broker && !broker.alive()) error += ` (broker log: ${broker.logFile})`;
@@ -452,6 +478,7 @@ async function main(): Promise<void> {
     }
   }
 
+  await ruleTarget?.close();
   const elapsed = ((Date.now() - began) / 1000).toFixed(0);
   const table = summarise(scenarios, brokers, results, opts.rounds);
   console.log(`\n## Summary (median of ${opts.rounds} rounds, ${elapsed} s total)\n\n${table}\n`);

@@ -31,6 +31,8 @@ export interface Options {
   baseStore?: 'sqlite' | 'memory';
   /** Ferry's `--store-fsync` (undefined = its default, always). */
   ferryFsync?: 'always' | 'interval' | 'off';
+  /** Broker `ferry` runs with an active outbound rule to this engine (bench/e2e/rule-target.ts). */
+  ferryRule?: 'redis' | 'nats';
   /** Node flags for Ferry, e.g. `--cpu-prof --cpu-prof-dir DIR`. */
   ferryNodeArgs?: string[];
   /** queued_rss: offline persistent sessions × messages queued for each. */
