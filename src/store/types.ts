@@ -374,7 +374,11 @@ export interface Store {
 
   /** Appends an entry and returns its seq. `meta` is JSON text. */
   appendLog(log: string, meta: string, payload: Buffer, createdAt: number): number;
-  /** Removes an entry (delivered, acknowledged); nothing if absent. */
+  /**
+   * Removes an entry (delivered, acknowledged); nothing if absent. Lazy: the removal schedules no
+   * commit of its own but rides with the next batch (within ~50 ms at most), or at once when
+   * someone awaits `whenDurable()`. Losing it in a crash redelivers the entry (at least once).
+   */
   removeLog(log: string, seq: number): void;
   /** Removes every entry of a log. */
   dropLog(log: string): void;

@@ -44,6 +44,9 @@ import { Mirror } from './mirror.js';
 import type { SqliteStoreOptions } from './options.js';
 import { Op, PROTOCOL_VERSION, type ErrorInfo, type OpenState, type OpValue, type Read, type Reply, type WorkerData } from './protocol.js';
 
+/** How long a batch of lazy ops alone (log removals) waits for other writes to ride with, ms. */
+const LAZY_FLUSH_MS = 50;
+
 export type { SqliteStoreOptions } from './options.js';
 export { moveAsideCommand } from './open-errors.js';
 
@@ -79,6 +82,8 @@ export class SqliteStore implements Store {
   /** A non-final part of this turn's batch was sent (see protocol.ts, `final`). */
   private partialSent = false;
   private flushTimer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+  /** Set while the open batch holds only lazy ops (see `removeLog`): they wait for company. */
+  private lazyTimer: NodeJS.Timeout | null = null;
 
   // Batches sent and their waiters (upTo ascending).
   private batchNumber = 0;
@@ -174,6 +179,7 @@ export class SqliteStore implements Store {
   whenDurable(): Promise<void> {
     if (this.dead !== null) return Promise.reject(this.unavailable());
     if (this.ops.length > 0) {
+      this.record(); // someone waits: lazy ops go at the end of this turn, not later
       this.openWait ??= newWaiter(0);
       return this.openWait.promise;
     }
@@ -224,10 +230,25 @@ export class SqliteStore implements Store {
       this.commitDelayMs > 0 ? setTimeout(this.flushNow, this.commitDelayMs) : setImmediate(this.flushNow);
   }
 
+  /**
+   * A lazy op (a delivered or acknowledged log entry's removal) schedules no batch of its own: it
+   * rides with the next one, at most LAZY_FLUSH_MS later. A consumer acknowledging as fast as a
+   * producer appends would otherwise double the commits (and fsyncs) the producer waits for.
+   */
+  private recordLazy(): void {
+    if (this.closed) throw new StoreUnavailableError('store is closed');
+    if (this.flushScheduled || this.lazyTimer !== null) return;
+    this.lazyTimer = setTimeout(this.flushNow, LAZY_FLUSH_MS);
+  }
+
   private readonly flushNow = (): void => this.flush();
 
   /** Sends the open batch to the store thread; `final` false: the turn goes on (a read). */
   private flush(final = true): void {
+    if (this.lazyTimer !== null) {
+      clearTimeout(this.lazyTimer);
+      this.lazyTimer = null;
+    }
     if (this.flushTimer !== null) {
       if (this.commitDelayMs > 0) clearTimeout(this.flushTimer as NodeJS.Timeout);
       else clearImmediate(this.flushTimer as NodeJS.Immediate);
@@ -644,7 +665,7 @@ export class SqliteStore implements Store {
   }
 
   removeLog(log: string, seq: number): void {
-    this.record();
+    this.recordLazy();
     this.ops.push(Op.RemoveLog, log, seq);
   }
 
