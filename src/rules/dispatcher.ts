@@ -92,7 +92,7 @@ export class Dispatcher {
       const seqs: number[] = [];
       for (const entry of entries) {
         try {
-          items.push(decodeItem(entry.meta, entry.payload));
+          items.push(('item' in entry ? entry.item : undefined) ?? decodeItem(entry.meta, entry.payload));
           seqs.push(entry.seq);
         } catch (error) {
           this.deadLetter(entry.seq, entry.meta, entry.payload, `unreadable outbox entry: ${(error as Error).message}`, 0);

@@ -239,12 +239,12 @@ export class RuleEngine {
   private published(instanceId: string, message: Message, publisher: Publisher | null): void {
     const rules = this.outboundByInstance.get(instanceId);
     if (rules === undefined) return;
-    let item: { meta: string; payload: Buffer } | null = null;
+    let item: { meta: string; payload: Buffer; item: TargetItem } | null = null;
     let appended = false;
     for (const running of rules) {
       if (!matchesAny(running.rule.topics, message.topic)) continue;
       item ??= encodeItem({ type: 'message', message: this.ruleMessage(message, publisher) });
-      running.outbox!.append(item.meta, item.payload, Date.now());
+      running.outbox!.append(item.meta, item.payload, Date.now(), item.item);
       appended = true;
     }
     // The PUBACK of this message waits for the commit that holds its outbox entries.
@@ -255,11 +255,11 @@ export class RuleEngine {
     const rules = this.statusByInstance.get(client.instanceId);
     if (rules === undefined) return;
     const group = groupOf(client.clientId);
-    let item: { meta: string; payload: Buffer } | null = null;
+    let item: { meta: string; payload: Buffer; item: TargetItem } | null = null;
     for (const running of rules) {
       if (!running.rule.groups.includes(group) && !running.rule.groups.includes('*')) continue;
       item ??= encodeItem({ type: 'status', event: statusEvent(client, eventType) } satisfies TargetItem);
-      running.outbox!.append(item.meta, item.payload, Date.now());
+      running.outbox!.append(item.meta, item.payload, Date.now(), item.item);
     }
   }
 

@@ -25,16 +25,16 @@ interface StatusMeta {
   e: StatusEvent;
 }
 
-export function encodeItem(item: TargetItem): { meta: string; payload: Buffer } {
+export function encodeItem(item: TargetItem): { meta: string; payload: Buffer; item: TargetItem } {
   if (item.type === 'status') {
-    return { meta: JSON.stringify({ v: 1, t: 's', e: item.event } satisfies StatusMeta), payload: EMPTY };
+    return { meta: JSON.stringify({ v: 1, t: 's', e: item.event } satisfies StatusMeta), payload: EMPTY, item };
   }
   const m = item.message;
   const meta: MessageMeta = { v: 1, t: 'm', c: m.clientId, to: m.topic, q: m.qos, cs: m.cleanSession, b: m.bornTime, id: m.msgId };
   if (m.userProperties !== undefined && m.userProperties.length > 0) meta.up = m.userProperties.map((p) => [p.key, p.value]);
   if (m.contentType !== undefined) meta.ct = m.contentType;
   if (m.messageExpiryInterval !== undefined) meta.ex = m.messageExpiryInterval;
-  return { meta: JSON.stringify(meta), payload: m.payload };
+  return { meta: JSON.stringify(meta), payload: m.payload, item };
 }
 
 /** The item of a log entry; throws on an entry of an unknown layout. */

@@ -14,6 +14,7 @@
  * the drop is counted (`dropped`) and reported through `onOverflow`.
  */
 import type { Store } from '../store/types.js';
+import type { TargetItem } from './connectors/index.js';
 
 export type OverflowPolicy = 'drop-oldest' | 'refuse';
 
@@ -30,6 +31,8 @@ export interface OutboxEntry {
   readonly seq: number;
   readonly meta: string;
   readonly payload: Buffer;
+  /** The decoded item, when the appender had it (saves decoding what was just encoded). */
+  readonly item?: TargetItem;
 }
 
 export class Outbox {
@@ -83,7 +86,7 @@ export class Outbox {
   }
 
   /** Appends in the current batch; false when the entry was refused over the bounds. */
-  append(meta: string, payload: Buffer, now: number): boolean {
+  append(meta: string, payload: Buffer, now: number, item?: TargetItem): boolean {
     const size = payload.length + meta.length;
     const b = this.bounds;
     if (this.count + 1 > b.maxMessages || this.bytes + size > b.maxBytes) {
@@ -106,8 +109,14 @@ export class Outbox {
     if (keep) this.hotBytes += size;
     // A payload that is a view into a larger buffer (a socket read) is copied: the hot window
     // must pin what it counts, not whole read buffers.
-    const own = keep && payload.byteLength < payload.buffer.byteLength && payload.byteLength > 0 ? Buffer.from(payload) : payload;
-    this.index(seq, size, now, keep ? { seq, meta, payload: own } : null);
+    let entry: OutboxEntry | null = null;
+    if (keep) {
+      const copy = payload.byteLength < payload.buffer.byteLength && payload.byteLength > 0;
+      const own = copy ? Buffer.from(payload) : payload;
+      const ownItem = copy && item?.type === 'message' ? { type: 'message' as const, message: { ...item.message, payload: own } } : item;
+      entry = ownItem === undefined ? { seq, meta, payload: own } : { seq, meta, payload: own, item: ownItem };
+    }
+    this.index(seq, size, now, entry);
     const waiter = this.waiter;
     if (waiter !== null) {
       this.waiter = null;

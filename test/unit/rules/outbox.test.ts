@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HOT_BYTES, Outbox } from '../../../src/rules/outbox.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
+import { plainMessage } from '../../helpers/connector-fixtures.js';
 
 const bounds = { maxMessages: 1_000_000, maxBytes: 1024 ** 4, overflow: 'drop-oldest' as const };
 
@@ -25,10 +26,13 @@ describe('outbox', () => {
     const outbox = new Outbox(store, 'r1', bounds);
     await outbox.load();
     const read = Buffer.alloc(65536, 7);
-    outbox.append('m', read.subarray(100, 164), 1);
+    const payload = read.subarray(100, 164);
+    outbox.append('m', payload, 1, { type: 'message', message: { ...plainMessage(1), payload } });
     const [entry] = outbox.peek(1)!;
     assert.equal(entry!.payload.length, 64);
     assert.notEqual(entry!.payload.buffer, read.buffer);
+    assert.ok(entry!.item?.type === 'message');
+    assert.equal(entry!.item.message.payload, entry!.payload, 'the kept item carries the copy too');
     await store.close();
   });
 
