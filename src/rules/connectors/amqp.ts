@@ -120,7 +120,7 @@ export class AmqpTarget implements TargetConnector {
     const connection = this.connection;
     this.connection = undefined;
     this.channel = undefined;
-    if (connection) await connection.close().catch(() => undefined);
+    if (connection) await closeWithin(connection, this.timeoutMs);
   }
 
   async health(): Promise<ConnectorHealth> {
@@ -223,7 +223,7 @@ export class AmqpTarget implements TargetConnector {
     let connection: amqp.ChannelModel | undefined;
     try {
       connection = await withTimeout(amqp.connect(this.config.connectUrl, { timeout: this.timeoutMs }), this.timeoutMs, 'connect');
-      const channel = await connection.createConfirmChannel();
+      const channel = await withTimeout(connection.createConfirmChannel(), this.timeoutMs, 'channel open');
       connection.on('error', (err: unknown) => this.health_.error(errorText(err, this.parsed)));
       connection.on('close', () => {
         if (this.connection === connection) this.drop('connection closed');
@@ -237,7 +237,7 @@ export class AmqpTarget implements TargetConnector {
         if (typeof id === 'string') for (const watch of this.returnWatchers) watch(id);
       });
       if (this.stopped) {
-        await connection.close().catch(() => undefined);
+        await closeWithin(connection, this.timeoutMs);
         throw new Error('connector stopped');
       }
       this.connection = connection;
@@ -245,7 +245,7 @@ export class AmqpTarget implements TargetConnector {
       this.health_.connected();
       return channel;
     } catch (err) {
-      if (connection) await connection.close().catch(() => undefined);
+      if (connection) await closeWithin(connection, this.timeoutMs);
       this.health_.error(errorText(err, this.parsed));
       throw err;
     }
@@ -257,7 +257,21 @@ export class AmqpTarget implements TargetConnector {
     this.connection = undefined;
     this.channel = undefined;
     this.health_.error(reason);
-    if (connection) connection.close().catch(() => undefined);
+    // eslint-disable-next-line @typescript-eslint/no-floating-promises -- closeWithin never rejects and is bounded; the next deliver() reconnects
+    if (connection) void closeWithin(connection, this.timeoutMs);
+  }
+}
+
+/**
+ * Closes a connection, waiting at most `ms` for the peer's close-ok; then the socket is destroyed.
+ * A peer that stops answering must not hold a rule's stop (or restart) forever.
+ */
+async function closeWithin(connection: amqp.ChannelModel, ms: number): Promise<void> {
+  try {
+    await withTimeout(connection.close(), ms, 'close');
+  } catch {
+    // no close-ok in time (or the connection was already gone): drop the socket
+    (connection as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
   }
 }
 
@@ -302,7 +316,7 @@ export class AmqpSource implements SourceConnector {
     this.wake?.();
     const connection = this.connection;
     this.connection = undefined;
-    if (connection) await connection.close().catch(() => undefined);
+    if (connection) await closeWithin(connection, this.timeoutMs);
     await this.loop;
   }
 
@@ -335,7 +349,7 @@ export class AmqpSource implements SourceConnector {
   private async session(): Promise<Promise<string>> {
     const connection = await withTimeout(amqp.connect(this.config.connectUrl, { timeout: this.timeoutMs }), this.timeoutMs, 'connect');
     if (this.stopped) {
-      await connection.close().catch(() => undefined);
+      await closeWithin(connection, this.timeoutMs);
       return Promise.resolve('stopped');
     }
     this.connection = connection;
@@ -344,13 +358,13 @@ export class AmqpSource implements SourceConnector {
       connection.on('close', () => resolve('connection closed'));
     });
     try {
-      const channel = await connection.createChannel();
+      const channel = await withTimeout(connection.createChannel(), this.timeoutMs, 'channel open');
       channel.on('error', (err: unknown) => this.health_.error(errorText(err, this.parsed)));
       channel.on('close', () => {
         // A channel error (e.g. the queue was deleted) closes only the channel: start over.
         connection.close().catch(() => undefined);
       });
-      await channel.prefetch(this.maxInFlight);
+      await withTimeout(channel.prefetch(this.maxInFlight), this.timeoutMs, 'basic.qos');
       const gate = new InFlightGate(this.maxInFlight);
       await channel.consume(
         this.config.queue,
@@ -368,7 +382,7 @@ export class AmqpSource implements SourceConnector {
       );
       this.health_.connected();
     } catch (err) {
-      await connection.close().catch(() => undefined);
+      await closeWithin(connection, this.timeoutMs);
       throw err;
     }
     return ended;
