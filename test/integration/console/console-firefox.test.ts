@@ -8,9 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
-import type { Browser } from 'puppeteer-core';
 import type { RunningFerry } from '../../../src/internal.js';
-import { control, field, firefoxMissing, launchFirefox, newFirefoxPage, pageText, testIdText } from '../../helpers/firefox.js';
+import { control, field, firefoxMissing, launchFirefox, newFirefoxPage, pageText, testIdText, type Browser } from '../../helpers/firefox.js';
 import { startFerry, waitFor, type Teardown } from '../../helpers/index.js';
 
 const ADMIN = { id: 'ConsoleFirefox1', secret: 'console-firefox-secret-0123456789' };
