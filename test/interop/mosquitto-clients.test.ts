@@ -18,10 +18,17 @@ function common(ferry: RunningFerry, version: Version): string[] {
   return ['-h', '127.0.0.1', '-p', String(ferry.ports.mqtt), '-V', version];
 }
 
-/** Starts mosquitto_sub (at most 8 s) and resolves once Ferry holds its subscription. */
+/**
+ * How long a mosquitto_sub waits for its messages before giving up (-W). Each exits as soon as it
+ * has them (-C), so this only bounds a failure; 8 s was too short on a machine at load 13.
+ */
+const SUB_WAIT_S = 30;
+const SUB_KILL_MS = (SUB_WAIT_S + 5) * 1000;
+
+/** Starts mosquitto_sub (at most SUB_WAIT_S) and resolves once Ferry holds its subscription. */
 async function subscribe(t: TestContext, ferry: RunningFerry, version: Version, args: string[]): Promise<RunningProcess> {
   const before = ferry.broker.subscriptionCount;
-  const sub = start(t, 'mosquitto_sub', [...common(ferry, version), '-W', '8', ...args]);
+  const sub = start(t, 'mosquitto_sub', [...common(ferry, version), '-W', String(SUB_WAIT_S), ...args], SUB_KILL_MS);
   await waitFor(() => ferry.broker.subscriptionCount > before, { timeoutMs: 5000, message: 'mosquitto_sub subscribed' });
   return sub;
 }
@@ -60,7 +67,7 @@ describe('interop - mosquitto clients', () => {
       await publish(t, ferry, version, ['-r', '-q', '0', '-t', `${topic}/b`, '-m', 'kept b']);
 
       // (Started without waiting for the subscription: it gets its message and leaves at once.)
-      const first = start(t, 'mosquitto_sub', [...common(ferry, version), '-W', '8', '-q', '1', '-t', `${topic}/a`, '-C', '1', '-F', '%r %q %t %p']);
+      const first = start(t, 'mosquitto_sub', [...common(ferry, version), '-W', String(SUB_WAIT_S), '-q', '1', '-t', `${topic}/a`, '-C', '1', '-F', '%r %q %t %p'], SUB_KILL_MS);
       assert.deepEqual(await lines(first), [`1 1 ${topic}/a kept a`]);
 
       await publish(t, ferry, version, ['-r', '-n', '-t', `${topic}/a`]);
@@ -80,7 +87,7 @@ describe('interop - mosquitto clients', () => {
       await waitFor(() => ferry.broker.connectionCount === 0, { message: 'mosquitto_sub gone' });
       await publish(t, ferry, version, ['-q', '1', '-t', topic, '-m', 'while you were away']);
 
-      const back = start(t, 'mosquitto_sub', [...common(ferry, version), ...persistent, '-i', id, '-q', '1', '-t', topic, '-C', '1', '-W', '8', '-F', '%q %t %p']);
+      const back = start(t, 'mosquitto_sub', [...common(ferry, version), ...persistent, '-i', id, '-q', '1', '-t', topic, '-C', '1', '-W', String(SUB_WAIT_S), '-F', '%q %t %p'], SUB_KILL_MS);
       assert.deepEqual(await lines(back), [`1 ${topic} while you were away`]);
     });
   }
