@@ -6,32 +6,22 @@
  * session ends server-side).
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { RunningFerry } from '../../../src/internal.js';
 import { control, field, firefoxMissing, launchFirefox, newFirefoxPage, pageText, testIdText, type Browser } from '../../helpers/firefox.js';
-import { startFerry, waitFor, type Teardown } from '../../helpers/index.js';
+import { consoleFixture } from '../../helpers/console.js';
+import { waitFor, type Teardown } from '../../helpers/index.js';
 
 const ADMIN = { id: 'ConsoleFirefox1', secret: 'console-firefox-secret-0123456789' };
 const INSTANCE = 'mqtt-default';
 const skip = firefoxMissing();
 
-const cleanups: Array<() => unknown> = [];
-const files: Teardown = { after: (fn) => void cleanups.push(fn) };
-after(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-});
-
 let ferry: RunningFerry;
 let browser: Browser;
 let base: string;
 
-before(async () => {
-  if (skip !== undefined) return;
-  ferry = await startFerry(files, { bootstrapAccessKeyId: ADMIN.id, bootstrapAccessKeySecret: ADMIN.secret }, { announce: null });
-  base = `http://127.0.0.1:${ferry.ports.http}`;
-  browser = await launchFirefox(files);
-});
+consoleFixture({ admin: ADMIN, skip, launch: launchFirefox }, (fixture) => ({ ferry, browser, base } = fixture));
 
 async function client(t: Teardown, clientId: string): Promise<MqttClient> {
   const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${ferry.ports.mqtt}`, { clientId, reconnectPeriod: 0, protocolVersion: 5 });

@@ -12,36 +12,26 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningFerry } from '../../../src/internal.js';
+import { consoleFixture } from '../../helpers/console.js';
 import { browserMissing, launchBrowser, newPage } from '../../helpers/browser.js';
 import { startRedis } from '../../helpers/engines.js';
-import { startFerry, waitFor, type Teardown } from '../../helpers/index.js';
+import { waitFor, type Teardown } from '../../helpers/index.js';
 
 const ADMIN = { id: 'ConsoleRules01', secret: 'console-rules-secret-0123456789' };
 const INSTANCE = 'mqtt-default';
 const skip = browserMissing();
 const shots = process.env['CONSOLE_SCREENSHOTS'];
 
-const cleanups: Array<() => unknown> = [];
-const files: Teardown = { after: (fn) => void cleanups.push(fn) };
-after(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-});
-
 let ferry: RunningFerry;
 let browser: Browser;
 let base: string;
 
-before(async () => {
-  if (skip !== undefined) return;
-  ferry = await startFerry(files, { bootstrapAccessKeyId: ADMIN.id, bootstrapAccessKeySecret: ADMIN.secret }, { announce: null });
-  base = `http://127.0.0.1:${ferry.ports.http}`;
-  browser = await launchBrowser(files);
-});
+consoleFixture({ admin: ADMIN, skip, launch: launchBrowser }, (fixture) => ({ ferry, browser, base } = fixture));
 
 async function client(t: Teardown, clientId: string): Promise<MqttClient> {
   const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${ferry.ports.mqtt}`, { clientId, reconnectPeriod: 0, protocolVersion: 5 });

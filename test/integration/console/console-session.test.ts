@@ -5,32 +5,22 @@
  * and topics shown as inert text. One Ferry and one browser for the whole file.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningFerry } from '../../../src/internal.js';
+import { consoleFixture } from '../../helpers/console.js';
 import { browserMissing, launchBrowser, newPage } from '../../helpers/browser.js';
-import { startFerry, waitFor, type Teardown } from '../../helpers/index.js';
+import { waitFor, type Teardown } from '../../helpers/index.js';
 
 const ADMIN = { id: 'ConsoleAdmin01', secret: 'console-admin-secret-0123456789' };
 const skip = browserMissing();
-
-const cleanups: Array<() => unknown> = [];
-const files: Teardown = { after: (fn) => void cleanups.push(fn) };
-after(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-});
 
 let ferry: RunningFerry;
 let browser: Browser;
 let base: string;
 
-before(async () => {
-  if (skip !== undefined) return;
-  ferry = await startFerry(files, { bootstrapAccessKeyId: ADMIN.id, bootstrapAccessKeySecret: ADMIN.secret }, { announce: null });
-  base = `http://127.0.0.1:${ferry.ports.http}`;
-  browser = await launchBrowser(files);
-});
+consoleFixture({ admin: ADMIN, skip, launch: launchBrowser }, (fixture) => ({ ferry, browser, base } = fixture));
 
 async function client(t: Teardown, clientId: string, options: mqtt.IClientOptions = {}): Promise<MqttClient> {
   const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${ferry.ports.mqtt}`, { clientId, reconnectPeriod: 0, protocolVersion: 5, ...options });
