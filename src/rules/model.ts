@@ -53,10 +53,8 @@ export const MAX_RULE_GROUPS = 100;
 export const MIN_SECRET_LENGTH = 16;
 export const MAX_URL_LENGTH = 2048;
 
-/** A rule as callers see it: URLs redacted, no secret. */
-export interface Rule {
-  readonly id: string;
-  readonly instanceId: string;
+/** What every form of a rule (body, record, answer) carries; they differ in ids and URLs. */
+export interface RuleFields {
   readonly name: string;
   readonly description: string;
   readonly enabled: boolean;
@@ -65,13 +63,19 @@ export interface Rule {
   readonly topics?: readonly string[];
   /** status: Group IDs whose clients' events are sent. */
   readonly groups?: readonly string[];
+  /** inbound: the MQTT parent topic messages are published under. */
+  readonly parentTopic?: string;
+  readonly options: RuleOptions;
+}
+
+/** A rule as callers see it: URLs redacted, no secret. */
+export interface Rule extends RuleFields {
+  readonly id: string;
+  readonly instanceId: string;
   /** outbound / status: the target URL, credentials redacted. */
   readonly target?: string;
   /** inbound: the source URL, credentials redacted. */
   readonly source?: string;
-  /** inbound: the MQTT parent topic messages are published under. */
-  readonly parentTopic?: string;
-  readonly options: RuleOptions;
   /** True when the rule has a webhook signing secret (shown once, when it was set). */
   readonly hasSecret: boolean;
   readonly createdAt: number;
@@ -123,17 +127,9 @@ export interface InstanceContext {
 }
 
 /** A validated rule body, URLs still in clear (the registry seals them). */
-export interface RuleSpec {
-  readonly name: string;
-  readonly description: string;
-  readonly enabled: boolean;
-  readonly type: RuleType;
-  readonly topics?: readonly string[];
-  readonly groups?: readonly string[];
+export interface RuleSpec extends RuleFields {
   readonly target?: string;
   readonly source?: string;
-  readonly parentTopic?: string;
-  readonly options: RuleOptions;
   readonly secret?: string;
 }
 

@@ -24,10 +24,9 @@ import {
   type Rule,
   type RuleEndpoints,
   type RuleInput,
-  type RuleOptions,
   type RulePatch,
   type RuleSpec,
-  type RuleType,
+  type RuleFields,
 } from './model.js';
 
 const COLLECTION = 'rules';
@@ -39,20 +38,12 @@ interface StoredUrl {
   readonly redacted: string;
 }
 
-export interface RuleRecord {
+export interface RuleRecord extends RuleFields {
   readonly v: 1;
   readonly id: string;
   readonly instanceId: string;
-  readonly name: string;
-  readonly description: string;
-  readonly enabled: boolean;
-  readonly type: RuleType;
-  readonly topics?: readonly string[];
-  readonly groups?: readonly string[];
   readonly target?: StoredUrl;
   readonly source?: StoredUrl;
-  readonly parentTopic?: string;
-  readonly options: RuleOptions;
   readonly secret?: SealedSecret;
   readonly createdAt: number;
   readonly updatedAt: number;
