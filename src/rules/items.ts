@@ -63,3 +63,11 @@ export function itemClient(item: TargetItem): string {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * The bytes on their own: a payload that is a view into a larger buffer (a socket read) is
+ * copied, so an in-memory cache of recent entries pins what it counts, not whole read buffers.
+ */
+export function detached(bytes: Buffer): Buffer {
+  return bytes.byteLength > 0 && bytes.byteLength < bytes.buffer.byteLength ? Buffer.from(bytes) : bytes;
+}

@@ -15,6 +15,7 @@
  */
 import type { Store } from '../store/types.js';
 import type { TargetItem } from './connectors/index.js';
+import { detached } from './items.js';
 
 export type OverflowPolicy = 'drop-oldest' | 'refuse';
 
@@ -107,13 +108,10 @@ export class Outbox {
     const seq = this.store.appendLog(this.log, meta, payload, now);
     const keep = this.hotBytes + size <= HOT_BYTES;
     if (keep) this.hotBytes += size;
-    // A payload that is a view into a larger buffer (a socket read) is copied: the hot window
-    // must pin what it counts, not whole read buffers.
     let entry: OutboxEntry | null = null;
     if (keep) {
-      const copy = payload.byteLength < payload.buffer.byteLength && payload.byteLength > 0;
-      const own = copy ? Buffer.from(payload) : payload;
-      const ownItem = copy && item?.type === 'message' ? { type: 'message' as const, message: { ...item.message, payload: own } } : item;
+      const own = detached(payload);
+      const ownItem = own !== payload && item?.type === 'message' ? { type: 'message' as const, message: { ...item.message, payload: own } } : item;
       entry = ownItem === undefined ? { seq, meta, payload: own } : { seq, meta, payload: own, item: ownItem };
     }
     this.index(seq, size, now, entry);

@@ -26,6 +26,7 @@ import type {
 } from './connectors/index.js';
 import { ConnectorUrlError } from './connectors/errors.js';
 import { inboundItem, messageProperties, statusBody } from './connectors/properties.js';
+import { detached } from './items.js';
 
 /** Bytes of recently appended messages each queue keeps in memory for delivery. */
 const CACHE_BYTES = 8 * 1024 * 1024;
@@ -107,7 +108,7 @@ class BuiltinQueue {
     // for the store's next commit, which would pace consumers at one batch per fsync.
     const bytes = message.payload.length + 256;
     if (this.cachedBytes + bytes <= CACHE_BYTES) {
-      this.cache.set(seq, { payload: message.payload, properties, createdAt: now });
+      this.cache.set(seq, { payload: detached(message.payload), properties, createdAt: now });
       this.cachedBytes += bytes;
     }
     const waiters = this.waiters;
