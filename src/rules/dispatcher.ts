@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import type { Store } from '../store/types.js';
 import type { DeliveryOutcome, TargetConnector, TargetItem } from './connectors/index.js';
 import { decodeItem, itemClient } from './items.js';
-import type { Outbox } from './outbox.js';
+import type { Outbox, OutboxEntry } from './outbox.js';
 import type { RuleHop } from './tracer.js';
 
 const BATCH = 500;
@@ -81,7 +81,7 @@ export class Dispatcher {
       if (this.stopped) return;
       const first = this.outbox.first();
       if (first === 0) continue;
-      const entries =
+      const entries: readonly OutboxEntry[] =
         this.outbox.peek(BATCH) ?? (await this.store.readLog(this.outbox.log, first - 1, BATCH)).filter((e) => this.outbox.has(e.seq));
       if (entries.length === 0) {
         // The index is ahead of what the store shows (an entry being dropped): let it settle.
@@ -92,7 +92,7 @@ export class Dispatcher {
       const seqs: number[] = [];
       for (const entry of entries) {
         try {
-          items.push(('item' in entry ? entry.item : undefined) ?? decodeItem(entry.meta, entry.payload));
+          items.push(entry.item ?? decodeItem(entry.meta, entry.payload));
           seqs.push(entry.seq);
         } catch (error) {
           this.deadLetter(entry.seq, entry.meta, entry.payload, `unreadable outbox entry: ${(error as Error).message}`, 0);
