@@ -13,6 +13,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { after } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import { tempDir, type Teardown } from './temp.js';
 
 export interface Engine {
@@ -291,4 +292,23 @@ export async function startRabbit(t: Teardown): Promise<Engine> {
     throw err;
   }
   return makeEngine(t, 'rabbitmq', '127.0.0.1', port, `amqp://guest:guest@127.0.0.1:${port}`, dir, [rabbit, epmd]);
+}
+
+/**
+ * An ioredis client of a test's Redis, connected, closed by the teardown. It keeps reconnecting
+ * (and stays quiet about it) while a test kills the engine on purpose.
+ */
+export async function redisClient(t: Teardown, engine: Engine): Promise<Redis> {
+  const client = new Redis(engine.port, engine.host, { lazyConnect: true, maxRetriesPerRequest: null });
+  client.on('error', () => undefined);
+  await client.connect();
+  t.after(() => client.disconnect());
+  return client;
+}
+
+/** One XRANGE entry, `[id, [field, value, ...]]`, as an object of its fields. */
+export function streamFields(entry: [string, string[]]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < entry[1].length; i += 2) out[entry[1][i]!] = entry[1][i + 1]!;
+  return out;
 }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
+import { type Redis } from 'ioredis';
 import { createConnectorRegistry, type InboundItem, type TargetItem } from '../../../src/rules/connectors/index.js';
-import { startRedis, suiteTeardown, type Engine } from '../../helpers/engines.js';
+import { type Engine, redisClient, startRedis, suiteTeardown } from '../../helpers/engines.js';
 import { asMessages, assertProperties, assertStatusBody, fullMessage, plainMessage, statusEvent } from '../../helpers/connector-fixtures.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -29,10 +29,7 @@ describe('redis connector', () => {
 
   before(async () => {
     redis = await startRedis(suite);
-    client = new Redis(redis.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: null });
-    client.on('error', () => undefined); // reconnects while the engine is killed on purpose
-    await client.connect();
-    suite.after(() => client.disconnect());
+    client = await redisClient(suite, redis);
   });
 
   const readAll = async (stream: string): Promise<Entry[]> => (await client.xrangeBuffer(stream, '-', '+')) as unknown as Entry[];

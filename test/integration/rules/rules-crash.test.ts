@@ -5,9 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Redis } from 'ioredis';
 import { spawnFerry, tempDir } from '../../helpers/index.js';
-import { startRedis } from '../../helpers/engines.js';
+import { redisClient, startRedis } from '../../helpers/engines.js';
 import { waitFor } from '../../helpers/wait.js';
 import { connect } from '../mqtt/clients.js';
 import { rest } from '../api/rest-client.js';
@@ -19,10 +18,7 @@ const ARGS = ['--bind', '127.0.0.1', '--mqtt-port', '0', '--ws-port', '0', '--ht
 
 test('rules - kill -9 mid-stream: every acknowledged message reaches the target after the restart, in order per client', async (t) => {
   const redis = await startRedis(t);
-  const client = new Redis(redis.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: null });
-  client.on('error', () => undefined);
-  await client.connect();
-  t.after(() => client.disconnect());
+  const client = await redisClient(t, redis);
   const dataDir = tempDir(t);
   let ferry = await spawnFerry(t, ['--data-dir', dataDir, ...ARGS], { env: ENV });
   const endpoint = (): string => `http://127.0.0.1:${ferry.ports['http']}`;

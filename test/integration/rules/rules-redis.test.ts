@@ -6,20 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
+import { type Redis } from 'ioredis';
 import { startFerry } from '../../helpers/index.js';
-import { freePort, startRedis, suiteTeardown, type Engine } from '../../helpers/engines.js';
+import { type Engine, freePort, redisClient, startRedis, streamFields, suiteTeardown } from '../../helpers/engines.js';
 import { waitFor } from '../../helpers/wait.js';
 import { engineRule as rule } from '../../helpers/rules.js';
 import { connect, uniqueId } from '../mqtt/clients.js';
 
 type Entry = [string, string[]];
-
-function fields(entry: Entry): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < entry[1].length; i += 2) out[entry[1][i]!] = entry[1][i + 1]!;
-  return out;
-}
 
 
 describe('rules with Redis', () => {
@@ -29,10 +23,7 @@ describe('rules with Redis', () => {
 
   before(async () => {
     redis = await startRedis(suite);
-    client = new Redis(redis.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: null });
-    client.on('error', () => undefined);
-    await client.connect();
-    suite.after(() => client.disconnect());
+    client = await redisClient(suite, redis);
   });
 
   const entries = async (stream: string): Promise<Entry[]> => (await client.xrange(stream, '-', '+')) as Entry[];
@@ -52,7 +43,7 @@ describe('rules with Redis', () => {
       const all = await entries(stream);
       return all.length >= 1 ? all : null;
     });
-    const f = fields(entry!);
+    const f = streamFields(entry!);
     assert.equal(f['clientId'], 'GID_car@@@dev1');
     assert.equal(f['topic'], 'sensors/room1/temp');
     assert.equal(f['mqttParentTopic'], 'sensors');
@@ -90,7 +81,7 @@ describe('rules with Redis', () => {
       const got = await entries(stream);
       return got.length >= 5 ? got : null;
     });
-    const events = all.map((e) => fields(e));
+    const events = all.map((e) => streamFields(e));
     const of = (id: string) => events.filter((e) => e['clientId'] === id).map((e) => e['eventType']);
     assert.deepEqual(of('GID_car@@@clean'), ['connect', 'disconnect', 'tcpclean']);
     assert.deepEqual(of('GID_car@@@dropped'), ['connect', 'tcpclean']);
@@ -136,10 +127,7 @@ describe('rules with Redis', () => {
 
   it('rules - the target killed and restarted mid-stream: nothing lost, order per client kept', async (t) => {
     const own = await startRedis(t);
-    const ownClient = new Redis(own.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: null });
-    ownClient.on('error', () => undefined);
-    await ownClient.connect();
-    t.after(() => ownClient.disconnect());
+    const ownClient = await redisClient(t, own);
     const ferry = await startFerry(t);
     const id = uniqueId('rule');
     await ferry.ruleRuntime.engine.apply({ ...rule(ferry, { type: 'outbound', topics: ['flow/#'], target: `${own.url}/0?stream=flow` }), id });
@@ -160,7 +148,7 @@ describe('rules with Redis', () => {
     await restarting;
     const all = await waitFor(
       async () => {
-        const got = ((await ownClient.xrange('flow', '-', '+').catch(() => [])) as Entry[]).map((e) => fields(e)['payload']!);
+        const got = ((await ownClient.xrange('flow', '-', '+').catch(() => [])) as Entry[]).map((e) => streamFields(e)['payload']!);
         return new Set(got).size >= 3 * N ? got : null;
       },
       { timeoutMs: 60_000, intervalMs: 250, message: 'every message after the restart' },

@@ -6,21 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
+import { type Redis } from 'ioredis';
 import type { RunningFerry } from '../../../src/internal.js';
 import { startFerry, tempDir } from '../../helpers/index.js';
-import { freePort, startRedis, suiteTeardown, type Engine } from '../../helpers/engines.js';
+import { type Engine, freePort, redisClient, startRedis, streamFields, suiteTeardown } from '../../helpers/engines.js';
 import { waitFor } from '../../helpers/wait.js';
 import { engineRule as rule } from '../../helpers/rules.js';
 import { connect, uniqueId } from '../mqtt/clients.js';
 
 type Entry = [string, string[]];
-
-function fields(entry: Entry): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < entry[1].length; i += 2) out[entry[1][i]!] = entry[1][i + 1]!;
-  return out;
-}
 
 function range(ferry: RunningFerry): { instanceId: string; beginTime: number; endTime: number } {
   return { instanceId: ferry.config.broker.defaultInstanceId, beginTime: Date.now() - 60_000, endTime: Date.now() + 1000 };
@@ -41,10 +35,7 @@ describe('rules in message traces (Redis)', () => {
 
   before(async () => {
     redis = await startRedis(suite);
-    client = new Redis(redis.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: null });
-    client.on('error', () => undefined);
-    await client.connect();
-    suite.after(() => client.disconnect());
+    client = await redisClient(suite, redis);
   });
 
   it('rules traces - publish → rule → Redis: the MsgId shows pub_mqtt, the subscriber and rule_out with the rule and scheme', async (t) => {
@@ -64,7 +55,7 @@ describe('rules in message traces (Redis)', () => {
       return got.length >= 3 ? got : null;
     });
     await sub.waitFor(3);
-    const msgIds = all.map((e) => fields(e)['msgId']!);
+    const msgIds = all.map((e) => streamFields(e)['msgId']!);
     assert.equal(new Set(msgIds).size, 3);
     const info = `Push To Rule Target (rule ${out.id}, redis)`;
     for (const msgId of msgIds) {
@@ -128,7 +119,7 @@ describe('rules in message traces (Redis)', () => {
       const got = (await client.xrange(stream, '-', '+')) as Entry[];
       return got.length >= 1 ? got : null;
     });
-    assert.equal(fields(entry!)['msgId'], msgId);
+    assert.equal(streamFields(entry!)['msgId'], msgId);
     const seen = await waitFor(async () => {
       const h = await hops(second, msgId);
       return h.some((r) => r[0] === 'rule_out') ? h : null;
