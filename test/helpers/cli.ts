@@ -14,7 +14,7 @@ export interface FerryChild {
   /** Every JSON log line so far (keeps growing while the process runs). */
   logs: Record<string, unknown>[];
   stderr(): string;
-  /** Resolves when the process exits. */
+  /** Resolves when the process has exited and its output is read. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -39,7 +39,8 @@ export async function spawnFerry(
     cwd: options.cwd ?? process.cwd(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const exited = once(child, 'exit').then(([code, signal]) => ({
+  // 'close', not 'exit': a test reading stderr after the exit must see all of it.
+  const exited = once(child, 'close').then(([code, signal]) => ({
     code: code as number | null,
     signal: signal as NodeJS.Signals | null,
   }));
@@ -81,4 +82,23 @@ export async function spawnFerry(
   });
   await started;
   return { child, ports, logs, stderr: () => stderr, exited };
+}
+
+/**
+ * Run `ferry start <args>` expecting it to exit by itself (a refused start); returns the exit code
+ * and everything it printed. Killed after `timeoutMs`, generous because the machine may be busy.
+ */
+export async function failedStart(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  timeoutMs = 30_000,
+): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [CLI_PATH, 'start', ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const [code] = (await once(child, 'close')) as [number | null];
+  clearTimeout(timer);
+  return { code, output };
 }

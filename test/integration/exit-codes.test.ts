@@ -3,27 +3,14 @@
  * (docs/operations.md, src/cli/exit-codes.ts) and a start with Kubernetes service-link variables.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CLI_PATH, cleanEnv, spawnFerry, tempDir, type Teardown } from '../helpers/index.js';
+import { failedStart, spawnFerry, tempDir, type Teardown } from '../helpers/index.js';
 
 const PORTS = ['--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--amqp-port', '0'];
-
-/** Run `ferry start` expecting it to exit by itself; returns the code and everything it printed. */
-async function failedStart(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [CLI_PATH, 'start', ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000); // generous: the machine may be busy
-  const [code] = (await once(child, 'exit')) as [number | null];
-  clearTimeout(timer);
-  return { code, output };
-}
 
 /** A TCP port held by this process until the test ends. */
 async function busyPort(t: Teardown): Promise<number> {

@@ -50,7 +50,7 @@ export interface ProcessResult {
 export interface RunningProcess {
   /** Output so far. */
   stdout(): string;
-  /** Resolves when the process exits; rejects after timeoutMs (the process is killed). */
+  /** Resolves when the process has exited and its output is read; rejects after timeoutMs (the process is killed). */
   done: Promise<ProcessResult>;
 }
 
@@ -73,7 +73,8 @@ export function start(t: Teardown, command: string, args: readonly string[], tim
       clearTimeout(timer);
       reject(err);
     });
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': 'exit' can come before the pipes are drained, losing the last lines.
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
