@@ -45,3 +45,19 @@ export async function newPage(browser: Browser, t: Teardown): Promise<{ context:
   });
   return { context, page, problems };
 }
+
+/** A new page signed in to the console at `base` with an AccessKey, on the Instances page. */
+export async function signedInPage(
+  browser: Browser,
+  t: Teardown,
+  base: string,
+  key: { id: string; secret: string },
+): Promise<{ page: Page; problems: string[] }> {
+  const { page, problems } = await newPage(browser, t);
+  await page.goto(`${base}/console/`);
+  await page.getByLabel('AccessKey ID', { exact: true }).fill(key.id);
+  await page.getByLabel('AccessKey Secret', { exact: true }).fill(key.secret);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Instances', exact: true }).waitFor();
+  return { page, problems };
+}

@@ -7,11 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import mqtt, { type MqttClient } from 'mqtt';
 import type { RunningFerry } from '../../../src/internal.js';
 import { control, field, firefoxMissing, launchFirefox, newFirefoxPage, pageText, testIdText, type Browser } from '../../helpers/firefox.js';
 import { consoleFixture } from '../../helpers/console.js';
-import { waitFor, type Teardown } from '../../helpers/index.js';
+import { mqttClient, waitFor } from '../../helpers/index.js';
 
 const ADMIN = { id: 'ConsoleFirefox1', secret: 'console-firefox-secret-0123456789' };
 const INSTANCE = 'mqtt-default';
@@ -23,15 +22,9 @@ let base: string;
 
 consoleFixture({ admin: ADMIN, skip, launch: launchFirefox }, (fixture) => ({ ferry, browser, base } = fixture));
 
-async function client(t: Teardown, clientId: string): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${ferry.ports.mqtt}`, { clientId, reconnectPeriod: 0, protocolVersion: 5 });
-  t.after(() => c.endAsync(true));
-  return c;
-}
-
 test('console in firefox - sign in, live overview, a client\'s page, send a message, create a rule, sign out', { skip }, async (t) => {
   assert.match(await browser.version(), /firefox/i);
-  const sub = await client(t, 'firefox-sub-01');
+  const sub = await mqttClient(t, ferry.ports.mqtt, 'firefox-sub-01');
   await sub.subscribeAsync('firefox/#', { qos: 1 });
   const got = new Promise<string>((resolve) => sub.once('message', (_topic, payload) => resolve(payload.toString())));
   const { context, page, problems } = await newFirefoxPage(browser, t);

@@ -12,12 +12,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import mqtt, { type MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningFerry } from '../../../src/internal.js';
 import { consoleFixture } from '../../helpers/console.js';
-import { browserMissing, launchBrowser, newPage } from '../../helpers/browser.js';
-import { issueCert, makeCa, tempDir, waitFor, type Teardown } from '../../helpers/index.js';
+import { browserMissing, launchBrowser, newPage, signedInPage } from '../../helpers/browser.js';
+import { issueCert, makeCa, mqttClient, type Teardown, tempDir, waitFor } from '../../helpers/index.js';
 
 const ADMIN = { id: 'ConsolePages01', secret: 'console-pages-secret-0123456789' };
 const INSTANCE = 'mqtt-default';
@@ -30,20 +29,8 @@ let base: string;
 
 consoleFixture({ admin: ADMIN, skip, launch: launchBrowser, config: { tracing: true, traceFlushIntervalMs: 20 } }, (fixture) => ({ ferry, browser, base } = fixture));
 
-async function client(t: Teardown, clientId: string, options: mqtt.IClientOptions = {}): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${ferry.ports.mqtt}`, { clientId, reconnectPeriod: 0, protocolVersion: 5, ...options });
-  t.after(() => c.endAsync(true));
-  return c;
-}
-
-async function signedIn(t: Teardown, key = ADMIN): Promise<{ page: Page; problems: string[] }> {
-  const { page, problems } = await newPage(browser, t);
-  await page.goto(`${base}/console/`);
-  await page.getByLabel('AccessKey ID', { exact: true }).fill(key.id);
-  await page.getByLabel('AccessKey Secret', { exact: true }).fill(key.secret);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Instances', exact: true }).waitFor();
-  return { page, problems };
+function signedIn(t: Teardown, key = ADMIN): Promise<{ page: Page; problems: string[] }> {
+  return signedInPage(browser, t, base, key);
 }
 
 async function open(page: Page, path: string, heading: string | RegExp): Promise<void> {
@@ -97,7 +84,7 @@ test('console - keyboard only: sign in with Tab, typing and Enter', { skip }, as
 });
 
 test('console - send a test message: a live subscriber gets it with its user property, and its trace opens by MsgId', { skip }, async (t) => {
-  const sub = await client(t, 'console-sub-01');
+  const sub = await mqttClient(t, ferry.ports.mqtt, 'console-sub-01');
   await sub.subscribeAsync('console/send/#', { qos: 1 });
   const got = new Promise<{ topic: string; payload: string; props: unknown }>((resolve) => sub.once('message', (topic, payload, packet) => resolve({ topic, payload: payload.toString(), props: { ...packet.properties?.userProperties } })));
   const { page, problems } = await signedIn(t);
@@ -128,7 +115,7 @@ test('console - send a test message: a live subscriber gets it with its user pro
 });
 
 test('console - device trace lists a client\'s connect and close by client id and time range', { skip }, async (t) => {
-  const c = await client(t, 'console-traced-01');
+  const c = await mqttClient(t, ferry.ports.mqtt, 'console-traced-01');
   await c.endAsync();
   const { page, problems } = await signedIn(t);
   await open(page, `i/${INSTANCE}/traces`, 'Traces');
@@ -145,7 +132,7 @@ test('console - device trace lists a client\'s connect and close by client id an
 });
 
 test('console - retained messages: text as text, binary as hex, markup inert', { skip }, async (t) => {
-  const pub = await client(t, 'console-retainer-01');
+  const pub = await mqttClient(t, ferry.ports.mqtt, 'console-retainer-01');
   await pub.publishAsync('console/ret/bin', Buffer.from([0x00, 0x01, 0x02, 0xff]), { retain: true, qos: 1 });
   await pub.publishAsync('console/ret/html', '<img src=x onerror="window.__xss=3">', { retain: true, qos: 1 });
   const { page, problems } = await signedIn(t);
@@ -188,7 +175,7 @@ test('console - parent topics, groups with tags and the blacklist are created fr
   await page.getByLabel('Client ID', { exact: true }).fill('GID_console@@@banned');
   await page.getByRole('button', { name: 'Add to blacklist' }).click();
   await page.getByRole('cell', { name: 'GID_console@@@banned', exact: true }).waitFor();
-  await assert.rejects(client(t, 'GID_console@@@banned'), 'a blacklisted client id is refused at connect');
+  await assert.rejects(mqttClient(t, ferry.ports.mqtt, 'GID_console@@@banned'), 'a blacklisted client id is refused at connect');
   assert.deepEqual(problems, []);
 });
 
@@ -210,7 +197,7 @@ test('console - tokens, device credentials and custom identities: secrets shown,
   const secret = (await page.getByTestId('secret').textContent())!;
   const keyId = (await page.locator('dd.mono').first().textContent())!;
   assert.match(keyId, /^DC\./);
-  const device = await client(t, 'GID_console@@@dev-1', { username: `DeviceCredential|${keyId}|${INSTANCE}`, password: await signatureInPage(page, 'DeviceCredential', keyId, secret, 'GID_console@@@dev-1') });
+  const device = await mqttClient(t, ferry.ports.mqtt, 'GID_console@@@dev-1', { username: `DeviceCredential|${keyId}|${INSTANCE}`, password: await signatureInPage(page, 'DeviceCredential', keyId, secret, 'GID_console@@@dev-1') });
   assert.equal(device.connected, true, 'the registered credential logs the device in');
   await open(page, `i/${INSTANCE}/credentials`, 'Device credentials');
   await page.getByLabel('Group ID', { exact: true }).fill('GID_console');
@@ -248,9 +235,9 @@ test('console - the signature tool computes a Signature-mode password the broker
   const password = await signatureInPage(page, 'Signature', ADMIN.id, ADMIN.secret, 'GID_console@@@sig-1');
   await assertLabelled(page);
   await shot(page, 'signature');
-  const c = await client(t, 'GID_console@@@sig-1', { username: `Signature|${ADMIN.id}|${INSTANCE}`, password });
+  const c = await mqttClient(t, ferry.ports.mqtt, 'GID_console@@@sig-1', { username: `Signature|${ADMIN.id}|${INSTANCE}`, password });
   assert.equal(c.connected, true);
-  await assert.rejects(client(t, 'GID_console@@@sig-2', { username: `Signature|${ADMIN.id}|${INSTANCE}`, password }), 'the password is bound to its client id');
+  await assert.rejects(mqttClient(t, ferry.ports.mqtt, 'GID_console@@@sig-2', { username: `Signature|${ADMIN.id}|${INSTANCE}`, password }), 'the password is bound to its client id');
   assert.deepEqual(problems, []);
 });
 
@@ -300,7 +287,7 @@ test('console - certificates: a CA is registered from the page with its proof of
 });
 
 test('console - every page of an instance renders real data with labelled controls', { skip }, async (t) => {
-  await client(t, 'console-live-01');
+  await mqttClient(t, ferry.ports.mqtt, 'console-live-01');
   const { page, problems } = await signedIn(t);
   const pages: Array<[string, string | RegExp, string]> = [
     ['overview', /Overview/, 'Connections'],
@@ -323,7 +310,7 @@ test('console - every page of an instance renders real data with labelled contro
   }
   if (shots !== undefined) {
     // Some traffic for the charts: a few clients, one publishing to two subscribers.
-    const fleet = await Promise.all(Array.from({ length: 6 }, (_, i) => client(t, `GID_console@@@fleet-${i}`)));
+    const fleet = await Promise.all(Array.from({ length: 6 }, (_, i) => mqttClient(t, ferry.ports.mqtt, `GID_console@@@fleet-${i}`)));
     await fleet[0]!.subscribeAsync('fleet/#');
     await fleet[1]!.subscribeAsync('fleet/+/status');
     let n = 0;

@@ -14,13 +14,12 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
-import mqtt, { type MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningFerry } from '../../../src/internal.js';
 import { consoleFixture } from '../../helpers/console.js';
-import { browserMissing, launchBrowser, newPage } from '../../helpers/browser.js';
+import { browserMissing, launchBrowser, signedInPage } from '../../helpers/browser.js';
 import { startRedis } from '../../helpers/engines.js';
-import { waitFor, type Teardown } from '../../helpers/index.js';
+import { mqttClient, type Teardown, waitFor } from '../../helpers/index.js';
 
 const ADMIN = { id: 'ConsoleRules01', secret: 'console-rules-secret-0123456789' };
 const INSTANCE = 'mqtt-default';
@@ -33,20 +32,8 @@ let base: string;
 
 consoleFixture({ admin: ADMIN, skip, launch: launchBrowser }, (fixture) => ({ ferry, browser, base } = fixture));
 
-async function client(t: Teardown, clientId: string): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${ferry.ports.mqtt}`, { clientId, reconnectPeriod: 0, protocolVersion: 5 });
-  t.after(() => c.endAsync(true));
-  return c;
-}
-
-async function signedIn(t: Teardown, key = ADMIN): Promise<{ page: Page; problems: string[] }> {
-  const { page, problems } = await newPage(browser, t);
-  await page.goto(`${base}/console/`);
-  await page.getByLabel('AccessKey ID', { exact: true }).fill(key.id);
-  await page.getByLabel('AccessKey Secret', { exact: true }).fill(key.secret);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Instances', exact: true }).waitFor();
-  return { page, problems };
+function signedIn(t: Teardown, key = ADMIN): Promise<{ page: Page; problems: string[] }> {
+  return signedInPage(browser, t, base, key);
 }
 
 async function openRules(page: Page): Promise<void> {
@@ -129,7 +116,7 @@ test('console rules - an outbound rule to a built-in queue made with the form de
   await page.getByRole('heading', { name: 'Rule to-queue', level: 1 }).waitFor();
   await untilText(page, 'rule-delivered', '0');
 
-  const pub = await client(t, 'console-rules-pub-1');
+  const pub = await mqttClient(t, ferry.ports.mqtt, 'console-rules-pub-1');
   for (let i = 0; i < 3; i++) await pub.publishAsync('crq/a', `job ${i}`, { qos: 1 });
   await untilText(page, 'rule-delivered', '3');
   const queued = (await apiCall('POST', `/instances/${INSTANCE}/queues/console-jobs/receive`, { max: 10, visibilityTimeout: 1 })).body['items'] as Array<{ payload: string }>;
@@ -196,7 +183,7 @@ test('console rules - an outbound rule to a real Redis made with the form: the s
   await page.getByRole('heading', { name: 'Rule to-redis', level: 1 }).waitFor();
   await page.getByText('5 attempts').waitFor();
 
-  const pub = await client(t, 'console-rules-pub-2');
+  const pub = await mqttClient(t, ferry.ports.mqtt, 'console-rules-pub-2');
   await pub.publishAsync('crr/room1/temp', '21.5', { qos: 1 });
   await pub.publishAsync('crr/room2/temp', '19.0', { qos: 1 });
   await pub.publishAsync('crr/room2/humidity', 'not matched', { qos: 1 });
@@ -242,7 +229,7 @@ test('console rules - a webhook that answers 400 fills the dead letters (binary 
   await page.getByText('secret set (not shown again)').waitFor();
   assert.equal(await page.getByText(secret).count(), 0);
 
-  const pub = await client(t, 'console-rules-pub-3');
+  const pub = await mqttClient(t, ferry.ports.mqtt, 'console-rules-pub-3');
   await pub.publishAsync('crh/bin', Buffer.from([0x00, 0x01, 0x02, 0xff]), { qos: 1 });
   await pub.publishAsync('crh/<b>topic</b>', '<img src=x onerror="window.__xss=7">', { qos: 1 });
   await pub.publishAsync('crh/text', 'third', { qos: 1 });

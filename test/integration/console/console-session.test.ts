@@ -6,12 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import mqtt, { type MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningFerry } from '../../../src/internal.js';
 import { consoleFixture } from '../../helpers/console.js';
 import { browserMissing, launchBrowser, newPage } from '../../helpers/browser.js';
-import { waitFor, type Teardown } from '../../helpers/index.js';
+import { mqttClient, waitFor } from '../../helpers/index.js';
 
 const ADMIN = { id: 'ConsoleAdmin01', secret: 'console-admin-secret-0123456789' };
 const skip = browserMissing();
@@ -21,12 +20,6 @@ let browser: Browser;
 let base: string;
 
 consoleFixture({ admin: ADMIN, skip, launch: launchBrowser }, (fixture) => ({ ferry, browser, base } = fixture));
-
-async function client(t: Teardown, clientId: string, options: mqtt.IClientOptions = {}): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${ferry.ports.mqtt}`, { clientId, reconnectPeriod: 0, protocolVersion: 5, ...options });
-  t.after(() => c.endAsync(true));
-  return c;
-}
 
 async function signIn(page: Page, key: { id: string; secret: string }): Promise<void> {
   await page.goto(`${base}/console/`);
@@ -118,7 +111,7 @@ test('console - API calls with the cookie need the CSRF header; Sign out ends th
 });
 
 test('console - the overview charts the instance\'s live numbers from the /metrics series', { skip }, async (t) => {
-  const clients = await Promise.all(['ov-1', 'ov-2', 'ov-3'].map((id) => client(t, id)));
+  const clients = await Promise.all(['ov-1', 'ov-2', 'ov-3'].map((id) => mqttClient(t, ferry.ports.mqtt, id)));
   await clients[0]!.subscribeAsync('ov/#');
   const { page, problems } = await newPage(browser, t);
   await signIn(page, ADMIN);
@@ -139,10 +132,10 @@ test('console - the overview charts the instance\'s live numbers from the /metri
 });
 
 test('console - clients: search by prefix, open a client, kick it and see it go', { skip }, async (t) => {
-  const victim = await client(t, 'kick-me-01');
+  const victim = await mqttClient(t, ferry.ports.mqtt, 'kick-me-01');
   await victim.subscribeAsync('kick/topic', { qos: 1 });
-  await client(t, 'kick-other-02');
-  await client(t, 'unrelated-03');
+  await mqttClient(t, ferry.ports.mqtt, 'kick-other-02');
+  await mqttClient(t, ferry.ports.mqtt, 'unrelated-03');
   const closed = new Promise<void>((resolve) => victim.once('close', () => resolve()));
   const { page, problems } = await newPage(browser, t);
   await signIn(page, ADMIN);
@@ -163,7 +156,7 @@ test('console - clients: search by prefix, open a client, kick it and see it go'
 });
 
 test('console - clients are paged: the page holds one page of rows, Next page moves on', { skip }, async (t) => {
-  await Promise.all(Array.from({ length: 55 }, (_, i) => client(t, `page-${String(i).padStart(3, '0')}`)));
+  await Promise.all(Array.from({ length: 55 }, (_, i) => mqttClient(t, ferry.ports.mqtt, `page-${String(i).padStart(3, '0')}`)));
   const { page } = await newPage(browser, t);
   await signIn(page, ADMIN);
   await page.goto(`${base}/console/#/i/mqtt-default/clients`);
@@ -179,7 +172,7 @@ test('console - clients are paged: the page holds one page of rows, Next page mo
 
 test('console - a read-only key sees data but no write controls, and a direct write is refused with 403', { skip }, async (t) => {
   const key = await makeKey('AliyunMQReadOnlyAccess');
-  await client(t, 'ro-target-01');
+  await mqttClient(t, ferry.ports.mqtt, 'ro-target-01');
   const { page, problems } = await newPage(browser, t);
   await signIn(page, key);
   await page.getByRole('link', { name: 'mqtt-default', exact: true }).waitFor();
@@ -203,7 +196,7 @@ test('console - a read-only key sees data but no write controls, and a direct wr
 test('console - a client id and a topic holding HTML are shown as text, never run', { skip }, async (t) => {
   const evilId = '<img src=x onerror="window.__xss=1">';
   const evilTopic = 'xss/<script>window.__xss=2</script>';
-  const c = await client(t, evilId);
+  const c = await mqttClient(t, ferry.ports.mqtt, evilId);
   await c.subscribeAsync(evilTopic);
   const { page, problems } = await newPage(browser, t);
   await signIn(page, ADMIN);
