@@ -33,25 +33,19 @@ import { safeEqual, type SecretBox } from './crypto.js';
 import { filterCovers } from './filters.js';
 import { MQ_ACTIONS } from './policy.js';
 
-export type TokenType = 'R' | 'W' | 'RW';
-export const TOKEN_TYPES: readonly TokenType[] = ['R', 'W', 'RW'];
-
-export const TOKEN_CODE = {
-  forged: 1,
-  expired: 2,
-  revoked: 3,
-  resourceMismatch: 4,
-  typeMismatch: 5,
-  badSignature: 8,
-  accountInvalid: -1,
-} as const;
-export type TokenCode = (typeof TOKEN_CODE)[keyof typeof TOKEN_CODE];
-
-export const TOKEN_UPLOAD_TOPIC = '$SYS/uploadToken';
-export const TOKEN_EXPIRE_NOTICE_TOPIC = '$SYS/tokenExpireNotice';
-export const TOKEN_INVALID_NOTICE_TOPIC = '$SYS/tokenInvalidNotice';
-/** The expiry notice goes out this long before a token expires. */
-export const EXPIRE_NOTICE_LEAD_MS = 5 * 60 * 1000;
+// The wire format (types, notice codes, $SYS topics, the password) is shared with the SDK.
+export {
+  EXPIRE_NOTICE_LEAD_MS,
+  TOKEN_CODE,
+  TOKEN_EXPIRE_NOTICE_TOPIC,
+  TOKEN_INVALID_NOTICE_TOPIC,
+  TOKEN_TYPES,
+  TOKEN_UPLOAD_TOPIC,
+  parseTokenPassword,
+  type TokenCode,
+  type TokenType,
+} from './token-wire.js';
+import { EXPIRE_NOTICE_LEAD_MS, TOKEN_CODE, TOKEN_TYPES, type TokenCode, type TokenType } from './token-wire.js';
 
 export interface TokenClaims {
   readonly v: 1;
@@ -88,23 +82,6 @@ export function parseTokenActions(actions: string): TokenType | null {
   const w = parts.has('W');
   if (parts.size !== Number(r) + Number(w)) return null;
   return r && w ? 'RW' : r ? 'R' : w ? 'W' : null;
-}
-
-/**
- * The password of a Token-mode connection: `<type>|<token>` pairs joined by '|', at most one per
- * type, e.g. `R|abc` or `R|abc|W|def`. Null if malformed (the whole set is rejected).
- */
-export function parseTokenPassword(password: string): Map<TokenType, string> | null {
-  const parts = password.split('|');
-  if (parts.length < 2 || parts.length % 2 !== 0) return null;
-  const out = new Map<TokenType, string>();
-  for (let i = 0; i < parts.length; i += 2) {
-    const type = parts[i] as TokenType;
-    const token = parts[i + 1]!;
-    if (!TOKEN_TYPES.includes(type) || token.length === 0 || out.has(type)) return null;
-    out.set(type, token);
-  }
-  return out;
 }
 
 /**
