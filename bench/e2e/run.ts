@@ -54,6 +54,7 @@ function usage(): never {
       '  --ferry-fsync P          Ferry --store-fsync always|interval|off (default: Ferry\'s default, always)',
       '  --ferry-rule redis|nats  broker "ferry" runs with an active outbound rule (# → a real Redis stream / JetStream);',
       '                           with --baseline-cli on the same build, Ferry/base is the cost of the rule',
+      '  --base-rule              ferry-base runs with the same rule too (two builds, both with the rule)',
       '  --ferry-cpu-prof DIR     run Ferry with --cpu-prof, profiles written to DIR',
       '  --ferry-heap-prof DIR    run Ferry with --heap-prof, profiles written to DIR',
       '  --queued SxM             queued_rss: S offline persistent sessions × M messages each (default 1000x1000)',
@@ -196,6 +197,9 @@ function parseArgs(argv: readonly string[]): Options & { list: boolean; waitQuie
         o.ferryRule = v;
         break;
       }
+      case '--base-rule':
+        o.baseRule = true;
+        break;
       case '--ferry-cpu-prof':
       case '--ferry-heap-prof': {
         const dir = path.resolve(val());
@@ -260,7 +264,7 @@ function machineInfo(): Record<string, string> {
 
 /** How Ferry was configured, for the report header. */
 function ferryDesc(opts: Options): string {
-  return `ferry-store=${opts.ferryStore ?? 'sqlite (default)'}${opts.baseStore ? ` base-store=${opts.baseStore}` : ''} ferry-fsync=${opts.ferryFsync ?? 'always (default)'}${opts.ferryRule ? ` ferry-rule=outbound # → ${opts.ferryRule} (ferry only)` : ''} max-inflight=${MAX_INFLIGHT} max-queued=${MAX_QUEUED} (Ferry and Mosquitto)`;
+  return `ferry-store=${opts.ferryStore ?? 'sqlite (default)'}${opts.baseStore ? ` base-store=${opts.baseStore}` : ''} ferry-fsync=${opts.ferryFsync ?? 'always (default)'}${opts.ferryRule ? ` ferry-rule=outbound # → ${opts.ferryRule} (${opts.baseRule ? 'ferry and ferry-base' : 'ferry only'})` : ''} max-inflight=${MAX_INFLIGHT} max-queued=${MAX_QUEUED} (Ferry and Mosquitto)`;
 }
 
 /** What the rule did during one run: messages it delivered per second of the run, what it left behind. */
@@ -438,7 +442,7 @@ async function main(): Promise<void> {
         }
         let rule: { httpPort: number; id: string; before: RuleProgress; began: number } | null = null;
         try {
-          const ruleOptions = b === 'ferry' && ruleTarget !== null ? await ruleTarget.ferryOptions() : null;
+          const ruleOptions = (b === 'ferry' || (b === 'ferry-base' && opts.baseRule === true)) && ruleTarget !== null ? await ruleTarget.ferryOptions() : null;
           broker = await startBroker(b, workDir, opts.noDelay, 15_000, {
             ...(ruleOptions === null ? {} : { extraArgs: ruleOptions.extraArgs, env: ruleOptions.env }),
             ...(b === 'ferry-base' && opts.baseStore ? { store: opts.baseStore } : opts.ferryStore ? { store: opts.ferryStore } : {}),

@@ -33,6 +33,8 @@ export interface Options {
   ferryFsync?: 'always' | 'interval' | 'off';
   /** Broker `ferry` runs with an active outbound rule to this engine (bench/e2e/rule-target.ts). */
   ferryRule?: 'redis' | 'nats';
+  /** `ferry-base` runs with the same rule too (`--base-rule`): before/after of the rule's cost. */
+  baseRule?: boolean;
   /** Node flags for Ferry, e.g. `--cpu-prof --cpu-prof-dir DIR`. */
   ferryNodeArgs?: string[];
   /** queued_rss: offline persistent sessions × messages queued for each. */
