@@ -247,8 +247,10 @@ export class RuleEngine {
       running.outbox!.append(item.meta, item.payload, Date.now(), item.item);
       appended = true;
     }
-    // The PUBACK of this message waits for the commit that holds its outbox entries.
-    if (appended) this.deps.broker.persistence?.recordedElsewhere();
+    // The PUBACK of this message waits for the commit that holds its outbox entries. A QoS 0
+    // message is acknowledged to no one: its entries join the same batch, but no other client's
+    // acknowledgement has to wait for them.
+    if (appended && message.qos > 0) this.deps.broker.persistence?.recordedElsewhere();
   }
 
   private status(client: ClientHandle, eventType: StatusEventType): void {
