@@ -24,6 +24,10 @@ const BACKOFF_FIRST_MS = 200;
 const BACKOFF_MAX_MS = 30_000;
 const DEAD_LOG_INTERVAL_MS = 10_000;
 
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 export interface DispatchStats {
   delivered: number;
   failed: number;
@@ -78,6 +82,11 @@ export class Dispatcher {
   private async loop(): Promise<void> {
     while (!this.stopped) {
       await this.outbox.whenNotEmpty();
+      // Woken by an append, this continuation would run in the same turn as the PUBLISHes,
+      // before the store sends their batch (setImmediate, scheduled by the append): building
+      // and writing the target's command would then delay every acknowledgement of the turn.
+      // One turn later the batch is on its way and the target's work overlaps the commit.
+      await nextTurn();
       if (this.stopped) return;
       const first = this.outbox.first();
       if (first === 0) continue;
