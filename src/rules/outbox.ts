@@ -28,6 +28,9 @@ export interface OutboxBounds {
 /** Meta + payload bytes one outbox keeps in memory at most (beyond it, entries are read back). */
 export const HOT_BYTES = 16 * 1024 * 1024;
 
+/** `sizes` mark of an entry that is gone. */
+const REMOVED = -1;
+
 export interface OutboxEntry {
   readonly seq: number;
   readonly meta: string;
@@ -39,14 +42,13 @@ export interface OutboxEntry {
 export class Outbox {
   readonly log: string;
   private seqs: number[] = [];
+  /** Bytes of each entry; REMOVED once it is gone (removed out of order: a blocked client's items stay while later ones go). */
   private sizes: number[] = [];
   private times: number[] = [];
   /** The entry itself while it is in the hot window; null when it must be read from the log. */
   private hot: (OutboxEntry | null)[] = [];
   private hotBytes = 0;
   private head = 0;
-  /** Entries removed out of order (a blocked client's items stay while later ones go). */
-  private readonly gone = new Set<number>();
   private count = 0;
   bytes = 0;
   dropped = 0;
@@ -130,37 +132,42 @@ export class Outbox {
   }
 
   /**
-   * Up to `max` undelivered entries from the oldest on, from memory; null when one of them is
-   * not in memory (the caller reads the batch from the log instead).
+   * Up to `max` undelivered entries from the oldest on, from memory, up to the first one that is
+   * not in memory; null when the oldest is not (the caller reads the batch from the log instead).
+   * Handing out the in-memory run keeps a dispatcher on the cheap path while an outbox that
+   * outgrew the window (a flood, a target that was down) has older entries on disk only.
    */
   peek(max: number): OutboxEntry[] | null {
     this.compact();
     const out: OutboxEntry[] = [];
     for (let i = this.head; i < this.seqs.length && out.length < max; i++) {
-      if (this.gone.has(this.seqs[i]!)) continue;
+      if (this.sizes[i] === REMOVED) continue;
       const entry = this.hot[i];
-      if (entry === null || entry === undefined) return null;
+      if (entry === null || entry === undefined) return out.length === 0 ? null : out;
       out.push(entry);
     }
     return out;
   }
 
   has(seq: number): boolean {
-    return !this.gone.has(seq) && this.position(seq) >= 0;
+    const at = this.position(seq);
+    return at >= 0 && this.sizes[at] !== REMOVED;
   }
 
   /** Removes an entry (delivered, dead-lettered, dropped) from the log and the index. */
   remove(seq: number): void {
     const at = this.position(seq);
-    if (at < 0 || this.gone.has(seq)) return;
+    if (at < 0) return;
+    const size = this.sizes[at]!;
+    if (size === REMOVED) return;
     this.store.removeLog(this.log, seq);
     this.count--;
-    this.bytes -= this.sizes[at]!;
+    this.bytes -= size;
     if (this.hot[at] !== null) {
-      this.hotBytes -= this.sizes[at]!;
+      this.hotBytes -= size;
       this.hot[at] = null;
     }
-    this.gone.add(seq);
+    this.sizes[at] = REMOVED;
     this.compact();
   }
 
@@ -188,7 +195,6 @@ export class Outbox {
     this.hot = [];
     this.hotBytes = 0;
     this.head = 0;
-    this.gone.clear();
     this.count = 0;
     this.bytes = 0;
   }
@@ -218,10 +224,7 @@ export class Outbox {
 
   /** Drops removed entries from the front; trims the arrays once the dead prefix is large. */
   private compact(): void {
-    while (this.head < this.seqs.length && this.gone.has(this.seqs[this.head]!)) {
-      this.gone.delete(this.seqs[this.head]!);
-      this.head++;
-    }
+    while (this.head < this.seqs.length && this.sizes[this.head] === REMOVED) this.head++;
     if (this.head > 4096 && this.head * 2 > this.seqs.length) {
       this.seqs = this.seqs.slice(this.head);
       this.sizes = this.sizes.slice(this.head);

@@ -36,7 +36,7 @@ describe('outbox', () => {
     await store.close();
   });
 
-  it('outbox - after a restart, or beyond the in-memory budget, peek answers null and the log is read instead', async () => {
+  it('outbox - after a restart, or beyond the in-memory budget, peek hands out the in-memory run and answers null when the oldest is on disk only', async () => {
     const store = new MemoryStore();
     const first = new Outbox(store, 'r1', bounds);
     await first.load();
@@ -54,10 +54,13 @@ describe('outbox', () => {
     for (let i = 0; i < fit; i++) big.append('m', chunk, i);
     assert.equal(big.peek(fit)!.length, fit);
     big.append('m', chunk, fit);
-    assert.equal(big.peek(fit + 1), null, 'the entry beyond the budget is not in memory');
+    assert.equal(big.peek(fit + 1)!.length, fit, 'the entry beyond the budget is not in memory: peek stops before it');
     // Once earlier entries are delivered, memory is freed for new ones again.
     for (const entry of big.peek(fit)!) big.remove(entry.seq);
+    assert.equal(big.peek(10), null, 'the oldest entry left is on disk only');
+    assert.equal(big.has(big.first()), true);
     big.remove(big.first());
+    assert.equal(big.depth, 0);
     big.append('m', chunk, fit + 1);
     assert.equal(big.peek(1)!.length, 1);
     await store.close();
