@@ -23,6 +23,9 @@ const BATCH = 500;
 const BACKOFF_FIRST_MS = 200;
 const BACKOFF_MAX_MS = 30_000;
 const DEAD_LOG_INTERVAL_MS = 10_000;
+/** A round starts at once with this many entries waiting, else after LINGER_MS. */
+const LINGER_ITEMS = 256;
+const LINGER_MS = 2;
 
 function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -85,8 +88,12 @@ export class Dispatcher {
       // Woken by an append, this continuation would run in the same turn as the PUBLISHes,
       // before the store sends their batch (setImmediate, scheduled by the append): building
       // and writing the target's command would then delay every acknowledgement of the turn.
-      // One turn later the batch is on its way and the target's work overlaps the commit.
-      await nextTurn();
+      // Later the batch is on its way and the target's work overlaps the commit. With few
+      // entries waiting, it lingers a moment for more: one round trip to the target per
+      // LINGER_MS instead of one per commit cycle (each round trip wakes the target and this
+      // thread again, which costs the broker's turns on a busy machine).
+      if (this.outbox.depth < LINGER_ITEMS) await this.sleep(LINGER_MS);
+      else await nextTurn();
       if (this.stopped) return;
       const first = this.outbox.first();
       if (first === 0) continue;
