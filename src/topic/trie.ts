@@ -9,8 +9,12 @@
  * Shared subscriptions ($share/<group>/<filter>) live on the same node as their filter, in a
  * map of groups; the router picks one member per group.
  *
+ * Results are cached per topic (./match-cache.ts); every change below invalidates what it can
+ * affect.
+ *
  * The index never throws on input: filters and topics are validated at the edge (channel/).
  */
+import { MatchCache, MatchRecorder, type MatchCacheLimits } from './match-cache.js';
 
 export interface SharedGroup<S, O> {
   readonly name: string;
@@ -48,6 +52,12 @@ export interface MatchVisitor<S, O> {
 export class SubscriptionTrie<S, O> {
   private readonly root = new TrieNode<S, O>();
   private subscriptionCount = 0;
+  readonly cache: MatchCache<S, O>;
+  private readonly recorder = new MatchRecorder<S, O>();
+
+  constructor(cacheLimits?: MatchCacheLimits) {
+    this.cache = new MatchCache<S, O>(cacheLimits);
+  }
 
   get size(): number {
     return this.subscriptionCount;
@@ -60,6 +70,7 @@ export class SubscriptionTrie<S, O> {
     const isNew = !node.subscribers.has(subscriber);
     node.subscribers.set(subscriber, options);
     if (isNew) this.subscriptionCount++;
+    this.cache.invalidate(filter);
     return isNew;
   }
 
@@ -70,6 +81,7 @@ export class SubscriptionTrie<S, O> {
     if (node.subscribers.size === 0) node.subscribers = null;
     this.subscriptionCount--;
     this.prune(path, filter);
+    this.cache.invalidate(filter);
     return true;
   }
 
@@ -80,6 +92,8 @@ export class SubscriptionTrie<S, O> {
     if (!entry) {
       entry = { name: group, filter, members: new Map(), order: [], cursor: 0 };
       node.shared.set(group, entry);
+      // A new group is a new match; members of an existing one are read through the group.
+      this.cache.invalidate(filter);
     }
     const isNew = !entry.members.has(subscriber);
     entry.members.set(subscriber, options);
@@ -101,6 +115,7 @@ export class SubscriptionTrie<S, O> {
       node.shared!.delete(group);
       if (node.shared!.size === 0) node.shared = null;
       this.prune(path, filter);
+      this.cache.invalidate(filter);
     }
     return true;
   }
@@ -115,6 +130,23 @@ export class SubscriptionTrie<S, O> {
    * [MQTT-4.7.2-1] A topic starting with '$' is not matched by a filter starting with a wildcard.
    */
   match(topic: string, visitor: MatchVisitor<S, O>): void {
+    const cache = this.cache;
+    if (!cache.cacheable(topic)) {
+      this.walk(topic, visitor);
+      return;
+    }
+    let result = cache.get(topic);
+    if (result === undefined) {
+      // Record first, then replay: the walk sees a trie no visitor can have changed.
+      this.walk(topic, this.recorder);
+      result = this.recorder.take();
+      cache.set(topic, result);
+    }
+    result.replay(visitor);
+  }
+
+  /** The plain matcher, without the cache. */
+  walk(topic: string, visitor: MatchVisitor<S, O>): void {
     const levels = topic.split('/');
     this.matchLevel(this.root, levels, 0, visitor, topic.charCodeAt(0) === 0x24 /* $ */);
   }
