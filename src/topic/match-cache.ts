@@ -9,10 +9,19 @@
  * wildcard filter clears the whole cache (checking every entry against the filter would cost a
  * subscribe storm more than rebuilding the few hot entries costs publishers).
  *
- * Bounds: at most `maxEntries` topics (the oldest inserted goes first, like Sublist's sweep of
- * a random slice), no topic longer than `maxTopicLength`, and no result with more than
+ * Bounds: at most `maxEntries` topics (the oldest inserted goes first, tracked in a ring of
+ * keys: evicting through the Map's own order is not O(1), as V8 walks past the holes earlier
+ * deletes left at its front), no topic longer than `maxTopicLength`, and no result with more than
  * `maxResultSize` matches (a wide fan-out walks its subscriber map about as fast as it would
  * replay a copy of it, and the copy would pin memory per cached topic).
+ *
+ * Admission: when more distinct topics cycle than the cache holds (10,000 devices each on its
+ * own telemetry topic), every lookup misses and every result stored is evicted unused. Those
+ * results live just long enough to be promoted to V8's old generation, and collecting them made
+ * a miss ~7× as expensive as a plain walk (bench/RESULTS.md, issue 15). So while a full cache
+ * answers fewer than half of a window's lookups, only one miss in ADMIT_SAMPLE is stored: a
+ * working set that fits still fills the cache (and the hit rate turns admission back on), one
+ * that does not costs about a plain walk.
  */
 import type { MatchVisitor, SharedGroup } from './trie.js';
 
@@ -68,11 +77,30 @@ export class MatchRecorder<S, O> implements MatchVisitor<S, O> {
   }
 }
 
+/** Lookups per window over which the hit rate is judged. */
+const WINDOW = 1024;
+/** While the hit rate is low, one miss in this many is stored. */
+const ADMIT_SAMPLE = 64;
+
 export class MatchCache<S, O> {
   private readonly entries = new Map<string, MatchResult<S, O>>();
+  /**
+   * Keys in insertion order, overwritten round the ring. A key deleted early (invalidation) may
+   * still sit here, or twice if re-inserted: evicting it then drops nothing or a newer entry a
+   * little early, never leaves more than `maxEntries` in the map.
+   */
+  private ring: Array<string | undefined> = [];
+  private ringNext = 0;
   /** Lookups answered from the cache and lookups that walked the trie (for tests and metrics). */
   hits = 0;
   misses = 0;
+  /** Results stored (misses admitted). */
+  stores = 0;
+  private windowLookups = 0;
+  private windowHits = 0;
+  /** 1 = store every miss; ADMIT_SAMPLE = store one in that many (low hit rate, see above). */
+  private admitEvery = 1;
+  private admitSkip = 0;
 
   constructor(readonly limits: MatchCacheLimits = DEFAULT_MATCH_CACHE_LIMITS) {}
 
@@ -84,27 +112,52 @@ export class MatchCache<S, O> {
     return topic.length <= this.limits.maxTopicLength && this.limits.maxEntries > 0;
   }
 
+  /** Whether the result of a miss is to be recorded and stored (see Admission above). */
+  admit(): boolean {
+    return this.admitEvery === 1 || ++this.admitSkip % this.admitEvery === 0;
+  }
+
   get(topic: string): MatchResult<S, O> | undefined {
     const result = this.entries.get(topic);
     if (result === undefined) this.misses++;
-    else this.hits++;
+    else {
+      this.hits++;
+      this.windowHits++;
+    }
+    if (++this.windowLookups === WINDOW) {
+      const full = this.entries.size >= this.limits.maxEntries;
+      this.admitEvery = full && this.windowHits * 2 < WINDOW ? ADMIT_SAMPLE : 1;
+      this.windowLookups = 0;
+      this.windowHits = 0;
+    }
     return result;
   }
 
   set(topic: string, result: MatchResult<S, O>): void {
     if (result.size > this.limits.maxResultSize) return;
-    if (this.entries.size >= this.limits.maxEntries) {
-      // Map iteration is insertion order: the first key is the oldest entry.
-      const oldest = this.entries.keys().next();
-      if (oldest.done !== true) this.entries.delete(oldest.value);
+    const ring = this.ring;
+    const slot = this.ringNext;
+    if (slot < ring.length) {
+      const oldest = ring[slot];
+      if (oldest !== undefined) this.entries.delete(oldest);
+      ring[slot] = topic;
+    } else {
+      ring.push(topic); // the ring grows to maxEntries with the cache, not up front
     }
+    this.ringNext = slot + 1 === this.limits.maxEntries ? 0 : slot + 1;
     this.entries.set(topic, result);
+    this.stores++;
   }
 
   /** A subscription on `filter` was added, replaced or removed. */
   invalidate(filter: string): void {
     if (this.entries.size === 0) return;
-    if (filter.includes('+') || filter.includes('#')) this.entries.clear();
-    else this.entries.delete(filter);
+    if (filter.includes('+') || filter.includes('#')) {
+      this.entries.clear();
+      this.ring = [];
+      this.ringNext = 0;
+    } else {
+      this.entries.delete(filter);
+    }
   }
 }

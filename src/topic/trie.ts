@@ -137,6 +137,10 @@ export class SubscriptionTrie<S, O> {
     }
     let result = cache.get(topic);
     if (result === undefined) {
+      if (!cache.admit()) {
+        this.walk(topic, visitor);
+        return;
+      }
       // Record first, then replay: the walk sees a trie no visitor can have changed.
       this.walk(topic, this.recorder);
       result = this.recorder.take();

@@ -140,3 +140,23 @@ test('match cache - holds at most maxEntries topics, oldest first out', () => {
   visits(trie, 't1', true);
   assert.equal(trie.cache.misses, misses + 1);
 });
+
+test('match cache - a working set larger than the cache stops filling it; one that fits fills it again', () => {
+  const trie = new SubscriptionTrie<string, number>({ maxEntries: 64, maxTopicLength: 64, maxResultSize: 8 });
+  trie.add('d/+/t', 'ingest', 1);
+  trie.add('d/7/t', 'seven', 0);
+  // 1,000 distinct topics cycling: nearly every lookup misses, so few results are stored.
+  for (let round = 0; round < 10; round++) {
+    for (let i = 0; i < 1000; i++) {
+      const expected = i === 7 ? ['ingest:1', 'seven:0'] : ['ingest:1'];
+      assert.deepEqual(visits(trie, `d/${i}/t`, true).sort(), expected);
+    }
+  }
+  // 10,000 misses: all of the first window stored, then one in 64 (storing each: 10,000).
+  assert.ok(trie.cache.stores < 2000, `stored ${trie.cache.stores}`);
+  // 32 hot topics: within a few windows they are all cached and every lookup hits.
+  for (let i = 0; i < 20_000; i++) visits(trie, `d/${i % 32}/t`, true);
+  const hits = trie.cache.hits;
+  for (let i = 0; i < 1000; i++) visits(trie, `d/${i % 32}/t`, true);
+  assert.equal(trie.cache.hits - hits, 1000);
+});
