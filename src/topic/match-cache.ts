@@ -18,10 +18,12 @@
  * Admission: when more distinct topics cycle than the cache holds (10,000 devices each on its
  * own telemetry topic), every lookup misses and every result stored is evicted unused. Those
  * results live just long enough to be promoted to V8's old generation, and collecting them made
- * a miss ~7× as expensive as a plain walk (bench/RESULTS.md, issue 15). So while a full cache
- * answers fewer than half of a window's lookups, only one miss in ADMIT_SAMPLE is stored: a
- * working set that fits still fills the cache (and the hit rate turns admission back on), one
- * that does not costs about a plain walk.
+ * a miss many times as expensive as a plain walk (bench/RESULTS.md, issue 15); even without
+ * storing, the lookup in a large map of cold entries cost ~0.9× a walk. So while a full cache
+ * answers fewer than half of a window's lookups, only one lookup in CONSULT_SAMPLE looks at the
+ * cache (the rest walk at once), and only one such miss in ADMIT_SAMPLE is stored: a working
+ * set that fits still fills the cache (and the hit rate turns the cache fully back on), one that
+ * does not costs about a plain walk.
  */
 import type { MatchVisitor, SharedGroup } from './trie.js';
 
@@ -79,7 +81,9 @@ export class MatchRecorder<S, O> implements MatchVisitor<S, O> {
 
 /** Lookups per window over which the hit rate is judged. */
 const WINDOW = 1024;
-/** While the hit rate is low, one miss in this many is stored. */
+/** While the hit rate is low, one lookup in this many consults the cache... */
+const CONSULT_SAMPLE = 16;
+/** ...and one miss among those in this many is stored. */
 const ADMIT_SAMPLE = 64;
 
 export class MatchCache<S, O> {
@@ -101,6 +105,9 @@ export class MatchCache<S, O> {
   /** 1 = store every miss; ADMIT_SAMPLE = store one in that many (low hit rate, see above). */
   private admitEvery = 1;
   private admitSkip = 0;
+  /** 1 = every lookup consults the cache; CONSULT_SAMPLE = one in that many (low hit rate). */
+  private consultEvery = 1;
+  private consultSkip = 0;
 
   constructor(readonly limits: MatchCacheLimits = DEFAULT_MATCH_CACHE_LIMITS) {}
 
@@ -110,6 +117,11 @@ export class MatchCache<S, O> {
 
   cacheable(topic: string): boolean {
     return topic.length <= this.limits.maxTopicLength && this.limits.maxEntries > 0;
+  }
+
+  /** True if this lookup should walk the trie without looking at the cache (see Admission). */
+  bypass(): boolean {
+    return this.consultEvery !== 1 && ++this.consultSkip % this.consultEvery !== 0;
   }
 
   /** Whether the result of a miss is to be recorded and stored (see Admission above). */
@@ -126,7 +138,9 @@ export class MatchCache<S, O> {
     }
     if (++this.windowLookups === WINDOW) {
       const full = this.entries.size >= this.limits.maxEntries;
-      this.admitEvery = full && this.windowHits * 2 < WINDOW ? ADMIT_SAMPLE : 1;
+      const low = full && this.windowHits * 2 < WINDOW;
+      this.admitEvery = low ? ADMIT_SAMPLE : 1;
+      this.consultEvery = low ? CONSULT_SAMPLE : 1;
       this.windowLookups = 0;
       this.windowHits = 0;
     }

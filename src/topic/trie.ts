@@ -131,7 +131,7 @@ export class SubscriptionTrie<S, O> {
    */
   match(topic: string, visitor: MatchVisitor<S, O>): void {
     const cache = this.cache;
-    if (!cache.cacheable(topic)) {
+    if (!cache.cacheable(topic) || cache.bypass()) {
       this.walk(topic, visitor);
       return;
     }
