@@ -51,9 +51,9 @@ export interface RunningAuth {
 export function brokerView(broker: Broker): BrokerView {
   return {
     connections: (instanceId) => broker.tenants.get(instanceId)?.connections ?? 0,
-    clientOnline: (instanceId, clientId) => (broker.tenants.get(instanceId)?.sessions.get(clientId)?.link ?? null) !== null,
+    clientOnline: (instanceId, clientId) => (broker.registry.session(instanceId, clientId)?.link ?? null) !== null,
     clientSubscriptions: (instanceId, clientId, filter) => {
-      const subscriptions = broker.tenants.get(instanceId)?.sessions.get(clientId)?.subscriptions;
+      const subscriptions = broker.registry.session(instanceId, clientId)?.subscriptions;
       return { count: subscriptions?.size ?? 0, has: subscriptions?.has(filter) ?? false };
     },
     instanceSubscriptions: (instanceId) => broker.tenants.get(instanceId)?.trie.size ?? 0,

@@ -22,6 +22,7 @@ import type { AccessDecision, AuthVerdict, BrokerHooks, ClientHandle } from './h
 import { Persistence } from './persistence.js';
 import { restoreState, type RestoreSummary } from './restore.js';
 import { Router } from './router.js';
+import { LocalClientRegistry, type ClientRegistry } from './client-registry.js';
 import { Tenant, splitStoreKey } from './tenant.js';
 import { dropCauseOf, type Tracer } from './tracer.js';
 import { LogThrottle } from '../observability/log-limits.js';
@@ -55,6 +56,11 @@ export class Broker implements ConnectionSink {
   /** Durable copy of the state that must survive a restart; null when running without a store. */
   readonly persistence: Persistence | null;
   readonly router: Router;
+  /**
+   * Sessions and connected clients by client id (takeover, P2P targets, kicks, API queries);
+   * the local registry unless a cluster replaces it (src/cluster) before listeners start.
+   */
+  registry: ClientRegistry;
   /** Device and message traces; null while tracing is off (src/observability/traces). */
   tracer: Tracer | null = null;
   /** Log lines clients can cause at will: one per cause per client per interval (docs/security.md). */
@@ -82,7 +88,8 @@ export class Broker implements ConnectionSink {
         return this.session(name, instanceId);
       };
     }
-    this.router = new Router(this.counters);
+    this.registry = new LocalClientRegistry(this.tenants, this.connections);
+    this.router = new Router(this.counters, (instanceId, clientId) => this.registry.session(instanceId, clientId));
     this.notes = new LogThrottle(logger, {
       intervalMs: options.logRepeatIntervalMs,
       onSuppressed: (n) => this.counters.limitHits.hit('log_lines_suppressed', n),
@@ -135,13 +142,12 @@ export class Broker implements ConnectionSink {
 
   /** A session by client id (default instance unless given), for inspection and tests. */
   session(clientId: string, instanceId = this.options.defaultInstanceId): Session | undefined {
-    return this.tenants.get(instanceId)?.sessions.get(clientId);
+    return this.registry.session(instanceId, clientId);
   }
 
   /** The connected client with this id, if any (its session links to it while connected). */
   client(clientId: string, instanceId = this.options.defaultInstanceId): ClientHandle | undefined {
-    const link = this.session(clientId, instanceId)?.link;
-    return link === null || link === undefined ? undefined : (link as Channel);
+    return this.registry.client(instanceId, clientId);
   }
 
   accept(stream: ByteStream): void {
@@ -155,11 +161,8 @@ export class Broker implements ConnectionSink {
   }
 
   /** Every connected client (for hooks: token revocation, kicks, listings). */
-  *clients(instanceId?: string): IterableIterator<ClientHandle> {
-    for (const connection of this.connections) {
-      const channel = connection.channel;
-      if (channel.state === 'connected' && (instanceId === undefined || channel.instanceId === instanceId)) yield channel;
-    }
+  clients(instanceId?: string): IterableIterator<ClientHandle> {
+    return this.registry.clients(instanceId);
   }
 
   // Hooks used by the channel.
@@ -187,14 +190,8 @@ export class Broker implements ConnectionSink {
   openSession(channel: Channel, cleanStart: boolean, expiry: number): { session: Session; present: boolean } {
     const tenant = channel.tenant!;
     const clientId = channel.clientId;
-    let session = tenant.sessions.get(clientId);
-    if (session?.link) {
-      const previous = session.link as Channel;
-      previous.log.info('session taken over');
-      this.counters.takeovers++;
-      previous.terminate(RC.SessionTakenOver);
-      session = tenant.sessions.get(clientId); // may have ended with the old connection
-    }
+    if (this.registry.takeover(tenant, clientId) !== null) this.counters.takeovers++;
+    let session = tenant.sessions.get(clientId); // may have ended with the old connection
     if (session !== undefined && cleanStart) {
       this.endSession(session);
       session = undefined;
@@ -300,7 +297,7 @@ export class Broker implements ConnectionSink {
    */
   deliverTo(instanceId: string, clientId: string, message: Message): boolean {
     const tenant = this.tenant(instanceId);
-    const target = tenant.sessions.get(clientId);
+    const target = this.registry.session(instanceId, clientId);
     tenant.messagesIn++;
     if (target === undefined) {
       this.counters.droppedNoSubscriber++;

@@ -26,7 +26,11 @@ export class Router {
   private current: Message | null = null;
   private readonly visitor: MatchVisitor<Session, SubscriptionOptions>;
 
-  constructor(private readonly counters: BrokerCounters) {
+  constructor(
+    private readonly counters: BrokerCounters,
+    /** The session of a P2P target (the broker's client registry). */
+    private readonly sessionOf: (instanceId: string, clientId: string) => Session | undefined,
+  ) {
     this.visitor = {
       subscriber: (session, subscription) => this.collect(session, subscription),
       sharedGroup: (group) => this.groups.push(group),
@@ -64,7 +68,7 @@ export class Router {
 
   /** `<parent>/p2p/<clientId>` goes to that client of the same instance only. */
   private routeP2p(tenant: Tenant, message: Message, clientId: string): void {
-    const target = tenant.sessions.get(clientId);
+    const target = this.sessionOf(tenant.instanceId, clientId);
     if (target === undefined) {
       this.counters.droppedNoSubscriber++;
       return;

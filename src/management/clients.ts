@@ -86,7 +86,7 @@ export class Clients {
     this.check.require(instanceId);
     const ids = new Set<string>();
     for (const client of this.deps.broker.clients(instanceId)) ids.add(client.clientId);
-    for (const clientId of this.deps.broker.tenants.get(instanceId)?.sessions.keys() ?? []) ids.add(clientId);
+    for (const clientId of this.deps.broker.registry.sessionIds(instanceId)) ids.add(clientId);
     const views: ClientView[] = [];
     for (const id of [...ids].sort()) {
       if (filter.prefix !== undefined && !id.startsWith(filter.prefix)) continue;

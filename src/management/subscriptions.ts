@@ -42,9 +42,8 @@ export class Subscriptions {
   /** Subscriptions of an instance, filtered by client id and/or exact topic filter. */
   list(instanceId: string, filter: { clientId?: string; topicFilter?: string } = {}, page: PageQuery = {}): Page<SubscriptionView> {
     this.check.require(instanceId);
-    const tenant = this.deps.broker.tenants.get(instanceId);
     const out: SubscriptionView[] = [];
-    const clientIds = filter.clientId !== undefined ? [filter.clientId] : [...(tenant?.sessions.keys() ?? [])].sort();
+    const clientIds = filter.clientId !== undefined ? [filter.clientId] : [...this.deps.broker.registry.sessionIds(instanceId)].sort();
     for (const clientId of clientIds) {
       for (const s of this.ofSession(instanceId, clientId)) {
         if (filter.topicFilter !== undefined && s.topicFilter !== filter.topicFilter) continue;
