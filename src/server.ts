@@ -41,6 +41,7 @@ import { RuleBackends } from './rules/runtime.js';
 import type { LimitHits } from './observability/limit-hits.js';
 import { startAmqp, type AmqpEndpoint } from './amqp/endpoint.js';
 import { registerAmqpMetrics } from './amqp/metrics.js';
+import { Cluster, clusterOptions } from './cluster/index.js';
 
 /** Listener names, as they appear in logs, PeerInfo.listener and RunningFerry.ports. */
 export type ListenerName = 'mqtt' | 'ws' | 'mqtts' | 'wss';
@@ -93,6 +94,8 @@ export interface RunningFerry {
   readonly ruleRuntime: RulesRuntime;
   /** The AMQP endpoint for server-side SDKs (docs/amqp.md); null when amqpPort and amqpsPort are off. */
   readonly amqp: AmqpEndpoint | null;
+  /** Cluster mode on NATS (docs/cluster.md); null on a single node (clusterNats unset). */
+  readonly cluster: Cluster | null;
   /** Actually bound ports. */
   readonly ports: Readonly<FerryPorts>;
   /** True between "every listener accepts" and the start of stop(). */
@@ -139,7 +142,14 @@ export function listenerSpecs(config: FerryConfig): ListenerSpec[] {
 }
 
 /** HTTP modules of the process. Metrics first: its hook times every route. */
-function httpModules(config: FerryConfig, readiness: Readiness, metrics: FerryMetrics, management: Management, limitHits: LimitHits): HttpModule[] {
+function httpModules(
+  config: FerryConfig,
+  readiness: Readiness,
+  metrics: FerryMetrics,
+  management: Management,
+  limitHits: LimitHits,
+  cluster: () => Record<string, unknown>,
+): HttpModule[] {
   // The console signs people in with the REST API's bearer tokens, held in a session cookie.
   const bearer = new BearerTokens(Date.now, config.apiTokensPerKey);
   const sessions = config.console ? new ConsoleSessions(bearer, management) : undefined;
@@ -152,6 +162,7 @@ function httpModules(config: FerryConfig, readiness: Readiness, metrics: FerryMe
       noncesPerKey: config.apiNoncesPerKey,
       limitHits,
       stats: (instanceId) => metrics.instanceSnapshot(instanceId),
+      cluster,
       ...(sessions === undefined ? {} : { sessionAuth: sessions.authenticate }),
     }),
     rpcModule({ management, observe: metrics.observeRpcRequest, noncesPerKey: config.apiNoncesPerKey, limitHits }),
@@ -274,9 +285,12 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   });
   registerRuleMetrics(metrics.registry, ruleRuntime);
   const limitHits = broker.counters.limitHits;
+  // Started once the MQTT port is bound (the default node id names it); null on a single node.
+  let cluster: Cluster | null = null;
+  readiness.addCheck('cluster', () => cluster?.problem() ?? null);
   const http = await createHttpServer({
     logger: componentLogger(logger, 'http'),
-    modules: httpModules(config, readiness, metrics, management, limitHits),
+    modules: httpModules(config, readiness, metrics, management, limitHits, () => ({ ...(cluster?.status() ?? { enabled: false }) })),
     limits: {
       headersTimeoutMs: config.httpHeadersTimeoutMs,
       requestTimeoutMs: config.httpRequestTimeoutMs,
@@ -312,6 +326,12 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   }
   for (const [name, port] of Object.entries(amqp?.ports ?? {})) logger.info({ listener: name, transport: name === 'amqp' ? 'tcp' : 'tls', address: config.bind, port }, 'listening');
   const ports: FerryPorts = { mqtt: 0, ws: 0, http: httpPort, ...listeners.ports, ...amqp?.ports };
+  const clusterSettings = clusterOptions(config, ports.mqtt);
+  if (clusterSettings !== null) {
+    cluster = Cluster.start(broker, clusterSettings, componentLogger(logger, 'cluster'));
+    logger.info({ nodeId: clusterSettings.nodeId, servers: clusterSettings.servers }, 'cluster mode: connecting to NATS');
+  }
+  const clusterNode = cluster;
   readiness.state = 'ready';
   logger.info({ ports, dataDir: config.dataDir, allowAnonymous: config.broker.allowAnonymous }, 'ferry started');
 
@@ -330,6 +350,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
       } catch (err) {
         logger.error({ err }, 'broker close failed');
       }
+      await clusterNode?.close();
       await group.close();
       await ruleRuntime.close();
       auth.close();
@@ -356,6 +377,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
     rules: { registry: rules, connectors, backends: ruleBackends },
     ruleRuntime,
     amqp: amqpEndpoint,
+    cluster: clusterNode,
     ports,
     get ready() {
       return readiness.ready;

@@ -72,6 +72,7 @@ export class Broker implements ConnectionSink {
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly purgeTimer: NodeJS.Timeout | null = null;
   private closing = false;
+  private ackHold: Promise<void> | null = null;
   private readonly dropLog: DropLog;
   /** The housekeeping run in progress, awaited by close() before the store closes. */
   private purgeRun: Promise<void> | null = null;
@@ -219,6 +220,7 @@ export class Broker implements ConnectionSink {
       this.counters,
     );
     tenant.sessions.set(clientId, session);
+    this.registry.sessionCreated(session);
     return session;
   }
 
@@ -261,8 +263,9 @@ export class Broker implements ConnectionSink {
     const existed = session.subscriptions.has(key);
     session.setSubscription(key, options);
     this.persistence?.subscribed(session, key, options);
-    if (options.shareGroup === null) trie.add(options.filter, session, options);
-    else trie.addShared(options.shareGroup, options.filter, session, options);
+    const added =
+      options.shareGroup === null ? trie.add(options.filter, session, options) : trie.addShared(options.shareGroup, options.filter, session, options);
+    if (added && this.extensions.wantsInterest) this.extensions.interestChanged(session.instanceId, options.filter, true);
     return existed;
   }
 
@@ -272,8 +275,8 @@ export class Broker implements ConnectionSink {
     const trie = this.tenant(session.instanceId).trie;
     session.deleteSubscription(key);
     this.persistence?.unsubscribed(session, key);
-    if (options.shareGroup === null) trie.remove(options.filter, session);
-    else trie.removeShared(options.shareGroup, options.filter, session);
+    const removed = options.shareGroup === null ? trie.remove(options.filter, session) : trie.removeShared(options.shareGroup, options.filter, session);
+    if (removed && this.extensions.wantsInterest) this.extensions.interestChanged(session.instanceId, options.filter, false);
     return true;
   }
 
@@ -289,6 +292,36 @@ export class Broker implements ConnectionSink {
     if (this.extensions.wantsPublished && message.topic.charCodeAt(0) !== 0x24 /* $ */) {
       this.extensions.messagePublished(tenant.instanceId, message, message.origin as Session | null);
     }
+  }
+
+  /**
+   * A message another node of the cluster routed here (src/cluster): delivered to this node's
+   * subscribers (or its P2P target) only. It was counted, traced, kept as retained and shown to
+   * the rules on the node where it was published, so none of that happens again here.
+   */
+  deliverFromPeer(instanceId: string, message: Message): void {
+    this.router.route(this.tenant(instanceId), message);
+  }
+
+  /** A retained message set or cleared on another node of the cluster: kept here too. */
+  retainFromPeer(instanceId: string, message: Message): void {
+    if (this.tenant(instanceId).retained.set(message)) this.persistence?.retained(instanceId, message);
+  }
+
+  /**
+   * Something the acknowledgement of the message being published must wait for besides the
+   * store (a cluster: the other nodes accepting it). Set by a messagePublished listener, taken
+   * by the publishing channel's ack in the same turn (takeAckHold).
+   */
+  holdAck(wait: Promise<void>): void {
+    const held = this.ackHold;
+    this.ackHold = held === null ? wait : Promise.all([held, wait]).then(() => undefined);
+  }
+
+  takeAckHold(): Promise<void> | null {
+    const held = this.ackHold;
+    if (held !== null) this.ackHold = null;
+    return held;
   }
 
   /**
@@ -419,7 +452,10 @@ export class Broker implements ConnectionSink {
     for (const key of [...session.subscriptions.keys()]) this.unsubscribe(session, key);
     const tenant = this.tenant(session.instanceId);
     this.router.redispatchShared(tenant, session, true);
-    if (tenant.sessions.get(session.clientId) === session) tenant.sessions.delete(session.clientId);
+    if (tenant.sessions.get(session.clientId) === session) {
+      tenant.sessions.delete(session.clientId);
+      this.registry.sessionEnded(session);
+    }
   }
 
   // Housekeeping.

@@ -29,6 +29,10 @@ export interface ClientRegistry {
    * channel that was taken over on this node, if any.
    */
   takeover(tenant: Tenant, clientId: string): Channel | null;
+  /** A session began on this node (a new client id, or one restored from the store). */
+  sessionCreated(session: Session): void;
+  /** A session of this node ended (clean disconnect, expiry, discard, instance deleted). */
+  sessionEnded(session: Session): void;
 }
 
 /** The registry of one node: the tenants' session maps and the broker's connections. */
@@ -67,4 +71,8 @@ export class LocalClientRegistry implements ClientRegistry {
     previous.terminate(RC.SessionTakenOver);
     return previous;
   }
+
+  sessionCreated(): void {}
+
+  sessionEnded(): void {}
 }

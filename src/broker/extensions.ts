@@ -21,11 +21,14 @@ export type MessagePublishedListener = (instanceId: string, message: Message, pu
 export type ClientConnectedListener = (client: ClientHandle) => void;
 /** `disconnectPacket`: the client sent DISCONNECT before the connection closed. */
 export type ClientClosedListener = (client: ClientHandle, disconnectPacket: boolean) => void;
+/** A subscription to `filter` was added to or removed from an instance (shared ones by their filter); listeners refcount. */
+export type InterestListener = (instanceId: string, filter: string, added: boolean) => void;
 
 export class BrokerExtensions {
   private published: MessagePublishedListener[] = [];
   private connected: ClientConnectedListener[] = [];
   private closed: ClientClosedListener[] = [];
+  private interest: InterestListener[] = [];
   onListenerError: (error: unknown, point: string) => void = () => {};
 
   /** Every message routed by the broker (client PUBLISHes, wills, API and rule publishes), `$` topics excepted. */
@@ -48,6 +51,28 @@ export class BrokerExtensions {
     return () => {
       this.closed = this.closed.filter((l) => l !== listener);
     };
+  }
+
+  /** Every subscription added or removed, by filter (a cluster's routing interest). */
+  onInterestChanged(listener: InterestListener): () => void {
+    this.interest = [...this.interest, listener];
+    return () => {
+      this.interest = this.interest.filter((l) => l !== listener);
+    };
+  }
+
+  get wantsInterest(): boolean {
+    return this.interest.length > 0;
+  }
+
+  interestChanged(instanceId: string, filter: string, added: boolean): void {
+    for (const listener of this.interest) {
+      try {
+        listener(instanceId, filter, added);
+      } catch (error) {
+        this.onListenerError(error, 'interestChanged');
+      }
+    }
   }
 
   /** True when someone listens to published messages (the hot path checks this first). */

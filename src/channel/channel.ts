@@ -271,6 +271,12 @@ export class Channel implements SessionLink, ClientHandle {
 
   private afterCommit(entry: Packet | (() => void)): void {
     let wait = this.broker.persistence?.whenDurable() ?? null;
+    const held = this.broker.takeAckHold();
+    if (held !== null) {
+      // Other nodes must accept the message too (src/cluster). Their answer may come before an
+      // earlier ack's commit: this ack also waits for the acks queued before it, so order holds.
+      wait = Promise.all([wait, held, this.ackWait]).then(() => undefined);
+    }
     if (wait === null) {
       if (this.ackWait === null) {
         if (typeof entry === 'function') entry();

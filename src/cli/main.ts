@@ -26,7 +26,7 @@ Ferry: a self-hosted MQTT message queue.
 
 Commands:
   start          Run Ferry in the foreground (see "ferry start --help")
-  instance, topic, group, key, token, credential, identity, blacklist, client, trace, send, rule, queue
+  instance, topic, group, key, token, credential, identity, blacklist, client, trace, send, rule, queue, cluster
                  Manage a running Ferry over its API (see "ferry <command> --help")
   pub, sub       MQTT clients speaking every authentication mode
 
@@ -146,7 +146,7 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
       return usageError('missing command');
     case 'instance': case 'topic': case 'group': case 'key': case 'token': case 'credential': case 'identity':
     case 'blacklist': case 'client': case 'trace': case 'send': case 'pub': case 'sub':
-    case 'rule': case 'queue':
+    case 'rule': case 'queue': case 'cluster':
       return runClientCommand(command, rest, { out: (s) => void process.stdout.write(s), err: (s) => void process.stderr.write(s), env: process.env });
     default:
       return usageError(`unknown command "${command}"`);

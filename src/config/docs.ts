@@ -9,6 +9,7 @@ const GROUP_TITLES: Record<OptionSpec['group'], string> = {
   store: 'Store (durability, see docs/storage.md)',
   auth: 'Authentication and tenants (see docs/authentication.md)',
   observability: 'Observability (traces and metrics, see docs/observability.md)',
+  cluster: 'Cluster (several nodes on NATS, see docs/cluster.md)',
   broker: 'Broker',
 };
 

@@ -75,6 +75,23 @@ export interface FerryConfig {
   /** Who may read GET /metrics (docs/security.md). */
   metricsAccess: 'loopback' | 'token' | 'open';
   metricsToken?: string;
+  /** Cluster mode on NATS (docs/cluster.md): comma-separated server URLs; unset = single node. */
+  clusterNats?: string;
+  /** This node's name in the cluster; default `<host name>:<mqttPort>` (filled at start). */
+  nodeId?: string;
+  clusterNatsUser?: string;
+  clusterNatsPassword?: string;
+  clusterNatsToken?: string;
+  /** PEM files for TLS to NATS: CA bundle, client certificate and key. */
+  clusterNatsTlsCa?: string;
+  clusterNatsTlsCert?: string;
+  clusterNatsTlsKey?: string;
+  /** First token of every NATS subject and bucket name of this cluster (several clusters may share NATS). */
+  clusterSubjectPrefix: string;
+  clusterHeartbeatMs: number;
+  clusterAckTimeoutMs: number;
+  /** JetStream replicas of the cluster's state (R1 for one NATS server, R3 for three). */
+  clusterReplicas: number;
   broker: BrokerOptions;
 }
 
@@ -104,7 +121,7 @@ export interface OptionSpec {
   readonly inFile?: false;
   /** The value may hold secrets: error messages do not repeat it. */
   readonly secret?: true;
-  readonly group: 'general' | 'listeners' | 'tls' | 'store' | 'auth' | 'observability' | 'broker';
+  readonly group: 'general' | 'listeners' | 'tls' | 'store' | 'auth' | 'observability' | 'cluster' | 'broker';
 }
 
 const B = DEFAULT_BROKER_OPTIONS;
@@ -149,6 +166,17 @@ function checkAcl(value: unknown): { value: unknown } | { error: string } {
     }
   }
   return { value };
+}
+
+/** `nats://host:port[,…]` (also tls://, ws:// and bare host:port, as the NATS client takes them). */
+function checkNatsUrls(value: unknown): { value: unknown } | { error: string } {
+  if (typeof value !== 'string') return { error: 'expected a comma-separated list of NATS URLs' };
+  const urls = value.split(',').map((u) => u.trim()).filter((u) => u !== '');
+  if (urls.length === 0) return { error: 'expected at least one NATS URL, e.g. nats://127.0.0.1:4222' };
+  for (const url of urls) {
+    if (!/^((nats|tls|ws|wss):\/\/)?[^\s,/]+(:\d{1,5})?$/.test(url)) return { error: `"${url}" is not a NATS URL (nats://host:port)` };
+  }
+  return { value: urls.join(',') };
 }
 
 const ROWS = [
@@ -252,6 +280,33 @@ const ROWS = [
     description: 'Live REST bearer tokens one AccessKey may hold; POST /api/v1/auth/token answers 429 beyond it until some expire or are revoked. Never evicts another key\'s tokens.' },
   { key: 'broker.defaultInstanceId', group: 'auth', type: 'string', arg: 'ID', default: B.defaultInstanceId, check: checkInstanceId,
     description: 'Instance of clients that name none; created (relaxed) at start if missing.' },
+  // cluster
+  { key: 'clusterNats', group: 'cluster', type: 'string', arg: 'URL[,URL…]', check: checkNatsUrls, secret: true,
+    description: 'Turns cluster mode on: NATS servers (nats://host:port, comma-separated) that this node and its peers share (docs/cluster.md). Unset: a single node, as without a cluster.' },
+  { key: 'nodeId', group: 'cluster', type: 'string', arg: 'ID', defaultText: '<host name>:<mqttPort>',
+    check: (v) => (typeof v === 'string' && /^[A-Za-z0-9_:@-]{1,64}$/.test(v) ? { value: v } : { error: '1-64 characters of A-Z a-z 0-9 _ - : @' }),
+    description: 'Name of this node in the cluster, unique among the nodes; shown by GET /api/v1/cluster and ferry cluster status.' },
+  { key: 'clusterNatsUser', group: 'cluster', type: 'string', arg: 'USER',
+    description: 'User name for the NATS servers (with clusterNatsPassword).' },
+  { key: 'clusterNatsPassword', group: 'cluster', type: 'string', arg: 'PASSWORD', secret: true,
+    description: 'Password for the NATS servers. Prefer the environment variable: flags show in the process list.' },
+  { key: 'clusterNatsToken', group: 'cluster', type: 'string', arg: 'TOKEN', secret: true,
+    description: 'Authentication token for the NATS servers (instead of user and password).' },
+  { key: 'clusterNatsTlsCa', group: 'cluster', type: 'path', arg: 'FILE',
+    description: 'PEM CA bundle the NATS servers\' certificates are verified against; setting it (or a client certificate) makes the connection to NATS use TLS.' },
+  { key: 'clusterNatsTlsCert', group: 'cluster', type: 'path', arg: 'FILE',
+    description: 'PEM client certificate for NATS servers that require one (with clusterNatsTlsKey).' },
+  { key: 'clusterNatsTlsKey', group: 'cluster', type: 'path', arg: 'FILE',
+    description: 'PEM private key of clusterNatsTlsCert.' },
+  { key: 'clusterSubjectPrefix', group: 'cluster', type: 'string', arg: 'TOKEN', default: 'ferry',
+    check: (v) => (typeof v === 'string' && /^[A-Za-z0-9_-]{1,32}$/.test(v) ? { value: v } : { error: '1-32 characters of A-Z a-z 0-9 _ -' }),
+    description: 'First token of every NATS subject and bucket this cluster uses, so several Ferry clusters can share one NATS system. All nodes of one cluster must use the same prefix.' },
+  { key: 'clusterHeartbeatMs', group: 'cluster', type: 'integer', arg: 'MS', min: 100, max: 60_000, default: 2000,
+    description: 'How often a node renews its presence in the cluster, ms; a node silent for three of these is considered gone.' },
+  { key: 'clusterAckTimeoutMs', group: 'cluster', type: 'integer', arg: 'MS', min: 100, max: 600_000, default: 5000,
+    description: 'How long the other nodes have to accept a QoS 1/2 message before its publisher\'s PUBACK/PUBREC is refused (MQTT 5: 0x80; 3.1.1: the connection is closed and the client sends again), ms.' },
+  { key: 'clusterReplicas', group: 'cluster', type: 'integer', arg: 'N', min: 1, max: 5, default: 1,
+    description: 'JetStream replicas of the state the cluster keeps in NATS (node presence): 1 for a single NATS server, 3 for a cluster of three. Set when the bucket is first created.' },
   // broker
   { key: 'broker.maxPacketSize', group: 'broker', type: 'integer', arg: 'BYTES', min: 16, max: 268_435_455,
     default: B.maxPacketSize, description: 'Largest packet accepted from a client, bytes.' },

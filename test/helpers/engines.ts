@@ -228,9 +228,9 @@ export async function startRedis(t: Teardown, options: RedisEngineOptions = {}):
 }
 
 /** nats-server with JetStream, its store in the temp dir. */
-export async function startNats(t: Teardown): Promise<Engine> {
+export async function startNats(t: Teardown, options: { port?: number } = {}): Promise<Engine> {
   const dir = tempDir(t, 'ferry-nats-');
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const proc = new EngineProcess('nats-server', () => ({
     command: 'nats-server',
     args: ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir, '-n', `ferry-test-${port}`],
@@ -239,6 +239,40 @@ export async function startNats(t: Teardown): Promise<Engine> {
   }));
   await proc.start();
   return makeEngine(t, 'nats', '127.0.0.1', port, `nats://127.0.0.1:${port}`, dir, [proc]);
+}
+
+export interface NatsCluster {
+  /** One engine per server, each with its own client port and data dir. */
+  readonly servers: readonly Engine[];
+  /** Every client URL, comma-separated (what --cluster-nats takes). */
+  readonly urls: string;
+}
+
+/**
+ * `size` nats-server processes with JetStream, routed into one cluster (the route ports of all
+ * of them in each one's --routes), on free loopback ports. Resolves once each says it is ready;
+ * JetStream's meta leader may take a moment more, which clients retry through.
+ */
+export async function startNatsCluster(t: Teardown, size = 3): Promise<NatsCluster> {
+  const ports = await Promise.all(Array.from({ length: size }, () => freePort()));
+  const routePorts = await Promise.all(Array.from({ length: size }, () => freePort()));
+  const name = `ferry-test-${ports[0]}`;
+  const routes = routePorts.map((p) => `nats://127.0.0.1:${p}`).join(',');
+  const servers = await Promise.all(
+    ports.map(async (port, i) => {
+      const dir = tempDir(t, 'ferry-nats-');
+      const proc = new EngineProcess(`nats-server ${i}`, () => ({
+        command: 'nats-server',
+        args: ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir, '-n', `${name}-${i}`,
+          '--cluster_name', name, '--cluster', `nats://127.0.0.1:${routePorts[i]}`, '--routes', routes],
+        ready: /Server is ready/,
+        readyTimeoutMs: 20_000,
+      }));
+      await proc.start();
+      return makeEngine(t, 'nats', '127.0.0.1', port, `nats://127.0.0.1:${port}`, dir, [proc]);
+    }),
+  );
+  return { servers, urls: servers.map((s) => s.url).join(',') };
 }
 
 const RABBITMQ_SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';

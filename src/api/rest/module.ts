@@ -39,6 +39,8 @@ export interface RestOptions {
   readonly sessionAuth?: (request: FastifyRequest) => string | undefined;
   /** The numbers of one instance behind GET /instances/{id}/stats (FerryMetrics.instanceSnapshot). */
   readonly stats?: (instanceId: string) => Promise<Record<string, unknown>>;
+  /** What GET /cluster answers (src/cluster); `{enabled:false}` on a single node. */
+  readonly cluster?: () => Record<string, unknown>;
   /** Live X-Ferry-Nonces per AccessKey (docs/security.md). */
   readonly noncesPerKey?: number;
   /** Live bearer tokens per AccessKey (docs/security.md). */
@@ -139,7 +141,7 @@ export function restModule(options: RestOptions): HttpModule {
       app.setNotFoundHandler(async (request, reply) =>
         reply.code(httpStatus('NotFound')).send({ error: { code: 'NotFound', message: `no route ${request.method} ${request.url}` }, requestId: randomUUID() }),
       );
-      const ctx: RestContext = { management, bearer, nonces, limitHits: hits, ...(options.stats === undefined ? {} : { stats: options.stats }) };
+      const ctx: RestContext = { management, bearer, nonces, limitHits: hits, ...(options.stats === undefined ? {} : { stats: options.stats }), ...(options.cluster === undefined ? {} : { cluster: options.cluster }) };
       registerRoutes(app, ctx);
       app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
     },

@@ -26,6 +26,8 @@ export interface RestContext {
   readonly nonces: NonceCache;
   /** GET /instances/{id}/stats answers from it; 501 without. */
   readonly stats?: (instanceId: string) => Promise<Record<string, unknown>>;
+  /** GET /cluster answers from it (src/cluster); {enabled:false} without. */
+  readonly cluster?: () => Record<string, unknown>;
   readonly limitHits?: LimitHits | undefined;
 }
 
@@ -599,6 +601,36 @@ export function registerRoutes(app: FastifyInstance, ctx: RestContext): void {
       management.requireInstance(instanceId);
       if (ctx.stats === undefined) throw new FacadeError('NotImplemented', 'metrics are not running in this Ferry');
       return { instanceId, at: Date.now(), series: await ctx.stats(instanceId) };
+    },
+  });
+
+  // The nodes of a cluster (docs/cluster.md); a single node answers {enabled:false}.
+  const nodeSchema = obj({
+    nodeId: str(), self: bool(), healthy: bool(), clients: int(0, Number.MAX_SAFE_INTEGER), sessions: int(0, Number.MAX_SAFE_INTEGER),
+    subscriptions: int(0, Number.MAX_SAFE_INTEGER), startedAt: str(), lastSeen: str(),
+  });
+  app.route({
+    method: 'GET',
+    url: '/cluster',
+    schema: {
+      tags: ['cluster'],
+      summary: 'Cluster status: this node, its connection to NATS, every live node with its clients and health',
+      description: 'Needs mq:QueryMqttInstanceStats on every instance (*). enabled is false on a single node (clusterNats unset).',
+      response: {
+        200: obj({
+          enabled: bool(),
+          nodeId: str(),
+          connected: bool(),
+          server: str(),
+          problem: str({ description: 'why this node is not fully part of the cluster now (absent when it is)' }),
+          nodes: { type: 'array', items: nodeSchema },
+          routing: obj({ sent: int(0, Number.MAX_SAFE_INTEGER), received: int(0, Number.MAX_SAFE_INTEGER), duplicates: int(0, Number.MAX_SAFE_INTEGER), acksRefused: int(0, Number.MAX_SAFE_INTEGER), unreadable: int(0, Number.MAX_SAFE_INTEGER) }),
+        }, ['enabled']),
+      },
+    },
+    handler: async (request) => {
+      management.authorize(request.ferryAccessKeyId!, 'mq:QueryMqttInstanceStats', ALL_INSTANCES);
+      return ctx.cluster?.() ?? { enabled: false };
     },
   });
 

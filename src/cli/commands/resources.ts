@@ -7,6 +7,7 @@ import { UsageError, parseDuration, type Args } from './args.js';
 import { enc, query, type FerryClient } from './client.js';
 import { show, type Out } from './output.js';
 import { RULE_COMMANDS } from './rules.js';
+import { CLUSTER_COMMANDS } from './cluster.js';
 
 export interface Ctx {
   readonly client: FerryClient;
@@ -222,6 +223,8 @@ export const COMMANDS: Record<string, CommandDef> = {
   },
   // rule, queue (rules.ts)
   ...RULE_COMMANDS,
+  // cluster (cluster.ts)
+  ...CLUSTER_COMMANDS,
 };
 
 function identityBody(c: Ctx): Record<string, unknown> {

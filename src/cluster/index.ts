@@ -1,0 +1,190 @@
+/**
+ * Cluster mode (docs/cluster.md): several Ferry nodes as one broker on NATS. Attached to the
+ * broker through its named extension points only — the client registry, messagePublished and
+ * interestChanged — so a single node (clusterNats unset) runs none of this.
+ *
+ * Start: replace the registry, adopt the sessions and subscriptions restored from the store,
+ * then connect in the background (retrying; /readyz says why while it cannot): subscribe,
+ * announce interest, write presence every heartbeat.
+ */
+import type { Logger } from 'pino';
+import type { Broker } from '../broker/broker.js';
+import { ClusterClientRegistry } from './registry.js';
+import { Interest } from './interest.js';
+import { NatsLink } from './nats-link.js';
+import type { ClusterOptions } from './options.js';
+import { Presence, type NodeRecord } from './presence.js';
+import { ClusterRouting, type RoutingStats } from './routing.js';
+import { Subjects } from './subjects.js';
+
+export { clusterOptions, type ClusterOptions } from './options.js';
+
+export interface ClusterNodeView {
+  readonly nodeId: string;
+  /** This node (the one answering). */
+  readonly self: boolean;
+  readonly healthy: boolean;
+  readonly clients: number;
+  readonly sessions: number;
+  readonly subscriptions: number;
+  readonly startedAt: string;
+  readonly lastSeen: string;
+}
+
+export interface ClusterStatus {
+  readonly enabled: true;
+  readonly nodeId: string;
+  readonly connected: boolean;
+  /** The NATS server this node is connected to; absent while not connected. */
+  readonly server?: string;
+  /** Why this node is not fully part of the cluster now; absent when it is. */
+  readonly problem?: string;
+  readonly nodes: ClusterNodeView[];
+  readonly routing: RoutingStats;
+}
+
+export class Cluster {
+  readonly subjects: Subjects;
+  private readonly link: NatsLink;
+  private readonly interest: Interest;
+  private readonly routing: ClusterRouting;
+  private readonly registry: ClusterClientRegistry;
+  private readonly presence: Presence;
+  private readonly startedAt = new Date().toISOString();
+  private heartbeat: NodeJS.Timeout | null = null;
+  private joined = false;
+  private stopped = false;
+  private readonly detach: Array<() => void> = [];
+  private readonly opening: Promise<void>;
+
+  private constructor(
+    private readonly broker: Broker,
+    readonly options: ClusterOptions,
+    private readonly logger: Logger,
+  ) {
+    this.subjects = new Subjects(options.subjectPrefix);
+    this.link = new NatsLink(options, logger);
+    this.interest = new Interest(this.subjects, options.nodeId, (s, d, r) => this.routing.received(s, d, r), logger);
+    this.routing = new ClusterRouting(broker, this.subjects, this.interest, options.nodeId, options.ackTimeoutMs, logger);
+    this.registry = new ClusterClientRegistry(broker.registry, this.subjects, options.nodeId, broker.counters, (s, d, r) => this.routing.received(s, d, r), logger);
+    this.presence = new Presence(this.subjects.presenceBucket(), options.nodeId, options.heartbeatMs, options.replicas, logger);
+    broker.registry = this.registry;
+    // What the store restored before the cluster started.
+    for (const tenant of broker.tenants.values()) {
+      for (const session of tenant.sessions.values()) {
+        this.registry.sessionCreated(session);
+        for (const sub of session.subscriptions.values()) this.interest.changed(tenant.instanceId, sub.filter, true);
+      }
+    }
+    this.detach.push(
+      broker.extensions.onMessagePublished((instanceId, message, publisher) => this.routing.published(instanceId, message, publisher)),
+      broker.extensions.onInterestChanged((instanceId, filter, added) => this.interest.changed(instanceId, filter, added)),
+    );
+    this.link.onChange((up) => {
+      if (up) this.interest.resync();
+    });
+    this.opening = this.open().catch((err: unknown) => {
+      if (!this.stopped) this.logger.error({ err }, 'cluster start failed');
+    });
+  }
+
+  /** Starts cluster mode on a broker; connecting to NATS goes on in the background. */
+  static start(broker: Broker, options: ClusterOptions, logger: Logger): Cluster {
+    return new Cluster(broker, options, logger);
+  }
+
+  private async open(): Promise<void> {
+    const connection = await this.link.open();
+    if (this.stopped) return;
+    this.interest.attach(connection);
+    this.routing.attach(connection);
+    this.registry.attach(connection);
+    for (;;) {
+      try {
+        await this.presence.open(connection);
+        break;
+      } catch (err) {
+        if (this.stopped) return;
+        this.presence.problem = `cluster presence bucket: ${(err as Error).message}`;
+        this.logger.error({ err: (err as Error).message }, 'cannot open the cluster presence bucket (is JetStream on: nats-server -js?); retrying');
+        await new Promise((resolve) => setTimeout(resolve, this.options.heartbeatMs).unref());
+      }
+    }
+    await this.beat();
+    this.joined = true;
+    this.logger.info({ nodeId: this.options.nodeId, nodes: [...this.presence.nodes.keys()] }, 'joined the cluster');
+    this.heartbeat = setInterval(() => {
+      this.beat().catch((err: unknown) => this.logger.error({ err }, 'cluster heartbeat failed'));
+    }, this.options.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  private async beat(): Promise<void> {
+    if (this.stopped) return;
+    let sessions = 0;
+    for (const tenant of this.broker.tenants.values()) sessions += tenant.sessions.size;
+    const { joined, left } = await this.presence.beat({
+      startedAt: this.startedAt,
+      clients: this.broker.counters.connected,
+      sessions,
+      subscriptions: this.broker.subscriptionCount,
+    });
+    for (const nodeId of left) {
+      if (nodeId === this.options.nodeId) continue;
+      this.logger.warn({ nodeId }, 'node left the cluster');
+      this.interest.dropNode(nodeId);
+      this.routing.nodeLeft(nodeId);
+    }
+    for (const nodeId of joined) if (nodeId !== this.options.nodeId) this.logger.info({ nodeId }, 'node joined the cluster');
+  }
+
+  /** Why this node is not fully part of the cluster now (for /readyz); null when it is. */
+  problem(): string | null {
+    if (this.link.problem !== null) return this.link.problem;
+    if (this.presence.problem !== null) return this.presence.problem;
+    return this.joined ? null : 'joining the cluster';
+  }
+
+  status(): ClusterStatus {
+    const staleBefore = Date.now() - this.options.heartbeatMs * 3;
+    const nodes = [...this.presence.nodes.values()].map((n: NodeRecord) => ({
+      nodeId: n.nodeId,
+      self: n.nodeId === this.options.nodeId,
+      healthy: Date.parse(n.updatedAt) >= staleBefore,
+      clients: n.clients,
+      sessions: n.sessions,
+      subscriptions: n.subscriptions,
+      startedAt: n.startedAt,
+      lastSeen: n.updatedAt,
+    }));
+    nodes.sort((a, b) => a.nodeId.localeCompare(b.nodeId));
+    const problem = this.problem();
+    const server = this.link.connection?.isClosed() === false && this.link.problem === null ? this.link.connection.getServer() : undefined;
+    return {
+      enabled: true,
+      nodeId: this.options.nodeId,
+      connected: this.link.problem === null,
+      ...(server === undefined ? {} : { server }),
+      ...(problem === null ? {} : { problem }),
+      nodes,
+      routing: { ...this.routing.stats },
+    };
+  }
+
+  /** A clean stop: leave presence and interest at once, then close the connection. */
+  async close(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.heartbeat !== null) clearInterval(this.heartbeat);
+    for (const off of this.detach) off();
+    if (this.joined) {
+      this.interest.leave();
+      await this.presence.leave();
+    }
+    this.routing.close();
+    this.registry.close();
+    this.interest.close();
+    await this.link.close();
+    await this.opening;
+  }
+}

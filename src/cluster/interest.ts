@@ -1,0 +1,234 @@
+/**
+ * Routing interest, both ways.
+ *
+ * Local: each filter this node's sessions subscribe to is refcounted per instance; the first
+ * subscription to a filter subscribes the node to its NATS subjects (subjects.ts), the last
+ * unsubscribe drops them. NATS then carries a message to every node whose filters match it.
+ *
+ * Remote: every node also announces its filters on `<prefix>.i` (a delta per change, numbered;
+ * its full list on request or after a gap), so a publishing node knows which nodes must accept a
+ * QoS 1/2 message before its publisher is acknowledged (routing.ts). A node that leaves (clean
+ * stop, or gone from presence) loses its entries.
+ *
+ * A filter's NATS subjects stay subscribed for a grace period after its last unsubscribe, so a
+ * node that still counts this one as interested (its delta is in flight) gets an answer.
+ */
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { SubscriptionTrie, type MatchVisitor } from '../topic/trie.js';
+import type { Subjects } from './subjects.js';
+
+const UNSUBSCRIBE_GRACE_MS = 2000;
+
+type Announcement =
+  | { readonly node: string; readonly v: number; readonly op: 'add' | 'remove'; readonly instanceId: string; readonly filter: string }
+  | { readonly node: string; readonly v: number; readonly op: 'full'; readonly filters: ReadonlyArray<readonly [string, string]> }
+  | { readonly node: string; readonly v: number; readonly op: 'bye' };
+
+interface RemoteNode {
+  v: number;
+  readonly filters: Set<string>;
+}
+
+const SEP = '\u001f';
+
+export class Interest {
+  /** `<instanceId>\x1f<filter>` → subscriptions of this node. */
+  private readonly local = new Map<string, number>();
+  /** NATS subject → [subscription, filters using it]. */
+  private readonly subjects = new Map<string, { sub: Subscription; users: number; timer: NodeJS.Timeout | null }>();
+  private readonly remote = new Map<string, RemoteNode>();
+  private readonly remoteTries = new Map<string, SubscriptionTrie<string, true>>();
+  private version = 0;
+  private connection: NatsConnection | null = null;
+  private readonly visitor: MatchVisitor<string, true>;
+  private matched: Set<string> | null = null;
+
+  constructor(
+    private readonly subjectsOf: Subjects,
+    private readonly nodeId: string,
+    private readonly onMessage: (subject: string, data: Uint8Array, reply: string | undefined) => void,
+    private readonly logger: Logger,
+  ) {
+    this.visitor = {
+      subscriber: (node) => this.matched!.add(node),
+      sharedGroup: (group) => {
+        for (const node of group.order) this.matched!.add(node);
+      },
+    };
+  }
+
+  /** Starts on a (re)opened connection: subscribes every local filter, announces and asks for the others' lists. */
+  attach(connection: NatsConnection): void {
+    this.connection = connection;
+    for (const entry of this.subjects.values()) entry.sub.unsubscribe();
+    this.subjects.clear();
+    for (const key of this.local.keys()) {
+      const [instanceId, filter] = key.split(SEP) as [string, string];
+      this.subscribeFilter(instanceId, filter);
+    }
+    connection.subscribe(this.subjectsOf.interest(), { callback: (err, msg) => void (err === null && this.onAnnouncement(msg.data)) });
+    connection.subscribe(this.subjectsOf.interestSync(), {
+      callback: (err, msg) => {
+        if (err !== null) return;
+        const target = msg.string();
+        if (target === '*' || target === this.nodeId) this.announceFull();
+      },
+    });
+    this.announceFull();
+    connection.publish(this.subjectsOf.interestSync(), '*');
+  }
+
+  /** After a reconnect: the others may have dropped this node meanwhile; tell them again and ask them. */
+  resync(): void {
+    this.announceFull();
+    this.connection?.publish(this.subjectsOf.interestSync(), '*');
+  }
+
+  /** A subscription to `filter` was added (or removed) on this node. */
+  changed(instanceId: string, filter: string, added: boolean): void {
+    const key = instanceId + SEP + filter;
+    const count = (this.local.get(key) ?? 0) + (added ? 1 : -1);
+    if (count > 0) {
+      this.local.set(key, count);
+      if (count === 1 && added) {
+        this.subscribeFilter(instanceId, filter);
+        this.announce({ node: this.nodeId, v: ++this.version, op: 'add', instanceId, filter });
+      }
+      return;
+    }
+    if (!this.local.delete(key)) return;
+    this.announce({ node: this.nodeId, v: ++this.version, op: 'remove', instanceId, filter });
+    for (const subject of this.subjectsOf.filter(instanceId, filter)) this.release(subject);
+  }
+
+  /** Other nodes with a filter matching `topic` in `instanceId` (this node excluded). */
+  nodesFor(instanceId: string, topic: string): Set<string> {
+    const matched = new Set<string>();
+    const trie = this.remoteTries.get(instanceId);
+    if (trie === undefined) return matched;
+    this.matched = matched;
+    trie.match(topic, this.visitor);
+    this.matched = null;
+    return matched;
+  }
+
+  /** Forgets a node that left the cluster. */
+  dropNode(nodeId: string): void {
+    const node = this.remote.get(nodeId);
+    if (node === undefined) return;
+    for (const key of node.filters) this.removeRemote(nodeId, key);
+    this.remote.delete(nodeId);
+  }
+
+  get remoteNodes(): IterableIterator<string> {
+    return this.remote.keys();
+  }
+
+  /** Filters this node is subscribed to (distinct per instance). */
+  get localFilters(): number {
+    return this.local.size;
+  }
+
+  /** A clean stop: the others forget this node's filters at once. */
+  leave(): void {
+    this.announce({ node: this.nodeId, v: ++this.version, op: 'bye' });
+  }
+
+  close(): void {
+    for (const entry of this.subjects.values()) {
+      if (entry.timer !== null) clearTimeout(entry.timer);
+    }
+    this.subjects.clear();
+    this.connection = null;
+  }
+
+  private subscribeFilter(instanceId: string, filter: string): void {
+    const connection = this.connection;
+    for (const subject of this.subjectsOf.filter(instanceId, filter)) {
+      const entry = this.subjects.get(subject);
+      if (entry !== undefined) {
+        entry.users++;
+        if (entry.timer !== null) {
+          clearTimeout(entry.timer);
+          entry.timer = null;
+        }
+        continue;
+      }
+      if (connection === null) continue; // subscribed by attach() once connected
+      const sub = connection.subscribe(subject, { callback: (err, msg) => void (err === null && this.onMessage(msg.subject, msg.data, msg.reply)) });
+      this.subjects.set(subject, { sub, users: 1, timer: null });
+    }
+  }
+
+  private release(subject: string): void {
+    const entry = this.subjects.get(subject);
+    if (entry === undefined || --entry.users > 0) return;
+    entry.timer = setTimeout(() => {
+      if (this.subjects.get(subject) === entry && entry.users === 0) {
+        this.subjects.delete(subject);
+        entry.sub.unsubscribe();
+      }
+    }, UNSUBSCRIBE_GRACE_MS);
+    entry.timer.unref();
+  }
+
+  private announce(a: Announcement): void {
+    const connection = this.connection;
+    if (connection === null || connection.isClosed()) return; // the full list goes out on (re)attach
+    connection.publish(this.subjectsOf.interest(), JSON.stringify(a));
+  }
+
+  private announceFull(): void {
+    const filters = [...this.local.keys()].map((key) => key.split(SEP) as [string, string]);
+    this.announce({ node: this.nodeId, v: this.version, op: 'full', filters });
+  }
+
+  private onAnnouncement(data: Uint8Array): void {
+    let a: Announcement;
+    try {
+      a = JSON.parse(Buffer.from(data).toString('utf8')) as Announcement;
+    } catch {
+      this.logger.warn('unreadable cluster interest announcement ignored');
+      return;
+    }
+    if (a.node === this.nodeId) return;
+    if (a.op === 'bye') {
+      this.dropNode(a.node);
+      return;
+    }
+    if (a.op === 'full') {
+      this.dropNode(a.node);
+      const node: RemoteNode = { v: a.v, filters: new Set() };
+      this.remote.set(a.node, node);
+      for (const [instanceId, filter] of a.filters) this.addRemote(a.node, node, instanceId + SEP + filter);
+      return;
+    }
+    const node = this.remote.get(a.node);
+    if (node === undefined || a.v !== node.v + 1) {
+      // Unknown node or a missed delta: ask that node for its whole list.
+      this.connection?.publish(this.subjectsOf.interestSync(), a.node);
+      if (node === undefined) return;
+    }
+    node.v = Math.max(node.v, a.v);
+    const key = a.instanceId + SEP + a.filter;
+    if (a.op === 'add') this.addRemote(a.node, node, key);
+    else if (node.filters.delete(key)) this.removeRemote(a.node, key);
+  }
+
+  private addRemote(nodeId: string, node: RemoteNode, key: string): void {
+    node.filters.add(key);
+    const [instanceId, filter] = key.split(SEP) as [string, string];
+    let trie = this.remoteTries.get(instanceId);
+    if (trie === undefined) {
+      trie = new SubscriptionTrie();
+      this.remoteTries.set(instanceId, trie);
+    }
+    trie.add(filter, nodeId, true);
+  }
+
+  private removeRemote(nodeId: string, key: string): void {
+    const [instanceId, filter] = key.split(SEP) as [string, string];
+    this.remoteTries.get(instanceId)?.remove(filter, nodeId);
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * Messages between nodes on core NATS.
+ *
+ * Out: every message this node routes (client PUBLISHes, wills, API and rule publishes) is
+ * published once on its topic's subject (subjects.ts); NATS hands it to each node with a
+ * matching filter. A P2P message whose target has no session here goes to the target's P2P
+ * subject, which only the node holding that session subscribes to. A retained message also goes
+ * to every node (each keeps the retained set).
+ *
+ * QoS 1/2 from a client: the publisher's PUBACK/PUBREC waits until every other node with a
+ * matching filter (interest.ts) has accepted the message: routed it to its subscribers and made
+ * durable what its persistent sessions queued — the promise a single node gives its publisher.
+ * A node that does not answer within clusterAckTimeoutMs, or cannot store, makes the ack a
+ * refusal (MQTT 5: 0x80; 3.1.1: the connection closes and the client sends again): never
+ * acknowledged and then lost, duplicates only as QoS 1 allows.
+ *
+ * In: a node may hold several subscriptions matching one subject and NATS then delivers one copy
+ * per subscription; a node's messages arrive in the order it sent them, so the highest sequence
+ * seen per origin drops the extra copies. The message is routed through the local subscription
+ * index, which applies the exact MQTT rules (`$` topics, No Local, shared groups).
+ */
+import { randomBytes } from 'node:crypto';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import type { Broker } from '../broker/broker.js';
+import type { Publisher } from '../broker/extensions.js';
+import { Message } from '../session/message.js';
+import { decodeEnvelope, encodeEnvelope, type Envelope } from './envelope.js';
+import type { Interest } from './interest.js';
+import type { Subjects } from './subjects.js';
+
+/** Second topic level that marks a point-to-point message (as src/broker/router.ts). */
+const P2P_LEVEL = '/p2p/';
+/** Origins remembered for duplicate detection (restarted nodes come back under a new origin). */
+const MAX_ORIGINS = 1024;
+
+interface PendingAck {
+  readonly waiting: Set<string>;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+export class ClusterAckError extends Error {
+  override readonly name = 'ClusterAckError';
+}
+
+export interface RoutingStats {
+  sent: number;
+  received: number;
+  duplicates: number;
+  acksRefused: number;
+  unreadable: number;
+}
+
+export class ClusterRouting {
+  /** This process's origin: node id plus a boot nonce, so a restarted node's sequence starts afresh. */
+  readonly origin: string;
+  private seq = 0;
+  private readonly lastSeq = new Map<string, number>();
+  private readonly pending = new Map<number, PendingAck>();
+  private connection: NatsConnection | null = null;
+  readonly stats: RoutingStats = { sent: 0, received: 0, duplicates: 0, acksRefused: 0, unreadable: 0 };
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly subjects: Subjects,
+    private readonly interest: Interest,
+    private readonly nodeId: string,
+    private readonly ackTimeoutMs: number,
+    private readonly logger: Logger,
+  ) {
+    this.origin = `${nodeId}#${randomBytes(4).toString('hex')}`;
+  }
+
+  attach(connection: NatsConnection): void {
+    this.connection = connection;
+    connection.subscribe(this.subjects.acks(this.nodeId), { callback: (err, msg) => void (err === null && this.onAck(msg.data)) });
+    connection.subscribe(this.subjects.retained(), { callback: (err, msg) => void (err === null && this.onRetained(msg.data)) });
+  }
+
+  /** The broker's messagePublished listener: sends the message to the nodes that want it. */
+  published(instanceId: string, message: Message, publisher: Publisher | null): void {
+    const connection = this.connection;
+    if (connection === null || connection.isClosed()) {
+      // Cut off from the other nodes: QoS 0 stays local; a client's QoS 1/2 is refused if
+      // another node is known to want it (it could not be told).
+      if (message.qos > 0 && publisher !== null && this.interest.nodesFor(instanceId, message.topic).size > 0) {
+        this.broker.holdAck(Promise.reject(new ClusterAckError('not connected to NATS')));
+      }
+      return;
+    }
+    const topic = message.topic;
+    const p2p = topic.indexOf(P2P_LEVEL);
+    if (p2p > 0 && topic.indexOf('/') === p2p) {
+      this.sendP2p(connection, instanceId, message, topic.slice(p2p + P2P_LEVEL.length), publisher);
+      return;
+    }
+    if (message.retain) connection.publish(this.subjects.retained(), this.envelope(message, false, `${instanceId}/${topic}`));
+    const wantsAck = message.qos > 0 && publisher !== null;
+    const seq = ++this.seq;
+    if (wantsAck) {
+      const waiting = this.interest.nodesFor(instanceId, topic);
+      if (waiting.size > 0) this.broker.holdAck(this.awaitAcks(seq, waiting));
+    }
+    connection.publish(this.subjects.topic(instanceId, topic), this.envelope(message, wantsAck, topic, seq), wantsAck ? { reply: this.subjects.acks(this.nodeId) } : undefined);
+    this.stats.sent++;
+  }
+
+  private sendP2p(connection: NatsConnection, instanceId: string, message: Message, clientId: string, publisher: Publisher | null): void {
+    if (this.broker.registry.session(instanceId, clientId) !== undefined) return; // delivered here
+    const subject = this.subjects.p2p(instanceId, clientId);
+    const data = this.envelope(message, message.qos > 0 && publisher !== null, message.topic, ++this.seq);
+    this.stats.sent++;
+    if (message.qos === 0 || publisher === null) {
+      connection.publish(subject, data);
+      return;
+    }
+    // One node at most holds the session: its answer is the acceptance. No responders = no
+    // session anywhere, acknowledged as a single node does (the message had no receiver).
+    const request = connection.request(subject, data, { timeout: this.ackTimeoutMs }).then(
+      (reply) => {
+        if (reply.string() !== 'ok') throw new ClusterAckError(`node refused the message: ${reply.string()}`);
+      },
+      (err: Error) => {
+        if (/no responders/i.test(err.message) || (err as { code?: string }).code === '503') return;
+        throw new ClusterAckError(`P2P target did not accept the message: ${err.message}`);
+      },
+    );
+    this.broker.holdAck(this.counted(request));
+  }
+
+  private envelope(message: Message, wantsAck: boolean, topic: string, seq = 0): Uint8Array {
+    const e: Envelope = {
+      origin: this.origin,
+      seq,
+      topic,
+      qos: message.qos,
+      retain: message.retain,
+      wantsAck,
+      expiresAt: message.expiresAt,
+      properties: message.properties,
+      payload: message.payload,
+    };
+    return encodeEnvelope(e);
+  }
+
+  private awaitAcks(seq: number, waiting: Set<string>): Promise<void> {
+    return this.counted(
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.pending.delete(seq);
+          reject(new ClusterAckError(`no acceptance within ${this.ackTimeoutMs} ms from ${[...waiting].join(', ')}`));
+        }, this.ackTimeoutMs);
+        timer.unref();
+        this.pending.set(seq, { waiting, resolve, reject, timer });
+      }),
+    );
+  }
+
+  private counted(wait: Promise<void>): Promise<void> {
+    return wait.catch((err: unknown) => {
+      this.stats.acksRefused++;
+      this.logger.warn({ err: (err as Error).message }, 'QoS 1/2 message not accepted by the cluster; its acknowledgement is refused');
+      throw err;
+    });
+  }
+
+  /** `<seq> <node> ok|<reason>` from a node that accepted (or refused) a message of ours. */
+  private onAck(data: Uint8Array): void {
+    const [seqText, node, ...rest] = Buffer.from(data).toString('utf8').split(' ');
+    const pending = this.pending.get(Number(seqText));
+    if (pending === undefined || node === undefined || !pending.waiting.has(node)) return;
+    const verdict = rest.join(' ');
+    if (verdict !== 'ok') {
+      this.settle(Number(seqText), pending, new ClusterAckError(`node ${node} refused the message: ${verdict}`));
+      return;
+    }
+    pending.waiting.delete(node);
+    if (pending.waiting.size === 0) this.settle(Number(seqText), pending, null);
+  }
+
+  private settle(seq: number, pending: PendingAck, error: Error | null): void {
+    clearTimeout(pending.timer);
+    this.pending.delete(seq);
+    if (error === null) pending.resolve();
+    else pending.reject(error);
+  }
+
+  /**
+   * A node left the cluster before accepting: what waited for it is refused at once (its
+   * persistent sessions may come back with it, without the message), not acknowledged.
+   */
+  nodeLeft(nodeId: string): void {
+    for (const [seq, pending] of this.pending) {
+      if (pending.waiting.has(nodeId)) this.settle(seq, pending, new ClusterAckError(`node ${nodeId} left the cluster before accepting the message`));
+    }
+  }
+
+  /** A message from another node, on a topic subject (interest.ts) or a P2P subject (registry). */
+  received(subject: string, data: Uint8Array, reply: string | undefined): void {
+    let e: Envelope;
+    try {
+      e = decodeEnvelope(data);
+    } catch (err) {
+      this.stats.unreadable++;
+      this.logger.warn({ subject, err: (err as Error).message }, 'unreadable message from another node dropped');
+      return;
+    }
+    if (e.origin === this.origin) return;
+    const isP2p = subject.startsWith(`${this.subjects.prefix}.p.`);
+    if (!isP2p) {
+      const last = this.lastSeq.get(e.origin) ?? 0;
+      if (e.seq <= last) {
+        this.stats.duplicates++;
+        return;
+      }
+      if (!this.lastSeq.has(e.origin) && this.lastSeq.size >= MAX_ORIGINS) this.lastSeq.delete(this.lastSeq.keys().next().value!);
+      this.lastSeq.set(e.origin, e.seq);
+    }
+    this.stats.received++;
+    const instanceId = subject.split('.')[2]!; // <prefix>.m|p.<instanceId>.…
+    const message = this.messageOf(e);
+    this.broker.deliverFromPeer(instanceId, message);
+    if (reply === undefined || reply === '' || !e.wantsAck) return; // the NATS client gives '' for "no reply"
+    const answer = (verdict: string): void => {
+      const connection = this.connection;
+      if (connection === null || connection.isClosed()) return;
+      try {
+        connection.publish(reply, isP2p ? verdict : `${e.seq} ${this.nodeId} ${verdict}`);
+      } catch (err) {
+        this.logger.warn({ reply, err: (err as Error).message }, 'could not answer another node');
+      }
+    };
+    const durable = this.broker.persistence?.whenDurable() ?? null;
+    if (durable === null) answer('ok');
+    else durable.then(() => answer('ok'), (err: Error) => answer(`store: ${err.message}`));
+  }
+
+  private onRetained(data: Uint8Array): void {
+    let e: Envelope;
+    try {
+      e = decodeEnvelope(data);
+    } catch {
+      this.stats.unreadable++;
+      return;
+    }
+    if (e.origin === this.origin) return;
+    const slash = e.topic.indexOf('/');
+    if (slash < 0) return;
+    this.broker.retainFromPeer(e.topic.slice(0, slash), this.messageOf({ ...e, topic: e.topic.slice(slash + 1) }));
+  }
+
+  private messageOf(e: Envelope): Message {
+    // Never seen by this node's publish path (Broker.deliverFromPeer), so never sent on again.
+    return new Message(e.topic, e.payload as Buffer, e.qos, e.retain, e.properties, e.expiresAt, null);
+  }
+
+  close(): void {
+    for (const [seq, pending] of this.pending) this.settle(seq, pending, new ClusterAckError('node stopping'));
+    this.connection = null;
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * Two Ferry processes on a three-server NATS cluster (JetStream on), each node talking to its own
+ * NATS server: messages, retained messages, P2P and takeover across nodes, the PUBACK of a QoS 1
+ * message waiting for the other node, and the cluster status of the API and the CLI.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { before, describe, test, type TestContext } from 'node:test';
+import { promisify } from 'node:util';
+import { CLI_PATH, cleanEnv, spawnFerry, tempDir, waitFor, type FerryChild } from '../../helpers/index.js';
+import { startNatsCluster, suiteTeardown, type NatsCluster } from '../../helpers/engines.js';
+import { connect, type TestClient } from '../mqtt/clients.js';
+
+const exec = promisify(execFile);
+const PORTS = ['--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--amqp-port=-1', '--amqps-port=-1', '--tls-port', '0', '--wss-port', '0'];
+
+interface Node {
+  readonly id: string;
+  readonly proc: FerryChild;
+  readonly dataDir: string;
+  readonly mqtt: string;
+  readonly http: string;
+}
+
+async function clusterStatus(node: Node): Promise<{ enabled: boolean; nodes: Array<{ nodeId: string; healthy: boolean; clients: number }>; problem?: string }> {
+  const { stdout } = await exec(process.execPath, [CLI_PATH, 'cluster', 'status', '--json', '--endpoint', node.http, '--data-dir', node.dataDir], { env: cleanEnv() });
+  return JSON.parse(stdout) as { enabled: boolean; nodes: Array<{ nodeId: string; healthy: boolean; clients: number }> };
+}
+
+/** The reason code of a PUBACK/PUBREC (mqtt.js rejects the publish on a failure code). */
+async function ackCode(publish: Promise<unknown>): Promise<number> {
+  try {
+    const ack = (await publish) as { reasonCode?: number } | undefined;
+    return ack?.reasonCode ?? 0;
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'number') return code;
+    throw err;
+  }
+}
+
+/** Publishes probes on `topic` from `pub` until `sub` got one: the subscription's interest has reached the other node. */
+async function settled(pub: TestClient, sub: TestClient, topic: string): Promise<void> {
+  await waitFor(
+    () => {
+      pub.client.publish(topic, 'probe', { qos: 0 });
+      return sub.received.some((m) => m.payload === 'probe');
+    },
+    { timeoutMs: 10_000, intervalMs: 100, message: `interest in ${topic} across nodes` },
+  );
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  sub.received.length = 0;
+}
+
+describe('cluster - two nodes on a three-server NATS cluster', () => {
+  const teardown = suiteTeardown();
+  let nats: NatsCluster;
+  let a: Node;
+  let b: Node;
+
+  async function startNode(id: string, server: string, extra: string[] = []): Promise<Node> {
+    const dataDir = tempDir(teardown);
+    const proc = await spawnFerry(teardown, ['--data-dir', dataDir, ...PORTS, '--cluster-nats', server, '--node-id', id, '--cluster-heartbeat-ms', '500', ...extra], {
+      env: { FERRY_LOG_LEVEL: 'info' },
+    });
+    return { id, proc, dataDir, mqtt: `mqtt://127.0.0.1:${proc.ports['mqtt']}`, http: `http://127.0.0.1:${proc.ports['http']}` };
+  }
+
+  before(async () => {
+    nats = await startNatsCluster(teardown, 3);
+    [a, b] = await Promise.all([
+      startNode('node-a', nats.servers[0]!.url, ['--cluster-ack-timeout-ms', '1000']),
+      startNode('node-b', nats.servers[1]!.url),
+    ]);
+    for (const node of [a, b]) {
+      await waitFor(async () => (await fetch(`${node.http}/readyz`)).status === 200, { timeoutMs: 20_000, intervalMs: 100, message: `${node.id} ready` });
+    }
+    await waitFor(async () => (await clusterStatus(a)).nodes.length === 2, { timeoutMs: 10_000, intervalMs: 200, message: 'both nodes in presence' });
+  });
+
+  test('cluster - QoS 0/1/2 between clients on different nodes, once each although two filters match', async (t: TestContext) => {
+    const sub = await connect(t, b.mqtt, { clientId: 'sub-qos' });
+    await sub.client.subscribeAsync({ 'q/+/x': { qos: 2 }, 'q/#': { qos: 2 } });
+    const pub = await connect(t, a.mqtt, { clientId: 'pub-qos', protocolVersion: 5 });
+    await settled(pub, sub, 'q/probe/x');
+    await pub.client.publishAsync('q/0/x', 'zero', { qos: 0 });
+    assert.equal(await ackCode(pub.client.publishAsync('q/1/x', 'one', { qos: 1 })), 0);
+    assert.equal(await ackCode(pub.client.publishAsync('q/2/x', 'two', { qos: 2 })), 0);
+    await sub.waitFor(3, 5000);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // no late duplicates
+    assert.deepEqual(
+      sub.received.map((m) => [m.topic, m.payload, m.packet.qos]),
+      [
+        ['q/0/x', 'zero', 0],
+        ['q/1/x', 'one', 1],
+        ['q/2/x', 'two', 2],
+      ],
+    );
+  });
+
+  test('cluster - a retained message is visible on the other node', async (t: TestContext) => {
+    const pub = await connect(t, a.mqtt, { clientId: 'pub-retained' });
+    await pub.client.publishAsync('r/state', 'on', { qos: 1, retain: true });
+    await waitFor(
+      async () => {
+        const sub = await connect(t, b.mqtt, { clientId: `sub-retained-${Date.now()}` });
+        await sub.client.subscribeAsync('r/#', { qos: 1 });
+        const got = await sub.waitFor(1, 500).then(
+          (m) => m[0],
+          () => undefined,
+        );
+        sub.client.end(true);
+        return got?.payload === 'on' && got.packet.retain;
+      },
+      { timeoutMs: 10_000, intervalMs: 100, message: 'retained message on node b' },
+    );
+  });
+
+  test('cluster - P2P to a client connected to the other node', async (t: TestContext) => {
+    const target = await connect(t, b.mqtt, { clientId: 'GID_test@@@dev1' });
+    const pub = await connect(t, a.mqtt, { clientId: 'backend-p2p', protocolVersion: 5 });
+    await waitFor(
+      async () => {
+        await pub.client.publishAsync('parent/p2p/GID_test@@@dev1', 'direct', { qos: 1 });
+        return target.received.some((m) => m.payload === 'direct');
+      },
+      { timeoutMs: 10_000, intervalMs: 200, message: 'P2P message across nodes' },
+    );
+    assert.equal(target.received[0]!.topic, 'parent/p2p/GID_test@@@dev1');
+  });
+
+  test('cluster - a client id connecting on another node takes the session over', async (t: TestContext) => {
+    const first = await connect(t, a.mqtt, { clientId: 'roamer', protocolVersion: 5 });
+    const reason = new Promise<number | undefined>((resolve) => {
+      first.client.once('disconnect', (packet) => resolve(packet.reasonCode));
+      first.client.once('close', () => resolve(undefined));
+    });
+    await connect(t, b.mqtt, { clientId: 'roamer', protocolVersion: 5 });
+    assert.equal(await reason, 0x8e);
+  });
+
+  test('cluster - the PUBACK waits for the other node: refused while it cannot answer, given once it can', async (t: TestContext) => {
+    const sub = await connect(t, b.mqtt, { clientId: 'sub-frozen', clean: false, protocolVersion: 4 });
+    await sub.client.subscribeAsync('f/#', { qos: 1 });
+    const pub = await connect(t, a.mqtt, { clientId: 'pub-frozen', protocolVersion: 5 });
+    await settled(pub, sub, 'f/probe');
+    b.proc.child.kill('SIGSTOP');
+    try {
+      const started = Date.now();
+      assert.equal(await ackCode(pub.client.publishAsync('f/1', 'while frozen', { qos: 1 })), 0x80, 'refused: node b did not accept it');
+      assert.ok(Date.now() - started >= 900, 'waited for node b (clusterAckTimeoutMs 1000)');
+    } finally {
+      b.proc.child.kill('SIGCONT');
+    }
+    assert.equal(await ackCode(pub.client.publishAsync('f/2', 'after', { qos: 1 })), 0);
+    await waitFor(() => sub.received.some((m) => m.payload === 'after'), { timeoutMs: 5000, message: 'f/2 delivered' });
+  });
+
+  test('cluster - ferry cluster status lists both nodes with their clients', async (t: TestContext) => {
+    await connect(t, a.mqtt, { clientId: 'status-1' });
+    await connect(t, a.mqtt, { clientId: 'status-2' });
+    const status = await waitFor(
+      async () => {
+        const s = await clusterStatus(b);
+        return s.nodes.find((n) => n.nodeId === 'node-a')?.clients === 2 ? s : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 200, message: 'node a with 2 clients in the status of node b' },
+    );
+    assert.equal(status.enabled, true);
+    assert.deepEqual(status.nodes.map((n) => [n.nodeId, n.healthy]), [['node-a', true], ['node-b', true]]);
+    const { stdout } = await exec(process.execPath, [CLI_PATH, 'cluster', 'status', '--endpoint', b.http, '--data-dir', b.dataDir], { env: cleanEnv() });
+    assert.match(stdout, /^NODE_ID\s+HEALTHY\s+CLIENTS/m);
+    assert.match(stdout, /node-b \*\s+true/);
+    const openapi = (await (await fetch(`${a.http}/api/v1/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    assert.ok(openapi.paths['/api/v1/cluster'] !== undefined, 'GET /api/v1/cluster in the OpenAPI document');
+  });
+});
