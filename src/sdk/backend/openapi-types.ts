@@ -3150,6 +3150,69 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/cluster": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Cluster status: this node, its connection to NATS, every live node with its clients and health
+         * @description Needs mq:QueryMqttInstanceStats on every instance (*). enabled is false on a single node (clusterNats unset).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            enabled: boolean;
+                            nodeId?: string;
+                            connected?: boolean;
+                            server?: string;
+                            /** @description why this node is not fully part of the cluster now (absent when it is) */
+                            problem?: string;
+                            nodes?: {
+                                nodeId?: string;
+                                self?: boolean;
+                                healthy?: boolean;
+                                clients?: number;
+                                sessions?: number;
+                                subscriptions?: number;
+                                startedAt?: string;
+                                lastSeen?: string;
+                            }[];
+                            routing?: {
+                                sent?: number;
+                                received?: number;
+                                duplicates?: number;
+                                acksRefused?: number;
+                                unreadable?: number;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/permissions": {
         parameters: {
             query?: never;
