@@ -2,10 +2,12 @@
  * A client for the compatible RPC endpoint (the managed service's OnsMqtt 2020-04-20 actions,
  * docs/api.md "Compatible RPC endpoint"), for backends that want the managed service's action
  * names without an Alibaba Cloud SDK. Requests are POSTed as a form and signed with signature
- * version 1.0 (HMAC-SHA1) by src/api/rpc/signature.ts — the code Ferry verifies with. Lists
- * are flattened as the SDKs do (`ClientIdList.1=a`, `Tag.1.Key=k`).
+ * version 1.0 (HMAC-SHA1, pop-core's) or, with `signature: 'acs3'`, ACS3-HMAC-SHA256 (the Tea
+ * SDKs'), by src/api/rpc/signature.ts and acs3.ts — the code Ferry verifies with. Lists are
+ * flattened as the SDKs do (`ClientIdList.1=a`, `Tag.1.Key=k`).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { acs3CanonicalRequest, acs3Sign, acs3StringToSign } from '../../api/rpc/acs3.js';
 import { formatTimestamp, signRpc } from '../../api/rpc/signature.js';
 import { FerryRpcError } from '../errors.js';
 
@@ -18,6 +20,8 @@ export interface RpcClientOptions {
   readonly endpoint: string;
   readonly accessKeyId: string;
   readonly accessKeySecret: string;
+  /** `v1` (default): HMAC-SHA1 over the parameters; `acs3`: ACS3-HMAC-SHA256 in the Authorization header. */
+  readonly signature?: 'v1' | 'acs3';
   readonly timeoutMs?: number;
 }
 
@@ -49,19 +53,11 @@ export class RpcClient {
   /** Calls one action; rejects with FerryRpcError (`code` = the answer's Code) for an error answer. */
   async call<T extends RpcAnswer = RpcAnswer>(action: string, params: { readonly [key: string]: RpcValue | undefined } = {}): Promise<T> {
     const form = flattenParams(params);
-    form.set('Action', action);
-    form.set('Version', RPC_VERSION);
-    form.set('Format', 'JSON');
-    form.set('AccessKeyId', this.options.accessKeyId);
-    form.set('SignatureMethod', 'HMAC-SHA1');
-    form.set('SignatureVersion', '1.0');
-    form.set('SignatureNonce', randomUUID());
-    form.set('Timestamp', formatTimestamp(Date.now()));
-    form.set('Signature', signRpc('POST', form, this.options.accessKeySecret));
+    const request = this.options.signature === 'acs3' ? this.signAcs3(action, form) : this.signV1(action, form);
     const res = await fetch(`${this.endpoint}/`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams([...form]).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...request.headers },
+      body: request.body,
       signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
     });
     const raw = await res.text();
@@ -75,6 +71,40 @@ export class RpcClient {
       throw new FerryRpcError(res.status, String(answer['Code'] ?? `HTTP${res.status}`), String(answer['Message'] ?? res.statusText), answer['RequestId'] as string | undefined);
     }
     return answer as T;
+  }
+
+  private signV1(action: string, form: Map<string, string>): { headers: Record<string, string>; body: string } {
+    form.set('Action', action);
+    form.set('Version', RPC_VERSION);
+    form.set('Format', 'JSON');
+    form.set('AccessKeyId', this.options.accessKeyId);
+    form.set('SignatureMethod', 'HMAC-SHA1');
+    form.set('SignatureVersion', '1.0');
+    form.set('SignatureNonce', randomUUID());
+    form.set('Timestamp', formatTimestamp(Date.now()));
+    form.set('Signature', signRpc('POST', form, this.options.accessKeySecret));
+    return { headers: {}, body: new URLSearchParams([...form]).toString() };
+  }
+
+  /** Action, version, date and nonce in signed x-acs-* headers; the form body is covered by its hash. */
+  private signAcs3(action: string, form: Map<string, string>): { headers: Record<string, string>; body: string } {
+    const algorithm = 'ACS3-HMAC-SHA256';
+    const body = new URLSearchParams([...form]).toString();
+    const payloadHash = createHash('sha256').update(body, 'utf8').digest('hex');
+    const signed: Record<string, string> = {
+      // fetch sends the URL's host; it is signed, not set.
+      host: new URL(this.endpoint).host,
+      'x-acs-action': action,
+      'x-acs-content-sha256': payloadHash,
+      'x-acs-date': formatTimestamp(Date.now()),
+      'x-acs-signature-nonce': randomUUID(),
+      'x-acs-version': RPC_VERSION,
+    };
+    const names = Object.keys(signed).sort();
+    const canonical = acs3CanonicalRequest({ method: 'POST', path: '/', rawQuery: '', headers: new Map(names.map((n) => [n, [signed[n]!]])), payloadHash }, names);
+    const signature = acs3Sign(algorithm, acs3StringToSign(algorithm, canonical), this.options.accessKeySecret);
+    const { host: _host, ...headers } = signed;
+    return { headers: { ...headers, authorization: `${algorithm} Credential=${this.options.accessKeyId},SignedHeaders=${names.join(';')},Signature=${signature}` }, body };
   }
 
   // ---- The actions backends use most, typed (reference §4.2 field names). ----

@@ -3,6 +3,7 @@
  * checked, and (Token mode) the token refresher attached. Everything else is plain mqtt.js: the
  * answer's `mqtt` is the MqttClient, with every option and event of mqtt.js.
  */
+import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient, type Packet } from 'mqtt';
 import { checkClientId } from '../client-id.js';
 import { FerryInputError } from '../errors.js';
@@ -17,7 +18,8 @@ export interface DeviceOptions {
   readonly auth: DeviceAuth;
   /**
    * Check that clientId is `GroupID@@@DeviceID` (what a strict instance requires). Default: true
-   * for every mode but 'custom' and 'anonymous' (their ids may be free-form on relaxed instances).
+   * for every mode but 'custom', 'anonymous' and 'x509' (their ids may be free-form on relaxed
+   * instances; an X.509 device's id is its certificate's CN).
    */
   readonly strictClientId?: boolean;
   /** Token mode: renew tokens before they expire and upload them (token-refresher.ts). */
@@ -39,13 +41,23 @@ export interface Device {
 
 /** mqtt.js options for a device: the credentials of `auth` for `clientId`. */
 export function deviceMqttOptions(options: DeviceOptions): IClientOptions {
-  const strict = options.strictClientId ?? (options.auth.mode !== 'custom' && options.auth.mode !== 'anonymous');
+  const auth = options.auth;
+  const strict = options.strictClientId ?? !(auth.mode === 'custom' || auth.mode === 'anonymous' || auth.mode === 'x509');
   if (strict) {
     const reason = checkClientId(options.clientId);
     if (reason !== null) throw new FerryInputError(`client id "${options.clientId}": ${reason}`);
   }
   if (options.tokenRefresh !== undefined && options.auth.mode !== 'token') throw new FerryInputError('tokenRefresh needs auth.mode "token"');
-  return { ...options.mqtt, clientId: options.clientId, ...credentials(options.auth, options.clientId) };
+  const tls = auth.mode === 'x509' ? { cert: readPem(auth.certFile, 'certFile'), key: readPem(auth.keyFile, 'keyFile'), ...(auth.caFile === undefined ? {} : { ca: readPem(auth.caFile, 'caFile') }) } : {};
+  return { ...options.mqtt, ...tls, clientId: options.clientId, ...credentials(auth, options.clientId) };
+}
+
+function readPem(file: string, what: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new FerryInputError(`cannot read ${what} ${file}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /**

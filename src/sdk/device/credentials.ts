@@ -7,6 +7,8 @@
  *   device-credential  DeviceCredential|<DeviceAccessKeyId>|<Inst>  Base64(HMAC-SHA1(DeviceAccessKeySecret, clientId))
  *   custom             <username>                                   ORIGIN: the secret; SIGNED: Base64(HMAC-SHA1(secret, clientId))
  *   anonymous          (none)                                       (none)
+ *   x509               (none: the TLS client certificate, whose CN is the client id; connect.ts
+ *                      reads the files into mqtt.js's key/cert/ca)
  *
  * The HMAC is Ferry's own (src/auth/crypto.ts), so the SDK and the broker cannot drift apart.
  */
@@ -26,7 +28,9 @@ export type DeviceAuth =
   | { readonly mode: 'token'; readonly accessKeyId: string; readonly instanceId: string; readonly tokens: readonly TokenGrant[] }
   | { readonly mode: 'device-credential'; readonly deviceAccessKeyId: string; readonly deviceAccessKeySecret: string; readonly instanceId: string }
   | { readonly mode: 'custom'; readonly username: string; readonly secret: string; readonly signMode: 'ORIGIN' | 'SIGNED' }
-  | { readonly mode: 'anonymous' };
+  | { readonly mode: 'anonymous' }
+  /** A device certificate issued by a CA registered on the instance (mutual TLS, `mqtts://` or `wss://`). */
+  | { readonly mode: 'x509'; readonly certFile: string; readonly keyFile: string; readonly caFile?: string };
 
 export interface MqttCredentials {
   readonly username?: string;
@@ -68,6 +72,7 @@ export function credentials(auth: DeviceAuth, clientId: string): MqttCredentials
       if (auth.username === '' || auth.username.includes('|')) throw new FerryInputError('a custom identity\'s username must be non-empty and without "|"');
       return { username: auth.username, password: auth.signMode === 'SIGNED' ? hmacSha1Base64(auth.secret, clientId) : auth.secret };
     case 'anonymous':
+    case 'x509':
       return {};
   }
 }

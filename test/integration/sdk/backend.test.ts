@@ -84,6 +84,21 @@ test('sdk backend - RPC client: signed actions answer with the managed service\'
   await assert.rejects(forged.querySessionByClientId({ InstanceId: I, ClientId: 'x' }), (e: unknown) => e instanceof FerryRpcError && e.code === 'SignatureDoesNotMatch' && e.status === 400);
 });
 
+test('sdk backend - RPC client with ACS3-HMAC-SHA256: the same actions; a wrong secret is refused and sends nothing', async (t) => {
+  const { endpoint, client } = await setup(t);
+  const rpc = new RpcClient({ endpoint, accessKeyId: ADMIN.id, accessKeySecret: ADMIN.secret, signature: 'acs3' });
+  const device = await client('GID_back@@@a3');
+  await device.subscribeAsync('cmd/#', { qos: 1 });
+  const got = collect(device);
+  await rpc.sendMessage({ InstanceId: I, MqttTopic: 'cmd/a3', Payload: 'signed v3' });
+  await waitFor(() => got.length === 1);
+  assert.equal(got[0]!.payload, 'signed v3');
+  assert.deepEqual(await rpc.batchQuerySessionByClientIds({ InstanceId: I, ClientIdList: ['GID_back@@@a3'] }), [{ ClientId: 'GID_back@@@a3', OnlineStatus: true }]);
+  const forged = new RpcClient({ endpoint, accessKeyId: ADMIN.id, accessKeySecret: 'not-the-secret', signature: 'acs3' });
+  await assert.rejects(forged.sendMessage({ InstanceId: I, MqttTopic: 'cmd/a3', Payload: 'x' }), (e: unknown) => e instanceof FerryRpcError && e.code === 'SignatureDoesNotMatch');
+  assert.equal(got.length, 1, 'nothing was sent by the refused call');
+});
+
 test('sdk backend - queue consumer: concurrency, ack, nack with redelivery, and a dead-letter queue for a poison message', async (t) => {
   const { rest, client } = await setup(t);
   await rest.createRule(I, { name: 'to-queue', type: 'outbound', topics: ['up/#'], target: 'queue://telemetry' });

@@ -8,8 +8,8 @@ import { once } from 'node:events';
 import { test, type TestContext } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { ManualClock } from '../../../src/auth/clock.js';
-import { connectDevice, FerryInputError, RestClient, type Device, type DeviceOptions, type TokenType } from '../../../src/sdk/index.js';
-import { startFerry, waitFor } from '../../helpers/index.js';
+import { connectDevice, deviceMqttOptions, FerryInputError, RestClient, type Device, type DeviceOptions, type TokenType } from '../../../src/sdk/index.js';
+import { issueCert, makeCa, makeSelfSignedCert, startFerry, tempDir, waitFor } from '../../helpers/index.js';
 
 const ADMIN = { id: 'FERRYSDKADMIN01', secret: 'sdk-admin-secret-0123456789' };
 const MIN = 60_000;
@@ -139,4 +139,25 @@ test('sdk device - a revoked token: the invalid notice is reported and a fresh t
   // The next connection with the fresh password is accepted.
   device.mqtt.reconnect();
   await new Promise((resolve, reject) => device.mqtt.once('connect', resolve).once('error', reject));
+});
+
+test('sdk device - X.509: a device certificate from files connects over mutual TLS, its CN being the client id', async (t) => {
+  const dir = tempDir(t, 'ferry-sdk-x509-');
+  const server = makeSelfSignedCert(dir);
+  const ferry = await startFerry(t, { storeEngine: 'memory', bootstrapAccessKeyId: ADMIN.id, bootstrapAccessKeySecret: ADMIN.secret, tlsCert: server.certFile, tlsKey: server.keyFile, x509DeviceAuth: true }, { announce: null });
+  const rest = new RestClient({ endpoint: `http://127.0.0.1:${ferry.ports.http}`, auth: { accessKeyId: ADMIN.id, accessKeySecret: ADMIN.secret } });
+  const ca = makeCa(dir, 'sdk-fleet-ca');
+  const { registerCode } = (await rest.request('get', '/instances/{instanceId}/ca-certificates/register-code', { params: { instanceId: 'mqtt-default' } })) as { registerCode: string };
+  await rest.request('post', '/instances/{instanceId}/ca-certificates', { params: { instanceId: 'mqtt-default' }, body: { name: 'fleet', content: ca.cert, verification: issueCert(dir, ca, registerCode).cert } });
+  const cert = issueCert(dir, ca, 'meter-7');
+  const url = `mqtts://127.0.0.1:${ferry.ports.mqtts!}`;
+  const device = await connectDevice({ url, clientId: 'meter-7', auth: { mode: 'x509', certFile: cert.certFile, keyFile: cert.keyFile, caFile: server.certFile }, mqtt: { reconnectPeriod: 0 } });
+  t.after(() => device.end(true));
+  assert.equal((await rest.client('mqtt-default', 'meter-7')).connected, true);
+  await assert.rejects(
+    connectDevice({ url, clientId: 'meter-8', auth: { mode: 'x509', certFile: cert.certFile, keyFile: cert.keyFile, caFile: server.certFile }, mqtt: { reconnectPeriod: 0 } }),
+    (err: Error & { code?: number }) => err.code === 4,
+    'a client id other than the CN is refused',
+  );
+  assert.throws(() => deviceMqttOptions({ url, clientId: 'x', auth: { mode: 'x509', certFile: `${dir}/missing.pem`, keyFile: cert.keyFile } }), /cannot read certFile/);
 });
