@@ -105,7 +105,7 @@ test('sdk backend - queue consumer: concurrency, ack, nack with redelivery, and 
   const device = await client('GID_back@@@q1');
   for (let i = 1; i <= 6; i++) await device.publishAsync(`up/${i}`, JSON.stringify({ n: i }), { qos: 1 });
   await device.publishAsync('up/poison', 'poison', { qos: 1 });
-  await waitFor(async () => (await rest.queues(I)).find((q) => q.name === 'telemetry')?.depth === 7);
+  await waitFor(async () => (await rest.queues(I)).find((q) => q.name === 'telemetry')?.depth === 7, { timeoutMs: 10_000 });
 
   const errors: Error[] = [];
   const consumer = new QueueConsumer({ rest, instanceId: I, queue: 'telemetry', concurrency: 3, wait: 1, maxDeliveries: 2, deadLetterQueue: 'telemetry.dlq', onError: (e) => errors.push(e) });

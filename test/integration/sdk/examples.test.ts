@@ -29,7 +29,7 @@ async function ferryEnv(t: TestContext): Promise<NodeJS.ProcessEnv> {
   };
 }
 
-/** Runs one example to completion (killed after 30 s) and answers its stdout lines; a non-zero exit fails. */
+/** Runs one example to completion (killed after 60 s) and answers its stdout lines; a non-zero exit fails. */
 function runExample(t: TestContext, env: NodeJS.ProcessEnv, command: string, file: string): Promise<string[]> {
   const child = spawn(command, [file], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   t.after(() => {
@@ -42,8 +42,8 @@ function runExample(t: TestContext, env: NodeJS.ProcessEnv, command: string, fil
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${file} did not finish within 30 s\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, 30_000);
+      reject(new Error(`${file} did not finish within 60 s\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, 60_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
