@@ -38,7 +38,7 @@ import type { CaCertificateView, CertificatePage, CertificateStatus, DeviceCerti
 import type { SniView } from '../x509/sni-config.js';
 import type { Broker } from '../broker/broker.js';
 import type { InstanceLimits, InstanceMode } from '../tenancy/limits.js';
-import type { ParentTopicRecord, Tenancy } from '../tenancy/registry.js';
+import type { Tenancy } from '../tenancy/registry.js';
 import type { Rule, RuleInput, RulePatch } from '../rules/model.js';
 import type { DeadLetter, QueueInfo, QueueMessageInput, ReceivedQueueMessage, RuleStats } from '../rules/runtime.js';
 import { AccessKeyAdmin } from './access-keys.js';
@@ -62,7 +62,7 @@ import { Retained, type RetainedView } from './retained.js';
 import { Subscriptions, type SubscriptionView } from './subscriptions.js';
 import { TagStore, type Tag, type TaggedResourceType } from './tags.js';
 import { TokenAdmin } from './tokens.js';
-import { ParentTopics } from './topics.js';
+import { ParentTopics, type ParentTopicView } from './topics.js';
 import type { TraceQueries } from './traces.js';
 
 export type { ManagementDeps } from './deps.js';
@@ -192,11 +192,11 @@ export class Management {
 
   // Parent topics (topics.ts).
 
-  listTopics(instanceId: string): ParentTopicRecord[] {
+  listTopics(instanceId: string): ParentTopicView[] {
     return this.topics.list(instanceId);
   }
 
-  createTopic(instanceId: string, name: string): Promise<ParentTopicRecord> {
+  createTopic(instanceId: string, name: string): Promise<ParentTopicView> {
     return this.topics.create(instanceId, name);
   }
 
