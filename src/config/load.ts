@@ -221,18 +221,27 @@ function envLayer(env: Readonly<Record<string, string | undefined>>, cwd: string
 const BOOLEAN_FLAGS = new Set(OPTIONS.filter((o) => o.type === 'boolean').map((o) => flagName(o)));
 const BOOLEAN_WORDS: Readonly<Record<string, boolean>> = { true: true, false: false, '1': true, '0': false, yes: true, no: false, on: true, off: false };
 
-/** `--console false` and `--console=false` as `--no-console` (parseArgs takes no value after a boolean flag). */
+/**
+ * `--console false` and `--console=false` as `--no-console` (parseArgs takes no value after a
+ * boolean flag); `--amqp-port -1` as `--amqp-port=-1` (parseArgs reads a negative number after a
+ * flag as another flag, and the docs write it with a space).
+ */
 function booleanFlagValues(argv: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg);
+    const next = argv[i + 1];
+    if (m !== null && m[2] === undefined && !BOOLEAN_FLAGS.has(m[1]!) && next !== undefined && /^-\d+$/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+      continue;
+    }
     if (m === null || !BOOLEAN_FLAGS.has(m[1]!)) {
       out.push(arg);
       continue;
     }
     const inline = m[2];
-    const next = argv[i + 1];
     const word = inline ?? (next !== undefined && Object.hasOwn(BOOLEAN_WORDS, next.toLowerCase()) ? next : undefined);
     if (word === undefined) {
       out.push(arg);

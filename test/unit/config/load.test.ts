@@ -250,3 +250,9 @@ test('config - a boolean flag takes an optional true/false word: --console false
   assert.equal(loadConfig({ env: { FERRY_CONSOLE: 'false' } }).config.console, false);
   assert.throws(() => loadConfig({ argv: ['--console=maybe'] }), /--console: expected true or false/);
 });
+
+test('config - a negative number after a flag is its value, as the docs write it: --amqp-port -1', () => {
+  assert.equal(loadConfig({ argv: ['--amqp-port', '-1'] }).config.amqpPort, -1);
+  assert.equal(loadConfig({ argv: ['--amqp-port=-1', '--mqtt-port', '0'] }).config.amqpPort, -1);
+  assert.throws(() => loadConfig({ argv: ['--mqtt-port', '-1'] }), /mqtt-port|mqttPort/);
+});
