@@ -42,6 +42,7 @@ import type { LimitHits } from './observability/limit-hits.js';
 import { startAmqp, type AmqpEndpoint } from './amqp/endpoint.js';
 import { registerAmqpMetrics } from './amqp/metrics.js';
 import { Cluster, clusterOptions } from './cluster/index.js';
+import { ENDPOINT_FILE, endpointUrls, removeEndpointFile, writeEndpointFile } from './discovery/endpoint-file.js';
 
 /** Listener names, as they appear in logs, PeerInfo.listener and RunningFerry.ports. */
 export type ListenerName = 'mqtt' | 'ws' | 'mqtts' | 'wss';
@@ -334,6 +335,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   const clusterNode = cluster;
   readiness.state = 'ready';
   logger.info({ ports, dataDir: config.dataDir, allowAnonymous: config.broker.allowAnonymous }, 'ferry started');
+  publishEndpoint(config, ports, logger);
 
   const group = listeners;
   const amqpEndpoint = amqp;
@@ -342,6 +344,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
     (stopping ??= (async () => {
       readiness.state = 'stopping';
       logger.info('stopping');
+      unpublishEndpoint(config, logger);
       group.stopAccepting();
       amqpEndpoint?.stopAccepting();
       await amqpEndpoint?.close();
@@ -384,6 +387,29 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
     },
     stop,
   };
+}
+
+/** <dataDir>/ferry.endpoint.json for the CLI (src/discovery); Ferry runs on without it. */
+function publishEndpoint(config: FerryConfig, ports: FerryPorts, logger: Logger): void {
+  try {
+    writeEndpointFile(config.dataDir, {
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      dataDir: config.dataDir,
+      defaultInstance: config.broker.defaultInstanceId,
+      urls: endpointUrls({ bind: config.bind, wsPath: config.wsPath, ports }),
+    });
+  } catch (err) {
+    logger.warn({ err, file: ENDPOINT_FILE }, 'cannot write the endpoint file; the CLI needs --endpoint to find this Ferry');
+  }
+}
+
+function unpublishEndpoint(config: FerryConfig, logger: Logger): void {
+  try {
+    removeEndpointFile(config.dataDir);
+  } catch (err) {
+    logger.warn({ err, file: ENDPOINT_FILE }, 'cannot remove the endpoint file');
+  }
 }
 
 /** The AMQP endpoint when amqpPort (or amqpsPort with TLS) is on; null otherwise. */

@@ -13,7 +13,7 @@ import { renderStartHelp } from '../config/docs.js';
 import { createLogger } from '../observability/logger.js';
 import { createLogSink } from '../observability/log-limits.js';
 import { installProcessFaultHandlers } from '../observability/process-faults.js';
-import { startFerry, type RunningFerry } from '../server.js';
+import type { RunningFerry } from '../server.js';
 import { runClientCommand } from './commands/index.js';
 import { EXIT_CODES, startFailureExitCode } from './exit-codes.js';
 
@@ -29,6 +29,7 @@ Commands:
   instance, topic, group, key, token, credential, identity, blacklist, client, trace, send, rule, queue, cluster
                  Manage a running Ferry over its API (see "ferry <command> --help")
   pub, sub       MQTT clients speaking every authentication mode
+  bench          Load test: many MQTT clients publishing, subscribing or connecting (see "ferry bench --help")
 
 Options:
   -h, --help     Show this help
@@ -118,6 +119,8 @@ async function start(argv: readonly string[]): Promise<number | undefined> {
   });
 
   try {
+    // Imported here, not at the top: the client commands start faster without the server's modules.
+    const { startFerry } = await import('../server.js');
     running = await startFerry(config, { logger, logSink });
   } catch (err) {
     logger.fatal({ err }, 'ferry failed to start');
@@ -146,8 +149,13 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
       return usageError('missing command');
     case 'instance': case 'topic': case 'group': case 'key': case 'token': case 'credential': case 'identity':
     case 'blacklist': case 'client': case 'trace': case 'send': case 'pub': case 'sub':
-    case 'rule': case 'queue': case 'cluster':
-      return runClientCommand(command, rest, { out: (s) => void process.stdout.write(s), err: (s) => void process.stderr.write(s), env: process.env });
+    case 'rule': case 'queue': case 'cluster': case 'bench':
+      return runClientCommand(command, rest, {
+        out: (s) => void process.stdout.write(s),
+        err: (s) => void process.stderr.write(s),
+        env: process.env,
+        interactive: process.stderr.isTTY,
+      });
     default:
       return usageError(`unknown command "${command}"`);
   }
@@ -158,7 +166,10 @@ main(process.argv.slice(2)).then(
     if (code !== undefined) process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`ferry: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    // One line; the stack only when asked for (every failure is one clear line, docs/cli.md).
+    const verbose = process.argv.includes('--verbose');
+    const text = err instanceof Error ? (verbose ? (err.stack ?? err.message) : err.message) : String(err);
+    process.stderr.write(`ferry: ${verbose ? text : text.replace(/\s*\n\s*/g, ' ')}\n`);
     process.exitCode = 1;
   },
 );

@@ -10,7 +10,7 @@ export interface Parsed {
   readonly flags: Set<string>;
 }
 
-const SHORT: Record<string, string> = { '-i': '--instance', '-q': '--qos', '-t': '--topic', '-m': '--message', '-h': '--help' };
+const SHORT: Record<string, string> = { '-i': '--instance', '-q': '--qos', '-t': '--topic', '-m': '--message', '-h': '--help', '-c': '--clients' };
 
 export function parseArgs(argv: readonly string[], booleanFlags: readonly string[]): Parsed {
   const positionals: string[] = [];

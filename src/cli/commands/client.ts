@@ -1,6 +1,7 @@
 /**
- * How the CLI reaches Ferry: the REST API at --endpoint (FERRY_ENDPOINT, default
- * http://127.0.0.1:8080), authenticated with, in order:
+ * How the CLI reaches Ferry: the REST API at --endpoint (FERRY_ENDPOINT, else the running Ferry's
+ * endpoint file in the data directory, else http://127.0.0.1:8080; endpoint.ts), authenticated
+ * with, in order:
  *   1. --token / FERRY_TOKEN                                   a bearer token (`ferry token login`)
  *   2. --access-key-id + --access-key-secret, or FERRY_ACCESS_KEY_ID + FERRY_ACCESS_KEY_SECRET
  *   3. the bootstrap key file of a data directory on this machine:
@@ -11,6 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { signedHeaders } from '../../api/rest/signing.js';
 import { UsageError, type Args } from './args.js';
+import { dataDirOf, type Endpoints } from './endpoint.js';
 
 export type Credentials = { kind: 'key'; id: string; secret: string; source: string } | { kind: 'bearer'; token: string };
 
@@ -34,7 +36,7 @@ export function resolveCredentials(args: Args, env: NodeJS.ProcessEnv): Credenti
   const secret = args.get('access-key-secret') ?? env['FERRY_ACCESS_KEY_SECRET'];
   if (id !== undefined && secret !== undefined) return { kind: 'key', id, secret, source: 'options/environment' };
   if (id !== undefined || secret !== undefined) throw new UsageError('give both --access-key-id and --access-key-secret (or FERRY_ACCESS_KEY_ID and FERRY_ACCESS_KEY_SECRET)');
-  const file = join(args.get('data-dir') ?? env['FERRY_DATA_DIR'] ?? './data', BOOTSTRAP_FILE);
+  const file = join(dataDirOf(args, env), BOOTSTRAP_FILE);
   if (existsSync(file)) {
     try {
       const body = JSON.parse(readFileSync(file, 'utf8')) as { accessKeyId?: string; accessKeySecret?: string };
@@ -54,9 +56,8 @@ export class FerryClient {
     readonly credentials: Credentials | null,
   ) {}
 
-  static from(args: Args, env: NodeJS.ProcessEnv): FerryClient {
-    const endpoint = args.get('endpoint') ?? env['FERRY_ENDPOINT'] ?? 'http://127.0.0.1:8080';
-    return new FerryClient(endpoint.replace(/\/$/, ''), resolveCredentials(args, env));
+  static from(args: Args, env: NodeJS.ProcessEnv, endpoints: Endpoints): FerryClient {
+    return new FerryClient(endpoints.api(), resolveCredentials(args, env));
   }
 
   /** Calls /api/v1<path>; answers the JSON body (null for 204) or throws ApiError. */
@@ -73,7 +74,8 @@ export class FerryClient {
     try {
       res = await fetch(url, { method, headers, ...(body === undefined ? {} : { body: text }) });
     } catch (err) {
-      throw new ApiError(0, 'Unreachable', `cannot reach Ferry at ${this.endpoint}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
+      const reason = (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message;
+      throw new ApiError(0, 'Unreachable', `cannot reach Ferry at ${this.endpoint}: ${reason} (is it running? give --endpoint, or --data-dir of the running Ferry)`);
     }
     if (res.status === 204) return null;
     const raw = await res.text();

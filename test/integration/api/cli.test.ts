@@ -103,7 +103,9 @@ test('cli - pub and sub in every authentication mode, send, client list and kick
     await new Promise((r) => setTimeout(r, 50));
   }
   assert.equal((await run('client', 'kick', 'GID_clisub@@@kick')).code, 0);
-  assert.equal((await waiting).code, 0, 'sub ends when its connection is closed');
+  const kicked = await waiting;
+  assert.equal(kicked.code, 1, 'a sub whose connection the broker closes has not done what was asked');
+  assert.match(kicked.err, /^ferry sub: the broker closed the connection/);
 });
 
 test('cli - the ferry binary dispatches client commands and explains missing credentials', async () => {
