@@ -9,7 +9,7 @@
  * ERL_EPMD_PORT, started and stopped here so nothing outlives the test) and an empty plugin list.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { after } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -46,18 +46,50 @@ export function suiteTeardown(): Teardown {
   return { after: (fn) => void fns.push(fn) };
 }
 
-/** A TCP port nobody listens on right now (bound on 0, then released). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * The kernel's ephemeral range: ports it hands to `listen(0)` and to every outgoing connection.
+ * An engine started seconds after its port was chosen must not get one from there, or the port
+ * may meanwhile be some connection's local port (RabbitMQ failed with eaddrinuse that way).
+ */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) ? low : 0;
+  } catch {
+    return 0;
+  }
+}
+const EPHEMERAL_LOW = ephemeralLow();
+/** Where engine ports are drawn from: below the ephemeral range, above the well-known services. */
+const ENGINE_PORTS = EPHEMERAL_LOW > 12_000 ? { from: 10_000, to: EPHEMERAL_LOW - 1 } : null;
+
+function bindable(port: number): Promise<number | null> {
+  return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.once('error', () => resolve(null));
+    server.listen(port, '127.0.0.1', () => {
       const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
+      const bound = typeof address === 'object' && address !== null ? address.port : null;
+      server.close(() => resolve(bound));
     });
   });
+}
+
+/**
+ * A TCP port nobody listens on right now, for an engine to bind later: a random one below the
+ * kernel's ephemeral range (checked by binding it), else one the kernel picks.
+ */
+export async function freePort(): Promise<number> {
+  if (ENGINE_PORTS !== null) {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const port = ENGINE_PORTS.from + Math.floor(Math.random() * (ENGINE_PORTS.to - ENGINE_PORTS.from + 1));
+      if ((await bindable(port)) !== null) return port;
+    }
+  }
+  const port = await bindable(0);
+  if (port === null) throw new Error('no free TCP port on 127.0.0.1');
+  return port;
 }
 
 interface Launch {
