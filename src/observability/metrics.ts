@@ -126,6 +126,29 @@ export class FerryMetrics {
         this.set(broker.persistence === null || broker.persistence.store.health.ok ? 1 : 0);
       },
     });
+    const store = broker.persistence?.store;
+    if (store?.onCommitTiming !== undefined) {
+      // Where an acknowledgement's wait goes: the COMMIT (fsync) or the hops and queueing around it.
+      const buckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+      const wait = new Histogram({
+        name: 'ferry_store_commit_wait_seconds',
+        help: 'Per store commit: from its oldest batch leaving the broker thread to the durable answer (what an acknowledgement waits).',
+        buckets,
+        registers,
+      });
+      const commit = new Histogram({
+        name: 'ferry_store_commit_seconds',
+        help: 'Per store commit: the COMMIT on the store thread, with its fsync under --store-fsync always.',
+        buckets,
+        registers,
+      });
+      const batches = new Counter({ name: 'ferry_store_commit_batches_total', help: 'Batches (broker event-loop turns) made durable; / ferry_store_commit_seconds_count = batches per commit.', registers });
+      store.onCommitTiming((timing) => {
+        wait.observe(timing.waitSeconds);
+        commit.observe(timing.commitSeconds);
+        batches.inc(timing.batches);
+      });
+    }
     total('ferry_connections_accepted_total', 'Sockets accepted.', () => c.connectionsAccepted);
     total('ferry_takeovers_total', 'Connections closed because the same client id connected again.', () => c.takeovers);
     total('ferry_keepalive_timeouts_total', 'Connections closed for missing keepalive.', () => c.keepaliveTimeouts);

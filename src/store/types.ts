@@ -265,6 +265,16 @@ export interface RecordQuery {
 
 export const RECORD_PAGE_MAX = 1000;
 
+/** How long a commit took (`Store.onCommitTiming`), seconds. */
+export interface CommitTiming {
+  /** From its oldest batch leaving the caller's thread to the durable answer arriving back. */
+  readonly waitSeconds: number;
+  /** The COMMIT itself (with its fsync, per the policy), on the store's side. */
+  readonly commitSeconds: number;
+  /** Batches (event-loop turns of the caller) it made durable. */
+  readonly batches: number;
+}
+
 export interface StoreStats {
   readonly sessions: number;
   readonly queued: number;
@@ -290,6 +300,12 @@ export interface Store {
   onHealthChange(listener: (health: StoreHealth) => void): void;
   /** Called with the entries dropped over the queue caps (oldest first). Any number of listeners. */
   onDrop(listener: (dropped: readonly DroppedEntry[]) => void): void;
+  /**
+   * Called once per commit, with how long it took (stores that commit elsewhere, on a thread or
+   * a server; absent where a commit is a function call). Failed commits are not reported (health
+   * says so). Any number of listeners.
+   */
+  onCommitTiming?(listener: (timing: CommitTiming) => void): void;
 
   // Sessions and subscriptions.
 

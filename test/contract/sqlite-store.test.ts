@@ -186,6 +186,25 @@ describe('SQLite store: files, corruption, fsync policies', () => {
     await store.close();
   });
 
+  test('every commit reports its timing: the wait around it, the COMMIT itself, the batches it held; a failed one is not reported', async () => {
+    const store = await openSqliteStore({ path: join(tempDir(), 'ferry.db') });
+    const timings: Array<{ waitSeconds: number; commitSeconds: number; batches: number }> = [];
+    store.onCommitTiming((timing) => timings.push(timing));
+    store.putSession(session('c1'));
+    await store.commit();
+    assert.equal(timings.length, 1);
+    const [first] = timings;
+    assert.equal(first!.batches, 1);
+    assert.ok(first!.commitSeconds > 0 && first!.commitSeconds < 10, `commit ${first!.commitSeconds} s`);
+    assert.ok(first!.waitSeconds >= first!.commitSeconds, 'the wait includes the commit');
+    store.injectFaults({ failCommits: true });
+    store.putSession(session('c2'));
+    await assert.rejects(store.commit());
+    assert.equal(timings.length, 1, 'a failed commit is not timed');
+    store.injectFaults({ failCommits: false });
+    await store.close();
+  });
+
   test('queued byte totals are rebuilt at open, and a schema 3 file gets them by migration', async () => {
     const dir = tempDir();
     const path = join(dir, 'ferry.db');

@@ -213,6 +213,8 @@ export type Reply =
       readonly corrections: DepthCorrections;
       /** Ops refused as invalid (programming errors), with the reason; the rest of the batch stands. */
       readonly invalid: readonly string[];
+      /** Time spent in the COMMIT, ms. */
+      readonly commitMs: number;
     }
   | { readonly type: 'failed'; readonly upTo: number; readonly reason: string; readonly code: string | null }
   | { readonly type: 'recovered'; readonly upTo: number }

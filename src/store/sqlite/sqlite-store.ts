@@ -12,10 +12,12 @@
  * See docs/storage.md for the contract, the fsync policies and the degraded mode.
  */
 import { resolve as resolvePath } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { StoreCorruptError, StoreLockedError, StoreUnavailableError, StoreVersionError } from '../errors.js';
 import {
   DEFAULT_QUEUE_LIMITS,
+  type CommitTiming,
   type DeliveryInfo,
   type DroppedEntry,
   type FsyncPolicy,
@@ -98,6 +100,9 @@ export class SqliteStore implements Store {
   private currentHealth: StoreHealth = { ok: true };
   private readonly healthListeners: Array<(health: StoreHealth) => void> = [];
   private readonly dropListeners: Array<(dropped: readonly DroppedEntry[]) => void> = [];
+  private readonly timingListeners: Array<(timing: CommitTiming) => void> = [];
+  /** Batch numbers sent and not answered yet, with when they were sent (performance.now), for onCommitTiming. */
+  private sentAt: number[] = [];
   private closed = false;
   private closing: Promise<void> | null = null;
   /** Set when the store thread died: nothing can be written any more. */
@@ -167,6 +172,10 @@ export class SqliteStore implements Store {
 
   onDrop(listener: (dropped: readonly DroppedEntry[]) => void): void {
     this.dropListeners.push(listener);
+  }
+
+  onCommitTiming(listener: (timing: CommitTiming) => void): void {
+    this.timingListeners.push(listener);
   }
 
   /** Test only: make every COMMIT of the store thread fail (as a disk I/O error) while set. */
@@ -288,6 +297,7 @@ export class SqliteStore implements Store {
     }
     this.partialSent = !final;
     if (!final) this.record(); // the turn's end still sends its final part
+    if (this.timingListeners.length > 0) this.sentAt.push(n, performance.now());
     this.worker.postMessage({ type: 'batch', n, ops, blob, final }, blob === null ? [] : [blob]);
   }
 
@@ -302,6 +312,7 @@ export class SqliteStore implements Store {
   private onReply(reply: Reply): void {
     switch (reply.type) {
       case 'durable':
+        if (this.sentAt.length > 0) this.timed(reply.upTo, reply.commitMs);
         this.settledUpTo = Math.max(this.settledUpTo, reply.upTo);
         for (const [clientId, delta] of reply.corrections) this.mirror.addDepth(clientId, delta);
         this.settle(reply.upTo, null);
@@ -312,6 +323,7 @@ export class SqliteStore implements Store {
         if (reply.drops.length > 0) for (const listener of this.dropListeners) listener(reply.drops);
         return;
       case 'failed':
+        if (this.sentAt.length > 0) this.timed(reply.upTo, null);
         this.settledUpTo = Math.max(this.settledUpTo, reply.upTo);
         this.settle(reply.upTo, new StoreUnavailableError(`store cannot write: ${reply.reason}`));
         if (this.currentHealth.ok) this.setHealth({ ok: false, reason: reply.reason, code: reply.code, since: Date.now() });
@@ -337,6 +349,18 @@ export class SqliteStore implements Store {
       default:
         return;
     }
+  }
+
+  /** Reports a commit that made the batches up to `upTo` durable (commitMs null: failed, not reported). */
+  private timed(upTo: number, commitMs: number | null): void {
+    let i = 0;
+    while (i < this.sentAt.length && this.sentAt[i]! <= upTo) i += 2;
+    if (i === 0) return;
+    const oldest = this.sentAt[1]!;
+    this.sentAt.splice(0, i);
+    if (commitMs === null) return;
+    const timing: CommitTiming = { waitSeconds: (performance.now() - oldest) / 1000, commitSeconds: commitMs / 1000, batches: i / 2 };
+    for (const listener of this.timingListeners) listener(timing);
   }
 
   /** Resolves (error null) or rejects the waiters of batches up to `upTo`. */

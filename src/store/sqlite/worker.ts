@@ -12,6 +12,7 @@
  * with backoff until a COMMIT holds them all (`recovered`). Reads keep working on what is
  * committed.
  */
+import { performance } from 'node:perf_hooks';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { applyBatch } from './apply.js';
 import { SqliteEngine } from './engine.js';
@@ -117,6 +118,7 @@ function commitHeld(invalid: string[], applyFailure: unknown): void {
   if (degraded !== null || (!engine.inTransaction && applyFailure === null)) return;
   if (turnOpen && applyFailure === null) return; // the rest of the main thread's turn comes next
   const upTo = lastApplied;
+  const began = performance.now();
   try {
     if (applyFailure !== null) throw applyFailure;
     if (faults !== null && Atomics.load(faults, FAULT_FAIL_COMMITS) > 0) {
@@ -127,9 +129,10 @@ function commitHeld(invalid: string[], applyFailure: unknown): void {
     fail(error, upTo);
     return;
   }
+  const commitMs = performance.now() - began;
   held = [];
   const { drops, corrections } = engine.corrections.take();
-  post({ type: 'durable', upTo, drops, corrections, invalid: invalid.splice(0) });
+  post({ type: 'durable', upTo, drops, corrections, invalid: invalid.splice(0), commitMs });
   if (checkpointDue) checkpoint();
 }
 
@@ -162,12 +165,14 @@ function retry(): void {
   }
   const upTo = held[held.length - 1]!.n;
   const invalid: string[] = [];
+  let began = 0;
   try {
     if (faults !== null && Atomics.load(faults, FAULT_FAIL_COMMITS) > 0) {
       throw Object.assign(new Error('injected fault: disk I/O error'), { code: 'SQLITE_IOERR' });
     }
     engine.begin();
     for (const batch of held) applyBatch(engine, batch.ops, batch.blob, invalid);
+    began = performance.now();
     engine.commit();
   } catch (error) {
     try {
@@ -183,7 +188,7 @@ function retry(): void {
   degraded = null;
   retryMs = RETRY_FIRST_MS;
   const { drops, corrections } = engine.corrections.take();
-  post({ type: 'durable', upTo, drops, corrections, invalid });
+  post({ type: 'durable', upTo, drops, corrections, invalid, commitMs: performance.now() - began });
   post({ type: 'recovered', upTo });
 }
 

@@ -120,6 +120,10 @@ async function assertDegraded(t: TestContext, ferry: RunningFerry, s: Scene): Pr
 async function assertRecovered(t: TestContext, ferry: RunningFerry, s: Scene, acked: string[]): Promise<void> {
   await waitFor(async () => (await readyz(ferry)).status === 200, { timeoutMs: 20_000, intervalMs: 100, message: 'readyz 200 after recovery' });
   assert.equal(await metric(ferry, 'ferry_store_writable'), 1);
+  // Commits are timed (the failed ones are not): the histograms have samples, the batches counted.
+  assert.ok((await metric(ferry, 'ferry_store_commit_seconds_count')) >= 1);
+  assert.ok((await metric(ferry, 'ferry_store_commit_wait_seconds_count')) >= 1);
+  assert.ok((await metric(ferry, 'ferry_store_commit_batches_total')) >= (await metric(ferry, 'ferry_store_commit_seconds_count')));
   const back = await connect(t, mqttUrl(ferry), { protocolVersion: 5, clientId: s.durableId, clean: false, properties: { sessionExpiryInterval: 3600 } });
   assert.equal(back.connack.sessionPresent, true);
   await waitFor(
