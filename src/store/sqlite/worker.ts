@@ -165,15 +165,16 @@ function retry(): void {
   }
   const upTo = held[held.length - 1]!.n;
   const invalid: string[] = [];
-  let began = 0;
+  let commitMs: number;
   try {
     if (faults !== null && Atomics.load(faults, FAULT_FAIL_COMMITS) > 0) {
       throw Object.assign(new Error('injected fault: disk I/O error'), { code: 'SQLITE_IOERR' });
     }
     engine.begin();
     for (const batch of held) applyBatch(engine, batch.ops, batch.blob, invalid);
-    began = performance.now();
+    const began = performance.now();
     engine.commit();
+    commitMs = performance.now() - began;
   } catch (error) {
     try {
       engine.rollback();
@@ -188,7 +189,7 @@ function retry(): void {
   degraded = null;
   retryMs = RETRY_FIRST_MS;
   const { drops, corrections } = engine.corrections.take();
-  post({ type: 'durable', upTo, drops, corrections, invalid, commitMs: performance.now() - began });
+  post({ type: 'durable', upTo, drops, corrections, invalid, commitMs });
   post({ type: 'recovered', upTo });
 }
 
