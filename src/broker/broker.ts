@@ -265,7 +265,7 @@ export class Broker implements ConnectionSink {
     this.persistence?.subscribed(session, key, options);
     const added =
       options.shareGroup === null ? trie.add(options.filter, session, options) : trie.addShared(options.shareGroup, options.filter, session, options);
-    if (added && this.extensions.wantsInterest) this.extensions.interestChanged(session.instanceId, options.filter, true);
+    if (added && this.extensions.wantsInterest) this.extensions.interestChanged(session.instanceId, options.filter, true, options.shareGroup);
     return existed;
   }
 
@@ -276,7 +276,7 @@ export class Broker implements ConnectionSink {
     session.deleteSubscription(key);
     this.persistence?.unsubscribed(session, key);
     const removed = options.shareGroup === null ? trie.remove(options.filter, session) : trie.removeShared(options.shareGroup, options.filter, session);
-    if (removed && this.extensions.wantsInterest) this.extensions.interestChanged(session.instanceId, options.filter, false);
+    if (removed && this.extensions.wantsInterest) this.extensions.interestChanged(session.instanceId, options.filter, false, options.shareGroup);
     return true;
   }
 
@@ -301,6 +301,22 @@ export class Broker implements ConnectionSink {
    */
   deliverFromPeer(instanceId: string, message: Message): void {
     this.router.route(this.tenant(instanceId), message);
+  }
+
+  /**
+   * Shared subscriptions are balanced by someone else (a cluster picks one node per group and
+   * message, then calls deliverToShared there): routing here skips share groups from now on.
+   */
+  routeSharedElsewhere(): void {
+    this.router.sharedElsewhere = true;
+  }
+
+  /** One delivery to one member of a share group of this node (as chosen by the cluster). False without such a group here. */
+  deliverToShared(instanceId: string, group: string, filter: string, message: Message): boolean {
+    const shared = this.tenants.get(instanceId)?.trie.getShared(group, filter);
+    if (shared === undefined || shared.order.length === 0) return false;
+    this.router.deliverToGroup(shared, message);
+    return true;
   }
 
   /** A retained message set or cleared on another node of the cluster: kept here too. */

@@ -21,8 +21,8 @@ export type MessagePublishedListener = (instanceId: string, message: Message, pu
 export type ClientConnectedListener = (client: ClientHandle) => void;
 /** `disconnectPacket`: the client sent DISCONNECT before the connection closed. */
 export type ClientClosedListener = (client: ClientHandle, disconnectPacket: boolean) => void;
-/** A subscription to `filter` was added to or removed from an instance (shared ones by their filter); listeners refcount. */
-export type InterestListener = (instanceId: string, filter: string, added: boolean) => void;
+/** A subscription to `filter` (of share group `shareGroup`, or null) was added to or removed from an instance; listeners refcount. */
+export type InterestListener = (instanceId: string, filter: string, added: boolean, shareGroup: string | null) => void;
 
 export class BrokerExtensions {
   private published: MessagePublishedListener[] = [];
@@ -65,10 +65,10 @@ export class BrokerExtensions {
     return this.interest.length > 0;
   }
 
-  interestChanged(instanceId: string, filter: string, added: boolean): void {
+  interestChanged(instanceId: string, filter: string, added: boolean, shareGroup: string | null): void {
     for (const listener of this.interest) {
       try {
-        listener(instanceId, filter, added);
+        listener(instanceId, filter, added, shareGroup);
       } catch (error) {
         this.onListenerError(error, 'interestChanged');
       }

@@ -16,6 +16,8 @@ import type { Tenant } from './tenant.js';
 const P2P_LEVEL = '/p2p/';
 
 export class Router {
+  /** Share groups are balanced elsewhere (a cluster, Broker.routeSharedElsewhere): route() skips them. */
+  sharedElsewhere = false;
   private stamp = 0;
   private count = 0;
   private readonly sessions: Session[] = [];
@@ -62,7 +64,7 @@ export class Router {
       });
     }
     const groups = this.groups;
-    for (let i = 0; i < groups.length; i++) this.deliverToGroup(groups[i]!, message);
+    if (!this.sharedElsewhere) for (let i = 0; i < groups.length; i++) this.deliverToGroup(groups[i]!, message);
     groups.length = 0;
   }
 

@@ -64,21 +64,23 @@ export class Cluster {
   ) {
     this.subjects = new Subjects(options.subjectPrefix);
     this.link = new NatsLink(options, logger);
-    this.interest = new Interest(this.subjects, options.nodeId, (s, d, r) => this.routing.received(s, d, r), logger);
+    this.interest = new Interest(this.subjects, options.nodeId, (s, d, r, shared) => this.routing.received(s, d, r, shared), logger);
     this.routing = new ClusterRouting(broker, this.subjects, this.interest, options.nodeId, options.ackTimeoutMs, logger);
     this.registry = new ClusterClientRegistry(broker.registry, this.subjects, options.nodeId, broker.counters, (s, d, r) => this.routing.received(s, d, r), logger);
     this.presence = new Presence(this.subjects.presenceBucket(), options.nodeId, options.heartbeatMs, options.replicas, logger);
     broker.registry = this.registry;
+    // One delivery per share group cluster-wide: NATS queue groups pick the node (interest.ts).
+    broker.routeSharedElsewhere();
     // What the store restored before the cluster started.
     for (const tenant of broker.tenants.values()) {
       for (const session of tenant.sessions.values()) {
         this.registry.sessionCreated(session);
-        for (const sub of session.subscriptions.values()) this.interest.changed(tenant.instanceId, sub.filter, true);
+        for (const sub of session.subscriptions.values()) this.interest.changed(tenant.instanceId, sub.filter, true, sub.shareGroup);
       }
     }
     this.detach.push(
       broker.extensions.onMessagePublished((instanceId, message, publisher) => this.routing.published(instanceId, message, publisher)),
-      broker.extensions.onInterestChanged((instanceId, filter, added) => this.interest.changed(instanceId, filter, added)),
+      broker.extensions.onInterestChanged((instanceId, filter, added, group) => this.interest.changed(instanceId, filter, added, group)),
     );
     this.link.onChange((up) => {
       if (up) this.interest.resync();

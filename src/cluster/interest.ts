@@ -12,6 +12,13 @@
  *
  * A filter's NATS subjects stay subscribed for a grace period after its last unsubscribe, so a
  * node that still counts this one as interested (its delta is in flight) gets an answer.
+ *
+ * Share groups: a node with members of group G on filter F joins the NATS queue group of (G, F)
+ * on F's `<prefix>.s.…` subjects, so NATS hands each message to one node per group; the node then
+ * picks one of its members (Broker.deliverToShared). Their queue subscriptions go at once with the
+ * last member (no grace: another node of the group must get the next message). Every node knows
+ * every group of the cluster (its own and the announced ones), to publish on the shared subject
+ * only when a group matches and to know which groups must accept a QoS 1/2 message.
  */
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
@@ -20,9 +27,10 @@ import type { Subjects } from './subjects.js';
 
 const UNSUBSCRIBE_GRACE_MS = 2000;
 
+/** `group` is '' for a plain subscription. */
 type Announcement =
-  | { readonly node: string; readonly v: number; readonly op: 'add' | 'remove'; readonly instanceId: string; readonly filter: string }
-  | { readonly node: string; readonly v: number; readonly op: 'full'; readonly filters: ReadonlyArray<readonly [string, string]> }
+  | { readonly node: string; readonly v: number; readonly op: 'add' | 'remove'; readonly instanceId: string; readonly filter: string; readonly group: string }
+  | { readonly node: string; readonly v: number; readonly op: 'full'; readonly filters: ReadonlyArray<readonly [string, string, string]> }
   | { readonly node: string; readonly v: number; readonly op: 'bye' };
 
 interface RemoteNode {
@@ -32,13 +40,35 @@ interface RemoteNode {
 
 const SEP = '\u001f';
 
+/** Who gets a message from a node's NATS subscription: a share group of this node, or null for its plain subscribers. */
+export interface SharedTarget {
+  readonly instanceId: string;
+  readonly group: string;
+  readonly filter: string;
+}
+
+export type MessageHandler = (subject: string, data: Uint8Array, reply: string | undefined, shared: SharedTarget | null) => void;
+
+function keyOf(instanceId: string, group: string, filter: string): string {
+  return instanceId + SEP + group + SEP + filter;
+}
+
+function splitKey(key: string): [instanceId: string, group: string, filter: string] {
+  const a = key.indexOf(SEP);
+  const b = key.indexOf(SEP, a + 1);
+  return [key.slice(0, a), key.slice(a + 1, b), key.slice(b + 1)];
+}
+
 export class Interest {
-  /** `<instanceId>\x1f<filter>` → subscriptions of this node. */
+  /** `<instanceId>\x1f<group>\x1f<filter>` → subscriptions of this node. */
   private readonly local = new Map<string, number>();
-  /** NATS subject → [subscription, filters using it]. */
+  /** `<subject> <queue>` → [subscription, filters using it]. */
   private readonly subjects = new Map<string, { sub: Subscription; users: number; timer: NodeJS.Timeout | null }>();
   private readonly remote = new Map<string, RemoteNode>();
   private readonly remoteTries = new Map<string, SubscriptionTrie<string, true>>();
+  /** Share groups of the whole cluster per instance: `<group>\x1f<filter>` subscribers, with how many nodes have it. */
+  private readonly groupTries = new Map<string, SubscriptionTrie<string, true>>();
+  private readonly groupNodes = new Map<string, number>();
   private version = 0;
   private connection: NatsConnection | null = null;
   private readonly visitor: MatchVisitor<string, true>;
@@ -47,14 +77,12 @@ export class Interest {
   constructor(
     private readonly subjectsOf: Subjects,
     private readonly nodeId: string,
-    private readonly onMessage: (subject: string, data: Uint8Array, reply: string | undefined) => void,
+    private readonly onMessage: MessageHandler,
     private readonly logger: Logger,
   ) {
     this.visitor = {
       subscriber: (node) => this.matched!.add(node),
-      sharedGroup: (group) => {
-        for (const node of group.order) this.matched!.add(node);
-      },
+      sharedGroup: () => {},
     };
   }
 
@@ -63,10 +91,7 @@ export class Interest {
     this.connection = connection;
     for (const entry of this.subjects.values()) entry.sub.unsubscribe();
     this.subjects.clear();
-    for (const key of this.local.keys()) {
-      const [instanceId, filter] = key.split(SEP) as [string, string];
-      this.subscribeFilter(instanceId, filter);
-    }
+    for (const key of this.local.keys()) this.subscribeFilter(...splitKey(key));
     connection.subscribe(this.subjectsOf.interest(), { callback: (err, msg) => void (err === null && this.onAnnouncement(msg.data)) });
     connection.subscribe(this.subjectsOf.interestSync(), {
       callback: (err, msg) => {
@@ -85,21 +110,69 @@ export class Interest {
     this.connection?.publish(this.subjectsOf.interestSync(), '*');
   }
 
-  /** A subscription to `filter` was added (or removed) on this node. */
-  changed(instanceId: string, filter: string, added: boolean): void {
-    const key = instanceId + SEP + filter;
+  /** A subscription to `filter` (in share group `shareGroup`, or null) was added (or removed) on this node. */
+  changed(instanceId: string, filter: string, added: boolean, shareGroup: string | null): void {
+    const group = shareGroup ?? '';
+    const key = keyOf(instanceId, group, filter);
     const count = (this.local.get(key) ?? 0) + (added ? 1 : -1);
     if (count > 0) {
       this.local.set(key, count);
       if (count === 1 && added) {
-        this.subscribeFilter(instanceId, filter);
-        this.announce({ node: this.nodeId, v: ++this.version, op: 'add', instanceId, filter });
+        this.subscribeFilter(instanceId, group, filter);
+        if (group !== '') this.groupAdded(key);
+        this.announce({ node: this.nodeId, v: ++this.version, op: 'add', instanceId, filter, group });
       }
       return;
     }
     if (!this.local.delete(key)) return;
-    this.announce({ node: this.nodeId, v: ++this.version, op: 'remove', instanceId, filter });
-    for (const subject of this.subjectsOf.filter(instanceId, filter)) this.release(subject);
+    this.announce({ node: this.nodeId, v: ++this.version, op: 'remove', instanceId, filter, group });
+    if (group !== '') this.groupRemoved(key);
+    for (const [subject, queue] of this.subjectsFor(instanceId, group, filter)) this.release(subject, queue);
+  }
+
+  /** Share groups anywhere in the cluster matching `topic`, as `<group>\x1f<filter>`. */
+  groupsFor(instanceId: string, topic: string): Set<string> {
+    const matched = new Set<string>();
+    const trie = this.groupTries.get(instanceId);
+    if (trie === undefined) return matched;
+    trie.match(topic, {
+      subscriber: () => {},
+      sharedGroup: (g) => {
+        for (const member of g.order) matched.add(member);
+      },
+    });
+    return matched;
+  }
+
+  /** [subject, queue] pairs of a subscription ('' = no queue). */
+  private subjectsFor(instanceId: string, group: string, filter: string): Array<[string, string]> {
+    if (group === '') return this.subjectsOf.filter(instanceId, filter).map((s) => [s, '']);
+    const queue = this.subjectsOf.queue(group, filter);
+    return this.subjectsOf.sharedFilter(instanceId, filter).map((s) => [s, queue]);
+  }
+
+  private groupAdded(key: string): void {
+    const n = (this.groupNodes.get(key) ?? 0) + 1;
+    this.groupNodes.set(key, n);
+    if (n > 1) return;
+    const [instanceId, group, filter] = splitKey(key);
+    let trie = this.groupTries.get(instanceId);
+    if (trie === undefined) {
+      trie = new SubscriptionTrie();
+      this.groupTries.set(instanceId, trie);
+    }
+    trie.addShared('g', filter, group + SEP + filter, true);
+  }
+
+  private groupRemoved(key: string): void {
+    const n = (this.groupNodes.get(key) ?? 0) - 1;
+    if (n > 0) {
+      this.groupNodes.set(key, n);
+      return;
+    }
+    this.groupNodes.delete(key);
+    const [instanceId, group, filter] = splitKey(key);
+    this.groupTries.get(instanceId)?.removeShared('g', filter, group + SEP + filter);
   }
 
   /** Other nodes with a filter matching `topic` in `instanceId` (this node excluded). */
@@ -143,10 +216,11 @@ export class Interest {
     this.connection = null;
   }
 
-  private subscribeFilter(instanceId: string, filter: string): void {
+  private subscribeFilter(instanceId: string, group: string, filter: string): void {
     const connection = this.connection;
-    for (const subject of this.subjectsOf.filter(instanceId, filter)) {
-      const entry = this.subjects.get(subject);
+    const target: SharedTarget | null = group === '' ? null : { instanceId, group, filter };
+    for (const [subject, queue] of this.subjectsFor(instanceId, group, filter)) {
+      const entry = this.subjects.get(`${subject} ${queue}`);
       if (entry !== undefined) {
         entry.users++;
         if (entry.timer !== null) {
@@ -156,17 +230,26 @@ export class Interest {
         continue;
       }
       if (connection === null) continue; // subscribed by attach() once connected
-      const sub = connection.subscribe(subject, { callback: (err, msg) => void (err === null && this.onMessage(msg.subject, msg.data, msg.reply)) });
-      this.subjects.set(subject, { sub, users: 1, timer: null });
+      const sub = connection.subscribe(subject, {
+        ...(queue === '' ? {} : { queue }),
+        callback: (err, msg) => void (err === null && this.onMessage(msg.subject, msg.data, msg.reply, target)),
+      });
+      this.subjects.set(`${subject} ${queue}`, { sub, users: 1, timer: null });
     }
   }
 
-  private release(subject: string): void {
-    const entry = this.subjects.get(subject);
+  private release(subject: string, queue: string): void {
+    const id = `${subject} ${queue}`;
+    const entry = this.subjects.get(id);
     if (entry === undefined || --entry.users > 0) return;
+    if (queue !== '') {
+      this.subjects.delete(id);
+      entry.sub.unsubscribe();
+      return;
+    }
     entry.timer = setTimeout(() => {
-      if (this.subjects.get(subject) === entry && entry.users === 0) {
-        this.subjects.delete(subject);
+      if (this.subjects.get(id) === entry && entry.users === 0) {
+        this.subjects.delete(id);
         entry.sub.unsubscribe();
       }
     }, UNSUBSCRIBE_GRACE_MS);
@@ -180,7 +263,10 @@ export class Interest {
   }
 
   private announceFull(): void {
-    const filters = [...this.local.keys()].map((key) => key.split(SEP) as [string, string]);
+    const filters = [...this.local.keys()].map((key) => {
+      const [instanceId, group, filter] = splitKey(key);
+      return [instanceId, filter, group] as const;
+    });
     this.announce({ node: this.nodeId, v: this.version, op: 'full', filters });
   }
 
@@ -201,7 +287,7 @@ export class Interest {
       this.dropNode(a.node);
       const node: RemoteNode = { v: a.v, filters: new Set() };
       this.remote.set(a.node, node);
-      for (const [instanceId, filter] of a.filters) this.addRemote(a.node, node, instanceId + SEP + filter);
+      for (const [instanceId, filter, group] of a.filters) this.addRemote(a.node, node, keyOf(instanceId, group, filter));
       return;
     }
     const node = this.remote.get(a.node);
@@ -211,14 +297,19 @@ export class Interest {
       if (node === undefined) return;
     }
     node.v = Math.max(node.v, a.v);
-    const key = a.instanceId + SEP + a.filter;
-    if (a.op === 'add') this.addRemote(a.node, node, key);
-    else if (node.filters.delete(key)) this.removeRemote(a.node, key);
+    const key = keyOf(a.instanceId, a.group, a.filter);
+    if (a.op === 'add') {
+      if (!node.filters.has(key)) this.addRemote(a.node, node, key);
+    } else if (node.filters.delete(key)) this.removeRemote(a.node, key);
   }
 
   private addRemote(nodeId: string, node: RemoteNode, key: string): void {
     node.filters.add(key);
-    const [instanceId, filter] = key.split(SEP) as [string, string];
+    const [instanceId, group, filter] = splitKey(key);
+    if (group !== '') {
+      this.groupAdded(key);
+      return;
+    }
     let trie = this.remoteTries.get(instanceId);
     if (trie === undefined) {
       trie = new SubscriptionTrie();
@@ -228,7 +319,11 @@ export class Interest {
   }
 
   private removeRemote(nodeId: string, key: string): void {
-    const [instanceId, filter] = key.split(SEP) as [string, string];
+    const [instanceId, group, filter] = splitKey(key);
+    if (group !== '') {
+      this.groupRemoved(key);
+      return;
+    }
     this.remoteTries.get(instanceId)?.remove(filter, nodeId);
   }
 }

@@ -26,7 +26,7 @@ import type { Broker } from '../broker/broker.js';
 import type { Publisher } from '../broker/extensions.js';
 import { Message } from '../session/message.js';
 import { decodeEnvelope, encodeEnvelope, type Envelope } from './envelope.js';
-import type { Interest } from './interest.js';
+import type { Interest, SharedTarget } from './interest.js';
 import type { Subjects } from './subjects.js';
 
 /** Second topic level that marks a point-to-point message (as src/broker/router.ts). */
@@ -39,6 +39,12 @@ interface PendingAck {
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
   readonly timer: NodeJS.Timeout;
+}
+
+interface Ack {
+  readonly seq: number;
+  readonly from: string;
+  readonly verdict: string;
 }
 
 export class ClusterAckError extends Error {
@@ -85,6 +91,7 @@ export class ClusterRouting {
     if (connection === null || connection.isClosed()) {
       // Cut off from the other nodes: QoS 0 stays local; a client's QoS 1/2 is refused if
       // another node is known to want it (it could not be told).
+      this.sharedLocally(instanceId, message);
       if (message.qos > 0 && publisher !== null && this.interest.nodesFor(instanceId, message.topic).size > 0) {
         this.broker.holdAck(Promise.reject(new ClusterAckError('not connected to NATS')));
       }
@@ -99,12 +106,26 @@ export class ClusterRouting {
     if (message.retain) connection.publish(this.subjects.retained(), this.envelope(message, false, `${instanceId}/${topic}`));
     const wantsAck = message.qos > 0 && publisher !== null;
     const seq = ++this.seq;
+    const groups = this.interest.groupsFor(instanceId, topic);
     if (wantsAck) {
       const waiting = this.interest.nodesFor(instanceId, topic);
+      for (const group of groups) waiting.add(`g:${group}`);
       if (waiting.size > 0) this.broker.holdAck(this.awaitAcks(seq, waiting));
     }
-    connection.publish(this.subjects.topic(instanceId, topic), this.envelope(message, wantsAck, topic, seq), wantsAck ? { reply: this.subjects.acks(this.nodeId) } : undefined);
+    const reply = wantsAck ? { reply: this.subjects.acks(this.nodeId) } : undefined;
+    const data = this.envelope(message, wantsAck, topic, seq);
+    connection.publish(this.subjects.topic(instanceId, topic), data, reply);
+    // One copy for all share groups: NATS gives it to one node of each group's queue (this one too).
+    if (groups.size > 0) connection.publish(this.subjects.sharedTopic(instanceId, topic), data, reply);
     this.stats.sent++;
+  }
+
+  /** Cut off from NATS: the share groups with members here get the message from here (the others cannot be told). */
+  private sharedLocally(instanceId: string, message: Message): void {
+    for (const key of this.interest.groupsFor(instanceId, message.topic)) {
+      const at = key.indexOf('\u001f');
+      this.broker.deliverToShared(instanceId, key.slice(0, at), key.slice(at + 1), message);
+    }
   }
 
   private sendP2p(connection: NatsConnection, instanceId: string, message: Message, clientId: string, publisher: Publisher | null): void {
@@ -166,18 +187,26 @@ export class ClusterRouting {
     });
   }
 
-  /** `<seq> <node> ok|<reason>` from a node that accepted (or refused) a message of ours. */
+  /**
+   * `{"seq", "from", "verdict"}` from a node that accepted ("ok") or refused a message of ours;
+   * `from` is the node id, or `g:<group>\x1f<filter>` for a share group's delivery.
+   */
   private onAck(data: Uint8Array): void {
-    const [seqText, node, ...rest] = Buffer.from(data).toString('utf8').split(' ');
-    const pending = this.pending.get(Number(seqText));
-    if (pending === undefined || node === undefined || !pending.waiting.has(node)) return;
-    const verdict = rest.join(' ');
-    if (verdict !== 'ok') {
-      this.settle(Number(seqText), pending, new ClusterAckError(`node ${node} refused the message: ${verdict}`));
+    let ack: Ack;
+    try {
+      ack = JSON.parse(Buffer.from(data).toString('utf8')) as Ack;
+    } catch {
+      this.stats.unreadable++;
       return;
     }
-    pending.waiting.delete(node);
-    if (pending.waiting.size === 0) this.settle(Number(seqText), pending, null);
+    const pending = this.pending.get(ack.seq);
+    if (pending === undefined || !pending.waiting.has(ack.from)) return;
+    if (ack.verdict !== 'ok') {
+      this.settle(ack.seq, pending, new ClusterAckError(`${ack.from} refused the message: ${ack.verdict}`));
+      return;
+    }
+    pending.waiting.delete(ack.from);
+    if (pending.waiting.size === 0) this.settle(ack.seq, pending, null);
   }
 
   private settle(seq: number, pending: PendingAck, error: Error | null): void {
@@ -197,14 +226,21 @@ export class ClusterRouting {
     }
   }
 
-  /** A message from another node, on a topic subject (interest.ts) or a P2P subject (registry). */
-  received(subject: string, data: Uint8Array, reply: string | undefined): void {
+  /**
+   * A message from another node, on a topic subject (interest.ts), a P2P subject (registry), or
+   * the shared subject of one of this node's share groups (`shared`; this node's own messages too).
+   */
+  received(subject: string, data: Uint8Array, reply: string | undefined, shared: SharedTarget | null = null): void {
     let e: Envelope;
     try {
       e = decodeEnvelope(data);
     } catch (err) {
       this.stats.unreadable++;
       this.logger.warn({ subject, err: (err as Error).message }, 'unreadable message from another node dropped');
+      return;
+    }
+    if (shared !== null) {
+      this.receivedShared(e, shared, reply);
       return;
     }
     if (e.origin === this.origin) return;
@@ -222,19 +258,38 @@ export class ClusterRouting {
     const instanceId = subject.split('.')[2]!; // <prefix>.m|p.<instanceId>.…
     const message = this.messageOf(e);
     this.broker.deliverFromPeer(instanceId, message);
+    this.answer(reply, e, isP2p ? null : this.nodeId, true);
+  }
+
+  /** One delivery to one member of this node's share group, chosen by NATS among the group's nodes. */
+  private receivedShared(e: Envelope, shared: SharedTarget, reply: string | undefined): void {
+    if (e.origin !== this.origin) this.stats.received++;
+    const delivered = this.broker.deliverToShared(shared.instanceId, shared.group, shared.filter, this.messageOf(e));
+    this.answer(reply, e, `g:${shared.group}\u001f${shared.filter}`, delivered);
+  }
+
+  /**
+   * Tells the publishing node that this node accepted the message, once what it queued is durable.
+   * `from` null: a P2P request, answered with the bare verdict.
+   */
+  private answer(reply: string | undefined, e: Envelope, from: string | null, accepted: boolean): void {
     if (reply === undefined || reply === '' || !e.wantsAck) return; // the NATS client gives '' for "no reply"
-    const answer = (verdict: string): void => {
+    const send = (verdict: string): void => {
       const connection = this.connection;
       if (connection === null || connection.isClosed()) return;
       try {
-        connection.publish(reply, isP2p ? verdict : `${e.seq} ${this.nodeId} ${verdict}`);
+        connection.publish(reply, from === null ? verdict : JSON.stringify({ seq: e.seq, from, verdict } satisfies Ack));
       } catch (err) {
         this.logger.warn({ reply, err: (err as Error).message }, 'could not answer another node');
       }
     };
+    if (!accepted) {
+      send('no member of the share group here');
+      return;
+    }
     const durable = this.broker.persistence?.whenDurable() ?? null;
-    if (durable === null) answer('ok');
-    else durable.then(() => answer('ok'), (err: Error) => answer(`store: ${err.message}`));
+    if (durable === null) send('ok');
+    else durable.then(() => send('ok'), (err: Error) => send(`store: ${err.message}`));
   }
 
   private onRetained(data: Uint8Array): void {

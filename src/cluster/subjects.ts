@@ -61,6 +61,22 @@ export class Subjects {
     return [subject];
   }
 
+  /** Where a message is also published for the share groups of the cluster (one delivery per group, NATS queue groups). */
+  sharedTopic(instanceId: string, topic: string): string {
+    return `${this.prefix}.s.${instanceId}.${topic.split('/').map(levelToken).join('.')}`;
+  }
+
+  /** The subjects of a shared subscription's filter. */
+  sharedFilter(instanceId: string, filter: string): string[] {
+    const prefix = `${this.prefix}.m.${instanceId}.`;
+    return this.filter(instanceId, filter).map((subject) => `${this.prefix}.s.${instanceId}.${subject.slice(prefix.length)}`);
+  }
+
+  /** The NATS queue group of a share group: one member node per message. */
+  queue(group: string, filter: string): string {
+    return `${levelToken(group)}~~${levelToken(filter)}`; // levelToken never makes "~~"
+  }
+
   /** The topic of a message subject (inverse of topic()). */
   topicOf(subject: string): { instanceId: string; topic: string } | null {
     const parts = subject.split('.');

@@ -98,6 +98,30 @@ describe('cluster - two nodes on a three-server NATS cluster', () => {
     );
   });
 
+  test('cluster - a share group with members on both nodes gets each message once, balanced over the nodes', async (t: TestContext) => {
+    const onA = await connect(t, a.mqtt, { clientId: 'member-a', protocolVersion: 5 });
+    const onB = await connect(t, b.mqtt, { clientId: 'member-b', protocolVersion: 5 });
+    await onA.client.subscribeAsync('$share/workers/jobs/+', { qos: 1 });
+    await onB.client.subscribeAsync('$share/workers/jobs/+', { qos: 1 });
+    const pub = await connect(t, b.mqtt, { clientId: 'pub-jobs', protocolVersion: 5 });
+    await waitFor(
+      () => {
+        pub.client.publish('jobs/probe', 'probe', { qos: 0 });
+        return onA.received.length > 0 && onB.received.length > 0;
+      },
+      { timeoutMs: 10_000, intervalMs: 50, message: 'both members reachable' },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    onA.received.length = 0;
+    onB.received.length = 0;
+    for (let i = 0; i < 40; i++) assert.equal(await ackCode(pub.client.publishAsync(`jobs/${i}`, String(i), { qos: 1 })), 0);
+    await waitFor(() => onA.received.length + onB.received.length >= 40, { timeoutMs: 5000, message: '40 jobs delivered' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const all = [...onA.received, ...onB.received].map((m) => Number(m.payload)).sort((x, y) => x - y);
+    assert.deepEqual(all, Array.from({ length: 40 }, (_, i) => i), 'each job exactly once over the group');
+    assert.ok(onA.received.length > 0 && onB.received.length > 0, `both nodes' members got jobs (${onA.received.length} / ${onB.received.length})`);
+  });
+
   test('cluster - a retained message is visible on the other node', async (t: TestContext) => {
     const pub = await connect(t, a.mqtt, { clientId: 'pub-retained' });
     await pub.client.publishAsync('r/state', 'on', { qos: 1, retain: true });

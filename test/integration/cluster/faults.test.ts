@@ -1,0 +1,156 @@
+/**
+ * Faults with real processes: three NATS servers (JetStream, R3 presence) and three Ferry nodes,
+ * each given every NATS URL. One NATS server killed: the cluster goes on. One Ferry node killed
+ * (-9) under QoS 1 load: its publisher reconnects to another node and sends again what was not
+ * acknowledged; the subscriber on a third node has every acknowledged message (duplicates only
+ * as QoS 1 allows).
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { before, describe, test, type TestContext } from 'node:test';
+import { promisify } from 'node:util';
+import { CLI_PATH, cleanEnv, spawnFerry, tempDir, waitFor, type FerryChild } from '../../helpers/index.js';
+import { startNatsCluster, suiteTeardown, type NatsCluster } from '../../helpers/engines.js';
+import { connect, type TestClient } from '../mqtt/clients.js';
+
+const PORTS = ['--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--amqp-port=-1', '--amqps-port=-1', '--tls-port', '0', '--wss-port', '0'];
+
+const exec = promisify(execFile);
+
+interface Node {
+  readonly id: string;
+  readonly dataDir: string;
+  readonly proc: FerryChild;
+  readonly mqtt: string;
+  readonly http: string;
+}
+
+/** The NATS server a node is connected to now (`host:port`), from `ferry cluster status`. */
+async function natsServerOf(node: Node): Promise<string | undefined> {
+  const { stdout } = await exec(process.execPath, [CLI_PATH, 'cluster', 'status', '--json', '--endpoint', node.http, '--data-dir', node.dataDir], { env: cleanEnv() });
+  return (JSON.parse(stdout) as { server?: string }).server;
+}
+
+async function ready(node: Node): Promise<boolean> {
+  return (await fetch(`${node.http}/readyz`)).status === 200;
+}
+
+async function settled(pub: TestClient, sub: TestClient, topic: string): Promise<void> {
+  await waitFor(
+    () => {
+      pub.client.publish(topic, 'probe', { qos: 0 });
+      return sub.received.some((m) => m.payload === 'probe');
+    },
+    { timeoutMs: 15_000, intervalMs: 100, message: `interest in ${topic} across nodes` },
+  );
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  sub.received.length = 0;
+}
+
+describe('cluster faults - three Ferry nodes on three NATS servers', () => {
+  const teardown = suiteTeardown();
+  let nats: NatsCluster;
+  const nodes: Node[] = [];
+
+  before(async () => {
+    nats = await startNatsCluster(teardown, 3);
+    // Each node starts on its own server (listed first) and knows the others for failover.
+    const started = await Promise.all(
+      ['a', 'b', 'c'].map(async (id, i) => {
+        const urls = [...nats.servers.slice(i), ...nats.servers.slice(0, i)].map((s) => s.url).join(',');
+        const dataDir = tempDir(teardown);
+        const proc = await spawnFerry(teardown, ['--data-dir', dataDir, ...PORTS, '--cluster-nats', urls, '--node-id', `node-${id}`, '--cluster-heartbeat-ms', '500', '--cluster-replicas', '3'], {
+          env: { FERRY_LOG_LEVEL: 'info' },
+        });
+        return { id: `node-${id}`, dataDir, proc, mqtt: `mqtt://127.0.0.1:${proc.ports['mqtt']}`, http: `http://127.0.0.1:${proc.ports['http']}` };
+      }),
+    );
+    nodes.push(...started);
+    for (const node of nodes) await waitFor(() => ready(node), { timeoutMs: 30_000, intervalMs: 200, message: `${node.id} ready` });
+  });
+
+  test('cluster faults - kill -9 of one NATS server: its node fails over, messages keep flowing', async (t: TestContext) => {
+    const [a, b] = nodes as [Node, Node, Node];
+    const sub = await connect(t, b.mqtt, { clientId: 'nf-sub' });
+    await sub.client.subscribeAsync('nf/#', { qos: 1 });
+    const pub = await connect(t, a.mqtt, { clientId: 'nf-pub', protocolVersion: 5 });
+    await settled(pub, sub, 'nf/probe');
+    // The NATS client picks a server of its list at random: kill the one node a uses.
+    const before = await natsServerOf(a);
+    const victim = nats.servers.find((s) => before === `${s.host}:${s.port}`);
+    assert.ok(victim !== undefined, `node a is on one of the test's servers (${before})`);
+    await victim.kill();
+    await waitFor(() => a.proc.logs.some((l) => l['msg'] === 'reconnected to NATS'), { timeoutMs: 15_000, message: 'node a reconnected to another server' });
+    assert.notEqual(await natsServerOf(a), before);
+    await waitFor(() => ready(a), { timeoutMs: 15_000, intervalMs: 200, message: 'node a ready again' });
+    await waitFor(
+      async () => {
+        await pub.client.publishAsync('nf/after', 'after', { qos: 1 }).catch(() => undefined);
+        return sub.received.some((m) => m.payload === 'after');
+      },
+      { timeoutMs: 15_000, intervalMs: 300, message: 'messages flow from a to b after the NATS server died' },
+    );
+    await victim.restart();
+  });
+
+  test('cluster faults - kill -9 of a Ferry node under QoS 1 load: nothing acknowledged is lost', async (t: TestContext) => {
+    const [a, b, c] = nodes as [Node, Node, Node];
+    const sub = await connect(t, b.mqtt, { clientId: 'kill-sub' });
+    await sub.client.subscribeAsync('load/#', { qos: 1 });
+    const probe = await connect(t, c.mqtt, { clientId: 'kill-probe' });
+    await settled(probe, sub, 'load/probe');
+    let pub = await connect(t, a.mqtt, { clientId: 'kill-pub', protocolVersion: 5 });
+    await settled(pub, sub, 'load/probe');
+    const total = 400;
+    const acked = new Set<number>();
+    let next = 0;
+    let killed = false;
+    // Publish with up to 20 in flight; kill node a once 100 are acknowledged.
+    await new Promise<void>((resolve) => {
+      let inFlight = 0;
+      const pump = (): void => {
+        while (!killed && inFlight < 20 && next < total) {
+          const n = next++;
+          inFlight++;
+          pub.client.publishAsync(`load/${n}`, String(n), { qos: 1 }).then(
+            (ack) => {
+              if (((ack as { reasonCode?: number } | undefined)?.reasonCode ?? 0) === 0) acked.add(n);
+            },
+            () => undefined,
+          ).finally(() => {
+            inFlight--;
+            if (!killed && acked.size >= 100) {
+              killed = true;
+              a.proc.child.kill('SIGKILL');
+              resolve();
+            } else pump();
+          });
+        }
+      };
+      pump();
+    });
+    await a.proc.exited;
+    const ackedBeforeKill = new Set(acked);
+    // The publisher reconnects elsewhere and sends everything not acknowledged again.
+    pub.client.end(true);
+    pub = await connect(t, c.mqtt, { clientId: 'kill-pub', protocolVersion: 5 });
+    for (let n = 0; n < total; n++) {
+      if (acked.has(n)) continue;
+      const ack = (await pub.client.publishAsync(`load/${n}`, String(n), { qos: 1 })) as { reasonCode?: number } | undefined;
+      assert.equal(ack?.reasonCode ?? 0, 0);
+      acked.add(n);
+    }
+    await waitFor(() => new Set(sub.received.map((m) => m.payload)).size >= total, { timeoutMs: 15_000, message: 'every message at the subscriber' });
+    const got = new Set(sub.received.map((m) => Number(m.payload)));
+    for (const n of ackedBeforeKill) assert.ok(got.has(n), `message ${n} was acknowledged before the kill and must have arrived`);
+    assert.equal(got.size, total);
+    assert.ok(sub.received.length - total <= 20, `duplicates only from what was in flight at the kill (${sub.received.length - total})`);
+    await waitFor(
+      async () => {
+        const status = (await (await fetch(`${b.http}/readyz`)).json()) as { status: string };
+        return status.status === 'ready';
+      },
+      { timeoutMs: 10_000, message: 'node b still ready' },
+    );
+  });
+});
