@@ -104,13 +104,17 @@ export class ClusterRouting {
       return;
     }
     if (message.retain) connection.publish(this.subjects.retained(), this.envelope(message, false, `${instanceId}/${topic}`));
+    const nodes = this.interest.nodesFor(instanceId, topic);
+    const groups = this.interest.groupsFor(instanceId, topic);
+    // No other node wants it (their announcements travel as fast as their NATS subscriptions):
+    // nothing to encode or send, so traffic that stays on one node costs one index lookup.
+    if (nodes.size === 0 && groups.size === 0) return;
     const wantsAck = message.qos > 0 && publisher !== null;
     const seq = ++this.seq;
-    const groups = this.interest.groupsFor(instanceId, topic);
     if (wantsAck) {
-      const waiting = this.interest.nodesFor(instanceId, topic);
+      const waiting = nodes;
       for (const group of groups) waiting.add(`g:${group}`);
-      if (waiting.size > 0) this.broker.holdAck(this.awaitAcks(seq, waiting));
+      this.broker.holdAck(this.awaitAcks(seq, waiting));
     }
     const reply = wantsAck ? { reply: this.subjects.acks(this.nodeId) } : undefined;
     const data = this.envelope(message, wantsAck, topic, seq);
