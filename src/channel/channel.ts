@@ -74,7 +74,7 @@ export class Channel implements SessionLink, ClientHandle {
   outboundAliasBytes = 0;
   /** Acknowledgements waiting for the store commit that makes them true, in order. */
   /** Acks waiting for their commit, and steps to run once the acks before them went out. */
-  private readonly ackQueue: Array<Packet | (() => void)> = [];
+  private ackQueue: Array<Packet | (() => void)> | null = null; // made on first use: idle clients never ack
   private ackQueued = 0;
   private ackFlushed = 0;
   private ackWait: Promise<void> | null = null;
@@ -285,7 +285,7 @@ export class Channel implements SessionLink, ClientHandle {
       }
       wait = this.ackWait;
     }
-    this.ackQueue.push(entry);
+    (this.ackQueue ??= []).push(entry);
     if (typeof entry !== 'function' && entry.type === 'puback') this.pendingPubacks++;
     const target = ++this.ackQueued;
     this.ackWait = wait;
@@ -306,8 +306,10 @@ export class Channel implements SessionLink, ClientHandle {
   }
 
   private flushAcks(upTo: number, refused: boolean): void {
+    const queue = this.ackQueue;
+    if (queue === null) return;
     while (this.ackFlushed < upTo && this.state !== 'closed') {
-      const entry = this.ackQueue.shift();
+      const entry = queue.shift();
       if (entry === undefined) break;
       this.ackFlushed++;
       if (typeof entry === 'function') {
@@ -318,7 +320,7 @@ export class Channel implements SessionLink, ClientHandle {
       if (!refused) this.out.writePacket(entry);
       else if (!this.refuseAck(entry)) return;
     }
-    if (this.ackQueue.length === 0) this.ackWait = null;
+    if (queue.length === 0) this.ackWait = null;
   }
 
   /**

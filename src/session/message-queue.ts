@@ -4,6 +4,12 @@
  * entry is dropped and counted; the caller learns of every drop through the return value.
  */
 
+/**
+ * The storage of every queue that never held anything. Never written: push() grows into a new
+ * array first, because count === items.length (0) there.
+ */
+const NO_ITEMS: never[] = []; // not frozen: frozen elements would make the hot accesses polymorphic
+
 export class BoundedQueue<T> {
   private items: Array<T | undefined>;
   private head = 0;
@@ -12,8 +18,8 @@ export class BoundedQueue<T> {
   dropped = 0;
 
   constructor(readonly capacity: number) {
-    // Empty until first used: most sessions never queue anything.
-    this.items = [];
+    // Shared until first used: most sessions never queue anything.
+    this.items = NO_ITEMS as Array<T | undefined>;
   }
 
   get length(): number {
