@@ -3,6 +3,7 @@
  * by retention and row cap when asked. Messages (main → worker):
  *
  *   { type: 'slot', slot, size, buffer } a slot of shared memory batches are recorded in
+ *   { type: 'release', slot }           forget that slot (the main thread keeps only a few spare)
  *   { type: 'batch', slot, count, channels }
  *                                       store the batch in that slot; answer { type: 'stored', slot,
  *                                       rows, dropped } (the slot is the recorder's again)
@@ -32,6 +33,7 @@ export interface WriterWorkerData {
 
 export type WriterRequest =
   | { readonly type: 'slot'; readonly slot: number; readonly size: number; readonly buffer: SharedArrayBuffer }
+  | { readonly type: 'release'; readonly slot: number }
   | { readonly type: 'batch'; readonly slot: number; readonly count: number; readonly channels: TraceBatch['channels'] }
   | { readonly type: 'sync'; readonly id: number }
   | { readonly type: 'purge'; readonly id: number; readonly limits: PurgeLimits }
@@ -193,6 +195,7 @@ function run(): void {
           return;
         }
         case 'slot':
+        case 'release':
           return;
         case 'sync':
           port.postMessage({ type: 'synced', id: request.id } satisfies WriterReply);
@@ -219,7 +222,7 @@ function run(): void {
   // only their device events (connect/close: few, and they keep the channel bookkeeping right);
   // their message events are dropped and counted.
   const queue: Array<{ request: WriterRequest; batch: TraceBatch | null; dropped: number }> = [];
-  const slots: TraceBatch[] = [];
+  const slots: Array<TraceBatch | undefined> = [];
   let queuedBatches = 0;
   let restUntil = 0;
   let waking = false;
@@ -247,6 +250,11 @@ function run(): void {
   port.on('message', (request: WriterRequest) => {
     if (request.type === 'slot') {
       slots[request.slot] = batchOver(request.buffer, request.size);
+      return;
+    }
+    if (request.type === 'release') {
+      // Batches queued from this slot hold their own views of its memory.
+      slots[request.slot] = undefined;
       return;
     }
     let dropped = 0;

@@ -11,6 +11,13 @@ import { batchBytes, batchOver, type TraceBatch, type TraceBatchSink } from './r
 import type { PurgeLimits, PurgeResult } from './trace-db.js';
 import type { WriterReply, WriterRequest, WriterWorkerData } from './writer-worker.js';
 
+/**
+ * Stored slots kept for reuse beyond this many are released (both threads drop them). A burst
+ * the writer falls behind on (a connect storm: one device event per CONNECT) grows the pool to
+ * dozens of ~190 KB slots; keeping them all would hold that memory for the process's life.
+ */
+const SPARE_SLOTS = 4;
+
 export class TraceWriterThread implements TraceBatchSink {
   pending = 0;
   /** Rows stored since start. */
@@ -23,9 +30,11 @@ export class TraceWriterThread implements TraceBatchSink {
   private closing: Promise<void> | null = null;
   private closed: (() => void) | null = null;
   /** Slots by number; free ones (stored or never used) by number. */
-  private readonly slots: TraceBatch[] = [];
+  private readonly slots: Array<TraceBatch | undefined> = [];
   private readonly slotOf = new Map<TraceBatch, number>();
   private readonly free: number[] = [];
+  /** Slot numbers released (SPARE_SLOTS), reused before new numbers. */
+  private readonly vacant: number[] = [];
 
   private constructor(worker: Worker, private readonly logger: Logger) {
     this.worker = worker;
@@ -57,6 +66,11 @@ export class TraceWriterThread implements TraceBatchSink {
     });
   }
 
+  /** Slots of shared memory both threads hold now (in use, pending or spare). */
+  get slotCount(): number {
+    return this.slotOf.size;
+  }
+
   allocate(size: number): TraceBatch {
     for (;;) {
       const slot = this.free.pop();
@@ -69,8 +83,8 @@ export class TraceWriterThread implements TraceBatchSink {
     }
     const buffer = new SharedArrayBuffer(batchBytes(size));
     const batch = batchOver(buffer, size);
-    const slot = this.slots.length;
-    this.slots.push(batch);
+    const slot = this.vacant.pop() ?? this.slots.length;
+    this.slots[slot] = batch;
     this.slotOf.set(batch, slot);
     this.worker.postMessage({ type: 'slot', slot, size, buffer } satisfies WriterRequest);
     return batch;
@@ -115,9 +129,16 @@ export class TraceWriterThread implements TraceBatchSink {
     switch (reply.type) {
       case 'stored':
         this.pending--;
-        this.free.push(reply.slot);
         this.stored += reply.rows;
         this.dropped += reply.dropped;
+        if (this.free.length < SPARE_SLOTS) {
+          this.free.push(reply.slot);
+        } else {
+          this.slotOf.delete(this.slots[reply.slot]!);
+          this.slots[reply.slot] = undefined;
+          this.vacant.push(reply.slot);
+          this.worker.postMessage({ type: 'release', slot: reply.slot } satisfies WriterRequest);
+        }
         return;
       case 'synced':
       case 'purged': {

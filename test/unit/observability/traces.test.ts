@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import pino from 'pino';
 import { CloseCause, DropCause } from '../../../src/broker/tracer.js';
 import { ReasonCode as RC } from '../../../src/protocol/reason-codes.js';
 import { Message } from '../../../src/session/message.js';
@@ -12,6 +13,7 @@ import type { Channel } from '../../../src/channel/channel.js';
 import { TraceCode, closeCode, refusedCode, traceKind } from '../../../src/observability/traces/codes.js';
 import { TraceRecorder, usernameInstance, type TraceBatch } from '../../../src/observability/traces/recorder.js';
 import { batchRows, keepDeviceEvents } from '../../../src/observability/traces/writer-worker.js';
+import { TraceWriterThread } from '../../../src/observability/traces/writer.js';
 import { BLOCK_BATCHES, openTraceDbForReading, openTraceDbForWriting, TraceWriter } from '../../../src/observability/traces/trace-db.js';
 import {
   formatTraceTime,
@@ -322,4 +324,34 @@ test('traces - rule hops: this run\'s MsgIds, an earlier run\'s on a channel of 
       ['inst', 'dev', undefined, undefined],
     ],
   );
+});
+
+test('traces - the writer thread keeps a few spare slots after a burst and releases the rest', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-traces-'));
+  const writer = await TraceWriterThread.start({ path: join(dir, 'traces.db'), idPrefix: 'b'.repeat(20), cpuShare: 1 }, pino({ level: 'silent' }));
+  t.after(async () => {
+    await writer.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const burst = async (n: number): Promise<void> => {
+    // All allocated before any is stored, as in a connect storm the writer falls behind on.
+    const batches = Array.from({ length: n }, () => writer.allocate(16));
+    for (const batch of batches) {
+      batch.channels.push({ n: 1, instanceId: 'inst', clientId: 'c1', once: false });
+      batch.time[0] = Date.now();
+      batch.channel[0] = 1;
+      batch.code[0] = TraceCode.ConnectAccepted;
+      batch.count = 1;
+      writer.write(batch);
+    }
+    await writer.sync();
+  };
+  await burst(20);
+  assert.equal(writer.stored, 20);
+  assert.equal(writer.slotCount, 4, 'spare slots kept after the burst');
+  // Released slot numbers are reused, and what is written through them is stored.
+  await burst(12);
+  assert.equal(writer.stored, 32);
+  assert.equal(writer.slotCount, 4);
+  assert.equal(writer.pending, 0);
 });
