@@ -32,9 +32,9 @@ export class BoundedQueue<T> {
     if (this.count === this.capacity) {
       evicted = this.shift();
       this.dropped++;
-    } else if (this.count === this.items.length) {
-      this.grow();
     }
+    // Also after an eviction: with capacity 0 the shared NO_ITEMS must not be written either.
+    if (this.count === this.items.length) this.grow();
     this.items[(this.head + this.count) % this.items.length] = item;
     this.count++;
     return evicted;
