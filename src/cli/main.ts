@@ -12,6 +12,8 @@ import { loadConfig } from '../config/load.js';
 import { renderStartHelp } from '../config/docs.js';
 import { createLogger } from '../observability/logger.js';
 import { createLogSink } from '../observability/log-limits.js';
+import { prettyDestination } from '../observability/pretty-log.js';
+import { banner } from './banner.js';
 import { installProcessFaultHandlers } from '../observability/process-faults.js';
 import type { RunningFerry } from '../server.js';
 import { runClientCommand } from './commands/index.js';
@@ -66,7 +68,9 @@ async function start(argv: readonly string[]): Promise<number | undefined> {
   // written out synchronously when the process exits.
   const logSink = createLogSink(config.logBufferBytes);
   process.on('exit', () => logSink.flush());
-  const logger = createLogger({ level: config.logLevel, destination: logSink.stream });
+  // JSON for machines; on a terminal (or when asked) a banner and readable lines (docs/observability.md).
+  const pretty = config.logFormat === 'pretty' || (config.logFormat === 'auto' && process.stdout.isTTY === true);
+  const logger = createLogger({ level: config.logLevel, destination: pretty ? prettyDestination(logSink.stream, process.stdout.isTTY === true) : logSink.stream });
   if (loaded.configFile !== undefined) logger.info({ configFile: loaded.configFile }, 'config file loaded');
   for (const warning of loaded.warnings) logger.warn({ config: true }, warning);
   if (loaded.serviceLinks.length > 0) {
@@ -122,6 +126,7 @@ async function start(argv: readonly string[]): Promise<number | undefined> {
     // Imported here, not at the top: the client commands start faster without the server's modules.
     const { startFerry } = await import('../server.js');
     running = await startFerry(config, { logger, logSink });
+    if (pretty && config.logLevel !== 'silent') logSink.stream.write(banner(running, version()));
   } catch (err) {
     logger.fatal({ err }, 'ferry failed to start');
     // Exit explicitly: a half-started component must not keep the process alive.

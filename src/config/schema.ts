@@ -13,6 +13,8 @@ import { checkExternalAuth, type ExternalAuthConfig } from '../external-auth/con
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export interface FerryConfig {
   /** Directory for the embedded store and generated state; created if missing. */
@@ -40,6 +42,8 @@ export interface FerryConfig {
   /** The web console at /console/ on the HTTP port (docs/console.md). */
   console: boolean;
   logLevel: LogLevel;
+  /** JSON lines, or a start banner and readable lines for a terminal; auto = pretty when stdout is a TTY. */
+  logFormat: LogFormat;
   /** Bytes of log lines buffered for a slow stdout before lines are dropped (counted). */
   logBufferBytes: number;
   /** Where sessions, queues and retained messages are kept (docs/storage.md). */
@@ -187,6 +191,8 @@ const ROWS = [
     description: "Directory for Ferry's persistent state. Created if missing." },
   { key: 'logLevel', group: 'general', type: 'enum', values: LOG_LEVELS, arg: 'LEVEL', default: 'info',
     description: 'Log level of the JSON logs written to stdout.' },
+  { key: 'logFormat', group: 'general', type: 'enum', values: LOG_FORMATS, arg: 'FORMAT', default: 'auto',
+    description: 'Logs on stdout: json (one JSON object a line), pretty (a start banner with the listeners, data directory and how to sign in, then readable lines), or auto: pretty when stdout is a terminal, json otherwise.' },
   { key: 'broker.logRepeatIntervalMs', group: 'general', type: 'integer', arg: 'MS', min: 100, max: MAX_MS, default: B.logRepeatIntervalMs,
     description: 'Log lines a client can cause at will (refused publishes and subscriptions, protocol errors, refused logins) are written once per cause per client per this interval; the repeats are counted in one "(repeated)" line at its end.' },
   { key: 'logBufferBytes', group: 'general', type: 'integer', arg: 'BYTES', min: 64 * 1024, max: U32, default: 4 * 1024 * 1024,
