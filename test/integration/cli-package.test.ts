@@ -36,3 +36,15 @@ test('cli package - npm pack and install give node_modules/.bin/ferry that runs'
   const version = await exec(bin, ['--version'], { cwd: app, env });
   assert.equal(version.stdout.trim(), (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
 });
+
+test('cli package - npm ci installs nothing that wants a newer Node than package.json promises (no EBADENGINE)', async () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } };
+  const floor = /^>=(\d+)\.(\d+)\.(\d+)$/.exec(pkg.engines.node);
+  assert.ok(floor !== null, `engines.node is a plain minimum: ${pkg.engines.node}`);
+  const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+  assert.ok(major > Number(floor[1]) || (major === Number(floor[1]) && minor >= Number(floor[2])), `this Node (${process.version}) meets ${pkg.engines.node}`);
+  // A dry run checks every locked package's engines against this Node without touching node_modules.
+  const env = cleanEnv({ npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' });
+  const run = await exec('npm', ['ci', '--dry-run', '--ignore-scripts'], { cwd: ROOT, env });
+  assert.doesNotMatch(`${run.stdout}${run.stderr}`, /EBADENGINE/);
+});
