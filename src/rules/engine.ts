@@ -101,8 +101,12 @@ export class RuleEngine {
     );
   }
 
-  /** Starts, restarts or stops a rule to match `rule` (a disabled rule keeps its outbox). */
-  async apply(rule: EngineRule): Promise<void> {
+  /**
+   * Starts, restarts or stops a rule to match `rule` (a disabled rule keeps its outbox).
+   * `capturing` is called as soon as matching messages and events go into the rule's outbox —
+   * before its target has connected, which may take a while (they wait in the outbox).
+   */
+  async apply(rule: EngineRule, capturing: () => void = () => {}): Promise<void> {
     await this.stopRunning(rule.id);
     const running: Running = { rule, outbox: null, dispatcher: null, target: null, inbound: null, health: { state: 'stopped' } };
     this.running.set(rule.id, running);
@@ -114,12 +118,16 @@ export class RuleEngine {
         running.inbound = new InboundRule(rule.id, rule.instanceId, source, this.deps.broker, this.deps.store, this.deps.logger, deadLogOf(rule.id));
         await running.inbound.start();
       }
+      capturing();
       return;
     }
     const outbox = new Outbox(this.deps.store, rule.id, bounds(rule));
     outbox.onOverflow = (count) => this.overflowed(rule, count);
     await outbox.load();
     running.outbox = outbox;
+    // Capture from now on; the dispatcher, once its target is up, finds the entries waiting.
+    this.index(running);
+    capturing();
     if (rule.enabled && rule.target !== null) {
       const target = isQueueUrl(rule.target)
         ? this.deps.queues.target(rule.instanceId, rule.target)
@@ -131,7 +139,6 @@ export class RuleEngine {
       running.dispatcher = new Dispatcher(rule.id, this.deps.store, outbox, target, rule.maxAttempts, this.deps.logger, deadLogOf(rule.id), hop);
       running.dispatcher.start();
     }
-    this.index(running);
   }
 
   /** Stops a rule; `purge` also deletes its outbox and dead letters (the rule was deleted). */

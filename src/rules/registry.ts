@@ -57,7 +57,11 @@ export interface RuleChange {
   readonly rule: Rule;
 }
 
-export type RuleChangeListener = (event: RuleChange) => void;
+/**
+ * A listener may answer a promise: the change's API call answers once it settles, so a rule that
+ * was just created or enabled already captures the next message (the runtime resolves it then).
+ */
+export type RuleChangeListener = (event: RuleChange) => void | Promise<void>;
 
 export interface RuleRegistryOptions {
   readonly store: Store;
@@ -110,7 +114,7 @@ export class RuleRegistry {
     return registry;
   }
 
-  /** Several listeners may subscribe (the runtime, metrics, ...). A throwing listener is logged, not propagated. */
+  /** Several listeners may subscribe (the runtime, metrics, ...). A failing listener is logged, not propagated. */
   onChange(listener: RuleChangeListener): void {
     this.listeners.push(listener);
   }
@@ -162,7 +166,7 @@ export class RuleRegistry {
     await this.options.store.whenDurable();
     const rule = view(record);
     this.options.logger?.info({ instanceId, ruleId: id, name: rule.name, type: rule.type, target: rule.target, source: rule.source }, 'rule created');
-    this.emit({ kind: 'created', rule });
+    await this.emit({ kind: 'created', rule });
     return secret === undefined ? { rule } : { rule, secret };
   }
 
@@ -203,7 +207,7 @@ export class RuleRegistry {
     await this.options.store.whenDurable();
     const rule = view(record);
     this.options.logger?.info({ instanceId, ruleId, name: rule.name, enabled: rule.enabled, target: rule.target, source: rule.source }, 'rule updated');
-    this.emit({ kind: 'updated', rule });
+    await this.emit({ kind: 'updated', rule });
     return fresh === undefined ? { rule } : { rule, secret: fresh };
   }
 
@@ -215,20 +219,23 @@ export class RuleRegistry {
 
   async delete(instanceId: string, ruleId: string): Promise<void> {
     const record = this.require(instanceId, ruleId);
-    this.remove(record);
+    const removed = this.remove(record);
     await this.options.store.whenDurable();
+    await removed;
   }
 
   private dropInstance(instanceId: string): void {
-    for (const record of [...(this.rules.get(instanceId)?.values() ?? [])]) this.remove(record);
+    // Nobody waits for the workers to stop here: the instance is gone (remove() never rejects).
+    for (const record of [...(this.rules.get(instanceId)?.values() ?? [])]) this.remove(record).catch(() => undefined);
     this.rules.delete(instanceId);
   }
 
-  private remove(record: RuleRecord): void {
+  /** Resolves when the listeners have seen the deletion (the rule's worker has stopped). */
+  private remove(record: RuleRecord): Promise<void> {
     this.rules.get(record.instanceId)?.delete(record.id);
     this.options.store.deleteRecord(COLLECTION, record.instanceId + SEP + record.id);
     this.options.logger?.info({ instanceId: record.instanceId, ruleId: record.id, name: record.name }, 'rule deleted');
-    this.emit({ kind: 'deleted', rule: view(record) });
+    return this.emit({ kind: 'deleted', rule: view(record) });
   }
 
   private record(instanceId: string, id: string, spec: RuleSpec, secret: string | undefined, createdAt: number, updatedAt: number): RuleRecord {
@@ -277,14 +284,21 @@ export class RuleRegistry {
     this.options.store.putRecord(COLLECTION, record.instanceId + SEP + record.id, record);
   }
 
-  private emit(event: RuleChange): void {
+  /** Tells every listener; resolves when all have settled (never rejects: failures are logged). */
+  private async emit(event: RuleChange): Promise<void> {
+    const failed = (err: unknown): void => {
+      this.options.logger?.error({ err, ruleId: event.rule.id, kind: event.kind }, 'rule change listener failed');
+    };
+    const pending: Promise<void>[] = [];
     for (const listener of this.listeners) {
       try {
-        listener(event);
+        const answer = listener(event);
+        if (answer !== undefined) pending.push(answer.catch(failed));
       } catch (err) {
-        this.options.logger?.error({ err, ruleId: event.rule.id, kind: event.kind }, 'rule change listener failed');
+        failed(err);
       }
     }
+    await Promise.all(pending);
   }
 }
 

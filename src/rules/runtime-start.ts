@@ -62,19 +62,24 @@ export async function startRules(deps: {
   deps.tenancy.onInstanceDeleted((instanceId) => queues.dropInstance(instanceId));
 
   // One change at a time per rule, in order (a quick update after a create must not race it).
+  // Each step's promise never rejects: a failure is logged.
   const chains = new Map<string, Promise<void>>();
-  const enqueue = (ruleId: string, step: () => Promise<void>): void => {
+  const enqueue = (ruleId: string, step: () => Promise<void>): Promise<void> => {
     const next = (chains.get(ruleId) ?? Promise.resolve()).then(step).catch((error: unknown) => {
       logger.error({ err: error, rule: ruleId }, 'rule could not be started');
     });
     chains.set(ruleId, next);
+    return next;
   };
-  registry.onChange(({ kind, rule }) => {
-    if (kind === 'deleted') enqueue(rule.id, () => engine.remove(rule.id, true));
-    else enqueue(rule.id, () => engine.apply(engineRule(registry.resolved(rule))));
-  });
-  for (const rule of registry.all()) enqueue(rule.id, () => engine.apply(engineRule(registry.resolved(rule))));
-  await Promise.all(chains.values());
+  // Resolves once the rule captures (or has failed to start): the API answers then, so the
+  // message a client publishes right after "201 Created" is not missed.
+  const apply = (rule: Rule): Promise<void> =>
+    new Promise((resolve) => {
+      enqueue(rule.id, () => engine.apply(engineRule(registry.resolved(rule)), resolve)).then(resolve, resolve);
+    });
+  registry.onChange(({ kind, rule }) => (kind === 'deleted' ? enqueue(rule.id, () => engine.remove(rule.id, true)) : apply(rule)));
+  const initial = registry.all().map(apply);
+  await Promise.all([...initial, ...chains.values()]);
   return {
     queues,
     engine,

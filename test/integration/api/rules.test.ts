@@ -136,7 +136,9 @@ test('rules - bad input is a 400 naming the field; duplicates 409; the per-insta
 test('rules - PATCH, enable/disable, delete; change events carry what the runtime needs', async (t) => {
   const { ferry, endpoint } = await start(t);
   const events: RuleChange[] = [];
-  ferry.rules.registry.onChange((event) => events.push(event));
+  ferry.rules.registry.onChange((event) => {
+    events.push(event);
+  });
   ferry.rules.registry.onChange(() => {
     throw new Error('a failing listener does not break the API');
   });
@@ -256,7 +258,9 @@ test('rules - an instance takes its rules with it', async (t) => {
   assert.equal((await rest(endpoint, ADMIN, 'POST', '/instances/mqtt-gone/rules', CONTRACT.outbound)).status, 201);
   assert.equal((await rest(endpoint, ADMIN, 'POST', `${I}/rules`, CONTRACT.outbound)).status, 201, 'names are unique per instance only');
   const events: RuleChange[] = [];
-  ferry.rules.registry.onChange((e) => events.push(e));
+  ferry.rules.registry.onChange((e) => {
+    events.push(e);
+  });
   assert.equal((await rest(endpoint, ADMIN, 'DELETE', '/instances/mqtt-gone')).status, 204);
   assert.deepEqual(events.map((e) => [e.kind, e.rule.instanceId]), [['deleted', 'mqtt-gone']]);
   assert.deepEqual(ferry.rules.registry.list('mqtt-gone'), []);

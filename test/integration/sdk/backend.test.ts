@@ -105,10 +105,11 @@ test('sdk backend - queue consumer: concurrency, ack, nack with redelivery, and 
   const device = await client('GID_back@@@q1');
   for (let i = 1; i <= 6; i++) await device.publishAsync(`up/${i}`, JSON.stringify({ n: i }), { qos: 1 });
   await device.publishAsync('up/poison', 'poison', { qos: 1 });
-  await waitFor(async () => (await rest.queues(I)).find((q) => q.name === 'telemetry')?.depth === 7, { timeoutMs: 10_000 });
+  await waitFor(async () => (await rest.queues(I)).find((q) => q.name === 'telemetry')?.depth === 7, { timeoutMs: 30_000 });
 
   const errors: Error[] = [];
   const consumer = new QueueConsumer({ rest, instanceId: I, queue: 'telemetry', concurrency: 3, wait: 1, maxDeliveries: 2, deadLetterQueue: 'telemetry.dlq', onError: (e) => errors.push(e) });
+  t.after(() => consumer.stop()); // also when an assertion fails first: a consumer outliving Ferry retries for ever
   let running = 0;
   let peak = 0;
   const done: number[] = [];
@@ -130,7 +131,7 @@ test('sdk backend - queue consumer: concurrency, ack, nack with redelivery, and 
       running--;
     }
   });
-  await waitFor(async () => done.length === 6 && (await rest.queues(I)).find((q) => q.name === 'telemetry.dlq')?.depth === 1, { timeoutMs: 15_000 });
+  await waitFor(async () => done.length === 6 && (await rest.queues(I)).find((q) => q.name === 'telemetry.dlq')?.depth === 1, { timeoutMs: 30_000 });
   consumer.stop();
   await run;
   assert.deepEqual([...done].sort(), [1, 2, 3, 4, 5, 6]);
@@ -140,6 +141,7 @@ test('sdk backend - queue consumer: concurrency, ack, nack with redelivery, and 
   assert.deepEqual([telemetry.depth, telemetry.inFlight], [0, 0]);
 
   const dlq = new QueueConsumer({ rest, instanceId: I, queue: 'telemetry.dlq', wait: 1 });
+  t.after(() => dlq.stop());
   for await (const m of dlq) {
     assert.equal(m.text(), 'poison');
     assert.equal(m.properties['deadLetterSourceQueue'], 'telemetry');
@@ -164,12 +166,13 @@ test('sdk backend - status tracker: status events through a queue give the right
   const events: StatusEvent[] = [];
   const tracker = new StatusTracker();
   const consumer = new QueueConsumer({ rest, instanceId: I, queue: 'status', wait: 1, concurrency: 10 });
+  t.after(() => consumer.stop());
   const run = consumer.run(async (m) => {
     const event = m.json<StatusEvent>();
     events.push(event);
     tracker.apply(event);
   });
-  await waitFor(() => events.filter((e) => e.eventType === 'connect').length === 3 && events.filter((e) => e.eventType === 'tcpclean').length === 2, { timeoutMs: 10_000 });
+  await waitFor(() => events.filter((e) => e.eventType === 'connect').length === 3 && events.filter((e) => e.eventType === 'tcpclean').length === 2, { timeoutMs: 30_000 });
   consumer.stop();
   await run;
   assert.deepEqual(tracker.online(), ['GID_stat@@@b']);
@@ -197,14 +200,14 @@ test('sdk backend - a rule\'s dead letters: list, replay, purge', async (t) => {
   const device = await client('GID_back@@@dl');
   await device.publishAsync('alarm/1', 'fire', { qos: 1 });
   await device.publishAsync('alarm/2', 'smoke', { qos: 1 });
-  await waitFor(async () => (await rest.ruleStats(I, rule.id)).deadLettered === 2, { timeoutMs: 10_000 });
+  await waitFor(async () => (await rest.ruleStats(I, rule.id)).deadLettered === 2, { timeoutMs: 30_000 });
   const letters = [];
   for await (const letter of rest.allDeadLetters(I, rule.id, 1)) letters.push(letter);
   assert.equal(letters.length, 2);
   assert.match(letters[0]!.reason, /400/);
   refuse = false;
   assert.equal(await rest.replayDeadLetters(I, rule.id, [letters[0]!.id]), 1);
-  await waitFor(async () => (await rest.ruleStats(I, rule.id)).delivered === 1, { timeoutMs: 10_000 });
+  await waitFor(async () => (await rest.ruleStats(I, rule.id)).delivered === 1, { timeoutMs: 30_000 });
   assert.equal(await rest.purgeDeadLetters(I, rule.id), 1);
   assert.equal((await rest.deadLetters(I, rule.id)).items.length, 0);
 });
