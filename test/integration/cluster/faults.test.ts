@@ -6,45 +6,15 @@
  * as QoS 1 allows).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { before, describe, test, type TestContext } from 'node:test';
-import { promisify } from 'node:util';
-import { CLI_PATH, cleanEnv, spawnFerry, tempDir, waitFor, type FerryChild } from '../../helpers/index.js';
+import { waitFor } from '../../helpers/index.js';
 import { startNatsCluster, suiteTeardown, type NatsCluster } from '../../helpers/engines.js';
-import { connect, type TestClient } from '../mqtt/clients.js';
-
-const PORTS = ['--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--amqp-port=-1', '--amqps-port=-1', '--tls-port', '0', '--wss-port', '0'];
-
-const exec = promisify(execFile);
-
-interface Node {
-  readonly id: string;
-  readonly dataDir: string;
-  readonly proc: FerryChild;
-  readonly mqtt: string;
-  readonly http: string;
-}
+import { connect } from '../mqtt/clients.js';
+import { clusterStatus, ready, settled, startNode, type Node } from './nodes.js';
 
 /** The NATS server a node is connected to now (`host:port`), from `ferry cluster status`. */
 async function natsServerOf(node: Node): Promise<string | undefined> {
-  const { stdout } = await exec(process.execPath, [CLI_PATH, 'cluster', 'status', '--json', '--endpoint', node.http, '--data-dir', node.dataDir], { env: cleanEnv() });
-  return (JSON.parse(stdout) as { server?: string }).server;
-}
-
-async function ready(node: Node): Promise<boolean> {
-  return (await fetch(`${node.http}/readyz`)).status === 200;
-}
-
-async function settled(pub: TestClient, sub: TestClient, topic: string): Promise<void> {
-  await waitFor(
-    () => {
-      pub.client.publish(topic, 'probe', { qos: 0 });
-      return sub.received.some((m) => m.payload === 'probe');
-    },
-    { timeoutMs: 15_000, intervalMs: 100, message: `interest in ${topic} across nodes` },
-  );
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  sub.received.length = 0;
+  return (await clusterStatus(node)).server;
 }
 
 describe('cluster faults - three Ferry nodes on three NATS servers', () => {
@@ -58,11 +28,7 @@ describe('cluster faults - three Ferry nodes on three NATS servers', () => {
     const started = await Promise.all(
       ['a', 'b', 'c'].map(async (id, i) => {
         const urls = [...nats.servers.slice(i), ...nats.servers.slice(0, i)].map((s) => s.url).join(',');
-        const dataDir = tempDir(teardown);
-        const proc = await spawnFerry(teardown, ['--data-dir', dataDir, ...PORTS, '--cluster-nats', urls, '--node-id', `node-${id}`, '--cluster-heartbeat-ms', '500', '--cluster-replicas', '3'], {
-          env: { FERRY_LOG_LEVEL: 'info' },
-        });
-        return { id: `node-${id}`, dataDir, proc, mqtt: `mqtt://127.0.0.1:${proc.ports['mqtt']}`, http: `http://127.0.0.1:${proc.ports['http']}` };
+        return startNode(teardown, `node-${id}`, urls, ['--cluster-replicas', '3']);
       }),
     );
     nodes.push(...started);

@@ -5,11 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { spawnFerry, tempDir, waitFor } from '../../helpers/index.js';
+import { waitFor } from '../../helpers/index.js';
 import { freePort, startNats } from '../../helpers/engines.js';
 import { connect } from '../mqtt/clients.js';
-
-const PORTS = ['--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--amqp-port=-1', '--amqps-port=-1', '--tls-port', '0', '--wss-port', '0'];
+import { startNode } from './nodes.js';
 
 async function readiness(http: string): Promise<{ status: number; body: { status: string; problems?: Array<{ check: string; reason: string }> } }> {
   const res = await fetch(`${http}/readyz`);
@@ -18,10 +17,8 @@ async function readiness(http: string): Promise<{ status: number; body: { status
 
 test('cluster - NATS unreachable at start: clear error, retries, /readyz 503 until it comes; lost mid-run: 503, QoS 0 flows locally, back when it returns', async (t) => {
   const natsPort = await freePort();
-  const ferry = await spawnFerry(t, ['--data-dir', tempDir(t), ...PORTS, '--cluster-nats', `nats://127.0.0.1:${natsPort}`, '--node-id', 'lonely', '--cluster-heartbeat-ms', '500'], {
-    env: { FERRY_LOG_LEVEL: 'info' },
-  });
-  const http = `http://127.0.0.1:${ferry.ports['http']}`;
+  const node = await startNode(t, 'lonely', `nats://127.0.0.1:${natsPort}`);
+  const { proc: ferry, http } = node;
   const failure = await waitFor(() => ferry.logs.find((l) => l['msg'] === 'cannot reach NATS; retrying'), { timeoutMs: 10_000, message: 'retry log line' });
   assert.deepEqual(failure['servers'], [`nats://127.0.0.1:${natsPort}`]);
   assert.equal(failure['level'], 'error');
@@ -37,7 +34,7 @@ test('cluster - NATS unreachable at start: clear error, retries, /readyz 503 unt
 
   await nats.kill();
   await waitFor(async () => (await readiness(http)).status === 503, { timeoutMs: 10_000, intervalMs: 100, message: 'not ready after NATS is lost' });
-  const mqttUrl = `mqtt://127.0.0.1:${ferry.ports['mqtt']}`;
+  const mqttUrl = node.mqtt;
   const sub = await connect(t, mqttUrl, { clientId: 'local-sub' });
   await sub.client.subscribeAsync('local/#', { qos: 0 });
   const pub = await connect(t, mqttUrl, { clientId: 'local-pub' });

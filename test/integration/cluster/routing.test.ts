@@ -4,28 +4,12 @@
  * message waiting for the other node, and the cluster status of the API and the CLI.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { before, describe, test, type TestContext } from 'node:test';
-import { promisify } from 'node:util';
-import { CLI_PATH, cleanEnv, spawnFerry, tempDir, waitFor, type FerryChild } from '../../helpers/index.js';
+import { waitFor } from '../../helpers/index.js';
 import { startNatsCluster, suiteTeardown, type NatsCluster } from '../../helpers/engines.js';
-import { connect, type TestClient } from '../mqtt/clients.js';
+import { connect } from '../mqtt/clients.js';
+import { clusterStatus, clusterStatusTable, ready, settled, startNode, type Node } from './nodes.js';
 
-const exec = promisify(execFile);
-const PORTS = ['--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--amqp-port=-1', '--amqps-port=-1', '--tls-port', '0', '--wss-port', '0'];
-
-interface Node {
-  readonly id: string;
-  readonly proc: FerryChild;
-  readonly dataDir: string;
-  readonly mqtt: string;
-  readonly http: string;
-}
-
-async function clusterStatus(node: Node): Promise<{ enabled: boolean; nodes: Array<{ nodeId: string; healthy: boolean; clients: number }>; problem?: string }> {
-  const { stdout } = await exec(process.execPath, [CLI_PATH, 'cluster', 'status', '--json', '--endpoint', node.http, '--data-dir', node.dataDir], { env: cleanEnv() });
-  return JSON.parse(stdout) as { enabled: boolean; nodes: Array<{ nodeId: string; healthy: boolean; clients: number }> };
-}
 
 /** The reason code of a PUBACK/PUBREC (mqtt.js rejects the publish on a failure code). */
 async function ackCode(publish: Promise<unknown>): Promise<number> {
@@ -39,41 +23,20 @@ async function ackCode(publish: Promise<unknown>): Promise<number> {
   }
 }
 
-/** Publishes probes on `topic` from `pub` until `sub` got one: the subscription's interest has reached the other node. */
-async function settled(pub: TestClient, sub: TestClient, topic: string): Promise<void> {
-  await waitFor(
-    () => {
-      pub.client.publish(topic, 'probe', { qos: 0 });
-      return sub.received.some((m) => m.payload === 'probe');
-    },
-    { timeoutMs: 10_000, intervalMs: 100, message: `interest in ${topic} across nodes` },
-  );
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  sub.received.length = 0;
-}
-
 describe('cluster - two nodes on a three-server NATS cluster', () => {
   const teardown = suiteTeardown();
   let nats: NatsCluster;
   let a: Node;
   let b: Node;
 
-  async function startNode(id: string, server: string, extra: string[] = []): Promise<Node> {
-    const dataDir = tempDir(teardown);
-    const proc = await spawnFerry(teardown, ['--data-dir', dataDir, ...PORTS, '--cluster-nats', server, '--node-id', id, '--cluster-heartbeat-ms', '500', ...extra], {
-      env: { FERRY_LOG_LEVEL: 'info' },
-    });
-    return { id, proc, dataDir, mqtt: `mqtt://127.0.0.1:${proc.ports['mqtt']}`, http: `http://127.0.0.1:${proc.ports['http']}` };
-  }
-
   before(async () => {
     nats = await startNatsCluster(teardown, 3);
     [a, b] = await Promise.all([
-      startNode('node-a', nats.servers[0]!.url, ['--cluster-ack-timeout-ms', '1000']),
-      startNode('node-b', nats.servers[1]!.url),
+      startNode(teardown, 'node-a', nats.servers[0]!.url, ['--cluster-ack-timeout-ms', '1000']),
+      startNode(teardown, 'node-b', nats.servers[1]!.url),
     ]);
     for (const node of [a, b]) {
-      await waitFor(async () => (await fetch(`${node.http}/readyz`)).status === 200, { timeoutMs: 20_000, intervalMs: 100, message: `${node.id} ready` });
+      await waitFor(() => ready(node), { timeoutMs: 20_000, intervalMs: 100, message: `${node.id} ready` });
     }
     await waitFor(async () => (await clusterStatus(a)).nodes.length === 2, { timeoutMs: 10_000, intervalMs: 200, message: 'both nodes in presence' });
   });
@@ -192,7 +155,7 @@ describe('cluster - two nodes on a three-server NATS cluster', () => {
     );
     assert.equal(status.enabled, true);
     assert.deepEqual(status.nodes.map((n) => [n.nodeId, n.healthy]), [['node-a', true], ['node-b', true]]);
-    const { stdout } = await exec(process.execPath, [CLI_PATH, 'cluster', 'status', '--endpoint', b.http, '--data-dir', b.dataDir], { env: cleanEnv() });
+    const stdout = await clusterStatusTable(b);
     assert.match(stdout, /^NODE_ID\s+HEALTHY\s+CLIENTS/m);
     assert.match(stdout, /node-b \*\s+true/);
     const openapi = (await (await fetch(`${a.http}/api/v1/openapi.json`)).json()) as { paths: Record<string, unknown> };

@@ -1,0 +1,65 @@
+/**
+ * Ferry nodes of the cluster tests: started as real processes on free ports, joined to the test's
+ * NATS servers, and the probes the tests wait with (readiness, `ferry cluster status`, interest
+ * that has reached the other nodes).
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { CLI_PATH, cleanEnv, spawnFerry, tempDir, waitFor, type FerryChild, type Teardown } from '../../helpers/index.js';
+import type { TestClient } from '../mqtt/clients.js';
+
+const exec = promisify(execFile);
+const PORTS = ['--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--amqp-port=-1', '--amqps-port=-1', '--tls-port', '0', '--wss-port', '0'];
+
+export interface Node {
+  readonly id: string;
+  readonly dataDir: string;
+  readonly proc: FerryChild;
+  readonly mqtt: string;
+  readonly http: string;
+}
+
+export interface ClusterStatus {
+  enabled: boolean;
+  nodes: Array<{ nodeId: string; healthy: boolean; clients: number }>;
+  /** The NATS server the node is connected to now (`host:port`). */
+  server?: string;
+  problem?: string;
+}
+
+/** A Ferry node `id` on the NATS servers `natsUrls` (comma-separated, its own first), heartbeat 500 ms. */
+export async function startNode(t: Teardown, id: string, natsUrls: string, extra: readonly string[] = []): Promise<Node> {
+  const dataDir = tempDir(t);
+  const proc = await spawnFerry(t, ['--data-dir', dataDir, ...PORTS, '--cluster-nats', natsUrls, '--node-id', id, '--cluster-heartbeat-ms', '500', ...extra], {
+    env: { FERRY_LOG_LEVEL: 'info' },
+  });
+  return { id, dataDir, proc, mqtt: `mqtt://127.0.0.1:${proc.ports['mqtt']}`, http: `http://127.0.0.1:${proc.ports['http']}` };
+}
+
+export async function ready(node: Node): Promise<boolean> {
+  return (await fetch(`${node.http}/readyz`)).status === 200;
+}
+
+/** `ferry cluster status` of a node as an operator runs it: its table. */
+export async function clusterStatusTable(node: Node): Promise<string> {
+  return (await exec(process.execPath, [CLI_PATH, 'cluster', 'status', '--endpoint', node.http, '--data-dir', node.dataDir], { env: cleanEnv() })).stdout;
+}
+
+/** `ferry cluster status --json` of a node. */
+export async function clusterStatus(node: Node): Promise<ClusterStatus> {
+  const { stdout } = await exec(process.execPath, [CLI_PATH, 'cluster', 'status', '--json', '--endpoint', node.http, '--data-dir', node.dataDir], { env: cleanEnv() });
+  return JSON.parse(stdout) as ClusterStatus;
+}
+
+/** Publishes probes on `topic` from `pub` until `sub` got one: the subscription's interest has reached the other node. */
+export async function settled(pub: TestClient, sub: TestClient, topic: string, timeoutMs = 15_000): Promise<void> {
+  await waitFor(
+    () => {
+      pub.client.publish(topic, 'probe', { qos: 0 });
+      return sub.received.some((m) => m.payload === 'probe');
+    },
+    { timeoutMs, intervalMs: 100, message: `interest in ${topic} across nodes` },
+  );
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  sub.received.length = 0;
+}
