@@ -1,5 +1,5 @@
 /**
- * `--ferry-rule redis|nats`: the `ferry` broker runs with one active outbound rule (`#` → a real
+ * `--ferry-rule redis|nats|down`: the `ferry` broker runs with one active outbound rule (`#` → a real
  * Redis stream or NATS JetStream subject, started here once per benchmark), so a run with
  * `--baseline-cli <the same build>` shows the MQTT cost of the rule in its Ferry/base column.
  * The rule is created through the REST API, as an operator would, with a bootstrap AccessKey.
@@ -10,7 +10,8 @@ import { signedHeaders } from '../../src/api/rest/signing.js';
 import { startNats, startRedis } from '../../test/helpers/engines.js';
 import { freePort, HOST, type FerryOptions } from './brokers.js';
 
-export type RuleEngineKind = 'redis' | 'nats';
+/** `down`: a Redis URL where nothing listens — the cost of the durable outbox alone, no dispatch. */
+export type RuleEngineKind = 'redis' | 'nats' | 'down';
 
 const KEY = { id: 'BenchRuleKey000001', secret: 'bench-rule-secret-0123456789' };
 const INSTANCE = 'mqtt-default';
@@ -36,7 +37,9 @@ export async function startRuleTarget(kind: RuleEngineKind): Promise<RuleTarget>
   const stops: (() => unknown)[] = [];
   const teardown = { after: (fn: () => unknown) => void stops.push(fn) };
   let url: string;
-  if (kind === 'redis') {
+  if (kind === 'down') {
+    url = `redis://${HOST}:${await freePort()}/0?stream=bench`;
+  } else if (kind === 'redis') {
     const redis = await startRedis(teardown, { appendfsync: 'everysec' });
     url = `${redis.url}/0?stream=bench&maxlen=100000`;
   } else {

@@ -52,7 +52,8 @@ function usage(): never {
       '  --ferry-store E          Ferry --store-engine sqlite|memory (default: Ferry\'s default, sqlite)',
       '  --baseline-store E       --store-engine for ferry-base only (e.g. same build, memory vs sqlite)',
       '  --ferry-fsync P          Ferry --store-fsync always|interval|off (default: Ferry\'s default, always)',
-      '  --ferry-rule redis|nats  broker "ferry" runs with an active outbound rule (# → a real Redis stream / JetStream);',
+      '  --ferry-rule redis|nats|down  broker "ferry" runs with an active outbound rule (# → a real Redis stream / JetStream;',
+      '                           down: a target where nothing listens, i.e. the durable outbox without dispatch);',
       '                           with --baseline-cli on the same build, Ferry/base is the cost of the rule',
       '  --base-rule              ferry-base runs with the same rule too (two builds, both with the rule)',
       '  --ferry-cpu-prof DIR     run Ferry with --cpu-prof, profiles written to DIR',
@@ -193,7 +194,7 @@ function parseArgs(argv: readonly string[]): Options & { list: boolean; waitQuie
       }
       case '--ferry-rule': {
         const v = val();
-        if (v !== 'redis' && v !== 'nats') throw new Error('--ferry-rule takes redis|nats');
+        if (v !== 'redis' && v !== 'nats' && v !== 'down') throw new Error('--ferry-rule takes redis|nats|down');
         o.ferryRule = v;
         break;
       }

@@ -32,7 +32,7 @@ export interface Options {
   /** Ferry's `--store-fsync` (undefined = its default, always). */
   ferryFsync?: 'always' | 'interval' | 'off';
   /** Broker `ferry` runs with an active outbound rule to this engine (bench/e2e/rule-target.ts). */
-  ferryRule?: 'redis' | 'nats';
+  ferryRule?: 'redis' | 'nats' | 'down';
   /** `ferry-base` runs with the same rule too (`--base-rule`): before/after of the rule's cost. */
   baseRule?: boolean;
   /** Node flags for Ferry, e.g. `--cpu-prof --cpu-prof-dir DIR`. */
