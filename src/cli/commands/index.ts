@@ -101,7 +101,7 @@ export async function runClientCommand(command: string, argv: readonly string[],
     else if (command === 'sub') await sub(mqtt);
     else if (command === 'bench') await bench(mqtt);
     else {
-      const ctx: Ctx = { client, args, out, instance };
+      const ctx: Ctx = { client, args, out, instance, err: io.err, interactive: mqtt.interactive };
       if (command === 'send') await send(ctx);
       else {
         const def = COMMANDS[command]!;

@@ -8,6 +8,7 @@ import { enc, query, type FerryClient } from './client.js';
 import { show, type Out } from './output.js';
 import { RULE_COMMANDS } from './rules.js';
 import { CLUSTER_COMMANDS } from './cluster.js';
+import { credentialImport } from './credential-import.js';
 
 export interface Ctx {
   readonly client: FerryClient;
@@ -15,6 +16,10 @@ export interface Ctx {
   readonly out: Out;
   /** --instance / -i, default mqtt-default. */
   readonly instance: string;
+  /** Notes and progress lines (stderr); long work (`credential import`) reports here. */
+  readonly err?: (s: string) => void;
+  /** stderr is a terminal, or --progress: show progress lines. */
+  readonly interactive?: boolean;
 }
 
 type Handler = (ctx: Ctx) => Promise<void>;
@@ -127,7 +132,7 @@ export const COMMANDS: Record<string, CommandDef> = {
   },
   credential: {
     summary: 'Device credentials (one secret per device)',
-    usage: 'credential list --group GID | register <clientId> | get <clientId> | refresh <clientId> | unregister <clientId>   [-i INSTANCE]',
+    usage: 'credential list --group GID | register <clientId> | import <file> [--out FILE|-] [--progress] | get <clientId> | refresh <clientId> | unregister <clientId>   [-i INSTANCE]',
     actions: {
       list: async (c) => {
         const group = c.args.get('group');
@@ -135,6 +140,7 @@ export const COMMANDS: Record<string, CommandDef> = {
         show(c.out, await c.client.call('GET', `${I(c)}/device-credentials${query({ groupId: group, limit: c.args.get('limit'), cursor: c.args.get('cursor') })}`), ['value']);
       },
       register: async (c) => show(c.out, await c.client.call('POST', `${I(c)}/device-credentials`, { clientId: pos(c, 1, 'client id') })),
+      import: async (c) => credentialImport(c, I(c)),
       get: async (c) => show(c.out, await c.client.call('GET', `${I(c)}/device-credentials/${enc(pos(c, 1, 'client id'))}`)),
       refresh: async (c) => show(c.out, await c.client.call('POST', `${I(c)}/device-credentials/${enc(pos(c, 1, 'client id'))}/refresh`)),
       unregister: async (c) => show(c.out, await c.client.call('DELETE', `${I(c)}/device-credentials/${enc(pos(c, 1, 'client id'))}`)),

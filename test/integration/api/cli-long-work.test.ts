@@ -1,0 +1,70 @@
+/**
+ * Long CLI work (issue 14 item 7): bulk imports show a progress line on stderr when asked
+ * (--progress) or on a terminal, stay quiet in pipes, and fail with one line and a count.
+ * Real `ferry` processes against a real Ferry.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { runCli, startFerry, tempDir } from '../../helpers/index.js';
+
+test('cli - credential import registers every client id of the file, prints CSV, progress only with --progress', async (t) => {
+  const ferry = await startFerry(t, {}, { announce: null });
+  const dir = tempDir(t);
+  const dataDir = ['--data-dir', ferry.config.dataDir];
+  const ids = Array.from({ length: 5 }, (_, i) => `GID_imp@@@d${i}`);
+  const file = join(dir, 'ids.txt');
+  // Plain lines and JSON lines mixed, with a comment and a blank line.
+  writeFileSync(file, `# devices\n${ids.slice(0, 3).join('\n')}\n\n${ids.slice(3).map((clientId) => JSON.stringify({ clientId })).join('\n')}\n`);
+
+  const quiet = await runCli(['credential', 'import', file, ...dataDir]);
+  assert.equal(quiet.code, 0, quiet.stderr);
+  assert.equal(quiet.stderr, '', 'a pipe gets no progress line');
+  const lines = quiet.stdout.trimEnd().split('\n');
+  assert.equal(lines[0], 'clientId,deviceAccessKeyId,deviceAccessKeySecret');
+  assert.deepEqual(lines.slice(1).map((l) => l.split(',')[0]), ids);
+  for (const [i, line] of lines.slice(1).entries()) {
+    const [, keyId, secret] = line.split(',');
+    const got = await runCli(['credential', 'get', ids[i]!, '--json', ...dataDir]);
+    const stored = JSON.parse(got.stdout) as { DeviceAccessKeyId: string; DeviceAccessKeySecret: string };
+    assert.equal(stored.DeviceAccessKeyId, keyId);
+    assert.equal(stored.DeviceAccessKeySecret, secret);
+  }
+
+  const out = join(dir, 'creds.csv');
+  const shown = await runCli(['credential', 'import', file, '--out', out, '--progress', ...dataDir]);
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.equal(shown.stdout, '');
+  assert.ok(shown.stderr.includes('\r\u001b[2Kregistered 0/5'), JSON.stringify(shown.stderr));
+  assert.ok(shown.stderr.endsWith('\r\u001b[2K'), 'the progress line is cleared at the end');
+  // Registering again returns the same credentials (register is idempotent).
+  assert.equal(readFileSync(out, 'utf8'), quiet.stdout);
+  assert.equal(statSync(out).mode & 0o777, 0o600, 'secrets are written for the owner only');
+});
+
+test('cli - credential import carries on past a refused client id and fails with the count; a bad file is a usage error', async (t) => {
+  const ferry = await startFerry(t, {}, { announce: null });
+  const dir = tempDir(t);
+  const dataDir = ['--data-dir', ferry.config.dataDir];
+  const file = join(dir, 'ids.txt');
+  const refused = 'GID_bad!group@@@d'; // a Group ID of letters, digits and "_" only
+  writeFileSync(file, `GID_imp@@@a\n${refused}\nGID_imp@@@b\n`);
+  const got = await runCli(['credential', 'import', file, ...dataDir]);
+  assert.equal(got.code, 1);
+  assert.deepEqual(got.stdout.trimEnd().split('\n').slice(1).map((l) => l.split(',')[0]), ['GID_imp@@@a', 'GID_imp@@@b']);
+  const errors = got.stderr.trimEnd().split('\n');
+  assert.equal(errors.length, 2, got.stderr);
+  assert.match(errors[0]!, new RegExp(`^ferry credential: ${refused}: \\w+: `));
+  assert.equal(errors[1], 'ferry credential: 1 of 3 credentials not registered');
+
+  const broken = join(dir, 'broken.txt');
+  writeFileSync(broken, 'GID_imp@@@c\n{"clientId": 7}\n');
+  const bad = await runCli(['credential', 'import', broken, ...dataDir]);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr, `ferry credential: ${broken}:2: no "clientId" string\n`);
+  assert.equal(bad.stdout, '', 'nothing is registered from a file that does not parse');
+  const missing = await runCli(['credential', 'import', join(dir, 'nope.txt'), ...dataDir]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /^ferry credential: cannot read .*nope\.txt: ENOENT\n$/);
+});
