@@ -4,12 +4,13 @@
  * Prints `clientId,deviceAccessKeyId,deviceAccessKeySecret` CSV to stdout (or --out FILE),
  * carries on past a client id Ferry refuses (one stderr line each) and fails with the count.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { UsageError } from './args.js';
 import { ApiError } from './client.js';
 import { CommandFailure, oneLine } from './failures.js';
 import { progress } from './progress.js';
 import type { Ctx } from './resources.js';
+import { openSink } from './sink.js';
 
 /** Client ids from the file's text; a line that is neither an id nor `{"clientId": "..."}` is a usage error. */
 export function clientIdsOf(text: string, file: string): string[] {
@@ -45,13 +46,9 @@ export async function credentialImport(c: Ctx, instancePath: string): Promise<vo
     throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? oneLine(err)}`);
   }
   const ids = clientIdsOf(text, file);
-  const outPath = c.args.get('out');
-  // A file is opened before the first registration, so a bad --out costs no credentials.
-  const fd = outPath === undefined || outPath === '-' ? undefined : openSync(outPath, 'w', 0o600);
-  const write = (s: string): void => {
-    if (fd === undefined) c.out.write(s);
-    else writeSync(fd, s);
-  };
+  // Opened before the first registration, so a bad --out costs no credentials.
+  const sink = openSink(c.args.get('out'), c.out.write, 0o600);
+  const write = sink.write;
   const bar = progress(c.interactive === true, c.err ?? (() => undefined));
   let failed = 0;
   try {
@@ -72,10 +69,10 @@ export async function credentialImport(c: Ctx, instancePath: string): Promise<vo
         c.err?.(`ferry credential: ${clientId}: ${err.code}: ${err.message}\n`);
       }
     }
-    if (fd !== undefined) fsyncSync(fd);
+    sink.flush();
   } finally {
     bar.done();
-    if (fd !== undefined) closeSync(fd);
+    sink.close();
   }
   if (failed > 0) throw new CommandFailure(`${failed} of ${ids.length} credentials not registered`);
 }

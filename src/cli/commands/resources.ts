@@ -9,6 +9,7 @@ import { show, type Out } from './output.js';
 import { RULE_COMMANDS } from './rules.js';
 import { CLUSTER_COMMANDS } from './cluster.js';
 import { credentialImport } from './credential-import.js';
+import { traceExport } from './trace-export.js';
 
 export interface Ctx {
   readonly client: FerryClient;
@@ -208,8 +209,10 @@ export const COMMANDS: Record<string, CommandDef> = {
   },
   trace: {
     summary: 'Device and message traces',
-    usage: 'trace device <clientId> | messages <clientId> | message <msgId>   [--since 1h] [--page N] [--page-size N] [--reverse]   [-i INSTANCE]',
+    usage:
+      'trace device <clientId> | messages <clientId> | message <msgId>   [--since 1h] [--page N] [--page-size N] [--reverse]\n       trace export device|messages <clientId> | message <msgId>   [--since 1h] [--reverse] --out FILE|-   (every page, JSON lines)   [-i INSTANCE]',
     actions: {
+      export: async (c) => traceExport(c, I(c)),
       device: async (c) => showTracePage(c, await c.client.call('GET', `${I(c)}/traces/devices/${enc(pos(c, 1, 'client id'))}${traceQuery(c)}`), ['Time', 'ChannelId', 'Action', 'ActionInfo']),
       messages: async (c) =>
         showTracePage(c, await c.client.call('GET', `${I(c)}/traces/clients/${enc(pos(c, 1, 'client id'))}/messages${traceQuery(c)}`), ['Time', 'MsgId', 'Action', 'ActionInfo']),

@@ -1,5 +1,5 @@
 /**
- * Long CLI work (issue 14 item 7): bulk imports show a progress line on stderr when asked
+ * Long CLI work (issue 14 item 7): bulk imports and trace exports show a progress line on stderr when asked
  * (--progress) or on a terminal, stay quiet in pipes, and fail with one line and a count.
  * Real `ferry` processes against a real Ferry.
  */
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runCli, startFerry, tempDir } from '../../helpers/index.js';
+import { mqttClient, runCli, startFerry, tempDir } from '../../helpers/index.js';
 
 test('cli - credential import registers every client id of the file, prints CSV, progress only with --progress', async (t) => {
   const ferry = await startFerry(t, {}, { announce: null });
@@ -67,4 +67,50 @@ test('cli - credential import carries on past a refused client id and fails with
   const missing = await runCli(['credential', 'import', join(dir, 'nope.txt'), ...dataDir]);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /^ferry credential: cannot read .*nope\.txt: ENOENT\n$/);
+});
+
+test('cli - trace export walks every page into JSON lines, progress only with --progress', async (t) => {
+  const ferry = await startFerry(t, { tracing: true, traceFlushIntervalMs: 20 }, { announce: null });
+  const dir = tempDir(t);
+  const dataDir = ['--data-dir', ferry.config.dataDir];
+  const sender = await mqttClient(t, ferry.ports.mqtt, 'GID_exp@@@sender');
+  const receiver = await mqttClient(t, ferry.ports.mqtt, 'GID_exp@@@receiver');
+  await receiver.subscribeAsync('exp/#', { qos: 1 });
+  const count = 130; // more than one page of 100
+  let received = 0;
+  const all = new Promise<void>((resolve) => receiver.on('message', () => ++received === count && resolve()));
+  for (let i = 0; i < count; i++) await sender.publishAsync(`exp/${i}`, `m${i}`, { qos: 1 });
+  await all;
+  await ferry.traces.flush();
+
+  const quiet = await runCli(['trace', 'export', 'messages', 'GID_exp@@@sender', '--out', '-', ...dataDir]);
+  assert.equal(quiet.code, 0, quiet.stderr);
+  assert.equal(quiet.stderr, '', 'a pipe gets no progress line');
+  const records = quiet.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { MsgId: string; Action: string; Topic?: string });
+  assert.equal(records.length, count);
+  assert.equal(new Set(records.map((r) => r.MsgId)).size, count, 'every record once, across the pages');
+  assert.ok(records.every((r) => r.Action === 'pub_mqtt'));
+
+  const file = join(dir, 'trace.jsonl');
+  const shown = await runCli(['trace', 'export', 'messages', 'GID_exp@@@receiver', '--out', file, '--progress', ...dataDir]);
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.equal(shown.stdout, '');
+  assert.ok(shown.stderr.includes('\r\u001b[2Kexported 100/130 records (page 1)'), JSON.stringify(shown.stderr));
+  assert.equal(readFileSync(file, 'utf8').trimEnd().split('\n').length, count);
+
+  const msgId = records[0]!.MsgId;
+  const one = await runCli(['trace', 'export', 'message', msgId, '--out', '-', ...dataDir]);
+  assert.equal(one.code, 0, one.stderr);
+  const lines = one.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { Action: string; ClientId: string });
+  assert.deepEqual(lines.map((l) => [l.Action, l.ClientId]), [['pub_mqtt', 'GID_exp@@@sender'], ['sub', 'GID_exp@@@receiver']]);
+  const device = await runCli(['trace', 'export', 'device', 'GID_exp@@@sender', '--out', '-', ...dataDir]);
+  assert.equal(device.code, 0, device.stderr);
+  assert.match(device.stdout, /"Action":"connect"/);
+
+  const noOut = await runCli(['trace', 'export', 'device', 'GID_exp@@@sender', ...dataDir]);
+  assert.equal(noOut.code, 2);
+  assert.equal(noOut.stderr, 'ferry trace: --out FILE (or - for stdout) is required\n');
+  const bad = await runCli(['trace', 'export', 'message', 'nope', '--out', '-', ...dataDir]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /^ferry trace: InvalidParameter: .*\n$/);
 });
