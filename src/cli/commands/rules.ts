@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { UsageError, parseDuration } from './args.js';
 import { enc, query } from './client.js';
 import { show } from './output.js';
+import { queueDrain } from './queue-drain.js';
 import type { CommandDef, Ctx } from './resources.js';
 
 const I = (ctx: Ctx): string => `/instances/${enc(ctx.instance)}`;
@@ -136,7 +137,7 @@ export const RULE_COMMANDS: Record<string, CommandDef> = {
   queue: {
     summary: 'Built-in queues (queue://NAME rule targets) over HTTP',
     usage:
-      'queue list | send <name> <payload> [--base64] [--property k=v]... | receive <name> [--max N] [--visibility 30s] [--wait 20s] | ack <name> <receipt>... | nack <name> <receipt>... [--delay 10s]   [-i INSTANCE]',
+      'queue list | send <name> <payload> [--base64] [--property k=v]... | receive <name> [--max N] [--visibility 30s] [--wait 20s] | ack <name> <receipt>... | nack <name> <receipt>... [--delay 10s]\n       queue drain <name> [--out FILE|-] [--max N] [--wait 5s] [--visibility 30s]   (JSON lines, acked once written)   [-i INSTANCE]',
     actions: {
       list: async (c) => show(c.out, await c.client.call('GET', `${I(c)}/queues`), ['name', 'depth', 'inFlight', 'oldestAgeMs']),
       send: async (c) =>
@@ -154,6 +155,7 @@ export const RULE_COMMANDS: Record<string, CommandDef> = {
           await c.client.call('POST', `${Q(c)}/receive`, defined({ max: integer(c, 'max'), visibilityTimeout: seconds(c, 'visibility'), wait: seconds(c, 'wait') })),
           ['id', 'receipt', 'deliveries', 'enqueuedAt', 'payload'],
         ),
+      drain: async (c) => queueDrain(c, I(c)),
       ack: async (c) => show(c.out, await c.client.call('POST', `${Q(c)}/ack`, { receipts: receipts(c) })),
       nack: async (c) => show(c.out, await c.client.call('POST', `${Q(c)}/nack`, { receipts: receipts(c), ...defined({ delay: seconds(c, 'delay') }) })),
     },

@@ -1,5 +1,5 @@
 /**
- * Long CLI work (issue 14 item 7): bulk imports and trace exports show a progress line on stderr when asked
+ * Long CLI work (issue 14 item 7): queue draining, bulk imports and trace exports show a progress line on stderr when asked
  * (--progress) or on a terminal, stay quiet in pipes, and fail with one line and a count.
  * Real `ferry` processes against a real Ferry.
  */
@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { runClientCommand } from '../../../src/cli/commands/index.js';
 import { mqttClient, runCli, startFerry, tempDir } from '../../helpers/index.js';
 
 test('cli - credential import registers every client id of the file, prints CSV, progress only with --progress', async (t) => {
@@ -113,4 +114,48 @@ test('cli - trace export walks every page into JSON lines, progress only with --
   const bad = await runCli(['trace', 'export', 'message', 'nope', '--out', '-', ...dataDir]);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /^ferry trace: InvalidParameter: .*\n$/);
+});
+
+test('cli - queue drain writes every message as a JSON line and acks it, --max stops early, progress only with --progress', async (t) => {
+  const ferry = await startFerry(t, {}, { announce: null });
+  const dir = tempDir(t);
+  const dataDir = ['--data-dir', ferry.config.dataDir];
+  const count = 150; // more than one batch of 100
+  const messages = Array.from({ length: count }, (_, i) => ({ payload: `m${i}`, properties: { n: String(i) } }));
+  const sent = await runCli(['queue', 'send', 'drainq', 'first', '--property', 'k=v', ...dataDir]);
+  assert.equal(sent.code, 0, sent.stderr);
+  // The rest in process (a process each would be slow).
+  const io = { out: () => undefined, err: (s: string) => assert.fail(s), env: {} };
+  for (const m of messages.slice(1)) assert.equal(await runClientCommand('queue', ['send', 'drainq', m.payload, '--property', `n=${m.properties.n}`, ...dataDir], io), 0);
+  const depth = async (): Promise<number> =>
+    (JSON.parse((await runCli(['queue', 'list', '--json', ...dataDir])).stdout) as { items: Array<{ name: string; depth: number }> }).items.find((q) => q.name === 'drainq')?.depth ?? 0;
+  assert.equal(await depth(), count);
+
+  const some = await runCli(['queue', 'drain', 'drainq', '--max', '30', '--wait', '0', ...dataDir]);
+  assert.equal(some.code, 0, some.stderr);
+  assert.equal(some.stderr, '', 'a pipe gets no progress line');
+  const first = some.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { id: string; payload: string; payloadEncoding: string; properties: Record<string, string> });
+  assert.equal(first.length, 30);
+  assert.equal(Buffer.from(first[0]!.payload, 'base64').toString(), 'first');
+  assert.equal(first[0]!.payloadEncoding, 'base64');
+  assert.deepEqual(first[0]!.properties, { k: 'v' });
+  assert.equal(await depth(), count - 30, 'what was written is acked');
+
+  const file = join(dir, 'drained.jsonl');
+  const rest = await runCli(['queue', 'drain', 'drainq', '--out', file, '--wait', '1s', '--progress', ...dataDir]);
+  assert.equal(rest.code, 0, rest.stderr);
+  assert.equal(rest.stdout, '');
+  assert.ok(rest.stderr.includes('\r\u001b[2Kdrained 100 messages'), JSON.stringify(rest.stderr));
+  const second = readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { id: string; payload: string });
+  assert.equal(second.length, count - 30);
+  const payloads = [...first, ...second].map((m) => Buffer.from(m.payload, 'base64').toString());
+  assert.deepEqual(payloads.sort(), ['first', ...messages.slice(1).map((m) => m.payload)].sort());
+  assert.equal(await depth(), 0);
+
+  const badMax = await runCli(['queue', 'drain', 'drainq', '--max', '0', ...dataDir]);
+  assert.equal(badMax.code, 2);
+  assert.equal(badMax.stderr, 'ferry queue: --max must be a positive whole number, got "0"\n');
+  const unwritable = await runCli(['queue', 'drain', 'drainq', '--out', join(dir, 'no', 'such', 'dir.jsonl'), ...dataDir]);
+  assert.equal(unwritable.code, 2);
+  assert.match(unwritable.stderr, /^ferry queue: cannot write .*dir\.jsonl: ENOENT\n$/);
 });
