@@ -29,6 +29,8 @@ const NOFILE = 20000;
 export interface BrokerHandle {
   readonly name: BrokerName;
   readonly port: number;
+  /** MQTT over WebSocket (path /mqtt), when the broker has such a listener (Ferry). */
+  readonly wsPort?: number;
   readonly pid: number;
   readonly logFile: string;
   alive(): boolean;
@@ -117,7 +119,7 @@ export interface FerryOptions {
 export const MOSQUITTO_AUTOSAVE = ['autosave_interval 1800', 'autosave_on_changes false'] as const;
 
 /** Ferry's command line (after `node`), as the harness starts it. */
-export function ferryArgs(dataDir: string, port: number, fo: FerryOptions = {}, cli = ferryCli.ferry): string[] {
+export function ferryArgs(dataDir: string, port: number, fo: FerryOptions = {}, cli = ferryCli.ferry, wsPort = 0): string[] {
   return [
     cli,
     'start',
@@ -128,7 +130,7 @@ export function ferryArgs(dataDir: string, port: number, fo: FerryOptions = {}, 
     '--mqtt-port',
     String(port),
     '--ws-port',
-    '0',
+    String(wsPort),
     '--http-port',
     '0',
     '--amqp-port',
@@ -155,6 +157,7 @@ export async function startBroker(name: BrokerName, workDir: string, noDelay = t
   const dir = fs.mkdtempSync(path.join(workDir, `${name}-`));
   const logFile = path.join(dir, 'broker.log');
   let argv: string[];
+  let wsPort: number | undefined;
   if (name === 'mosquitto') {
     const conf = path.join(dir, 'mosquitto.conf');
     fs.writeFileSync(
@@ -185,7 +188,8 @@ export async function startBroker(name: BrokerName, workDir: string, noDelay = t
     if (!fs.existsSync(cli)) throw new Error(`${cli} not built`);
     const dataDir = path.join(dir, 'data');
     fs.mkdirSync(dataDir);
-    argv = [process.execPath, ...(fo.nodeArgs ?? []), ...ferryArgs(dataDir, port, fo, cli)];
+    wsPort = await freePort();
+    argv = [process.execPath, ...(fo.nodeArgs ?? []), ...ferryArgs(dataDir, port, fo, cli, wsPort)];
   }
 
   const log = fs.openSync(logFile, 'a');
@@ -208,6 +212,7 @@ export async function startBroker(name: BrokerName, workDir: string, noDelay = t
   const handle: BrokerHandle = {
     name,
     port,
+    ...(wsPort === undefined ? {} : { wsPort }),
     pid,
     logFile,
     alive: () => exited === null,

@@ -59,6 +59,10 @@ export interface IdleConfig extends Common {
   readonly count: number;
   readonly concurrency: number;
   readonly clientPrefix: string;
+  /** Connect over WebSocket (`ws://host:port/mqtt`, subprotocol mqtt) instead of plain TCP. */
+  readonly ws?: boolean;
+  /** Persistent sessions (clean session 0), for the reconnect storm. */
+  readonly persistent?: boolean;
 }
 
 export type WorkerConfig = SubConfig | PubConfig | ConnectConfig | IdleConfig;
@@ -82,12 +86,16 @@ export type ToWorker =
   /** Offline subscribers: reconnect the first `count` sessions (clean session = 0) and count what they get. */
   | { readonly type: 'reconnect'; readonly count: number }
   | { readonly type: 'report' }
+  /** Idle clients: drop every connection at once (no DISCONNECT), then reconnect them all. */
+  | { readonly type: 'storm' }
   | { readonly type: 'exit' };
 
 /** worker -> driver */
 export type FromWorker =
   | { readonly type: 'ready'; readonly connected: number; readonly failed: number; readonly setupMs: number }
   | { readonly type: 'reconnected'; readonly connected: number; readonly failed: number; readonly sessionPresent: number }
+  /** Reconnect storm: hrtime ns (decimal) when the drop began / the last CONNACK arrived. */
+  | { readonly type: 'stormed'; readonly connected: number; readonly failed: number; readonly sessionPresent: number; readonly dropNs: string; readonly doneNs: string }
   | {
       readonly type: 'window';
       /** Role-specific event count inside the window (received / sent / acked / connects). */

@@ -58,6 +58,8 @@ function usage(): never {
       '  --base-rule              ferry-base runs with the same rule too (two builds, both with the rule)',
       '  --ferry-cpu-prof DIR     run Ferry with --cpu-prof, profiles written to DIR',
       '  --ferry-heap-prof DIR    run Ferry with --heap-prof, profiles written to DIR',
+      '  --ferry-node-flag F      a node flag for broker "ferry" only (repeatable), e.g. --max-semi-space-size=1',
+      '  --base-node-flag F       a node flag for broker "ferry-base" only (repeatable): same build, two node settings',
       '  --queued SxM             queued_rss: S offline persistent sessions × M messages each (default 1000x1000)',
       '  --wait-quiet S           before each run wait up to S s for the machine to be < 10% busy (default 0 = off)',
       '  --list                   list scenarios and exit',
@@ -209,6 +211,12 @@ function parseArgs(argv: readonly string[]): Options & { list: boolean; waitQuie
         o.ferryNodeArgs = [...(o.ferryNodeArgs ?? []), `--${kind}-prof`, `--${kind}-prof-dir`, dir];
         break;
       }
+      case '--ferry-node-flag':
+        o.ferryNodeFlags = [...(o.ferryNodeFlags ?? []), val()];
+        break;
+      case '--base-node-flag':
+        o.baseNodeFlags = [...(o.baseNodeFlags ?? []), val()];
+        break;
       case '--list':
         o.list = true;
         break;
@@ -265,7 +273,7 @@ function machineInfo(): Record<string, string> {
 
 /** How Ferry was configured, for the report header. */
 function ferryDesc(opts: Options): string {
-  return `ferry-store=${opts.ferryStore ?? 'sqlite (default)'}${opts.baseStore ? ` base-store=${opts.baseStore}` : ''} ferry-fsync=${opts.ferryFsync ?? 'always (default)'}${opts.ferryRule ? ` ferry-rule=outbound # → ${opts.ferryRule} (${opts.baseRule ? 'ferry and ferry-base' : 'ferry only'})` : ''} max-inflight=${MAX_INFLIGHT} max-queued=${MAX_QUEUED} (Ferry and Mosquitto)`;
+  return `ferry-store=${opts.ferryStore ?? 'sqlite (default)'}${opts.baseStore ? ` base-store=${opts.baseStore}` : ''} ferry-fsync=${opts.ferryFsync ?? 'always (default)'}${opts.ferryRule ? ` ferry-rule=outbound # → ${opts.ferryRule} (${opts.baseRule ? 'ferry and ferry-base' : 'ferry only'})` : ''} max-inflight=${MAX_INFLIGHT} max-queued=${MAX_QUEUED} (Ferry and Mosquitto)${opts.ferryNodeFlags ? ` ferry node flags: ${opts.ferryNodeFlags.join(' ')}` : ''}${opts.baseNodeFlags ? ` ferry-base node flags: ${opts.baseNodeFlags.join(' ')}` : ''}`;
 }
 
 /** What the rule did during one run: messages it delivered per second of the run, what it left behind. */
@@ -448,7 +456,7 @@ async function main(): Promise<void> {
             ...(ruleOptions === null ? {} : { extraArgs: ruleOptions.extraArgs, env: ruleOptions.env }),
             ...(b === 'ferry-base' && opts.baseStore ? { store: opts.baseStore } : opts.ferryStore ? { store: opts.ferryStore } : {}),
             ...(opts.ferryFsync ? { fsync: opts.ferryFsync } : {}),
-            ...(opts.ferryNodeArgs ? { nodeArgs: opts.ferryNodeArgs } : {}),
+            nodeArgs: [...(opts.ferryNodeArgs ?? []), ...((b === 'ferry-base' ? opts.baseNodeFlags : opts.ferryNodeFlags) ?? [])],
             ...(s.durable ? { persistence: true } : {}),
           });
           if (ruleOptions !== null && ruleTarget !== null) {

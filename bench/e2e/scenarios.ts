@@ -37,6 +37,9 @@ export interface Options {
   baseRule?: boolean;
   /** Node flags for Ferry, e.g. `--cpu-prof --cpu-prof-dir DIR`. */
   ferryNodeArgs?: string[];
+  /** Node flags for broker `ferry` only / `ferry-base` only (`--ferry-node-flag`, `--base-node-flag`). */
+  ferryNodeFlags?: string[];
+  baseNodeFlags?: string[];
   /** queued_rss: offline persistent sessions × messages queued for each. */
   queuedSessions: number;
   queuedPerSession: number;
@@ -600,8 +603,16 @@ async function connects(ctx: RunContext): Promise<Measurement> {
   });
 }
 
-async function idleRss(ctx: RunContext): Promise<Measurement> {
+/** Idle connections over TCP or WebSocket (Ferry's ws listener, path /mqtt); `storm`: persistent sessions, then all drop and come back. */
+interface IdleSpec {
+  readonly ws: boolean;
+  readonly storm: boolean;
+}
+
+async function idleRss(ctx: RunContext, spec: IdleSpec = { ws: false, storm: false }): Promise<Measurement> {
   const { broker, opts, runId } = ctx;
+  const port = spec.ws ? broker.wsPort : broker.port;
+  if (port === undefined) throw new Error(`${broker.name} has no WebSocket listener here`);
   return withWorkers(async (spawn) => {
     await sleep(300);
     const before = procRssBytes(broker.pid);
@@ -611,7 +622,7 @@ async function idleRss(ctx: RunContext): Promise<Measurement> {
     const t = Date.now();
     const workers = Array.from({ length: nWorkers }, (_, i) => {
       const count = Math.min(per, opts.idleConns - i * per);
-      return spawn(`idle${i}`, { role: 'idle', host: HOST, port: broker.port, count, concurrency: 200, clientPrefix: `${runId}-i${i}` });
+      return spawn(`idle${i}`, { role: 'idle', host: HOST, port, count, concurrency: 200, clientPrefix: `${runId}-i${i}`, ws: spec.ws, persistent: spec.storm });
     });
     const ready = await Promise.all(workers.map((w) => w.next('ready', 120_000)));
     const setupS = (Date.now() - t) / 1000;
@@ -627,10 +638,24 @@ async function idleRss(ctx: RunContext): Promise<Measurement> {
     }
     const still = (await Promise.all(workers.map((w) => w.request({ type: 'report' }, 'report')))).reduce((a, r) => a + r.total, 0);
     const perConn = (after - before) / connected;
+    const setup = `${connected} connected (${failed} failed, ${connected - still} dropped) in ${setupS.toFixed(1)} s`;
+    if (spec.storm) {
+      const cpu0 = procCpuUs(broker.pid);
+      const r = await Promise.all(workers.map((w) => w.request({ type: 'storm' }, 'stormed', 120_000)));
+      const cpuS = (procCpuUs(broker.pid) - cpu0) / 1e6;
+      const back = r.reduce((a, x) => a + x.connected, 0);
+      const present = r.reduce((a, x) => a + x.sessionPresent, 0);
+      const secs = (Math.max(...r.map((x) => Number(x.doneNs))) - Math.min(...r.map((x) => Number(x.dropNs)))) / 1e9;
+      return {
+        metrics: { rate: back / secs, seconds: secs, back, present },
+        gen: [],
+        note: `${setup}; all dropped at once: ${back} back (${r.reduce((a, x) => a + x.failed, 0)} failed, ${present} session present) in ${secs.toFixed(2)} s, broker ${cpuS.toFixed(2)} CPU-s`,
+      };
+    }
     return {
-      metrics: { perConn, connected, rssBefore: before, rssAfter: after },
+      metrics: { perConn, connected, rssBefore: before, rssAfter: after, setupRate: connected / setupS },
       gen: [],
-      note: `${connected} connected (${failed} failed, ${connected - still} dropped) in ${setupS.toFixed(1)} s, RSS ${(before / 2 ** 20).toFixed(1)} → ${(after / 2 ** 20).toFixed(1)} MB`,
+      note: `${setup} (${Math.round(connected / setupS)}/s), RSS ${(before / 2 ** 20).toFixed(1)} → ${(after / 2 ** 20).toFixed(1)} MB`,
     };
   });
 }
@@ -641,6 +666,7 @@ export function buildScenarios(opts: Options): Scenario[] {
   const b = `${opts.size}b`;
   const rateMetric = (label: string, target?: string): Metric => ({ key: 'rate', label, better: 'higher', fmt: fmtRate, ...(target ? { target } : {}) });
   const qosTopic = (i: number): string => `bench/${i}/data`;
+  const idleTag = opts.idleConns >= 1000 ? `${opts.idleConns / 1000}k` : String(opts.idleConns);
   return [
     {
       name: `qos0_1to1_${b}`,
@@ -687,10 +713,26 @@ export function buildScenarios(opts: Options): Scenario[] {
       },
     },
     {
-      name: `idle_rss_${opts.idleConns >= 1000 ? `${opts.idleConns / 1000}k` : opts.idleConns}`,
+      name: `idle_rss_${idleTag}`,
       description: `RSS growth per idle connection (CONNECT/CONNACK, no subscription) with ${opts.idleConns} connections`,
-      metrics: [{ key: 'perConn', label: 'RSS per idle conn', better: 'lower', fmt: fmtBytes, target: '≤ 6 KB' }],
-      run: idleRss,
+      metrics: [{ key: 'perConn', label: 'RSS per idle conn', better: 'lower', fmt: fmtBytes, target: '≤ 2.5 KB' }],
+      run: (ctx) => idleRss(ctx),
+    },
+    {
+      name: `idle_rss_ws_${idleTag}`,
+      description: `RSS growth per idle MQTT-over-WebSocket connection (ws://…/mqtt, CONNECT/CONNACK, no subscription) with ${opts.idleConns} connections (Ferry only: the Debian Mosquitto has no WebSocket support)`,
+      metrics: [{ key: 'perConn', label: 'RSS per idle WS conn', better: 'lower', fmt: fmtBytes, target: '≤ 3 KB' }],
+      run: (ctx) => idleRss(ctx, { ws: true, storm: false }),
+    },
+    {
+      name: `reconnect_storm_${idleTag}`,
+      description: `${opts.idleConns} persistent sessions (clean session 0) connected; all drop at once (no DISCONNECT) and reconnect with the same client ids; time to the last CONNACK`,
+      metrics: [
+        { key: 'rate', label: 'reconnects/s', better: 'higher', fmt: fmtRate },
+        { key: 'seconds', label: 'storm duration (s)', better: 'lower', fmt: (v) => v.toFixed(2) },
+      ],
+      optIn: true,
+      run: (ctx) => idleRss(ctx, { ws: false, storm: true }),
     },
     {
       name: `durable_offline_${b}`,

@@ -6,6 +6,7 @@
  * Hot paths avoid per-message allocation: QoS 0 publishers write one
  * pre-built batch buffer repeatedly, subscribers only walk fixed headers.
  */
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import type { FromWorker, ToWorker, WorkerConfig, SubConfig, PubConfig, ConnectConfig, IdleConfig, LatencyStats } from './ipc.js';
 import {
@@ -60,8 +61,10 @@ let runtimeErrors = 0;
  * @param onConnack called synchronously on CONNACK, before any packet that follows it in the same
  *   TCP chunk (a resumed session's queued messages do), so a handler set there sees them all.
  */
-function openClient(host: string, port: number, clientId: string, clean = true, onConnack?: (c: Client) => void): Promise<Client> {
+function openClient(host: string, port: number, clientId: string, clean = true, onConnack?: (c: Client) => void, ws = false): Promise<Client> {
   return new Promise((resolve, reject) => {
+    // WebSocket: the handshake, then MQTT inside binary frames (wsIn unwraps them into `reader`).
+    let wsIn: ((chunk: Buffer) => void) | null = null;
     // `onread` with a per-socket static buffer: no Buffer allocation per TCP read.
     const readBuf = Buffer.allocUnsafe(64 * 1024);
     const socket = net.connect({
@@ -72,7 +75,9 @@ function openClient(host: string, port: number, clientId: string, clean = true, 
         buffer: readBuf,
         callback: (n: number, buf: Uint8Array) => {
           client.beforeChunk();
-          reader.push(Buffer.from(buf.buffer, buf.byteOffset, n));
+          const chunk = Buffer.from(buf.buffer, buf.byteOffset, n);
+          if (wsIn) wsIn(chunk);
+          else reader.push(chunk);
           client.afterChunk();
           return true;
         },
@@ -99,7 +104,13 @@ function openClient(host: string, port: number, clientId: string, clean = true, 
       sessionPresent: false,
     };
     const reader = new PacketReader((t, f, b, s, e) => client.onPacket(t, f, b, s, e));
-    socket.once('connect', () => socket.write(buildConnect(clientId, 60, clean)));
+    if (ws) {
+      wsIn = wsUnwrapper(reader, (why) => {
+        socket.destroy();
+        reject(new Error(why));
+      });
+      socket.once('connect', () => socket.write(Buffer.concat([wsHandshake(host, port), wsFrame(buildConnect(clientId, 60, clean))])));
+    } else socket.once('connect', () => socket.write(buildConnect(clientId, 60, clean)));
     socket.on('error', (err) => {
       reject(err);
     });
@@ -111,6 +122,64 @@ function openClient(host: string, port: number, clientId: string, clean = true, 
       }
     });
   });
+}
+
+const WS_PATH = '/mqtt';
+
+function wsHandshake(host: string, port: number): Buffer {
+  return Buffer.from(
+    `GET ${WS_PATH} HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n`,
+    'latin1',
+  );
+}
+
+/** One masked binary frame (mask key 0: the payload goes out as is, which is legal). */
+function wsFrame(payload: Buffer): Buffer {
+  const len = payload.length;
+  const head = len < 126 ? Buffer.from([0x82, 0x80 | len, 0, 0, 0, 0]) : Buffer.from([0x82, 0x80 | 126, len >> 8, len & 0xff, 0, 0, 0, 0]);
+  return Buffer.concat([head, payload]);
+}
+
+/** Reads the 101 response, then feeds the payloads of the server's (unmasked) data frames to `reader`. */
+function wsUnwrapper(reader: PacketReader, fail: (why: string) => void): (chunk: Buffer) => void {
+  let pending: Buffer | null = null;
+  let upgraded = false;
+  return (chunk) => {
+    let b = pending ? Buffer.concat([pending, chunk]) : chunk;
+    pending = null;
+    if (!upgraded) {
+      const end = b.indexOf('\r\n\r\n');
+      if (end === -1) {
+        pending = Buffer.from(b);
+        return;
+      }
+      const status = b.subarray(0, b.indexOf('\r\n')).toString('latin1');
+      if (!status.startsWith('HTTP/1.1 101')) return fail(`WebSocket handshake refused: ${status}`);
+      upgraded = true;
+      b = b.subarray(end + 4);
+    }
+    let off = 0;
+    while (b.length - off >= 2) {
+      const op = b[off]! & 0x0f;
+      let len = b[off + 1]! & 0x7f;
+      let h = 2;
+      if (len === 126) {
+        if (b.length - off < 4) break;
+        len = b.readUInt16BE(off + 2);
+        h = 4;
+      } else if (len === 127) {
+        if (b.length - off < 10) break;
+        len = Number(b.readBigUInt64BE(off + 2));
+        h = 10;
+      }
+      if (b.length - off < h + len) break;
+      if (op === 0 || op === 2) reader.push(b.subarray(off + h, off + h + len));
+      else if (op === 8) return fail('WebSocket closed by the server');
+      off += h + len;
+    }
+    if (off < b.length) pending = Buffer.from(b.subarray(off));
+  };
 }
 
 function subscribe(client: Client, topic: string, qos: 0 | 1): Promise<void> {
@@ -174,6 +243,7 @@ interface Role {
   acked?: () => number;
   dups?: () => number;
   reconnect?: (count: number) => Promise<{ connected: number; failed: number; sessionPresent: number }>;
+  storm?: () => Promise<{ connected: number; failed: number; sessionPresent: number; dropNs: number; doneNs: number }>;
 }
 
 /** DISCONNECT, then wait for the broker to close the socket (or 2 s). */
@@ -541,16 +611,37 @@ function runConnect(cfg: ConnectConfig): { role: Role; ok: number; failed: numbe
 }
 
 async function runIdle(cfg: IdleConfig): Promise<{ role: Role; ok: number; failed: number }> {
-  const held: Client[] = [];
+  let held: Client[] = [];
   const ids = Array.from({ length: cfg.count }, (_, i) => `${cfg.clientPrefix}-${i}`);
-  const res = await connectAll(ids, cfg.concurrency, async (id) => {
-    held.push(await openClient(cfg.host, cfg.port, id));
-  });
-  for (const c of held) c.onPacket = () => {};
+  const clean = cfg.persistent !== true;
+  const open = async (id: string, into: Client[]): Promise<void> => {
+    const c = await openClient(cfg.host, cfg.port, id, clean, undefined, cfg.ws === true);
+    c.onPacket = () => {};
+    into.push(c);
+  };
+  const res = await connectAll(ids, cfg.concurrency, (id) => open(id, held));
   return {
     ok: res.ok,
     failed: res.failed,
-    role: { go() {}, stop() {}, total: () => held.filter((c) => !c.closedUnexpectedly).length },
+    role: {
+      go() {},
+      stop() {},
+      total: () => held.filter((c) => !c.closedUnexpectedly).length,
+      // Every client drops at once (no DISCONNECT: as when a gateway or the network fails), and all
+      // come straight back with the same client ids; done when the last CONNACK is in.
+      async storm() {
+        const dropNs = nowNs();
+        for (const c of held) {
+          c.expectClose = true;
+          c.socket.destroy();
+        }
+        const back: Client[] = [];
+        const r = await connectAll(ids, Math.max(cfg.concurrency, 500), (id) => open(id, back));
+        const doneNs = nowNs();
+        held = back;
+        return { connected: r.ok, failed: r.failed, sessionPresent: back.filter((c) => c.sessionPresent).length, dropNs, doneNs };
+      },
+    },
   };
 }
 
@@ -584,6 +675,13 @@ process.on('message', (msg: ToWorker) => {
       role
         .reconnect(msg.count)
         .then((r) => send({ type: 'reconnected', ...r }))
+        .catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));
+      break;
+    case 'storm':
+      if (!role?.storm) fail('storm: not an idle worker');
+      role
+        .storm()
+        .then((r) => send({ type: 'stormed', ...r, dropNs: String(r.dropNs), doneNs: String(r.doneNs) }))
         .catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));
       break;
     case 'report':
