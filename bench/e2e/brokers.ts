@@ -23,6 +23,8 @@ export const ferryCli: Record<'ferry' | 'ferry-base', string> = {
 const AEDES_SERVER = path.join(here, 'aedes-server.js');
 export const MOSQUITTO_BIN = '/usr/sbin/mosquitto';
 export const HOST = '127.0.0.1';
+/** Node flags Ferry is started with, as `npm start`, the `ferry` bin and the image do (issue 15). */
+export const FERRY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
 /** Soft open-files limit requested for broker processes (hard limit on the bench box is 20,000). */
 const NOFILE = 20000;
 
@@ -158,6 +160,7 @@ export async function startBroker(name: BrokerName, workDir: string, noDelay = t
   const logFile = path.join(dir, 'broker.log');
   let argv: string[];
   let wsPort: number | undefined;
+  let ferryEnv: Record<string, string> = {};
   if (name === 'mosquitto') {
     const conf = path.join(dir, 'mosquitto.conf');
     fs.writeFileSync(
@@ -189,7 +192,13 @@ export async function startBroker(name: BrokerName, workDir: string, noDelay = t
     const dataDir = path.join(dir, 'data');
     fs.mkdirSync(dataDir);
     wsPort = await freePort();
-    argv = [process.execPath, ...(fo.nodeArgs ?? []), ...ferryArgs(dataDir, port, fo, cli, wsPort)];
+    // As npm start / the ferry bin / the image start it; a later --max-semi-space-size wins, and
+    // FERRY_SEMI_SPACE_MB follows it so that Ferry does not start node a second time (the pid
+    // measured here must be the broker's).
+    const nodeArgs = [...FERRY_NODE_FLAGS, ...(fo.nodeArgs ?? [])];
+    const semi = nodeArgs.filter((a) => a.startsWith('--max-semi-space-size=')).at(-1);
+    if (semi !== undefined) ferryEnv = { FERRY_SEMI_SPACE_MB: semi.slice(semi.indexOf('=') + 1) };
+    argv = [process.execPath, ...nodeArgs, ...ferryArgs(dataDir, port, fo, cli, wsPort)];
   }
 
   const log = fs.openSync(logFile, 'a');
@@ -197,7 +206,7 @@ export async function startBroker(name: BrokerName, workDir: string, noDelay = t
   const proc = spawn('/bin/sh', ['-c', `ulimit -n ${NOFILE} 2>/dev/null; exec "$@"`, 'sh', ...argv], {
     stdio: ['ignore', log, log],
     cwd: dir,
-    env: { ...process.env, NODE_ENV: 'production', ...fo.env },
+    env: { ...process.env, NODE_ENV: 'production', ...ferryEnv, ...fo.env },
   });
   fs.closeSync(log);
   live.add(proc);

@@ -653,7 +653,8 @@ async function setup(cfg: WorkerConfig): Promise<void> {
   const t = Date.now();
   const r =
     cfg.role === 'sub' ? runSub(cfg) : cfg.role === 'pub' ? runPub(cfg) : cfg.role === 'idle' ? runIdle(cfg) : Promise.resolve(runConnect(cfg));
-  const res = await withTimeout(r, SETUP_TIMEOUT_MS, `${cfg.role} setup`);
+  // 5,000 idle connections per process take longer than 30 s on a loaded machine.
+  const res = await withTimeout(r, cfg.role === 'idle' ? 4 * SETUP_TIMEOUT_MS : SETUP_TIMEOUT_MS, `${cfg.role} setup`);
   role = res.role;
   runtimeErrors = 0;
   send({ type: 'ready', connected: res.ok, failed: res.failed, setupMs: Date.now() - t });

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 /**
  * The `ferry` command.
  *   ferry start [flags]   run in the foreground; SIGTERM/SIGINT → graceful stop → exit 0
@@ -18,6 +18,7 @@ import { installProcessFaultHandlers } from '../observability/process-faults.js'
 import type { RunningFerry } from '../server.js';
 import { runClientCommand } from './commands/index.js';
 import { EXIT_CODES, startFailureExitCode } from './exit-codes.js';
+import { REEXEC_ENV, SEMI_SPACE_FLAG, reexec, reexecNodeArgs, runningSemiSpaceMb, watchParent } from './semi-space.js';
 
 /** A second signal, or a graceful stop that takes longer than this, exits with code 1. */
 const STOP_TIMEOUT_MS = 15_000;
@@ -76,6 +77,20 @@ async function start(argv: readonly string[]): Promise<number | undefined> {
   if (loaded.serviceLinks.length > 0) {
     logger.info({ variables: loaded.serviceLinks }, 'ignoring Kubernetes service-link variables (not Ferry settings)');
   }
+  // The young generation can only be capped when node starts (semi-space.ts).
+  const semiSpaceMb = runningSemiSpaceMb(process.execArgv, process.env['NODE_OPTIONS']);
+  if (semiSpaceMb !== config.semiSpaceMb) {
+    if (process.env[REEXEC_ENV] === '1') {
+      logger.warn({ semiSpaceMb: config.semiSpaceMb, running: semiSpaceMb }, `node ignored ${SEMI_SPACE_FLAG}=${config.semiSpaceMb}; running with ${semiSpaceMb}`);
+    } else {
+      logger.info(
+        { semiSpaceMb: config.semiSpaceMb, running: semiSpaceMb },
+        `starting node again with ${SEMI_SPACE_FLAG}=${config.semiSpaceMb} (start node with this flag to avoid the extra process)`,
+      );
+      logSink.flush();
+      return reexec(reexecNodeArgs(process.execArgv, config.semiSpaceMb));
+    }
+  }
 
   // Signal handlers go in before anything starts: a signal during startup stops Ferry as soon as
   // it is up, instead of killing the process half-started.
@@ -105,6 +120,8 @@ async function start(argv: readonly string[]): Promise<number | undefined> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // Started again by a parent ferry (semi-space.ts): stop when that parent is gone.
+  watchParent(() => onSignal('SIGTERM'));
   // Last resort (docs/operations.md, "Unexpected errors"): a connection's errors close that
   // connection and never get here. An uncaught exception came from outside any connection and may
   // have left shared state half-updated, so Ferry stops (readiness off, clients closed, store

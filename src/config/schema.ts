@@ -46,6 +46,8 @@ export interface FerryConfig {
   logFormat: LogFormat;
   /** Bytes of log lines buffered for a slow stdout before lines are dropped (counted). */
   logBufferBytes: number;
+  /** V8 young generation cap, MiB per semi-space (node --max-semi-space-size); 0 = V8's own sizing. */
+  semiSpaceMb: number;
   /** Where sessions, queues and retained messages are kept (docs/storage.md). */
   storeEngine: 'sqlite' | 'memory';
   storeFsync: 'always' | 'interval' | 'off';
@@ -197,6 +199,10 @@ const ROWS = [
     description: 'Log lines a client can cause at will (refused publishes and subscriptions, protocol errors, refused logins) are written once per cause per client per this interval; the repeats are counted in one "(repeated)" line at its end.' },
   { key: 'logBufferBytes', group: 'general', type: 'integer', arg: 'BYTES', min: 64 * 1024, max: U32, default: 4 * 1024 * 1024,
     description: 'Log lines waiting for a slow stdout are kept up to this many bytes; beyond it lines are dropped and counted (ferry_limit_hits_total{limit="log_lines_dropped"}), so logging never stalls the broker.' },
+  // The launchers (package.json "start", the bin's first line, the Dockerfile) pass the same value:
+  // test/unit/cli/semi-space.test.ts keeps them in step.
+  { key: 'semiSpaceMb', group: 'general', type: 'integer', arg: 'MB', min: 0, max: 1024, default: 1,
+    description: "Cap on V8's young generation, MiB per semi-space (node's --max-semi-space-size); 0 = V8's own sizing (up to 16). During a connect storm V8 grows it to the maximum and keeps it resident (~32 MiB, 1.6 KB per connection at 20,000 idle connections); a cap of 1 costs a few percent of peak throughput (bench/RESULTS.md). npm start, the ferry command and the container image start node with --max-semi-space-size=1; when node runs with another value, Ferry starts node once more with this one and stays as its small parent process (start node with the flag to avoid that)." },
   // listeners
   { key: 'bind', group: 'listeners', type: 'string', arg: 'ADDR', default: '127.0.0.1',
     description: 'Address all listeners bind to. Any non-loopback address turns anonymous access off unless allowAnonymous is set explicitly.' },

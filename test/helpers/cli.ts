@@ -6,6 +6,11 @@ import type { Teardown } from './temp.js';
 
 /** dist/src/cli/main.js, from dist/test/helpers/cli.js. */
 export const CLI_PATH = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+/**
+ * Node flags `ferry start` is launched with by npm start, the ferry bin and the image (the
+ * semiSpaceMb default, src/cli/semi-space.ts): without them Ferry would start node a second time.
+ */
+export const NODE_FLAGS = ['--max-semi-space-size=1'] as const;
 
 export interface FerryChild {
   child: ChildProcess;
@@ -34,7 +39,7 @@ export async function spawnFerry(
   args: readonly string[],
   options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
 ): Promise<FerryChild> {
-  const child = spawn(process.execPath, [CLI_PATH, 'start', ...args], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, CLI_PATH, 'start', ...args], {
     env: cleanEnv(options.env),
     cwd: options.cwd ?? process.cwd(),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -93,7 +98,7 @@ export async function failedStart(
   env: Record<string, string> = {},
   timeoutMs = 30_000,
 ): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [CLI_PATH, 'start', ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...NODE_FLAGS, CLI_PATH, 'start', ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -7,14 +7,14 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CLI_PATH, cleanEnv, tempDir, waitFor } from '../helpers/index.js';
+import { CLI_PATH, NODE_FLAGS, cleanEnv, tempDir, waitFor } from '../helpers/index.js';
 
 const PORTS = ['--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--amqp-port', '-1'];
 
 for (const how of ['flag', 'env'] as const) {
   test(`log format - pretty (${how}) prints a banner with the listeners, data dir and sign-in, then readable lines`, async (t) => {
     const dataDir = join(tempDir(t), 'data');
-    const args = [CLI_PATH, 'start', '--data-dir', dataDir, ...PORTS, ...(how === 'flag' ? ['--log-format', 'pretty'] : [])];
+    const args = [...NODE_FLAGS, CLI_PATH, 'start', '--data-dir', dataDir, ...PORTS, ...(how === 'flag' ? ['--log-format', 'pretty'] : [])];
     const child = spawn(process.execPath, args, { env: cleanEnv(how === 'env' ? { FERRY_LOG_FORMAT: 'pretty' } : {}), stdio: ['ignore', 'pipe', 'pipe'] });
     t.after(() => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

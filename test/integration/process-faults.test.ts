@@ -9,13 +9,14 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { cleanEnv, tempDir, waitFor } from '../helpers/index.js';
+import { NODE_FLAGS, cleanEnv, tempDir, waitFor } from '../helpers/index.js';
 
 const CHILD = fileURLToPath(new URL('./process-faults-child.js', import.meta.url));
 
 test('process faults - an unhandled rejection is logged and counted, Ferry stays up; an uncaught exception stops it with exit 1', async (t) => {
   const child = fork(CHILD, ['--data-dir', tempDir(t), '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--amqp-port', '0'], {
     env: cleanEnv(),
+    execArgv: [...NODE_FLAGS],
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   t.after(() => {

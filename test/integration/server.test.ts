@@ -8,6 +8,7 @@ import { connect as tlsConnect } from 'node:tls';
 import WebSocket from 'ws';
 import {
   CLI_PATH,
+  NODE_FLAGS,
   captureLogger,
   cleanEnv,
   makeSelfSignedCert,
@@ -143,7 +144,7 @@ test('cli - unreadable TLS file fails startup', (t) => {
   const dir = tempDir(t);
   const res = spawnSync(
     process.execPath,
-    [CLI_PATH, 'start', '--data-dir', dir, '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--amqp-port', '0',
+    [...NODE_FLAGS, CLI_PATH, 'start', '--data-dir', dir, '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--amqp-port', '0',
       '--tls-cert', join(dir, 'nope.crt'), '--tls-key', join(dir, 'nope.key')],
     { encoding: 'utf8', env: cleanEnv() },
   );
