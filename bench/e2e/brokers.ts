@@ -25,6 +25,17 @@ export const MOSQUITTO_BIN = '/usr/sbin/mosquitto';
 export const HOST = '127.0.0.1';
 /** Node flags Ferry is started with, as `npm start`, the `ferry` bin and the image do (issue 15). */
 export const FERRY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+/** One self-signed certificate (P-256, CN localhost) per harness run, for the TLS listeners. */
+let tlsFiles: { cert: string; key: string } | null = null;
+function benchCert(workDir: string): { cert: string; key: string } {
+  if (tlsFiles !== null) return tlsFiles;
+  const cert = path.join(workDir, 'bench-tls.crt');
+  const key = path.join(workDir, 'bench-tls.key');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  tlsFiles = { cert, key };
+  return tlsFiles;
+}
+
 /** Soft open-files limit requested for broker processes (hard limit on the bench box is 20,000). */
 const NOFILE = 20000;
 
@@ -33,6 +44,8 @@ export interface BrokerHandle {
   readonly port: number;
   /** MQTT over WebSocket (path /mqtt), when the broker has such a listener (Ferry). */
   readonly wsPort?: number;
+  /** MQTT over TLS (a self-signed P-256 certificate made per harness run), Ferry and Mosquitto. */
+  readonly tlsPort?: number;
   readonly pid: number;
   readonly logFile: string;
   alive(): boolean;
@@ -160,6 +173,7 @@ export async function startBroker(name: BrokerName, workDir: string, noDelay = t
   const logFile = path.join(dir, 'broker.log');
   let argv: string[];
   let wsPort: number | undefined;
+  let tlsPort: number | undefined;
   let ferryEnv: Record<string, string> = {};
   if (name === 'mosquitto') {
     const conf = path.join(dir, 'mosquitto.conf');
@@ -175,6 +189,10 @@ export async function startBroker(name: BrokerName, workDir: string, noDelay = t
         // keep it well above anything a 5 s run can queue per subscriber.
         `max_queued_messages ${MAX_QUEUED}`,
         `set_tcp_nodelay ${String(noDelay)}`,
+        // MQTT over TLS for connect_rate_tls (per-listener settings follow their listener line)
+        `listener ${(tlsPort = await freePort())} ${HOST}`,
+        `certfile ${benchCert(workDir).cert}`,
+        `keyfile ${benchCert(workDir).key}`,
         ...(fo.persistence ? ['persistence true', `persistence_location ${dir}/`, ...MOSQUITTO_AUTOSAVE] : []),
         'log_dest stderr',
         'log_type error',
@@ -198,7 +216,9 @@ export async function startBroker(name: BrokerName, workDir: string, noDelay = t
     const nodeArgs = [...FERRY_NODE_FLAGS, ...(fo.nodeArgs ?? [])];
     const semi = nodeArgs.filter((a) => a.startsWith('--max-semi-space-size=')).at(-1);
     if (semi !== undefined) ferryEnv = { FERRY_SEMI_SPACE_MB: semi.slice(semi.indexOf('=') + 1) };
-    argv = [process.execPath, ...nodeArgs, ...ferryArgs(dataDir, port, fo, cli, wsPort)];
+    tlsPort = await freePort();
+    const tls = benchCert(workDir);
+    argv = [process.execPath, ...nodeArgs, ...ferryArgs(dataDir, port, fo, cli, wsPort), '--tls-cert', tls.cert, '--tls-key', tls.key, '--tls-port', String(tlsPort), '--wss-port', '0', '--amqps-port', '-1'];
   }
 
   const log = fs.openSync(logFile, 'a');
@@ -222,6 +242,7 @@ export async function startBroker(name: BrokerName, workDir: string, noDelay = t
     name,
     port,
     ...(wsPort === undefined ? {} : { wsPort }),
+    ...(tlsPort === undefined ? {} : { tlsPort }),
     pid,
     logFile,
     alive: () => exited === null,

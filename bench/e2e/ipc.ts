@@ -52,6 +52,8 @@ export interface ConnectConfig extends Common {
   readonly role: 'connect';
   readonly concurrency: number;
   readonly clientPrefix: string;
+  /** Over TLS (certificate not verified: the harness's self-signed one), a full handshake each time. */
+  readonly tls?: boolean;
 }
 
 export interface IdleConfig extends Common {

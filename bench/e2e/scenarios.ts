@@ -580,12 +580,14 @@ async function queuedRss(ctx: RunContext): Promise<Measurement> {
 // ---------------------------------------------------------------------------
 // connection scenarios
 
-async function connects(ctx: RunContext): Promise<Measurement> {
+async function connects(ctx: RunContext, overTls = false): Promise<Measurement> {
   const { broker, opts, runId } = ctx;
+  const port = overTls ? broker.tlsPort : broker.port;
+  if (port === undefined) throw new Error(`${broker.name} has no TLS listener here`);
   return withWorkers(async (spawn) => {
     const n = Math.max(1, opts.connectWorkers);
     const workers = Array.from({ length: n }, (_, i) =>
-      spawn(`connector${i}`, { role: 'connect', host: HOST, port: broker.port, concurrency: Math.ceil(opts.connectConcurrency / n), clientPrefix: `${runId}-c${i}` }),
+      spawn(`connector${i}`, { role: 'connect', host: HOST, port, concurrency: Math.ceil(opts.connectConcurrency / n), clientPrefix: `${runId}-c${i}`, tls: overTls }),
     );
     await Promise.all(workers.map((w) => w.next('ready', 10_000)));
     const m = await goAndMeasure(broker, workers, opts);
@@ -779,7 +781,13 @@ export function buildScenarios(opts: Options): Scenario[] {
       name: 'connect_rate',
       description: `connect + CONNACK + DISCONNECT, ${opts.connectConcurrency} in parallel`,
       metrics: [rateMetric('connects/s', '≥ 10k/s')],
-      run: connects,
+      run: (ctx) => connects(ctx),
+    },
+    {
+      name: 'connect_rate_tls',
+      description: `the same over TLS 1.3 (self-signed P-256 certificate, a full handshake per connect, no session resumption), ${opts.connectConcurrency} in parallel`,
+      metrics: [rateMetric('TLS connects/s')],
+      run: (ctx) => connects(ctx, true),
     },
   ];
 }

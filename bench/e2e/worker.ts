@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { FromWorker, ToWorker, WorkerConfig, SubConfig, PubConfig, ConnectConfig, IdleConfig, LatencyStats } from './ipc.js';
 import {
   PacketReader,
@@ -574,7 +575,9 @@ function runConnect(cfg: ConnectConfig): { role: Role; ok: number; failed: numbe
   let stopped = false;
   const one = (): void => {
     if (stopped || shuttingDown) return;
-    const socket = net.connect({ host: cfg.host, port: cfg.port, noDelay: true });
+    const socket = cfg.tls === true
+      ? tls.connect({ host: cfg.host, port: cfg.port, rejectUnauthorized: false, servername: 'localhost' })
+      : net.connect({ host: cfg.host, port: cfg.port, noDelay: true });
     let acked = false;
     socket.setTimeout(5000, () => socket.destroy());
     const reader = new PacketReader((type, _f, buf, bodyStart) => {
@@ -583,7 +586,7 @@ function runConnect(cfg: ConnectConfig): { role: Role; ok: number; failed: numbe
         socket.end(DISCONNECT);
       }
     });
-    socket.once('connect', () => socket.write(buildConnect(`${cfg.clientPrefix}-${seq++}`)));
+    socket.once(cfg.tls === true ? 'secureConnect' : 'connect', () => socket.write(buildConnect(`${cfg.clientPrefix}-${seq++}`)));
     socket.on('data', (chunk: Buffer) => reader.push(chunk));
     socket.on('error', () => {});
     socket.on('close', () => {
