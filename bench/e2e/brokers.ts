@@ -29,9 +29,14 @@ export const FERRY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
 let tlsFiles: { cert: string; key: string } | null = null;
 function benchCert(workDir: string): { cert: string; key: string } {
   if (tlsFiles !== null) return tlsFiles;
-  const cert = path.join(workDir, 'bench-tls.crt');
-  const key = path.join(workDir, 'bench-tls.key');
+  // Readable by Mosquitto, which drops root for its own user before it loads them.
+  const dir = fs.mkdtempSync(path.join(workDir, 'tls-'));
+  fs.chmodSync(workDir, 0o755);
+  fs.chmodSync(dir, 0o755);
+  const cert = path.join(dir, 'bench-tls.crt');
+  const key = path.join(dir, 'bench-tls.key');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  fs.chmodSync(key, 0o644); // a throwaway key for loopback benchmarks
   tlsFiles = { cert, key };
   return tlsFiles;
 }
