@@ -123,5 +123,7 @@ export type FromWorker =
       readonly acked?: number;
       /** Subscriber: PUBLISHes received with DUP=1. */
       readonly dups?: number;
+      /** Subscriber: hrtime (ns) of the read that brought the last PUBLISH so far (0 = none yet). */
+      readonly lastAtNs?: number;
     }
   | { readonly type: 'error'; readonly message: string };

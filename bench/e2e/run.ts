@@ -61,6 +61,7 @@ function usage(): never {
       '  --ferry-node-flag F      a node flag for broker "ferry" only (repeatable), e.g. --max-semi-space-size=1',
       '  --base-node-flag F       a node flag for broker "ferry-base" only (repeatable): same build, two node settings',
       '  --queued SxM             queued_rss: S offline persistent sessions × M messages each (default 1000x1000)',
+      '  --backlog N              backlog_drain: QoS 1 messages queued for the returning session (default 100000)',
       '  --wait-quiet S           before each run wait up to S s for the machine to be < 10% busy (default 0 = off)',
       '  --list                   list scenarios and exit',
       '  --no-save                do not write bench/results/*',
@@ -103,6 +104,7 @@ function parseArgs(argv: readonly string[]): Options & { list: boolean; waitQuie
     list: false,
     queuedSessions: 1000,
     queuedPerSession: 1000,
+    backlog: 100_000,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -165,6 +167,9 @@ function parseArgs(argv: readonly string[]): Options & { list: boolean; waitQuie
           o.queuedSessions = Number(m[1]);
           o.queuedPerSession = Number(m[2]);
         }
+        break;
+      case '--backlog':
+        o.backlog = Math.max(1, Math.floor(num()));
         break;
       case '--wait-quiet':
         o.waitQuiet = num();

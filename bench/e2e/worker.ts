@@ -243,6 +243,7 @@ interface Role {
   probeTotal?: () => number;
   acked?: () => number;
   dups?: () => number;
+  lastAtNs?: () => number;
   reconnect?: (count: number) => Promise<{ connected: number; failed: number; sessionPresent: number }>;
   storm?: () => Promise<{ connected: number; failed: number; sessionPresent: number; dropNs: number; doneNs: number }>;
 }
@@ -301,6 +302,22 @@ async function runSub(cfg: SubConfig): Promise<{ role: Role; ok: number; failed:
   let winStart = Infinity;
   let winEnd = -Infinity;
   let chunkNow = 0;
+  /** hrtime of the read that brought the last PUBLISH (backlog drain: time to the last message). */
+  let lastAtNs = 0;
+
+  /** Latency sample of one PUBLISH (send timestamp in the first 8 payload bytes). */
+  const sample = (flags: number, buf: Buffer, bodyStart: number): void => {
+    const payloadOff = bodyStart + 2 + buf.readUInt16BE(bodyStart) + ((flags & 0x06) !== 0 ? 2 : 0);
+    const sentAt = buf.readDoubleLE(payloadOff);
+    if (sentAt >= winStart && sentAt < winEnd) {
+      if (nSamples === samples.length) {
+        const bigger = new Float64Array(samples.length * 2);
+        bigger.set(samples);
+        samples = bigger;
+      }
+      samples[nSamples++] = (chunkNow - sentAt) / 1000;
+    }
+  };
 
   const clients: Client[] = [];
   const clean = cfg.persistent !== true;
@@ -317,10 +334,16 @@ async function runSub(cfg: SubConfig): Promise<{ role: Role; ok: number; failed:
       // Batch PUBACKs for a whole TCP chunk into one write (QoS 1 PUBLISHes; QoS 0 are just counted).
       let acks = Buffer.allocUnsafe(4 * 256);
       let nAcks = 0;
+      let before = received;
+      c.beforeChunk = () => {
+        chunkNow = nowNs();
+        before = received;
+      };
       c.onPacket = (type, flags, buf, bodyStart) => {
         if (type !== PKT_PUBLISH) return;
         received++;
         if ((flags & 0x08) !== 0) dups++;
+        if (cfg.latency) sample(flags, buf, bodyStart);
         if ((flags & 0x06) !== 0) {
           const idOff = bodyStart + 2 + buf.readUInt16BE(bodyStart);
           if ((nAcks + 1) * 4 > acks.length) {
@@ -337,6 +360,7 @@ async function runSub(cfg: SubConfig): Promise<{ role: Role; ok: number; failed:
         }
       };
       c.afterChunk = () => {
+        if (received !== before) lastAtNs = chunkNow;
         if (nAcks > 0) {
           c.socket.write(Buffer.from(acks.subarray(0, nAcks * 4)));
           nAcks = 0;
@@ -355,16 +379,7 @@ async function runSub(cfg: SubConfig): Promise<{ role: Role; ok: number; failed:
       c.onPacket = (type, flags, buf, bodyStart) => {
         if (type !== PKT_PUBLISH) return;
         received++;
-        const payloadOff = bodyStart + 2 + buf.readUInt16BE(bodyStart) + ((flags & 0x06) !== 0 ? 2 : 0);
-        const sentAt = buf.readDoubleLE(payloadOff);
-        if (sentAt >= winStart && sentAt < winEnd) {
-          if (nSamples === samples.length) {
-            const bigger = new Float64Array(samples.length * 2);
-            bigger.set(samples);
-            samples = bigger;
-          }
-          samples[nSamples++] = (chunkNow - sentAt) / 1000;
-        }
+        sample(flags, buf, bodyStart);
       };
     } else {
       c.onPacket = (type) => {
@@ -385,6 +400,7 @@ async function runSub(cfg: SubConfig): Promise<{ role: Role; ok: number; failed:
       stop() {},
       total: () => received,
       dups: () => dups,
+      lastAtNs: () => lastAtNs,
       // Summarised only after the driver has drained the broker, so messages
       // sent late in the window are still counted.
       latency: () => (cfg.latency ? latencyStats(samples, nSamples) : undefined),
@@ -443,7 +459,41 @@ async function runPub(cfg: PubConfig): Promise<{ role: Role; ok: number; failed:
     const tpl = buildPublish(topic, cfg.qos, cfg.payloadSize);
     const pktLen = tpl.bytes.length;
 
-    if (cfg.qos === 1) {
+    if (cfg.qos === 1 && cfg.rate > 0) {
+      // Open loop at a fixed rate, QoS 1 (latency): like the QoS 0 case below, packet ids cycle
+      // over 1..65535 and PUBACKs are only counted (at 10k msg/s a few are outstanding at once).
+      const perConn = cfg.rate / clients.length;
+      let nextId = 1;
+      c.onPacket = (type) => {
+        if (type === PKT_PUBACK) acked++;
+      };
+      starters.push(() => {
+        const begin = nowNs();
+        let mine = 0;
+        const tick = (): void => {
+          if (stopped) {
+            clearInterval(timer);
+            return;
+          }
+          const now = nowNs();
+          const due = Math.floor(((now - begin) / 1e9) * perConn) - mine;
+          if (due <= 0) return;
+          const out = Buffer.allocUnsafe(due * pktLen);
+          for (let i = 0; i < due; i++) {
+            const o = i * pktLen;
+            tpl.bytes.copy(out, o);
+            out[o + tpl.idOffset] = nextId >> 8;
+            out[o + tpl.idOffset + 1] = nextId & 0xff;
+            nextId = nextId === 65535 ? 1 : nextId + 1;
+            if (cfg.timestamp) out.writeDoubleLE(now, o + tpl.payloadOffset);
+          }
+          mine += due;
+          sent += due;
+          c.socket.write(out);
+        };
+        const timer = setInterval(tick, 1);
+      });
+    } else if (cfg.qos === 1) {
       // Closed loop: keep `inflight` PUBLISHes unacknowledged; every PUBACK
       // frees its packet id, which is immediately reused for the next PUBLISH.
       // With `topics`, successive PUBLISHes cycle over them.
@@ -694,6 +744,7 @@ process.on('message', (msg: ToWorker) => {
         const probeTotal = role?.probeTotal?.();
         const acked = role?.acked?.();
         const dups = role?.dups?.();
+        const lastAtNs = role?.lastAtNs?.();
         send({
           type: 'report',
           total: role?.total() ?? 0,
@@ -702,6 +753,7 @@ process.on('message', (msg: ToWorker) => {
           ...(probeTotal !== undefined ? { probeTotal } : {}),
           ...(acked !== undefined ? { acked } : {}),
           ...(dups !== undefined ? { dups } : {}),
+          ...(lastAtNs !== undefined ? { lastAtNs } : {}),
         });
       }
       break;
