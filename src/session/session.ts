@@ -21,8 +21,14 @@ import type { DropReason } from '../store/types.js';
 const EMPTY_MAP: ReadonlyMap<never, never> = new Map<never, never>();
 const EMPTY_SET: ReadonlySet<never> = new Set<never>();
 
-/** Queue entries a journaled session keeps in memory while connected; the rest stay stored. */
-const MEMORY_WINDOW = 256;
+/** Queue entries a journaled session reads from the store at once; the rest stay stored. */
+const MEMORY_WINDOW = 512;
+/**
+ * The next page is read once the queue in memory is down to this many entries, so it arrives
+ * while these still go out: a draining backlog does not stall for a store round trip per page.
+ * In memory at most MEMORY_WINDOW + REFILL_AT entries.
+ */
+const REFILL_AT = MEMORY_WINDOW / 2;
 
 export interface SubscriptionOptions {
   readonly qos: QoS;
@@ -328,16 +334,16 @@ export class Session {
     const now = Date.now();
     while (this.inflight.size < this.window) {
       const delivery = this.queue.shift();
-      if (delivery === undefined) {
-        if (this.hasStored) this.pageIn().catch((error: unknown) => link.internalError(error, 'continuation', 'queue-page-in'));
-        return;
-      }
+      if (delivery === undefined) break;
       if (delivery.message.isExpired(now)) {
         this.dropped('expired', null, delivery.message.traceId);
         this.journal?.unqueued(this, delivery);
         continue;
       }
       this.send(link, delivery);
+    }
+    if (this.hasStored && !this.paging && this.queue.length <= REFILL_AT) {
+      this.pageIn().catch((error: unknown) => link.internalError(error, 'continuation', 'queue-page-in'));
     }
   }
 
@@ -348,16 +354,21 @@ export class Session {
     this.paging = true;
     this.enqueuedWhilePaging = false;
     try {
-      const page = await journal.readQueue(this, this.pageCursor, MEMORY_WINDOW);
-      if (this.journal !== journal || this.link === null) return;
-      for (const delivery of page) {
-        this.queue.push(delivery);
-        this.pageCursor = delivery.seq ?? this.pageCursor;
+      const cursor = this.pageCursor;
+      const page = await journal.readQueue(this, cursor, MEMORY_WINDOW);
+      if (this.journal !== journal) return;
+      // Detached meanwhile, the page is stale (the next attach reads from the start again).
+      if (this.link !== null && this.pageCursor === cursor) {
+        for (const delivery of page) {
+          this.queue.push(delivery);
+          this.pageCursor = delivery.seq ?? this.pageCursor;
+        }
+        if (page.length < MEMORY_WINDOW && !this.enqueuedWhilePaging) this.hasStored = false;
       }
-      if (page.length < MEMORY_WINDOW && !this.enqueuedWhilePaging) this.hasStored = false;
     } finally {
       this.paging = false;
     }
+    // Also after a stale page: a client attached meanwhile found this read in progress.
     this.drain();
   }
 
