@@ -200,6 +200,10 @@ export class Persistence implements SessionJournal {
     if (delivery.seq !== undefined && delivery.seq !== 0) {
       this.store.moveToInflight(sessionKey(session), delivery.seq, packetId);
       delivery.seq = 0;
+      // The store may hold a move back to pair it with its completion (a QoS 1 redelivered under
+      // a new packet id after a crash is still at least once). QoS 2 must keep its packet id:
+      // its move is written with this turn's batch. A failed commit is reported by store health.
+      if (delivery.qos === 2) this.store.whenDurable().catch(() => undefined);
     } else {
       this.store.addInflight(sessionKey(session), packetId, this.info(delivery));
     }

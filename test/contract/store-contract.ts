@@ -416,6 +416,46 @@ export function runStoreContract(target: ContractTarget): void {
       assert.equal(await store.getMessage(a2[0]!), undefined);
     }, { limits: { ...bytesCapped, maxQueuedBytesPerSession: 0 } });
 
+    withStore('outbound in-flight: moved from the queue and completed before a commit leaves nothing behind', async ({ store }) => {
+      store.putSession(session('c1'));
+      const [a, b, c, d] = fill(store, 'c1', 4);
+      await store.commit();
+      const page = await store.readQueue('c1', 0, 10);
+      assert.equal(page.length, 4);
+      // A draining session: each entry goes into the window and is acknowledged in the same batch.
+      store.moveToInflight('c1', page[0]!.seq, 1);
+      store.moveToInflight('c1', page[1]!.seq, 2);
+      store.removeInflight('c1', 1); // PUBACK
+      // QoS 2 in one batch: the release needs the in-flight row, the completion then removes it.
+      store.moveToInflight('c1', page[2]!.seq, 3);
+      store.releaseInflight('c1', 3);
+      store.removeInflight('c1', 3);
+      // Packet id 1 is free again and reused for the last entry.
+      store.moveToInflight('c1', page[3]!.seq, 1);
+      assert.equal(store.queueDepth('c1'), 0);
+      await store.commit();
+      assert.equal(store.queueDepth('c1'), 0);
+      assert.deepEqual(await texts(store, 'c1'), []);
+      const state = (await loaded(store, 'c1'))!;
+      assert.deepEqual(
+        state.inflight.map((e) => [e.packetId, e.message?.payload.toString() ?? null]),
+        [
+          [2, 'm1'],
+          [1, 'm3'],
+        ],
+      );
+      assert.equal(await store.getMessage(a!), undefined, 'delivered: its message is gone');
+      assert.equal(await store.getMessage(c!), undefined);
+      assert.ok(await store.getMessage(b!));
+      assert.ok(await store.getMessage(d!));
+      assert.equal((await store.stats()).messages, 2);
+      store.removeInflight('c1', 2);
+      store.removeInflight('c1', 1);
+      await store.commit();
+      assert.deepEqual((await loaded(store, 'c1'))!.inflight, []);
+      assert.equal((await store.stats()).messages, 0);
+    });
+
     withStore('outbound in-flight: window order, QoS 2 release, completion', async ({ store }) => {
       store.putSession(session('c1'));
       const m1 = store.addMessage(message('direct'));

@@ -101,6 +101,9 @@ function applyOne(
     case Op.MoveToInflight:
       engine.inflight.moveFromQueue(str(0), num(1), num(2), num(3));
       return;
+    case Op.Delivered:
+      engine.queues.remove(str(0), num(1));
+      return;
     case Op.ReleaseInflight:
       engine.inflight.release(str(0), num(1));
       return;

@@ -97,6 +97,9 @@ export class Messages {
     }
     for (const [id, delta] of this.refDelta) {
       if (delta === 0) continue;
+      // At COMMIT a message whose last reference goes is deleted in one statement, not updated
+      // to 0 and then deleted (a draining queue: one per delivered message).
+      if (final && delta < 0 && s.deleteIfUnreferencedAfter.run(id, delta).changes > 0) continue;
       const row = s.addRefs.get(delta, id) as { refs: number } | undefined;
       if (row !== undefined && row.refs <= 0) this.maybeUnreferenced.add(id);
     }

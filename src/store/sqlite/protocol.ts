@@ -20,7 +20,6 @@ import type {
   LoadedSession,
   MessageRecord,
   PurgeResult,
-  QueuedMessage,
   RecordQuery,
   RetainedRecord,
   SessionRecord,
@@ -28,6 +27,7 @@ import type {
   StoredRecord,
   WillRecord,
 } from '../types.js';
+import type { QueuePage } from './queue-page.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -86,6 +86,11 @@ export const Op = {
   RemoveLog: 24,
   /** log */
   DropLog: 25,
+  /**
+   * clientId, queueSeq, packetId, inflightSeq: a MoveToInflight whose entry was completed in the
+   * same batch, rewritten in place (same arity): the queue entry is simply removed.
+   */
+  Delivered: 26,
 } as const;
 
 /** Arguments after each op code. */
@@ -115,6 +120,7 @@ export const OP_ARITY: Readonly<Record<number, number>> = {
   [Op.AppendLog]: 6,
   [Op.RemoveLog]: 2,
   [Op.DropLog]: 1,
+  [Op.Delivered]: 4,
 };
 
 export type OpValue = string | number | boolean | null | readonly number[];
@@ -191,7 +197,7 @@ export type Read =
 export type ReadResult =
   | MessageRecord
   | undefined
-  | QueuedMessage[]
+  | QueuePage
   | unknown
   | StoredRecord[]
   | LoadedSession[]

@@ -3,10 +3,11 @@
  * and in bytes (every drop reported through Corrections), removal, and paging in seq order. The
  * queue is never loaded whole.
  */
-import type { DeliveryInfo, DropReason, QueuedMessage, StoreQoS } from '../types.js';
+import type { DeliveryInfo, DropReason } from '../types.js';
 import type { Corrections } from './corrections.js';
 import type { Messages } from './messages.js';
-import { decodeIds, encodeIds, messageFromRow, type QueueRow } from './rows.js';
+import { packQueuePage, type QueuePage } from './queue-page.js';
+import { encodeIds, type QueueRow } from './rows.js';
 import type { SessionIndex } from './session-index.js';
 import type { Statements } from './statements.js';
 
@@ -107,21 +108,11 @@ export class Queues {
     this.index.count(state, -1, -row.bytes);
   }
 
-  read(clientId: string, afterSeq: number, limit: number): QueuedMessage[] {
+  /** A page of the queue after `afterSeq`, packed for the main thread (queue-page.ts). */
+  read(clientId: string, afterSeq: number, limit: number): QueuePage {
     const state = this.index.byClientId.get(clientId);
-    if (state === undefined || limit <= 0 || state.depth === 0) return [];
+    if (state === undefined || limit <= 0 || state.depth === 0) return packQueuePage([]);
     this.messages.applyPending(false);
-    const rows = this.s.readQueue.all(state.sid, afterSeq, limit) as QueueRow[];
-    return rows.map((row) => ({
-      clientId,
-      seq: row.seq,
-      messageId: row.message_id,
-      qos: row.dqos as StoreQoS,
-      retain: row.dretain === 1,
-      subscriptionIds: decodeIds(row.sub_ids),
-      shareGroup: row.share_group,
-      shareFilter: row.share_filter,
-      message: messageFromRow(row),
-    }));
+    return packQueuePage(this.s.readQueue.all(state.sid, afterSeq, limit) as QueueRow[]);
   }
 }

@@ -43,6 +43,7 @@ import {
 import { FAULT_FAIL_COMMITS, FAULT_SLOTS } from './faults.js';
 import { LOAD_PAGE } from './loading.js';
 import { Mirror } from './mirror.js';
+import { unpackQueuePage, type QueuePage } from './queue-page.js';
 import type { SqliteStoreOptions } from './options.js';
 import { Op, PROTOCOL_VERSION, type ErrorInfo, type OpenState, type OpValue, type Read, type Reply, type WorkerData } from './protocol.js';
 
@@ -86,6 +87,12 @@ export class SqliteStore implements Store {
   private flushTimer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   /** Set while the open batch holds only lazy ops (see `removeLog`): they wait for company. */
   private lazyTimer: NodeJS.Timeout | null = null;
+  /**
+   * The open batch's MoveToInflight ops by client and packet id (their index in `ops`): when the
+   * delivery completes before the batch leaves, the pair becomes one queue removal (Op.Delivered)
+   * and the store thread skips the in-flight row's insert and delete.
+   */
+  private openMoves = new Map<string, Map<number, number>>();
 
   // Batches sent and their waiters (upTo ascending).
   private batchNumber = 0;
@@ -243,6 +250,11 @@ export class SqliteStore implements Store {
    * A lazy op (a delivered or acknowledged log entry's removal) schedules no batch of its own: it
    * rides with the next one, at most LAZY_FLUSH_MS later. A consumer acknowledging as fast as a
    * producer appends would otherwise double the commits (and fsyncs) the producer waits for.
+   * The delivery ops of a session draining its stored queue (a queue entry moved into the
+   * window, an in-flight entry completed) are lazy too: no acknowledgement waits for them (after
+   * a crash, what they did not record yet is delivered again), so a drain commits about once per
+   * page instead of once per event-loop turn, and a batch holding both a delivery's move and its
+   * completion writes neither (`openMoves`).
    */
   private recordLazy(): void {
     if (this.closed) throw new StoreUnavailableError('store is closed');
@@ -285,6 +297,7 @@ export class SqliteStore implements Store {
     }
     const ops = this.ops;
     this.ops = [];
+    if (this.openMoves.size > 0) this.openMoves = new Map();
     this.blobParts = [];
     this.blobBytes = 0;
     if (this.openWait !== null) {
@@ -401,12 +414,19 @@ export class SqliteStore implements Store {
   private read<T>(read: Read): Promise<T> {
     if (this.dead !== null) return Promise.reject(this.unavailable());
     if (this.closed) return Promise.reject(new StoreUnavailableError('store is closed'));
-    this.flush(read.kind === 'purge');
+    // A queue page after a cursor does not need an open batch of lazy ops only: those touch
+    // entries at or before the session's cursor (moved into its window, completed), never one
+    // the page can hold. They go right behind the read, so a draining session gets its next
+    // page without waiting for them to be applied and committed.
+    const lazyBehind = read.kind === 'queue' && read.afterSeq > 0 && !this.flushScheduled;
+    if (!lazyBehind) this.flush(read.kind === 'purge');
     const id = this.nextRequest++;
-    return new Promise<T>((resolve, reject) => {
+    const answer = new Promise<T>((resolve, reject) => {
       this.requests.set(id, { resolve: resolve as (value: never) => void, reject });
       this.worker.postMessage({ type: 'read', id, read });
     });
+    if (lazyBehind) this.flush();
+    return answer;
   }
 
   // Sessions and subscriptions.
@@ -437,6 +457,7 @@ export class SqliteStore implements Store {
 
   deleteSession(clientId: string): boolean {
     if (!this.mirror.deleteSession(clientId)) return false;
+    this.openMoves.delete(clientId);
     this.record();
     this.ops.push(Op.DeleteSession, clientId);
     return true;
@@ -535,10 +556,7 @@ export class SqliteStore implements Store {
 
   readQueue(clientId: string, afterSeq: number, limit: number): Promise<QueuedMessage[]> {
     if (limit <= 0 || !this.mirror.has(clientId)) return Promise.resolve([]);
-    return this.read<QueuedMessage[]>({ kind: 'queue', clientId, afterSeq, limit }).then((page) => {
-      for (const entry of page) reviveMessage(entry.message);
-      return page;
-    });
+    return this.read<QueuePage>({ kind: 'queue', clientId, afterSeq, limit }).then((page) => unpackQueuePage(clientId, page));
   }
 
   queueDepth(clientId: string): number {
@@ -549,6 +567,7 @@ export class SqliteStore implements Store {
 
   addInflight(clientId: string, packetId: number, delivery: DeliveryInfo): number {
     this.mirror.live(clientId);
+    this.openMoves.get(clientId)?.delete(packetId);
     this.knownMessage(delivery.messageId);
     const seq = this.nextSeq++;
     this.record();
@@ -571,17 +590,32 @@ export class SqliteStore implements Store {
     this.mirror.live(clientId);
     this.mirror.addDepth(clientId, -1);
     const inflightSeq = this.nextSeq++;
-    this.record();
+    this.recordLazy();
+    let moves = this.openMoves.get(clientId);
+    if (moves === undefined) this.openMoves.set(clientId, (moves = new Map()));
+    moves.set(packetId, this.ops.length);
     this.ops.push(Op.MoveToInflight, clientId, seq, packetId, inflightSeq);
     return inflightSeq;
   }
 
   releaseInflight(clientId: string, packetId: number): void {
+    // The release needs the in-flight row: the move stays as it is.
+    this.openMoves.get(clientId)?.delete(packetId);
     this.clientOp(Op.ReleaseInflight, clientId, packetId);
   }
 
   removeInflight(clientId: string, packetId: number): void {
-    this.clientOp(Op.RemoveInflight, clientId, packetId);
+    const moves = this.openMoves.get(clientId);
+    const at = moves?.get(packetId);
+    if (at !== undefined) {
+      // Moved into the window and completed within this batch: only the queue entry goes.
+      moves!.delete(packetId);
+      this.ops[at] = Op.Delivered;
+      return;
+    }
+    if (!this.mirror.has(clientId)) return;
+    this.recordLazy();
+    this.ops.push(Op.RemoveInflight, clientId, packetId);
   }
 
   addInboundQos2(clientId: string, packetId: number): void {

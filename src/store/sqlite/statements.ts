@@ -40,6 +40,7 @@ export function prepareStatements(db: Database.Database) {
     getMessage: p(`SELECT id, topic, payload, qos, retain, properties, expires_at, created_at FROM messages WHERE id = ?`),
     addRefs: p(`UPDATE messages SET refs = refs + ? WHERE id = ? RETURNING refs`),
     deleteUnreferenced: p(`DELETE FROM messages WHERE id = ? AND refs <= 0`),
+    deleteIfUnreferencedAfter: p(`DELETE FROM messages WHERE id = ? AND refs + ? <= 0`),
     insertQueue: p(
       `INSERT INTO queue (seq, sid, instance_id, message_id, qos, retain, sub_ids, share_group, share_filter, created_at, expires_at, bytes)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

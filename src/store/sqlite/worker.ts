@@ -18,6 +18,7 @@ import { applyBatch } from './apply.js';
 import { SqliteEngine } from './engine.js';
 import { FAULT_FAIL_COMMITS } from './faults.js';
 import type { ErrorInfo, Read, ReadResult, Reply, Request, WorkerData } from './protocol.js';
+import { isQueuePage, queuePageTransfer } from './queue-page.js';
 
 const RETRY_FIRST_MS = 100;
 const NOTHING_PURGED = { expiredSessions: [], expiredMessages: 0, retentionDropped: 0, expiredRetained: 0, reclaimed: 0, done: true };
@@ -195,7 +196,9 @@ function retry(): void {
 
 function answer(id: number, read: Read): void {
   try {
-    post({ type: 'read', id, result: runRead(read) });
+    const result = runRead(read);
+    if (isQueuePage(result)) port.postMessage({ type: 'read', id, result } satisfies Reply, queuePageTransfer(result));
+    else post({ type: 'read', id, result });
   } catch (error) {
     post({ type: 'read-failed', id, error: errorInfo(error) });
   }
