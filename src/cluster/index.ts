@@ -83,7 +83,11 @@ export class Cluster {
       broker.extensions.onInterestChanged((instanceId, filter, added, group) => this.interest.changed(instanceId, filter, added, group)),
     );
     this.link.onChange((up) => {
-      if (up) this.interest.resync();
+      if (!up) return;
+      // The others may have dropped this node meanwhile, and this node them: exchange full lists,
+      // and count as not ready until presence has been written and read again.
+      this.interest.resync();
+      this.presence.reconnected();
     });
     this.opening = this.open().catch((err: unknown) => {
       if (!this.stopped) this.logger.error({ err }, 'cluster start failed');
@@ -115,8 +119,16 @@ export class Cluster {
     await this.beat();
     this.joined = true;
     this.logger.info({ nodeId: this.options.nodeId, nodes: [...this.presence.nodes.keys()] }, 'joined the cluster');
-    this.heartbeat = setInterval(() => {
-      this.beat().catch((err: unknown) => this.logger.error({ err }, 'cluster heartbeat failed'));
+    this.scheduleBeat();
+  }
+
+  /** One heartbeat after the other: a slow JetStream must not pile up overlapping writes and reads. */
+  private scheduleBeat(): void {
+    if (this.stopped) return;
+    this.heartbeat = setTimeout(() => {
+      this.beat()
+        .catch((err: unknown) => this.logger.error({ err }, 'cluster heartbeat failed'))
+        .finally(() => this.scheduleBeat());
     }, this.options.heartbeatMs);
     this.heartbeat.unref();
   }
@@ -130,6 +142,7 @@ export class Cluster {
       clients: this.broker.counters.connected,
       sessions,
       subscriptions: this.broker.subscriptionCount,
+      interest: this.interest.announced,
     });
     for (const nodeId of left) {
       if (nodeId === this.options.nodeId) continue;
@@ -138,13 +151,18 @@ export class Cluster {
       this.routing.nodeLeft(nodeId);
     }
     for (const nodeId of joined) if (nodeId !== this.options.nodeId) this.logger.info({ nodeId }, 'node joined the cluster');
+    // A node that (re)joined, or whose interest this node lost or is behind on, is asked for its list.
+    if (this.presence.problem === null) this.interest.reconcile(this.presence.nodes);
   }
 
   /** Why this node is not fully part of the cluster now (for /readyz); null when it is. */
   problem(): string | null {
     if (this.link.problem !== null) return this.link.problem;
     if (this.presence.problem !== null) return this.presence.problem;
-    return this.joined ? null : 'joining the cluster';
+    if (!this.joined) return 'joining the cluster';
+    // Ready means routing works: this node knows what every live node wants.
+    const unknown = this.interest.unknownOf(this.presence.nodes.keys());
+    return unknown.length === 0 ? null : `waiting for the interest of ${unknown.join(', ')}`;
   }
 
   status(): ClusterStatus {
@@ -177,7 +195,7 @@ export class Cluster {
   async close(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.heartbeat !== null) clearInterval(this.heartbeat);
+    if (this.heartbeat !== null) clearTimeout(this.heartbeat);
     for (const off of this.detach) off();
     if (this.joined) {
       this.interest.leave();

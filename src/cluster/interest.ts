@@ -110,6 +110,36 @@ export class Interest {
     this.connection?.publish(this.subjectsOf.interestSync(), '*');
   }
 
+  /** The version of this node's announcements (written into its presence record). */
+  get announced(): number {
+    return this.version;
+  }
+
+  /** Asks one node for its whole list (it answers on `<prefix>.i`, to everyone). */
+  requestFull(nodeId: string): void {
+    const connection = this.connection;
+    if (connection === null || connection.isClosed()) return;
+    connection.publish(this.subjectsOf.interestSync(), nodeId);
+  }
+
+  /**
+   * The interest digest, each heartbeat: every node in presence must be known here at least at
+   * the version its record carries. A node that is unknown (never heard, or dropped while
+   * presence could not be read) or behind (a lost delta) is asked for its whole list.
+   */
+  reconcile(nodes: ReadonlyMap<string, { readonly interest?: number }>): void {
+    for (const [nodeId, record] of nodes) {
+      if (nodeId === this.nodeId) continue;
+      const known = this.remote.get(nodeId);
+      if (known === undefined || (record.interest !== undefined && known.v < record.interest)) this.requestFull(nodeId);
+    }
+  }
+
+  /** Nodes of `nodes` (other than this one) whose interest this node has not received. */
+  unknownOf(nodes: Iterable<string>): string[] {
+    return [...nodes].filter((id) => id !== this.nodeId && !this.remote.has(id));
+  }
+
   /** A subscription to `filter` (in share group `shareGroup`, or null) was added (or removed) on this node. */
   changed(instanceId: string, filter: string, added: boolean, shareGroup: string | null): void {
     const group = shareGroup ?? '';

@@ -3,7 +3,16 @@
  * heartbeat; the bucket's max age (three heartbeats) removes the record of a node that stopped
  * writing (crashed, cut off), and a node that stops cleanly deletes its own. Every node reads the
  * bucket each heartbeat, so each knows who is alive within about three heartbeats.
+ *
+ * Reading takes one stream-info request (the keys, without creating a consumer each heartbeat:
+ * consumer creation goes through the JetStream meta leader and stalls while it is re-elected) and
+ * one direct get per node, which any replica answers.
+ *
+ * After a time when presence could not be read, the other nodes' records may be old only because
+ * JetStream was down for everyone: a node is then counted as gone only if it still has not written
+ * three heartbeats after presence came back.
  */
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
@@ -16,6 +25,11 @@ export interface NodeRecord {
   readonly clients: number;
   readonly sessions: number;
   readonly subscriptions: number;
+  /**
+   * The version of the node's interest announcements when it wrote the record (interest.ts): a
+   * node that knows an older one asks for the full list. Absent in records of older builds.
+   */
+  readonly interest?: number;
 }
 
 /** The bucket key of a node id (KV keys allow fewer characters than node ids). */
@@ -25,10 +39,13 @@ function keyOf(nodeId: string): string {
 
 export class Presence {
   private kv: KV | null = null;
+  private jsm: JetStreamManager | null = null;
   /** Alive nodes as last read, this one included once it wrote its record. */
   nodes = new Map<string, NodeRecord>();
   /** Why presence could not be written or read at the last heartbeat; null when it could. */
   problem: string | null = null;
+  /** When presence became readable again after it was not (0: no outage to forgive). */
+  private recoveredAt = 0;
 
   constructor(
     private readonly bucket: string,
@@ -40,6 +57,7 @@ export class Presence {
 
   async open(connection: NatsConnection): Promise<void> {
     const kvm = new Kvm(connection);
+    this.jsm = await jetstreamManager(connection);
     try {
       this.kv = await kvm.create(this.bucket, { ttl: this.heartbeatMs * 3, replicas: this.replicas, history: 1 });
     } catch (err) {
@@ -49,17 +67,27 @@ export class Presence {
     }
   }
 
+  /** The NATS connection came back: presence counts as unconfirmed until the next heartbeat has written and read it. */
+  reconnected(): void {
+    if (this.kv !== null && this.problem === null) this.problem = 'reconnected to NATS; cluster presence not yet confirmed';
+  }
+
   /** Writes this node's record, then reads everyone's. Returns the node ids that appeared and disappeared. */
   async beat(record: Omit<NodeRecord, 'version' | 'nodeId' | 'updatedAt'>): Promise<{ joined: string[]; left: string[] }> {
     const kv = this.kv;
-    if (kv === null) return { joined: [], left: [] };
+    const jsm = this.jsm;
+    if (kv === null || jsm === null) return { joined: [], left: [] };
     try {
       const own: NodeRecord = { version: 1, nodeId: this.nodeId, updatedAt: new Date().toISOString(), ...record };
       await kv.put(keyOf(this.nodeId), JSON.stringify(own));
       const seen = new Map<string, NodeRecord>();
-      const staleBefore = Date.now() - this.heartbeatMs * 3;
-      for await (const key of await kv.keys()) {
-        const entry = await kv.get(key);
+      const now = Date.now();
+      const staleBefore = now - this.heartbeatMs * 3;
+      const stream = `KV_${this.bucket}`;
+      const prefix = `$KV.${this.bucket}.`;
+      const info = await jsm.streams.info(stream, { subjects_filter: `${prefix}>` });
+      for (const subject of Object.keys(info.state.subjects ?? {})) {
+        const entry = await kv.get(subject.slice(prefix.length));
         if (entry === null || entry.operation !== 'PUT' || entry.created.getTime() < staleBefore) continue;
         try {
           const node = entry.json<NodeRecord>();
@@ -68,14 +96,23 @@ export class Presence {
           // Not a record of this version: ignored (a newer node would write another version).
         }
       }
+      if (this.problem?.startsWith('cluster presence:') === true) {
+        this.logger.warn('cluster presence readable again');
+        this.recoveredAt = now;
+      }
+      this.problem = null;
+      // Just after an outage, a record may be old because nobody could write: keep known nodes a while.
+      if (this.recoveredAt > staleBefore) {
+        for (const [id, node] of this.nodes) if (!seen.has(id)) seen.set(id, node);
+      }
       const joined = [...seen.keys()].filter((id) => !this.nodes.has(id));
       const left = [...this.nodes.keys()].filter((id) => !seen.has(id));
       this.nodes = seen;
-      if (this.problem !== null) this.logger.warn('cluster presence readable again');
-      this.problem = null;
       return { joined, left };
     } catch (err) {
-      if (this.problem === null) this.logger.error({ err: (err as Error).message }, 'cannot write or read cluster presence');
+      if (this.problem === null || !this.problem.startsWith('cluster presence:')) {
+        this.logger.error({ err: (err as Error).message }, 'cannot write or read cluster presence');
+      }
       this.problem = `cluster presence: ${(err as Error).message}`;
       return { joined: [], left: [] };
     }
