@@ -71,6 +71,8 @@ interface MemSession {
 /** Rows handled between two yields to the event loop in purgeExpired. */
 const PURGE_STEP = 500;
 
+const HEALTHY: StoreHealth = { ok: true };
+
 export class MemoryStore implements Store {
   private readonly sessions = new Map<string, MemSession>();
   /** Per instance, every live queue entry in seq order (for the instance cap and retention). */
@@ -99,18 +101,26 @@ export class MemoryStore implements Store {
   /** Drops of the open batch, reported when it commits (as the SQLite store does). */
   private pendingDrops: DroppedEntry[] = [];
 
-  constructor(options: StoreOptions = {}) {
+  /**
+   * `firstId`: where seqs and message ids start (a store that rebuilds its memory from elsewhere
+   * at every start, as the JetStream store, starts beyond the ids of its previous run).
+   */
+  constructor(options: StoreOptions = {}, firstId = 1) {
     const limits = options.limits ?? DEFAULT_QUEUE_LIMITS;
     this.limitsFor = typeof limits === 'function' ? limits : () => limits;
     this.batch = new GroupCommit(options.commitDelayMs ?? 0, () => this.flush());
+    this.nextSeq = firstId;
+    this.nextMessageId = firstId;
   }
 
   // Lifecycle.
 
   /** Memory never fails to write. */
-  readonly health: StoreHealth = { ok: true };
+  get health(): StoreHealth {
+    return HEALTHY;
+  }
 
-  onHealthChange(): void {
+  onHealthChange(_listener: (health: StoreHealth) => void): void {
     // never changes
   }
 
@@ -494,32 +504,43 @@ export class MemoryStore implements Store {
   async *loadSessions(): AsyncIterable<LoadedSession> {
     const ids = [...this.sessions.keys()].sort();
     for (const clientId of ids) {
-      const session = this.sessions.get(clientId);
-      if (session === undefined) continue;
-      const inflight: InflightRecord[] = [...session.inflight.values()]
-        .sort((a, b) => a.seq - b.seq)
-        .map((entry) => ({
-          clientId,
-          packetId: entry.packetId,
-          seq: entry.seq,
-          qos: entry.delivery.qos,
-          retain: entry.delivery.retain,
-          subscriptionIds: entry.delivery.subscriptionIds === null ? null : [...entry.delivery.subscriptionIds],
-          shareGroup: entry.delivery.shareGroup,
-          shareFilter: entry.delivery.shareFilter,
-          released: entry.released,
-          message: entry.messageId === null ? null : this.messages.get(entry.messageId)!.record,
-        }));
-      yield {
-        session: { ...session.record },
-        subscriptions: [...session.subscriptions.values()]
-          .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-          .map((s) => ({ ...s })),
-        inflight,
-        inboundQos2: [...session.inbound].sort((a, b) => a - b),
-        queueDepth: session.queue.size,
-      };
+      const state = this.sessionState(clientId);
+      if (state !== undefined) yield state;
     }
+  }
+
+  /** A session with its small state, as loadSessions yields it, at once (stores built on this one write it elsewhere). */
+  sessionState(clientId: string): LoadedSession | undefined {
+    const session = this.sessions.get(clientId);
+    if (session === undefined) return undefined;
+    const inflight: InflightRecord[] = [...session.inflight.values()]
+      .sort((a, b) => a.seq - b.seq)
+      .map((entry) => ({
+        clientId,
+        packetId: entry.packetId,
+        seq: entry.seq,
+        qos: entry.delivery.qos,
+        retain: entry.delivery.retain,
+        subscriptionIds: entry.delivery.subscriptionIds === null ? null : [...entry.delivery.subscriptionIds],
+        shareGroup: entry.delivery.shareGroup,
+        shareFilter: entry.delivery.shareFilter,
+        released: entry.released,
+        message: entry.messageId === null ? null : this.messages.get(entry.messageId)!.record,
+      }));
+    return {
+      session: { ...session.record },
+      subscriptions: [...session.subscriptions.values()]
+        .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+        .map((s) => ({ ...s })),
+      inflight,
+      inboundQos2: [...session.inbound].sort((a, b) => a - b),
+      queueDepth: session.queue.size,
+    };
+  }
+
+  /** A stored message at once (getMessage without the promise). */
+  messageRecord(id: MessageId): MessageRecord | undefined {
+    return this.messages.get(id)?.record;
   }
 
   async *loadRetained(): AsyncIterable<RetainedRecord> {

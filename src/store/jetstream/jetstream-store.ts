@@ -1,0 +1,829 @@
+/**
+ * The Store on NATS JetStream, for cluster mode (docs/cluster.md, "JetStream state").
+ *
+ * The node keeps a memory mirror of what it owns (this class IS the memory store, so every read
+ * is local and every rule of the contract — caps, drops, reference counts, purge — is the
+ * reference implementation's). Each mutation is recorded there synchronously and noted as
+ * pending; at the end of the turn (or `commitDelayMs` later) the pending changes go out as one
+ * batch of JetStream writes, and `whenDurable()` resolves when every PubAck of the batch is back
+ * (JetStream acknowledges once its replicas have it). One batch is written at a time, so a
+ * batch that resolves means everything recorded before it is durable.
+ *
+ * A failed write makes the store degraded as a failed SQLite commit does: the batch's waiters
+ * are rejected (nothing may be acknowledged), what was not written goes back into the next
+ * batch, which is retried every `retryMs` until it succeeds (recovered).
+ *
+ * Where things go (layout.ts): a session's record, subscriptions, in-flight window and inbound
+ * QoS 2 ids are one KV value, written with the revision this node last wrote or read
+ * (compare-and-set: a node that lost the session to another stops writing it); each queued
+ * delivery is one stream message on the session's subject, deleted by its stream sequence when
+ * delivered or dropped; retained messages, wills, metadata and keyed records are KV values;
+ * durable logs are stream messages under the node's own subject.
+ */
+import { createHash } from 'node:crypto';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { StoreUnavailableError } from '../errors.js';
+import { MemoryStore } from '../memory/memory-store.js';
+import type {
+  DeliveryInfo,
+  DroppedEntry,
+  MessageId,
+  MessageRecord,
+  PurgeResult,
+  SessionRecord,
+  StoreHealth,
+  StoreOptions,
+  SubscriptionRecord,
+  WillRecord,
+} from '../types.js';
+import {
+  decodeLogEntry,
+  decodeQueued,
+  decodeRetained,
+  decodeSession,
+  decodeWill,
+  encodeLogEntry,
+  encodeQueued,
+  encodeRetained,
+  encodeSession,
+  encodeWill,
+  sessionOwner,
+} from './codec.js';
+import { JetStreamLayout, untoken } from './layout.js';
+import { Pending, type LogAppend, type QueueAppend } from './pending.js';
+import { bucketEntries, openResources, streamEntries, type StoreResources } from './resources.js';
+
+export interface JetStreamStoreOptions extends StoreOptions {
+  /** An open connection; the store does not close it. */
+  readonly connection: NatsConnection;
+  /** First token of every bucket, stream and subject (clusterSubjectPrefix). */
+  readonly prefix: string;
+  /** This node: it owns the sessions of the clients connected to it. */
+  readonly nodeId: string;
+  /** JetStream replicas of every bucket and stream, when this node creates them. */
+  readonly replicas?: number;
+  /** How long a write waits for JetStream's answer, ms (default 5000). */
+  readonly writeTimeoutMs?: number;
+  /** While degraded, how often the pending batch is tried again, ms (default 1000). */
+  readonly retryMs?: number;
+  /** Lines for an operator (a session taken over by another node, an unreadable record). */
+  readonly warn?: (message: string, detail: Record<string, unknown>) => void;
+}
+
+const WRONG_LAST_SEQUENCE = 10071;
+const NO_MESSAGE_FOUND = 10037;
+
+function apiCode(err: unknown): number | undefined {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+interface Deferred {
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** A cut batch: what it writes, computed when it was cut. */
+interface Batch {
+  readonly sessions: Map<string, Uint8Array | null>;
+  readonly purges: Set<string>;
+  readonly rawDeletes: Set<number>;
+  readonly appends: Array<[number, QueueAppend]>;
+  readonly removals: Array<[number, string, number]>;
+  readonly retained: Map<string, MessageRecord | null>;
+  readonly wills: Map<string, WillRecord | null>;
+  readonly meta: Map<string, string | null>;
+  readonly logDrops: Set<string>;
+  readonly logAppends: Array<[number, LogAppend]>;
+  readonly logRemovals: Array<[number, string, number]>;
+}
+
+/** Opens the buckets and streams (creating them with `replicas`) and loads what this node owns. */
+export async function openJetStreamStore(options: JetStreamStoreOptions): Promise<JetStreamStore> {
+  const js = jetstream(options.connection, { timeout: options.writeTimeoutMs ?? 5000 });
+  const jsm = await jetstreamManager(options.connection, { timeout: options.writeTimeoutMs ?? 5000 });
+  const layout = new JetStreamLayout(options.prefix, options.nodeId);
+  const resources = await openResources(js, jsm, layout, options.replicas ?? 1);
+  const store = new JetStreamStore(options, js, jsm, layout, resources);
+  await store.load();
+  return store;
+}
+
+export class JetStreamStore extends MemoryStore {
+  readonly nodeId: string;
+  private pending = new Pending();
+  /** Suppresses the noting of writes while the mirror is filled from JetStream. */
+  private loading = false;
+
+  // What has been written (the stream sequences of entries, the revisions of session records).
+  private readonly queueSeqs = new Map<string, Map<number, number>>();
+  /** Each live session's queue generation (layout.queueSubject). */
+  private readonly gens = new Map<string, string>();
+  private genCounter = 0;
+  private readonly genPrefix: string;
+  /** Queue subjects of sessions deleted in this run, emptied once purgeExpired reclaimed their entries. */
+  private deadSubjects: string[] = [];
+  /** Entries of those sessions the mirror has not reclaimed yet. */
+  private deadOutstanding = 0;
+  /** Stream sequences of entries of deleted sessions found at start (reclaimed by purgeExpired). */
+  private loadedDead: number[] = [];
+  private readonly logSeqs = new Map<string, Map<number, number>>();
+  private readonly logGens = new Map<string, number>();
+  /** KV revision of each session record as this node last wrote or read it; 0: absent. */
+  private readonly revisions = new Map<string, number>();
+  /** Sessions another node has claimed: not written by this one until it owns them again (putSession). */
+  private readonly fenced = new Set<string>();
+
+  // Batching.
+  private timer: NodeJS.Immediate | NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private writing = false;
+  private openWaiter: Deferred | null = null;
+  private writingWaiter: Deferred | null = null;
+  private readonly commitDelayMs: number;
+  private readonly retryMs: number;
+  private readonly writeTimeoutMs: number;
+  private readonly idEpoch: number;
+  private stopped = false;
+  private closing: Promise<void> | null = null;
+
+  private currentHealth: StoreHealth = { ok: true };
+  private readonly healthListeners: Array<(health: StoreHealth) => void> = [];
+  private readonly storeDropListeners: Array<(dropped: readonly DroppedEntry[]) => void> = [];
+  private readonly warn: (message: string, detail: Record<string, unknown>) => void;
+
+  /** Use openJetStreamStore. */
+  constructor(
+    options: JetStreamStoreOptions,
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly layout: JetStreamLayout,
+    private readonly kv: StoreResources,
+  ) {
+    // Ids and seqs start beyond those of this node's previous run (microseconds of the clock).
+    const epoch = Date.now() * 1000;
+    super({ ...options, commitDelayMs: 0 }, epoch);
+    this.idEpoch = epoch;
+    this.genPrefix = `${createHash('sha1').update(options.nodeId).digest('hex').slice(0, 6)}${epoch.toString(36)}`;
+    this.nodeId = options.nodeId;
+    this.commitDelayMs = options.commitDelayMs ?? 0;
+    this.retryMs = options.retryMs ?? 1000;
+    this.writeTimeoutMs = options.writeTimeoutMs ?? 5000;
+    this.warn = options.warn ?? ((message, detail) => process.emitWarning(`${message} ${JSON.stringify(detail)}`, 'FerryStoreWarning'));
+    super.onDrop((dropped) => {
+      for (const d of dropped) this.queueRemoved(d.clientId, d.seq);
+      for (const listener of this.storeDropListeners) listener(dropped);
+    });
+  }
+
+  // Health and listeners.
+
+  override get health(): StoreHealth {
+    return this.currentHealth;
+  }
+
+  override onHealthChange(listener: (health: StoreHealth) => void): void {
+    this.healthListeners.push(listener);
+  }
+
+  override onDrop(listener: (dropped: readonly DroppedEntry[]) => void): void {
+    this.storeDropListeners.push(listener);
+  }
+
+  private setHealth(health: StoreHealth): void {
+    this.currentHealth = health;
+    for (const listener of this.healthListeners) listener(health);
+  }
+
+  // Batching and durability.
+
+  override whenDurable(): Promise<void> {
+    if (this.timer !== null || this.retryTimer !== null || !this.pending.empty) {
+      this.openWaiter ??= deferred();
+      return this.openWaiter.promise;
+    }
+    if (this.writing) {
+      this.writingWaiter ??= deferred();
+      return this.writingWaiter.promise;
+    }
+    return Promise.resolve();
+  }
+
+  override commit(): Promise<void> {
+    this.flushMirror(); // the mirror's batch: its drops become removals now
+    const durable = this.whenDurable();
+    if (this.retryTimer === null) this.run();
+    return durable;
+  }
+
+  override close(): Promise<void> {
+    this.closing ??= this.closeNow();
+    return this.closing;
+  }
+
+  private async closeNow(): Promise<void> {
+    try {
+      await this.commit();
+    } catch {
+      // degraded: what was never acknowledged stays unwritten; close anyway
+    }
+    this.stopped = true;
+    this.clearTimer();
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    const unwritten = new StoreUnavailableError('store is closed');
+    this.openWaiter?.reject(unwritten);
+    this.openWaiter = null;
+    await super.close();
+  }
+
+  /** Notes that something is pending: the batch goes at the end of the turn (or commitDelayMs). */
+  private touch(): void {
+    if (this.loading || this.stopped || this.timer !== null || this.retryTimer !== null || this.writing) return;
+    this.timer = this.commitDelayMs > 0 ? setTimeout(this.runNow, this.commitDelayMs) : setImmediate(this.runNow);
+  }
+
+  private readonly runNow = (): void => this.run();
+
+  /** Ends the mirror's own batch now (synchronous: it frees unreferenced messages and reports drops). */
+  private flushMirror(): void {
+    super.commit().catch((err: unknown) => this.warn('drop listener failed', { err: (err as Error).message }));
+  }
+
+  private clearTimer(): void {
+    if (this.timer === null) return;
+    if (this.commitDelayMs > 0) clearTimeout(this.timer as NodeJS.Timeout);
+    else clearImmediate(this.timer as NodeJS.Immediate);
+    this.timer = null;
+  }
+
+  /** Cuts the pending changes into a batch and writes it (one batch at a time). */
+  private run(): void {
+    this.clearTimer();
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    if (this.writing || this.stopped) return;
+    this.flushMirror();
+    const waiter = this.openWaiter;
+    this.openWaiter = null;
+    if (this.pending.empty) {
+      waiter?.resolve();
+      return;
+    }
+    const batch = this.cut();
+    this.writing = true;
+    this.writeBatch(batch).then(
+      () => this.finished(waiter, null),
+      (err: unknown) => this.finished(waiter, err instanceof Error ? err : new Error(String(err))),
+    );
+  }
+
+  private finished(waiter: Deferred | null, error: Error | null): void {
+    this.writing = false;
+    const writingWaiter = this.writingWaiter;
+    this.writingWaiter = null;
+    if (error === null) {
+      if (!this.currentHealth.ok) this.setHealth({ ok: true });
+      waiter?.resolve();
+      writingWaiter?.resolve();
+    } else {
+      const unavailable = new StoreUnavailableError(`store cannot write to JetStream: ${error.message}`, { cause: error });
+      if (this.currentHealth.ok) this.setHealth({ ok: false, reason: `JetStream: ${error.message}`, code: apiCode(error)?.toString() ?? null, since: Date.now() });
+      waiter?.reject(unavailable);
+      writingWaiter?.reject(unavailable);
+    }
+    if (this.stopped || this.pending.empty) {
+      // Nothing left: a waiter that came while the batch was written with nothing new is answered.
+      if (this.pending.empty && this.openWaiter !== null && error === null) {
+        this.openWaiter.resolve();
+        this.openWaiter = null;
+      }
+      return;
+    }
+    if (this.currentHealth.ok) this.run();
+    else this.retryTimer = setTimeout(this.runNow, this.retryMs);
+  }
+
+  private cut(): Batch {
+    const p = this.pending;
+    this.pending = new Pending();
+    const sessions = new Map<string, Uint8Array | null>();
+    for (const clientId of p.sessions) {
+      if (this.fenced.has(clientId)) continue;
+      const state = this.sessionState(clientId);
+      sessions.set(clientId, state === undefined ? null : encodeSession(this.nodeId, this.gens.get(clientId)!, state));
+    }
+    const removals: Array<[number, string, number]> = [];
+    for (const [seq, clientId] of p.removals) {
+      if (p.appends.delete(seq)) continue; // never written: nothing to delete
+      const streamSeq = this.queueSeqs.get(clientId)?.get(seq);
+      if (streamSeq !== undefined) removals.push([seq, clientId, streamSeq]);
+    }
+    const logRemovals: Array<[number, string, number]> = [];
+    for (const [seq, log] of p.logRemovals) {
+      if (p.logAppends.delete(seq)) continue;
+      const streamSeq = this.logSeqs.get(log)?.get(seq);
+      if (streamSeq !== undefined) logRemovals.push([seq, log, streamSeq]);
+    }
+    return {
+      sessions,
+      purges: new Set(p.purges),
+      rawDeletes: new Set(p.rawDeletes),
+      appends: [...p.appends],
+      removals,
+      retained: new Map(p.retained),
+      wills: new Map(p.wills),
+      meta: new Map(p.meta),
+      logDrops: new Set(p.logDrops),
+      logAppends: [...p.logAppends],
+      logRemovals,
+    };
+  }
+
+  /** Puts a batch's unwritten parts back into the pending changes. */
+  private giveBack(batch: Batch): void {
+    const p = this.pending;
+    for (const clientId of batch.sessions.keys()) p.sessions.add(clientId);
+    for (const subject of batch.purges) p.purges.add(subject);
+    for (const seq of batch.rawDeletes) p.rawDeletes.add(seq);
+    p.restoreAppends(batch.appends.filter(([, a]) => this.isCurrent(a)));
+    for (const [seq, clientId] of batch.removals) p.removals.set(seq, clientId);
+    for (const [k, v] of batch.retained) Pending.restore(p.retained, k, v);
+    for (const [k, v] of batch.wills) Pending.restore(p.wills, k, v);
+    for (const [k, v] of batch.meta) Pending.restore(p.meta, k, v);
+    for (const log of batch.logDrops) p.logDrops.add(log);
+    p.restoreLogAppends(batch.logAppends.filter(([, a]) => this.logGens.get(a.log) === a.gen));
+    for (const [seq, log] of batch.logRemovals) p.logRemovals.set(seq, log);
+  }
+
+  private async writeBatch(batch: Batch): Promise<void> {
+    const { layout, jsm } = this;
+    // Emptied queues and logs first: appends of the batch may go to the same subjects.
+    const first: Array<Promise<unknown>> = [];
+    for (const subject of batch.purges) first.push(jsm.streams.purge(layout.queuesStream, { filter: subject }));
+    for (const log of batch.logDrops) first.push(jsm.streams.purge(layout.logsStream, { filter: layout.logSubject(log) }));
+    if (first.length > 0) {
+      const failed = (await Promise.allSettled(first)).find((r) => r.status === 'rejected');
+      if (failed !== undefined) {
+        this.giveBack(batch);
+        throw failed.reason;
+      }
+    }
+
+    const p = (): Pending => this.pending;
+    const ops: Array<Promise<void>> = [];
+    const op = (write: Promise<unknown>, onFail: () => void): void => {
+      ops.push(
+        write.then(
+          () => undefined,
+          (err: unknown) => {
+            onFail();
+            throw err;
+          },
+        ),
+      );
+    };
+    for (const [clientId, data] of batch.sessions) op(this.writeSession(clientId, data), () => p().sessions.add(clientId));
+    const publish = { timeout: this.writeTimeoutMs };
+    for (const entry of batch.appends) {
+      const [seq, append] = entry;
+      op(
+        this.js.publish(append.subject, append.data, { ...publish, msgID: `${this.nodeId}/${this.idEpoch}/${seq}` }).then((ack) => {
+          if (!this.isCurrent(append)) return; // deleted since: reclaimed with its subject
+          let seqs = this.queueSeqs.get(append.clientId);
+          if (seqs === undefined) this.queueSeqs.set(append.clientId, (seqs = new Map()));
+          seqs.set(seq, ack.seq);
+        }),
+        () => {
+          if (this.isCurrent(append)) p().restoreAppends([entry]);
+        },
+      );
+    }
+    for (const [seq, clientId, streamSeq] of batch.removals) {
+      op(
+        this.deleteEntry(layout.queuesStream, streamSeq).then(() => this.queueSeqs.get(clientId)?.delete(seq)),
+        () => p().removals.set(seq, clientId),
+      );
+    }
+    for (const streamSeq of batch.rawDeletes) op(this.deleteEntry(layout.queuesStream, streamSeq), () => p().rawDeletes.add(streamSeq));
+    for (const [topic, message] of batch.retained) {
+      const key = layout.retainedKey(topic);
+      op(message === null ? this.kv.retained.delete(key) : this.kv.retained.put(key, encodeRetained(topic, message)), () =>
+        Pending.restore(p().retained, topic, message),
+      );
+    }
+    for (const [clientId, will] of batch.wills) {
+      const key = layout.willKey(clientId);
+      op(will === null ? this.kv.wills.delete(key) : this.kv.wills.put(key, encodeWill(this.nodeId, will)), () =>
+        Pending.restore(p().wills, clientId, will),
+      );
+    }
+    for (const [key, json] of batch.meta) {
+      op(json === null ? this.kv.meta.delete(key) : this.kv.meta.put(key, json), () => Pending.restore(p().meta, key, json));
+    }
+    for (const entry of batch.logAppends) {
+      const [seq, append] = entry;
+      op(
+        this.js.publish(layout.logSubject(append.log), append.data, { ...publish, msgID: `${this.nodeId}/${this.idEpoch}/${seq}` }).then((ack) => {
+          if (this.logGens.get(append.log) !== append.gen) return;
+          let seqs = this.logSeqs.get(append.log);
+          if (seqs === undefined) this.logSeqs.set(append.log, (seqs = new Map()));
+          seqs.set(seq, ack.seq);
+        }),
+        () => {
+          if (this.logGens.get(append.log) === append.gen) p().restoreLogAppends([entry]);
+        },
+      );
+    }
+    for (const [seq, log, streamSeq] of batch.logRemovals) {
+      op(
+        this.deleteEntry(layout.logsStream, streamSeq).then(() => this.logSeqs.get(log)?.delete(seq)),
+        () => p().logRemovals.set(seq, log),
+      );
+    }
+    const failed = (await Promise.allSettled(ops)).find((r) => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+  }
+
+  private async deleteEntry(stream: string, streamSeq: number): Promise<void> {
+    try {
+      await this.jsm.streams.deleteMessage(stream, streamSeq, false);
+    } catch (err) {
+      if (apiCode(err) !== NO_MESSAGE_FOUND) throw err; // already gone (a retry whose answer was lost)
+    }
+  }
+
+  /**
+   * Writes (or deletes, data null) a session record with the revision this node knows. A
+   * conflict means someone else wrote it: this node's own write whose answer was lost, or a
+   * first write here (the client moved to this node) → take the current revision and write; a
+   * record another node wrote after this node's → the session moved away: fenced, not written.
+   */
+  private async writeSession(clientId: string, data: Uint8Array | null): Promise<void> {
+    const kv = this.kv.sessions;
+    const key = this.layout.sessionKey(clientId);
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const revision = this.revisions.get(clientId);
+      try {
+        if (data === null) {
+          if (revision === undefined || revision === 0) return;
+          await kv.delete(key, { previousSeq: revision });
+          this.revisions.set(clientId, 0);
+        } else {
+          this.revisions.set(clientId, await kv.put(key, data, { previousSeq: revision ?? 0, timeout: this.writeTimeoutMs }));
+        }
+        return;
+      } catch (err) {
+        if (apiCode(err) !== WRONG_LAST_SEQUENCE && !/wrong last sequence/i.test((err as Error).message)) throw err;
+      }
+      const current = await kv.get(key);
+      if (current === null || current.operation !== 'PUT') {
+        this.revisions.set(clientId, current?.revision ?? 0);
+        if (data === null) return;
+        continue;
+      }
+      const owner = sessionOwner(current.value);
+      if (owner === this.nodeId || revision === undefined) {
+        this.revisions.set(clientId, current.revision);
+        continue;
+      }
+      this.fenced.add(clientId);
+      this.warn('session record written by another node since this one wrote it: the session moved there; this node stops writing it', {
+        clientId,
+        owner,
+      });
+      return;
+    }
+    throw new Error(`session ${clientId}: its record keeps changing under this node's writes`);
+  }
+
+  private isCurrent(append: QueueAppend): boolean {
+    const gen = this.gens.get(append.clientId);
+    return gen !== undefined && this.layout.queueSubject(append.clientId, gen) === append.subject;
+  }
+
+  // Noting changes (after the mirror took them: a refused call notes nothing).
+
+  private sessionChanged(clientId: string): void {
+    if (this.loading) return;
+    this.pending.sessions.add(clientId);
+    this.touch();
+  }
+
+  private queueRemoved(clientId: string, seq: number): void {
+    if (this.pending.appends.delete(seq)) return;
+    if (this.loading && !this.queueSeqs.get(clientId)?.has(seq)) return;
+    this.pending.removals.set(seq, clientId);
+    this.touch();
+  }
+
+  // Sessions and subscriptions.
+
+  override putSession(session: SessionRecord): void {
+    const created = this.getSession(session.clientId) === undefined;
+    super.putSession(session);
+    if (created && !this.loading) this.gens.set(session.clientId, `${this.genPrefix}${(++this.genCounter).toString(36)}`);
+    // This node owns the session now: write it even if another node had claimed it before.
+    if (this.fenced.delete(session.clientId)) this.revisions.delete(session.clientId);
+    this.sessionChanged(session.clientId);
+  }
+
+  override setDisconnectedAt(clientId: string, at: number | null): boolean {
+    const known = super.setDisconnectedAt(clientId, at);
+    if (known) this.sessionChanged(clientId);
+    return known;
+  }
+
+  /**
+   * The queue's entries stay in the mirror's reclaim list and on the session's subject until
+   * purgeExpired reclaims them (the contract); the subject is then emptied in one purge.
+   */
+  override deleteSession(clientId: string): boolean {
+    const depth = this.queueDepth(clientId);
+    if (!super.deleteSession(clientId)) return false;
+    const gen = this.gens.get(clientId);
+    this.gens.delete(clientId);
+    this.queueSeqs.delete(clientId);
+    // Appends not written yet still go (to the old subject): after a restart they are the reclaimable entries.
+    for (const [seq, owner] of this.pending.removals) if (owner === clientId) this.pending.removals.delete(seq);
+    if (gen !== undefined) this.deadSubjects.push(this.layout.queueSubject(clientId, gen));
+    this.deadOutstanding += depth;
+    this.sessionChanged(clientId);
+    return true;
+  }
+
+  override async purgeExpired(now: number, budget: number): Promise<PurgeResult> {
+    const result = await super.purgeExpired(now, budget);
+    this.deadOutstanding = Math.max(0, this.deadOutstanding - result.reclaimed);
+    if (this.deadOutstanding === 0 && this.deadSubjects.length > 0) {
+      for (const subject of this.deadSubjects) this.pending.purges.add(subject);
+      this.deadSubjects = [];
+      this.touch();
+    }
+    const used = result.expiredSessions.length + result.expiredMessages + result.retentionDropped + result.expiredRetained + result.reclaimed;
+    const take = Math.max(0, Math.min(budget - used, this.loadedDead.length));
+    if (take === 0) return { ...result, done: result.done && this.loadedDead.length === 0 };
+    for (const seq of this.loadedDead.splice(0, take)) this.pending.rawDeletes.add(seq);
+    this.touch();
+    return { ...result, reclaimed: result.reclaimed + take, done: result.done && this.loadedDead.length === 0 };
+  }
+
+  override putSubscription(subscription: SubscriptionRecord): void {
+    super.putSubscription(subscription);
+    this.sessionChanged(subscription.clientId);
+  }
+
+  override deleteSubscription(clientId: string, key: string): boolean {
+    const removed = super.deleteSubscription(clientId, key);
+    if (removed) this.sessionChanged(clientId);
+    return removed;
+  }
+
+  // Queues.
+
+  override enqueue(clientId: string, delivery: DeliveryInfo): number {
+    const seq = super.enqueue(clientId, delivery);
+    if (!this.loading) {
+      const message = this.messageRecord(delivery.messageId)!;
+      const subject = this.layout.queueSubject(clientId, this.gens.get(clientId)!);
+      this.pending.appends.set(seq, { clientId, subject, data: encodeQueued(delivery, message) });
+      this.touch();
+    }
+    return seq;
+  }
+
+  override removeQueued(clientId: string, seq: number): boolean {
+    const removed = super.removeQueued(clientId, seq);
+    if (removed) this.queueRemoved(clientId, seq);
+    return removed;
+  }
+
+  override moveToInflight(clientId: string, seq: number, packetId: number): number {
+    const inflightSeq = super.moveToInflight(clientId, seq, packetId);
+    if (inflightSeq > 0) this.queueRemoved(clientId, seq);
+    return inflightSeq;
+  }
+
+  // In-flight window and inbound QoS 2: parts of the session record.
+
+  override addInflight(clientId: string, packetId: number, delivery: DeliveryInfo): number {
+    const seq = super.addInflight(clientId, packetId, delivery);
+    this.sessionChanged(clientId);
+    return seq;
+  }
+
+  override releaseInflight(clientId: string, packetId: number): boolean {
+    const known = super.releaseInflight(clientId, packetId);
+    if (known) this.sessionChanged(clientId);
+    return known;
+  }
+
+  override removeInflight(clientId: string, packetId: number): boolean {
+    const known = super.removeInflight(clientId, packetId);
+    if (known) this.sessionChanged(clientId);
+    return known;
+  }
+
+  override addInboundQos2(clientId: string, packetId: number): void {
+    super.addInboundQos2(clientId, packetId);
+    this.sessionChanged(clientId);
+  }
+
+  override removeInboundQos2(clientId: string, packetId: number): boolean {
+    const known = super.removeInboundQos2(clientId, packetId);
+    if (known) this.sessionChanged(clientId);
+    return known;
+  }
+
+  // Retained, wills, metadata, records.
+
+  override setRetained(topic: string, messageId: MessageId): void {
+    super.setRetained(topic, messageId);
+    if (this.loading) return;
+    this.pending.retained.set(topic, this.messageRecord(messageId)!);
+    this.touch();
+  }
+
+  override deleteRetained(topic: string): boolean {
+    if (!super.deleteRetained(topic)) return false;
+    if (this.loading) return true;
+    this.pending.retained.set(topic, null);
+    this.touch();
+    return true;
+  }
+
+  override putWill(will: WillRecord): void {
+    super.putWill(will);
+    if (this.loading) return;
+    this.pending.wills.set(will.clientId, { ...will });
+    this.touch();
+  }
+
+  override deleteWill(clientId: string): boolean {
+    if (!super.deleteWill(clientId)) return false;
+    this.pending.wills.set(clientId, null);
+    this.touch();
+    return true;
+  }
+
+  override setMeta(key: string, value: unknown): void {
+    super.setMeta(key, value);
+    if (this.loading) return;
+    this.pending.meta.set(this.layout.metaKey(key), JSON.stringify(value));
+    this.touch();
+  }
+
+  override deleteMeta(key: string): boolean {
+    if (!super.deleteMeta(key)) return false;
+    this.pending.meta.set(this.layout.metaKey(key), null);
+    this.touch();
+    return true;
+  }
+
+  override putRecord(collection: string, key: string, value: unknown): void {
+    super.putRecord(collection, key, value);
+    if (this.loading) return;
+    this.pending.meta.set(this.layout.recordKey(collection, key), JSON.stringify(value));
+    this.touch();
+  }
+
+  override deleteRecord(collection: string, key: string): boolean {
+    if (!super.deleteRecord(collection, key)) return false;
+    this.pending.meta.set(this.layout.recordKey(collection, key), null);
+    this.touch();
+    return true;
+  }
+
+  // Logs.
+
+  override appendLog(log: string, meta: string, payload: Buffer, createdAt: number): number {
+    const seq = super.appendLog(log, meta, payload, createdAt);
+    if (!this.loading) {
+      this.pending.logAppends.set(seq, { log, gen: this.logGens.get(log) ?? 0, data: encodeLogEntry(log, meta, payload, createdAt) });
+      this.touch();
+    }
+    return seq;
+  }
+
+  override removeLog(log: string, seq: number): void {
+    super.removeLog(log, seq);
+    if (this.pending.logAppends.delete(seq)) return;
+    if (this.logSeqs.get(log)?.has(seq) !== true) return;
+    this.pending.logRemovals.set(seq, log);
+    this.touch();
+  }
+
+  override dropLog(log: string): void {
+    super.dropLog(log);
+    this.logGens.set(log, (this.logGens.get(log) ?? 0) + 1);
+    this.logSeqs.delete(log);
+    for (const [seq, append] of this.pending.logAppends) if (append.log === log) this.pending.logAppends.delete(seq);
+    for (const [seq, owner] of this.pending.logRemovals) if (owner === log) this.pending.logRemovals.delete(seq);
+    this.pending.logDrops.add(log);
+    this.touch();
+  }
+
+  // Loading.
+
+  /** Fills the mirror from JetStream: shared state, and the sessions, wills and logs this node owns. */
+  async load(): Promise<void> {
+    this.loading = true;
+    try {
+      for await (const { key, value } of bucketEntries(this.kv.meta)) {
+        const name = this.layout.parseMetaKey(key);
+        const json = Buffer.from(value).toString('utf8');
+        if (name === null) continue;
+        if ('meta' in name) super.setMeta(name.meta, JSON.parse(json));
+        else super.putRecord(name.collection, name.key, JSON.parse(json));
+      }
+      for await (const { key, value } of bucketEntries(this.kv.retained)) {
+        this.readable('retained message', key, () => {
+          const { topic, message } = decodeRetained(value);
+          super.setRetained(topic, super.addMessage(message));
+        });
+      }
+      // Every session's queue generation: an entry of none is a deleted session's (reclaimed by purgeExpired).
+      const live = new Map<string, string>();
+      for await (const { key, revision, value } of bucketEntries(this.kv.sessions)) {
+        this.readable('session', key, () => {
+          const doc = decodeSession(value);
+          live.set(doc.session.clientId, doc.gen);
+          if (doc.owner === this.nodeId) this.adopt(doc, revision);
+        });
+      }
+      for await (const entry of streamEntries(this.js, this.layout.queuesStream, this.layout.queueSubjects)) {
+        const { clientId, gen } = this.layout.parseQueueSubject(entry.subject);
+        if (live.get(clientId) !== gen) this.loadedDead.push(entry.seq);
+        else if (this.gens.get(clientId) === gen) {
+          this.readable('queue entry', `${clientId}#${entry.seq}`, () => this.adoptQueued(clientId, entry.seq, entry.data));
+        } // else another node's session
+      }
+      for await (const { key, value } of bucketEntries(this.kv.wills)) {
+        this.readable('will', key, () => {
+          const { owner, will } = decodeWill(value);
+          if (owner === this.nodeId) super.putWill(will);
+        });
+      }
+      for await (const entry of streamEntries(this.js, this.layout.logsStream, this.layout.ownLogSubjects)) {
+        this.readable('log entry', `${untoken(entry.subject.split('.').at(-1)!)}#${entry.seq}`, () => {
+          const { log, meta, payload, createdAt } = decodeLogEntry(entry.data);
+          const seq = super.appendLog(log, meta, payload, createdAt);
+          let seqs = this.logSeqs.get(log);
+          if (seqs === undefined) this.logSeqs.set(log, (seqs = new Map()));
+          seqs.set(seq, entry.seq);
+        });
+      }
+    } finally {
+      this.loading = false;
+    }
+    this.flushMirror(); // frees what loading left unreferenced; drops over the caps become removals
+    if (!this.pending.empty) this.touch();
+  }
+
+  /** Puts a session record read from JetStream into the mirror (as this node's). */
+  private adopt(doc: ReturnType<typeof decodeSession>, revision: number): void {
+    const clientId = doc.session.clientId;
+    super.putSession(doc.session);
+    for (const sub of doc.subscriptions) super.putSubscription(sub);
+    for (const entry of doc.inflight) {
+      const delivery = { qos: entry.qos, retain: entry.retain, subscriptionIds: entry.subscriptionIds, shareGroup: entry.shareGroup, shareFilter: entry.shareFilter };
+      // A released entry's message is gone (the client has it): a placeholder, freed at once.
+      const message = entry.message ?? { topic: '', payload: Buffer.alloc(0), qos: entry.qos, retain: false, properties: null, expiresAt: 0, createdAt: 0 };
+      super.addInflight(clientId, entry.packetId, { ...delivery, messageId: super.addMessage(message) });
+      if (entry.released) super.releaseInflight(clientId, entry.packetId);
+    }
+    for (const id of doc.inbound) super.addInboundQos2(clientId, id);
+    this.revisions.set(clientId, revision);
+    this.gens.set(clientId, doc.gen);
+  }
+
+  private adoptQueued(clientId: string, streamSeq: number, data: Uint8Array): void {
+    const { delivery, message } = decodeQueued(data);
+    const seq = super.enqueue(clientId, { ...delivery, messageId: super.addMessage(message) });
+    let seqs = this.queueSeqs.get(clientId);
+    if (seqs === undefined) this.queueSeqs.set(clientId, (seqs = new Map()));
+    seqs.set(seq, streamSeq);
+  }
+
+  /** Runs a decode; an unreadable record is reported and skipped, never silently. */
+  private readable(kind: string, key: string, body: () => void): void {
+    try {
+      body();
+    } catch (err) {
+      this.warn(`unreadable ${kind} in JetStream skipped`, { key, err: (err as Error).message });
+    }
+  }
+}
+

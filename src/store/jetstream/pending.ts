@@ -1,0 +1,73 @@
+/**
+ * What the JetStream store still has to write: the open batch, and (on failure) what a failed
+ * batch gives back. Values that are a key's whole state (sessions, retained, wills, metadata) are
+ * keyed, so a newer change supersedes an older one that never got written.
+ */
+import type { MessageRecord, WillRecord } from '../types.js';
+
+export interface QueueAppend {
+  readonly clientId: string;
+  /** The subject of the session's incarnation when queued (an append of a since-deleted one is not mapped). */
+  readonly subject: string;
+  readonly data: Uint8Array;
+}
+
+export interface LogAppend {
+  readonly log: string;
+  readonly gen: number;
+  readonly data: Uint8Array;
+}
+
+export class Pending {
+  /** Sessions whose record (or its deletion) must be written. */
+  readonly sessions = new Set<string>();
+  /** Queue subjects to empty: those of deleted sessions, once purgeExpired reclaimed them. */
+  readonly purges = new Set<string>();
+  /** Queue entries to delete by stream sequence: a deleted session's, found at start and reclaimed by purgeExpired. */
+  readonly rawDeletes = new Set<number>();
+  /** Queue entries to publish, by the store's seq (ascending). */
+  appends = new Map<number, QueueAppend>();
+  /** Written queue entries to delete: seq → client id. */
+  readonly removals = new Map<number, string>();
+  readonly retained = new Map<string, MessageRecord | null>();
+  readonly wills = new Map<string, WillRecord | null>();
+  /** Meta bucket key → JSON text, null for a deletion. */
+  readonly meta = new Map<string, string | null>();
+  logAppends = new Map<number, LogAppend>();
+  /** Written log entries to delete: seq → log. */
+  readonly logRemovals = new Map<number, string>();
+  /** Logs to empty (dropLog), before any append. */
+  readonly logDrops = new Set<string>();
+
+  get empty(): boolean {
+    return (
+      this.sessions.size === 0 &&
+      this.purges.size === 0 &&
+      this.rawDeletes.size === 0 &&
+      this.appends.size === 0 &&
+      this.removals.size === 0 &&
+      this.retained.size === 0 &&
+      this.wills.size === 0 &&
+      this.meta.size === 0 &&
+      this.logAppends.size === 0 &&
+      this.logRemovals.size === 0 &&
+      this.logDrops.size === 0
+    );
+  }
+
+  /** Puts back appends that were not written, keeping seq order. */
+  restoreAppends(entries: ReadonlyArray<[number, QueueAppend]>): void {
+    if (entries.length === 0) return;
+    this.appends = new Map([...entries, ...this.appends].sort((a, b) => a[0] - b[0]));
+  }
+
+  restoreLogAppends(entries: ReadonlyArray<[number, LogAppend]>): void {
+    if (entries.length === 0) return;
+    this.logAppends = new Map([...entries, ...this.logAppends].sort((a, b) => a[0] - b[0]));
+  }
+
+  /** Puts back a keyed value unless a newer one is pending. */
+  static restore<K, V>(map: Map<K, V>, key: K, value: V): void {
+    if (!map.has(key)) map.set(key, value);
+  }
+}
