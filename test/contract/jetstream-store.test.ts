@@ -1,10 +1,14 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { openJetStreamStore, type JetStreamStore } from '../../src/store/jetstream/jetstream-store.js';
 import { JetStreamLayout } from '../../src/store/jetstream/layout.js';
+import { StoreUnavailableError } from '../../src/store/errors.js';
 import type { StoreOptions } from '../../src/store/types.js';
 import { startNats, suiteTeardown, type Engine } from '../helpers/engines.js';
-import { runStoreContract } from './store-contract.js';
+import { waitFor, type Teardown } from '../helpers/index.js';
+import { delivery, message, runStoreContract, session } from './store-contract.js';
 
 // One nats-server -js (R1) for the file; each store gets its own prefix, removed afterwards.
 const teardown = suiteTeardown();
@@ -41,4 +45,81 @@ runStoreContract({
       },
     };
   },
+});
+
+describe('JetStream store: NATS failures and ownership', () => {
+  const T0 = 1_700_000_000_000;
+
+  async function natsConnection(t: Teardown, url: string): Promise<NatsConnection> {
+    const connection = await connect({ servers: url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    t.after(() => connection.close());
+    return connection;
+  }
+
+  test('jetstream store - a write NATS cannot take degrades the store, nothing is acknowledged, and it recovers with what was recorded', async (t) => {
+    const engine = await startNats(t);
+    const connection = await natsConnection(t, engine.url);
+    const warnings: string[] = [];
+    const open = (c: NatsConnection): Promise<JetStreamStore> =>
+      openJetStreamStore({ connection: c, prefix: 'deg', nodeId: 'node-a', writeTimeoutMs: 1000, retryMs: 200, warn: (m) => warnings.push(m) });
+    const store = await open(connection);
+    const health: boolean[] = [];
+    store.onHealthChange((h) => health.push(h.ok));
+    store.putSession(session('c1'));
+    for (const text of ['m0', 'm1']) store.enqueue('c1', delivery(store.addMessage(message(text))));
+    await store.commit();
+
+    await engine.kill();
+    store.enqueue('c1', delivery(store.addMessage(message('m2'))));
+    store.setRetained('r', store.addMessage(message('kept', { topic: 'r', retain: true })));
+    await assert.rejects(store.whenDurable(), StoreUnavailableError);
+    assert.equal(store.health.ok, false);
+    assert.deepEqual(health, [false]);
+    // Reads stay local while degraded.
+    assert.deepEqual((await store.readQueue('c1', 0, 10)).map((e) => e.message.payload.toString()), ['m0', 'm1', 'm2']);
+
+    await engine.restart();
+    await waitFor(() => store.health.ok, { timeoutMs: 30_000, message: 'store recovered' });
+    assert.deepEqual(health, [false, true]);
+    await store.commit();
+    await store.close();
+
+    const reopened = await open(await natsConnection(t, engine.url));
+    t.after(() => reopened.close());
+    assert.deepEqual((await reopened.readQueue('c1', 0, 10)).map((e) => e.message.payload.toString()), ['m0', 'm1', 'm2']);
+    const retained: string[] = [];
+    for await (const r of reopened.loadRetained()) retained.push(r.message.payload.toString());
+    assert.deepEqual(retained, ['kept']);
+    assert.deepEqual(warnings, []);
+  });
+
+  test('jetstream store - a node does not overwrite a session another node has written since (compare-and-set)', async (t) => {
+    const engine = await (nats ??= startNats(teardown));
+    const prefix = `own${++count}`;
+    const warnings: Array<Record<string, unknown>> = [];
+    const open = async (nodeId: string): Promise<JetStreamStore> => {
+      const store = await openJetStreamStore({ connection: await natsConnection(t, engine.url), prefix, nodeId, warn: (_m, d) => warnings.push(d) });
+      t.after(() => store.close());
+      return store;
+    };
+    const a = await open('node-a');
+    a.putSession(session('c1'));
+    a.enqueue('c1', delivery(a.addMessage(message('queued on a'))));
+    await a.commit();
+
+    const b = await open('node-b');
+    assert.equal(b.getSession('c1'), undefined, 'node b loads only its own sessions');
+    b.putSession(session('c1', { expiryInterval: 60 })); // its client connected to b
+    await b.commit();
+
+    a.setDisconnectedAt('c1', T0); // a has not heard yet
+    await a.commit(); // not a failure: the write is not a node's to make any more
+    assert.deepEqual(warnings, [{ clientId: 'c1', owner: 'node-b' }]);
+    assert.equal(a.health.ok, true);
+
+    const b2 = await open('node-b');
+    assert.deepEqual(b2.getSession('c1'), session('c1', { expiryInterval: 60 }), 'b\'s record stands');
+    const a2 = await open('node-a');
+    assert.equal(a2.getSession('c1'), undefined);
+  });
 });
