@@ -42,6 +42,7 @@ import type { LimitHits } from './observability/limit-hits.js';
 import { startAmqp, type AmqpEndpoint } from './amqp/endpoint.js';
 import { registerAmqpMetrics } from './amqp/metrics.js';
 import { Cluster, clusterOptions } from './cluster/index.js';
+import { openClusterStore } from './cluster/store.js';
 import { ENDPOINT_FILE, endpointUrls, removeEndpointFile, writeEndpointFile } from './discovery/endpoint-file.js';
 
 /** Listener names, as they appear in logs, PeerInfo.listener and RunningFerry.ports. */
@@ -182,10 +183,8 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   const readiness = new Readiness();
   // Offline caps and retention are per instance; the tenancy registry answers once auth runs.
   let instanceLimits: (instanceId: string) => InstanceLimits | undefined = () => undefined;
-  const store = await openStore(config.storeEngine === 'memory' ? null : config.dataDir, {
-    fsync: config.storeFsync,
-    fsyncIntervalMs: config.storeFsyncIntervalMs,
-    limits: (instanceId) => {
+  const storeOptions = {
+    limits: (instanceId: string) => {
       const limits = instanceLimits(instanceId);
       const perInstance = limits?.maxOfflineMessages || config.broker.maxQueuedPerInstance;
       return {
@@ -198,7 +197,20 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
         retentionMs: (limits?.offlineRetentionSeconds || config.broker.offlineRetention) * 1000,
       };
     },
-  });
+  };
+  // Cluster mode with clusterStore jetstream: the state lives in JetStream (docs/cluster.md).
+  const jetstreamCluster = config.clusterStore === 'jetstream' ? clusterOptions(config) : null;
+  if (jetstreamCluster !== null && config.nodeId === undefined && config.mqttPort === 0) {
+    throw new ConfigError('clusterStore jetstream needs a node id that stays the same across restarts: set nodeId (--node-id) when mqttPort is 0');
+  }
+  const store =
+    jetstreamCluster !== null
+      ? await openClusterStore(jetstreamCluster, storeOptions, componentLogger(logger, 'store'))
+      : await openStore(config.storeEngine === 'memory' ? null : config.dataDir, {
+          fsync: config.storeFsync,
+          fsyncIntervalMs: config.storeFsyncIntervalMs,
+          ...storeOptions,
+        });
   // One line per change of the store's health, never one per refused message.
   store.onHealthChange((health) => {
     if (health.ok) logger.warn({ store: 'recovered' }, 'store writes again: persistent work accepted again');
@@ -216,7 +228,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   let auth: RunningAuth;
   try {
     const restored = await broker.restore();
-    logger.info({ ...restored, store: config.storeEngine, fsync: config.storeFsync }, 'state restored');
+    logger.info({ ...restored, ...(jetstreamCluster !== null ? { store: 'jetstream' } : { store: config.storeEngine, fsync: config.storeFsync }) }, 'state restored');
     traces = await TraceService.open(
       config.dataDir,
       {

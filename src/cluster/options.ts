@@ -9,6 +9,8 @@ export interface ClusterOptions {
   readonly heartbeatMs: number;
   readonly ackTimeoutMs: number;
   readonly replicas: number;
+  /** Where the node keeps its state: JetStream (shared by the nodes) or its own store. */
+  readonly store: 'jetstream' | 'local';
   readonly user?: string;
   readonly password?: string;
   readonly token?: string;
@@ -27,6 +29,7 @@ export function clusterOptions(config: FerryConfig, mqttPort = config.mqttPort):
     heartbeatMs: config.clusterHeartbeatMs,
     ackTimeoutMs: config.clusterAckTimeoutMs,
     replicas: config.clusterReplicas,
+    store: config.clusterStore,
     ...(config.clusterNatsUser === undefined ? {} : { user: config.clusterNatsUser }),
     ...(config.clusterNatsPassword === undefined ? {} : { password: config.clusterNatsPassword }),
     ...(config.clusterNatsToken === undefined ? {} : { token: config.clusterNatsToken }),

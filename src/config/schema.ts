@@ -98,6 +98,8 @@ export interface FerryConfig {
   clusterAckTimeoutMs: number;
   /** JetStream replicas of the cluster's state (R1 for one NATS server, R3 for three). */
   clusterReplicas: number;
+  /** Where a cluster node keeps its state: in JetStream (shared) or in its own store (storeEngine). */
+  clusterStore: 'jetstream' | 'local';
   broker: BrokerOptions;
 }
 
@@ -318,7 +320,9 @@ const ROWS = [
   { key: 'clusterAckTimeoutMs', group: 'cluster', type: 'integer', arg: 'MS', min: 100, max: 600_000, default: 5000,
     description: 'How long the other nodes have to accept a QoS 1/2 message before its publisher\'s PUBACK/PUBREC is refused (MQTT 5: 0x80; 3.1.1: the connection is closed and the client sends again), ms.' },
   { key: 'clusterReplicas', group: 'cluster', type: 'integer', arg: 'N', min: 1, max: 5, default: 1,
-    description: 'JetStream replicas of the state the cluster keeps in NATS (node presence): 1 for a single NATS server, 3 for a cluster of three. Set when the bucket is first created.' },
+    description: 'JetStream replicas of the state the cluster keeps in NATS (node presence, and with clusterStore jetstream sessions, queues, retained messages, metadata): 1 for a single NATS server, 3 for a cluster of three. Set when a bucket or stream is first created.' },
+  { key: 'clusterStore', group: 'cluster', type: 'enum', values: ['jetstream', 'local'], arg: 'STORE', default: 'jetstream',
+    description: 'Cluster mode only. jetstream: sessions, offline queues, retained messages, wills, metadata and rule logs live in JetStream (replicated; a client resumes its session on any node); the node waits for NATS at start to load its state. local: each node keeps them in its own store (storeEngine), as a single node does.' },
   // broker
   { key: 'broker.maxPacketSize', group: 'broker', type: 'integer', arg: 'BYTES', min: 16, max: 268_435_455,
     default: B.maxPacketSize, description: 'Largest packet accepted from a client, bytes.' },

@@ -69,6 +69,8 @@ export interface JetStreamStoreOptions extends StoreOptions {
   readonly retryMs?: number;
   /** Lines for an operator (a session taken over by another node, an unreadable record). */
   readonly warn?: (message: string, detail: Record<string, unknown>) => void;
+  /** Called once the store is closed (the owner of the connection closes it here). */
+  readonly onClose?: () => Promise<void>;
 }
 
 const WRONG_LAST_SEQUENCE = 10071;
@@ -156,6 +158,7 @@ export class JetStreamStore extends MemoryStore {
   private readonly retryMs: number;
   private readonly writeTimeoutMs: number;
   private readonly idEpoch: number;
+  private readonly onClose: (() => Promise<void>) | undefined;
   private stopped = false;
   private closing: Promise<void> | null = null;
 
@@ -181,6 +184,7 @@ export class JetStreamStore extends MemoryStore {
     this.commitDelayMs = options.commitDelayMs ?? 0;
     this.retryMs = options.retryMs ?? 1000;
     this.writeTimeoutMs = options.writeTimeoutMs ?? 5000;
+    this.onClose = options.onClose;
     this.warn = options.warn ?? ((message, detail) => process.emitWarning(`${message} ${JSON.stringify(detail)}`, 'FerryStoreWarning'));
     super.onDrop((dropped) => {
       for (const d of dropped) this.queueRemoved(d.clientId, d.seq);
@@ -247,6 +251,7 @@ export class JetStreamStore extends MemoryStore {
     this.openWaiter?.reject(unwritten);
     this.openWaiter = null;
     await super.close();
+    await this.onClose?.();
   }
 
   /** Notes that something is pending: the batch goes at the end of the turn (or commitDelayMs). */

@@ -17,7 +17,8 @@ async function readiness(http: string): Promise<{ status: number; body: { status
 
 test('cluster - NATS unreachable at start: clear error, retries, /readyz 503 until it comes; lost mid-run: 503, QoS 0 flows locally, back when it returns', async (t) => {
   const natsPort = await freePort();
-  const node = await startNode(t, 'lonely', `nats://127.0.0.1:${natsPort}`);
+  // The node's own store: with the JetStream store (the default) a node waits for NATS before it starts (jetstream-store.test.ts).
+  const node = await startNode(t, 'lonely', `nats://127.0.0.1:${natsPort}`, ['--cluster-store', 'local']);
   const { proc: ferry, http } = node;
   const failure = await waitFor(() => ferry.logs.find((l) => l['msg'] === 'cannot reach NATS; retrying'), { timeoutMs: 10_000, message: 'retry log line' });
   assert.deepEqual(failure['servers'], [`nats://127.0.0.1:${natsPort}`]);
