@@ -43,6 +43,8 @@ import { startAmqp, type AmqpEndpoint } from './amqp/endpoint.js';
 import { registerAmqpMetrics } from './amqp/metrics.js';
 import { Cluster, clusterOptions } from './cluster/index.js';
 import { openClusterStore } from './cluster/store.js';
+import { Handover } from './cluster/handover.js';
+import { JetStreamStore } from './store/jetstream/jetstream-store.js';
 import { ENDPOINT_FILE, endpointUrls, removeEndpointFile, writeEndpointFile } from './discovery/endpoint-file.js';
 
 /** Listener names, as they appear in logs, PeerInfo.listener and RunningFerry.ports. */
@@ -223,6 +225,8 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   });
   readiness.addCheck('store', () => (store.health.ok ? null : `store cannot write: ${store.health.reason}`));
   const broker = new Broker(config.broker, componentLogger(logger, 'broker'), store);
+  // Sessions move between nodes with their queues when they live in JetStream (docs/cluster.md).
+  const handover = jetstreamCluster !== null && store instanceof JetStreamStore ? new Handover(broker, store, jetstreamCluster, componentLogger(logger, 'cluster')) : null;
   if (sink !== null) sink.onDrop = (lines) => broker.counters.limitHits.hit('log_lines_dropped', lines);
   let traces: TraceService;
   let auth: RunningAuth;
@@ -366,6 +370,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
         logger.error({ err }, 'broker close failed');
       }
       await clusterNode?.close();
+      handover?.close();
       await group.close();
       await ruleRuntime.close();
       auth.close();

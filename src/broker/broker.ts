@@ -13,14 +13,14 @@ import type { Channel } from '../channel/channel.js';
 import { RC } from '../channel/reason.js';
 import { Session, type SubscriptionOptions } from '../session/session.js';
 import { Message } from '../session/message.js';
-import type { Store } from '../store/types.js';
+import type { LoadedSession, Store } from '../store/types.js';
 import type { BrokerOptions } from './options.js';
 import { AclAuthorizer } from './acl.js';
 import { BrokerCounters } from './counters.js';
 import { DropLog } from './drop-log.js';
 import type { AccessDecision, AuthVerdict, BrokerHooks, ClientHandle } from './hooks.js';
 import { Persistence } from './persistence.js';
-import { restoreState, type RestoreSummary } from './restore.js';
+import { restoreSession, restoreState, type RestoreSummary } from './restore.js';
 import { Router } from './router.js';
 import { LocalClientRegistry, type ClientRegistry } from './client-registry.js';
 import { Tenant, splitStoreKey } from './tenant.js';
@@ -61,6 +61,12 @@ export class Broker implements ConnectionSink {
    * the local registry unless a cluster replaces it (src/cluster) before listeners start.
    */
   registry: ClientRegistry;
+  /**
+   * Set by a cluster whose sessions live in JetStream (src/cluster/handover.ts): awaited before a
+   * client opens its session here, to fetch the session another node holds (that node lets go
+   * of it first). Null on a single node: CONNECT does not wait for anything.
+   */
+  sessionFetcher: ((instanceId: string, clientId: string, cleanStart: boolean) => Promise<void>) | null = null;
   /** Device and message traces; null while tracing is off (src/observability/traces). */
   tracer: Tracer | null = null;
   /** Log lines clients can cause at will: one per cause per client per interval (docs/security.md). */
@@ -385,6 +391,31 @@ export class Broker implements ConnectionSink {
     const tombstone = new Message(topic, Buffer.alloc(0), 0, true, undefined, 0, null);
     tenant.retained.set(tombstone);
     this.persistence?.retained(instanceId, tombstone);
+    return true;
+  }
+
+  // Sessions moving between the nodes of a cluster (src/cluster/handover.ts).
+
+  /** A session fetched from the cluster's store: on this node as if restored at start. */
+  adoptSession(loaded: LoadedSession): void {
+    if (this.persistence === null) return;
+    const added = restoreSession(this, this.persistence, loaded, new Map(), Date.now());
+    if (!this.extensions.wantsInterest) return;
+    const { instanceId } = splitStoreKey(loaded.session.clientId);
+    for (const { filter, shareGroup } of added) this.extensions.interestChanged(instanceId, filter, true, shareGroup);
+  }
+
+  /**
+   * Lets go of a disconnected session whose client is opening it on another node: it leaves this
+   * node without being deleted from the store (the other node owns it now); its pending will is
+   * cancelled, as for a reconnect [MQTT-3.1.3-9]. False when it is not here or still connected.
+   */
+  handOverSession(instanceId: string, clientId: string): boolean {
+    const session = this.tenants.get(instanceId)?.sessions.get(clientId);
+    if (session === undefined || session.link !== null) return false;
+    this.cancelWill(session);
+    session.journal = null; // from here nothing of it is written: its record is the new owner's
+    this.endSession(session);
     return true;
   }
 

@@ -119,6 +119,24 @@ export async function handleConnect(ch: Channel, packet: ConnectPacket): Promise
     ch.willDelay = will.properties?.willDelayInterval ?? 0;
   }
 
+  // Cluster (JetStream store): the session may be held by another node, which lets go first.
+  const fetchSession = ch.broker.sessionFetcher;
+  if (fetchSession !== null) {
+    try {
+      await fetchSession(verdict.instanceId, clientId, packet.clean);
+    } catch (err) {
+      ch.note('session-fetch-failed', { clientId, err: (err as Error).message }, 'cannot fetch the session from the cluster');
+      if (expiry > 0 && ch.state === 'authenticating') {
+        // Not a fresh session to promise: refused as when the store cannot write.
+        ch.broker.counters.connectsRefusedUnstored++;
+        ch.broker.tracer?.refused(ch, clientId, packet.username, RC.ServerUnavailable, verdict.instanceId);
+        ch.refuseConnect(RC.ServerUnavailable);
+        return;
+      }
+    }
+    if (ch.state !== 'authenticating') return; // the socket went away meanwhile
+  }
+
   const { session, present } = ch.broker.openSession(ch, packet.clean, expiry);
   ch.session = session;
   ch.state = 'connected';

@@ -28,6 +28,7 @@ import { MemoryStore } from '../memory/memory-store.js';
 import type {
   DeliveryInfo,
   DroppedEntry,
+  LoadedSession,
   MessageId,
   MessageRecord,
   PurgeResult,
@@ -125,6 +126,8 @@ export async function openJetStreamStore(options: JetStreamStoreOptions): Promis
 
 export class JetStreamStore extends MemoryStore {
   readonly nodeId: string;
+  /** The store's NATS connection (the cluster's session handover uses it too). */
+  readonly connection: NatsConnection;
   private pending = new Pending();
   /** Suppresses the noting of writes while the mirror is filled from JetStream. */
   private loading = false;
@@ -181,6 +184,7 @@ export class JetStreamStore extends MemoryStore {
     this.idEpoch = epoch;
     this.genPrefix = `${createHash('sha1').update(options.nodeId).digest('hex').slice(0, 6)}${epoch.toString(36)}`;
     this.nodeId = options.nodeId;
+    this.connection = options.connection;
     this.commitDelayMs = options.commitDelayMs ?? 0;
     this.retryMs = options.retryMs ?? 1000;
     this.writeTimeoutMs = options.writeTimeoutMs ?? 5000;
@@ -738,6 +742,77 @@ export class JetStreamStore extends MemoryStore {
     for (const [seq, owner] of this.pending.logRemovals) if (owner === log) this.pending.logRemovals.delete(seq);
     this.pending.logDrops.add(log);
     this.touch();
+  }
+
+  // Sessions moving between nodes (src/cluster/handover.ts).
+
+  /** The node that last wrote a session's record; null when there is none. */
+  async ownerOf(clientId: string): Promise<string | null> {
+    const entry = await this.kv.sessions.get(this.layout.sessionKey(clientId));
+    return entry === null || entry.operation !== 'PUT' ? null : sessionOwner(entry.value);
+  }
+
+  /**
+   * Takes a session over from the node that held it: reads its record and its queue from
+   * JetStream into the mirror and writes the record as this node's with the revision it read
+   * (compare-and-set; read again when another write came between). Returns the session as
+   * loadSessions would, or undefined when there is none.
+   */
+  async adoptSession(clientId: string): Promise<LoadedSession | undefined> {
+    const key = this.layout.sessionKey(clientId);
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const mine = this.sessionState(clientId);
+      if (mine !== undefined) return mine;
+      const entry = await this.kv.sessions.get(key);
+      if (entry === null || entry.operation !== 'PUT') return undefined;
+      const doc = decodeSession(entry.value);
+      const queued: Array<{ seq: number; data: Uint8Array }> = [];
+      for await (const e of streamEntries(this.js, this.layout.queuesStream, this.layout.queueSubject(clientId, doc.gen))) queued.push(e);
+      if (this.getSession(clientId) !== undefined) continue; // created here meanwhile
+      this.loading = true;
+      try {
+        this.adopt(doc, entry.revision);
+        for (const e of queued) this.readable('queue entry', `${clientId}#${e.seq}`, () => this.adoptQueued(clientId, e.seq, e.data));
+      } finally {
+        this.loading = false;
+      }
+      this.fenced.delete(clientId);
+      const state = this.sessionState(clientId)!;
+      try {
+        this.revisions.set(clientId, await this.kv.sessions.put(key, encodeSession(this.nodeId, doc.gen, state), { previousSeq: entry.revision, timeout: this.writeTimeoutMs }));
+        this.flushMirror();
+        return this.sessionState(clientId);
+      } catch (err) {
+        this.forget(clientId);
+        if (apiCode(err) !== WRONG_LAST_SEQUENCE && !/wrong last sequence/i.test((err as Error).message)) throw err;
+      }
+    }
+    throw new Error(`session ${clientId}: its record keeps changing while this node takes it over`);
+  }
+
+  /**
+   * Lets go of a session another node takes over: what was recorded for it is written first
+   * (as this node's), then it leaves the mirror without being deleted, and this node writes it
+   * no more (until its client comes back here: putSession).
+   */
+  async releaseSession(clientId: string): Promise<void> {
+    await this.commit();
+    this.forget(clientId);
+  }
+
+  /** Removes a session from the mirror only (no write). */
+  private forget(clientId: string): void {
+    this.loading = true;
+    try {
+      super.deleteSession(clientId);
+    } finally {
+      this.loading = false;
+    }
+    this.fenced.add(clientId);
+    this.pending.sessions.delete(clientId);
+    this.gens.delete(clientId);
+    this.queueSeqs.delete(clientId);
+    this.revisions.delete(clientId);
   }
 
   // Loading.

@@ -1,0 +1,93 @@
+/**
+ * Sessions in JetStream (clusterStore jetstream, the default in cluster mode): a persistent
+ * session moves from one Ferry node to another with its offline queue; the node it left lets go
+ * of it (no more queuing there), and messages published afterwards reach it on its new node.
+ * Real processes: one nats-server -js and two Ferry nodes.
+ */
+import assert from 'node:assert/strict';
+import { before, describe, test, type TestContext } from 'node:test';
+import { waitFor } from '../../helpers/index.js';
+import { startNats, suiteTeardown, type Engine } from '../../helpers/engines.js';
+import { connect } from '../mqtt/clients.js';
+import { ready, settled, startNode, type Node } from './nodes.js';
+
+describe('cluster sessions - two nodes, state in JetStream', () => {
+  const teardown = suiteTeardown();
+  let nats: Engine;
+  let a: Node;
+  let b: Node;
+
+  before(async () => {
+    nats = await startNats(teardown);
+    [a, b] = await Promise.all([startNode(teardown, 'node-a', nats.url), startNode(teardown, 'node-b', nats.url)]);
+    for (const node of [a, b]) await waitFor(() => ready(node), { timeoutMs: 20_000, intervalMs: 100, message: `${node.id} ready` });
+  });
+
+  test('cluster sessions - a persistent session moves to another node with its queue: nothing lost, nothing twice', async (t: TestContext) => {
+    const persistent = { clientId: 'mover', protocolVersion: 5 as const, clean: false, properties: { sessionExpiryInterval: 3600 } };
+    const first = await connect(t, a.mqtt, persistent);
+    await first.client.subscribeAsync('move/#', { qos: 1 });
+    await first.client.endAsync();
+
+    // Queued on node a while the client is away; each PUBACK means durable in JetStream.
+    const pub = await connect(t, a.mqtt, { clientId: 'mover-pub', protocolVersion: 5 });
+    const sent = Array.from({ length: 20 }, (_, i) => `q${i}`);
+    for (const payload of sent) await pub.client.publishAsync('move/x', payload, { qos: 1 });
+
+    const moved = await connect(t, b.mqtt, persistent);
+    assert.equal(moved.connack.sessionPresent, true, 'the session came along');
+    await moved.waitFor(sent.length, 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // no late duplicates
+    assert.deepEqual(
+      moved.received.map((m) => m.payload),
+      sent,
+      'the queue, in order, once',
+    );
+    assert.ok(a.proc.logs.some((l) => l['msg'] === 'session handed over to another node' && l['clientId'] === 'mover'));
+    assert.ok(b.proc.logs.some((l) => l['msg'] === 'session taken over from another node' && l['from'] === 'node-a' && l['queued'] === 20));
+
+    // Node a let go: what is published there now reaches the session on b, and only there.
+    moved.received.length = 0;
+    await settled(pub, moved, 'move/probe');
+    for (const payload of ['after0', 'after1']) await pub.client.publishAsync('move/x', payload, { qos: 1 });
+    await moved.waitFor(2, 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(
+      moved.received.map((m) => m.payload),
+      ['after0', 'after1'],
+    );
+
+    // And back to node a, whose record b now owns: the queue follows again.
+    await moved.client.endAsync();
+    for (const payload of ['back0', 'back1']) await pub.client.publishAsync('move/x', payload, { qos: 1 });
+    const back = await connect(t, a.mqtt, persistent);
+    assert.equal(back.connack.sessionPresent, true);
+    await back.waitFor(2, 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(
+      back.received.map((m) => m.payload),
+      ['back0', 'back1'],
+    );
+  });
+
+  test('cluster sessions - a clean start on another node ends the old session there', async (t: TestContext) => {
+    const old = await connect(t, a.mqtt, { clientId: 'restarter', protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 3600 } });
+    await old.client.subscribeAsync('restart/#', { qos: 1 });
+    await old.client.endAsync();
+    const fresh = await connect(t, b.mqtt, { clientId: 'restarter', protocolVersion: 5, clean: true, properties: { sessionExpiryInterval: 3600 } });
+    assert.equal(fresh.connack.sessionPresent, false);
+    await waitFor(() => a.proc.logs.some((l) => l['msg'] === 'session handed over to another node' && l['clientId'] === 'restarter'), {
+      timeoutMs: 5000,
+      message: 'node a let go',
+    });
+    // The old subscription is gone everywhere: what is published now is queued for nobody, and the
+    // session (the new one, without subscriptions) comes back to node a empty.
+    const pub = await connect(t, a.mqtt, { clientId: 'restarter-pub', protocolVersion: 5 });
+    await pub.client.publishAsync('restart/x', 'to nobody', { qos: 1 });
+    await fresh.client.endAsync();
+    const back = await connect(t, a.mqtt, { clientId: 'restarter', protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 3600 } });
+    assert.equal(back.connack.sessionPresent, true, 'the new session, from node b');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.deepEqual(back.received, []);
+  });
+});
