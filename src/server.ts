@@ -224,7 +224,12 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
     }
   });
   readiness.addCheck('store', () => (store.health.ok ? null : `store cannot write: ${store.health.reason}`));
-  const broker = new Broker(config.broker, componentLogger(logger, 'broker'), store);
+  // A JetStream write carries a whole message: packets over NATS's max_payload are refused at the door (0x95).
+  const maxPacketSize = store instanceof JetStreamStore ? Math.min(config.broker.maxPacketSize, store.maxMessageBytes) : config.broker.maxPacketSize;
+  if (maxPacketSize < config.broker.maxPacketSize) {
+    logger.warn({ maxPacketSize, configured: config.broker.maxPacketSize }, 'broker.maxPacketSize lowered to what the NATS servers accept in one message (their max_payload)');
+  }
+  const broker = new Broker({ ...config.broker, maxPacketSize }, componentLogger(logger, 'broker'), store);
   // Sessions move between nodes with their queues when they live in JetStream (docs/cluster.md).
   const handover = jetstreamCluster !== null && store instanceof JetStreamStore ? new Handover(broker, store, jetstreamCluster, componentLogger(logger, 'cluster')) : null;
   if (sink !== null) sink.onDrop = (lines) => broker.counters.limitHits.hit('log_lines_dropped', lines);

@@ -75,6 +75,8 @@ export interface JetStreamStoreOptions extends StoreOptions {
 }
 
 const WRONG_LAST_SEQUENCE = 10071;
+/** Room for a queued delivery's header (topic, properties, ids) next to its payload, bytes. */
+const WRITE_OVERHEAD = 64 * 1024;
 const NO_MESSAGE_FOUND = 10037;
 
 function apiCode(err: unknown): number | undefined {
@@ -742,6 +744,14 @@ export class JetStreamStore extends MemoryStore {
     for (const [seq, owner] of this.pending.logRemovals) if (owner === log) this.pending.logRemovals.delete(seq);
     this.pending.logDrops.add(log);
     this.touch();
+  }
+
+  /**
+   * The largest message this store can carry: a stream or KV write holds one message with a
+   * small header, and NATS refuses a write over its max_payload (1 MiB by default).
+   */
+  get maxMessageBytes(): number {
+    return Math.max(0, (this.connection.info?.max_payload ?? 1024 * 1024) - WRITE_OVERHEAD);
   }
 
   // Sessions moving between nodes (src/cluster/handover.ts).
