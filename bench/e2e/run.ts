@@ -56,6 +56,8 @@ function usage(): never {
       '                           down: a target where nothing listens, i.e. the durable outbox without dispatch);',
       '                           with --baseline-cli on the same build, Ferry/base is the cost of the rule',
       '  --base-rule              ferry-base runs with the same rule too (two builds, both with the rule)',
+      '  --ferry-cluster-nats URL broker "ferry" runs as a one-node cluster on this (running) nats-server -js, its state in',
+      '                           JetStream (clusterStore jetstream, a fresh subject prefix per run); ferry-base stays single-node',
       '  --ferry-cpu-prof DIR     run Ferry with --cpu-prof, profiles written to DIR',
       '  --ferry-heap-prof DIR    run Ferry with --heap-prof, profiles written to DIR',
       '  --ferry-node-flag F      a node flag for broker "ferry" only (repeatable), e.g. --max-semi-space-size=1',
@@ -199,6 +201,9 @@ function parseArgs(argv: readonly string[]): Options & { list: boolean; waitQuie
         o.ferryFsync = v;
         break;
       }
+      case '--ferry-cluster-nats':
+        o.ferryClusterNats = val();
+        break;
       case '--ferry-rule': {
         const v = val();
         if (v !== 'redis' && v !== 'nats' && v !== 'down') throw new Error('--ferry-rule takes redis|nats|down');
@@ -278,7 +283,7 @@ function machineInfo(): Record<string, string> {
 
 /** How Ferry was configured, for the report header. */
 function ferryDesc(opts: Options): string {
-  return `ferry-store=${opts.ferryStore ?? 'sqlite (default)'}${opts.baseStore ? ` base-store=${opts.baseStore}` : ''} ferry-fsync=${opts.ferryFsync ?? 'always (default)'}${opts.ferryRule ? ` ferry-rule=outbound # → ${opts.ferryRule} (${opts.baseRule ? 'ferry and ferry-base' : 'ferry only'})` : ''} max-inflight=${MAX_INFLIGHT} max-queued=${MAX_QUEUED} (Ferry and Mosquitto)${opts.ferryNodeFlags ? ` ferry node flags: ${opts.ferryNodeFlags.join(' ')}` : ''}${opts.baseNodeFlags ? ` ferry-base node flags: ${opts.baseNodeFlags.join(' ')}` : ''}`;
+  return `ferry-store=${opts.ferryStore ?? 'sqlite (default)'}${opts.baseStore ? ` base-store=${opts.baseStore}` : ''} ferry-fsync=${opts.ferryFsync ?? 'always (default)'}${opts.ferryRule ? ` ferry-rule=outbound # → ${opts.ferryRule} (${opts.baseRule ? 'ferry and ferry-base' : 'ferry only'})` : ''}${opts.ferryClusterNats ? ' ferry-store=jetstream (one-node cluster on nats-server -js)' : ''} max-inflight=${MAX_INFLIGHT} max-queued=${MAX_QUEUED} (Ferry and Mosquitto)${opts.ferryNodeFlags ? ` ferry node flags: ${opts.ferryNodeFlags.join(' ')}` : ''}${opts.baseNodeFlags ? ` ferry-base node flags: ${opts.baseNodeFlags.join(' ')}` : ''}`;
 }
 
 /** What the rule did during one run: messages it delivered per second of the run, what it left behind. */
@@ -459,6 +464,9 @@ async function main(): Promise<void> {
           const ruleOptions = (b === 'ferry' || (b === 'ferry-base' && opts.baseRule === true)) && ruleTarget !== null ? await ruleTarget.ferryOptions() : null;
           broker = await startBroker(b, workDir, opts.noDelay, 15_000, {
             ...(ruleOptions === null ? {} : { extraArgs: ruleOptions.extraArgs, env: ruleOptions.env }),
+            ...(b === 'ferry' && opts.ferryClusterNats !== undefined
+              ? { extraArgs: [...(ruleOptions?.extraArgs ?? []), '--cluster-nats', opts.ferryClusterNats, '--node-id', `bench-${runId}`, '--cluster-subject-prefix', `bench${runId.replace(/[^A-Za-z0-9]/g, '')}`] }
+              : {}),
             ...(b === 'ferry-base' && opts.baseStore ? { store: opts.baseStore } : opts.ferryStore ? { store: opts.ferryStore } : {}),
             ...(opts.ferryFsync ? { fsync: opts.ferryFsync } : {}),
             nodeArgs: [...(opts.ferryNodeArgs ?? []), ...((b === 'ferry-base' ? opts.baseNodeFlags : opts.ferryNodeFlags) ?? [])],

@@ -35,6 +35,8 @@ export interface Options {
   ferryRule?: 'redis' | 'nats' | 'down';
   /** `ferry-base` runs with the same rule too (`--base-rule`): before/after of the rule's cost. */
   baseRule?: boolean;
+  /** Broker `ferry` runs as a one-node cluster on these NATS servers, its state in JetStream (a fresh prefix per run). */
+  ferryClusterNats?: string;
   /** Node flags for Ferry, e.g. `--cpu-prof --cpu-prof-dir DIR`. */
   ferryNodeArgs?: string[];
   /** Node flags for broker `ferry` only / `ferry-base` only (`--ferry-node-flag`, `--base-node-flag`). */
