@@ -44,6 +44,7 @@ import { registerAmqpMetrics } from './amqp/metrics.js';
 import { Cluster, clusterOptions } from './cluster/index.js';
 import { openClusterStore } from './cluster/store.js';
 import { Handover } from './cluster/handover.js';
+import { checkClusterMasterKey } from './cluster/master-key.js';
 import { JetStreamStore } from './store/jetstream/jetstream-store.js';
 import { ENDPOINT_FILE, endpointUrls, removeEndpointFile, writeEndpointFile } from './discovery/endpoint-file.js';
 
@@ -236,6 +237,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   let traces: TraceService;
   let auth: RunningAuth;
   try {
+    if (jetstreamCluster !== null) await checkClusterMasterKey(store, config.dataDir);
     const restored = await broker.restore();
     logger.info({ ...restored, ...(jetstreamCluster !== null ? { store: 'jetstream' } : { store: config.storeEngine, fsync: config.storeFsync }) }, 'state restored');
     traces = await TraceService.open(

@@ -28,6 +28,17 @@ export async function openClusterStore(options: ClusterOptions, storeOptions: St
         warn: (message, detail) => logger.warn(detail, message),
         onClose: () => link.close(),
       });
+      // A first write that goes through: JetStream may answer reads before its new streams take writes.
+      for (;;) {
+        try {
+          store.setMeta(`node.${options.nodeId}.openedAt`, new Date().toISOString());
+          await store.commit();
+          break;
+        } catch (err) {
+          logger.error({ err: (err as Error).message }, 'cannot write the cluster state in JetStream yet; retrying');
+          await new Promise((resolve) => setTimeout(resolve, FIRST_RETRY_MS * 4));
+        }
+      }
       logger.info({ nodeId: options.nodeId, replicas: options.replicas }, 'cluster state opened in JetStream');
       return store;
     } catch (err) {

@@ -9,7 +9,6 @@
  */
 import type {
   DeliveryInfo,
-  InflightRecord,
   LoadedSession,
   MessageRecord,
   NewMessage,
@@ -28,19 +27,6 @@ interface MessageJson {
   readonly c: number;
 }
 
-interface InflightJson {
-  readonly packetId: number;
-  readonly qos: 0 | 1 | 2;
-  readonly retain: boolean;
-  readonly subscriptionIds: readonly number[] | null;
-  readonly shareGroup: string | null;
-  readonly shareFilter: string | null;
-  readonly released: boolean;
-  readonly m: MessageJson | null;
-  /** Payload, base64 (with m). */
-  readonly p: string | null;
-}
-
 export interface SessionDoc {
   readonly v: 1;
   /** The node that wrote it: the node its client is connected to (or was, last). */
@@ -49,21 +35,19 @@ export interface SessionDoc {
   readonly q: string;
   readonly session: SessionRecord;
   readonly subscriptions: readonly SubscriptionRecord[];
-  readonly inflight: readonly InflightJson[];
   readonly inbound: readonly number[];
 }
 
-/** A session as stored, decoded: messages of the window without ids (the loader gives them new ones). */
+/** A session record as stored, decoded (its in-flight window is in its own bucket). */
 export interface DecodedSession {
   readonly owner: string;
   readonly gen: string;
   readonly session: SessionRecord;
   readonly subscriptions: readonly SubscriptionRecord[];
-  readonly inflight: ReadonlyArray<Omit<InflightRecord, 'clientId' | 'seq' | 'message'> & { readonly message: NewMessage | null }>;
   readonly inbound: readonly number[];
 }
 
-type DeliveryJson = Omit<DeliveryInfo, 'messageId'>;
+export type DeliveryJson = Omit<DeliveryInfo, 'messageId'>;
 
 function messageJson(m: NewMessage): MessageJson {
   return {
@@ -95,17 +79,6 @@ export function encodeSession(owner: string, gen: string, state: LoadedSession):
     q: gen,
     session: state.session,
     subscriptions: state.subscriptions,
-    inflight: state.inflight.map((e) => ({
-      packetId: e.packetId,
-      qos: e.qos,
-      retain: e.retain,
-      subscriptionIds: e.subscriptionIds,
-      shareGroup: e.shareGroup,
-      shareFilter: e.shareFilter,
-      released: e.released,
-      m: e.message === null ? null : messageJson(e.message),
-      p: e.message === null ? null : e.message.payload.toString('base64'),
-    })),
     inbound: state.inboundQos2,
   };
   return Buffer.from(JSON.stringify(doc), 'utf8');
@@ -129,16 +102,6 @@ export function decodeSession(data: Uint8Array): DecodedSession {
     gen: doc.q,
     session: doc.session,
     subscriptions: doc.subscriptions,
-    inflight: doc.inflight.map((e) => ({
-      packetId: e.packetId,
-      qos: e.qos,
-      retain: e.retain,
-      subscriptionIds: e.subscriptionIds,
-      shareGroup: e.shareGroup,
-      shareFilter: e.shareFilter,
-      released: e.released,
-      message: e.m === null ? null : fromJson(e.m, Buffer.from(e.p ?? '', 'base64')),
-    })),
     inbound: doc.inbound,
   };
 }
@@ -159,6 +122,32 @@ function unframe<T>(data: Uint8Array): { header: T; payload: Buffer } {
   const header = JSON.parse(buf.subarray(4, 4 + length).toString('utf8')) as T;
   // A copy: the payload outlives the message it came in.
   return { header, payload: Buffer.from(buf.subarray(4 + length)) };
+}
+
+/** One entry of an outbound in-flight window (its message null once released). */
+export interface InflightEntry {
+  /** The store's seq when it entered the window: resend order. */
+  readonly seq: number;
+  readonly delivery: DeliveryJson;
+  readonly released: boolean;
+  readonly message: NewMessage | null;
+}
+
+export function encodeInflight(seq: number, delivery: DeliveryInfo | DeliveryJson, released: boolean, message: NewMessage | null): Uint8Array {
+  const d: DeliveryJson = {
+    qos: delivery.qos,
+    retain: delivery.retain,
+    subscriptionIds: delivery.subscriptionIds,
+    shareGroup: delivery.shareGroup,
+    shareFilter: delivery.shareFilter,
+  };
+  return framed({ v: 1, s: seq, d, r: released, m: message === null ? null : messageJson(message) }, message?.payload ?? Buffer.alloc(0));
+}
+
+export function decodeInflight(data: Uint8Array): InflightEntry {
+  const { header, payload } = unframe<{ v: number; s: number; d: DeliveryJson; r: boolean; m: MessageJson | null }>(data);
+  if (header.v !== 1) throw new Error(`in-flight entry version ${header.v} is not supported by this Ferry`);
+  return { seq: header.s, delivery: header.d, released: header.r, message: header.m === null ? null : fromJson(header.m, payload) };
 }
 
 export function encodeQueued(delivery: DeliveryInfo, message: MessageRecord): Uint8Array {

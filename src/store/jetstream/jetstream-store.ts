@@ -13,12 +13,13 @@
  * are rejected (nothing may be acknowledged), what was not written goes back into the next
  * batch, which is retried every `retryMs` until it succeeds (recovered).
  *
- * Where things go (layout.ts): a session's record, subscriptions, in-flight window and inbound
- * QoS 2 ids are one KV value, written with the revision this node last wrote or read
- * (compare-and-set: a node that lost the session to another stops writing it); each queued
- * delivery is one stream message on the session's subject, deleted by its stream sequence when
- * delivered or dropped; retained messages, wills, metadata and keyed records are KV values;
- * durable logs are stream messages under the node's own subject.
+ * Where things go (layout.ts): a session's record, subscriptions and inbound QoS 2 ids are one
+ * KV value, written with the revision this node last wrote or read (compare-and-set: a node that
+ * lost the session to another stops writing it); each outbound in-flight entry is a KV value per
+ * packet id (so a record never grows with the window's messages); each queued delivery is one
+ * stream message on the session's subject, deleted by its stream sequence when delivered or
+ * dropped; retained messages, wills, metadata and keyed records are KV values; durable logs are
+ * stream messages under the node's own subject.
  */
 import { createHash } from 'node:crypto';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
@@ -39,20 +40,24 @@ import type {
   WillRecord,
 } from '../types.js';
 import {
+  decodeInflight,
   decodeLogEntry,
   decodeQueued,
   decodeRetained,
   decodeSession,
   decodeWill,
+  encodeInflight,
   encodeLogEntry,
   encodeQueued,
   encodeRetained,
   encodeSession,
   encodeWill,
   sessionOwner,
+  type DeliveryJson,
+  type InflightEntry,
 } from './codec.js';
 import { JetStreamLayout, untoken } from './layout.js';
-import { Pending, type LogAppend, type QueueAppend } from './pending.js';
+import { Pending, type InflightWrite, type LogAppend, type QueueAppend } from './pending.js';
 import { bucketEntries, openResources, streamEntries, type StoreResources } from './resources.js';
 
 export interface JetStreamStoreOptions extends StoreOptions {
@@ -107,6 +112,8 @@ interface Batch {
   readonly rawDeletes: Set<number>;
   readonly appends: Array<[number, QueueAppend]>;
   readonly removals: Array<[number, string, number]>;
+  readonly inflight: Array<[string, InflightWrite]>;
+  readonly inflightPurges: Set<string>;
   readonly retained: Map<string, MessageRecord | null>;
   readonly wills: Map<string, WillRecord | null>;
   readonly meta: Map<string, string | null>;
@@ -150,6 +157,8 @@ export class JetStreamStore extends MemoryStore {
   private readonly logGens = new Map<string, number>();
   /** KV revision of each session record as this node last wrote or read it; 0: absent. */
   private readonly revisions = new Map<string, number>();
+  /** Each session's in-flight window as written (seq and delivery of each packet id), for its release record. */
+  private readonly windows = new Map<string, Map<number, { seq: number; delivery: DeliveryJson }>>();
   /** Sessions another node has claimed: not written by this one until it owns them again (putSession). */
   private readonly fenced = new Set<string>();
 
@@ -354,6 +363,8 @@ export class JetStreamStore extends MemoryStore {
       rawDeletes: new Set(p.rawDeletes),
       appends: [...p.appends],
       removals,
+      inflight: [...p.inflight],
+      inflightPurges: new Set(p.inflightPurges),
       retained: new Map(p.retained),
       wills: new Map(p.wills),
       meta: new Map(p.meta),
@@ -371,6 +382,8 @@ export class JetStreamStore extends MemoryStore {
     for (const seq of batch.rawDeletes) p.rawDeletes.add(seq);
     p.restoreAppends(batch.appends.filter(([, a]) => this.isCurrent(a)));
     for (const [seq, clientId] of batch.removals) p.removals.set(seq, clientId);
+    for (const [k, v] of batch.inflight) Pending.restore(p.inflight, k, v);
+    for (const filter of batch.inflightPurges) p.inflightPurges.add(filter);
     for (const [k, v] of batch.retained) Pending.restore(p.retained, k, v);
     for (const [k, v] of batch.wills) Pending.restore(p.wills, k, v);
     for (const [k, v] of batch.meta) Pending.restore(p.meta, k, v);
@@ -385,6 +398,7 @@ export class JetStreamStore extends MemoryStore {
     const first: Array<Promise<unknown>> = [];
     for (const subject of batch.purges) first.push(jsm.streams.purge(layout.queuesStream, { filter: subject }));
     for (const log of batch.logDrops) first.push(jsm.streams.purge(layout.logsStream, { filter: layout.logSubject(log) }));
+    for (const filter of batch.inflightPurges) first.push(jsm.streams.purge(`KV_${layout.inflightBucket}`, { filter }));
     if (first.length > 0) {
       const failed = (await Promise.allSettled(first)).find((r) => r.status === 'rejected');
       if (failed !== undefined) {
@@ -427,6 +441,9 @@ export class JetStreamStore extends MemoryStore {
         this.deleteEntry(layout.queuesStream, streamSeq).then(() => this.queueSeqs.get(clientId)?.delete(seq)),
         () => p().removals.set(seq, clientId),
       );
+    }
+    for (const [k, write] of batch.inflight) {
+      op(write.data === null ? this.kv.inflight.delete(write.key) : this.kv.inflight.put(write.key, write.data), () => Pending.restore(p().inflight, k, write));
     }
     for (const streamSeq of batch.rawDeletes) op(this.deleteEntry(layout.queuesStream, streamSeq), () => p().rawDeletes.add(streamSeq));
     for (const [topic, message] of batch.retained) {
@@ -570,6 +587,10 @@ export class JetStreamStore extends MemoryStore {
     // Appends not written yet still go (to the old subject): after a restart they are the reclaimable entries.
     for (const [seq, owner] of this.pending.removals) if (owner === clientId) this.pending.removals.delete(seq);
     if (gen !== undefined) this.deadSubjects.push(this.layout.queueSubject(clientId, gen));
+    // Its in-flight window goes at once, entries not written yet included.
+    this.windows.delete(clientId);
+    for (const k of this.pending.inflight.keys()) if (k.startsWith(`${clientId}\u0000`)) this.pending.inflight.delete(k);
+    if (gen !== undefined) this.pending.inflightPurges.add(this.layout.inflightSubjects(clientId, gen));
     this.deadOutstanding += depth;
     this.sessionChanged(clientId);
     return true;
@@ -631,20 +652,35 @@ export class JetStreamStore extends MemoryStore {
 
   override addInflight(clientId: string, packetId: number, delivery: DeliveryInfo): number {
     const seq = super.addInflight(clientId, packetId, delivery);
-    this.sessionChanged(clientId);
+    let window = this.windows.get(clientId);
+    if (window === undefined) this.windows.set(clientId, (window = new Map()));
+    const d: DeliveryJson = { qos: delivery.qos, retain: delivery.retain, subscriptionIds: delivery.subscriptionIds, shareGroup: delivery.shareGroup, shareFilter: delivery.shareFilter };
+    window.set(packetId, { seq, delivery: d });
+    if (!this.loading) this.inflightChanged(clientId, packetId, encodeInflight(seq, d, false, this.messageRecord(delivery.messageId)!));
     return seq;
   }
 
   override releaseInflight(clientId: string, packetId: number): boolean {
     const known = super.releaseInflight(clientId, packetId);
-    if (known) this.sessionChanged(clientId);
+    const entry = this.windows.get(clientId)?.get(packetId);
+    if (known && entry !== undefined && !this.loading) this.inflightChanged(clientId, packetId, encodeInflight(entry.seq, entry.delivery, true, null));
     return known;
   }
 
   override removeInflight(clientId: string, packetId: number): boolean {
     const known = super.removeInflight(clientId, packetId);
-    if (known) this.sessionChanged(clientId);
+    if (known) {
+      this.windows.get(clientId)?.delete(packetId);
+      this.inflightChanged(clientId, packetId, null);
+    }
     return known;
+  }
+
+  private inflightChanged(clientId: string, packetId: number, data: Uint8Array | null): void {
+    const gen = this.gens.get(clientId);
+    if (gen === undefined || this.fenced.has(clientId)) return;
+    this.pending.inflight.set(`${clientId}\u0000${packetId}`, { key: this.layout.inflightKey(clientId, gen, packetId), data });
+    this.touch();
   }
 
   override addInboundQos2(clientId: string, packetId: number): void {
@@ -778,10 +814,15 @@ export class JetStreamStore extends MemoryStore {
       const doc = decodeSession(entry.value);
       const queued: Array<{ seq: number; data: Uint8Array }> = [];
       for await (const e of streamEntries(this.js, this.layout.queuesStream, this.layout.queueSubject(clientId, doc.gen))) queued.push(e);
+      const window: Array<{ packetId: number; entry: InflightEntry }> = [];
+      for await (const { key: k, value } of bucketEntries(this.kv.inflight, this.layout.inflightKeys(clientId, doc.gen))) {
+        this.readable('in-flight entry', k, () => window.push({ packetId: this.layout.parseInflightKey(k).packetId, entry: decodeInflight(value) }));
+      }
       if (this.getSession(clientId) !== undefined) continue; // created here meanwhile
       this.loading = true;
       try {
         this.adopt(doc, entry.revision);
+        this.adoptInflight(clientId, window);
         for (const e of queued) this.readable('queue entry', `${clientId}#${e.seq}`, () => this.adoptQueued(clientId, e.seq, e.data));
       } finally {
         this.loading = false;
@@ -820,6 +861,7 @@ export class JetStreamStore extends MemoryStore {
     }
     this.fenced.add(clientId);
     this.pending.sessions.delete(clientId);
+    this.windows.delete(clientId);
     this.gens.delete(clientId);
     this.queueSeqs.delete(clientId);
     this.revisions.delete(clientId);
@@ -853,6 +895,20 @@ export class JetStreamStore extends MemoryStore {
           if (doc.owner === this.nodeId) this.adopt(doc, revision);
         });
       }
+      // In-flight windows of this node's sessions; those of deleted sessions are removed.
+      const windows = new Map<string, Array<{ packetId: number; entry: InflightEntry }>>();
+      for await (const { key, value } of bucketEntries(this.kv.inflight)) {
+        const { clientId, gen, packetId } = this.layout.parseInflightKey(key);
+        if (live.get(clientId) !== gen) this.pending.inflightPurges.add(this.layout.inflightSubjects(clientId, gen));
+        else if (this.gens.get(clientId) === gen) {
+          this.readable('in-flight entry', key, () => {
+            let list = windows.get(clientId);
+            if (list === undefined) windows.set(clientId, (list = []));
+            list.push({ packetId, entry: decodeInflight(value) });
+          });
+        }
+      }
+      for (const [clientId, list] of windows) this.adoptInflight(clientId, list);
       for await (const entry of streamEntries(this.js, this.layout.queuesStream, this.layout.queueSubjects)) {
         const { clientId, gen } = this.layout.parseQueueSubject(entry.subject);
         if (live.get(clientId) !== gen) this.loadedDead.push(entry.seq);
@@ -887,16 +943,20 @@ export class JetStreamStore extends MemoryStore {
     const clientId = doc.session.clientId;
     super.putSession(doc.session);
     for (const sub of doc.subscriptions) super.putSubscription(sub);
-    for (const entry of doc.inflight) {
-      const delivery = { qos: entry.qos, retain: entry.retain, subscriptionIds: entry.subscriptionIds, shareGroup: entry.shareGroup, shareFilter: entry.shareFilter };
-      // A released entry's message is gone (the client has it): a placeholder, freed at once.
-      const message = entry.message ?? { topic: '', payload: Buffer.alloc(0), qos: entry.qos, retain: false, properties: null, expiresAt: 0, createdAt: 0 };
-      super.addInflight(clientId, entry.packetId, { ...delivery, messageId: super.addMessage(message) });
-      if (entry.released) super.releaseInflight(clientId, entry.packetId);
-    }
     for (const id of doc.inbound) super.addInboundQos2(clientId, id);
     this.revisions.set(clientId, revision);
     this.gens.set(clientId, doc.gen);
+  }
+
+  /** Puts a session's in-flight window read from JetStream into the mirror, in window order. */
+  private adoptInflight(clientId: string, entries: Array<{ packetId: number; entry: InflightEntry }>): void {
+    entries.sort((x, y) => x.entry.seq - y.entry.seq);
+    for (const { packetId, entry } of entries) {
+      // A released entry's message is gone (the client has it): a placeholder, freed at once.
+      const message = entry.message ?? { topic: '', payload: Buffer.alloc(0), qos: entry.delivery.qos, retain: false, properties: null, expiresAt: 0, createdAt: 0 };
+      this.addInflight(clientId, packetId, { ...entry.delivery, messageId: super.addMessage(message) });
+      if (entry.released) this.releaseInflight(clientId, packetId);
+    }
   }
 
   private adoptQueued(clientId: string, streamSeq: number, data: Uint8Array): void {

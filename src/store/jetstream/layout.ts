@@ -28,6 +28,30 @@ export class JetStreamLayout {
     return `${this.prefix}_sessions`;
   }
 
+  /** Outbound in-flight windows: one value per entry, `<client>.<generation>.<packet id>`. */
+  get inflightBucket(): string {
+    return `${this.prefix}_inflight`;
+  }
+
+  inflightKey(clientId: string, gen: string, packetId: number): string {
+    return `${token(clientId)}.${gen}.${packetId}`;
+  }
+
+  /** The keys of one incarnation's window, as a KV filter. */
+  inflightKeys(clientId: string, gen: string): string {
+    return `${token(clientId)}.${gen}.*`;
+  }
+
+  /** The subjects of one incarnation's window in the bucket's stream (to purge them all at once). */
+  inflightSubjects(clientId: string, gen: string): string {
+    return `$KV.${this.inflightBucket}.${token(clientId)}.${gen}.>`;
+  }
+
+  parseInflightKey(key: string): { clientId: string; gen: string; packetId: number } {
+    const [tok, gen, packetId] = key.split('.');
+    return { clientId: untoken(tok!), gen: gen ?? '', packetId: Number(packetId) };
+  }
+
   get retainedBucket(): string {
     return `${this.prefix}_retained`;
   }

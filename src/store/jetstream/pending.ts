@@ -12,6 +12,12 @@ export interface QueueAppend {
   readonly data: Uint8Array;
 }
 
+export interface InflightWrite {
+  readonly key: string;
+  /** The entry, null for its deletion. */
+  readonly data: Uint8Array | null;
+}
+
 export interface LogAppend {
   readonly log: string;
   readonly gen: number;
@@ -29,6 +35,10 @@ export class Pending {
   appends = new Map<number, QueueAppend>();
   /** Written queue entries to delete: seq → client id. */
   readonly removals = new Map<number, string>();
+  /** In-flight entries to write, by client id + packet id. */
+  readonly inflight = new Map<string, InflightWrite>();
+  /** In-flight windows of deleted sessions to remove whole (stream subject filters). */
+  readonly inflightPurges = new Set<string>();
   readonly retained = new Map<string, MessageRecord | null>();
   readonly wills = new Map<string, WillRecord | null>();
   /** Meta bucket key → JSON text, null for a deletion. */
@@ -46,6 +56,8 @@ export class Pending {
       this.rawDeletes.size === 0 &&
       this.appends.size === 0 &&
       this.removals.size === 0 &&
+      this.inflight.size === 0 &&
+      this.inflightPurges.size === 0 &&
       this.retained.size === 0 &&
       this.wills.size === 0 &&
       this.meta.size === 0 &&

@@ -11,6 +11,7 @@ const DUPLICATE_WINDOW_MS = 30_000;
 
 export interface StoreResources {
   readonly sessions: KV;
+  readonly inflight: KV;
   readonly retained: KV;
   readonly wills: KV;
   readonly meta: KV;
@@ -19,15 +20,16 @@ export interface StoreResources {
 export async function openResources(js: JetStreamClient, jsm: JetStreamManager, layout: JetStreamLayout, replicas: number): Promise<StoreResources> {
   const kvm = new Kvm(js);
   const bucket = (name: string): Promise<KV> => kvm.create(name, { history: 1, replicas, storage: StorageType.File });
-  const [sessions, retained, wills, meta] = await Promise.all([
+  const [sessions, inflight, retained, wills, meta] = await Promise.all([
     bucket(layout.sessionsBucket),
+    bucket(layout.inflightBucket),
     bucket(layout.retainedBucket),
     bucket(layout.willsBucket),
     bucket(layout.metaBucket),
   ]);
   await ensureStream(jsm, layout.queuesStream, layout.queueSubjects, replicas);
   await ensureStream(jsm, layout.logsStream, layout.logSubjects, replicas);
-  return { sessions, retained, wills, meta };
+  return { sessions, inflight, retained, wills, meta };
 }
 
 async function ensureStream(jsm: JetStreamManager, name: string, subjects: string, replicas: number): Promise<void> {

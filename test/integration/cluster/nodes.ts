@@ -4,6 +4,9 @@
  * that has reached the other nodes).
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CLI_PATH, cleanEnv, spawnFerry, tempDir, waitFor, type FerryChild, type Teardown } from '../../helpers/index.js';
 import type { TestClient } from '../mqtt/clients.js';
@@ -27,9 +30,13 @@ export interface ClusterStatus {
   problem?: string;
 }
 
+/** The nodes of one cluster share their master key (secrets in JetStream are sealed with it; docs/cluster.md). */
+const MASTER_KEY = randomBytes(32);
+
 /** A Ferry node `id` on the NATS servers `natsUrls` (comma-separated, its own first), heartbeat 500 ms. */
 export async function startNode(t: Teardown, id: string, natsUrls: string, extra: readonly string[] = []): Promise<Node> {
   const dataDir = tempDir(t);
+  writeFileSync(join(dataDir, 'master.key'), MASTER_KEY, { mode: 0o600 });
   const proc = await spawnFerry(t, ['--data-dir', dataDir, ...PORTS, '--cluster-nats', natsUrls, '--node-id', id, '--cluster-heartbeat-ms', '500', ...extra], {
     env: { FERRY_LOG_LEVEL: 'info' },
   });

@@ -2,11 +2,17 @@
  * Sessions in JetStream (clusterStore jetstream, the default in cluster mode): a persistent
  * session moves from one Ferry node to another with its offline queue; the node it left lets go
  * of it (no more queuing there), and messages published afterwards reach it on its new node.
- * Real processes: one nats-server -js and two Ferry nodes.
+ * Metadata is shared: a device credential registered on one node is accepted by a node started
+ * later. Real processes: one nats-server -js and Ferry nodes.
  */
+
+const ADMIN = { id: 'FERRYCLUSTERADMIN01', secret: 'cluster-admin-secret-0123' };
+const BOOTSTRAP = ['--bootstrap-access-key-id', ADMIN.id, '--bootstrap-access-key-secret', ADMIN.secret];
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { before, describe, test, type TestContext } from 'node:test';
-import { waitFor } from '../../helpers/index.js';
+import { failedStart, tempDir, waitFor } from '../../helpers/index.js';
+import { call, popClient } from '../api/pop-client.js';
 import { startNats, suiteTeardown, type Engine } from '../../helpers/engines.js';
 import { connect } from '../mqtt/clients.js';
 import { ready, settled, startNode, type Node } from './nodes.js';
@@ -19,7 +25,8 @@ describe('cluster sessions - two nodes, state in JetStream', () => {
 
   before(async () => {
     nats = await startNats(teardown);
-    [a, b] = await Promise.all([startNode(teardown, 'node-a', nats.url), startNode(teardown, 'node-b', nats.url)]);
+    a = await startNode(teardown, 'node-a', nats.url, BOOTSTRAP);
+    b = await startNode(teardown, 'node-b', nats.url, BOOTSTRAP);
     for (const node of [a, b]) await waitFor(() => ready(node), { timeoutMs: 20_000, intervalMs: 100, message: `${node.id} ready` });
   });
 
@@ -89,5 +96,27 @@ describe('cluster sessions - two nodes, state in JetStream', () => {
     assert.equal(back.connack.sessionPresent, true, 'the new session, from node b');
     await new Promise((resolve) => setTimeout(resolve, 500));
     assert.deepEqual(back.received, []);
+  });
+
+  test('cluster sessions - metadata registered on one node is used on a node started afterwards; a node with another master key refuses to start', async (t: TestContext) => {
+    const admin = popClient(a.http, ADMIN);
+    const answer = await call(admin, 'RegisterDeviceCredential', { InstanceId: 'mqtt-default', ClientId: 'GID_meta@@@dev1' });
+    const cred = answer['DeviceCredential'] as { DeviceAccessKeyId: string; DeviceAccessKeySecret: string };
+    const c = await startNode(t, 'node-c', nats.url, BOOTSTRAP);
+    await waitFor(() => ready(c), { timeoutMs: 20_000, intervalMs: 100, message: 'node-c ready' });
+    const device = await connect(t, c.mqtt, {
+      clientId: 'GID_meta@@@dev1',
+      username: `DeviceCredential|${cred.DeviceAccessKeyId}|mqtt-default`,
+      password: createHmac('sha1', cred.DeviceAccessKeySecret).update('GID_meta@@@dev1').digest('base64'),
+    });
+    assert.equal(device.connack.returnCode, 0);
+
+    const stranger = await failedStart(
+      ['--data-dir', tempDir(t), '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--amqp-port=-1', '--amqps-port=-1', '--tls-port', '0', '--wss-port', '0',
+        '--cluster-nats', nats.url, '--node-id', 'node-stranger'],
+      { FERRY_LOG_LEVEL: 'info' },
+    );
+    assert.notEqual(stranger.code, 0);
+    assert.match(stranger.output, /master\.key is not the master key of this cluster/);
   });
 });
