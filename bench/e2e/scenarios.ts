@@ -800,6 +800,15 @@ export function buildScenarios(opts: Options): Scenario[] {
       run: (ctx) => pubsub(ctx, { subTopics: [qosTopic(0)], pubTopics: [qosTopic(0)], qos: 1, inflight: 64, rate: 0, latency: false, fanout: 1 }),
     },
     {
+      name: `qos1_4to4_${b}`,
+      description: 'QoS 1, 4 publishers → 4 subscribers on 4 distinct topics, 64 PUBLISHes unacknowledged each (several clients share each store commit, as a fleet does)',
+      metrics: [rateMetric('msg/s delivered (total)')],
+      run: (ctx) => {
+        const topics = [0, 1, 2, 3].map(qosTopic);
+        return pubsub(ctx, { subTopics: topics, pubTopics: topics, qos: 1, inflight: 64, rate: 0, latency: false, fanout: 1 });
+      },
+    },
+    {
       name: `fanout_1to100_${b}`,
       description:
         'QoS 0, 1 publisher → 100 subscribers on the same topic; counts deliveries/s. The publisher stays ≤ 2000 messages ahead of one subscriber (hosted in its process) so broker queues stay bounded',
