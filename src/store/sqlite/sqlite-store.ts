@@ -49,6 +49,16 @@ import { Op, PROTOCOL_VERSION, type ErrorInfo, type OpenState, type OpValue, typ
 
 /** How long a batch of lazy ops alone (log removals) waits for other writes to ride with, ms. */
 const LAZY_FLUSH_MS = 50;
+/**
+ * Op slots after which a waiter sends the open batch at once instead of at the end of the turn.
+ * A turn that reads a whole window of PUBLISHes (64 from one client, say) would otherwise hand
+ * the store thread nothing until all of them are routed, and the store thread nothing back
+ * until all are committed: one strictly serial cycle. Sent early, the first part commits while
+ * the rest is routed, its acknowledgements go out first, and the client's next messages arrive
+ * while the store works: commits and routing overlap. A whenDurable() call is a safe place to
+ * cut: it comes after its caller recorded all of its work.
+ */
+const EARLY_SEND_SLOTS = 128;
 
 export type { SqliteStoreOptions } from './options.js';
 export { moveAsideCommand } from './open-errors.js';
@@ -197,7 +207,10 @@ export class SqliteStore implements Store {
     if (this.ops.length > 0) {
       this.record(); // someone waits: lazy ops go at the end of this turn, not later
       this.openWait ??= newWaiter(0);
-      return this.openWait.promise;
+      const promise = this.openWait.promise;
+      // Not after a read sent part of this turn: that part waits for the turn's final one.
+      if (this.ops.length >= EARLY_SEND_SLOTS && !this.partialSent) this.flush();
+      return promise;
     }
     if (this.batchNumber > this.settledUpTo) {
       // Sent (by a read, say) but not answered yet.
@@ -838,3 +851,4 @@ function rebuildError(info: ErrorInfo): Error {
       return Object.assign(new Error(info.message), { name: info.name, code: info.code });
   }
 }
+
