@@ -205,6 +205,41 @@ describe('SQLite store: files, corruption, fsync policies', () => {
     await store.close();
   });
 
+  test('a turn that waits on a large batch sends it early: a client window spans several commits, each waiter covered, order kept', async () => {
+    const store = await openSqliteStore({ path: join(tempDir(), 'ferry.db') });
+    try {
+      let batches = 0;
+      store.onCommitTiming((timing) => (batches += timing.batches));
+      // One turn: 64 appends, each followed by its waiter (as 64 PUBLISHes of one read, each
+      // PUBACK waiting for its outbox entry).
+      const settled: number[] = [];
+      const waits: Array<Promise<void>> = [];
+      for (let i = 0; i < 64; i++) {
+        store.appendLog('outbox/r1', `{"i":${i}}`, Buffer.from([i]), 1);
+        waits.push(store.whenDurable().then(() => void settled.push(i)));
+      }
+      await Promise.all(waits);
+      assert.ok(batches >= 2, `the turn's batch was sent in parts (${batches} batch(es))`);
+      assert.deepEqual(settled, [...Array(64).keys()], 'waiters settle in the order they waited');
+      const entries = await store.readLog('outbox/r1', 0, 100);
+      assert.deepEqual(entries.map((e) => e.payload[0]), [...Array(64).keys()], 'every entry durable, in order');
+      // A turn whose read already sent a part keeps its transaction open to the turn's end.
+      batches = 0;
+      store.appendLog('outbox/r1', '{}', Buffer.alloc(1), 1);
+      const read = store.readLog('outbox/r1', 0, 1);
+      const more: Array<Promise<void>> = [];
+      for (let i = 0; i < 64; i++) {
+        store.appendLog('outbox/r1', '{}', Buffer.alloc(1), 1);
+        more.push(store.whenDurable());
+      }
+      await Promise.all([read, ...more]);
+      assert.equal(batches, 2, 'the read\'s part and the turn\'s final part, nothing cut in between');
+      assert.equal(await store.logSummaries('outbox/').then((s) => s[0]?.count), 129);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('queued byte totals are rebuilt at open, and a schema 3 file gets them by migration', async () => {
     const dir = tempDir();
     const path = join(dir, 'ferry.db');
