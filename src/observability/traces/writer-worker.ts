@@ -125,8 +125,13 @@ export function batchRows(batch: TraceBatch, ctx: RowContext): TraceRow[] {
   return Array.from({ length: c.count }, (_, i) => ({ time: c.time[i]!, channel: c.channel[i]!, code: c.code[i]!, msg: c.msg[i]! }));
 }
 
-/** Batches the writer may have waiting before it keeps only the device events of new ones. */
-const MAX_QUEUED_BATCHES = 8;
+/**
+ * Backlog, in full batches' worth of events, the writer may have waiting before it keeps only the
+ * device events of new batches. Counted in events, not batches: a quiet broker sends a batch per
+ * flush interval with a few events in it, and while the machine is busy the writer's rests
+ * (measured in wall time) grow; a dozen such batches waiting are no backlog worth dropping for.
+ */
+const MAX_QUEUED_FULL_BATCHES = 8;
 
 /** Removes the message events of a batch in place; returns how many were removed. */
 export function keepDeviceEvents(batch: TraceBatch): number {
@@ -218,12 +223,12 @@ function run(): void {
   };
 
   // CPU budget: after work that took t ms the thread rests t × (1/share − 1) ms, so it uses at
-  // most `cpuShare` of a core. Batches that arrive while more than MAX_QUEUED_BATCHES wait keep
-  // only their device events (connect/close: few, and they keep the channel bookkeeping right);
-  // their message events are dropped and counted.
+  // most `cpuShare` of a core. Batches that arrive while more than MAX_QUEUED_FULL_BATCHES full
+  // batches' worth of events wait keep only their device events (connect/close: few, and they
+  // keep the channel bookkeeping right); their message events are dropped and counted.
   const queue: Array<{ request: WriterRequest; batch: TraceBatch | null; dropped: number }> = [];
   const slots: Array<TraceBatch | undefined> = [];
-  let queuedBatches = 0;
+  let queuedEvents = 0;
   let restUntil = 0;
   let waking = false;
   const pump = (): void => {
@@ -239,7 +244,7 @@ function run(): void {
         return;
       }
       const { request, batch, dropped } = queue.shift()!;
-      if (request.type === 'batch') queuedBatches--;
+      if (batch !== null) queuedEvents -= batch.count;
       const started = performance.now();
       handle(request, batch, dropped);
       if (request.type === 'close') return;
@@ -262,8 +267,8 @@ function run(): void {
     if (request.type === 'batch') {
       const slot = slots[request.slot]!;
       batch = { ...slot, count: request.count, channels: request.channels };
-      if (queuedBatches >= MAX_QUEUED_BATCHES) dropped = keepDeviceEvents(batch);
-      queuedBatches++;
+      if (queuedEvents + batch.count > MAX_QUEUED_FULL_BATCHES * slot.time.length) dropped = keepDeviceEvents(batch);
+      queuedEvents += batch.count;
     }
     queue.push({ request, batch, dropped });
     pump();

@@ -355,3 +355,36 @@ test('traces - the writer thread keeps a few spare slots after a burst and relea
   assert.equal(writer.slotCount, 4);
   assert.equal(writer.pending, 0);
 });
+
+test('traces - a slow writer drops message events only for a real backlog, counted in events, not for many small batches', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-traces-'));
+  // A 1 % CPU share: after each batch the writer rests 99× as long as it worked, so batches
+  // sent in one go all wait behind the first.
+  const writer = await TraceWriterThread.start({ path: join(dir, 'traces.db'), idPrefix: 'c'.repeat(20), cpuShare: 0.01 }, pino({ level: 'silent' }));
+  t.after(async () => {
+    await writer.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const send = async (batches: number, events: number): Promise<void> => {
+    for (let b = 0; b < batches; b++) {
+      const batch = writer.allocate(16);
+      batch.channels.push({ n: 1, instanceId: 'inst', clientId: 'c1', once: false });
+      for (let i = 0; i < events; i++) {
+        batch.time[i] = Date.now();
+        batch.channel[i] = 1;
+        batch.code[i] = TraceCode.PubMqtt;
+        batch.msg[i] = b * 16 + i + 1;
+      }
+      batch.count = events;
+      writer.write(batch);
+    }
+    await writer.sync();
+  };
+  // 20 batches of 2 events: 40 events waiting at most, far below 8 full batches (128).
+  await send(20, 2);
+  assert.equal(writer.dropped, 0, 'small batches are no backlog');
+  // 20 full batches: 320 events, more than 8 full batches' worth wait at once.
+  await send(20, 16);
+  assert.ok(writer.dropped > 0, 'a real backlog drops message events');
+  assert.ok(writer.dropped < 320, `and keeps what fits (${writer.dropped} dropped)`);
+});
