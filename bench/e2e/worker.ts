@@ -459,14 +459,19 @@ async function runPub(cfg: PubConfig): Promise<{ role: Role; ok: number; failed:
     const tpl = buildPublish(topic, cfg.qos, cfg.payloadSize);
     const pktLen = tpl.bytes.length;
 
-    if (cfg.qos === 1 && cfg.rate > 0) {
-      // Open loop at a fixed rate, QoS 1 (latency): like the QoS 0 case below, packet ids cycle
-      // over 1..65535 and PUBACKs are only counted (at 10k msg/s a few are outstanding at once).
+    if (cfg.rate > 0) {
+      // Open loop at a fixed rate: every ~1 ms send however many messages are
+      // due so the long-run rate is exact regardless of timer jitter. QoS 1
+      // (latency): packet ids cycle over 1..65535 and PUBACKs are only counted
+      // (at 10k msg/s a few are outstanding at once).
       const perConn = cfg.rate / clients.length;
+      const qos1 = cfg.qos === 1;
       let nextId = 1;
-      c.onPacket = (type) => {
-        if (type === PKT_PUBACK) acked++;
-      };
+      if (qos1) {
+        c.onPacket = (type) => {
+          if (type === PKT_PUBACK) acked++;
+        };
+      }
       starters.push(() => {
         const begin = nowNs();
         let mine = 0;
@@ -482,9 +487,11 @@ async function runPub(cfg: PubConfig): Promise<{ role: Role; ok: number; failed:
           for (let i = 0; i < due; i++) {
             const o = i * pktLen;
             tpl.bytes.copy(out, o);
-            out[o + tpl.idOffset] = nextId >> 8;
-            out[o + tpl.idOffset + 1] = nextId & 0xff;
-            nextId = nextId === 65535 ? 1 : nextId + 1;
+            if (qos1) {
+              out[o + tpl.idOffset] = nextId >> 8;
+              out[o + tpl.idOffset + 1] = nextId & 0xff;
+              nextId = nextId === 65535 ? 1 : nextId + 1;
+            }
             if (cfg.timestamp) out.writeDoubleLE(now, o + tpl.payloadOffset);
           }
           mine += due;
@@ -533,33 +540,6 @@ async function runPub(cfg: PubConfig): Promise<{ role: Role; ok: number; failed:
         }
       };
       starters.push(() => emit(Array.from({ length: cfg.inflight }, (_, i) => i + 1)));
-    } else if (cfg.rate > 0) {
-      // Open loop at a fixed rate: every ~1 ms send however many messages are
-      // due so the long-run rate is exact regardless of timer jitter.
-      const perConn = cfg.rate / clients.length;
-      starters.push(() => {
-        const begin = nowNs();
-        let mine = 0;
-        const tick = (): void => {
-          if (stopped) {
-            clearInterval(timer);
-            return;
-          }
-          const now = nowNs();
-          const due = Math.floor(((now - begin) / 1e9) * perConn) - mine;
-          if (due <= 0) return;
-          const out = Buffer.allocUnsafe(due * pktLen);
-          for (let i = 0; i < due; i++) {
-            const o = i * pktLen;
-            tpl.bytes.copy(out, o);
-            if (cfg.timestamp) out.writeDoubleLE(now, o + tpl.payloadOffset);
-          }
-          mine += due;
-          sent += due;
-          c.socket.write(out);
-        };
-        const timer = setInterval(tick, 1);
-      });
     } else {
       // As fast as the socket drains: write one pre-built ~16 KB batch
       // repeatedly, yielding to the event loop regularly so timers/IPC run.
