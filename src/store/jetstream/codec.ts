@@ -133,15 +133,19 @@ export interface InflightEntry {
   readonly message: NewMessage | null;
 }
 
-export function encodeInflight(seq: number, delivery: DeliveryInfo | DeliveryJson, released: boolean, message: NewMessage | null): Uint8Array {
-  const d: DeliveryJson = {
+/** The delivery fields alone (callers may pass a record carrying more). */
+export function deliveryJson(delivery: DeliveryInfo | DeliveryJson): DeliveryJson {
+  return {
     qos: delivery.qos,
     retain: delivery.retain,
     subscriptionIds: delivery.subscriptionIds,
     shareGroup: delivery.shareGroup,
     shareFilter: delivery.shareFilter,
   };
-  return framed({ v: 1, s: seq, d, r: released, m: message === null ? null : messageJson(message) }, message?.payload ?? Buffer.alloc(0));
+}
+
+export function encodeInflight(seq: number, delivery: DeliveryInfo | DeliveryJson, released: boolean, message: NewMessage | null): Uint8Array {
+  return framed({ v: 1, s: seq, d: deliveryJson(delivery), r: released, m: message === null ? null : messageJson(message) }, message?.payload ?? Buffer.alloc(0));
 }
 
 export function decodeInflight(data: Uint8Array): InflightEntry {
@@ -151,14 +155,7 @@ export function decodeInflight(data: Uint8Array): InflightEntry {
 }
 
 export function encodeQueued(delivery: DeliveryInfo, message: MessageRecord): Uint8Array {
-  const d: DeliveryJson = {
-    qos: delivery.qos,
-    retain: delivery.retain,
-    subscriptionIds: delivery.subscriptionIds,
-    shareGroup: delivery.shareGroup,
-    shareFilter: delivery.shareFilter,
-  };
-  return framed({ v: 1, d, m: messageJson(message) }, message.payload);
+  return framed({ v: 1, d: deliveryJson(delivery), m: messageJson(message) }, message.payload);
 }
 
 export function decodeQueued(data: Uint8Array): { delivery: DeliveryJson; message: NewMessage } {

@@ -40,6 +40,7 @@ import type {
   WillRecord,
 } from '../types.js';
 import {
+  deliveryJson,
   decodeInflight,
   decodeLogEntry,
   decodeQueued,
@@ -654,7 +655,7 @@ export class JetStreamStore extends MemoryStore {
     const seq = super.addInflight(clientId, packetId, delivery);
     let window = this.windows.get(clientId);
     if (window === undefined) this.windows.set(clientId, (window = new Map()));
-    const d: DeliveryJson = { qos: delivery.qos, retain: delivery.retain, subscriptionIds: delivery.subscriptionIds, shareGroup: delivery.shareGroup, shareFilter: delivery.shareFilter };
+    const d = deliveryJson(delivery);
     window.set(packetId, { seq, delivery: d });
     if (!this.loading) this.inflightChanged(clientId, packetId, encodeInflight(seq, d, false, this.messageRecord(delivery.messageId)!));
     return seq;
