@@ -72,16 +72,34 @@ export function killAllBrokers(): void {
 }
 
 export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, HOST, () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
+  return freePorts(1).then((ports) => ports[0] as number);
+}
+
+/**
+ * `n` distinct free ports: every probe listener stays open until all are taken, so the kernel
+ * cannot hand the same port out twice (it did: "mqttPort and wsPort are both 41715").
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers: net.Server[] = [];
+  try {
+    const ports: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const srv = net.createServer();
+      servers.push(srv);
+      ports.push(
+        await new Promise<number>((resolve, reject) => {
+          srv.on('error', reject);
+          srv.listen(0, HOST, () => {
+            const addr = srv.address();
+            resolve(typeof addr === 'object' && addr !== null ? addr.port : 0);
+          });
+        }),
+      );
+    }
+    return ports;
+  } finally {
+    await Promise.all(servers.map((srv) => new Promise<void>((r) => srv.close(() => r()))));
+  }
 }
 
 function tryConnect(port: number): Promise<boolean> {
@@ -139,7 +157,14 @@ export interface FerryOptions {
 export const MOSQUITTO_AUTOSAVE = ['autosave_interval 1800', 'autosave_on_changes false'] as const;
 
 /** Ferry's command line (after `node`), as the harness starts it. */
-export function ferryArgs(dataDir: string, port: number, fo: FerryOptions = {}, cli = ferryCli.ferry, wsPort = 0): string[] {
+/** Ports of Ferry's other listeners. Given explicitly: a listener on port 0 may get the port probed for another one. */
+interface FerryPorts {
+  readonly ws: number;
+  readonly http: number;
+  readonly amqp: number;
+}
+
+export function ferryArgs(dataDir: string, port: number, fo: FerryOptions = {}, cli = ferryCli.ferry, ports: FerryPorts = { ws: 0, http: 0, amqp: 0 }): string[] {
   return [
     cli,
     'start',
@@ -150,11 +175,11 @@ export function ferryArgs(dataDir: string, port: number, fo: FerryOptions = {}, 
     '--mqtt-port',
     String(port),
     '--ws-port',
-    String(wsPort),
+    String(ports.ws),
     '--http-port',
-    '0',
+    String(ports.http),
     '--amqp-port',
-    '0',
+    String(ports.amqp),
     '--max-inflight',
     String(MAX_INFLIGHT),
     '--max-queued-messages',
@@ -173,7 +198,29 @@ export function ferryArgs(dataDir: string, port: number, fo: FerryOptions = {}, 
  *   Aedes `net.Server({ noDelay })`). Ferry always runs with its own settings.
  */
 export async function startBroker(name: BrokerName, workDir: string, noDelay = true, timeoutMs = 15_000, fo: FerryOptions = {}): Promise<BrokerHandle> {
-  const port = await freePort();
+  // Another process may take a probed port before the broker binds it (Ferry then exits 3 with
+  // EADDRINUSE): new ports, a bounded number of times.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startBrokerOn(await freePorts(6), name, workDir, noDelay, timeoutMs, fo);
+    } catch (e) {
+      if (attempt >= 3 || !/EADDRINUSE|address already in use|\(code 3\)/i.test(String(e))) throw e;
+      process.stderr.write(`${name}: a port was taken before the broker bound it; retrying with new ports\n`);
+    }
+  }
+}
+
+async function startBrokerOn(
+  [port, wsPortFree, tlsPortFree, httpPort, amqpPort, wssPort]: number[],
+  name: BrokerName,
+  workDir: string,
+  noDelay: boolean,
+  timeoutMs: number,
+  fo: FerryOptions,
+): Promise<BrokerHandle> {
+  if (port === undefined || wsPortFree === undefined || tlsPortFree === undefined || httpPort === undefined || amqpPort === undefined || wssPort === undefined) {
+    throw new Error('freePorts(6) gave fewer ports');
+  }
   const dir = fs.mkdtempSync(path.join(workDir, `${name}-`));
   const logFile = path.join(dir, 'broker.log');
   let argv: string[];
@@ -195,7 +242,7 @@ export async function startBroker(name: BrokerName, workDir: string, noDelay = t
         `max_queued_messages ${MAX_QUEUED}`,
         `set_tcp_nodelay ${String(noDelay)}`,
         // MQTT over TLS for connect_rate_tls (per-listener settings follow their listener line)
-        `listener ${(tlsPort = await freePort())} ${HOST}`,
+        `listener ${(tlsPort = tlsPortFree)} ${HOST}`,
         `certfile ${benchCert(workDir).cert}`,
         `keyfile ${benchCert(workDir).key}`,
         ...(fo.persistence ? ['persistence true', `persistence_location ${dir}/`, ...MOSQUITTO_AUTOSAVE] : []),
@@ -214,16 +261,16 @@ export async function startBroker(name: BrokerName, workDir: string, noDelay = t
     if (!fs.existsSync(cli)) throw new Error(`${cli} not built`);
     const dataDir = path.join(dir, 'data');
     fs.mkdirSync(dataDir);
-    wsPort = await freePort();
+    wsPort = wsPortFree;
     // As npm start / the ferry bin / the image start it; a later --max-semi-space-size wins, and
     // FERRY_SEMI_SPACE_MB follows it so that Ferry does not start node a second time (the pid
     // measured here must be the broker's).
     const nodeArgs = [...FERRY_NODE_FLAGS, ...(fo.nodeArgs ?? [])];
     const semi = nodeArgs.filter((a) => a.startsWith('--max-semi-space-size=')).at(-1);
     if (semi !== undefined) ferryEnv = { FERRY_SEMI_SPACE_MB: semi.slice(semi.indexOf('=') + 1) };
-    tlsPort = await freePort();
+    tlsPort = tlsPortFree;
     const tls = benchCert(workDir);
-    argv = [process.execPath, ...nodeArgs, ...ferryArgs(dataDir, port, fo, cli, wsPort), '--tls-cert', tls.cert, '--tls-key', tls.key, '--tls-port', String(tlsPort), '--wss-port', '0', '--amqps-port', '-1'];
+    argv = [process.execPath, ...nodeArgs, ...ferryArgs(dataDir, port, fo, cli, { ws: wsPort, http: httpPort, amqp: amqpPort }), '--tls-cert', tls.cert, '--tls-key', tls.key, '--tls-port', String(tlsPort), '--wss-port', String(wssPort), '--amqps-port', '-1'];
   }
 
   const log = fs.openSync(logFile, 'a');

@@ -94,10 +94,10 @@ export type ToWorker =
 
 /** worker -> driver */
 export type FromWorker =
-  | { readonly type: 'ready'; readonly connected: number; readonly failed: number; readonly setupMs: number }
+  | { readonly type: 'ready'; readonly connected: number; readonly failed: number; readonly reasons?: string; readonly setupMs: number }
   | { readonly type: 'reconnected'; readonly connected: number; readonly failed: number; readonly sessionPresent: number }
   /** Reconnect storm: hrtime ns (decimal) when the drop began / the last CONNACK arrived. */
-  | { readonly type: 'stormed'; readonly connected: number; readonly failed: number; readonly sessionPresent: number; readonly dropNs: string; readonly doneNs: string }
+  | { readonly type: 'stormed'; readonly connected: number; readonly failed: number; readonly reasons: string; readonly sessionPresent: number; readonly dropNs: string; readonly doneNs: string }
   | {
       readonly type: 'window';
       /** Role-specific event count inside the window (received / sent / acked / connects). */

@@ -748,7 +748,11 @@ async function idleRss(ctx: RunContext, spec: IdleSpec = { ws: false, storm: fal
     }
     const still = (await Promise.all(workers.map((w) => w.request({ type: 'report' }, 'report')))).reduce((a, r) => a + r.total, 0);
     const perConn = (after - before) / connected;
-    const setup = `${connected} connected (${failed} failed, ${connected - still} dropped) in ${setupS.toFixed(1)} s`;
+    const whyFailed = (rs: readonly { readonly reasons?: string }[]): string => {
+      const why = rs.map((r) => r.reasons ?? '').filter((x) => x !== '').join('; ');
+      return why === '' ? '' : ` — ${why}`;
+    };
+    const setup = `${connected} connected (${failed} failed${whyFailed(ready)}, ${connected - still} dropped) in ${setupS.toFixed(1)} s`;
     if (spec.storm) {
       const cpu0 = procCpuUs(broker.pid);
       const r = await Promise.all(workers.map((w) => w.request({ type: 'storm' }, 'stormed', 120_000)));
@@ -759,7 +763,7 @@ async function idleRss(ctx: RunContext, spec: IdleSpec = { ws: false, storm: fal
       return {
         metrics: { rate: back / secs, seconds: secs, back, present },
         gen: [],
-        note: `${setup}; all dropped at once: ${back} back (${r.reduce((a, x) => a + x.failed, 0)} failed, ${present} session present) in ${secs.toFixed(2)} s, broker ${cpuS.toFixed(2)} CPU-s`,
+        note: `${setup}; all dropped at once: ${back} back (${r.reduce((a, x) => a + x.failed, 0)} failed${whyFailed(r)}, ${present} session present) in ${secs.toFixed(2)} s, broker ${cpuS.toFixed(2)} CPU-s`,
       };
     }
     return {

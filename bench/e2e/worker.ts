@@ -126,6 +126,7 @@ function openClient(host: string, port: number, clientId: string, clean = true, 
 }
 
 const WS_PATH = '/mqtt';
+const PINGREQ = Buffer.from([0xc0, 0x00]);
 
 function wsHandshake(host: string, port: number): Buffer {
   return Buffer.from(
@@ -196,23 +197,35 @@ function subscribe(client: Client, topic: string, qos: 0 | 1): Promise<void> {
   });
 }
 
-async function connectAll<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<{ ok: number; failed: number }> {
+/** Outcome of connecting many clients: counts, and why the failures failed (the 5 commonest reasons). */
+interface ConnectOutcome {
+  ok: number;
+  failed: number;
+  reasons: string;
+}
+
+async function connectAll<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<ConnectOutcome> {
   let next = 0;
   let ok = 0;
   let failed = 0;
+  const reasons = new Map<string, number>();
   const lane = async (): Promise<void> => {
     while (next < items.length) {
       const item = items[next++]!;
       try {
         await fn(item);
         ok++;
-      } catch {
+      } catch (e) {
         failed++;
+        // "connect ECONNREFUSED 127.0.0.1:1234" and the like: one reason whatever the port.
+        const why = (e instanceof Error ? e.message : String(e)).replace(/\d+\.\d+\.\d+\.\d+:\d+/g, 'ADDR');
+        reasons.set(why, (reasons.get(why) ?? 0) + 1);
       }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, lane));
-  return { ok, failed };
+  const top = [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 5);
+  return { ok, failed, reasons: top.map(([why, n]) => `${n}× ${why}`).join('; ') };
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -245,7 +258,7 @@ interface Role {
   dups?: () => number;
   lastAtNs?: () => number;
   reconnect?: (count: number) => Promise<{ connected: number; failed: number; sessionPresent: number }>;
-  storm?: () => Promise<{ connected: number; failed: number; sessionPresent: number; dropNs: number; doneNs: number }>;
+  storm?: () => Promise<{ connected: number; failed: number; reasons: string; sessionPresent: number; dropNs: number; doneNs: number }>;
 }
 
 /** DISCONNECT, then wait for the broker to close the socket (or 2 s). */
@@ -643,7 +656,7 @@ function runConnect(cfg: ConnectConfig): { role: Role; ok: number; failed: numbe
   };
 }
 
-async function runIdle(cfg: IdleConfig): Promise<{ role: Role; ok: number; failed: number }> {
+async function runIdle(cfg: IdleConfig): Promise<{ role: Role; ok: number; failed: number; reasons: string }> {
   let held: Client[] = [];
   const ids = Array.from({ length: cfg.count }, (_, i) => `${cfg.clientPrefix}-${i}`);
   const clean = cfg.persistent !== true;
@@ -653,12 +666,21 @@ async function runIdle(cfg: IdleConfig): Promise<{ role: Role; ok: number; faile
     into.push(c);
   };
   const res = await connectAll(ids, cfg.concurrency, (id) => open(id, held));
+  // Idle devices still keep their connection alive: a PINGREQ per client well within the keep
+  // alive of 60 s, or a setup or storm longer than 90 s gets clients dropped by the broker.
+  const ping = setInterval(() => {
+    for (const c of held) if (!c.socket.destroyed) c.socket.write(PINGREQ);
+  }, 30_000);
+  ping.unref();
   return {
     ok: res.ok,
     failed: res.failed,
+    reasons: res.reasons,
     role: {
       go() {},
-      stop() {},
+      stop() {
+        clearInterval(ping);
+      },
       total: () => held.filter((c) => !c.closedUnexpectedly).length,
       // Every client drops at once (no DISCONNECT: as when a gateway or the network fails), and all
       // come straight back with the same client ids; done when the last CONNACK is in.
@@ -672,7 +694,7 @@ async function runIdle(cfg: IdleConfig): Promise<{ role: Role; ok: number; faile
         const r = await connectAll(ids, Math.max(cfg.concurrency, 500), (id) => open(id, back));
         const doneNs = nowNs();
         held = back;
-        return { connected: r.ok, failed: r.failed, sessionPresent: back.filter((c) => c.sessionPresent).length, dropNs, doneNs };
+        return { connected: r.ok, failed: r.failed, reasons: r.reasons, sessionPresent: back.filter((c) => c.sessionPresent).length, dropNs, doneNs };
       },
     },
   };
@@ -690,7 +712,8 @@ async function setup(cfg: WorkerConfig): Promise<void> {
   const res = await withTimeout(r, cfg.role === 'idle' ? 4 * SETUP_TIMEOUT_MS : SETUP_TIMEOUT_MS, `${cfg.role} setup`);
   role = res.role;
   runtimeErrors = 0;
-  send({ type: 'ready', connected: res.ok, failed: res.failed, setupMs: Date.now() - t });
+  const reasons = 'reasons' in res ? String(res.reasons) : '';
+  send({ type: 'ready', connected: res.ok, failed: res.failed, ...(reasons === '' ? {} : { reasons }), setupMs: Date.now() - t });
 }
 
 process.on('message', (msg: ToWorker) => {
