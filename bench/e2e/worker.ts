@@ -691,9 +691,9 @@ async function runIdle(cfg: IdleConfig): Promise<{ role: Role; ok: number; faile
           c.socket.destroy();
         }
         const back: Client[] = [];
+        held = back; // the keep-alive pings go to the clients that are back
         const r = await connectAll(ids, Math.max(cfg.concurrency, 500), (id) => open(id, back));
         const doneNs = nowNs();
-        held = back;
         return { connected: r.ok, failed: r.failed, reasons: r.reasons, sessionPresent: back.filter((c) => c.sessionPresent).length, dropNs, doneNs };
       },
     },
