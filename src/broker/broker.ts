@@ -449,6 +449,18 @@ export class Broker implements ConnectionSink {
     this.publish(this.tenant(instanceId), will);
   }
 
+  /**
+   * The client id opened a session on another node of the cluster (src/cluster): a will waiting
+   * here for its delay is dropped, as a reconnect to this node would drop it [MQTT-3.1.3-9].
+   * Returns true when there was one.
+   */
+  cancelWillOf(instanceId: string, clientId: string): boolean {
+    const session = this.tenants.get(instanceId)?.sessions.get(clientId);
+    if (session === undefined || !this.pendingWills.has(session)) return false;
+    this.cancelWill(session);
+    return true;
+  }
+
   private cancelWill(session: Session): void {
     const pending = this.pendingWills.get(session);
     if (pending === undefined) return;

@@ -14,6 +14,7 @@ import { Interest } from './interest.js';
 import { NatsLink } from './nats-link.js';
 import type { ClusterOptions } from './options.js';
 import { Presence, type NodeRecord } from './presence.js';
+import { RetainedSync } from './retained-sync.js';
 import { ClusterRouting, type RoutingStats } from './routing.js';
 import { Subjects } from './subjects.js';
 
@@ -50,6 +51,7 @@ export class Cluster {
   private readonly routing: ClusterRouting;
   private readonly registry: ClusterClientRegistry;
   private readonly presence: Presence;
+  private readonly retained: RetainedSync;
   private readonly startedAt = new Date().toISOString();
   private heartbeat: NodeJS.Timeout | null = null;
   private joined = false;
@@ -66,8 +68,18 @@ export class Cluster {
     this.link = new NatsLink(options, logger);
     this.interest = new Interest(this.subjects, options.nodeId, (s, d, r, shared) => this.routing.received(s, d, r, shared), logger);
     this.routing = new ClusterRouting(broker, this.subjects, this.interest, options.nodeId, options.ackTimeoutMs, logger);
-    this.registry = new ClusterClientRegistry(broker.registry, this.subjects, options.nodeId, broker.counters, (s, d, r) => this.routing.received(s, d, r), logger);
+    this.registry = new ClusterClientRegistry(
+      broker.registry,
+      this.subjects,
+      options.nodeId,
+      broker.counters,
+      (s, d, r) => this.routing.received(s, d, r),
+      (instanceId, clientId) => broker.cancelWillOf(instanceId, clientId),
+      logger,
+    );
     this.presence = new Presence(this.subjects.presenceBucket(), options.nodeId, options.heartbeatMs, options.replicas, logger);
+    this.retained = new RetainedSync(broker, this.subjects, options.nodeId, this.routing.origin, options.ackTimeoutMs, logger);
+    this.routing.onRetainedUpdate = (e) => this.retained.updated(e);
     broker.registry = this.registry;
     // One delivery per share group cluster-wide: NATS queue groups pick the node (interest.ts).
     broker.routeSharedElsewhere();
@@ -88,6 +100,7 @@ export class Cluster {
       // and count as not ready until presence has been written and read again.
       this.interest.resync();
       this.presence.reconnected();
+      this.retained.reconnected();
     });
     this.opening = this.open().catch((err: unknown) => {
       if (!this.stopped) this.logger.error({ err }, 'cluster start failed');
@@ -105,6 +118,7 @@ export class Cluster {
     this.interest.attach(connection);
     this.routing.attach(connection);
     this.registry.attach(connection);
+    this.retained.attach(connection);
     for (;;) {
       try {
         await this.presence.open(connection);
@@ -160,6 +174,7 @@ export class Cluster {
     if (this.link.problem !== null) return this.link.problem;
     if (this.presence.problem !== null) return this.presence.problem;
     if (!this.joined) return 'joining the cluster';
+    if (!this.retained.synced) return 'taking the retained messages of the cluster';
     // Ready means routing works: this node knows what every live node wants.
     const unknown = this.interest.unknownOf(this.presence.nodes.keys());
     return unknown.length === 0 ? null : `waiting for the interest of ${unknown.join(', ')}`;
@@ -201,6 +216,7 @@ export class Cluster {
       this.interest.leave();
       await this.presence.leave();
     }
+    this.retained.close();
     this.routing.close();
     this.registry.close();
     this.interest.close();

@@ -4,8 +4,10 @@
  *
  * - Takeover across nodes: a client opening its session here is announced on `<prefix>.c`; a
  *   node where the same client id is connected closes that connection (0x8E Session taken over),
- *   its will going out as on a single node. The old node's stored session stays there until
- *   sessions live in JetStream (docs/cluster.md, "Not yet").
+ *   its will going out as on a single node, unless it has a will delay: the client is back (on
+ *   another node), so a delayed will waiting here is dropped as a reconnect here would drop it
+ *   (also when the old connection had already gone). The old node's stored session stays there
+ *   until sessions live in JetStream (docs/cluster.md, "Not yet").
  * - P2P targets: each session of this node subscribes to its P2P subject, so a P2P message
  *   published on another node reaches the one node holding the session (routing.ts).
  */
@@ -38,6 +40,8 @@ export class ClusterClientRegistry implements ClientRegistry {
     private readonly nodeId: string,
     private readonly counters: BrokerCounters,
     private readonly onP2p: (subject: string, data: Uint8Array, reply: string | undefined) => void,
+    /** Drops the delayed will of a client id that connected to another node; true when there was one. */
+    private readonly cancelWill: (instanceId: string, clientId: string) => boolean,
     private readonly logger: Logger,
   ) {}
 
@@ -102,11 +106,15 @@ export class ClusterClientRegistry implements ClientRegistry {
     }
     if (claim.node === this.nodeId) return;
     const handle = this.local.client(claim.instanceId, claim.clientId);
-    if (handle === undefined) return;
-    this.logger.info({ clientId: claim.clientId, instanceId: claim.instanceId, by: claim.node }, 'session taken over by a connection on another node');
-    this.counters.takeovers++;
-    this.remoteTakeovers++;
-    handle.disconnect(RC.SessionTakenOver);
+    if (handle !== undefined) {
+      this.logger.info({ clientId: claim.clientId, instanceId: claim.instanceId, by: claim.node }, 'session taken over by a connection on another node');
+      this.counters.takeovers++;
+      this.remoteTakeovers++;
+      handle.disconnect(RC.SessionTakenOver); // closes at once: a delayed will is pending now
+    }
+    if (this.cancelWill(claim.instanceId, claim.clientId)) {
+      this.logger.info({ clientId: claim.clientId, instanceId: claim.instanceId, by: claim.node }, 'delayed will dropped: the client connected to another node');
+    }
   }
 
   close(): void {

@@ -67,6 +67,8 @@ export class ClusterRouting {
   private readonly pending = new Map<number, PendingAck>();
   private connection: NatsConnection | null = null;
   readonly stats: RoutingStats = { sent: 0, received: 0, duplicates: 0, acksRefused: 0, unreadable: 0 };
+  /** Called with each retained update from another node after it was applied (retained-sync.ts). */
+  onRetainedUpdate: (e: Envelope) => void = () => {};
 
   constructor(
     private readonly broker: Broker,
@@ -308,6 +310,7 @@ export class ClusterRouting {
     const slash = e.topic.indexOf('/');
     if (slash < 0) return;
     this.broker.retainFromPeer(e.topic.slice(0, slash), this.messageOf({ ...e, topic: e.topic.slice(slash + 1) }));
+    this.onRetainedUpdate(e);
   }
 
   private messageOf(e: Envelope): Message {

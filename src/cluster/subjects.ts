@@ -94,6 +94,11 @@ export class Subjects {
     return `${this.prefix}.r`;
   }
 
+  /** Requests for the whole retained set by a node catching up (retained-sync.ts); its answers go to an inbox below it. */
+  retainedSync(): string {
+    return `${this.prefix}.r.sync`;
+  }
+
   /** "A client with this id is connecting at node X": the other holders let go (takeover). */
   claims(): string {
     return `${this.prefix}.c`;

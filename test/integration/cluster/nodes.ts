@@ -33,9 +33,11 @@ export interface ClusterStatus {
 /** The nodes of one cluster share their master key (secrets in JetStream are sealed with it; docs/cluster.md). */
 const MASTER_KEY = randomBytes(32);
 
-/** A Ferry node `id` on the NATS servers `natsUrls` (comma-separated, its own first), heartbeat 500 ms. */
-export async function startNode(t: Teardown, id: string, natsUrls: string, extra: readonly string[] = []): Promise<Node> {
-  const dataDir = tempDir(t);
+/**
+ * A Ferry node `id` on the NATS servers `natsUrls` (comma-separated, its own first), heartbeat 500 ms;
+ * `dataDir` to start it again on the store of an earlier run.
+ */
+export async function startNode(t: Teardown, id: string, natsUrls: string, extra: readonly string[] = [], dataDir = tempDir(t)): Promise<Node> {
   writeFileSync(join(dataDir, 'master.key'), MASTER_KEY, { mode: 0o600 });
   const proc = await spawnFerry(t, ['--data-dir', dataDir, ...PORTS, '--cluster-nats', natsUrls, '--node-id', id, '--cluster-heartbeat-ms', '500', ...extra], {
     env: { FERRY_LOG_LEVEL: 'info' },
