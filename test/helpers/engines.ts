@@ -27,6 +27,8 @@ export interface Engine {
   readonly running: boolean;
   /** SIGKILL the engine (and its helpers) and wait until it is gone. Idempotent. */
   kill(): Promise<void>;
+  /** SIGTERM the engine (a clean shutdown) and wait until it is gone; restart() starts it again. */
+  terminate(): Promise<void>;
   /** Start again on the same port and data dir; resolves when it accepts clients. */
   restart(): Promise<void>;
   /** Stop for good (also done by the teardown). */
@@ -212,6 +214,7 @@ function makeEngine(
       return main.running;
     },
     kill: () => main.kill(),
+    terminate: () => main.kill('SIGTERM'),
     restart: async () => {
       await main.kill();
       await main.start();
