@@ -11,6 +11,9 @@ import { startNats, suiteTeardown } from '../../helpers/engines.js';
 import { connect, sleep, type TestClient } from '../mqtt/clients.js';
 import { clusterStatus, ready, settled, startNode, type Node } from './nodes.js';
 
+/** What these tests are about is the nodes' own stores (with the JetStream store, retained messages load from JetStream). */
+const LOCAL = ['--cluster-store', 'local'];
+
 async function readyNode(node: Node): Promise<void> {
   await waitFor(() => ready(node), { timeoutMs: 20_000, intervalMs: 100, message: `${node.id} ready` });
 }
@@ -34,7 +37,7 @@ describe('cluster catch-up - nodes joining and clients moving', () => {
   before(async () => {
     const nats = await startNats(teardown);
     urls = nats.url;
-    [a, b] = await Promise.all([startNode(teardown, 'node-a', urls), startNode(teardown, 'node-b', urls)]);
+    [a, b] = await Promise.all([startNode(teardown, 'node-a', urls, LOCAL), startNode(teardown, 'node-b', urls, LOCAL)]);
     await readyNode(a);
     await readyNode(b);
   });
@@ -46,7 +49,7 @@ describe('cluster catch-up - nodes joining and clients moving', () => {
     await waitFor(async () => (await retainedOn(t, b, 'rt/#', 2)).size === 2, { timeoutMs: 10_000, message: 'both retained messages on b' });
 
     // A fresh node: ready only once it holds the cluster's set, so one subscription sees it.
-    const c = await startNode(t, 'node-c', urls);
+    const c = await startNode(t, 'node-c', urls, LOCAL);
     await readyNode(c);
     assert.deepEqual(await retainedOn(t, c, 'rt/#', 2), new Map([['rt/1', 'one'], ['rt/2', 'two']]));
     assert.ok(c.proc.logs.some((l) => l['msg'] === 'took the retained messages of the cluster'));
@@ -61,7 +64,7 @@ describe('cluster catch-up - nodes joining and clients moving', () => {
     const pubB = await connect(t, b.mqtt, { clientId: 'rt-pub-b', protocolVersion: 5 });
     await pubB.client.publishAsync('rt/3', 'three', { qos: 1, retain: true });
     await waitFor(async () => (await retainedOn(t, a, 'rt/#', 2)).has('rt/3'), { timeoutMs: 10_000, message: 'rt/3 on a' });
-    const again = await startNode(t, 'node-c', urls, [], c.dataDir);
+    const again = await startNode(t, 'node-c', urls, LOCAL, c.dataDir);
     await readyNode(again);
     assert.deepEqual(await retainedOn(t, again, 'rt/#', 2), new Map([['rt/2', 'two'], ['rt/3', 'three']]));
   });

@@ -24,8 +24,8 @@ describe('cluster restart - three NATS servers and two Ferry nodes', () => {
   before(async () => {
     nats = await startNatsCluster(teardown, 3);
     [a, b] = await Promise.all([
-      startNode(teardown, 'node-a', urlsFor(nats, 0), ['--cluster-replicas', '3']),
-      startNode(teardown, 'node-b', urlsFor(nats, 1), ['--cluster-replicas', '3']),
+      startNode(teardown, 'node-a', urlsFor(nats, 0), ['--cluster-replicas', '3', '--cluster-store', 'local']),
+      startNode(teardown, 'node-b', urlsFor(nats, 1), ['--cluster-replicas', '3', '--cluster-store', 'local']),
     ]);
     for (const node of [a, b]) await waitFor(() => ready(node), { timeoutMs: 30_000, intervalMs: 200, message: `${node.id} ready` });
   });
@@ -51,8 +51,8 @@ describe('cluster restart - three NATS servers and two Ferry nodes', () => {
 
     // The nodes start first, on their stores: not ready while no NATS server answers.
     const [a2, b2] = await Promise.all([
-      startNode(t, 'node-a', urlsFor(nats, 0), ['--cluster-replicas', '3'], a.dataDir),
-      startNode(t, 'node-b', urlsFor(nats, 1), ['--cluster-replicas', '3'], b.dataDir),
+      startNode(t, 'node-a', urlsFor(nats, 0), ['--cluster-replicas', '3', '--cluster-store', 'local'], a.dataDir),
+      startNode(t, 'node-b', urlsFor(nats, 1), ['--cluster-replicas', '3', '--cluster-store', 'local'], b.dataDir),
     ]);
     for (const node of [a2, b2]) {
       const res = await fetch(`${node.http}/readyz`);
