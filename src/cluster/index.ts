@@ -79,7 +79,6 @@ export class Cluster {
     );
     this.presence = new Presence(this.subjects.presenceBucket(), options.nodeId, options.heartbeatMs, options.replicas, logger);
     this.retained = new RetainedSync(broker, this.subjects, options.nodeId, this.routing.origin, options.ackTimeoutMs, logger);
-    this.routing.onRetainedUpdate = (e) => this.retained.updated(e);
     broker.registry = this.registry;
     // One delivery per share group cluster-wide: NATS queue groups pick the node (interest.ts).
     broker.routeSharedElsewhere();
@@ -91,7 +90,10 @@ export class Cluster {
       }
     }
     this.detach.push(
-      broker.extensions.onMessagePublished((instanceId, message, publisher) => this.routing.published(instanceId, message, publisher)),
+      broker.extensions.onMessagePublished((instanceId, message, publisher) => {
+        if (message.retain) this.retained.published(instanceId, message);
+        this.routing.published(instanceId, message, publisher);
+      }),
       broker.extensions.onInterestChanged((instanceId, filter, added, group) => this.interest.changed(instanceId, filter, added, group)),
     );
     this.link.onChange((up) => {
@@ -113,6 +115,12 @@ export class Cluster {
   }
 
   private async open(): Promise<void> {
+    try {
+      await this.retained.load();
+    } catch (err) {
+      // Without them this node's retained messages count as older than any other node's.
+      this.logger.error({ err: (err as Error).message }, 'cannot read the versions of the retained messages from the store');
+    }
     const connection = await this.link.open();
     if (this.stopped) return;
     this.interest.attach(connection);
@@ -202,7 +210,7 @@ export class Cluster {
       ...(server === undefined ? {} : { server }),
       ...(problem === null ? {} : { problem }),
       nodes,
-      routing: { ...this.routing.stats },
+      routing: { ...this.routing.stats, unreadable: this.routing.stats.unreadable + this.retained.unreadable },
     };
   }
 

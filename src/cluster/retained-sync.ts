@@ -1,44 +1,66 @@
 /**
- * Retained catch-up: a node that starts, or comes back after losing NATS, takes the retained set
- * of the cluster from one node that has it, then keeps it current from `<prefix>.r` (routing.ts).
+ * The retained set of the cluster (docs/cluster.md, "Retained messages"): every node keeps all of
+ * it, each message and each deletion with its version (retained-versions.ts), and a node only
+ * ever takes what is newer than what it has, per topic.
  *
- * - Asking: a request on `<prefix>.r.sync` naming an inbox. The nodes that hold the cluster's set
- *   (synced) answer in one NATS queue group, so exactly one answers: `{"chunks": n}`, then n
- *   chunks of envelopes on the inbox. "No responders" means no node holds a set yet (the first
- *   node, or everyone restarting at once): this node's own stored set is the reference.
- * - Applying: the answer replaces this node's set (a retained message cleared while it was away is
- *   cleared here too, one set meanwhile is added); updates arriving on `<prefix>.r` during the
- *   transfer are applied again afterwards, so the newest wins. Unchanged messages are not
- *   rewritten to the store.
- * - Until it is synced the node answers nobody and is not ready (docs/cluster.md).
+ * - Live: a retained message (or deletion) published on this node gets a new version and goes to
+ *   every node on `<prefix>.r`.
+ * - Catch-up: a node that starts, or comes back after losing NATS, asks on `<prefix>.r.sync`;
+ *   the nodes that hold the cluster's set (synced) answer in one NATS queue group, so exactly one
+ *   answers: `{"chunks": n}`, then n chunks of entries, tombstones included, on an inbox of the
+ *   asking node. The node merges them (newer wins), then sends on `<prefix>.r` what it holds that
+ *   the answer lacked or had older (a message set, or deleted, while the answering node was away):
+ *   the others merge it the same way. "No responders" means no node holds the set yet (the first
+ *   node, or all starting at once): the node sends its whole set, so nodes that started together
+ *   still end up with the same set.
+ * - Until it is synced the node answers nobody and is not ready.
+ *
+ * With the JetStream store every node loads the same retained messages and versions from
+ * JetStream at start, so the catch-up finds nothing newer; it still brings a node that lost NATS
+ * up to date with what it missed.
  */
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { Broker } from '../broker/broker.js';
 import { Message } from '../session/message.js';
-import { decodeEnvelope, encodeEnvelope, type Envelope } from './envelope.js';
+import { RECORD_PAGE_MAX } from '../store/types.js';
+import { chunkEntries, decodeRetainedEntry, encodeRetainedEntry, splitChunk, type RetainedEntry } from './retained-entry.js';
+import { compareVersions, RetainedVersions, ZERO, type Version, type VersionEntry, type VersionJournal } from './retained-versions.js';
 import type { Subjects } from './subjects.js';
 
-/** Envelopes per chunk stop growing past this many bytes (NATS' default max payload is 1 MiB). */
+/** Entries per chunk stop growing past this many bytes (NATS' default max payload is 1 MiB). */
 const CHUNK_BYTES = 256 * 1024;
 const QUEUE = 'retained-sync';
 const RETRY_MS = 1000;
+const PRUNE_MS = 60_000;
+/** Store records (keyed records of the node's store) holding the versions. */
+const COLLECTION = 'cluster-retained';
 
 interface SyncRequest {
   readonly inbox: string;
   readonly node: string;
 }
 
+/** A version as stored: `t` timestamp, `n` node, `d` deleted, `x` expiry. */
+interface StoredVersion {
+  readonly t: number;
+  readonly n: string;
+  readonly d?: true;
+  readonly x?: number;
+}
+
 export class RetainedSync {
+  readonly versions: RetainedVersions;
   private connection: NatsConnection | null = null;
   private answering: Subscription | null = null;
-  /** Updates from `<prefix>.r` during a transfer, applied again after it; null when not syncing. */
-  private during: Envelope[] | null = null;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | null = null;
+  private readonly pruneTimer: NodeJS.Timeout;
   private stopped = false;
   /** True once this node holds the cluster's retained set. */
   synced = false;
+  /** Entries from other nodes that could not be read. */
+  unreadable = 0;
 
   constructor(
     private readonly broker: Broker,
@@ -47,11 +69,46 @@ export class RetainedSync {
     private readonly origin: string,
     private readonly timeoutMs: number,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    const store = broker.persistence?.store ?? null;
+    const journal: VersionJournal | null =
+      store === null
+        ? null
+        : {
+            put: (key, v) => store.putRecord(COLLECTION, key, { t: v.ts, n: v.node, ...(v.deleted ? { d: true } : {}), ...(v.expiresAt !== 0 ? { x: v.expiresAt } : {}) } satisfies StoredVersion),
+            delete: (key) => void store.deleteRecord(COLLECTION, key),
+          };
+    this.versions = new RetainedVersions(nodeId, journal);
+    this.pruneTimer = setInterval(() => this.versions.prune(), PRUNE_MS);
+    this.pruneTimer.unref();
+  }
+
+  /** Reads the versions kept in the store; messages restored without one count as oldest (ZERO). */
+  async load(): Promise<void> {
+    const store = this.broker.persistence?.store;
+    if (store !== undefined) {
+      let after: string | undefined;
+      for (;;) {
+        const page = await store.listRecords(COLLECTION, { limit: RECORD_PAGE_MAX, ...(after === undefined ? {} : { after }) });
+        for (const { key, value } of page) {
+          const v = value as StoredVersion;
+          if (typeof v?.t === 'number' && typeof v.n === 'string') this.versions.restore(key, { ts: v.t, node: v.n, deleted: v.d === true, expiresAt: v.x ?? 0 });
+        }
+        if (page.length < RECORD_PAGE_MAX) break;
+        after = page[page.length - 1]!.key;
+      }
+    }
+    const now = Date.now();
+    for (const tenant of this.broker.tenants.values()) {
+      for (const m of tenant.retained.all(now)) this.versions.adopt(`${tenant.instanceId}/${m.topic}`, m.expiresAt);
+    }
+    this.versions.prune();
+  }
 
   /** Connected for the first time. */
   attach(connection: NatsConnection): void {
     this.connection = connection;
+    connection.subscribe(this.subjects.retained(), { callback: (err, msg) => void (err === null && this.received(msg.data)) });
     this.start();
   }
 
@@ -64,9 +121,27 @@ export class RetainedSync {
     this.start();
   }
 
-  /** An update from `<prefix>.r`, already applied by routing: kept for re-application while a transfer runs. */
-  updated(e: Envelope): void {
-    this.during?.push(e);
+  /** A retained message published on this node (an empty payload deletes): versioned and sent to every node. */
+  published(instanceId: string, message: Message): void {
+    const key = `${instanceId}/${message.topic}`;
+    const version = this.versions.local(key, message.payload.length === 0, message.expiresAt);
+    const connection = this.connection;
+    // Cut off from NATS: the next catch-up sends it (newer than what the others have).
+    if (connection === null || connection.isClosed()) return;
+    const [chunk] = chunkEntries([this.encode(key, version, message)], CHUNK_BYTES);
+    connection.publish(this.subjects.retained(), chunk!);
+  }
+
+  /** Entries from another node on `<prefix>.r` (a live update, or what a node catching up had newer). */
+  private received(data: Uint8Array): void {
+    let entries: Buffer[];
+    try {
+      entries = splitChunk(data).entries;
+    } catch {
+      this.unreadable++;
+      return;
+    }
+    for (const bytes of entries) this.take(bytes, null);
   }
 
   private start(): void {
@@ -85,17 +160,22 @@ export class RetainedSync {
     const connection = this.connection;
     if (connection === null || this.stopped) return;
     const inbox = `${this.subjects.retainedSync()}.in.${this.origin.replace(/[^A-Za-z0-9_-]/g, '_')}.${attempt}`;
-    const chunks = new Map<number, Uint8Array>();
+    const chunks = new Map<number, Buffer[]>();
     let wanted = -1;
     let done: (() => void) | null = null;
     const sub = connection.subscribe(inbox, {
       callback: (err, msg) => {
-        if (err !== null || msg.data.length < 4) return;
-        chunks.set(Buffer.from(msg.data.buffer, msg.data.byteOffset, 4).readUInt32BE(0), msg.data.subarray(4));
+        if (err !== null) return;
+        try {
+          const { index, entries } = splitChunk(msg.data);
+          chunks.set(index, entries);
+        } catch {
+          this.unreadable++;
+          return;
+        }
         if (chunks.size === wanted) done?.();
       },
     });
-    this.during = [];
     try {
       let answer: { chunks: number; messages: number };
       try {
@@ -103,8 +183,11 @@ export class RetainedSync {
         answer = reply.json<{ chunks: number; messages: number }>();
       } catch (err) {
         if (!isNoResponders(err)) throw err;
-        if (attempt !== this.attempt) return;
-        this.logger.info('no node holds retained messages yet; this node keeps its own');
+        if (attempt !== this.attempt || this.stopped) return;
+        // Nobody holds the set yet; nodes starting at the same moment all get here, and each
+        // sends its set to the others, who keep what is newer.
+        const sent = this.send(connection, () => true);
+        this.logger.info({ sent }, 'no node holds retained messages yet; this node keeps its own and sent it to the others');
         this.becomeSynced(connection);
         return;
       }
@@ -119,13 +202,20 @@ export class RetainedSync {
         });
       }
       if (attempt !== this.attempt || this.stopped) return;
-      const changed = this.replace([...chunks.keys()].sort((a, b) => a - b).map((i) => chunks.get(i)!));
-      for (const e of this.during) this.apply(e);
-      this.logger.info({ messages: answer.messages, changed }, 'took the retained messages of the cluster');
+      const theirs = new Map<string, Version>();
+      let changed = 0;
+      for (const index of [...chunks.keys()].sort((a, b) => a - b)) {
+        for (const bytes of chunks.get(index)!) if (this.take(bytes, theirs)) changed++;
+      }
+      // What this node has newer than the answer (set or deleted while the answering node was away) goes to every node.
+      const sent = this.send(connection, (key, mine) => {
+        const other = theirs.get(key);
+        return other === undefined || compareVersions(mine, other) > 0;
+      });
+      this.logger.info({ messages: answer.messages, changed, sent }, 'took the retained messages of the cluster');
       this.becomeSynced(connection);
     } finally {
       sub.unsubscribe();
-      if (attempt === this.attempt) this.during = null;
     }
   }
 
@@ -138,7 +228,10 @@ export class RetainedSync {
         if (err !== null) return;
         try {
           const request = msg.json<SyncRequest>();
-          this.answer(connection, request, (data) => msg.respond(data));
+          const chunks = chunkEntries(this.own(() => true), CHUNK_BYTES);
+          msg.respond(JSON.stringify({ chunks: chunks.length, messages: this.retainedCount() }));
+          for (const chunk of chunks) connection.publish(request.inbox, chunk);
+          this.logger.info({ to: request.node, chunks: chunks.length }, 'sent the retained messages to a node catching up');
         } catch (e) {
           this.logger.warn({ err: (e as Error).message }, 'cannot answer a retained messages request');
         }
@@ -146,90 +239,76 @@ export class RetainedSync {
     });
   }
 
-  /** Sends this node's whole retained set to a node that asked for it. */
-  private answer(connection: NatsConnection, request: SyncRequest, respond: (data: string) => void): void {
-    const now = Date.now();
-    const chunks: Buffer[][] = [];
-    let current: Buffer[] = [];
-    let size = 0;
-    let messages = 0;
-    for (const tenant of this.broker.tenants.values()) {
-      for (const m of tenant.retained.all(now)) {
-        const data = Buffer.from(this.envelopeOf(tenant.instanceId, m));
-        const length = Buffer.allocUnsafe(4);
-        length.writeUInt32BE(data.length, 0);
-        current.push(length, data);
-        size += data.length + 4;
-        messages++;
-        if (size >= CHUNK_BYTES) {
-          chunks.push(current);
-          current = [];
-          size = 0;
-        }
-      }
-    }
-    if (current.length > 0) chunks.push(current);
-    respond(JSON.stringify({ chunks: chunks.length, messages }));
-    chunks.forEach((parts, i) => {
-      const index = Buffer.allocUnsafe(4);
-      index.writeUInt32BE(i, 0);
-      connection.publish(request.inbox, Buffer.concat([index, ...parts]));
+  /** Sends on `<prefix>.r` the entries of this node that `wanted` selects; returns how many. */
+  private send(connection: NatsConnection, wanted: (key: string, version: VersionEntry) => boolean): number {
+    let count = 0;
+    const entries = this.own((key, version) => {
+      if (!wanted(key, version)) return false;
+      count++;
+      return true;
     });
-    this.logger.info({ to: request.node, messages, chunks: chunks.length }, 'sent the retained messages to a node catching up');
+    for (const chunk of chunkEntries(entries, CHUNK_BYTES)) connection.publish(this.subjects.retained(), chunk);
+    return count;
   }
 
-  private envelopeOf(instanceId: string, m: Message): Uint8Array {
-    return encodeEnvelope({
-      origin: this.origin,
-      seq: 0,
-      topic: `${instanceId}/${m.topic}`,
-      qos: m.qos,
-      retain: true,
-      wantsAck: false,
-      expiresAt: m.expiresAt,
-      properties: m.properties,
-      payload: m.payload,
-    });
-  }
-
-  /** Makes this node's retained set the received one. Returns how many messages changed here. */
-  private replace(chunks: Uint8Array[]): number {
-    const keep = new Map<string, Set<string>>();
-    let changed = 0;
-    for (const chunk of chunks) {
-      const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      for (let at = 0; at + 4 <= buf.length; ) {
-        const length = buf.readUInt32BE(at);
-        const e = decodeEnvelope(buf.subarray(at + 4, at + 4 + length));
-        at += 4 + length;
-        const slash = e.topic.indexOf('/');
-        const instanceId = e.topic.slice(0, slash);
-        const topic = e.topic.slice(slash + 1);
-        let topics = keep.get(instanceId);
-        if (topics === undefined) keep.set(instanceId, (topics = new Set()));
-        topics.add(topic);
-        if (this.apply(e)) changed++;
-      }
-    }
+  /** This node's retained messages and tombstones, encoded, those `wanted` selects. */
+  private *own(wanted: (key: string, version: VersionEntry) => boolean): IterableIterator<Buffer> {
     const now = Date.now();
     for (const tenant of this.broker.tenants.values()) {
-      const topics = keep.get(tenant.instanceId);
       for (const m of tenant.retained.all(now)) {
-        if (topics?.has(m.topic) !== true && this.broker.deleteRetained(tenant.instanceId, m.topic)) changed++;
+        const key = `${tenant.instanceId}/${m.topic}`;
+        const known = this.versions.get(key);
+        const version = known === undefined || known.deleted ? { ...ZERO, deleted: false, expiresAt: m.expiresAt } : known;
+        if (wanted(key, version)) yield this.encode(key, version, m);
       }
     }
-    return changed;
+    for (const [key, version] of this.versions.deletions()) if (wanted(key, version)) yield this.encode(key, version, null);
   }
 
-  /** Applies one retained update (`<instanceId>/<topic>`) unless this node has it already. */
-  private apply(e: Envelope): boolean {
+  private retainedCount(): number {
+    let count = 0;
+    for (const tenant of this.broker.tenants.values()) count += tenant.retained.size;
+    return count;
+  }
+
+  private encode(key: string, version: VersionEntry, m: Message | null): Buffer {
+    return encodeRetainedEntry({
+      version,
+      envelope: {
+        origin: this.origin,
+        seq: 0,
+        topic: key,
+        qos: m?.qos ?? 0,
+        retain: true,
+        wantsAck: false,
+        expiresAt: m?.expiresAt ?? 0,
+        properties: m?.properties,
+        payload: m?.payload ?? Buffer.alloc(0),
+      },
+    });
+  }
+
+  /**
+   * Takes one entry from another node when it is newer than what this node has for its topic.
+   * `seen` collects the versions of an answer. Returns true when it changed something here.
+   */
+  private take(bytes: Buffer, seen: Map<string, Version> | null): boolean {
+    let entry: RetainedEntry;
+    try {
+      entry = decodeRetainedEntry(bytes);
+    } catch {
+      this.unreadable++;
+      return false;
+    }
+    const { envelope: e, version } = entry;
+    if (e.origin === this.origin) return false;
     const slash = e.topic.indexOf('/');
     if (slash < 0) return false;
+    seen?.set(e.topic, version);
+    if (!this.versions.offer(e.topic, version)) return false;
     const instanceId = e.topic.slice(0, slash);
     const topic = e.topic.slice(slash + 1);
-    const current = this.broker.tenants.get(instanceId)?.retained.get(topic);
-    if (current !== undefined && sameMessage(current, e)) return false;
-    if (current === undefined && e.payload.length === 0) return false;
+    if (version.deleted) return this.broker.deleteRetained(instanceId, topic);
     this.broker.retainFromPeer(instanceId, new Message(topic, Buffer.from(e.payload), e.qos, true, e.properties, e.expiresAt, null));
     return true;
   }
@@ -238,18 +317,10 @@ export class RetainedSync {
     this.stopped = true;
     this.attempt++;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    clearInterval(this.pruneTimer);
     this.answering = null;
     this.connection = null;
   }
-}
-
-function sameMessage(m: Message, e: Envelope): boolean {
-  return (
-    m.qos === e.qos &&
-    m.expiresAt === e.expiresAt &&
-    Buffer.compare(m.payload, e.payload) === 0 &&
-    JSON.stringify(m.properties ?? null) === JSON.stringify(e.properties ?? null)
-  );
 }
 
 /** nats.js wraps the NoResponders error of a request in a RequestError (its cause). */

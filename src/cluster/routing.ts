@@ -4,8 +4,8 @@
  * Out: every message this node routes (client PUBLISHes, wills, API and rule publishes) is
  * published once on its topic's subject (subjects.ts); NATS hands it to each node with a
  * matching filter. A P2P message whose target has no session here goes to the target's P2P
- * subject, which only the node holding that session subscribes to. A retained message also goes
- * to every node (each keeps the retained set).
+ * subject, which only the node holding that session subscribes to. Retained messages also go to
+ * every node, with their versions (retained-sync.ts).
  *
  * QoS 1/2 from a client: the publisher's PUBACK/PUBREC waits until every other node with a
  * matching filter (interest.ts) has accepted the message: routed it to its subscribers and made
@@ -67,8 +67,6 @@ export class ClusterRouting {
   private readonly pending = new Map<number, PendingAck>();
   private connection: NatsConnection | null = null;
   readonly stats: RoutingStats = { sent: 0, received: 0, duplicates: 0, acksRefused: 0, unreadable: 0 };
-  /** Called with each retained update from another node after it was applied (retained-sync.ts). */
-  onRetainedUpdate: (e: Envelope) => void = () => {};
 
   constructor(
     private readonly broker: Broker,
@@ -84,7 +82,6 @@ export class ClusterRouting {
   attach(connection: NatsConnection): void {
     this.connection = connection;
     connection.subscribe(this.subjects.acks(this.nodeId), { callback: (err, msg) => void (err === null && this.onAck(msg.data)) });
-    connection.subscribe(this.subjects.retained(), { callback: (err, msg) => void (err === null && this.onRetained(msg.data)) });
   }
 
   /** The broker's messagePublished listener: sends the message to the nodes that want it. */
@@ -105,7 +102,6 @@ export class ClusterRouting {
       this.sendP2p(connection, instanceId, message, topic.slice(p2p + P2P_LEVEL.length), publisher);
       return;
     }
-    if (message.retain) connection.publish(this.subjects.retained(), this.envelope(message, false, `${instanceId}/${topic}`));
     const nodes = this.interest.nodesFor(instanceId, topic);
     const groups = this.interest.groupsFor(instanceId, topic);
     // No other node wants it (their announcements travel as fast as their NATS subscriptions):
@@ -296,21 +292,6 @@ export class ClusterRouting {
     const durable = this.broker.persistence?.whenDurable() ?? null;
     if (durable === null) send('ok');
     else durable.then(() => send('ok'), (err: Error) => send(`store: ${err.message}`));
-  }
-
-  private onRetained(data: Uint8Array): void {
-    let e: Envelope;
-    try {
-      e = decodeEnvelope(data);
-    } catch {
-      this.stats.unreadable++;
-      return;
-    }
-    if (e.origin === this.origin) return;
-    const slash = e.topic.indexOf('/');
-    if (slash < 0) return;
-    this.broker.retainFromPeer(e.topic.slice(0, slash), this.messageOf({ ...e, topic: e.topic.slice(slash + 1) }));
-    this.onRetainedUpdate(e);
   }
 
   private messageOf(e: Envelope): Message {

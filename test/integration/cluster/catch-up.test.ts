@@ -1,8 +1,9 @@
 /**
  * What a node must learn from the others when it (re)joins, and what a client's move to another
  * node must stop on the old one: the retained set of the cluster for a node that starts (fresh, or
- * on a store that missed changes), and a delayed will on the old node when the client id connects
- * to another node. One NATS server, real Ferry processes.
+ * on a store that missed changes), newest per topic whichever node comes back first, and a delayed
+ * will on the old node when the client id connects to another node. One NATS server, real Ferry
+ * processes.
  */
 import assert from 'node:assert/strict';
 import { before, describe, test, type TestContext } from 'node:test';
@@ -103,5 +104,56 @@ describe('cluster catch-up - nodes joining and clients moving', () => {
     assert.deepEqual(watcher.received.map((m) => m.topic), ['wd/lost']);
     const droppedWills = a.proc.logs.filter((l) => l['msg'] === 'delayed will dropped: the client connected to another node').map((l) => l['clientId']);
     assert.deepEqual(droppedWills.sort(), ['dropped', 'taken']);
+  });
+});
+
+describe('cluster catch-up - the newest retained message wins, whichever node comes back first', () => {
+  const teardown = suiteTeardown();
+  let urls: string;
+  let a: Node;
+  let b: Node;
+
+  before(async () => {
+    urls = (await startNats(teardown)).url;
+    [a, b] = await Promise.all([startNode(teardown, 'node-a', urls, LOCAL), startNode(teardown, 'node-b', urls, LOCAL)]);
+    await readyNode(a);
+    await readyNode(b);
+  });
+
+  test('cluster catch-up - a node back first on an old store does not undo what another node set or deleted while it was away', { timeout: 180_000 }, async (t: TestContext) => {
+    const pub = await connect(t, a.mqtt, { clientId: 'nw-pub', protocolVersion: 5 });
+    await pub.client.publishAsync('nw/kept', 'old', { qos: 1, retain: true });
+    await pub.client.publishAsync('nw/cleared', 'doomed', { qos: 1, retain: true });
+    await waitFor(async () => (await retainedOn(t, b, 'nw/#', 2)).size === 2, { timeoutMs: 10_000, message: 'both retained messages on b' });
+
+    // b goes away; on a, nw/kept gets a newer message, nw/cleared is deleted, nw/new is set.
+    b.proc.child.kill('SIGKILL');
+    await b.proc.exited;
+    await waitFor(async () => !(await clusterStatus(a)).nodes.some((n) => n.nodeId === 'node-b'), { timeoutMs: 15_000, intervalMs: 200, message: 'b gone from presence' });
+    await pub.client.publishAsync('nw/kept', 'new', { qos: 1, retain: true });
+    await pub.client.publishAsync('nw/cleared', '', { qos: 1, retain: true });
+    await pub.client.publishAsync('nw/new', 'fresh', { qos: 1, retain: true });
+    const newest = new Map([['nw/kept', 'new'], ['nw/new', 'fresh']]);
+    assert.deepEqual(await retainedOn(t, a, 'nw/#', 2), newest);
+    pub.client.end(true);
+    a.proc.child.kill('SIGKILL');
+    await a.proc.exited;
+
+    // b comes back first, alone, on its old store: nobody to ask, its own set stands for now.
+    const b2 = await startNode(t, 'node-b', urls, LOCAL, b.dataDir);
+    await readyNode(b2);
+    assert.ok(b2.proc.logs.some((l) => String(l['msg']).startsWith('no node holds retained messages yet')));
+    assert.deepEqual(await retainedOn(t, b2, 'nw/#', 2), new Map([['nw/kept', 'old'], ['nw/cleared', 'doomed']]));
+
+    // a comes back and asks b: b's answer is older than what a has, so a keeps its own and sends it to b.
+    const a2 = await startNode(t, 'node-a', urls, LOCAL, a.dataDir);
+    await readyNode(a2);
+    assert.deepEqual(await retainedOn(t, a2, 'nw/#', 2), newest);
+    const took = a2.proc.logs.find((l) => l['msg'] === 'took the retained messages of the cluster');
+    assert.equal(took?.['sent'], 3, 'a sent b its newer message, the deletion and the message b never had');
+    await waitFor(async () => JSON.stringify([...(await retainedOn(t, b2, 'nw/#', 2))].sort()) === JSON.stringify([...newest].sort()), {
+      timeoutMs: 10_000,
+      message: 'the newest set on b',
+    });
   });
 });

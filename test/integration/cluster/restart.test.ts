@@ -2,7 +2,8 @@
  * A full restart of everything: three NATS servers (JetStream, R3 presence) and two Ferry nodes
  * stop (Ferry by kill -9, NATS by SIGTERM) and start again on their stores. The nodes are not
  * ready while NATS is away, ready once it is back, and then traffic crosses the nodes both ways,
- * persistent subscriptions and retained messages included.
+ * persistent subscriptions included, and both hold the newest retained message (set while one of
+ * them was already down).
  */
 import assert from 'node:assert/strict';
 import { before, describe, test, type TestContext } from 'node:test';
@@ -40,13 +41,16 @@ describe('cluster restart - three NATS servers and two Ferry nodes', () => {
     const pubB = await connect(t, b.mqtt, { clientId: 'fr-pub-b', protocolVersion: 5 });
     await settled(pubA, subB, 'fr/to-b/probe');
     await settled(pubB, subA, 'fr/to-a/probe');
-    await pubA.client.publishAsync('fr/state', 'kept', { qos: 1, retain: true });
-    for (const c of [subA, subB, pubA, pubB]) c.client.end(true);
+    await pubA.client.publishAsync('fr/state', 'old', { qos: 1, retain: true });
+    for (const c of [subA, subB, pubB]) c.client.end(true);
 
-    // Everything stops.
-    a.proc.child.kill('SIGKILL');
+    // Everything stops, b first: a sets a newer retained message meanwhile, which b's store lacks.
     b.proc.child.kill('SIGKILL');
-    await Promise.all([a.proc.exited, b.proc.exited]);
+    await b.proc.exited;
+    await pubA.client.publishAsync('fr/state', 'kept', { qos: 1, retain: true });
+    pubA.client.end(true);
+    a.proc.child.kill('SIGKILL');
+    await a.proc.exited;
     await Promise.all(nats.servers.map((s) => s.terminate()));
 
     // The nodes start first, on their stores: not ready while no NATS server answers.
@@ -78,7 +82,7 @@ describe('cluster restart - three NATS servers and two Ferry nodes', () => {
     await waitFor(() => subB2.received.some((m) => m.payload === 'a to b'), { timeoutMs: 10_000, message: 'a to b after the restart' });
     await waitFor(() => subA2.received.some((m) => m.payload === 'b to a'), { timeoutMs: 10_000, message: 'b to a after the restart' });
 
-    // The retained message set before the restart is on both nodes.
+    // The newest retained message set before the restart is on both nodes, whichever node answered the other.
     for (const node of [a2, b2]) {
       const reader = await connect(t, node.mqtt, { clientId: `fr-reader-${node.id}` });
       await reader.client.subscribeAsync('fr/state', { qos: 1 });

@@ -2,8 +2,8 @@
  * Sessions in JetStream (clusterStore jetstream, the default in cluster mode): a persistent
  * session moves from one Ferry node to another with its offline queue; the node it left lets go
  * of it (no more queuing there), and messages published afterwards reach it on its new node.
- * Metadata is shared: a device credential registered on one node is accepted by a node started
- * later. Real processes: one nats-server -js and Ferry nodes.
+ * Metadata and retained messages are shared: a device credential registered on one node is
+ * accepted by a node started later, which also has the retained messages. Real processes: one nats-server -js and Ferry nodes.
  */
 
 const ADMIN = { id: 'FERRYCLUSTERADMIN01', secret: 'cluster-admin-secret-0123' };
@@ -98,12 +98,27 @@ describe('cluster sessions - two nodes, state in JetStream', () => {
     assert.deepEqual(back.received, []);
   });
 
-  test('cluster sessions - metadata registered on one node is used on a node started afterwards; a node with another master key refuses to start', async (t: TestContext) => {
+  test('cluster sessions - metadata and retained messages written on one node are used on a node started afterwards; a node with another master key refuses to start', async (t: TestContext) => {
     const admin = popClient(a.http, ADMIN);
     const answer = await call(admin, 'RegisterDeviceCredential', { InstanceId: 'mqtt-default', ClientId: 'GID_meta@@@dev1' });
     const cred = answer['DeviceCredential'] as { DeviceAccessKeyId: string; DeviceAccessKeySecret: string };
+    // Retained messages set on a, one deleted on b: c loads them from JetStream, and the catch-up
+    // from a or b finds nothing newer (it changes nothing there).
+    const pubA = await connect(t, a.mqtt, { clientId: 'js-retain-a', protocolVersion: 5 });
+    await pubA.client.publishAsync('js/kept', 'kept', { qos: 1, retain: true });
+    await pubA.client.publishAsync('js/gone', 'gone', { qos: 1, retain: true });
+    const pubB = await connect(t, b.mqtt, { clientId: 'js-retain-b', protocolVersion: 5 });
+    await new Promise((resolve) => setTimeout(resolve, 300)); // b has js/gone before it deletes it
+    await pubB.client.publishAsync('js/gone', '', { qos: 1, retain: true });
+    await new Promise((resolve) => setTimeout(resolve, 300));
     const c = await startNode(t, 'node-c', nats.url, BOOTSTRAP);
     await waitFor(() => ready(c), { timeoutMs: 20_000, intervalMs: 100, message: 'node-c ready' });
+    const reader = await connect(t, c.mqtt, { clientId: 'js-reader' });
+    await reader.client.subscribeAsync('js/#', { qos: 1 });
+    await reader.waitFor(1, 5000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(reader.received.map((m) => [m.topic, m.payload]), [['js/kept', 'kept']]);
+    assert.equal(c.proc.logs.find((l) => l['msg'] === 'took the retained messages of the cluster')?.['changed'], 0);
     const device = await connect(t, c.mqtt, {
       clientId: 'GID_meta@@@dev1',
       username: `DeviceCredential|${cred.DeviceAccessKeyId}|mqtt-default`,
