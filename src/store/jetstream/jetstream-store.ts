@@ -389,7 +389,7 @@ export class JetStreamStore extends MemoryStore {
     for (const [k, v] of batch.wills) Pending.restore(p.wills, k, v);
     for (const [k, v] of batch.meta) Pending.restore(p.meta, k, v);
     for (const log of batch.logDrops) p.logDrops.add(log);
-    p.restoreLogAppends(batch.logAppends.filter(([, a]) => this.logGens.get(a.log) === a.gen));
+    p.restoreLogAppends(batch.logAppends.filter(([, a]) => this.logGen(a.log) === a.gen));
     for (const [seq, log] of batch.logRemovals) p.logRemovals.set(seq, log);
   }
 
@@ -466,13 +466,13 @@ export class JetStreamStore extends MemoryStore {
       const [seq, append] = entry;
       op(
         this.js.publish(layout.logSubject(append.log), append.data, { ...publish, msgID: `${this.nodeId}/${this.idEpoch}/${seq}` }).then((ack) => {
-          if (this.logGens.get(append.log) !== append.gen) return;
+          if (this.logGen(append.log) !== append.gen) return; // dropped since: purged with its subject
           let seqs = this.logSeqs.get(append.log);
           if (seqs === undefined) this.logSeqs.set(append.log, (seqs = new Map()));
           seqs.set(seq, ack.seq);
         }),
         () => {
-          if (this.logGens.get(append.log) === append.gen) p().restoreLogAppends([entry]);
+          if (this.logGen(append.log) === append.gen) p().restoreLogAppends([entry]);
         },
       );
     }
@@ -536,6 +536,11 @@ export class JetStreamStore extends MemoryStore {
       return;
     }
     throw new Error(`session ${clientId}: its record keeps changing under this node's writes`);
+  }
+
+  /** How many times a log was dropped in this run (0 for one never dropped): appends of an older generation are not mapped. */
+  private logGen(log: string): number {
+    return this.logGens.get(log) ?? 0;
   }
 
   private isCurrent(append: QueueAppend): boolean {
@@ -759,7 +764,7 @@ export class JetStreamStore extends MemoryStore {
   override appendLog(log: string, meta: string, payload: Buffer, createdAt: number): number {
     const seq = super.appendLog(log, meta, payload, createdAt);
     if (!this.loading) {
-      this.pending.logAppends.set(seq, { log, gen: this.logGens.get(log) ?? 0, data: encodeLogEntry(log, meta, payload, createdAt) });
+      this.pending.logAppends.set(seq, { log, gen: this.logGen(log), data: encodeLogEntry(log, meta, payload, createdAt) });
       this.touch();
     }
     return seq;
@@ -768,14 +773,15 @@ export class JetStreamStore extends MemoryStore {
   override removeLog(log: string, seq: number): void {
     super.removeLog(log, seq);
     if (this.pending.logAppends.delete(seq)) return;
-    if (this.logSeqs.get(log)?.has(seq) !== true) return;
+    // Noted even when the entry's stream sequence is not known yet: its append may be in the batch
+    // being written, whose answer maps it before the next batch is cut (cut() skips one never written).
     this.pending.logRemovals.set(seq, log);
     this.touch();
   }
 
   override dropLog(log: string): void {
     super.dropLog(log);
-    this.logGens.set(log, (this.logGens.get(log) ?? 0) + 1);
+    this.logGens.set(log, this.logGen(log) + 1);
     this.logSeqs.delete(log);
     for (const [seq, append] of this.pending.logAppends) if (append.log === log) this.pending.logAppends.delete(seq);
     for (const [seq, owner] of this.pending.logRemovals) if (owner === log) this.pending.logRemovals.delete(seq);
