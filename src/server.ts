@@ -44,6 +44,7 @@ import { registerAmqpMetrics } from './amqp/metrics.js';
 import { Cluster, clusterOptions } from './cluster/index.js';
 import { openClusterStore } from './cluster/store.js';
 import { Handover } from './cluster/handover.js';
+import { LogAdoption } from './cluster/log-adoption.js';
 import { checkClusterMasterKey } from './cluster/master-key.js';
 import { JetStreamStore } from './store/jetstream/jetstream-store.js';
 import { ENDPOINT_FILE, endpointUrls, removeEndpointFile, writeEndpointFile } from './discovery/endpoint-file.js';
@@ -306,7 +307,10 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
     connectors,
     backends: ruleBackends,
     tenancy,
+    // A cluster node delivers its outboxes only while it holds the lease on its logs (docs/cluster.md).
+    ...(store instanceof JetStreamStore ? { mayDeliver: () => store.mayDeliverLogs() } : {}),
   });
+  if (store instanceof JetStreamStore) readiness.addCheck('logs', () => store.logsLost);
   registerRuleMetrics(metrics.registry, ruleRuntime);
   const limitHits = broker.counters.limitHits;
   // Started once the MQTT port is bound (the default node id names it); null on a single node.
@@ -356,6 +360,12 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
     logger.info({ nodeId: clusterSettings.nodeId, servers: clusterSettings.servers }, 'cluster mode: connecting to NATS');
   }
   const clusterNode = cluster;
+  // A dead node's outboxes, dead letters and queues move to a live node (docs/cluster.md).
+  const adoption =
+    clusterNode !== null && store instanceof JetStreamStore
+      ? new LogAdoption(store.foreignLogs, ruleRuntime, () => store.whenDurable(), componentLogger(logger, 'cluster'))
+      : null;
+  if (adoption !== null) clusterNode?.onBeat((live) => adoption.scan(live));
   readiness.state = 'ready';
   logger.info({ ports, dataDir: config.dataDir, allowAnonymous: config.broker.allowAnonymous }, 'ferry started');
   publishEndpoint(config, ports, logger);
@@ -377,6 +387,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
         logger.error({ err }, 'broker close failed');
       }
       await clusterNode?.close();
+      await adoption?.close();
       handover?.close();
       await group.close();
       await ruleRuntime.close();

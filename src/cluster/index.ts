@@ -57,6 +57,7 @@ export class Cluster {
   private joined = false;
   private stopped = false;
   private readonly detach: Array<() => void> = [];
+  private readonly beatListeners: Array<(live: ReadonlySet<string>) => void> = [];
   private readonly opening: Promise<void>;
 
   private constructor(
@@ -174,7 +175,28 @@ export class Cluster {
     }
     for (const nodeId of joined) if (nodeId !== this.options.nodeId) this.logger.info({ nodeId }, 'node joined the cluster');
     // A node that (re)joined, or whose interest this node lost or is behind on, is asked for its list.
-    if (this.presence.problem === null) this.interest.reconcile(this.presence.nodes);
+    if (this.presence.problem !== null) return;
+    this.interest.reconcile(this.presence.nodes);
+    const live: ReadonlySet<string> = new Set(this.presence.nodes.keys());
+    for (const listener of this.beatListeners) {
+      try {
+        listener(live);
+      } catch (err) {
+        this.logger.error({ err }, 'cluster heartbeat listener failed');
+      }
+    }
+  }
+
+  /**
+   * Calls `listener` after each heartbeat that read presence, with the live nodes (this one
+   * included): how the adoption of dead nodes' logs learns who is gone. Answers its removal.
+   */
+  onBeat(listener: (live: ReadonlySet<string>) => void): () => void {
+    this.beatListeners.push(listener);
+    return () => {
+      const at = this.beatListeners.indexOf(listener);
+      if (at >= 0) this.beatListeners.splice(at, 1);
+    };
   }
 
   /** Why this node is not fully part of the cluster now (for /readyz); null when it is. */

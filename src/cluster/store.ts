@@ -12,6 +12,8 @@ import type { ClusterOptions } from './options.js';
 
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 5000;
+/** A node's lease on its durable logs, in heartbeats (docs/cluster.md, "A dead node's logs"). */
+const LEASE_HEARTBEATS = 4;
 
 export async function openClusterStore(options: ClusterOptions, storeOptions: StoreOptions, logger: Logger): Promise<Store> {
   const link = new NatsLink(options, logger);
@@ -25,6 +27,8 @@ export async function openClusterStore(options: ClusterOptions, storeOptions: St
         prefix: options.subjectPrefix,
         nodeId: options.nodeId,
         replicas: options.replicas,
+        // Longer than presence (three heartbeats): a node is adopted from only after it left presence too.
+        leaseMs: options.heartbeatMs * LEASE_HEARTBEATS,
         warn: (message, detail) => logger.warn(detail, message),
         onClose: () => link.close(),
       });

@@ -26,6 +26,8 @@ const DEAD_LOG_INTERVAL_MS = 10_000;
 /** A round starts at once with this many entries waiting, else after LINGER_MS. */
 const LINGER_ITEMS = 256;
 const LINGER_MS = 2;
+/** How often a dispatcher that may not deliver (mayDeliver) looks again. */
+const PAUSED_POLL_MS = 250;
 
 function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -63,6 +65,8 @@ export class Dispatcher {
     readonly deadLog: string,
     /** The rule hop of message traces (rule_out / rule_retry / rule_dead), null when tracing is off. */
     private readonly hop: RuleHop | null = null,
+    /** False while this node may not deliver its logs (cluster: its lease is unconfirmed or lost); the loop waits. */
+    private readonly mayDeliver: () => boolean = () => true,
   ) {}
 
   start(): void {
@@ -95,6 +99,10 @@ export class Dispatcher {
       if (this.outbox.depth < LINGER_ITEMS) await this.sleep(LINGER_MS);
       else await nextTurn();
       if (this.stopped) return;
+      if (!this.mayDeliver()) {
+        await this.sleep(PAUSED_POLL_MS);
+        continue;
+      }
       const first = this.outbox.first();
       if (first === 0) continue;
       const entries: readonly OutboxEntry[] =

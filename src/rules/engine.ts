@@ -74,6 +74,11 @@ export interface RuleEngineDeps {
   readonly msgIdOf?: (message: Message) => string | undefined;
   /** The rule hop of message traces (rule_out, rule_retry, rule_dead), when tracing is on. */
   readonly tracer?: RuleTracer | null;
+  /**
+   * False while this node may not deliver its outboxes (a cluster node whose lease on its logs is
+   * unconfirmed or lost: src/store/jetstream/log-leases.ts); dispatchers wait. Absent: always.
+   */
+  readonly mayDeliver?: () => boolean;
 }
 
 const OVERFLOW_LOG_INTERVAL_MS = 10_000;
@@ -136,7 +141,7 @@ export class RuleEngine {
       await target.start();
       // Status rules carry no messages: nothing of theirs is in message traces.
       const hop = rule.type === 'outbound' ? (this.deps.tracer?.ruleHop(rule.instanceId, rule.id, schemeOf(rule.target)) ?? null) : null;
-      running.dispatcher = new Dispatcher(rule.id, this.deps.store, outbox, target, rule.maxAttempts, this.deps.logger, deadLogOf(rule.id), hop);
+      running.dispatcher = new Dispatcher(rule.id, this.deps.store, outbox, target, rule.maxAttempts, this.deps.logger, deadLogOf(rule.id), hop, this.deps.mayDeliver);
       running.dispatcher.start();
     }
   }
@@ -239,6 +244,26 @@ export class RuleEngine {
     for (const entry of entries) this.deps.store.removeLog(log, entry.seq);
     await this.deps.store.whenDurable();
     return entries.length;
+  }
+
+  /**
+   * Takes an entry of a dead node's outbox or dead letters (src/cluster/log-adoption.ts) into
+   * this node's log of the same rule: an outbox entry through the outbox (its bounds, then its
+   * dispatcher), a dead letter as it was. False when the rule does not run here.
+   */
+  adoptLogEntry(log: string, meta: string, payload: Buffer, createdAt: number): boolean {
+    const slash = log.indexOf('/');
+    const kind = log.slice(0, slash);
+    const running = this.running.get(log.slice(slash + 1));
+    if (running === undefined) return false;
+    if (kind === 'outbox') {
+      if (running.outbox === null) return false;
+      running.outbox.append(meta, payload, createdAt); // refused over the bounds: counted and reported as any append
+      return true;
+    }
+    if (kind !== 'dead') return false;
+    this.deps.store.appendLog(log, meta, payload, createdAt);
+    return true;
   }
 
   // The hot path.

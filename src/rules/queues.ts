@@ -100,10 +100,10 @@ class BuiltinQueue {
     this.count++;
   }
 
-  append(message: QueueMessageInput, now: number): number {
+  append(message: QueueMessageInput, now: number, recovered = false): number {
     const properties = message.properties ?? {};
     const seq = this.store.appendLog(this.log, JSON.stringify({ v: 1, p: properties }), message.payload, now);
-    this.index(seq, now);
+    this.index(seq, now, recovered);
     // Kept in memory too (bounded), so delivering it soon needs no store read — a read waits
     // for the store's next commit, which would pace consumers at one batch per fsync.
     const bytes = message.payload.length + 256;
@@ -258,6 +258,22 @@ export class BuiltinQueues implements QueueService {
   declare(instanceId: string, name: string): void {
     checkQueueName(name);
     this.queue(instanceId, name);
+  }
+
+  /**
+   * Takes an entry of a dead node's queue (src/cluster/log-adoption.ts) into this node's queue of
+   * the same name, marked recovered (it may have been received there before the node died).
+   */
+  adoptLogEntry(log: string, meta: string, payload: Buffer, createdAt: number): boolean {
+    if (!log.startsWith('queue/')) return false;
+    let properties: Record<string, string>;
+    try {
+      properties = (JSON.parse(meta) as { p: Record<string, string> }).p;
+    } catch {
+      return false; // left in place (reported by the adoption)
+    }
+    this.queueOfLog(log).append({ payload, properties }, createdAt, true);
+    return true;
   }
 
   /** Appends in the current batch without waiting (a rule's target waits once per batch). */

@@ -20,6 +20,8 @@ import { idleStats, type RuleBackends, type RuleRuntime } from './runtime.js';
 export interface RulesRuntime {
   readonly queues: BuiltinQueues;
   readonly engine: RuleEngine;
+  /** Takes an entry of a dead cluster node's log (outbox, dead letters, queue) into this node's (src/cluster/log-adoption.ts). */
+  adoptLogEntry(log: string, meta: string, payload: Buffer, createdAt: number): boolean;
   close(): Promise<void>;
 }
 
@@ -44,6 +46,8 @@ export async function startRules(deps: {
   connectors: ConnectorLoader;
   backends: RuleBackends;
   tenancy: Tenancy;
+  /** False while this node may not deliver its outboxes (cluster: its lease on its logs); absent: always. */
+  mayDeliver?: () => boolean;
 }): Promise<RulesRuntime> {
   const { registry, logger } = deps;
   const queues = new BuiltinQueues(deps.store);
@@ -56,6 +60,7 @@ export async function startRules(deps: {
     queues,
     tracer: deps.tracer ?? null,
     ...(deps.msgIdOf === undefined ? {} : { msgIdOf: deps.msgIdOf }),
+    ...(deps.mayDeliver === undefined ? {} : { mayDeliver: deps.mayDeliver }),
   });
   deps.backends.runtime = runtimeOf(engine, registry);
   deps.backends.queues = queues;
@@ -83,6 +88,8 @@ export async function startRules(deps: {
   return {
     queues,
     engine,
+    adoptLogEntry: (log, meta, payload, createdAt) =>
+      log.startsWith('queue/') ? queues.adoptLogEntry(log, meta, payload, createdAt) : engine.adoptLogEntry(log, meta, payload, createdAt),
     close: async () => {
       await Promise.all(chains.values());
       await engine.close();

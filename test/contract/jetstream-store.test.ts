@@ -18,7 +18,7 @@ let count = 0;
 async function removeAll(connection: NatsConnection, prefix: string): Promise<void> {
   const jsm = await jetstreamManager(connection);
   const layout = new JetStreamLayout(prefix, 'n');
-  for (const name of [layout.queuesStream, layout.logsStream, ...[layout.sessionsBucket, layout.retainedBucket, layout.willsBucket, layout.metaBucket].map((b) => `KV_${b}`)]) {
+  for (const name of [layout.queuesStream, layout.logsStream, ...[layout.sessionsBucket, layout.inflightBucket, layout.retainedBucket, layout.willsBucket, layout.metaBucket, layout.leasesBucket, layout.adoptionsBucket].map((b) => `KV_${b}`)]) {
     await jsm.streams.delete(name).catch(() => undefined);
   }
 }
@@ -121,5 +121,72 @@ describe('JetStream store: NATS failures and ownership', () => {
     assert.deepEqual(b2.getSession('c1'), session('c1', { expiryInterval: 60 }), 'b\'s record stands');
     const a2 = await open('node-a');
     assert.equal(a2.getSession('c1'), undefined);
+  });
+
+  test('jetstream store - a removed log entry leaves JetStream, also when removed while its append is being written', async (t) => {
+    const engine = await (nats ??= startNats(teardown));
+    const connection = await natsConnection(t, engine.url);
+    const open = (): Promise<JetStreamStore> => openJetStreamStore({ connection, prefix: `logs${++count}`, nodeId: 'node-a' });
+    const store = await open();
+    const first = store.appendLog('outbox/r', '{}', Buffer.from('delivered'), T0);
+    await store.commit();
+    store.removeLog('outbox/r', first);
+    const second = store.appendLog('outbox/r', '{}', Buffer.from('dead-lettered'), T0);
+    const written = store.whenDurable();
+    // The batch with the append is on its way: the removal joins the next one.
+    setImmediate(() => {
+      store.appendLog('dead/r', '{}', Buffer.from('dead-lettered'), T0);
+      store.removeLog('outbox/r', second);
+    });
+    await written;
+    await new Promise((resolve) => setImmediate(resolve));
+    await store.commit();
+    const jsm = await jetstreamManager(connection);
+    const layout = new JetStreamLayout(`logs${count}`, 'node-a');
+    assert.equal((await jsm.streams.info(layout.logsStream)).state.messages, 1, 'only the dead letter is left');
+    await store.close();
+  });
+
+  test('jetstream store - log leases: a live node\'s logs cannot be claimed, a dead node\'s by one node only; the node back waits, then learns who adopted them', async (t) => {
+    const engine = await (nats ??= startNats(teardown));
+    const prefix = `lease${++count}`;
+    const warnings: string[] = [];
+    const open = async (nodeId: string, connection?: NatsConnection): Promise<JetStreamStore> =>
+      openJetStreamStore({ connection: connection ?? (await natsConnection(t, engine.url)), prefix, nodeId, leaseMs: 800, warn: (m) => warnings.push(`${nodeId}: ${m}`) });
+    const deadConnection = await connect({ servers: engine.url });
+    const a = await open('node-a', deadConnection);
+    a.appendLog('outbox/r', '{}', Buffer.from('left behind'), T0);
+    await a.commit();
+    assert.equal(a.mayDeliverLogs(), true);
+    const b = await open('node-b');
+    t.after(() => b.close());
+    const c = await open('node-c');
+    t.after(() => c.close());
+    assert.deepEqual(await b.foreignLogs.nodes(), ['node-a']);
+    assert.equal(await b.foreignLogs.claim('node-a'), null, 'node a renews its lease');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.equal(await b.foreignLogs.claim('node-a'), null, 'still renewed after the lease time');
+
+    await deadConnection.close(); // node a stops renewing: its lease expires
+    const claim = await waitFor(() => b.foreignLogs.claim('node-a'), { timeoutMs: 5000, intervalMs: 100, message: 'node b claims node a' });
+    assert.equal(await c.foreignLogs.claim('node-a'), null, 'one adopter only');
+    const entries: string[] = [];
+    for await (const e of b.foreignLogs.entries('node-a', () => assert.fail('unreadable'))) entries.push(`${e.log}:${e.payload.toString()}`);
+    assert.deepEqual(entries, ['outbox/r:left behind']);
+
+    // Node a back while b holds the claim: it waits, and starts once b lets go.
+    let opened = false;
+    const back = open('node-a').then((store) => {
+      opened = true;
+      return store;
+    });
+    await waitFor(() => warnings.some((w) => w === "node-a: waiting for another node to finish moving this node's durable logs"), { timeoutMs: 5000 });
+    assert.equal(opened, false);
+    assert.equal(await b.foreignLogs.renew(claim), true);
+    await b.foreignLogs.release(claim);
+    const a2 = await back;
+    t.after(() => a2.close());
+    assert.ok(warnings.includes("node-a: another node adopted this node's durable logs while it was down: it delivered what was left"));
+    assert.equal(a2.mayDeliverLogs(), true);
   });
 });

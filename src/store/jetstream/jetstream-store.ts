@@ -57,7 +57,9 @@ import {
   type DeliveryJson,
   type InflightEntry,
 } from './codec.js';
+import { ForeignLogs } from './foreign-logs.js';
 import { JetStreamLayout, untoken } from './layout.js';
+import { LogLeases } from './log-leases.js';
 import { Pending, type InflightWrite, type LogAppend, type QueueAppend } from './pending.js';
 import { bucketEntries, openResources, streamEntries, type StoreResources } from './resources.js';
 
@@ -76,11 +78,17 @@ export interface JetStreamStoreOptions extends StoreOptions {
   readonly retryMs?: number;
   /** Lines for an operator (a session taken over by another node, an unreadable record). */
   readonly warn?: (message: string, detail: Record<string, unknown>) => void;
+  /**
+   * How long this node's lease on its durable logs lasts unrenewed, ms (default 8000; renewed
+   * every quarter of it): after that, another node may adopt the logs (log-leases.ts).
+   */
+  readonly leaseMs?: number;
   /** Called once the store is closed (the owner of the connection closes it here). */
   readonly onClose?: () => Promise<void>;
 }
 
 const WRONG_LAST_SEQUENCE = 10071;
+const DEFAULT_LEASE_MS = 8000;
 /** Room for a queued delivery's header (topic, properties, ids) next to its payload, bytes. */
 const WRITE_OVERHEAD = 64 * 1024;
 const NO_MESSAGE_FOUND = 10037;
@@ -128,7 +136,7 @@ export async function openJetStreamStore(options: JetStreamStoreOptions): Promis
   const js = jetstream(options.connection, { timeout: options.writeTimeoutMs ?? 5000 });
   const jsm = await jetstreamManager(options.connection, { timeout: options.writeTimeoutMs ?? 5000 });
   const layout = new JetStreamLayout(options.prefix, options.nodeId);
-  const resources = await openResources(js, jsm, layout, options.replicas ?? 1);
+  const resources = await openResources(js, jsm, layout, options.replicas ?? 1, options.leaseMs ?? DEFAULT_LEASE_MS);
   const store = new JetStreamStore(options, js, jsm, layout, resources);
   await store.load();
   return store;
@@ -162,6 +170,11 @@ export class JetStreamStore extends MemoryStore {
   private readonly windows = new Map<string, Map<number, { seq: number; delivery: DeliveryJson }>>();
   /** Sessions another node has claimed: not written by this one until it owns them again (putSession). */
   private readonly fenced = new Set<string>();
+  /** This node's lease on its durable logs (who may deliver them). */
+  private readonly leases: LogLeases;
+  private leaseTimer: NodeJS.Timeout | null = null;
+  /** Other nodes' logs, for adopting those of a node that is gone (src/cluster/log-adoption.ts). */
+  readonly foreignLogs: ForeignLogs;
 
   // Batching.
   private timer: NodeJS.Immediate | NodeJS.Timeout | null = null;
@@ -202,6 +215,8 @@ export class JetStreamStore extends MemoryStore {
     this.writeTimeoutMs = options.writeTimeoutMs ?? 5000;
     this.onClose = options.onClose;
     this.warn = options.warn ?? ((message, detail) => process.emitWarning(`${message} ${JSON.stringify(detail)}`, 'FerryStoreWarning'));
+    this.leases = new LogLeases(kv.leases, kv.adoptions, layout, options.nodeId, options.leaseMs ?? DEFAULT_LEASE_MS);
+    this.foreignLogs = new ForeignLogs(js, jsm, layout, this.leases);
     super.onDrop((dropped) => {
       for (const d of dropped) this.queueRemoved(d.clientId, d.seq);
       for (const listener of this.storeDropListeners) listener(dropped);
@@ -220,6 +235,26 @@ export class JetStreamStore extends MemoryStore {
 
   override onDrop(listener: (dropped: readonly DroppedEntry[]) => void): void {
     this.storeDropListeners.push(listener);
+  }
+
+  /**
+   * Why this node may no longer deliver its durable logs: another node adopted them while this
+   * one was cut off longer than its lease (restart it to load what is left). Null normally.
+   */
+  get logsLost(): string | null {
+    return this.leases.lost;
+  }
+
+  private async renewLease(): Promise<void> {
+    const before = this.leases.lost;
+    await this.leases.renewOwn();
+    const lost = this.leases.lost;
+    if (before === null && lost !== null) this.warn('this node lost its durable logs: it delivers none of them until it is restarted', { reason: lost });
+  }
+
+  /** True while this node owns its durable logs and confirmed that within the lease time (rule dispatchers wait otherwise). */
+  mayDeliverLogs(): boolean {
+    return this.leases.mayDeliver();
   }
 
   private setHealth(health: StoreHealth): void {
@@ -260,6 +295,9 @@ export class JetStreamStore extends MemoryStore {
       // degraded: what was never acknowledged stays unwritten; close anyway
     }
     this.stopped = true;
+    if (this.leaseTimer !== null) clearInterval(this.leaseTimer);
+    // A clean stop lets other nodes adopt what is left at once (not while JetStream cannot be written).
+    if (this.currentHealth.ok) await this.leases.releaseOwn();
     this.clearTimer();
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
@@ -878,6 +916,17 @@ export class JetStreamStore extends MemoryStore {
 
   /** Fills the mirror from JetStream: shared state, and the sessions, wills and logs this node owns. */
   async load(): Promise<void> {
+    // Before its logs are read: a node that adopted them after a crash may still be moving them.
+    let waited = false;
+    const adoptedBy = await this.leases.acquireOwn((holder) => {
+      if (!waited) this.warn('waiting for another node to finish moving this node\'s durable logs', { holder });
+      waited = true;
+    });
+    if (adoptedBy !== null) this.warn('another node adopted this node\'s durable logs while it was down: it delivered what was left', { by: adoptedBy });
+    this.leaseTimer = setInterval(() => {
+      this.renewLease().catch((err: unknown) => this.warn('renewing the lease on this node\'s durable logs failed', { err: (err as Error).message }));
+    }, Math.max(50, this.leases.leaseMs / 4));
+    this.leaseTimer.unref();
     this.loading = true;
     try {
       for await (const { key, value } of bucketEntries(this.kv.meta)) {

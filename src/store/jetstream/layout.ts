@@ -106,6 +106,31 @@ export class JetStreamLayout {
     return `${this.prefix}.l.${token(this.nodeId)}.${token(log)}`;
   }
 
+  /** Another node's logs (a dead node's, adopted by a live one). */
+  nodeLogSubjects(nodeId: string): string {
+    return `${this.prefix}.l.${token(nodeId)}.>`;
+  }
+
+  /** The node of a log subject (`<prefix>.l.<node>.<log>`; the prefix may hold dots). */
+  logNodeOf(subject: string): string {
+    const parts = subject.split('.');
+    return untoken(parts[parts.length - 2]!);
+  }
+
+  /** Who may deliver each node's logs: one lease per node, gone by itself when not renewed. */
+  get leasesBucket(): string {
+    return `${this.prefix}_leases`;
+  }
+
+  /** Which nodes' logs were adopted by another node (read and cleared by the node when it starts). */
+  get adoptionsBucket(): string {
+    return `${this.prefix}_adoptions`;
+  }
+
+  leaseKey(nodeId: string): string {
+    return token(nodeId);
+  }
+
   sessionKey(clientId: string): string {
     return token(clientId);
   }

@@ -15,21 +15,27 @@ export interface StoreResources {
   readonly retained: KV;
   readonly wills: KV;
   readonly meta: KV;
+  /** Log leases (max age: the lease time, so an unrenewed lease goes by itself) and adoption marks (log-leases.ts). */
+  readonly leases: KV;
+  readonly adoptions: KV;
 }
 
-export async function openResources(js: JetStreamClient, jsm: JetStreamManager, layout: JetStreamLayout, replicas: number): Promise<StoreResources> {
+export async function openResources(js: JetStreamClient, jsm: JetStreamManager, layout: JetStreamLayout, replicas: number, leaseMs: number): Promise<StoreResources> {
   const kvm = new Kvm(js);
   const bucket = (name: string): Promise<KV> => kvm.create(name, { history: 1, replicas, storage: StorageType.File });
-  const [sessions, inflight, retained, wills, meta] = await Promise.all([
+  const [sessions, inflight, retained, wills, meta, leases, adoptions] = await Promise.all([
     bucket(layout.sessionsBucket),
     bucket(layout.inflightBucket),
     bucket(layout.retainedBucket),
     bucket(layout.willsBucket),
     bucket(layout.metaBucket),
+    // An existing bucket is opened as it is (another node's lease time, if it differs).
+    kvm.create(layout.leasesBucket, { history: 1, replicas, storage: StorageType.File, ttl: leaseMs }),
+    bucket(layout.adoptionsBucket),
   ]);
   await ensureStream(jsm, layout.queuesStream, layout.queueSubjects, replicas);
   await ensureStream(jsm, layout.logsStream, layout.logSubjects, replicas);
-  return { sessions, inflight, retained, wills, meta };
+  return { sessions, inflight, retained, wills, meta, leases, adoptions };
 }
 
 async function ensureStream(jsm: JetStreamManager, name: string, subjects: string, replicas: number): Promise<void> {
