@@ -240,6 +240,64 @@ describe('SQLite store: files, corruption, fsync policies', () => {
     }
   });
 
+  test('a drained queue: pages come back byte for byte; delivered runs remove exactly their entries, dropped ones and shared messages included', async () => {
+    const capped = { maxQueuedPerSession: 40, maxQueuedPerInstance: 1000, retentionMs: 1e12 };
+    const store = await openSqliteStore({ path: join(tempDir(), 'ferry.db'), limits: capped });
+    try {
+      const drops: number[] = [];
+      store.onDrop((dropped) => drops.push(...dropped.map((d) => d.seq)));
+      store.putSession(session('c1'));
+      store.putSession(session('c2'));
+      // Binary payloads of every size (empty, below and above the page's shared-view bound),
+      // properties on some: a page concatenates all of them into one buffer.
+      const bytes = (i: number): Buffer => Buffer.from(Array.from({ length: [0, 1, 7, 1023, 1024, 3000][i % 6]! }, (_, k) => (i * 31 + k * 7) % 256));
+      const props = (i: number): Buffer | null => (i % 3 === 0 ? Buffer.from([0x26, 0, 1, 0x6b, 0, 1, i % 256]) : null);
+      const ids: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        const id = store.addMessage(message('', { payload: bytes(i), properties: props(i) }));
+        ids.push(id);
+        store.enqueue('c1', delivery(id));
+        if (i < 20) store.enqueue('c2', delivery(id)); // shared: must outlive c1's delivery
+      }
+      await store.commit();
+      const page = await store.readQueue('c1', 0, 512);
+      assert.equal(page.length, 40);
+      page.forEach((entry, i) => {
+        assert.deepEqual(entry.message.payload, bytes(i), `payload ${i}`);
+        assert.deepEqual(entry.message.properties, props(i), `properties ${i}`);
+        assert.equal(entry.messageId, ids[i]);
+      });
+      // Five more over the cap of 40: the five oldest of c1 are dropped by the store thread
+      // while the main thread still holds them in its page.
+      for (let i = 0; i < 5; i++) store.enqueue('c1', delivery(store.addMessage(message(`late${i}`))));
+      await store.commit();
+      assert.deepEqual(drops, page.slice(0, 5).map((e) => e.seq));
+      // One batch of a draining session: 30 moved and completed (one run), the 31st left in flight.
+      for (let i = 0; i < 31; i++) store.moveToInflight('c1', page[i]!.seq, i + 1);
+      for (let i = 0; i < 30; i++) store.removeInflight('c1', i + 1);
+      await store.commit();
+      const rest = await store.readQueue('c1', 0, 512);
+      assert.deepEqual(rest.slice(0, 9).map((e) => e.seq), page.slice(31).map((e) => e.seq));
+      assert.deepEqual(rest.slice(9).map((e) => e.message.payload.toString()), ['late0', 'late1', 'late2', 'late3', 'late4']);
+      assert.equal(store.queueDepth('c1'), 14, 'depth corrected for the five already dropped');
+      let inflight: number[] = [];
+      for await (const entry of store.loadSessions()) if (entry.session.clientId === 'c1') inflight = entry.inflight.map((e) => e.packetId);
+      assert.deepEqual(inflight, [31]);
+      // c2 still has its 20 (messages shared with c1's delivered ones), intact.
+      const c2 = await store.readQueue('c2', 0, 512);
+      assert.deepEqual(c2.map((e) => e.message.payload), ids.slice(0, 20).map((_, i) => bytes(i)));
+      // 40 + 5 messages: c1's delivered 25 not shared with c2 (indexes 20..29) are gone, the
+      // dropped 5 (indexes 0..4) are still c2's.
+      assert.equal((await store.stats()).messages, 45 - 10);
+      for (const entry of c2) store.moveToInflight('c2', entry.seq, entry.seq % 60000 + 1);
+      for (const entry of c2) store.removeInflight('c2', entry.seq % 60000 + 1);
+      await store.commit();
+      assert.equal((await store.stats()).messages, 45 - 30);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('queued byte totals are rebuilt at open, and a schema 3 file gets them by migration', async () => {
     const dir = tempDir();
     const path = join(dir, 'ferry.db');

@@ -12,6 +12,7 @@ export function applyBatch(engine: SqliteEngine, ops: readonly OpValue[], blob: 
   const bytes = blob === null ? null : Buffer.from(blob);
   const slice = (offset: number, length: number): Buffer | null =>
     length < 0 || bytes === null ? null : bytes.subarray(offset, offset + length);
+  const delivered = new DeliveredRuns(engine);
   let i = 0;
   while (i < ops.length) {
     const code = ops[i] as number;
@@ -19,12 +20,53 @@ export function applyBatch(engine: SqliteEngine, ops: readonly OpValue[], blob: 
     const arity = OP_ARITY[code];
     if (arity === undefined) throw new Error(`store thread: unknown op ${code}`);
     i = at + arity;
+    if (code === Op.Delivered) {
+      delivered.add(ops[at] as string, ops[at + 1] as number);
+      continue;
+    }
+    if (!COMMUTES_WITH_DELIVERED.has(code)) delivered.flush();
     try {
       applyOne(engine, code, ops, at, slice);
     } catch (error) {
       if (isSqliteError(error)) throw error;
       invalid.push((error as Error).message);
     }
+  }
+  delivered.flush();
+}
+
+/**
+ * Ops that touch no queue row but the one they name, so a queue entry's removal may be applied
+ * after them: moves into the window (each takes its own entry) and in-flight completions.
+ * Anything else (an enqueue that may drop the oldest, a session deleted and begun again) first
+ * applies the removals collected before it.
+ */
+const COMMUTES_WITH_DELIVERED: ReadonlySet<number> = new Set([Op.MoveToInflight, Op.RemoveInflight, Op.ReleaseInflight]);
+
+/**
+ * The Delivered ops of a batch (a draining session's entries moved into its window and completed
+ * before the batch left), collected per session and removed with one statement per run instead
+ * of one per entry.
+ */
+class DeliveredRuns {
+  private readonly runs = new Map<string, number[]>();
+
+  constructor(private readonly engine: SqliteEngine) {}
+
+  add(clientId: string, seq: number): void {
+    const run = this.runs.get(clientId);
+    if (run === undefined) this.runs.set(clientId, [seq]);
+    else run.push(seq);
+  }
+
+  flush(): void {
+    if (this.runs.size === 0) return;
+    const queues = this.engine.queues;
+    for (const [clientId, seqs] of this.runs) {
+      if (seqs.length === 1) queues.remove(clientId, seqs[0]!);
+      else queues.removeMany(clientId, seqs);
+    }
+    this.runs.clear();
   }
 }
 
@@ -102,7 +144,7 @@ function applyOne(
       engine.inflight.moveFromQueue(str(0), num(1), num(2), num(3));
       return;
     case Op.Delivered:
-      engine.queues.remove(str(0), num(1));
+      engine.queues.remove(str(0), num(1)); // applyBatch collects these; a lone one lands here
       return;
     case Op.ReleaseInflight:
       engine.inflight.release(str(0), num(1));

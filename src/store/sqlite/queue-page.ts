@@ -76,6 +76,68 @@ export function packQueuePage(rows: readonly QueueRow[]): QueuePage {
   return { kind: 'queue-page', n, nums, strs, bytes: bytes.buffer as ArrayBuffer };
 }
 
+/**
+ * A row of `readQueueColumns` (statements.ts), in its column order: seq, message_id, delivery
+ * qos, delivery retain, sub_ids, share_group, share_filter, topic, qos, retain, expires_at,
+ * created_at, trace_id, payload length, properties length (null: none).
+ */
+export type QueueColumns = [
+  number, number, number, number, string | null, string | null, string | null,
+  string, number, number, number, number, number | null, number, number | null,
+];
+
+/** Store thread: the total blob bytes `packQueueColumns` needs for these rows. */
+export function queueColumnsBytes(rows: readonly QueueColumns[]): number {
+  let total = 0;
+  for (const row of rows) total += row[13] + (row[14] ?? 0);
+  return total;
+}
+
+/**
+ * Store thread: packs rows of `readQueueColumns` and their blobs, concatenated in row order
+ * (`readQueueBlobs`). Throws when the blobs do not add up to the rows' lengths.
+ */
+export function packQueueColumns(rows: readonly QueueColumns[], blobs: Buffer | null): QueuePage {
+  const n = rows.length;
+  const nums = new Float64Array(n * N);
+  const strs = new Array<string | null>(n * S);
+  const total = queueColumnsBytes(rows);
+  const got = blobs?.length ?? 0;
+  if (got !== total) throw new Error(`queue page: ${got} blob bytes for rows that hold ${total}`);
+  for (let i = 0; i < n; i++) {
+    const row = rows[i]!;
+    const o = i * N;
+    nums[o + SEQ] = row[0];
+    nums[o + MESSAGE_ID] = row[1];
+    nums[o + DQOS] = row[2];
+    nums[o + DRETAIN] = row[3];
+    nums[o + QOS] = row[8];
+    nums[o + RETAIN] = row[9];
+    nums[o + EXPIRES_AT] = row[10];
+    nums[o + CREATED_AT] = row[11];
+    nums[o + TRACE_ID] = row[12] ?? 0;
+    nums[o + PAYLOAD_LENGTH] = row[13];
+    nums[o + PROPS_LENGTH] = row[14] ?? -1;
+    const s = i * S;
+    strs[s] = row[7];
+    strs[s + 1] = row[4];
+    strs[s + 2] = row[5];
+    strs[s + 3] = row[6];
+  }
+  return { kind: 'queue-page', n, nums, strs, bytes: ownBuffer(blobs) };
+}
+
+/** An ArrayBuffer holding exactly these bytes, safe to transfer (copied if shared or offset). */
+function ownBuffer(bytes: Buffer | null): ArrayBuffer {
+  if (bytes === null || bytes.length === 0) return new ArrayBuffer(0);
+  if (bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length && !(bytes.buffer instanceof SharedArrayBuffer)) {
+    return bytes.buffer;
+  }
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(copy);
+  return copy.buffer as ArrayBuffer;
+}
+
 /** What to pass as postMessage's transfer list with a page. */
 export function queuePageTransfer(page: QueuePage): ArrayBuffer[] {
   return page.bytes.byteLength > 0 ? [page.nums.buffer as ArrayBuffer, page.bytes] : [page.nums.buffer as ArrayBuffer];

@@ -6,7 +6,7 @@
 import type { DeliveryInfo, DropReason } from '../types.js';
 import type { Corrections } from './corrections.js';
 import type { Messages } from './messages.js';
-import { packQueuePage, type QueuePage } from './queue-page.js';
+import { packQueueColumns, packQueuePage, queueColumnsBytes, type QueueColumns, type QueuePage } from './queue-page.js';
 import { encodeIds, type QueueRow } from './rows.js';
 import type { SessionIndex } from './session-index.js';
 import type { Statements } from './statements.js';
@@ -18,6 +18,9 @@ export interface QueueCaps {
   readonly maxBytesPerSession: number;
   readonly maxBytesPerInstance: number;
 }
+
+/** Blob bytes of a page above which it is read row by row (see `read`). */
+const CONCAT_MAX_BYTES = 64 * 1024 * 1024;
 
 interface DroppedRow {
   seq: number;
@@ -108,11 +111,35 @@ export class Queues {
     this.index.count(state, -1, -row.bytes);
   }
 
+  /**
+   * Removes many entries of one session in one statement (a draining session's delivered run);
+   * entries already gone put the main thread's depth back, as in `remove`.
+   */
+  removeMany(clientId: string, seqs: readonly number[]): void {
+    const state = this.index.byClientId.get(clientId);
+    if (state === undefined) return;
+    const rows = this.s.removeQueuedMany.all(JSON.stringify(seqs), state.sid) as Array<[messageId: number, bytes: number]>;
+    let bytes = 0;
+    for (const [messageId, rowBytes] of rows) {
+      this.messages.unref(messageId);
+      bytes += rowBytes;
+    }
+    this.index.count(state, -rows.length, -bytes);
+    if (rows.length < seqs.length) this.corrections.add(clientId, seqs.length - rows.length);
+  }
+
   /** A page of the queue after `afterSeq`, packed for the main thread (queue-page.ts). */
   read(clientId: string, afterSeq: number, limit: number): QueuePage {
     const state = this.index.byClientId.get(clientId);
     if (state === undefined || limit <= 0 || state.depth === 0) return packQueuePage([]);
     this.messages.applyPending(false);
-    return packQueuePage(this.s.readQueue.all(state.sid, afterSeq, limit) as QueueRow[]);
+    const rows = this.s.readQueueColumns.all(state.sid, afterSeq, limit) as QueueColumns[];
+    // One value can hold at most SQLite's length limit (1e9 bytes): a page of very large
+    // messages is read row by row instead.
+    if (queueColumnsBytes(rows) > CONCAT_MAX_BYTES) {
+      return packQueuePage(this.s.readQueue.all(state.sid, afterSeq, limit) as QueueRow[]);
+    }
+    const blobs = rows.length === 0 ? null : (this.s.readQueueBlobs.get(state.sid, afterSeq, limit) as Buffer | null);
+    return packQueueColumns(rows, blobs);
   }
 }

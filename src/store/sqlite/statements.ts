@@ -40,6 +40,8 @@ export function prepareStatements(db: Database.Database) {
     getMessage: p(`SELECT id, topic, payload, qos, retain, properties, expires_at, created_at FROM messages WHERE id = ?`),
     addRefs: p(`UPDATE messages SET refs = refs + ? WHERE id = ? RETURNING refs`),
     deleteUnreferenced: p(`DELETE FROM messages WHERE id = ? AND refs <= 0`),
+    // Many messages losing the same number of references (a JSON array of ids), in one statement.
+    deleteManyIfUnreferencedAfter: p(`DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?)) AND refs + ? <= 0`),
     deleteIfUnreferencedAfter: p(`DELETE FROM messages WHERE id = ? AND refs + ? <= 0`),
     insertQueue: p(
       `INSERT INTO queue (seq, sid, instance_id, message_id, qos, retain, sub_ids, share_group, share_filter, created_at, expires_at, bytes)
@@ -54,6 +56,9 @@ export function prepareStatements(db: Database.Database) {
        RETURNING seq, sid, message_id, bytes`,
     ),
     removeQueued: p(`DELETE FROM queue WHERE seq = ? AND sid = ? RETURNING message_id, bytes`),
+    removeQueuedMany: p(
+      `DELETE FROM queue WHERE seq IN (SELECT value FROM json_each(?)) AND sid = ? RETURNING message_id, bytes`,
+    ).raw(true),
     takeQueued: p(
       `DELETE FROM queue WHERE seq = ? AND sid = ?
        RETURNING message_id, qos, retain, sub_ids, share_group, share_filter, bytes`,
@@ -64,6 +69,23 @@ export function prepareStatements(db: Database.Database) {
        FROM queue q JOIN messages m ON m.id = q.message_id
        WHERE q.sid = ? AND q.seq > ? ORDER BY q.seq LIMIT ?`,
     ),
+    // A page as two statements (queue-page.ts): the columns without the blobs, rows as arrays
+    // (no object per row), then every payload and properties blob of the same rows concatenated
+    // by SQLite into one value. Returned one by one, each blob became a Buffer of its own, which
+    // cost the store thread more than the rest of the query. `||` and group_concat() treat a blob
+    // as text without changing a byte (UTF-8 database); the CAST makes the result a blob again.
+    readQueueColumns: p(
+      `SELECT q.seq, q.message_id, q.qos, q.retain, q.sub_ids, q.share_group, q.share_filter,
+              m.topic, m.qos, m.retain, m.expires_at, m.created_at, m.trace_id, length(m.payload), length(m.properties)
+       FROM queue q JOIN messages m ON m.id = q.message_id
+       WHERE q.sid = ? AND q.seq > ? ORDER BY q.seq LIMIT ?`,
+    ).raw(true),
+    readQueueBlobs: p(
+      `SELECT CAST(group_concat(b, '' ORDER BY seq) AS BLOB) FROM (
+         SELECT q.seq, m.payload || coalesce(m.properties, x'') AS b
+         FROM queue q JOIN messages m ON m.id = q.message_id
+         WHERE q.sid = ? AND q.seq > ? ORDER BY q.seq LIMIT ?)`,
+    ).pluck(),
     insertInflight: p(
       `INSERT INTO inflight (sid, packet_id, seq, message_id, qos, retain, sub_ids, share_group, share_filter, released)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
