@@ -298,6 +298,45 @@ describe('SQLite store: files, corruption, fsync policies', () => {
     }
   });
 
+  test('log appends and removals of one batch: multi-row runs, a removal after its append, a drop in between', async () => {
+    const store = await openSqliteStore({ path: join(tempDir(), 'ferry.db') });
+    try {
+      const entry = (i: number): [string, Buffer, number] => [`{"i":${i}}`, Buffer.from([i, 255 - i, 0]), 1000 + i];
+      // One turn, one batch: 37 appends (two full multi-row statements and a rest), another log
+      // in between, ten of the first entries delivered before the batch left, a log dropped and
+      // appended to again, then more appends after the removals.
+      const seqs: number[] = [];
+      for (let i = 0; i < 37; i++) {
+        seqs.push(store.appendLog('outbox/a', ...entry(i)));
+        if (i === 20) store.appendLog('outbox/b', '{}', Buffer.alloc(0), 5);
+      }
+      for (const seq of seqs.slice(0, 10)) store.removeLog('outbox/a', seq);
+      store.appendLog('outbox/c', '{"gone":1}', Buffer.from('x'), 1);
+      store.dropLog('outbox/c');
+      const kept = store.appendLog('outbox/c', '{"kept":1}', Buffer.from('y'), 2);
+      for (let i = 37; i < 40; i++) seqs.push(store.appendLog('outbox/a', ...entry(i)));
+      store.removeLog('outbox/a', seqs[39]!);
+      await store.commit();
+      const a = await store.readLog('outbox/a', 0, 100);
+      assert.deepEqual(a.map((e) => e.seq), seqs.slice(10, 39));
+      a.forEach((e, k) => {
+        const [meta, payload, createdAt] = entry(k + 10);
+        assert.equal(e.meta, meta);
+        assert.deepEqual(e.payload, payload);
+        assert.equal(e.createdAt, createdAt);
+      });
+      assert.equal((await store.readLog('outbox/b', 0, 10)).length, 1);
+      assert.deepEqual((await store.readLog('outbox/c', 0, 10)).map((e) => [e.seq, e.meta]), [[kept, '{"kept":1}']]);
+      // Removals of a later batch, many at once; one already gone changes nothing.
+      for (const seq of seqs.slice(10, 30)) store.removeLog('outbox/a', seq);
+      store.removeLog('outbox/a', seqs[0]!);
+      await store.commit();
+      assert.deepEqual((await store.readLog('outbox/a', 0, 100)).map((e) => e.seq), seqs.slice(30, 39));
+    } finally {
+      await store.close();
+    }
+  });
+
   test('queued byte totals are rebuilt at open, and a schema 3 file gets them by migration', async () => {
     const dir = tempDir();
     const path = join(dir, 'ferry.db');

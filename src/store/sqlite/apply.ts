@@ -13,6 +13,20 @@ export function applyBatch(engine: SqliteEngine, ops: readonly OpValue[], blob: 
   const slice = (offset: number, length: number): Buffer | null =>
     length < 0 || bytes === null ? null : bytes.subarray(offset, offset + length);
   const delivered = new DeliveredRuns(engine);
+  // Log appends and removals collected into set statements (Logs.appendMany, removeMany): only
+  // another log op can depend on them, so a run of either ends where the other kind begins.
+  const appends: Array<string | number | Buffer> = [];
+  const removes = new Map<string, number[]>();
+  const flushAppends = (): void => {
+    if (appends.length === 0) return;
+    engine.logs.appendMany(appends);
+    appends.length = 0;
+  };
+  const flushRemoves = (): void => {
+    if (removes.size === 0) return;
+    for (const [log, seqs] of removes) engine.logs.removeMany(log, seqs);
+    removes.clear();
+  };
   let i = 0;
   while (i < ops.length) {
     const code = ops[i] as number;
@@ -24,6 +38,23 @@ export function applyBatch(engine: SqliteEngine, ops: readonly OpValue[], blob: 
       delivered.add(ops[at] as string, ops[at + 1] as number);
       continue;
     }
+    if (code === Op.AppendLog) {
+      flushRemoves();
+      appends.push(ops[at + 1] as number, ops[at] as string, ops[at + 2] as number, ops[at + 3] as string, slice(ops[at + 4] as number, ops[at + 5] as number) ?? EMPTY);
+      continue;
+    }
+    if (code === Op.RemoveLog) {
+      flushAppends();
+      const log = ops[at] as string;
+      const seqs = removes.get(log);
+      if (seqs === undefined) removes.set(log, [ops[at + 1] as number]);
+      else seqs.push(ops[at + 1] as number);
+      continue;
+    }
+    if (code === Op.DropLog) {
+      flushAppends();
+      flushRemoves();
+    }
     if (!COMMUTES_WITH_DELIVERED.has(code)) delivered.flush();
     try {
       applyOne(engine, code, ops, at, slice);
@@ -33,7 +64,11 @@ export function applyBatch(engine: SqliteEngine, ops: readonly OpValue[], blob: 
     }
   }
   delivered.flush();
+  flushAppends();
+  flushRemoves();
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Ops that touch no queue row but the one they name, so a queue entry's removal may be applied
@@ -195,7 +230,7 @@ function applyOne(
       engine.logs.append(str(0), num(1), num(2), str(3), slice(num(4), num(5)) ?? Buffer.alloc(0));
       return;
     case Op.RemoveLog:
-      engine.logs.remove(str(0), num(1));
+      engine.logs.remove(str(0), num(1)); // applyBatch collects these; kept for completeness
       return;
     case Op.DropLog:
       engine.logs.drop(str(0));

@@ -6,6 +6,9 @@ import type Database from 'better-sqlite3';
 
 export type Stmt = Database.Statement<unknown[], unknown>;
 
+/** Rows of `appendLogRows`. */
+export const APPEND_ROWS = 16;
+
 export type Statements = ReturnType<typeof prepareStatements>;
 
 export function prepareStatements(db: Database.Database) {
@@ -147,7 +150,10 @@ export function prepareStatements(db: Database.Database) {
     oldestOfInstance: p(`SELECT seq, sid, created_at FROM queue WHERE instance_id = ? ORDER BY seq LIMIT ?`),
     deleteQueuedBySeq: p(`DELETE FROM queue WHERE seq = ? RETURNING message_id, bytes`),
     appendLog: p(`INSERT INTO logs (seq, log, created_at, meta, payload) VALUES (?, ?, ?, ?, ?)`),
+    // A run of appends as multi-row INSERTs (logs.ts): one statement step per APPEND_ROWS entries.
+    appendLogRows: p(`INSERT INTO logs (seq, log, created_at, meta, payload) VALUES ${Array(APPEND_ROWS).fill('(?, ?, ?, ?, ?)').join(', ')}`),
     removeLog: p(`DELETE FROM logs WHERE seq = ? AND log = ?`),
+    removeLogMany: p(`DELETE FROM logs WHERE seq IN (SELECT value FROM json_each(?)) AND log = ?`),
     dropLog: p(`DELETE FROM logs WHERE log = ?`),
     readLog: p(`SELECT seq, created_at, meta, payload FROM logs WHERE log = ? AND seq > ? ORDER BY seq LIMIT ?`),
     getLogEntry: p(`SELECT seq, created_at, meta, payload FROM logs WHERE log = ? AND seq = ?`),
