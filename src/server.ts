@@ -127,9 +127,10 @@ function readTlsFile(key: 'tlsCert' | 'tlsKey' | 'tlsCa', file: string): Buffer 
 export function listenerSpecs(config: FerryConfig): ListenerSpec[] {
   const host = config.bind;
   const maxMessageBytes = wsMaxMessageBytes(config.broker.maxPacketSize);
+  const backlog = config.listenBacklog;
   const specs: ListenerSpec[] = [
-    { name: 'mqtt', kind: 'tcp', host, port: config.mqttPort },
-    { name: 'ws', kind: 'ws', host, port: config.wsPort, wsPath: config.wsPath, maxMessageBytes },
+    { name: 'mqtt', kind: 'tcp', host, port: config.mqttPort, backlog },
+    { name: 'ws', kind: 'ws', host, port: config.wsPort, backlog, wsPath: config.wsPath, maxMessageBytes },
   ];
   if (tlsEnabled(config) && config.tlsCert !== undefined && config.tlsKey !== undefined) {
     const tls: TlsMaterial = {
@@ -140,8 +141,8 @@ export function listenerSpecs(config: FerryConfig): ListenerSpec[] {
       deviceCertificates: config.x509DeviceAuth,
     };
     specs.push(
-      { name: 'mqtts', kind: 'tls', host, port: config.tlsPort, tls },
-      { name: 'wss', kind: 'wss', host, port: config.wssPort, tls, wsPath: config.wsPath, maxMessageBytes },
+      { name: 'mqtts', kind: 'tls', host, port: config.tlsPort, backlog, tls },
+      { name: 'wss', kind: 'wss', host, port: config.wssPort, backlog, tls, wsPath: config.wsPath, maxMessageBytes },
     );
   }
   return specs;

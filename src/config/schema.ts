@@ -24,6 +24,7 @@ export interface FerryConfig {
   mqttPort: number;
   wsPort: number;
   wsPath: string;
+  listenBacklog: number;
   /** MQTT over TLS; only started when tlsCert and tlsKey are set. */
   tlsPort: number;
   /** MQTT over secure WebSocket; only started when tlsCert and tlsKey are set. */
@@ -215,6 +216,8 @@ const ROWS = [
   { key: 'wsPath', group: 'listeners', type: 'string', arg: 'PATH', default: '/mqtt',
     check: (v) => (typeof v === 'string' && v.startsWith('/') ? { value: v } : { error: 'must start with "/"' }),
     description: 'HTTP path of the WebSocket and secure WebSocket endpoints.' },
+  { key: 'listenBacklog', group: 'listeners', type: 'integer', arg: 'N', min: 1, max: 65535, default: 4096,
+    description: 'Connections the kernel may hold accepted for the MQTT, WebSocket, TLS and WSS listeners before Ferry takes them (listen(2) backlog; the kernel caps it at net.core.somaxconn). When a reconnect storm overflows it, clients see resets and CONNECTs that time out (node\'s default is 511).' },
   { key: 'httpPort', group: 'listeners', type: 'port', arg: 'N', default: 8080,
     description: 'HTTP port for /healthz and /readyz (0 = any free port).' },
   { key: 'amqpPort', group: 'listeners', type: 'integer', arg: 'N', min: -1, max: 65535, default: 5672,

@@ -20,6 +20,8 @@ export interface ListenerSpec {
   host: string;
   /** 0 = any free port; the bound port is in Listener.port. */
   port: number;
+  /** listen(2) backlog (node's default 511 when absent); the kernel caps it at net.core.somaxconn. */
+  backlog?: number;
   /** Required for 'tls' and 'wss'. */
   tls?: TlsMaterial;
   /** WebSocket path for 'ws' and 'wss' (default '/mqtt'). */
@@ -87,7 +89,7 @@ class NetListener implements Listener, AcceptGate {
     await new Promise<void>((resolve, reject) => {
       const fail = (err: Error): void => reject(err);
       server.once('error', fail);
-      server.listen({ port: spec.port, host: spec.host }, () => {
+      server.listen({ port: spec.port, host: spec.host, ...(spec.backlog === undefined ? {} : { backlog: spec.backlog }) }, () => {
         server.off('error', fail);
         resolve();
       });

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import {
@@ -271,4 +272,30 @@ test('transport - a port in use is an error naming the listener', async (t) => {
     startListeners([{ name: 'ws', kind: 'ws', host, port: 0 }, { name: 'mqtt2', kind: 'tcp', host, port: group.ports['mqtt'] ?? 0 }], sink, logger),
     /listener mqtt2 cannot listen/,
   );
+});
+
+/** The listen(2) backlog of a listening socket: `ss` shows it as Send-Q. */
+function listenBacklog(port: number): number {
+  const line = execFileSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' }).trim();
+  const sendQ = Number(line.split(/\s+/)[2]);
+  assert.ok(Number.isInteger(sendQ), `ss gave no listening socket on ${port}: ${line}`);
+  return sendQ;
+}
+
+test('transport - listeners take the configured listen backlog (the kernel caps it at somaxconn)', async (t) => {
+  const sink = new RecordingSink();
+  const somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+  const asked = Math.min(1000, somaxconn);
+  const group = await listen(
+    t,
+    [
+      { name: 'mqtt', kind: 'tcp', host, port: 0, backlog: asked },
+      { name: 'ws', kind: 'ws', host, port: 0, backlog: asked },
+      { name: 'plain', kind: 'tcp', host, port: 0 },
+    ],
+    sink,
+  );
+  assert.equal(listenBacklog(group.ports['mqtt'] ?? 0), asked);
+  assert.equal(listenBacklog(group.ports['ws'] ?? 0), asked);
+  assert.equal(listenBacklog(group.ports['plain'] ?? 0), 511, "node's default when none is set");
 });
