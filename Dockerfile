@@ -52,7 +52,7 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
 # SIGTERM (docker stop, Kubernetes) starts the graceful stop; it may take up to 15 s before Ferry
 # exits 1, so give it more than Docker's default 10 s: docker stop -t 20 / --stop-timeout 20.
 STOPSIGNAL SIGTERM
-# --max-semi-space-size=1: V8's young generation capped, as `npm start` and the `ferry` bin do (the
+# --max-semi-space-size=4: V8's young generation capped, as `npm start` and the `ferry` bin do (the
 # semiSpaceMb setting, docs/configuration.md; FERRY_SEMI_SPACE_MB=0 restores V8's own sizing).
-ENTRYPOINT ["node", "--max-semi-space-size=1", "dist/src/cli/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "dist/src/cli/main.js"]
 CMD ["start"]

@@ -24,7 +24,7 @@ const AEDES_SERVER = path.join(here, 'aedes-server.js');
 export const MOSQUITTO_BIN = '/usr/sbin/mosquitto';
 export const HOST = '127.0.0.1';
 /** Node flags Ferry is started with, as `npm start`, the `ferry` bin and the image do (issue 15). */
-export const FERRY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+export const FERRY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
 /** One self-signed certificate (P-256, CN localhost) per harness run, for the TLS listeners. */
 let tlsFiles: { cert: string; key: string } | null = null;
 function benchCert(workDir: string): { cert: string; key: string } {

@@ -60,7 +60,7 @@ function usage(): never {
       '                           JetStream (clusterStore jetstream, a fresh subject prefix per run); ferry-base stays single-node',
       '  --ferry-cpu-prof DIR     run Ferry with --cpu-prof, profiles written to DIR',
       '  --ferry-heap-prof DIR    run Ferry with --heap-prof, profiles written to DIR',
-      '  --ferry-node-flag F      a node flag for broker "ferry" only (repeatable), e.g. --max-semi-space-size=1',
+      '  --ferry-node-flag F      a node flag for broker "ferry" only (repeatable), e.g. --max-semi-space-size=16',
       '  --base-node-flag F       a node flag for broker "ferry-base" only (repeatable): same build, two node settings',
       '  --queued SxM             queued_rss: S offline persistent sessions × M messages each (default 1000x1000)',
       '  --backlog N              backlog_drain: QoS 1 messages queued for the returning session (default 100000)',

@@ -44,10 +44,10 @@ function start(t: Teardown, nodeArgs: string[], extra: string[] = []) {
 test('semi-space - without the flag Ferry starts node again with it; SIGTERM reaches it and exit 0 comes back', async (t) => {
   const f = start(t, []);
   await waitFor(() => f.out().includes('"ferry started"'), { timeoutMs: 30_000, message: 'started' });
-  assert.match(f.out(), /starting node again with --max-semi-space-size=1/);
+  assert.match(f.out(), /starting node again with --max-semi-space-size=4/);
   const [inner] = childrenOf(f.child.pid ?? 0);
   assert.ok(inner !== undefined, 'a restarted node under the first one');
-  assert.ok(cmdline(inner).includes('--max-semi-space-size=1'), cmdline(inner).join(' '));
+  assert.ok(cmdline(inner).includes('--max-semi-space-size=4'), cmdline(inner).join(' '));
   f.child.kill('SIGTERM');
   const [code] = await f.closed;
   assert.equal(code, 0);
@@ -56,14 +56,14 @@ test('semi-space - without the flag Ferry starts node again with it; SIGTERM rea
 });
 
 test('semi-space - with the flag there is no second process; semiSpaceMb 0 restarts without a cap and stops when its parent is killed', async (t) => {
-  const same = start(t, ['--max-semi-space-size=1']);
+  const same = start(t, ['--max-semi-space-size=4']);
   await waitFor(() => same.out().includes('"ferry started"'), { timeoutMs: 30_000, message: 'started' });
   assert.doesNotMatch(same.out(), /starting node again/);
   assert.deepEqual(childrenOf(same.child.pid ?? 0), []);
   same.child.kill('SIGTERM');
   assert.equal((await same.closed)[0], 0);
 
-  const off = start(t, ['--max-semi-space-size=1'], ['--semi-space-mb', '0']);
+  const off = start(t, ['--max-semi-space-size=4'], ['--semi-space-mb', '0']);
   await waitFor(() => off.out().includes('"ferry started"'), { timeoutMs: 30_000, message: 'started' });
   const [inner] = childrenOf(off.child.pid ?? 0);
   assert.ok(inner !== undefined);
