@@ -270,7 +270,8 @@ async function startBrokerOn(
     if (semi !== undefined) ferryEnv = { FERRY_SEMI_SPACE_MB: semi.slice(semi.indexOf('=') + 1) };
     tlsPort = tlsPortFree;
     const tls = benchCert(workDir);
-    argv = [process.execPath, ...nodeArgs, ...ferryArgs(dataDir, port, fo, cli, { ws: wsPort, http: httpPort, amqp: amqpPort }), '--tls-cert', tls.cert, '--tls-key', tls.key, '--tls-port', String(tlsPort), '--wss-port', String(wssPort), '--amqps-port', '-1'];
+    // "--amqps-port=-1" in one argument: older builds' option parsers take a separate "-1" for a flag.
+    argv = [process.execPath, ...nodeArgs, ...ferryArgs(dataDir, port, fo, cli, { ws: wsPort, http: httpPort, amqp: amqpPort }), '--tls-cert', tls.cert, '--tls-key', tls.key, '--tls-port', String(tlsPort), '--wss-port', String(wssPort), '--amqps-port=-1'];
   }
 
   const log = fs.openSync(logFile, 'a');
