@@ -45,6 +45,8 @@ import { Cluster, clusterOptions } from './cluster/index.js';
 import { openClusterStore } from './cluster/store.js';
 import { Handover } from './cluster/handover.js';
 import { LogAdoption } from './cluster/log-adoption.js';
+import { ClusterQueues } from './cluster/queue-relay.js';
+import type { BuiltinQueueAccess } from './rules/queues.js';
 import { checkClusterMasterKey } from './cluster/master-key.js';
 import { JetStreamStore } from './store/jetstream/jetstream-store.js';
 import { ENDPOINT_FILE, endpointUrls, removeEndpointFile, writeEndpointFile } from './discovery/endpoint-file.js';
@@ -312,6 +314,12 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
     ...(store instanceof JetStreamStore ? { mayDeliver: () => store.mayDeliverLogs() } : {}),
   });
   if (store instanceof JetStreamStore) readiness.addCheck('logs', () => store.logsLost);
+  // In a cluster a receive on any node takes from every live node's share of a queue (docs/cluster.md).
+  const clusterQueues =
+    store instanceof JetStreamStore
+      ? new ClusterQueues(ruleRuntime.queues, store.connection, config.clusterSubjectPrefix, store.nodeId, config.clusterAckTimeoutMs, componentLogger(logger, 'cluster'))
+      : null;
+  if (clusterQueues !== null) ruleBackends.queues = clusterQueues;
   registerRuleMetrics(metrics.registry, ruleRuntime);
   const limitHits = broker.counters.limitHits;
   // Started once the MQTT port is bound (the default node id names it); null on a single node.
@@ -334,7 +342,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   try {
     httpPort = await listenHttp(http, config.bind, config.httpPort);
     logger.info({ listener: 'http', address: config.bind, port: httpPort }, 'listening');
-    amqp = await startAmqpEndpoint(config, specs, { broker, store, auth: auth.service, management, ruleRuntime, traces, logger });
+    amqp = await startAmqpEndpoint(config, specs, { broker, store, auth: auth.service, management, ruleRuntime, queues: clusterQueues ?? ruleRuntime.queues, traces, logger });
     if (amqp !== null) {
       const endpoint = amqp;
       readiness.addCheck('amqp', () => endpoint.readiness());
@@ -367,6 +375,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
       ? new LogAdoption(store.foreignLogs, ruleRuntime, () => store.whenDurable(), componentLogger(logger, 'cluster'))
       : null;
   if (adoption !== null) clusterNode?.onBeat((live) => adoption.scan(live));
+  if (clusterQueues !== null) clusterNode?.onBeat((live) => clusterQueues.setLive(live));
   readiness.state = 'ready';
   logger.info({ ports, dataDir: config.dataDir, allowAnonymous: config.broker.allowAnonymous }, 'ferry started');
   publishEndpoint(config, ports, logger);
@@ -389,6 +398,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
       }
       await clusterNode?.close();
       await adoption?.close();
+      clusterQueues?.close();
       handover?.close();
       await group.close();
       await ruleRuntime.close();
@@ -452,7 +462,7 @@ function unpublishEndpoint(config: FerryConfig, logger: Logger): void {
 async function startAmqpEndpoint(
   config: FerryConfig,
   specs: readonly ListenerSpec[],
-  deps: { broker: Broker; store: Awaited<ReturnType<typeof openStore>>; auth: AuthService; management: Management; ruleRuntime: RulesRuntime; traces: TraceService; logger: Logger },
+  deps: { broker: Broker; store: Awaited<ReturnType<typeof openStore>>; auth: AuthService; management: Management; ruleRuntime: RulesRuntime; queues: BuiltinQueueAccess; traces: TraceService; logger: Logger },
 ): Promise<AmqpEndpoint | null> {
   const tls = specs.find((s) => s.kind === 'tls')?.tls;
   if (config.amqpPort < 0 && (tls === undefined || config.amqpsPort < 0)) return null;
@@ -464,7 +474,7 @@ async function startAmqpEndpoint(
     ...(tls === undefined ? {} : { tls }),
     broker: deps.broker,
     store: deps.store,
-    queues: deps.ruleRuntime.queues,
+    queues: deps.queues,
     keys: deps.auth.keys,
     custom: deps.auth.custom,
     tenancy: deps.auth.tenancy,

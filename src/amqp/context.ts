@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import type { CustomAuth } from '../auth/custom-auth.js';
 import type { PublishInput } from '../management/publish.js';
-import type { BuiltinQueues } from '../rules/queues.js';
+import type { BuiltinQueueAccess } from '../rules/queues.js';
 import type { Tenancy } from '../tenancy/registry.js';
 import type { AmqpAuthenticator } from './auth.js';
 import type { AmqpIngest } from './ingest.js';
@@ -35,7 +35,7 @@ export interface AmqpContext {
   readonly auth: AmqpAuthenticator;
   readonly custom: CustomAuth;
   readonly tenancy: Tenancy;
-  readonly queues: BuiltinQueues;
+  readonly queues: BuiltinQueueAccess;
   readonly feeds: QueueFeeds;
   readonly ingest: AmqpIngest;
   /** Publishes into the instance as the server (Management.publishNoWait); throws FacadeError with a code. */

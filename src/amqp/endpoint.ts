@@ -11,7 +11,7 @@ import type { Broker } from '../broker/broker.js';
 import type { CustomAuth } from '../auth/custom-auth.js';
 import type { AccessKeys } from '../auth/access-keys.js';
 import type { PublishInput } from '../management/publish.js';
-import type { BuiltinQueues } from '../rules/queues.js';
+import type { BuiltinQueueAccess } from '../rules/queues.js';
 import type { Message } from '../session/message.js';
 import type { Store } from '../store/types.js';
 import type { Tenancy } from '../tenancy/registry.js';
@@ -31,7 +31,7 @@ export interface AmqpEndpointDeps {
   readonly tls?: TlsMaterial;
   readonly broker: Broker;
   readonly store: Store;
-  readonly queues: BuiltinQueues;
+  readonly queues: BuiltinQueueAccess;
   readonly keys: AccessKeys;
   readonly custom: CustomAuth;
   readonly tenancy: Tenancy;

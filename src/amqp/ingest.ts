@@ -16,7 +16,7 @@ import type { Store } from '../store/types.js';
 import { pages } from '../tenancy/registry.js';
 import { messageProperties, splitTopic, statusBody } from '../rules/connectors/properties.js';
 import type { StatusEventType } from '../rules/connectors/index.js';
-import type { BuiltinQueues } from '../rules/queues.js';
+import type { BuiltinQueueAccess } from '../rules/queues.js';
 import { groupOf, statusEvent } from '../rules/status-event.js';
 import type { ClientHandle } from '../broker/hooks.js';
 
@@ -34,7 +34,7 @@ export class AmqpIngest {
   constructor(
     private readonly broker: Broker,
     private readonly store: Store,
-    private readonly queues: BuiltinQueues,
+    private readonly queues: BuiltinQueueAccess,
     private readonly msgIdOf: (message: Message) => string | undefined,
   ) {}
 

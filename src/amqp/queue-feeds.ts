@@ -13,7 +13,7 @@
  * unacked delivery held longer becomes visible again, to be redelivered.
  */
 import type { Logger } from 'pino';
-import type { BuiltinQueues } from '../rules/queues.js';
+import type { BuiltinQueueAccess } from '../rules/queues.js';
 import type { ReceivedQueueMessage } from '../rules/runtime.js';
 
 export const LEASE_MS = 30 * 60 * 1000;
@@ -106,7 +106,7 @@ export class QueueFeeds {
   closed = false;
 
   constructor(
-    readonly queues: BuiltinQueues,
+    readonly queues: BuiltinQueueAccess,
     readonly logger: Logger,
   ) {}
 

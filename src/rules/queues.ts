@@ -218,7 +218,17 @@ class BuiltinQueue {
   }
 }
 
-export class BuiltinQueues implements QueueService {
+/**
+ * The built-in queues as the AMQP endpoint uses them: BuiltinQueues on one node, ClusterQueues
+ * (src/cluster/queue-relay.ts) in a cluster, whose receive, ack and nack reach every node.
+ */
+export interface BuiltinQueueAccess extends QueueService {
+  has(instanceId: string, name: string): boolean;
+  declare(instanceId: string, name: string): void;
+  appendNoWait(instanceId: string, name: string, message: QueueMessageInput): void;
+}
+
+export class BuiltinQueues implements BuiltinQueueAccess {
   private readonly queues = new Map<string, BuiltinQueue>();
 
   constructor(private readonly store: Store) {}
