@@ -365,7 +365,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   const ports: FerryPorts = { mqtt: 0, ws: 0, http: httpPort, ...listeners.ports, ...amqp?.ports };
   const clusterSettings = clusterOptions(config, ports.mqtt);
   if (clusterSettings !== null) {
-    cluster = Cluster.start(broker, clusterSettings, componentLogger(logger, 'cluster'));
+    cluster = Cluster.start(broker, clusterSettings, componentLogger(logger, 'cluster'), handover);
     logger.info({ nodeId: clusterSettings.nodeId, servers: clusterSettings.servers }, 'cluster mode: connecting to NATS');
   }
   const clusterNode = cluster;

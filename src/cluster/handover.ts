@@ -10,15 +10,28 @@
  * queue from JetStream and writes the record as its own with the revision it read. An owner that
  * does not answer (gone, cut off) is fenced by that revision: its later writes of the record are
  * refused. A clean start only asks the owner to let go; the new session is claimed by its first write.
+ *
+ * A node that leaves the cluster leaves its sessions behind: one of the others takes them all over
+ * (adoptFrom, started by the cluster's heartbeat), so that they queue again.
  */
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { Broker } from '../broker/broker.js';
-import { storeKey } from '../broker/tenant.js';
+import { splitStoreKey, storeKey } from '../broker/tenant.js';
 import { RC } from '../channel/reason.js';
 import type { JetStreamStore } from '../store/jetstream/jetstream-store.js';
 import { token } from '../store/jetstream/layout.js';
 import type { ClusterOptions } from './options.js';
+
+/**
+ * What the cluster does while a session moves here (index.ts): its plain filters are announced as
+ * this node's before the old owner lets go, and messages from other nodes are held until the
+ * session is here, so that nothing published meanwhile misses it (duplicates only, as QoS 1 allows).
+ */
+export interface MoveHooks {
+  begin(instanceId: string, filters: readonly string[]): Promise<void>;
+  end(instanceId: string, filters: readonly string[]): void;
+}
 
 interface Release {
   readonly instanceId: string;
@@ -31,6 +44,8 @@ const DETACH_WAIT_MS = 2000;
 export class Handover {
   private readonly subscription: Subscription;
   private readonly connection: NatsConnection;
+  /** Set by the cluster (index.ts). */
+  moving: MoveHooks | null = null;
   /** Sessions handed over from here, and adopted here (counters for the log and tests). */
   released = 0;
   adopted = 0;
@@ -65,18 +80,41 @@ export class Handover {
   private async fetch(instanceId: string, clientId: string, cleanStart: boolean): Promise<void> {
     if (this.broker.registry.session(instanceId, clientId) !== undefined) return; // held here
     const key = storeKey(instanceId, clientId);
-    const owner = await this.store.ownerOf(key);
-    if (owner === null || owner === this.options.nodeId) return;
-    const request: Release = { instanceId, clientId };
+    const record = await this.store.peekSession(key);
+    if (record === null || record.owner === null || record.owner === this.options.nodeId) return;
+    const filters = cleanStart ? [] : [...new Set(record.subscriptions.filter((s) => s.shareGroup === null).map((s) => s.filter))];
+    const moving = cleanStart ? null : this.moving;
+    await moving?.begin(instanceId, filters);
     try {
-      const reply = await this.connection.request(this.subject(owner), JSON.stringify(request), { timeout: this.options.ackTimeoutMs });
-      const answer = JSON.parse(Buffer.from(reply.data).toString('utf8')) as { released: boolean; error?: string };
-      if (!answer.released) this.logger.warn({ clientId, instanceId, owner, err: answer.error }, 'the node holding the session could not let go of it; taking it over anyway');
-    } catch (err) {
-      // Gone or cut off: the revision check fences it.
-      this.logger.warn({ clientId, instanceId, owner, err: (err as Error).message }, 'the node holding the session did not answer; taking it over');
+      await this.move(instanceId, clientId, key, record.owner, cleanStart);
+    } finally {
+      moving?.end(instanceId, filters);
     }
-    if (cleanStart) return;
+  }
+
+  private async move(instanceId: string, clientId: string, key: string, from: string, cleanStart: boolean): Promise<void> {
+    let owner: string | null = from;
+    const request: Release = { instanceId, clientId };
+    // A node that does not answer may have left, and another node taken its sessions over
+    // meanwhile (adoptFrom): that one is asked in turn.
+    for (let asked = 0; owner !== null && owner !== this.options.nodeId && asked < 3; asked++) {
+      try {
+        const reply = await this.connection.request(this.subject(owner), JSON.stringify(request), { timeout: this.options.ackTimeoutMs });
+        const answer = JSON.parse(Buffer.from(reply.data).toString('utf8')) as { released: boolean; error?: string };
+        if (!answer.released) this.logger.warn({ clientId, instanceId, owner, err: answer.error }, 'the node holding the session could not let go of it; taking it over anyway');
+        break;
+      } catch (err) {
+        const now = await this.store.ownerOf(key);
+        if (now !== owner) {
+          owner = now;
+          continue;
+        }
+        // Gone or cut off: the revision check fences it.
+        this.logger.warn({ clientId, instanceId, owner, err: (err as Error).message }, 'the node holding the session did not answer; taking it over');
+        break;
+      }
+    }
+    if (owner === null || owner === this.options.nodeId || cleanStart) return;
     if (this.broker.registry.session(instanceId, clientId) !== undefined) return; // came here meanwhile
     const loaded = await this.store.adoptSession(key);
     if (loaded === undefined || this.broker.registry.session(instanceId, clientId) !== undefined) return;
@@ -85,9 +123,55 @@ export class Handover {
     this.logger.info({ clientId, instanceId, from: owner, queued: loaded.queueDepth }, 'session taken over from another node');
   }
 
+  /**
+   * Takes over every session whose record names `nodeId`, a node that left the cluster (killed,
+   * cut off, stopped): they are here as if restored at start, disconnected, and queue what their
+   * subscriptions match until their clients come back (here, or on another node that asks this
+   * one to let go). A record another node took first is left alone. Stops when `gone()` turns
+   * false (the node is back). Returns how many sessions were taken over.
+   */
+  async adoptFrom(nodeId: string, gone: () => boolean): Promise<number> {
+    let adopted = 0;
+    for (const key of await this.store.sessionsOwnedBy(nodeId)) {
+      if (!gone()) break;
+      const { instanceId, name: clientId } = splitStoreKey(key);
+      if (this.broker.registry.session(instanceId, clientId) !== undefined) continue;
+      const loaded = await this.store.adoptSession(key, nodeId);
+      if (loaded === undefined || this.broker.registry.session(instanceId, clientId) !== undefined) continue;
+      this.broker.adoptSession(loaded);
+      adopted++;
+      this.adopted++;
+    }
+    return adopted;
+  }
+
+  /**
+   * Back after losing NATS: the others may have counted this node as gone and taken its sessions
+   * over (adoptFrom). Each persistent session whose record now names another owner is let go as
+   * if that node had asked (its client is disconnected with 0x8E and reconnects to get it from
+   * there), instead of living on here unwritten next to the real one. Returns how many.
+   */
+  async letGoOfMoved(): Promise<number> {
+    let moved = 0;
+    for (const tenant of this.broker.tenants.values()) {
+      for (const [clientId, session] of [...tenant.sessions]) {
+        if (session.journal === null) continue; // not persistent: nothing of it in JetStream
+        const owner = await this.store.ownerOf(storeKey(tenant.instanceId, clientId));
+        if (owner === null || owner === this.options.nodeId) continue;
+        this.logger.warn({ clientId, instanceId: tenant.instanceId, owner }, 'session taken over by another node while this one was cut off; letting go of it');
+        if ((await this.release(tenant.instanceId, clientId)).released) moved++;
+      }
+    }
+    return moved;
+  }
+
   /** A node takes over a session of this one: let go of it. */
   private async onRelease(data: Uint8Array): Promise<{ released: boolean }> {
     const { instanceId, clientId } = JSON.parse(Buffer.from(data).toString('utf8')) as Release;
+    return this.release(instanceId, clientId);
+  }
+
+  private async release(instanceId: string, clientId: string): Promise<{ released: boolean }> {
     const session = this.broker.registry.session(instanceId, clientId);
     if (session !== undefined && session.link !== null) {
       this.broker.registry.client(instanceId, clientId)?.disconnect(RC.SessionTakenOver);

@@ -9,6 +9,7 @@
  */
 import type { Logger } from 'pino';
 import type { Broker } from '../broker/broker.js';
+import type { Handover } from './handover.js';
 import { ClusterClientRegistry } from './registry.js';
 import { Interest } from './interest.js';
 import { NatsLink } from './nats-link.js';
@@ -59,16 +60,37 @@ export class Cluster {
   private readonly detach: Array<() => void> = [];
   private readonly beatListeners: Array<(live: ReadonlySet<string>) => void> = [];
   private readonly opening: Promise<void>;
+  /** Nodes that left whose sessions may still need taking over (takeOver). */
+  private readonly leftBehind = new Set<string>();
+  private readonly adopting = new Set<string>();
 
   private constructor(
     private readonly broker: Broker,
     readonly options: ClusterOptions,
     private readonly logger: Logger,
+    /** Sessions moving between nodes (clusterStore jetstream); null when each node keeps its own. */
+    private readonly handover: Handover | null,
   ) {
     this.subjects = new Subjects(options.subjectPrefix);
     this.link = new NatsLink(options, logger);
     this.interest = new Interest(this.subjects, options.nodeId, (s, d, r, shared) => this.routing.received(s, d, r, shared), logger);
     this.routing = new ClusterRouting(broker, this.subjects, this.interest, options.nodeId, options.ackTimeoutMs, logger);
+    this.interest.keepsOrphans = handover !== null;
+    if (handover !== null) {
+      handover.moving = {
+        begin: async (instanceId, filters) => {
+          this.routing.hold();
+          for (const filter of filters) this.interest.changed(instanceId, filter, true, null);
+          // The other nodes have the announcement before the old owner is asked to let go.
+          const flushed = this.link.connection?.flush().catch(() => undefined);
+          await Promise.race([flushed, new Promise((resolve) => setTimeout(resolve, this.options.ackTimeoutMs).unref())]);
+        },
+        end: (instanceId, filters) => {
+          this.routing.release();
+          for (const filter of filters) this.interest.changed(instanceId, filter, false, null);
+        },
+      };
+    }
     this.registry = new ClusterClientRegistry(
       broker.registry,
       this.subjects,
@@ -104,6 +126,14 @@ export class Cluster {
       this.interest.resync();
       this.presence.reconnected();
       this.retained.reconnected();
+      this.handover
+        ?.letGoOfMoved()
+        .then(
+          (moved) => {
+            if (moved > 0) this.logger.warn({ moved }, 'let go of sessions other nodes took over while this node was cut off');
+          },
+          (err: unknown) => this.logger.error({ err: (err as Error).message }, 'cannot check which sessions other nodes took over while this node was cut off'),
+        );
     });
     this.opening = this.open().catch((err: unknown) => {
       if (!this.stopped) this.logger.error({ err }, 'cluster start failed');
@@ -111,8 +141,8 @@ export class Cluster {
   }
 
   /** Starts cluster mode on a broker; connecting to NATS goes on in the background. */
-  static start(broker: Broker, options: ClusterOptions, logger: Logger): Cluster {
-    return new Cluster(broker, options, logger);
+  static start(broker: Broker, options: ClusterOptions, logger: Logger, handover: Handover | null = null): Cluster {
+    return new Cluster(broker, options, logger, handover);
   }
 
   private async open(): Promise<void> {
@@ -170,13 +200,15 @@ export class Cluster {
     for (const nodeId of left) {
       if (nodeId === this.options.nodeId) continue;
       this.logger.warn({ nodeId }, 'node left the cluster');
-      this.interest.dropNode(nodeId);
+      this.interest.nodeLeft(nodeId);
       this.routing.nodeLeft(nodeId);
+      if (this.handover !== null) this.leftBehind.add(nodeId);
     }
     for (const nodeId of joined) if (nodeId !== this.options.nodeId) this.logger.info({ nodeId }, 'node joined the cluster');
     // A node that (re)joined, or whose interest this node lost or is behind on, is asked for its list.
     if (this.presence.problem !== null) return;
     this.interest.reconcile(this.presence.nodes);
+    this.takeOver();
     const live: ReadonlySet<string> = new Set(this.presence.nodes.keys());
     for (const listener of this.beatListeners) {
       try {
@@ -197,6 +229,43 @@ export class Cluster {
       const at = this.beatListeners.indexOf(listener);
       if (at >= 0) this.beatListeners.splice(at, 1);
     };
+  }
+
+  /**
+   * The sessions of a node that left live on in JetStream; the live node first by id takes them
+   * all over (Handover.adoptFrom) and then tells the others, who until then refuse QoS 1/2
+   * messages for that node's filters (interest.ts orphans): nothing is acknowledged for a session
+   * nobody queues for. Tried again every heartbeat until done, by whichever node is first then.
+   */
+  private takeOver(): void {
+    const handover = this.handover;
+    if (handover === null) return;
+    const first = [...this.presence.nodes.keys()].sort()[0];
+    for (const nodeId of [...this.leftBehind]) {
+      if (this.presence.nodes.has(nodeId)) {
+        this.leftBehind.delete(nodeId); // back: it has its sessions again
+        continue;
+      }
+      if (first !== this.options.nodeId) {
+        // Another node takes them over; this one only waits for it while it refuses for them.
+        if (!this.interest.orphaned.has(nodeId)) this.leftBehind.delete(nodeId);
+        continue;
+      }
+      if (this.adopting.has(nodeId)) continue;
+      this.adopting.add(nodeId);
+      handover
+        .adoptFrom(nodeId, () => !this.presence.nodes.has(nodeId) && !this.stopped)
+        .then(
+          (sessions) => {
+            if (this.stopped || this.presence.nodes.has(nodeId)) return;
+            this.leftBehind.delete(nodeId);
+            this.interest.adopted(nodeId);
+            this.logger.info({ nodeId, sessions }, 'took over the sessions of a node that left the cluster');
+          },
+          (err: unknown) => this.logger.error({ nodeId, err: (err as Error).message }, 'cannot take over the sessions of a node that left the cluster; trying again'),
+        )
+        .finally(() => this.adopting.delete(nodeId));
+    }
   }
 
   /** Why this node is not fully part of the cluster now (for /readyz); null when it is. */

@@ -8,7 +8,8 @@
  * Remote: every node also announces its filters on `<prefix>.i` (a delta per change, numbered;
  * its full list on request or after a gap), so a publishing node knows which nodes must accept a
  * QoS 1/2 message before its publisher is acknowledged (routing.ts). A node that leaves (clean
- * stop, or gone from presence) loses its entries.
+ * stop, or gone from presence) loses its entries — with sessions in JetStream only once another
+ * node has taken its sessions over (orphans below), so nothing is acknowledged for them meanwhile.
  *
  * A filter's NATS subjects stay subscribed for a grace period after its last unsubscribe, so a
  * node that still counts this one as interested (its delta is in flight) gets an answer.
@@ -31,7 +32,8 @@ const UNSUBSCRIBE_GRACE_MS = 2000;
 type Announcement =
   | { readonly node: string; readonly v: number; readonly op: 'add' | 'remove'; readonly instanceId: string; readonly filter: string; readonly group: string }
   | { readonly node: string; readonly v: number; readonly op: 'full'; readonly filters: ReadonlyArray<readonly [string, string, string]> }
-  | { readonly node: string; readonly v: number; readonly op: 'bye' };
+  | { readonly node: string; readonly v: number; readonly op: 'bye' }
+  | { readonly node: string; readonly v: number; readonly op: 'adopted'; readonly of: string };
 
 interface RemoteNode {
   v: number;
@@ -70,6 +72,14 @@ export class Interest {
   private readonly groupTries = new Map<string, SubscriptionTrie<string, true>>();
   private readonly groupNodes = new Map<string, number>();
   private version = 0;
+  /**
+   * Nodes that left while their sessions live on in JetStream and nobody has taken them over yet:
+   * their filters are kept, and a QoS 1/2 message matching them is refused (routing.ts) until the
+   * node taking them over says so ('adopted'), or the node is back (its full list).
+   */
+  private readonly orphans = new Set<string>();
+  /** Set when sessions outlive their node (clusterStore jetstream): a node that leaves leaves orphans. */
+  keepsOrphans = false;
   private connection: NatsConnection | null = null;
   private readonly visitor: MatchVisitor<string, true>;
   private matched: Set<string> | null = null;
@@ -216,8 +226,39 @@ export class Interest {
     return matched;
   }
 
+  /**
+   * A node left the cluster: with keepsOrphans its filters stay until its sessions are taken
+   * over (adopted); otherwise they go at once.
+   */
+  nodeLeft(nodeId: string): void {
+    if (this.keepsOrphans && this.remote.has(nodeId)) this.orphans.add(nodeId);
+    else this.dropNode(nodeId);
+  }
+
+  /** Nodes that left and whose sessions nobody has taken over yet. */
+  get orphaned(): ReadonlySet<string> {
+    return this.orphans;
+  }
+
+  /** One of `nodes` that left with sessions nobody has taken over yet; null when none. */
+  orphanIn(nodes: Iterable<string>): string | null {
+    if (this.orphans.size === 0) return null;
+    for (const node of nodes) if (this.orphans.has(node)) return node;
+    return null;
+  }
+
+  /**
+   * This node took over the sessions of `nodeId` (their filters are announced as this node's):
+   * everyone forgets that node's filters.
+   */
+  adopted(nodeId: string): void {
+    this.dropNode(nodeId);
+    this.announce({ node: this.nodeId, v: this.version, op: 'adopted', of: nodeId });
+  }
+
   /** Forgets a node that left the cluster. */
   dropNode(nodeId: string): void {
+    this.orphans.delete(nodeId);
     const node = this.remote.get(nodeId);
     if (node === undefined) return;
     for (const key of node.filters) this.removeRemote(nodeId, key);
@@ -310,7 +351,12 @@ export class Interest {
     }
     if (a.node === this.nodeId) return;
     if (a.op === 'bye') {
-      this.dropNode(a.node);
+      // Stopped cleanly: with sessions in JetStream they wait for another node to take them over.
+      this.nodeLeft(a.node);
+      return;
+    }
+    if (a.op === 'adopted') {
+      if (a.of !== this.nodeId) this.dropNode(a.of);
       return;
     }
     if (a.op === 'full') {

@@ -31,6 +31,8 @@ import type { Subjects } from './subjects.js';
 
 /** Second topic level that marks a point-to-point message (as src/broker/router.ts). */
 const P2P_LEVEL = '/p2p/';
+/** Messages held at most while sessions move here (past it they go unanswered). */
+const MAX_HELD = 100_000;
 /** Origins remembered for duplicate detection (restarted nodes come back under a new origin). */
 const MAX_ORIGINS = 1024;
 
@@ -66,6 +68,9 @@ export class ClusterRouting {
   private readonly lastSeq = new Map<string, number>();
   private readonly pending = new Map<number, PendingAck>();
   private connection: NatsConnection | null = null;
+  /** While sessions move here (hold/release), messages from other nodes wait in `held`, in order. */
+  private holding = 0;
+  private held: Array<[string, Uint8Array, string | undefined, SharedTarget | null]> = [];
   readonly stats: RoutingStats = { sent: 0, received: 0, duplicates: 0, acksRefused: 0, unreadable: 0 };
 
   constructor(
@@ -112,7 +117,10 @@ export class ClusterRouting {
     if (wantsAck) {
       const waiting = nodes;
       for (const group of groups) waiting.add(`g:${group}`);
-      this.broker.holdAck(this.awaitAcks(seq, waiting));
+      // A node that left with sessions nobody has taken over yet cannot accept it (interest.ts).
+      const orphan = this.interest.orphanIn(nodes);
+      if (orphan !== null) this.broker.holdAck(this.counted(Promise.reject(new ClusterAckError(`node ${orphan} left the cluster; its sessions are not taken over yet`))));
+      else this.broker.holdAck(this.awaitAcks(seq, waiting));
     }
     const reply = wantsAck ? { reply: this.subjects.acks(this.nodeId) } : undefined;
     const data = this.envelope(message, wantsAck, topic, seq);
@@ -146,7 +154,12 @@ export class ClusterRouting {
         if (reply.string() !== 'ok') throw new ClusterAckError(`node refused the message: ${reply.string()}`);
       },
       (err: Error) => {
-        if (/no responders/i.test(err.message) || (err as { code?: string }).code === '503') return;
+        if (/no responders/i.test(err.message) || (err as { code?: string }).code === '503') {
+          // Unless the session may be one of a node that left, which nobody has taken over yet.
+          const orphan = this.interest.orphanIn(this.interest.orphaned);
+          if (orphan === null) return;
+          throw new ClusterAckError(`no node holds ${clientId}'s session now; node ${orphan} left and its sessions are not taken over yet`);
+        }
         throw new ClusterAckError(`P2P target did not accept the message: ${err.message}`);
       },
     );
@@ -233,6 +246,11 @@ export class ClusterRouting {
    * the shared subject of one of this node's share groups (`shared`; this node's own messages too).
    */
   received(subject: string, data: Uint8Array, reply: string | undefined, shared: SharedTarget | null = null): void {
+    if (this.holding > 0) {
+      // Unanswered past the cap: its publisher is refused after clusterAckTimeoutMs, never acknowledged.
+      if (this.held.length < MAX_HELD) this.held.push([subject, data, reply, shared]);
+      return;
+    }
     let e: Envelope;
     try {
       e = decodeEnvelope(data);
@@ -261,6 +279,19 @@ export class ClusterRouting {
     const message = this.messageOf(e);
     this.broker.deliverFromPeer(instanceId, message);
     this.answer(reply, e, isP2p ? null : this.nodeId, true);
+  }
+
+  /** A session is moving here (handover.ts): messages from other nodes wait until it is here. */
+  hold(): void {
+    this.holding++;
+  }
+
+  /** The session is here (or did not come): what waited is routed now, in order. */
+  release(): void {
+    if (this.holding === 0 || --this.holding > 0) return;
+    const held = this.held;
+    this.held = [];
+    for (const [subject, data, reply, shared] of held) this.received(subject, data, reply, shared);
   }
 
   /** One delivery to one member of this node's share group, chosen by NATS among the group's nodes. */

@@ -843,13 +843,38 @@ export class JetStreamStore extends MemoryStore {
     return entry === null || entry.operation !== 'PUT' ? null : sessionOwner(entry.value);
   }
 
+  /** A session's record as another node last wrote it (its owner and filters); null when there is none. */
+  async peekSession(clientId: string): Promise<{ owner: string | null; subscriptions: readonly SubscriptionRecord[] } | null> {
+    const entry = await this.kv.sessions.get(this.layout.sessionKey(clientId));
+    if (entry === null || entry.operation !== 'PUT') return null;
+    try {
+      const doc = decodeSession(entry.value);
+      return { owner: doc.owner, subscriptions: doc.subscriptions };
+    } catch {
+      return { owner: sessionOwner(entry.value), subscriptions: [] };
+    }
+  }
+
+  /** The sessions (store keys) whose record names `nodeId` as its owner: those of a node that left, for another to take over. */
+  async sessionsOwnedBy(nodeId: string): Promise<string[]> {
+    const keys: string[] = [];
+    for await (const { key, value } of bucketEntries(this.kv.sessions)) {
+      this.readable('session', key, () => {
+        const doc = decodeSession(value);
+        if (doc.owner === nodeId) keys.push(doc.session.clientId);
+      });
+    }
+    return keys;
+  }
+
   /**
    * Takes a session over from the node that held it: reads its record and its queue from
    * JetStream into the mirror and writes the record as this node's with the revision it read
    * (compare-and-set; read again when another write came between). Returns the session as
-   * loadSessions would, or undefined when there is none.
+   * loadSessions would, or undefined when there is none — or, with `from`, when its record
+   * names another owner than `from` (someone else took it over first).
    */
-  async adoptSession(clientId: string): Promise<LoadedSession | undefined> {
+  async adoptSession(clientId: string, from?: string): Promise<LoadedSession | undefined> {
     const key = this.layout.sessionKey(clientId);
     for (let attempt = 0; attempt < 4; attempt++) {
       const mine = this.sessionState(clientId);
@@ -857,6 +882,7 @@ export class JetStreamStore extends MemoryStore {
       const entry = await this.kv.sessions.get(key);
       if (entry === null || entry.operation !== 'PUT') return undefined;
       const doc = decodeSession(entry.value);
+      if (from !== undefined && doc.owner !== from) return undefined;
       const queued: Array<{ seq: number; data: Uint8Array }> = [];
       for await (const e of streamEntries(this.js, this.layout.queuesStream, this.layout.queueSubject(clientId, doc.gen))) queued.push(e);
       const window: Array<{ packetId: number; entry: InflightEntry }> = [];
