@@ -94,33 +94,36 @@ export class Handover {
 
   private async move(instanceId: string, clientId: string, key: string, from: string, cleanStart: boolean): Promise<void> {
     let owner: string | null = from;
-    const request: Release = { instanceId, clientId };
-    // A node that does not answer may have left, and another node taken its sessions over
-    // meanwhile (adoptFrom): that one is asked in turn.
-    for (let asked = 0; owner !== null && owner !== this.options.nodeId && asked < 3; asked++) {
-      try {
-        const reply = await this.connection.request(this.subject(owner), JSON.stringify(request), { timeout: this.options.ackTimeoutMs });
-        const answer = JSON.parse(Buffer.from(reply.data).toString('utf8')) as { released: boolean; error?: string };
-        if (!answer.released) this.logger.warn({ clientId, instanceId, owner, err: answer.error }, 'the node holding the session could not let go of it; taking it over anyway');
-        break;
-      } catch (err) {
-        const now = await this.store.ownerOf(key);
-        if (now !== owner) {
-          owner = now;
-          continue;
-        }
-        // Gone or cut off: the revision check fences it.
-        this.logger.warn({ clientId, instanceId, owner, err: (err as Error).message }, 'the node holding the session did not answer; taking it over');
-        break;
+    // The record may name another owner by the time this node takes it (a node took over the
+    // sessions of one that left, adoptFrom): that one is asked in turn, never bypassed.
+    for (let round = 0; owner !== null && owner !== this.options.nodeId && round < 3; round++) {
+      await this.askToLetGo(instanceId, clientId, owner);
+      if (cleanStart) return;
+      if (this.broker.registry.session(instanceId, clientId) !== undefined) return; // came here meanwhile
+      const loaded = await this.store.adoptSession(key, owner);
+      if (loaded !== undefined) {
+        if (this.broker.registry.session(instanceId, clientId) !== undefined) return;
+        this.broker.adoptSession(loaded);
+        this.adopted++;
+        this.logger.info({ clientId, instanceId, from: owner, queued: loaded.queueDepth }, 'session taken over from another node');
+        return;
       }
+      const now = await this.store.ownerOf(key);
+      if (now === owner) return; // no record any more
+      owner = now;
     }
-    if (owner === null || owner === this.options.nodeId || cleanStart) return;
-    if (this.broker.registry.session(instanceId, clientId) !== undefined) return; // came here meanwhile
-    const loaded = await this.store.adoptSession(key);
-    if (loaded === undefined || this.broker.registry.session(instanceId, clientId) !== undefined) return;
-    this.broker.adoptSession(loaded);
-    this.adopted++;
-    this.logger.info({ clientId, instanceId, from: owner, queued: loaded.queueDepth }, 'session taken over from another node');
+  }
+
+  private async askToLetGo(instanceId: string, clientId: string, owner: string): Promise<void> {
+    const request: Release = { instanceId, clientId };
+    try {
+      const reply = await this.connection.request(this.subject(owner), JSON.stringify(request), { timeout: this.options.ackTimeoutMs });
+      const answer = JSON.parse(Buffer.from(reply.data).toString('utf8')) as { released: boolean; error?: string };
+      if (!answer.released) this.logger.warn({ clientId, instanceId, owner, err: answer.error }, 'the node holding the session could not let go of it; taking it over anyway');
+    } catch (err) {
+      // Gone or cut off: the revision check fences it.
+      this.logger.warn({ clientId, instanceId, owner, err: (err as Error).message }, 'the node holding the session did not answer; taking it over');
+    }
   }
 
   /**

@@ -63,6 +63,11 @@ export class Cluster {
   /** Nodes that left whose sessions may still need taking over (takeOver). */
   private readonly leftBehind = new Set<string>();
   private readonly adopting = new Set<string>();
+  /** Back after losing NATS: which of this node's sessions moved is to be checked (letGoOfMoved). */
+  private checkMoved = false;
+  /** When this node last wrote and read presence. */
+  private presentAt = 0;
+  private checkingMoved = false;
 
   private constructor(
     private readonly broker: Broker,
@@ -126,14 +131,8 @@ export class Cluster {
       this.interest.resync();
       this.presence.reconnected();
       this.retained.reconnected();
-      this.handover
-        ?.letGoOfMoved()
-        .then(
-          (moved) => {
-            if (moved > 0) this.logger.warn({ moved }, 'let go of sessions other nodes took over while this node was cut off');
-          },
-          (err: unknown) => this.logger.error({ err: (err as Error).message }, 'cannot check which sessions other nodes took over while this node was cut off'),
-        );
+      // The others may have taken this node's sessions over meanwhile (checked at the next heartbeats).
+      if (this.handover !== null) this.checkMoved = true;
     });
     this.opening = this.open().catch((err: unknown) => {
       if (!this.stopped) this.logger.error({ err }, 'cluster start failed');
@@ -207,8 +206,14 @@ export class Cluster {
     for (const nodeId of joined) if (nodeId !== this.options.nodeId) this.logger.info({ nodeId }, 'node joined the cluster');
     // A node that (re)joined, or whose interest this node lost or is behind on, is asked for its list.
     if (this.presence.problem !== null) return;
+    // Presence not written for longer than the others wait (this process stalled, or NATS was
+    // away): they may have counted this node as gone and taken its sessions over.
+    const now = Date.now();
+    if (this.handover !== null && this.presentAt !== 0 && now - this.presentAt > this.options.heartbeatMs * 3) this.checkMoved = true;
+    this.presentAt = now;
     this.interest.reconcile(this.presence.nodes);
     this.takeOver();
+    this.letGoOfMoved();
     const live: ReadonlySet<string> = new Set(this.presence.nodes.keys());
     for (const listener of this.beatListeners) {
       try {
@@ -217,6 +222,26 @@ export class Cluster {
         this.logger.error({ err }, 'cluster heartbeat listener failed');
       }
     }
+  }
+
+  /** After a reconnect, until it succeeds once: let go of the sessions another node took over meanwhile. */
+  private letGoOfMoved(): void {
+    const handover = this.handover;
+    if (handover === null || !this.checkMoved || this.checkingMoved) return;
+    this.checkingMoved = true;
+    this.checkMoved = false;
+    handover
+      .letGoOfMoved()
+      .then(
+        (moved) => {
+          if (moved > 0) this.logger.warn({ moved }, 'let go of sessions other nodes took over while this node was cut off');
+        },
+        (err: unknown) => {
+          this.checkMoved = true;
+          this.logger.error({ err: (err as Error).message }, 'cannot check which sessions other nodes took over while this node was cut off; trying again');
+        },
+      )
+      .finally(() => (this.checkingMoved = false));
   }
 
   /**

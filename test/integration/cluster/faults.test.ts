@@ -122,12 +122,15 @@ describe('cluster faults - three Ferry nodes on three NATS servers', () => {
 
     // QoS 1 publishers on a and b, up to 16 in flight each; b's goes on through the kill (bounded).
     const acked = new Set<string>();
+    const ackedAt = new Map<string, number>();
     const refused = new Set<string>();
     const publish = (client: TestClient, payload: string): Promise<void> =>
       client.client.publishAsync(`load/${payload}`, payload, { qos: 1 }).then(
         (ack) => {
-          if (((ack as { reasonCode?: number } | undefined)?.reasonCode ?? 0) === 0) acked.add(payload);
-          else refused.add(payload);
+          if (((ack as { reasonCode?: number } | undefined)?.reasonCode ?? 0) === 0) {
+            acked.add(payload);
+            ackedAt.set(payload, Date.now());
+          } else refused.add(payload);
         },
         () => void refused.add(payload),
       );
@@ -187,6 +190,15 @@ describe('cluster faults - three Ferry nodes on three NATS servers', () => {
       const distinct = new Set(got);
       const missing = expected.filter((p) => !distinct.has(p));
       t.diagnostic(`${name}: ${expected.length} acknowledged (a ${countA} before the kill, b ${countB}), ${got.length} received, ${got.length - distinct.size} duplicates, ${missing.length} missing`);
+      if (missing.length > 0) {
+        // What the nodes did around the loss, for the report.
+        t.diagnostic(`first missing ${missing[0]} acknowledged at ${new Date(ackedAt.get(missing[0]!) ?? 0).toISOString()}, last ${missing.at(-1)} at ${new Date(ackedAt.get(missing.at(-1)!) ?? 0).toISOString()}`);
+        for (const node of nodes) {
+          for (const l of node.proc.logs) {
+            if (/left|took over|handed over|taken over|did not answer|could not let go/.test(String(l['msg']))) t.diagnostic(`${node.id} ${new Date(Number(l['time'])).toISOString()} ${String(l['msg'])} ${JSON.stringify({ c: l['clientId'], n: l['nodeId'], e: l['err'] })}`);
+          }
+        }
+      }
       assert.deepEqual(missing, [], `${name} has every acknowledged message`);
     }
     await waitFor(() => ready(b), { timeoutMs: 10_000, message: 'node b still ready' });
