@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CLI_PATH, cleanEnv, spawnFerry, tempDir, waitFor, type FerryChild, type Teardown } from '../../helpers/index.js';
@@ -49,14 +49,31 @@ export async function ready(node: Node): Promise<boolean> {
   return (await fetch(`${node.http}/readyz`)).status === 200;
 }
 
-/** `ferry cluster status` of a node as an operator runs it: its table. */
-export async function clusterStatusTable(node: Node): Promise<string> {
-  return (await exec(process.execPath, [CLI_PATH, 'cluster', 'status', '--endpoint', node.http, '--data-dir', node.dataDir], { env: cleanEnv() })).stdout;
+/**
+ * The data directory with a bootstrap AccessKey that `node` knows: its own when it created one;
+ * with the JetStream store a node that started after another had created the cluster's metadata
+ * has no file of its own but loaded that node's key (nodes started at once may each create one).
+ */
+export function credentialsFor(node: Node, nodes: readonly Node[]): string {
+  const has = (n: Node): boolean => existsSync(join(n.dataDir, 'bootstrap-access-key.json'));
+  if (has(node)) return node.dataDir;
+  const other = nodes.find(has);
+  if (other === undefined) throw new Error('no node has created the bootstrap AccessKey');
+  return other.dataDir;
 }
 
-/** `ferry cluster status --json` of a node. */
-export async function clusterStatus(node: Node): Promise<ClusterStatus> {
-  const { stdout } = await exec(process.execPath, [CLI_PATH, 'cluster', 'status', '--json', '--endpoint', node.http, '--data-dir', node.dataDir], { env: cleanEnv() });
+/** `ferry cluster status` of a node as an operator runs it: its table. */
+export async function clusterStatusTable(node: Node, credentials = node.dataDir): Promise<string> {
+  return (await exec(process.execPath, [CLI_PATH, 'cluster', 'status', '--endpoint', node.http, '--data-dir', credentials], { env: cleanEnv() })).stdout;
+}
+
+/**
+ * `ferry cluster status --json` of a node; `credentials`: the data directory with the bootstrap
+ * AccessKey when it is another node's (with the JetStream store only the node that created the
+ * cluster's metadata has the file).
+ */
+export async function clusterStatus(node: Node, credentials = node.dataDir): Promise<ClusterStatus> {
+  const { stdout } = await exec(process.execPath, [CLI_PATH, 'cluster', 'status', '--json', '--endpoint', node.http, '--data-dir', credentials], { env: cleanEnv() });
   return JSON.parse(stdout) as ClusterStatus;
 }
 
