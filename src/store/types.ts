@@ -253,6 +253,13 @@ export interface StoredRecord {
   readonly value: unknown;
 }
 
+/**
+ * Told that a record of a collection was created or replaced (`value`) or deleted (`value`
+ * undefined) by another node sharing the store; `previous` is what this node had (undefined when
+ * none). See Store.onRecordChanged.
+ */
+export type RecordListener = (key: string, value: unknown, previous: unknown) => void;
+
 /** Which records of a collection listRecords returns: keys in byte order (UTF-8), paged. */
 export interface RecordQuery {
   /** Only keys starting with this string. */
@@ -383,6 +390,15 @@ export interface Store {
   getRecord(collection: string, key: string): Promise<unknown>;
   /** A page of a collection in key order (UTF-8 byte order). */
   listRecords(collection: string, query?: RecordQuery): Promise<StoredRecord[]>;
+  /**
+   * The change feed of a collection: records created, replaced or deleted by ANOTHER node that
+   * shares this store (cluster mode, clusterStore jetstream), called once this store's own reads
+   * (getRecord, listRecords) see the change; never for this store's own writes. A module that
+   * keeps records in memory subscribes before it loads them and applies each change (replace or
+   * delete: a change may repeat what it loaded). Stores no one else writes (SQLite, memory) never
+   * emit and may lack the method. Returns a function that removes the listener.
+   */
+  onRecordChanged?(collection: string, listener: RecordListener): () => void;
 
   // Durable FIFO logs: rule outboxes, dead letters, built-in queues (src/rules). Entries are
   // batched like every mutation: an entry appended in the turn of a PUBLISH is durable when its

@@ -23,7 +23,8 @@
  */
 import { createHash } from 'node:crypto';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { KvEntry } from '@nats-io/kv';
+import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { StoreUnavailableError } from '../errors.js';
 import { MemoryStore } from '../memory/memory-store.js';
 import type {
@@ -33,6 +34,7 @@ import type {
   MessageId,
   MessageRecord,
   PurgeResult,
+  RecordListener,
   SessionRecord,
   StoreHealth,
   StoreOptions,
@@ -60,6 +62,7 @@ import {
 import { ForeignLogs } from './foreign-logs.js';
 import { JetStreamLayout, untoken } from './layout.js';
 import { LogLeases } from './log-leases.js';
+import { MetaWatch, OwnWrites } from './meta-feed.js';
 import { Pending, type InflightWrite, type LogAppend, type QueueAppend } from './pending.js';
 import { bucketEntries, openResources, streamEntries, type StoreResources } from './resources.js';
 
@@ -138,7 +141,10 @@ export async function openJetStreamStore(options: JetStreamStoreOptions): Promis
   const layout = new JetStreamLayout(options.prefix, options.nodeId);
   const resources = await openResources(js, jsm, layout, options.replicas ?? 1, options.leaseMs ?? DEFAULT_LEASE_MS);
   const store = new JetStreamStore(options, js, jsm, layout, resources);
+  // The meta bucket's revision before the load: the change feed starts after it (meta-feed.ts).
+  const metaRevision = (await jsm.streams.info(`KV_${layout.metaBucket}`)).state.last_seq;
   await store.load();
+  store.followMeta(metaRevision);
   return store;
 }
 
@@ -194,6 +200,15 @@ export class JetStreamStore extends MemoryStore {
   private readonly healthListeners: Array<(health: StoreHealth) => void> = [];
   private readonly storeDropListeners: Array<(dropped: readonly DroppedEntry[]) => void> = [];
   private readonly warn: (message: string, detail: Record<string, unknown>) => void;
+
+  // The change feed of records other nodes write (meta-feed.ts).
+  private metaWatch: MetaWatch | null = null;
+  private readonly ownMeta = new OwnWrites();
+  /** Meta keys of the batch being written: their changes wait until its answers are back. */
+  private writingMeta: ReadonlySet<string> = new Set();
+  /** Watch entries waiting for the batch being written, in revision order. */
+  private deferredMeta: KvEntry[] = [];
+  private readonly recordListeners = new Map<string, RecordListener[]>();
 
   /** Use openJetStreamStore. */
   constructor(
@@ -296,6 +311,7 @@ export class JetStreamStore extends MemoryStore {
     }
     this.stopped = true;
     if (this.leaseTimer !== null) clearInterval(this.leaseTimer);
+    await this.metaWatch?.stop();
     // A clean stop lets other nodes adopt what is left at once (not while JetStream cannot be written).
     if (this.currentHealth.ok) await this.leases.releaseOwn();
     this.clearTimer();
@@ -343,6 +359,7 @@ export class JetStreamStore extends MemoryStore {
     }
     const batch = this.cut();
     this.writing = true;
+    this.writingMeta = new Set(batch.meta.keys());
     this.writeBatch(batch).then(
       () => this.finished(waiter, null),
       (err: unknown) => this.finished(waiter, err instanceof Error ? err : new Error(String(err))),
@@ -351,6 +368,7 @@ export class JetStreamStore extends MemoryStore {
 
   private finished(waiter: Deferred | null, error: Error | null): void {
     this.writing = false;
+    this.metaWritten();
     const writingWaiter = this.writingWaiter;
     this.writingWaiter = null;
     if (error === null) {
@@ -498,7 +516,7 @@ export class JetStreamStore extends MemoryStore {
       );
     }
     for (const [key, json] of batch.meta) {
-      op(json === null ? this.kv.meta.delete(key) : this.kv.meta.put(key, json), () => Pending.restore(p().meta, key, json));
+      op(this.writeMeta(key, json).then((revision) => this.ownMeta.wrote(key, revision)), () => Pending.restore(p().meta, key, json));
     }
     for (const entry of batch.logAppends) {
       const [seq, append] = entry;
@@ -522,6 +540,16 @@ export class JetStreamStore extends MemoryStore {
     }
     const failed = (await Promise.allSettled(ops)).find((r) => r.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
+  }
+
+  /** Puts (or deletes, json null) a meta value and answers its revision, so the change feed knows it as this node's. */
+  private async writeMeta(key: string, json: string | null): Promise<number> {
+    if (json !== null) return this.kv.meta.put(key, json, { timeout: this.writeTimeoutMs });
+    // KV delete answers nothing: the same deletion marker, published here for its revision.
+    const h = headers();
+    h.set('KV-Operation', 'DEL');
+    const ack = await this.js.publish(`$KV.${this.layout.metaBucket}.${key}`, new Uint8Array(0), { headers: h, timeout: this.writeTimeoutMs });
+    return ack.seq;
   }
 
   private async deleteEntry(stream: string, streamSeq: number): Promise<void> {
@@ -795,6 +823,77 @@ export class JetStreamStore extends MemoryStore {
     this.pending.meta.set(this.layout.recordKey(collection, key), null);
     this.touch();
     return true;
+  }
+
+  // Records other nodes write: the change feed (meta-feed.ts, docs/cluster.md).
+
+  onRecordChanged(collection: string, listener: RecordListener): () => void {
+    let listeners = this.recordListeners.get(collection);
+    if (listeners === undefined) this.recordListeners.set(collection, (listeners = []));
+    listeners.push(listener);
+    return () => {
+      const list = this.recordListeners.get(collection);
+      const at = list?.indexOf(listener) ?? -1;
+      if (at >= 0) list!.splice(at, 1);
+    };
+  }
+
+  /** Starts following the meta bucket after `revision` (openJetStreamStore, once loaded). */
+  followMeta(revision: number): void {
+    this.metaWatch = new MetaWatch({
+      kv: this.kv.meta,
+      connection: this.connection,
+      after: revision,
+      onEntry: (entry) => this.metaEntry(entry),
+      retryMs: this.retryMs,
+      warn: this.warn,
+    });
+  }
+
+  private metaEntry(entry: KvEntry): void {
+    if (this.stopped) return;
+    // A key this node is writing now: whether the entry is older than that write is known once its revision is back.
+    if (this.deferredMeta.length > 0 || this.writingMeta.has(entry.key)) {
+      this.deferredMeta.push(entry);
+      return;
+    }
+    this.applyMeta(entry);
+  }
+
+  /** The batch's answers are back (its meta revisions noted): the entries that waited for them go on. */
+  private metaWritten(): void {
+    this.writingMeta = new Set();
+    const deferred = this.deferredMeta;
+    this.deferredMeta = [];
+    for (const entry of deferred) this.applyMeta(entry);
+  }
+
+  /** Applies another node's change to the mirror and tells the collection's listeners; drops this node's own. */
+  private applyMeta(entry: KvEntry): void {
+    // This node has a newer write of the key pending (it replaces the entry) or this is its own.
+    if (this.pending.meta.has(entry.key) || !this.ownMeta.isNews(entry.key, entry.revision)) return;
+    const name = this.layout.parseMetaKey(entry.key);
+    if (name === null) return;
+    const json = entry.operation === 'PUT' ? Buffer.from(entry.value).toString('utf8') : undefined;
+    if ('meta' in name) {
+      this.readable('meta value', entry.key, () => (json === undefined ? super.deleteMeta(name.meta) : super.setMeta(name.meta, JSON.parse(json))));
+      return;
+    }
+    const before = this.recordJson(name.collection, name.key);
+    if (before === json) return; // what this node has already (its load saw it)
+    this.readable('record', entry.key, () => {
+      const value: unknown = json === undefined ? undefined : JSON.parse(json);
+      const previous: unknown = before === undefined ? undefined : JSON.parse(before);
+      if (value === undefined) super.deleteRecord(name.collection, name.key);
+      else super.putRecord(name.collection, name.key, value);
+      for (const listener of this.recordListeners.get(name.collection) ?? []) {
+        try {
+          listener(name.key, value, previous);
+        } catch (err) {
+          this.warn('record change listener failed', { collection: name.collection, key: name.key, err: (err as Error).message });
+        }
+      }
+    });
   }
 
   // Logs.

@@ -472,6 +472,11 @@ export class MemoryStore implements Store {
     return removed;
   }
 
+  /** A record's JSON text as stored, or undefined (for a subclass that compares changes). */
+  protected recordJson(collection: string, key: string): string | undefined {
+    return this.records.get(collection)?.get(key);
+  }
+
   getRecord(collection: string, key: string): Promise<unknown> {
     const json = this.records.get(collection)?.get(key);
     return Promise.resolve(json === undefined ? undefined : JSON.parse(json));
