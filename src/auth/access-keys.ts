@@ -85,6 +85,16 @@ export class AccessKeys {
 
   static async open(store: Store, box: SecretBox, now: () => number = Date.now): Promise<AccessKeys> {
     const keys = new AccessKeys(store, box, now);
+    // Keys created, changed or deleted on other nodes (cluster mode); a deletion cuts their clients here too.
+    store.onRecordChanged?.(COLLECTION, (id, value) => {
+      if (value === undefined) {
+        if (keys.keys.delete(id)) keys.changed(id);
+        return;
+      }
+      const record = value as AccessKeyRecord;
+      keys.keys.set(id, { record, policy: new CompiledPolicy(record.policies), secret: null });
+      keys.changed(id);
+    });
     for await (const { value } of pages(store, COLLECTION)) {
       const record = value as AccessKeyRecord;
       keys.keys.set(record.id, { record, policy: new CompiledPolicy(record.policies), secret: null });

@@ -129,6 +129,7 @@ export class CustomAuth {
 
   static async open(store: Store, box: SecretBox, tenancy: Tenancy): Promise<CustomAuth> {
     const auth = new CustomAuth(store, box, tenancy);
+    auth.follow();
     for await (const { value } of pages(store, IDENTITIES)) {
       const record = value as IdentityRecord;
       auth.of(record.instanceId).identities.set(identityKey(record.identityType, record.username, record.clientId), record);
@@ -142,6 +143,35 @@ export class CustomAuth {
       auth.of(key.slice(0, at)).blacklist.add(key.slice(at + 1));
     }
     return auth;
+  }
+
+  /** Identities, permissions and the blacklist as other nodes change them (cluster mode), with the same cuts. */
+  private follow(): void {
+    const feed = this.store.onRecordChanged?.bind(this.store);
+    if (feed === undefined) return;
+    feed(IDENTITIES, (key, value, previous) => {
+      const record = (value ?? previous) as IdentityRecord;
+      const ids = this.of(record.instanceId).identities;
+      const local = key.slice(key.indexOf(SEP) + 1);
+      if (value === undefined) ids.delete(local);
+      else ids.set(local, value as IdentityRecord);
+      if (previous !== undefined) for (const listener of this.identityListeners) listener(record.instanceId, record.username);
+    });
+    feed(PERMISSIONS, (key, value, previous) => {
+      const instanceId = key.slice(0, key.indexOf(SEP));
+      if (value !== undefined) this.addPermission(instanceId, value as Permission);
+      else if (previous !== undefined) this.removePermission(instanceId, previous as Permission);
+    });
+    feed(BLACKLIST, (key, value) => {
+      const at = key.indexOf(SEP);
+      const [instanceId, clientId] = [key.slice(0, at), key.slice(at + 1)];
+      if (value === undefined) {
+        this.instances.get(instanceId)?.blacklist.delete(clientId);
+        return;
+      }
+      this.of(instanceId).blacklist.add(clientId);
+      for (const listener of this.blacklistListeners) listener(instanceId, clientId);
+    });
   }
 
   /** Called when a client id is blacklisted (its live connection is cut). */
@@ -276,15 +306,22 @@ export class CustomAuth {
   }
 
   async deletePermission(instanceId: string, identity: string, identityType: IdentityType, topic: string): Promise<void> {
-    const auth = this.instances.get(instanceId);
-    const subject = subjectKey(identityType, identity);
-    const list = auth?.permissions.get(subject) ?? [];
-    const kept = list.filter((p) => p.Topic !== topic);
-    if (auth === undefined || kept.length === list.length) throw new ManagementError('CustomAuthIdentityNotFound', `no permission on ${topic}`);
-    auth.permissions.set(subject, kept);
-    auth.permissionCount--;
+    if (!this.removePermission(instanceId, { IdentityType: identityType, Identity: identity, Topic: topic })) {
+      throw new ManagementError('CustomAuthIdentityNotFound', `no permission on ${topic}`);
+    }
     this.store.deleteRecord(PERMISSIONS, [instanceId, identityType, identity, topic].join(SEP));
     await this.store.whenDurable();
+  }
+
+  private removePermission(instanceId: string, p: Pick<Permission, 'IdentityType' | 'Identity' | 'Topic'>): boolean {
+    const auth = this.instances.get(instanceId);
+    const subject = subjectKey(p.IdentityType, p.Identity);
+    const list = auth?.permissions.get(subject) ?? [];
+    const kept = list.filter((q) => q.Topic !== p.Topic);
+    if (auth === undefined || kept.length === list.length) return false;
+    auth.permissions.set(subject, kept);
+    auth.permissionCount--;
+    return true;
   }
 
   queryPermissions(instanceId: string, filter: { identity?: string; identityType?: IdentityType; topic?: string } = {}): Permission[] {

@@ -66,7 +66,16 @@ export class DeviceCredentials {
     private readonly box: SecretBox,
     private readonly tenancy: Tenancy,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    // Refreshed or unregistered on another node (cluster mode): the cached secret goes, the device is cut here too.
+    store.onRecordChanged?.(CREDENTIALS, (_key, value, previous) => {
+      if (previous === undefined) return; // registered: read on first use
+      const old = previous as DeviceCredentialRecord;
+      this.cache.delete(old.deviceAccessKeyId);
+      if (value === undefined || (value as DeviceCredentialRecord).secret !== old.secret) this.changed(old.instanceId, old.clientId);
+    });
+    store.onRecordChanged?.(IDS, (id) => this.cache.delete(id));
+  }
 
   /** Called after a credential is refreshed or unregistered (connections using it are cut). */
   onChange(listener: (instanceId: string, clientId: string) => void): void {

@@ -107,10 +107,13 @@ export class LiveConnections {
 
   // Reactions to credential changes.
 
-  tokenRevoked(claims: TokenClaims): void {
-    for (const client of [...(this.byToken.get(claims.id) ?? [])]) {
+  tokenRevoked(tokenId: string): void {
+    for (const client of [...(this.byToken.get(tokenId) ?? [])]) {
       this.counters.revocationCuts++;
-      this.act.notifyInvalid(client, TOKEN_CODE.revoked, claims.a);
+      // The notice names the type the connection holds the token as.
+      const p = principalOf(client);
+      const held = p.mode === 'token' ? [...(p.grant?.claims ?? []), ...p.initial].find((c) => c.id === tokenId) : undefined;
+      this.act.notifyInvalid(client, TOKEN_CODE.revoked, held?.a);
       this.act.disconnect(client, RC.NotAuthorized, 'token revoked');
     }
   }

@@ -95,7 +95,7 @@ export class AuthService implements Authenticator, Authorizer, SystemTopicHandle
     this.live = new LiveConnections(this.clock, keys, tokens, this.counters, act, view);
     this.systemTopics = new SystemTopics(tokens, this.live, act);
 
-    tokens.onRevoke((claims) => this.live.tokenRevoked(claims));
+    tokens.onRevoke((tokenId) => this.live.tokenRevoked(tokenId));
     keys.onChange((id) => this.live.accessKeyChanged(id));
     devices.onChange((instanceId, clientId) => this.live.cut(instanceId, clientId, 'device', 'device credential changed'));
     custom.onBlacklisted((instanceId, clientId) => this.live.cut(instanceId, clientId, null, 'client id blacklisted'));

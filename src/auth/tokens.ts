@@ -151,7 +151,7 @@ export function parseUpload(payload: Buffer): { token: string; type: TokenType }
 export class TokenService {
   /** Revoked token id → when it would have expired. */
   private readonly revoked = new Map<string, number>();
-  private readonly revokeListeners: Array<(claims: TokenClaims) => void> = [];
+  private readonly revokeListeners: Array<(tokenId: string) => void> = [];
 
   private constructor(
     private readonly store: Store,
@@ -163,14 +163,23 @@ export class TokenService {
 
   static async open(store: Store, box: SecretBox, keys: AccessKeys, tenancy: Tenancy, clock: Clock): Promise<TokenService> {
     const service = new TokenService(store, box, keys, tenancy, clock);
+    // Revocations made on other nodes (cluster mode) cut the token's clients here too.
+    store.onRecordChanged?.(REVOKED, (id, value) => {
+      if (value === undefined) {
+        service.revoked.delete(id);
+        return;
+      }
+      service.revoked.set(id, (value as { expireTime: number }).expireTime);
+      for (const listener of service.revokeListeners) listener(id);
+    });
     for await (const { key, value } of pages(store, REVOKED)) {
       service.revoked.set(key, (value as { expireTime: number }).expireTime);
     }
     return service;
   }
 
-  /** Called for every revoked token (live connections holding it are cut). */
-  onRevoke(listener: (claims: TokenClaims) => void): void {
+  /** Called with the id of every revoked token (live connections holding it are cut). */
+  onRevoke(listener: (tokenId: string) => void): void {
     this.revokeListeners.push(listener);
   }
 
@@ -279,7 +288,7 @@ export class TokenService {
       this.revoked.set(claims.id, claims.e);
       this.store.putRecord(REVOKED, claims.id, { instanceId, expireTime: claims.e, revokedAt: this.clock.now() });
     }
-    for (const listener of this.revokeListeners) listener(claims);
+    for (const listener of this.revokeListeners) listener(claims.id);
     await this.store.whenDurable();
   }
 

@@ -42,6 +42,11 @@ export class TagStore {
   static async open(store: Store | null): Promise<TagStore> {
     const tags = new TagStore(store);
     if (store === null) return tags;
+    // Tagged on another node (cluster mode).
+    store.onRecordChanged?.(COLLECTION, (key, value) => {
+      if (value === undefined) tags.byResource.delete(key);
+      else tags.byResource.set(key, new Map(Object.entries((value as TagsRecord).tags)));
+    });
     let after: string | undefined;
     for (;;) {
       const page = await store.listRecords(COLLECTION, after === undefined ? {} : { after });

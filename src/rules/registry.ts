@@ -106,6 +106,21 @@ export class RuleRegistry {
   /** Loads every rule; an instance's rules go when the instance is deleted. */
   static async open(options: RuleRegistryOptions): Promise<RuleRegistry> {
     const registry = new RuleRegistry(options);
+    // Rules created, changed or deleted on other nodes (cluster mode): the runtime starts, updates
+    // or stops this node's workers for them as for its own changes.
+    options.store.onRecordChanged?.(COLLECTION, (_key, value, previous) => {
+      if (value === undefined) {
+        const record = previous as RuleRecord | undefined;
+        if (record === undefined || registry.rules.get(record.instanceId)?.delete(record.id) !== true) return;
+        options.logger?.info({ instanceId: record.instanceId, ruleId: record.id, name: record.name }, 'rule deleted on another node');
+        registry.emit({ kind: 'deleted', rule: view(record) }).catch(() => undefined); // never rejects: failures are logged
+        return;
+      }
+      const record = value as RuleRecord;
+      const known = registry.rules.get(record.instanceId)?.has(record.id) === true;
+      registry.of(record.instanceId).set(record.id, record);
+      registry.emit({ kind: known ? 'updated' : 'created', rule: view(record) }).catch(() => undefined);
+    });
     for await (const { value } of pages(options.store, COLLECTION)) {
       const record = value as RuleRecord;
       registry.of(record.instanceId).set(record.id, record);

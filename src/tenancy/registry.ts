@@ -113,6 +113,7 @@ export class Tenancy {
   /** Loads every instance with its topics and groups, and creates the default instance if missing. */
   static async open(store: Store, options: TenancyOptions = {}): Promise<Tenancy> {
     const tenancy = new Tenancy(store, options);
+    tenancy.follow();
     await tenancy.load();
     if (!tenancy.instances.has(tenancy.defaultInstanceId)) {
       tenancy.putInstance(tenancy.newRecord(tenancy.defaultInstanceId, tenancy.defaultInstanceId, 'relaxed', {}));
@@ -134,6 +135,35 @@ export class Tenancy {
       const [instanceId, groupId] = splitKey(key);
       this.instances.get(instanceId)?.groups.set(groupId, value as GroupRecord);
     }
+  }
+
+  /**
+   * What other nodes change (cluster mode: the store's change feed), applied as this node's own
+   * changes are; an instance deleted elsewhere is deleted here with everything that hangs on it.
+   */
+  private follow(): void {
+    this.store.onRecordChanged?.(INSTANCES, (id, value) => {
+      if (value !== undefined) {
+        const record = value as InstanceRecord;
+        const state = this.instances.get(id);
+        if (state === undefined) this.instances.set(id, { instance: instanceFrom(record), topics: new Map(), groups: new Map() });
+        else state.instance = instanceFrom(record);
+      } else if (this.instances.delete(id)) {
+        for (const listener of this.deletedListeners) listener(id);
+      }
+    });
+    this.store.onRecordChanged?.(TOPICS, (key, value) => {
+      const [instanceId, lower] = splitKey(key);
+      const topics = this.instances.get(instanceId)?.topics;
+      if (value === undefined) topics?.delete(lower);
+      else topics?.set(lower, value as ParentTopicRecord);
+    });
+    this.store.onRecordChanged?.(GROUPS, (key, value) => {
+      const [instanceId, groupId] = splitKey(key);
+      const groups = this.instances.get(instanceId)?.groups;
+      if (value === undefined) groups?.delete(groupId);
+      else groups?.set(groupId, value as GroupRecord);
+    });
   }
 
   /** Called with the id of every deleted instance (auth drops its keys, credentials, ...). */

@@ -122,9 +122,35 @@ export class CertificateRegistry {
 
   static async open(store: Store, tenancy: Tenancy, now: () => number = Date.now): Promise<CertificateRegistry> {
     const registry = new CertificateRegistry(store, tenancy, now);
+    registry.follow();
     for await (const { key, value } of all(store, CODES)) registry.codes.set(key, (value as { code: string }).code);
     for await (const { value } of all(store, CAS)) registry.remember(value as CaRecord);
     return registry;
+  }
+
+  /** Codes, CAs and device certificates as other nodes change them (cluster mode), with the same cuts. */
+  private follow(): void {
+    const feed = this.store.onRecordChanged?.bind(this.store);
+    if (feed === undefined) return;
+    feed(CODES, (instanceId, value) => {
+      if (value === undefined) this.codes.delete(instanceId);
+      else this.codes.set(instanceId, (value as { code: string }).code);
+    });
+    feed(CAS, (_key, value, previous) => {
+      const record = (value ?? previous) as CaRecord;
+      if (value === undefined) this.cas.get(record.instanceId)?.delete(record.sn);
+      else this.remember(record);
+      if (value === undefined || (record.status === 0 && (previous as CaRecord | undefined)?.status !== 0)) {
+        this.changed({ kind: 'ca', instanceId: record.instanceId, caSn: record.sn });
+      }
+    });
+    // Device certificates are read from the store at each connect: only the cut is this node's.
+    feed(DEVICES, (_key, value, previous) => {
+      const record = (value ?? previous) as DeviceRecord;
+      if (value === undefined || (record.status === 0 && (previous as DeviceRecord | undefined)?.status !== 0)) {
+        this.changed({ kind: 'device', instanceId: record.instanceId, caSn: record.caSn, deviceSn: record.deviceSn });
+      }
+    });
   }
 
   /** Called after a CA or device certificate is inactivated or deleted. */

@@ -61,6 +61,11 @@ export class SniDomains {
 
   static async open(store: Store, tenancy: Tenancy): Promise<SniDomains> {
     const sni = new SniDomains(store, tenancy);
+    // Set on another node (cluster mode).
+    store.onRecordChanged?.(SNI, (instanceId, value) => {
+      sni.forget(instanceId);
+      if (value !== undefined) sni.remember(instanceId, value as SniRecord);
+    });
     let after: string | undefined;
     for (;;) {
       const page = await store.listRecords(SNI, after === undefined ? {} : { after });

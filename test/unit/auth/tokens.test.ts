@@ -85,7 +85,7 @@ test('tokens - verification codes: forged 1, expired 2, revoked 3, other key or 
 
   const live = tokens.apply({ instanceId: 'mqtt-a', accessKeyId: full, resources: ['a/#'], actions: 'R', expireTime: clock.now() + 10 * MIN }).token;
   const revoked: string[] = [];
-  tokens.onRevoke((c) => revoked.push(c.id));
+  tokens.onRevoke((id) => revoked.push(id));
   await tokens.revoke('mqtt-a', live);
   assert.equal(code(live), TOKEN_CODE.revoked);
   assert.equal(revoked.length, 1);

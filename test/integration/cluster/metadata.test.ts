@@ -1,0 +1,114 @@
+/**
+ * Metadata live across nodes (docs/cluster.md, "Metadata across nodes"): what is created,
+ * changed, revoked or deleted through the API of one node takes effect on the other within about
+ * a second, while both run — above all revocations. Real processes: one nats-server -js and two
+ * Ferry nodes with their state in JetStream, driven by mqtt.js and the Alibaba Cloud SDK.
+ */
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { before, describe, test, type TestContext } from 'node:test';
+import type { MqttClient } from 'mqtt';
+import { waitFor } from '../../helpers/index.js';
+import { startNats, suiteTeardown } from '../../helpers/engines.js';
+import { call, popClient, refused } from '../api/pop-client.js';
+import { rest } from '../api/rest-client.js';
+import { connect, connectRefused } from '../mqtt/clients.js';
+import { ready, startNode, type Node } from './nodes.js';
+
+const ADMIN = { id: 'FERRYCLUSTERADMIN01', secret: 'cluster-admin-secret-0123' };
+const BOOTSTRAP = ['--bootstrap-access-key-id', ADMIN.id, '--bootstrap-access-key-secret', ADMIN.secret];
+/** How long a change made on one node may take to act on the other (the contract says about a second). */
+const PROPAGATION_MS = 3000;
+
+function sign(secret: string, clientId: string): string {
+  return createHmac('sha1', secret).update(clientId).digest('base64');
+}
+
+function closed(client: MqttClient): Promise<void> {
+  return new Promise((resolve) => client.once('close', () => resolve()));
+}
+
+/** Retries `attempt` until it passes, at most PROPAGATION_MS after the change was answered. */
+function soon<T>(attempt: () => Promise<T>, message: string): Promise<T> {
+  return waitFor(
+    async () => {
+      try {
+        return { value: await attempt() };
+      } catch {
+        return false;
+      }
+    },
+    { timeoutMs: PROPAGATION_MS, intervalMs: 50, message },
+  ).then((r) => r.value);
+}
+
+describe('cluster metadata - changes made on one node act on the other while both run', () => {
+  const teardown = suiteTeardown();
+  let a: Node;
+  let b: Node;
+
+  before(async () => {
+    const nats = await startNats(teardown);
+    a = await startNode(teardown, 'node-a', nats.url, BOOTSTRAP);
+    b = await startNode(teardown, 'node-b', nats.url, BOOTSTRAP);
+    for (const node of [a, b]) await waitFor(() => ready(node), { timeoutMs: 20_000, intervalMs: 100, message: `${node.id} ready` });
+  });
+
+  test('cluster metadata - an AccessKey created on a works on b at once; deleted on a, its clients on b are cut and it is refused there', async (t: TestContext) => {
+    const created = await rest(a.http, ADMIN, 'POST', '/access-keys', { policies: ['AliyunMQFullAccess'], description: 'made on a' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const key = { id: created.body['id'] as string, secret: created.body['secret'] as string };
+
+    const mqttAuth = { clientId: 'GID_akey@@@d1', username: `Signature|${key.id}|mqtt-default`, password: sign(key.secret, 'GID_akey@@@d1') };
+    const device = await soon(() => connect(t, b.mqtt, mqttAuth), 'the new key accepted on b');
+    assert.equal(device.connack.returnCode, 0);
+    const answer = await call(popClient(b.http, key), 'ListInstances');
+    assert.equal(answer['Success'], true);
+
+    const gone = closed(device.client);
+    assert.equal((await rest(a.http, ADMIN, 'DELETE', `/access-keys/${key.id}`)).status, 204);
+    await Promise.race([gone, new Promise((_, reject) => setTimeout(() => reject(new Error('client on b not cut')), PROPAGATION_MS))]);
+    assert.equal(await connectRefused(t, b.mqtt, mqttAuth), 4, 'bad user name or password, on b');
+    await refused(call(popClient(b.http, key), 'ListInstances'), 'InvalidAccessKeyId.NotFound', 404);
+  });
+
+  test('cluster metadata - a token applied for on a is accepted on b; revoked on a, its client on b gets the notice and is cut, and it is refused there', async (t: TestContext) => {
+    const admin = popClient(a.http, ADMIN);
+    const applied = await call(admin, 'ApplyToken', { InstanceId: 'mqtt-default', Resources: 'tok/#', Actions: 'R,W', ExpireTime: Date.now() + 3600_000 });
+    const token = applied['Token'] as string;
+    const auth = { clientId: 'GID_token@@@d1', username: `Token|${ADMIN.id}|mqtt-default`, password: `RW|${token}` };
+    const device = await connect(t, b.mqtt, auth);
+    assert.equal(device.connack.returnCode, 0);
+
+    const gone = closed(device.client);
+    await call(admin, 'RevokeToken', { InstanceId: 'mqtt-default', Token: token });
+    await Promise.race([gone, new Promise((_, reject) => setTimeout(() => reject(new Error('client on b not cut')), PROPAGATION_MS))]);
+    assert.deepEqual(
+      device.received.map((m) => [m.topic, JSON.parse(m.payload) as unknown]),
+      [['$SYS/tokenInvalidNotice', { code: 3, type: 'RW' }]],
+      'revoked (code 3), named as the type it was held as',
+    );
+    assert.equal(await connectRefused(t, b.mqtt, auth), 4);
+    assert.equal((await call(popClient(b.http, ADMIN), 'QueryToken', { InstanceId: 'mqtt-default', Token: token }))['TokenStatus'], false);
+  });
+
+  test('cluster metadata - an instance created on a takes device credentials on b; the credential works on a; unregistered on b, the device on a is cut', async (t: TestContext) => {
+    const created = await rest(a.http, ADMIN, 'POST', '/instances', { instanceId: 'mqtt-meta', mode: 'relaxed' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const onB = popClient(b.http, ADMIN);
+    const registered = await soon(() => call(onB, 'RegisterDeviceCredential', { InstanceId: 'mqtt-meta', ClientId: 'GID_devcred@@@d1' }), 'instance known on b');
+    const cred = registered['DeviceCredential'] as { DeviceAccessKeyId: string; DeviceAccessKeySecret: string };
+    const auth = { clientId: 'GID_devcred@@@d1', username: `DeviceCredential|${cred.DeviceAccessKeyId}|mqtt-meta`, password: sign(cred.DeviceAccessKeySecret, 'GID_devcred@@@d1') };
+    const device = await soon(() => connect(t, a.mqtt, auth), 'credential accepted on a');
+    assert.equal(device.connack.returnCode, 0);
+
+    const gone = closed(device.client);
+    await call(onB, 'UnRegisterDeviceCredential', { InstanceId: 'mqtt-meta', ClientId: 'GID_devcred@@@d1' });
+    await Promise.race([gone, new Promise((_, reject) => setTimeout(() => reject(new Error('device on a not cut')), PROPAGATION_MS))]);
+    assert.equal(await connectRefused(t, a.mqtt, auth), 4);
+
+    // The instance deleted on b is gone on a: its API answers InstanceNotFound there.
+    assert.equal((await rest(b.http, ADMIN, 'DELETE', '/instances/mqtt-meta')).status, 204);
+    await soon(async () => assert.equal((await rest(a.http, ADMIN, 'GET', '/instances/mqtt-meta')).status, 404), 'instance gone on a');
+  });
+});
