@@ -48,6 +48,8 @@ import { LogAdoption } from './cluster/log-adoption.js';
 import { ClusterQueues } from './cluster/queue-relay.js';
 import type { BuiltinQueueAccess } from './rules/queues.js';
 import { checkClusterMasterKey } from './cluster/master-key.js';
+import { JetStreamNonceLedger } from './cluster/nonce-ledger.js';
+import type { NonceLedger } from './api/rpc/nonce-cache.js';
 import { JetStreamStore } from './store/jetstream/jetstream-store.js';
 import { ENDPOINT_FILE, endpointUrls, removeEndpointFile, writeEndpointFile } from './discovery/endpoint-file.js';
 
@@ -158,9 +160,11 @@ function httpModules(
   management: Management,
   limitHits: LimitHits,
   cluster: () => Record<string, unknown>,
+  shared: { bearer: BearerTokens; nonceLedger: NonceLedger | null },
 ): HttpModule[] {
   // The console signs people in with the REST API's bearer tokens, held in a session cookie.
-  const bearer = new BearerTokens(Date.now, config.apiTokensPerKey);
+  const { bearer, nonceLedger } = shared;
+  const ledger = nonceLedger === null ? {} : { nonceLedger };
   const sessions = config.console ? new ConsoleSessions(bearer, management) : undefined;
   return [
     metricsModule(metrics, { mode: config.metricsAccess, token: config.metricsToken }),
@@ -169,12 +173,13 @@ function httpModules(
       management,
       bearer,
       noncesPerKey: config.apiNoncesPerKey,
+      ...ledger,
       limitHits,
       stats: (instanceId) => metrics.instanceSnapshot(instanceId),
       cluster,
       ...(sessions === undefined ? {} : { sessionAuth: sessions.authenticate }),
     }),
-    rpcModule({ management, observe: metrics.observeRpcRequest, noncesPerKey: config.apiNoncesPerKey, limitHits }),
+    rpcModule({ management, observe: metrics.observeRpcRequest, noncesPerKey: config.apiNoncesPerKey, limitHits, ...ledger }),
     ...(sessions === undefined ? [] : [consoleModule({ sessions })]),
   ];
 }
@@ -325,9 +330,18 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   // Started once the MQTT port is bound (the default node id names it); null on a single node.
   let cluster: Cluster | null = null;
   readiness.addCheck('cluster', () => cluster?.problem() ?? null);
+  // With the state in JetStream, API nonces and bearer tokens are shared by the nodes (docs/cluster.md).
+  const sharedStore = jetstreamCluster !== null && store instanceof JetStreamStore ? store : null;
+  const apiShared = {
+    bearer: await BearerTokens.open(Date.now, config.apiTokensPerKey, sharedStore),
+    nonceLedger:
+      sharedStore === null || jetstreamCluster === null
+        ? null
+        : new JetStreamNonceLedger({ connection: sharedStore.connection, prefix: jetstreamCluster.subjectPrefix, replicas: jetstreamCluster.replicas, timeoutMs: jetstreamCluster.ackTimeoutMs }),
+  };
   const http = await createHttpServer({
     logger: componentLogger(logger, 'http'),
-    modules: httpModules(config, readiness, metrics, management, limitHits, () => ({ ...(cluster?.status() ?? { enabled: false }) })),
+    modules: httpModules(config, readiness, metrics, management, limitHits, () => ({ ...(cluster?.status() ?? { enabled: false }) }), apiShared),
     limits: {
       headersTimeoutMs: config.httpHeadersTimeoutMs,
       requestTimeoutMs: config.httpRequestTimeoutMs,

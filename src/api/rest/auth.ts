@@ -32,7 +32,7 @@ export class RestAuthError extends Error {
 }
 
 /** Who is calling: the AccessKeyId behind a valid signature or bearer token. */
-export function authenticate(request: FastifyRequest, management: Management, nonces: NonceCache, bearer: BearerTokens, now: number): string {
+export async function authenticate(request: FastifyRequest, management: Management, nonces: NonceCache, bearer: BearerTokens, now: number): Promise<string> {
   const header = request.headers.authorization;
   if (header === undefined) throw new RestAuthError('Unauthenticated', 'sign the request with an AccessKey or send a bearer token (docs/api.md, "Authentication")');
   if (header.startsWith('Bearer ')) {
@@ -60,7 +60,13 @@ export function authenticate(request: FastifyRequest, management: Management, no
     keys.secret(parsed.accessKeyId)!,
   );
   if (!safeEqual(parsed.signature, expected)) throw new RestAuthError('SignatureDoesNotMatch', 'the request signature does not match (see docs/api.md for the string to sign)');
-  const used = nonces.use(parsed.accessKeyId, nonce, now);
+  let used;
+  try {
+    used = await nonces.claim(parsed.accessKeyId, nonce, now);
+  } catch (err) {
+    // Cluster mode and JetStream cannot say whether another node saw it: refused, never accepted unchecked.
+    throw new RestAuthError('ServiceUnavailable', (err as Error).message);
+  }
   if (used === 'used') throw new RestAuthError('NonceUsed', 'X-Ferry-Nonce was used already');
   if (used === 'too-long') throw new RestAuthError('InvalidNonce', `X-Ferry-Nonce is longer than ${MAX_NONCE_LENGTH} characters`);
   // This key has used its quota of live nonces; other keys are not affected.

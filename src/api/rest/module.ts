@@ -14,7 +14,7 @@ import type { HttpModule } from '../../http/server.js';
 import { httpStatus } from '../../errors.js';
 import { describeError, FacadeError } from '../../management/errors.js';
 import type { Management } from '../../management/management.js';
-import { NonceCache } from '../rpc/nonce-cache.js';
+import { NonceCache, type NonceLedger } from '../rpc/nonce-cache.js';
 import { BearerTokens, DEFAULT_TOKENS_PER_KEY } from './bearer.js';
 import type { LimitHits } from '../../observability/limit-hits.js';
 import { registerRoutes, type RestContext } from './routes.js';
@@ -47,6 +47,8 @@ export interface RestOptions {
   readonly tokensPerKey?: number;
   /** Counts refusals by the nonce and token limits (ferry_limit_hits_total). */
   readonly limitHits?: LimitHits;
+  /** Cluster mode: nonces single-use across the nodes (src/cluster/nonce-ledger.ts). */
+  readonly nonceLedger?: NonceLedger;
 }
 
 
@@ -65,7 +67,7 @@ export function restModule(options: RestOptions): HttpModule {
   const { management } = options;
   const now = options.now ?? Date.now;
   const hits = options.limitHits;
-  const nonces = new NonceCache(WINDOW_MS, options.noncesPerKey, hits === undefined ? null : (v) => hits.hit(v === 'quota' ? 'api_nonce_quota' : 'api_nonce_length'));
+  const nonces = new NonceCache(WINDOW_MS, options.noncesPerKey, hits === undefined ? null : (v) => hits.hit(v === 'quota' ? 'api_nonce_quota' : 'api_nonce_length'), options.nonceLedger ?? null);
   const bearer = options.bearer ?? new BearerTokens(now, options.tokensPerKey ?? DEFAULT_TOKENS_PER_KEY);
   return {
     name: 'rest',
@@ -117,7 +119,7 @@ export function restModule(options: RestOptions): HttpModule {
             return;
           }
         }
-        request.ferryAccessKeyId = authenticate(request, management, nonces, bearer, now());
+        request.ferryAccessKeyId = await authenticate(request, management, nonces, bearer, now());
       });
       app.setErrorHandler(async (error: Error & { statusCode?: number; validation?: unknown; validationContext?: string; code?: string }, request, reply) => {
         const requestId = randomUUID();

@@ -677,13 +677,14 @@ export function registerRoutes(app: FastifyInstance, ctx: RestContext): void {
           return reply.code(httpStatus('InvalidAccessKeyId')).send({ error: { code: 'InvalidAccessKeyId', message: 'unknown or disabled AccessKey, or wrong secret' } });
         }
       } else {
-        accessKeyId = authenticate(request, management, ctx.nonces, ctx.bearer, Date.now());
+        accessKeyId = await authenticate(request, management, ctx.nonces, ctx.bearer, Date.now());
       }
       const issued = ctx.bearer.issue(accessKeyId, body['ttlSeconds'] as number);
       if (issued === null) {
         ctx.limitHits?.hit('api_token_quota');
         return reply.code(httpStatus('Throttled')).send({ error: { code: 'Throttled', message: `this AccessKey already holds ${ctx.bearer.perKey} live bearer tokens; revoke some (DELETE /api/v1/auth/token) or wait for them to expire` } });
       }
+      await ctx.bearer.whenShared(); // cluster mode: usable on every node once answered
       return reply.code(201).send({ token: issued.token, tokenType: 'Bearer', expiresAt: issued.expiresAt, accessKeyId });
     },
   });
@@ -694,6 +695,7 @@ export function registerRoutes(app: FastifyInstance, ctx: RestContext): void {
     handler: async (request, reply) => {
       const header = request.headers.authorization ?? '';
       if (header.startsWith('Bearer ')) ctx.bearer.revoke(header.slice(7).trim());
+      await ctx.bearer.whenShared(); // cluster mode: refused on every node once answered
       return reply.code(204).send();
     },
   });

@@ -35,7 +35,7 @@ import { RPC_VERSIONS, type RpcVersion } from './action.js';
 import { RPC_ACTIONS } from './actions/index.js';
 import { RpcError } from './errors.js';
 import type { LimitHits } from '../../observability/limit-hits.js';
-import { MAX_NONCE_LENGTH, NonceCache } from './nonce-cache.js';
+import { MAX_NONCE_LENGTH, NonceCache, type NonceLedger } from './nonce-cache.js';
 import { invalidParam, RpcParams } from './params.js';
 import { parseTimestamp, signRpc, stringToSign } from './signature.js';
 
@@ -59,6 +59,8 @@ export interface RpcEndpointOptions {
   readonly noncesPerKey?: number;
   /** Counts refusals by the nonce limits (ferry_limit_hits_total). */
   readonly limitHits?: LimitHits;
+  /** Cluster mode: nonces single-use across the nodes (src/cluster/nonce-ledger.ts). */
+  readonly nonceLedger?: NonceLedger;
 }
 
 /** Parses `a=1&b=2` (RFC 3986 or form encoding) into `into`; a repeated name is an error. */
@@ -99,7 +101,12 @@ export class RpcEndpoint {
   constructor(private readonly options: RpcEndpointOptions) {
     this.now = options.now ?? Date.now;
     const hits = options.limitHits;
-    this.nonces = new NonceCache(RPC_TIMESTAMP_WINDOW_MS, options.noncesPerKey, hits === undefined ? null : (v) => hits.hit(v === 'quota' ? 'api_nonce_quota' : 'api_nonce_length'));
+    this.nonces = new NonceCache(
+      RPC_TIMESTAMP_WINDOW_MS,
+      options.noncesPerKey,
+      hits === undefined ? null : (v) => hits.hit(v === 'quota' ? 'api_nonce_quota' : 'api_nonce_length'),
+      options.nonceLedger ?? null,
+    );
   }
 
   /** Handles one request; returns the HTTP status and the JSON body. */
@@ -136,7 +143,7 @@ export class RpcEndpoint {
     const format = p.optional('Format');
     if (format !== undefined && format.toUpperCase() !== 'JSON') throw invalidParam('Format', 'only JSON is supported');
 
-    const accessKeyId = acs3 ? this.verifyAcs3(request) : this.verifyV1(request.method, p);
+    const accessKeyId = acs3 ? await this.verifyAcs3(request) : await this.verifyV1(request.method, p);
     const management = this.options.management;
     const resources = action.resource(p);
     if (resources !== null) {
@@ -151,7 +158,7 @@ export class RpcEndpoint {
   }
 
   /** Signature v1 checks; returns the verified AccessKeyId. */
-  private verifyV1(method: string, p: RpcParams): string {
+  private async verifyV1(method: string, p: RpcParams): Promise<string> {
     for (const name of COMMON) p.required(name);
     if (p.required('SignatureMethod') !== 'HMAC-SHA1') throw invalidParam('SignatureMethod', 'must be HMAC-SHA1');
     if (p.required('SignatureVersion') !== '1.0') throw invalidParam('SignatureVersion', 'must be 1.0');
@@ -163,12 +170,12 @@ export class RpcEndpoint {
       const error = RpcError.of('SignatureDoesNotMatch');
       throw new RpcError(error.code, error.status, `${error.message} server string to sign is:${stringToSign(method, p.raw)}`);
     }
-    this.useNonce(accessKeyId, nonce, now);
+    await this.useNonce(accessKeyId, nonce, now);
     return accessKeyId;
   }
 
   /** Signature V3 (ACS3) checks; returns the verified AccessKeyId. */
-  private verifyAcs3(request: RpcRequest): string {
+  private async verifyAcs3(request: RpcRequest): Promise<string> {
     const auth = parseAcs3Authorization(firstHeader(request.headers, 'authorization') ?? '');
     if (auth === null) throw RpcError.of('IncompleteSignature', 'The Authorization header must be "<algorithm> Credential=<AccessKeyId>,SignedHeaders=<names>,Signature=<hex>".');
     if (!ACS3_ALGORITHMS.has(auth.algorithm)) {
@@ -191,7 +198,7 @@ export class RpcEndpoint {
       const error = RpcError.of('SignatureDoesNotMatch');
       throw new RpcError(error.code, error.status, `${error.message} server string to sign is:${toSign} canonical request is:${canonical}`);
     }
-    this.useNonce(auth.accessKeyId, nonce, now);
+    await this.useNonce(auth.accessKeyId, nonce, now);
     return auth.accessKeyId;
   }
 
@@ -214,8 +221,14 @@ export class RpcEndpoint {
   }
 
   /** Records the nonce (after the signature, so a forger cannot burn nonces); the cache keeps a digest. */
-  private useNonce(accessKeyId: string, nonce: string, now: number): void {
-    const used = this.nonces.use(accessKeyId, nonce, now);
+  private async useNonce(accessKeyId: string, nonce: string, now: number): Promise<void> {
+    let used;
+    try {
+      used = await this.nonces.claim(accessKeyId, nonce, now);
+    } catch (err) {
+      // Cluster mode and JetStream cannot say whether another node saw it: refused, never accepted unchecked.
+      throw RpcError.of('ServiceUnavailable', (err as Error).message);
+    }
     if (used === 'used') throw RpcError.of('SignatureNonceUsed');
     if (used === 'too-long') throw invalidParam('SignatureNonce', `must be at most ${MAX_NONCE_LENGTH} characters`);
     // This key has used its quota of live nonces; other keys are not affected.

@@ -13,6 +13,9 @@
  *   is throttled alone, every other key (the admin's included) is unaffected.
  * Within a key, entries are kept in insertion order with a monotonic expiry, so purging is a walk
  * from the front. Memory is at most about 100 bytes × perKey per active AccessKey.
+ *
+ * In cluster mode a NonceLedger makes a nonce single-use across every node (src/cluster/
+ * nonce-ledger.ts): `claim` asks it once the local table has accepted the nonce.
  */
 import { createHash } from 'node:crypto';
 
@@ -25,6 +28,16 @@ const SWEEP_EVERY_MS = 60_000;
 
 export type NonceVerdict = 'ok' | 'used' | 'too-long' | 'quota';
 
+/** Nonces shared by the nodes of a cluster. */
+export interface NonceLedger {
+  /**
+   * True when this is the first use of `id` (a digest of the AccessKey and the nonce) on any node
+   * within `ttlMs`; false when some node used it. Rejects when it cannot tell: the request is
+   * then refused, never accepted unchecked.
+   */
+  claim(id: string, ttlMs: number): Promise<boolean>;
+}
+
 export class NonceCache {
   private readonly keys = new Map<string, Map<string, number>>();
   private lastSweep = 0;
@@ -34,6 +47,8 @@ export class NonceCache {
     private readonly perKey = DEFAULT_NONCES_PER_KEY,
     /** Told about every refusal by a limit (metrics). */
     private readonly onLimit: ((verdict: 'too-long' | 'quota') => void) | null = null,
+    /** The cluster's shared nonces; null on a single node. */
+    private readonly ledger: NonceLedger | null = null,
   ) {}
 
   /** Nonces remembered over all keys. */
@@ -61,7 +76,7 @@ export class NonceCache {
     let table = this.keys.get(accessKeyId);
     if (table === undefined) this.keys.set(accessKeyId, (table = new Map()));
     else purge(table, now);
-    const digest = createHash('sha256').update(nonce, 'utf8').digest().toString('latin1', 0, 16);
+    const digest = digestOf(nonce);
     if (table.has(digest)) return 'used';
     if (table.size >= this.perKey) {
       this.onLimit?.('quota');
@@ -71,6 +86,22 @@ export class NonceCache {
     return 'ok';
   }
 
+  /**
+   * `use`, then (cluster mode) the ledger: a nonce another node saw is 'used'. When the ledger
+   * cannot answer, the nonce is forgotten here (a retry may use it) and the error goes to the caller.
+   */
+  async claim(accessKeyId: string, nonce: string, now: number): Promise<NonceVerdict> {
+    const verdict = this.use(accessKeyId, nonce, now);
+    if (verdict !== 'ok' || this.ledger === null) return verdict;
+    try {
+      const id = createHash('sha256').update(accessKeyId).update('\u0000').update(nonce, 'utf8').digest('hex').slice(0, 40);
+      return (await this.ledger.claim(id, 2 * this.windowMs)) ? 'ok' : 'used';
+    } catch (err) {
+      this.keys.get(accessKeyId)?.delete(digestOf(nonce));
+      throw err;
+    }
+  }
+
   private sweep(now: number): void {
     this.lastSweep = now;
     for (const [key, table] of this.keys) {
@@ -78,6 +109,10 @@ export class NonceCache {
       if (table.size === 0) this.keys.delete(key);
     }
   }
+}
+
+function digestOf(nonce: string): string {
+  return createHash('sha256').update(nonce, 'utf8').digest().toString('latin1', 0, 16);
 }
 
 function purge(table: Map<string, number>, now: number): void {

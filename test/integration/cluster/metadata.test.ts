@@ -5,11 +5,14 @@
  * Ferry nodes with their state in JetStream, driven by mqtt.js and the Alibaba Cloud SDK.
  */
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { before, describe, test, type TestContext } from 'node:test';
 import type { MqttClient } from 'mqtt';
+import { signedHeaders } from '../../../src/api/rest/signing.js';
 import { waitFor } from '../../helpers/index.js';
-import { startNats, suiteTeardown } from '../../helpers/engines.js';
+import { startNats, suiteTeardown, type Engine } from '../../helpers/engines.js';
 import { call, popClient, refused } from '../api/pop-client.js';
 import { rest } from '../api/rest-client.js';
 import { connect, connectRefused } from '../mqtt/clients.js';
@@ -44,11 +47,12 @@ function soon<T>(attempt: () => Promise<T>, message: string): Promise<T> {
 
 describe('cluster metadata - changes made on one node act on the other while both run', () => {
   const teardown = suiteTeardown();
+  let nats: Engine;
   let a: Node;
   let b: Node;
 
   before(async () => {
-    const nats = await startNats(teardown);
+    nats = await startNats(teardown);
     a = await startNode(teardown, 'node-a', nats.url, BOOTSTRAP);
     b = await startNode(teardown, 'node-b', nats.url, BOOTSTRAP);
     for (const node of [a, b]) await waitFor(() => ready(node), { timeoutMs: 20_000, intervalMs: 100, message: `${node.id} ready` });
@@ -111,4 +115,92 @@ describe('cluster metadata - changes made on one node act on the other while bot
     assert.equal((await rest(b.http, ADMIN, 'DELETE', '/instances/mqtt-meta')).status, 204);
     await soon(async () => assert.equal((await rest(a.http, ADMIN, 'GET', '/instances/mqtt-meta')).status, 404), 'instance gone on a');
   });
+
+  test('cluster metadata - a signed request replayed against b after a is refused there (RPC SignatureNonceUsed, REST NonceUsed)', async () => {
+    const nonce = randomUUID();
+    await call(popClient(a.http, ADMIN), 'ListInstances', { SignatureNonce: nonce });
+    await refused(call(popClient(b.http, ADMIN), 'ListInstances', { SignatureNonce: nonce }), 'SignatureNonceUsed', 400);
+    // Another nonce is fine on b, and the first one is still refused on a.
+    await call(popClient(b.http, ADMIN), 'ListInstances', { SignatureNonce: randomUUID() });
+    await refused(call(popClient(a.http, ADMIN), 'ListInstances', { SignatureNonce: nonce }), 'SignatureNonceUsed', 400);
+
+    const headers = signedHeaders({ method: 'GET', path: '/api/v1/instances', query: '', body: '', nonce: randomUUID() }, ADMIN);
+    const get = (node: Node): Promise<Response> => fetch(`${node.http}/api/v1/instances`, { headers });
+    assert.equal((await get(a)).status, 200);
+    const replay = await get(b);
+    assert.equal(replay.status, 401);
+    assert.equal(((await replay.json()) as { error: { code: string } }).error.code, 'NonceUsed');
+  });
+
+  test('cluster metadata - a bearer token issued by a works on b; revoked on b, it is refused on a', async () => {
+    const issued = await rest(a.http, null, 'POST', '/auth/token', { accessKeyId: ADMIN.id, accessKeySecret: ADMIN.secret });
+    assert.equal(issued.status, 201, JSON.stringify(issued.body));
+    const bearer = { bearer: issued.body['token'] as string };
+    await soon(async () => assert.equal((await rest(b.http, bearer, 'GET', '/instances')).status, 200), 'usable on b');
+    assert.equal((await rest(b.http, bearer, 'DELETE', '/auth/token')).status, 204);
+    const onA = await rest(a.http, bearer, 'GET', '/instances');
+    assert.equal(onA.status, 401, 'refused on a once revoked on b');
+    assert.equal(onA.body.error?.code, 'InvalidToken');
+  });
+
+  test('cluster metadata - a rule created on a runs for messages published on b; deleted on a, it stops there', async (t: TestContext) => {
+    const hooks: string[] = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString()) as { payload?: string };
+        if (body.payload !== undefined) hooks.push(Buffer.from(body.payload, 'base64').toString());
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+
+    const created = await rest(a.http, ADMIN, 'POST', '/instances/mqtt-default/rules', { name: 'to-hook', type: 'outbound', topics: ['ruled/#'], target: url });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const pub = await connect(t, b.mqtt, { clientId: 'GID_rules@@@pub' });
+    let sent = 0;
+    await waitFor(
+      async () => {
+        await pub.client.publishAsync('ruled/x', `m${sent++}`, { qos: 1 });
+        return hooks.length > 0;
+      },
+      { timeoutMs: PROPAGATION_MS, intervalMs: 100, message: 'the rule runs on b' },
+    );
+    assert.equal((await rest(a.http, ADMIN, 'DELETE', `/instances/mqtt-default/rules/${String(created.body['id'])}`)).status, 204);
+    await waitFor(() => b.proc.logs.some((l) => l['msg'] === 'rule deleted on another node'), { timeoutMs: PROPAGATION_MS, message: 'b heard the deletion' });
+    await new Promise((resolve) => setTimeout(resolve, 300)); // its worker drains what it had
+    const before = hooks.length;
+    await pub.client.publishAsync('ruled/x', 'after-delete', { qos: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.equal(hooks.length, before, 'nothing delivered after the deletion');
+    assert.ok(!hooks.includes('after-delete'));
+  });
+
+  // Last: it stops NATS under both nodes.
+  test('cluster metadata - while JetStream is down a signed request is refused with ServiceUnavailable; a key created on a right after NATS is back works on b', async () => {
+    await nats.kill();
+    // JetStream's answer is awaited up to clusterAckTimeoutMs (5 s): the SDK waits longer.
+    const down = await refused(popClient(a.http, ADMIN).request('ListInstances', {}, { method: 'POST', timeout: 15_000 }), 'ServiceUnavailable', 503);
+    assert.match(String(down['Message']), /nonce/);
+    await nats.restart();
+    await waitFor(async () => (await ready(a)) && (await ready(b)), { timeoutMs: 30_000, intervalMs: 200, message: 'both nodes ready again' });
+    const created = await soonRest(() => rest(a.http, ADMIN, 'POST', '/access-keys', { policies: ['AliyunMQFullAccess'] }));
+    const key = { id: created.body['id'] as string, secret: created.body['secret'] as string };
+    const answer = await soon(() => call(popClient(b.http, key), 'ListInstances'), 'key made after the reconnect works on b');
+    assert.equal(answer['Success'], true);
+  });
 });
+
+/** A REST call retried until it answers 201 (JetStream may need a moment after a restart). */
+function soonRest(attempt: () => ReturnType<typeof rest>): ReturnType<typeof rest> {
+  return waitFor(
+    async () => {
+      const answer = await attempt();
+      return answer.status === 201 ? answer : false;
+    },
+    { timeoutMs: 15_000, intervalMs: 200, message: 'created after NATS came back' },
+  );
+}

@@ -37,3 +37,29 @@ test('bearer tokens - a key over its quota is refused without touching other key
   assert.equal(tokens.revoke(t.token), true);
   assert.ok(tokens.issue('low', 60), 'a revoked token frees its slot');
 });
+
+test('nonce cache - with a cluster ledger a nonce another node used is refused; a ledger that cannot answer refuses and forgets the nonce here', async () => {
+  // The ledger's logic stands in for the KV bucket (tested for real in test/integration/cluster/metadata.test.ts).
+  const claimed = new Map<string, number>();
+  let down = false;
+  const ledger = {
+    claim: (id: string, ttlMs: number): Promise<boolean> => {
+      if (down) return Promise.reject(new Error('no JetStream'));
+      if (claimed.has(id)) return Promise.resolve(false);
+      claimed.set(id, ttlMs);
+      return Promise.resolve(true);
+    },
+  };
+  const nodeA = new NonceCache(WINDOW, 10, null, ledger);
+  const nodeB = new NonceCache(WINDOW, 10, null, ledger);
+  assert.equal(await nodeA.claim('key', 'n1', 0), 'ok');
+  assert.deepEqual([...claimed.values()], [2 * WINDOW], 'remembered cluster-wide for two windows');
+  assert.equal(await nodeB.claim('key', 'n1', 1), 'used', 'replayed on another node');
+  assert.equal(await nodeB.claim('other-key', 'n1', 1), 'ok', 'nonces are per AccessKey');
+  assert.equal(await nodeA.claim('key', 'n1', 2), 'used', 'and on the first, without asking the ledger');
+  down = true;
+  await assert.rejects(nodeA.claim('key', 'n2', 3), /no JetStream/);
+  down = false;
+  assert.equal(await nodeA.claim('key', 'n2', 4), 'ok', 'the refused request may be retried with its nonce');
+  assert.equal(await new NonceCache(WINDOW, 10).claim('key', 'n1', 0), 'ok', 'a single node has no ledger');
+});
