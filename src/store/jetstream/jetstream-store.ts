@@ -871,7 +871,7 @@ export class JetStreamStore extends MemoryStore {
   /** Applies another node's change to the mirror and tells the collection's listeners; drops this node's own. */
   private applyMeta(entry: KvEntry): void {
     // This node has a newer write of the key pending (it replaces the entry) or this is its own.
-    if (this.pending.meta.has(entry.key) || !this.ownMeta.isNews(entry.key, entry.revision)) return;
+    if (this.stopped || this.pending.meta.has(entry.key) || !this.ownMeta.isNews(entry.key, entry.revision)) return;
     const name = this.layout.parseMetaKey(entry.key);
     if (name === null) return;
     const json = entry.operation === 'PUT' ? Buffer.from(entry.value).toString('utf8') : undefined;
