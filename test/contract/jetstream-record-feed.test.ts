@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { openJetStreamStore, type JetStreamStore } from '../../src/store/jetstream/jetstream-store.js';
 import { OwnWrites } from '../../src/store/jetstream/meta-feed.js';
-import { startNats } from '../helpers/engines.js';
+import { startNats, startNatsCluster } from '../helpers/engines.js';
 import { waitFor, type Teardown } from '../helpers/index.js';
 
 interface Change {
@@ -18,8 +18,8 @@ async function natsConnection(t: Teardown, url: string): Promise<NatsConnection>
   return connection;
 }
 
-async function store(t: Teardown, url: string, nodeId: string): Promise<JetStreamStore> {
-  const s = await openJetStreamStore({ connection: await natsConnection(t, url), prefix: 'feed', nodeId, writeTimeoutMs: 1000, retryMs: 200, warn: () => undefined });
+async function store(t: Teardown, url: string, nodeId: string, replicas = 1): Promise<JetStreamStore> {
+  const s = await openJetStreamStore({ connection: await natsConnection(t, url), prefix: 'feed', nodeId, replicas, writeTimeoutMs: 1000, retryMs: 200, warn: () => undefined });
   t.after(() => s.close());
   return s;
 }
@@ -106,6 +106,37 @@ test('record feed - a change made while a node is cut off from NATS reaches it w
     }
   }, { timeoutMs: 20_000 });
   await waitFor(() => onB.length === 3, { timeoutMs: 20_000 });
+  assert.deepEqual(onB.slice(1).map((c) => [c.key, c.value]).sort(), [['before', undefined], ['during', 2]]);
+  assert.deepEqual(await b.listRecords('keys'), [{ key: 'during', value: 2 }]);
+});
+
+test('record feed - changes made while one node is cut off from NATS (its server down, the others up) reach it when its server is back', async (t) => {
+  const cluster = await startNatsCluster(t, 3);
+  const [first, second] = cluster.servers;
+  // R3: the buckets survive one server; a on the first server, b only on the second.
+  const a = await waitFor<JetStreamStore>(() => store(t, first!.url, 'node-a', 3).catch(() => false), { timeoutMs: 30_000, intervalMs: 500, message: 'store a open' });
+  const b = await store(t, second!.url, 'node-b', 3);
+  const onB = follow(b, 'keys');
+  a.putRecord('keys', 'before', 1);
+  await a.commit();
+  await waitFor(() => onB.length === 1, { timeoutMs: 5000 });
+
+  await second!.kill();
+  a.putRecord('keys', 'during', 2);
+  a.deleteRecord('keys', 'before');
+  // JetStream may elect new leaders first (the killed server may have led): the batch is retried.
+  await waitFor(async () => {
+    try {
+      await a.commit();
+      return true;
+    } catch {
+      return false;
+    }
+  }, { timeoutMs: 30_000, intervalMs: 200, message: 'a wrote while b was cut off' });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(onB.length, 1, 'b heard nothing while cut off');
+  await second!.restart();
+  await waitFor(() => onB.length === 3, { timeoutMs: 30_000, message: 'b caught up' });
   assert.deepEqual(onB.slice(1).map((c) => [c.key, c.value]).sort(), [['before', undefined], ['during', 2]]);
   assert.deepEqual(await b.listRecords('keys'), [{ key: 'during', value: 2 }]);
 });
