@@ -96,6 +96,9 @@ export class MetaWatch {
       } finally {
         this.current = null;
       }
+      // A closed connection never comes back (a reconnect keeps it open): nothing to wait for, and
+      // the retry timer would keep the process alive.
+      if (this.options.connection.isClosed()) this.stopped = true;
       if (!this.stopped) await new Promise<void>((resolve) => (this.wake = resolve, setTimeout(resolve, retryMs)));
     }
   }
@@ -106,6 +109,10 @@ export class MetaWatch {
       if (this.stopped) return;
       if (status.type === 'reconnect') this.current?.stop();
     }
+    // The status feed ends when the connection is closed: so does the watch.
+    this.stopped = true;
+    this.current?.stop();
+    this.wake();
   }
 
   async stop(): Promise<void> {
