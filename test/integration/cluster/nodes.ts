@@ -73,8 +73,18 @@ export async function clusterStatusTable(node: Node, credentials = node.dataDir)
  * cluster's metadata has the file).
  */
 export async function clusterStatus(node: Node, credentials = node.dataDir): Promise<ClusterStatus> {
-  const { stdout } = await exec(process.execPath, [CLI_PATH, 'cluster', 'status', '--json', '--endpoint', node.http, '--data-dir', credentials], { env: cleanEnv() });
-  return JSON.parse(stdout) as ClusterStatus;
+  // A signed request's nonce is checked in JetStream: while a killed NATS server's JetStream
+  // elects new leaders the API answers 503 ServiceUnavailable (docs/cluster.md); ask again then.
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      const { stdout } = await exec(process.execPath, [CLI_PATH, 'cluster', 'status', '--json', '--endpoint', node.http, '--data-dir', credentials], { env: cleanEnv() });
+      return JSON.parse(stdout) as ClusterStatus;
+    } catch (err) {
+      if (Date.now() > deadline || !/ServiceUnavailable/.test(String((err as { stderr?: unknown }).stderr ?? err))) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
 }
 
 /** Publishes probes on `topic` from `pub` until `sub` got one: the subscription's interest has reached the other node. */
