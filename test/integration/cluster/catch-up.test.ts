@@ -10,14 +10,10 @@ import { before, describe, test, type TestContext } from 'node:test';
 import { waitFor } from '../../helpers/index.js';
 import { startNats, suiteTeardown } from '../../helpers/engines.js';
 import { connect, sleep, type TestClient } from '../mqtt/clients.js';
-import { clusterStatus, ready, settled, startNode, type Node } from './nodes.js';
+import { clusterStatus, settled, startNode, untilReady, type Node } from './nodes.js';
 
 /** What these tests are about is the nodes' own stores (with the JetStream store, retained messages load from JetStream). */
 const LOCAL = ['--cluster-store', 'local'];
-
-async function readyNode(node: Node): Promise<void> {
-  await waitFor(() => ready(node), { timeoutMs: 20_000, intervalMs: 100, message: `${node.id} ready` });
-}
 
 /** Subscribes once to `filter` on a node and returns the retained messages it got, by topic. */
 async function retainedOn(t: TestContext, node: Node, filter: string, expected: number): Promise<Map<string, string>> {
@@ -39,8 +35,8 @@ describe('cluster catch-up - nodes joining and clients moving', () => {
     const nats = await startNats(teardown);
     urls = nats.url;
     [a, b] = await Promise.all([startNode(teardown, 'node-a', urls, LOCAL), startNode(teardown, 'node-b', urls, LOCAL)]);
-    await readyNode(a);
-    await readyNode(b);
+    await untilReady(a);
+    await untilReady(b);
   });
 
   test('cluster catch-up - a node that starts gets the retained set; one restarted on an old store loses what was cleared meanwhile', { timeout: 120_000 }, async (t: TestContext) => {
@@ -51,7 +47,7 @@ describe('cluster catch-up - nodes joining and clients moving', () => {
 
     // A fresh node: ready only once it holds the cluster's set, so one subscription sees it.
     const c = await startNode(t, 'node-c', urls, LOCAL);
-    await readyNode(c);
+    await untilReady(c);
     assert.deepEqual(await retainedOn(t, c, 'rt/#', 2), new Map([['rt/1', 'one'], ['rt/2', 'two']]));
     assert.ok(c.proc.logs.some((l) => l['msg'] === 'took the retained messages of the cluster'));
 
@@ -66,7 +62,7 @@ describe('cluster catch-up - nodes joining and clients moving', () => {
     await pubB.client.publishAsync('rt/3', 'three', { qos: 1, retain: true });
     await waitFor(async () => (await retainedOn(t, a, 'rt/#', 2)).has('rt/3'), { timeoutMs: 10_000, message: 'rt/3 on a' });
     const again = await startNode(t, 'node-c', urls, LOCAL, c.dataDir);
-    await readyNode(again);
+    await untilReady(again);
     assert.deepEqual(await retainedOn(t, again, 'rt/#', 2), new Map([['rt/2', 'two'], ['rt/3', 'three']]));
   });
 
@@ -116,8 +112,8 @@ describe('cluster catch-up - the newest retained message wins, whichever node co
   before(async () => {
     urls = (await startNats(teardown)).url;
     [a, b] = await Promise.all([startNode(teardown, 'node-a', urls, LOCAL), startNode(teardown, 'node-b', urls, LOCAL)]);
-    await readyNode(a);
-    await readyNode(b);
+    await untilReady(a);
+    await untilReady(b);
   });
 
   test('cluster catch-up - a node back first on an old store does not undo what another node set or deleted while it was away', { timeout: 180_000 }, async (t: TestContext) => {
@@ -141,13 +137,13 @@ describe('cluster catch-up - the newest retained message wins, whichever node co
 
     // b comes back first, alone, on its old store: nobody to ask, its own set stands for now.
     const b2 = await startNode(t, 'node-b', urls, LOCAL, b.dataDir);
-    await readyNode(b2);
+    await untilReady(b2);
     assert.ok(b2.proc.logs.some((l) => String(l['msg']).startsWith('no node holds retained messages yet')));
     assert.deepEqual(await retainedOn(t, b2, 'nw/#', 2), new Map([['nw/kept', 'old'], ['nw/cleared', 'doomed']]));
 
     // a comes back and asks b: b's answer is older than what a has, so a keeps its own and sends it to b.
     const a2 = await startNode(t, 'node-a', urls, LOCAL, a.dataDir);
-    await readyNode(a2);
+    await untilReady(a2);
     assert.deepEqual(await retainedOn(t, a2, 'nw/#', 2), newest);
     const took = a2.proc.logs.find((l) => l['msg'] === 'took the retained messages of the cluster');
     assert.equal(took?.['sent'], 3, 'a sent b its newer message, the deletion and the message b never had');

@@ -10,10 +10,8 @@ import { waitFor } from '../../helpers/index.js';
 import { redisClient, startNats, startRedis, suiteTeardown, type Engine } from '../../helpers/engines.js';
 import { rest } from '../api/rest-client.js';
 import { connect } from '../mqtt/clients.js';
-import { ready, startNode, type Node } from './nodes.js';
+import { ADMIN, BOOTSTRAP, startNode, untilReady, type Node } from './nodes.js';
 
-const ADMIN = { id: 'FERRYCLUSTERLOGS01', secret: 'cluster-logs-secret-0123456' };
-const BOOTSTRAP = ['--bootstrap-access-key-id', ADMIN.id, '--bootstrap-access-key-secret', ADMIN.secret];
 const I = '/instances/mqtt-default';
 
 async function killNode(node: Node): Promise<void> {
@@ -23,7 +21,7 @@ async function killNode(node: Node): Promise<void> {
 
 async function startReady(t: { after: (fn: () => unknown) => void }, id: string, nats: Engine): Promise<Node> {
   const node = await startNode(t, id, nats.url, BOOTSTRAP);
-  await waitFor(() => ready(node), { timeoutMs: 20_000, intervalMs: 100, message: `${id} ready` });
+  await untilReady(node);
   return node;
 }
 

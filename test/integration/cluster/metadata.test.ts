@@ -16,10 +16,8 @@ import { startNats, suiteTeardown, type Engine } from '../../helpers/engines.js'
 import { call, popClient, refused } from '../api/pop-client.js';
 import { rest } from '../api/rest-client.js';
 import { connect, connectRefused } from '../mqtt/clients.js';
-import { ready, startNode, type Node } from './nodes.js';
+import { ADMIN, BOOTSTRAP, ready, startNode, untilReady, type Node } from './nodes.js';
 
-const ADMIN = { id: 'FERRYCLUSTERADMIN01', secret: 'cluster-admin-secret-0123' };
-const BOOTSTRAP = ['--bootstrap-access-key-id', ADMIN.id, '--bootstrap-access-key-secret', ADMIN.secret];
 /** How long a change made on one node may take to act on the other (the contract says about a second). */
 const PROPAGATION_MS = 3000;
 
@@ -55,7 +53,7 @@ describe('cluster metadata - changes made on one node act on the other while bot
     nats = await startNats(teardown);
     a = await startNode(teardown, 'node-a', nats.url, BOOTSTRAP);
     b = await startNode(teardown, 'node-b', nats.url, BOOTSTRAP);
-    for (const node of [a, b]) await waitFor(() => ready(node), { timeoutMs: 20_000, intervalMs: 100, message: `${node.id} ready` });
+    for (const node of [a, b]) await untilReady(node);
   });
 
   test('cluster metadata - an AccessKey created on a works on b at once; deleted on a, its clients on b are cut and it is refused there', async (t: TestContext) => {

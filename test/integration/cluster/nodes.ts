@@ -49,6 +49,15 @@ export async function ready(node: Node): Promise<boolean> {
   return (await fetch(`${node.http}/readyz`)).status === 200;
 }
 
+/** Waits until `node` answers /readyz 200 (within 20 s). */
+export async function untilReady(node: Node): Promise<void> {
+  await waitFor(() => ready(node), { timeoutMs: 20_000, intervalMs: 100, message: `${node.id} ready` });
+}
+
+/** A full-access AccessKey given to every node of a test cluster (`BOOTSTRAP`), so each node knows it. */
+export const ADMIN = { id: 'FERRYCLUSTERADMIN01', secret: 'cluster-admin-secret-0123' };
+export const BOOTSTRAP: readonly string[] = ['--bootstrap-access-key-id', ADMIN.id, '--bootstrap-access-key-secret', ADMIN.secret];
+
 /**
  * The data directory with a bootstrap AccessKey that `node` knows: its own when it created one;
  * with the JetStream store a node that started after another had created the cluster's metadata

@@ -11,11 +11,9 @@ import { waitFor } from '../../helpers/index.js';
 import { startNats, suiteTeardown, type Engine } from '../../helpers/engines.js';
 import { rest } from '../api/rest-client.js';
 import { connect } from '../mqtt/clients.js';
-import { ready, startNode, type Node } from './nodes.js';
+import { ADMIN, BOOTSTRAP, startNode, untilReady, type Node } from './nodes.js';
 import { connectAmqp, sdkLogin } from '../amqp/sdk.js';
 
-const ADMIN = { id: 'FERRYCLUSTERQUEUE1', secret: 'cluster-queue-secret-012345' };
-const BOOTSTRAP = ['--bootstrap-access-key-id', ADMIN.id, '--bootstrap-access-key-secret', ADMIN.secret];
 const I = '/instances/mqtt-default';
 
 interface Received {
@@ -41,11 +39,11 @@ describe('cluster queues - a built-in queue is one queue on every node', () => {
   before(async () => {
     nats = await startNats(teardown);
     a = await startNode(teardown, 'node-a', nats.url, BOOTSTRAP);
-    await waitFor(() => ready(a), { timeoutMs: 20_000, intervalMs: 100, message: 'node a ready' });
+    await untilReady(a);
     const created = await rest(a.http, ADMIN, 'POST', `${I}/rules`, { name: 'to-queue', type: 'outbound', topics: ['jobs/#'], target: 'queue://jobs' });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     b = await startNode(teardown, 'node-b', nats.url, [...BOOTSTRAP, '--amqp-port=0']);
-    await waitFor(() => ready(b), { timeoutMs: 20_000, intervalMs: 100, message: 'node b ready' });
+    await untilReady(b);
   });
 
   test('cluster queues - published via MQTT on node a, received and acknowledged over HTTP on node b; nack and timeout redeliver on either node', async (t: TestContext) => {

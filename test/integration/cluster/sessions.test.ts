@@ -6,8 +6,6 @@
  * accepted by a node started later, which also has the retained messages. Real processes: one nats-server -js and Ferry nodes.
  */
 
-const ADMIN = { id: 'FERRYCLUSTERADMIN01', secret: 'cluster-admin-secret-0123' };
-const BOOTSTRAP = ['--bootstrap-access-key-id', ADMIN.id, '--bootstrap-access-key-secret', ADMIN.secret];
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { before, describe, test, type TestContext } from 'node:test';
@@ -15,7 +13,7 @@ import { failedStart, tempDir, waitFor } from '../../helpers/index.js';
 import { call, popClient } from '../api/pop-client.js';
 import { startNats, suiteTeardown, type Engine } from '../../helpers/engines.js';
 import { connect } from '../mqtt/clients.js';
-import { ready, settled, startNode, type Node } from './nodes.js';
+import { ADMIN, BOOTSTRAP, settled, startNode, untilReady, type Node } from './nodes.js';
 
 describe('cluster sessions - two nodes, state in JetStream', () => {
   const teardown = suiteTeardown();
@@ -27,7 +25,7 @@ describe('cluster sessions - two nodes, state in JetStream', () => {
     nats = await startNats(teardown);
     a = await startNode(teardown, 'node-a', nats.url, BOOTSTRAP);
     b = await startNode(teardown, 'node-b', nats.url, BOOTSTRAP);
-    for (const node of [a, b]) await waitFor(() => ready(node), { timeoutMs: 20_000, intervalMs: 100, message: `${node.id} ready` });
+    for (const node of [a, b]) await untilReady(node);
   });
 
   test('cluster sessions - a persistent session moves to another node with its queue: nothing lost, nothing twice', async (t: TestContext) => {
@@ -112,7 +110,7 @@ describe('cluster sessions - two nodes, state in JetStream', () => {
     await pubB.client.publishAsync('js/gone', '', { qos: 1, retain: true });
     await new Promise((resolve) => setTimeout(resolve, 300));
     const c = await startNode(t, 'node-c', nats.url, BOOTSTRAP);
-    await waitFor(() => ready(c), { timeoutMs: 20_000, intervalMs: 100, message: 'node-c ready' });
+    await untilReady(c);
     const reader = await connect(t, c.mqtt, { clientId: 'js-reader' });
     await reader.client.subscribeAsync('js/#', { qos: 1 });
     await reader.waitFor(1, 5000);
