@@ -14,7 +14,7 @@ import type { Broker } from '../broker/broker.js';
 import type { Message } from '../session/message.js';
 import type { Store } from '../store/types.js';
 import { pages } from '../tenancy/registry.js';
-import { messageProperties, splitTopic, statusBody } from '../rules/connectors/properties.js';
+import { messageProperties, statusBody } from '../rules/connectors/properties.js';
 import type { StatusEventType } from '../rules/connectors/index.js';
 import type { BuiltinQueueAccess } from '../rules/queues.js';
 import { groupOf, statusEvent } from '../rules/status-event.js';
@@ -48,7 +48,8 @@ export class AmqpIngest {
     this.detach.push(
       ext.onMessagePublished((instanceId, message, publisher) => {
         if (publisher === null) return;
-        const { parent } = splitTopic(message.topic);
+        const slash = message.topic.indexOf('/');
+        const parent = slash < 0 ? message.topic : message.topic.slice(0, slash); // as splitTopic, without its object: this runs per message
         if (!this.queues.has(instanceId, parent)) return;
         const props = message.properties;
         const now = Date.now();

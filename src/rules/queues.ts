@@ -230,6 +230,8 @@ export interface BuiltinQueueAccess extends QueueService {
 
 export class BuiltinQueues implements BuiltinQueueAccess {
   private readonly queues = new Map<string, BuiltinQueue>();
+  /** Queue names per instance: has() runs for every published message, without building a key. */
+  private readonly names = new Map<string, Set<string>>();
 
   constructor(private readonly store: Store) {}
 
@@ -258,7 +260,7 @@ export class BuiltinQueues implements BuiltinQueueAccess {
 
   /** True once the queue exists (something was appended, or it was declared). */
   has(instanceId: string, name: string): boolean {
-    return this.queues.has(key(instanceId, name));
+    return this.names.get(instanceId)?.has(name) === true;
   }
 
   /**
@@ -390,6 +392,7 @@ export class BuiltinQueues implements BuiltinQueueAccess {
       this.store.dropLog(queue.log);
       this.queues.delete(k);
     }
+    this.names.delete(instanceId);
   }
 
   /** A rule's target: items appended to a queue, acknowledged once durable. */
@@ -407,7 +410,12 @@ export class BuiltinQueues implements BuiltinQueueAccess {
   private queue(instanceId: string, name: string): BuiltinQueue {
     const k = key(instanceId, name);
     let queue = this.queues.get(k);
-    if (queue === undefined) this.queues.set(k, (queue = new BuiltinQueue(this.store, `queue/${instanceId}/${name}`)));
+    if (queue === undefined) {
+      this.queues.set(k, (queue = new BuiltinQueue(this.store, `queue/${instanceId}/${name}`)));
+      let names = this.names.get(instanceId);
+      if (names === undefined) this.names.set(instanceId, (names = new Set()));
+      names.add(name);
+    }
     return queue;
   }
 
