@@ -813,6 +813,17 @@ export function buildScenarios(opts: Options): Scenario[] {
       },
     },
     {
+      name: `qos1_fleet_${b}`,
+      description:
+        'QoS 1, 200 devices (one publisher process) each keeping 8 PUBLISHes unacknowledged on its own topic bench/fleet/<k>/<i> → 4 backend subscribers on bench/fleet/<k>/+ (many small windows share each store commit, as a fleet does)',
+      metrics: [rateMetric('msg/s delivered (total)')],
+      run: (ctx) => {
+        const slices = [0, 1, 2, 3];
+        const devices = Array.from({ length: 200 }, (_, i) => `bench/fleet/${i % slices.length}/${i}`);
+        return pubsub(ctx, { subTopics: slices.map((k) => `bench/fleet/${k}/+`), pubTopics: devices, qos: 1, inflight: 8, rate: 0, latency: false, fanout: 1 });
+      },
+    },
+    {
       name: `fanout_1to100_${b}`,
       description:
         'QoS 0, 1 publisher → 100 subscribers on the same topic; counts deliveries/s. The publisher stays ≤ 2000 messages ahead of one subscriber (hosted in its process) so broker queues stay bounded',
