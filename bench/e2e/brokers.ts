@@ -41,6 +41,12 @@ function benchCert(workDir: string): { cert: string; key: string } {
   return tlsFiles;
 }
 
+/** The CA file that verifies the brokers' TLS listeners (the self-signed certificate itself), for the C generator. */
+export function benchCaFile(): string {
+  if (tlsFiles === null) throw new Error('no broker with a TLS listener was started');
+  return tlsFiles.cert;
+}
+
 /** Soft open-files limit requested for broker processes (hard limit on the bench box is 20,000). */
 const NOFILE = 20000;
 

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HOST, machineCpu, procCpuUs, procRssBytes, type BrokerHandle } from './brokers.js';
+import { cgenConnectRate, cgenIdle, cgenLatency, killAllCgen } from './cgen.js';
 import type { ClientSpec, FromWorker, LatencyStats, ToWorker, WorkerConfig } from './ipc.js';
 
 const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.js');
@@ -22,6 +23,13 @@ export interface Options {
   connectConcurrency: number;
   connectWorkers: number;
   latencyRate: number;
+  /**
+   * Load generator for the scenarios the C one covers (connect storms, connect_rate, latency):
+   * `node` (the worker processes) or `c` (bench/cgen, compiled on demand). Others always use node.
+   */
+  generator: 'node' | 'c';
+  /** C generator: connects in flight in the idle / connect / reconnect storms. */
+  stormConcurrency: number;
   /** TCP_NODELAY on mosquitto / aedes. */
   noDelay: boolean;
   save: boolean;
@@ -110,6 +118,7 @@ export const fmtPct = (v: number): string => `${v.toFixed(0)}%`;
 const live = new Set<ChildProcess>();
 
 export function killAllWorkers(): void {
+  killAllCgen();
   for (const p of live) {
     try {
       p.kill('SIGKILL');
@@ -843,6 +852,7 @@ export function buildScenarios(opts: Options): Scenario[] {
       ],
       run: (ctx) => {
         if (ctx.opts.size < 8) throw new Error('latency scenario needs --size ≥ 8');
+        if (ctx.opts.generator === 'c') return cgenLatency(ctx, 0);
         return pubsub(ctx, { subTopics: [qosTopic(0)], pubTopics: [qosTopic(0)], qos: 0, inflight: 0, rate: ctx.opts.latencyRate, latency: true, fanout: 1 });
       },
     },
@@ -856,6 +866,7 @@ export function buildScenarios(opts: Options): Scenario[] {
       ],
       run: (ctx) => {
         if (ctx.opts.size < 8) throw new Error('latency scenario needs --size ≥ 8');
+        if (ctx.opts.generator === 'c') return cgenLatency(ctx, 1);
         return pubsub(ctx, { subTopics: [qosTopic(0)], pubTopics: [qosTopic(0)], qos: 1, inflight: 0, rate: ctx.opts.latencyRate, latency: true, fanout: 1 });
       },
     },
@@ -863,7 +874,7 @@ export function buildScenarios(opts: Options): Scenario[] {
       name: `idle_rss_${idleTag}`,
       description: `RSS growth per idle connection (CONNECT/CONNACK, no subscription) with ${opts.idleConns} connections`,
       metrics: [{ key: 'perConn', label: 'RSS per idle conn', better: 'lower', fmt: fmtBytes, target: '≤ 2.5 KB' }],
-      run: (ctx) => idleRss(ctx),
+      run: (ctx) => (ctx.opts.generator === 'c' ? cgenIdle(ctx, { tls: false, storm: false }) : idleRss(ctx)),
     },
     {
       name: `idle_rss_ws_${idleTag}`,
@@ -879,8 +890,24 @@ export function buildScenarios(opts: Options): Scenario[] {
         { key: 'seconds', label: 'storm duration (s)', better: 'lower', fmt: (v) => v.toFixed(2) },
       ],
       optIn: true,
-      run: (ctx) => idleRss(ctx, { ws: false, storm: true }),
+      run: (ctx) => (ctx.opts.generator === 'c' ? cgenIdle(ctx, { tls: false, storm: true }) : idleRss(ctx, { ws: false, storm: true })),
     },
+    ...[false, true].map(
+      (tls): Scenario => ({
+        name: `connect_storm_${tls ? 'tls_' : ''}${idleTag}`,
+        description: `${opts.idleConns} connections${tls ? ' over TLS (a full handshake each)' : ''} from one C generator process, ${opts.stormConcurrency} connects in flight: connects/s from the first SYN to the last CONNACK, the broker's CPU per connect, RSS per idle connection (--generator c)`,
+        metrics: [
+          { key: 'rate', label: `${tls ? 'TLS ' : ''}connects/s`, better: 'higher', fmt: fmtRate, ...(tls ? {} : { target: '≥ 20k/s' }) },
+          { key: 'brokerUs', label: 'broker CPU per connect', better: 'lower', fmt: fmtUs },
+          { key: 'perConn', label: 'RSS per idle conn', better: 'lower', fmt: fmtBytes },
+        ],
+        optIn: true,
+        run: (ctx) => {
+          if (ctx.opts.generator !== 'c') throw new Error('connect storms are measured with --generator c');
+          return cgenIdle(ctx, { tls, storm: false });
+        },
+      }),
+    ),
     {
       name: `durable_offline_${b}`,
       description: 'QoS 1 ingest into an offline persistent session (clean session 0, subscribed then disconnected), 64 in flight; afterwards the session reconnects and must get every acknowledged message',
@@ -937,13 +964,13 @@ export function buildScenarios(opts: Options): Scenario[] {
       name: 'connect_rate',
       description: `connect + CONNACK + DISCONNECT, ${opts.connectConcurrency} in parallel`,
       metrics: [rateMetric('connects/s', '≥ 10k/s')],
-      run: (ctx) => connects(ctx),
+      run: (ctx) => (ctx.opts.generator === 'c' ? cgenConnectRate(ctx, false) : connects(ctx)),
     },
     {
       name: 'connect_rate_tls',
       description: `the same over TLS 1.3 (self-signed P-256 certificate, a full handshake per connect, no session resumption), ${opts.connectConcurrency} in parallel`,
       metrics: [rateMetric('TLS connects/s')],
-      run: (ctx) => connects(ctx, true),
+      run: (ctx) => (ctx.opts.generator === 'c' ? cgenConnectRate(ctx, true) : connects(ctx, true)),
     },
   ];
 }

@@ -1,0 +1,314 @@
+/**
+ * The C load generator (`bench/cgen/cgen.c`, `--generator c`): compiled on demand, one process per
+ * run, its JSON lines read here and turned into the harness's measurements. It covers the scenarios
+ * where the Node workers are the limit: connect storms (idle, reconnect, TLS), connect_rate and
+ * latency. See bench/README.md, "The C generator".
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { benchCaFile, machineCpu, procCpuUs, procRssBytes, repoRoot, type BrokerHandle } from './brokers.js';
+import type { Measurement, RunContext } from './scenarios.js';
+
+export const CGEN_SOURCE = path.join(repoRoot, 'bench', 'cgen', 'cgen.c');
+const CGEN_BINARY = path.join(repoRoot, 'dist', 'bench', 'cgen', 'ferry-cgen');
+
+/**
+ * Compile the generator into `out` unless a binary newer than the source is there. `cc` (or $CC)
+ * and the OpenSSL headers are needed; either missing is a clear error, not a compiler dump.
+ */
+export async function buildCgen(out = CGEN_BINARY, cc = process.env['CC'] ?? 'cc'): Promise<string> {
+  if (fs.existsSync(out) && fs.statSync(out).mtimeMs >= fs.statSync(CGEN_SOURCE).mtimeMs) return out;
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const tmp = `${out}.${process.pid}.tmp`; // renamed into place: a concurrent run never sees half a binary
+  const args = ['-O2', '-std=c11', '-Wall', '-Wextra', '-o', tmp, CGEN_SOURCE, '-lssl', '-lcrypto', '-lpthread', '-lm'];
+  await new Promise<void>((resolve, reject) => {
+    execFile(cc, args, (err, _stdout, stderr) => {
+      if (err === null) return resolve();
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        return reject(new Error(`the C generator needs a C compiler: '${cc}' was not found (apt-get install -y gcc libssl-dev)`));
+      }
+      if (/openssl\/(ssl|err)\.h/.test(stderr)) return reject(new Error('the C generator needs the OpenSSL headers: apt-get install -y libssl-dev'));
+      reject(new Error(`building ${CGEN_SOURCE} failed: ${stderr.trim().split('\n').slice(0, 6).join(' | ')}`));
+    });
+  });
+  fs.renameSync(tmp, out);
+  return out;
+}
+
+/** One JSON line of the generator's stdout. */
+export type CgenLine = Record<string, unknown>;
+
+const live = new Set<ChildProcess>();
+
+/** Kill every generator still running (harness exit, signals, a run that timed out). */
+export function killAllCgen(): void {
+  for (const p of live) p.kill('SIGKILL');
+  live.clear();
+}
+
+/** A running generator: its JSON lines in order, commands on stdin, its exit. */
+export class CgenProcess {
+  private readonly proc: ChildProcess;
+  private readonly lines: CgenLine[] = [];
+  private stderr = '';
+  private exit: string | null = null;
+  private wake: (() => void) | null = null;
+
+  constructor(bin: string, args: readonly string[]) {
+    this.proc = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    live.add(this.proc);
+    readline.createInterface({ input: this.proc.stdout! }).on('line', (line) => {
+      try {
+        this.lines.push(JSON.parse(line) as CgenLine);
+      } catch {
+        this.stderr += `not JSON on stdout: ${line}\n`;
+      }
+      this.notify();
+    });
+    this.proc.stderr!.on('data', (d: Buffer) => {
+      this.stderr = (this.stderr + d.toString('utf8')).slice(-2000);
+    });
+    this.proc.stdin!.on('error', () => {
+      /* the generator exited; its exit status says why */
+    });
+    this.proc.on('error', (e) => {
+      this.exit = `could not start ${bin}: ${e.message}`;
+      this.notify();
+    });
+    // 'close', not 'exit': every stdout line has been read by then.
+    this.proc.on('close', (code, sig) => {
+      live.delete(this.proc);
+      this.exit = code === 0 ? 'exit 0' : `ferry-cgen exited (${sig ?? `code ${String(code)}`})${this.stderr ? `: ${this.stderr.trim()}` : ''}`;
+      this.notify();
+    });
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  /** The next line matching `pred` (lines before it are dropped); throws if the generator exits or times out first. */
+  async next(pred: (l: CgenLine) => boolean, timeoutMs: number): Promise<CgenLine> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      while (this.lines.length) {
+        const l = this.lines.shift()!;
+        if (pred(l)) return l;
+      }
+      if (this.exit !== null) throw new Error(this.exit === 'exit 0' ? 'ferry-cgen exited before the expected line' : this.exit);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`ferry-cgen: no result within ${timeoutMs / 1000} s`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+  }
+
+  send(line: string): void {
+    this.proc.stdin!.write(`${line}\n`);
+  }
+
+  /** Wait for a clean exit (code 0). */
+  async done(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.exit === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (this.exit === null) {
+      this.kill();
+      throw new Error(`ferry-cgen did not exit within ${timeoutMs / 1000} s`);
+    }
+    if (this.exit !== 'exit 0') throw new Error(this.exit);
+  }
+
+  kill(): void {
+    if (this.exit === null) this.proc.kill('SIGKILL');
+  }
+}
+
+/** Run the generator to completion and return its JSON lines (events included). */
+export async function runCgen(bin: string, args: readonly string[], timeoutMs: number): Promise<CgenLine[]> {
+  const p = new CgenProcess(bin, args);
+  const out: CgenLine[] = [];
+  try {
+    for (;;) {
+      try {
+        out.push(await p.next(() => true, timeoutMs));
+      } catch (e) {
+        if (e instanceof Error && e.message === 'ferry-cgen exited before the expected line') return out;
+        throw e;
+      }
+    }
+  } finally {
+    p.kill();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// scenarios
+
+const num = (l: CgenLine, k: string): number => (typeof l[k] === 'number' ? (l[k] as number) : NaN);
+const dist = (l: CgenLine, k: string): Record<string, number> => (l[k] ?? {}) as Record<string, number>;
+const reasons = (l: CgenLine, k = 'reasons'): string => {
+  const r = Object.entries((l[k] ?? {}) as Record<string, number>);
+  return r.length ? ` (${r.map(([why, n]) => `${n} ${why}`).join('; ')})` : '';
+};
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const us = (v: number): string => (v >= 1000 ? `${(v / 1000).toFixed(2)} ms` : `${v.toFixed(0)} µs`);
+
+/** Broker and machine CPU between two instants (% of one core; machine: 100 = all cores). */
+function cpuSpan(broker: BrokerHandle): () => { brokerCpu: number; brokerUs: number; machine: number; wallS: number } {
+  const b0 = procCpuUs(broker.pid);
+  const m0 = machineCpu();
+  const t0 = process.hrtime.bigint();
+  return () => {
+    const b1 = broker.alive() ? procCpuUs(broker.pid) : b0;
+    const m1 = machineCpu();
+    const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
+    return { brokerCpu: ((b1 - b0) / 1e6 / wallS) * 100, brokerUs: b1 - b0, machine: ((m1.busy - m0.busy) / Math.max(1, m1.total - m0.total)) * 100, wallS };
+  };
+}
+
+const other = (machine: number, ...ours: number[]): number => Math.max(0, machine * os.availableParallelism() - ours.reduce((a, b) => a + b, 0));
+
+/** Run a windowed mode (latency, connect_rate): broker CPU sampled at the generator's window events. */
+async function windowed(bin: string, args: readonly string[], broker: BrokerHandle, timeoutMs: number) {
+  const p = new CgenProcess(bin, [...args, '--events']);
+  try {
+    await p.next((l) => l['event'] === 'window_start', timeoutMs);
+    const span = cpuSpan(broker);
+    await p.next((l) => l['event'] === 'window_end', timeoutMs);
+    const cpu = span();
+    const result = await p.next((l) => typeof l['mode'] === 'string', timeoutMs);
+    await p.done(5000);
+    return { result, ...cpu };
+  } finally {
+    p.kill();
+  }
+}
+
+export async function cgenLatency(ctx: RunContext, qos: 0 | 1): Promise<Measurement> {
+  const { broker, opts, runId } = ctx;
+  const bin = await buildCgen();
+  const args = ['latency', '--port', String(broker.port), '--rate', String(opts.latencyRate), '--seconds', String(opts.duration), '--warmup', String(opts.warmup)];
+  args.push('--qos', String(qos), '--size', String(opts.size), '--topic', `bench/${runId}/latency`, '--prefix', runId);
+  const w = await windowed(bin, args, broker, (opts.warmup + opts.duration + 30) * 1000);
+  const r = w.result;
+  const lat = dist(r, 'latency_us');
+  const lag = dist(r, 'send_lag_us');
+  const sent = num(r, 'window_sent');
+  const loss = sent > 0 ? (num(r, 'lost') / sent) * 100 : 0;
+  const gen = num(r, 'cpu_pct');
+  return {
+    metrics: { rate: num(r, 'received') / opts.duration, pubRate: sent / opts.duration, loss, p50: lat['p50']!, p99: lat['p99']!, p999: lat['p999']!, max: lat['max']!, samples: lat['n']! },
+    brokerCpu: w.brokerCpu,
+    machine: w.machine,
+    other: other(w.machine, w.brokerCpu, gen),
+    gen: [{ role: 'cgen', pct: gen }],
+    note:
+      `C generator: ${sent} sent in the window, ${num(r, 'received')} received, lost ${num(r, 'lost')}, dup ${num(r, 'dup')}${qos ? `, acked ${num(r, 'acked')} of ${num(r, 'sent')}` : ''}, ` +
+      `p50 ${us(lat['p50']!)} p90 ${us(lat['p90']!)} p99 ${us(lat['p99']!)} p99.9 ${us(lat['p999']!)} max ${us(lat['max']!)}; send lag p99 ${us(lag['p99']!)} max ${us(lag['max']!)}`,
+  };
+}
+
+export async function cgenConnectRate(ctx: RunContext, overTls: boolean): Promise<Measurement> {
+  const { broker, opts, runId } = ctx;
+  const port = overTls ? broker.tlsPort : broker.port;
+  if (port === undefined) throw new Error(`${broker.name} has no TLS listener here`);
+  const bin = await buildCgen();
+  const args = ['connect_rate', '--port', String(port), '--concurrency', String(opts.connectConcurrency), '--seconds', String(opts.duration), '--warmup', String(opts.warmup), '--prefix', runId];
+  if (overTls) args.push('--tls', '--cafile', benchCaFile());
+  const w = await windowed(bin, args, broker, (opts.warmup + opts.duration + 30) * 1000);
+  const r = w.result;
+  const gen = num(r, 'cpu_pct');
+  const cycles = num(r, 'cycles');
+  const lat = dist(r, 'connect_us');
+  return {
+    metrics: { rate: num(r, 'rate'), errors: num(r, 'failed'), brokerUs: w.brokerUs / Math.max(1, cycles) },
+    brokerCpu: w.brokerCpu,
+    machine: w.machine,
+    other: other(w.machine, w.brokerCpu, gen),
+    gen: [{ role: 'cgen', pct: gen }],
+    note: `C generator: ${opts.connectConcurrency} in parallel, ${cycles} cycles in the window, ${num(r, 'failed')} failed${reasons(r)}; connect → CONNACK p50 ${us(lat['p50']!)} p99 ${us(lat['p99']!)}; broker ${(w.brokerUs / Math.max(1, cycles)).toFixed(0)} µs CPU per connect`,
+  };
+}
+
+export interface CgenIdleSpec {
+  readonly tls: boolean;
+  /** All drop at once and come back (persistent sessions). */
+  readonly storm: boolean;
+}
+
+/**
+ * `--idle-conns` connections from one generator process, `--storm-concurrency` connects in
+ * flight: the connect storm's rate (first socket() → last CONNACK), the broker's CPU per connect,
+ * RSS per idle connection; with `storm`, then the reconnect storm.
+ */
+export async function cgenIdle(ctx: RunContext, spec: CgenIdleSpec): Promise<Measurement> {
+  const { broker, opts, runId } = ctx;
+  const port = spec.tls ? broker.tlsPort : broker.port;
+  if (port === undefined) throw new Error(`${broker.name} has no TLS listener here`);
+  const bin = await buildCgen();
+  const args = ['connect', '--port', String(port), '--count', String(opts.idleConns), '--concurrency', String(opts.stormConcurrency), '--hold-stdin', '--timeout', '60'];
+  args.push('--clean', spec.storm ? '0' : '1', '--prefix', runId);
+  if (spec.tls) args.push('--tls', '--cafile', benchCaFile());
+  await sleep(300);
+  const before = procRssBytes(broker.pid);
+  const span = cpuSpan(broker);
+  const p = new CgenProcess(bin, args);
+  const limit = 300_000;
+  try {
+    const c = await p.next((l) => l['phase'] === 'connect', limit);
+    const cpu = span();
+    const connected = num(c, 'connected');
+    if (!(connected > 0)) throw new Error(`no connection established${reasons(c)}`);
+    await sleep(1000);
+    let after = Infinity;
+    for (let i = 0; i < 3; i++) {
+      after = Math.min(after, procRssBytes(broker.pid));
+      await sleep(300);
+    }
+    const gen = num(c, 'cpu_pct');
+    const lat = dist(c, 'connect_us');
+    const brokerUs = cpu.brokerUs / connected;
+    const metrics: Record<string, number> = {
+      rate: num(c, 'rate'),
+      brokerUs,
+      perConn: (after - before) / connected,
+      connected,
+      rssBefore: before,
+      rssAfter: after,
+      setupRate: num(c, 'rate'),
+    };
+    let note =
+      `C generator: ${connected} connected, ${num(c, 'failed')} failed${reasons(c)} in ${num(c, 'seconds').toFixed(2)} s (${opts.stormConcurrency} in flight${spec.tls ? ', TLS' : ''}), ` +
+      `connect → CONNACK p50 ${us(lat['p50']!)} p99 ${us(lat['p99']!)} max ${us(lat['max']!)}, broker ${brokerUs.toFixed(0)} µs CPU per connect, ` +
+      `RSS ${(before / 2 ** 20).toFixed(1)} → ${(after / 2 ** 20).toFixed(1)} MB`;
+    if (spec.storm) {
+      const stormSpan = cpuSpan(broker);
+      p.send('storm');
+      const s = await p.next((l) => l['phase'] === 'storm', limit);
+      const sc = stormSpan();
+      const back = num(s, 'connected');
+      Object.assign(metrics, { rate: num(s, 'rate'), seconds: num(s, 'seconds'), back, present: num(s, 'session_present'), brokerUs: sc.brokerUs / Math.max(1, back) });
+      const sl = dist(s, 'connect_us');
+      note +=
+        `; all dropped at once: ${back} back (${num(s, 'failed')} failed${reasons(s)}, ${num(s, 'session_present')} session present) in ${num(s, 'seconds').toFixed(2)} s, ` +
+        `reconnect p50 ${us(sl['p50']!)} max ${us(sl['max']!)}, broker ${(sc.brokerUs / Math.max(1, back)).toFixed(0)} µs CPU per reconnect, generator ${num(s, 'cpu_pct').toFixed(0)}%`;
+    }
+    p.send('end');
+    const hold = await p.next((l) => l['phase'] === 'hold', 30_000);
+    if (num(hold, 'dropped') > 0) note += `; ${num(hold, 'dropped')} dropped while idle${reasons(hold, 'drop_reasons')}`;
+    await p.done(30_000);
+    return { metrics, brokerCpu: cpu.brokerCpu, machine: cpu.machine, other: other(cpu.machine, cpu.brokerCpu, gen), gen: [{ role: 'cgen', pct: gen }], note };
+  } finally {
+    p.kill();
+  }
+}
