@@ -23,9 +23,10 @@ function assertDist(l: CgenLine, key: string, n: number, maxUs: number): void {
   for (let i = 1; i < ps.length; i++) assert.ok(ps[i - 1]! <= ps[i]!, `${key} percentiles ordered: ${JSON.stringify(d)}`);
 }
 
-/** One build for the file, in a temp dir (not the harness's dist/ binary). */
+/** One build for the file, in a temp dir (not the harness's dist/ binary) removed when the file is done. */
+const buildDir = tempDir({ after }, 'cgen-');
 let built: Promise<string> | undefined;
-const cgen = (): Promise<string> => (built ??= buildCgen(join(tempDir({ after }, 'cgen-'), 'ferry-cgen')));
+const cgen = (): Promise<string> => (built ??= buildCgen(join(buildDir, 'ferry-cgen')));
 
 function assertCpu(l: CgenLine): void {
   assert.ok(num(l, 'cpu_s') >= 0 && num(l, 'cpu_pct') >= 0 && num(l, 'cpu_pct') < 400, `generator CPU: ${JSON.stringify(l)}`);
