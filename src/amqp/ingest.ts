@@ -5,7 +5,8 @@
  *   client connect / DISCONNECT / close ─▶ built-in queue STATUS.<groupId>  (if it exists)
  *
  * A queue exists once a backend declared or consumed it (the declaration is kept in the store, so
- * the queue keeps filling across restarts while no backend is connected) or once anything was
+ * the queue keeps filling across restarts while no backend is connected, and in a cluster reaches
+ * every node through the store's change feed) or once anything was
  * appended to it through the REST API. Appends run in the broker's turn and join the group
  * commit of the PUBLISH's PUBACK: an acknowledged device message is in the queue.
  * Only messages from MQTT clients are queued (reference §6.1), never server-made ones.
@@ -38,12 +39,20 @@ export class AmqpIngest {
     private readonly msgIdOf: (message: Message) => string | undefined,
   ) {}
 
-  /** Re-declares the queues backends declared before the restart, then starts listening. */
+  /**
+   * Re-declares the queues backends declared before the restart, then starts listening. In a
+   * cluster a queue declared through another node's AMQP endpoint is declared here too as soon as
+   * its record arrives (docs/cluster.md, "Built-in queues across nodes"), so devices publishing on
+   * this node feed it without a restart.
+   */
   async start(): Promise<void> {
-    for await (const { key } of pages(this.store, COLLECTION)) {
-      const [instanceId, name] = key.split('\u001f') as [string, string];
-      this.queues.declare(instanceId, name);
-    }
+    this.detach.push(
+      this.store.onRecordChanged?.(COLLECTION, (key, value) => {
+        // A deleted declaration: only an instance deletion removes them, and that drops the instance's queues on every node itself.
+        if (value !== undefined) this.redeclare(key);
+      }) ?? (() => undefined),
+    );
+    for await (const { key } of pages(this.store, COLLECTION)) this.redeclare(key);
     const ext = this.broker.extensions;
     this.detach.push(
       ext.onMessagePublished((instanceId, message, publisher) => {
@@ -83,6 +92,12 @@ export class AmqpIngest {
     if (this.queues.has(instanceId, name)) return;
     this.queues.declare(instanceId, name);
     this.store.putRecord(COLLECTION, `${instanceId}\u001f${name}`, { at: Date.now() });
+  }
+
+  /** A declaration read from the store (this node's before a restart, or another node's). */
+  private redeclare(key: string): void {
+    const [instanceId, name] = key.split('\u001f') as [string, string];
+    this.queues.declare(instanceId, name);
   }
 
   /** Forgets the declarations of a deleted instance (its queues are dropped by the rules runtime). */
