@@ -48,7 +48,7 @@ import { LogAdoption } from './cluster/log-adoption.js';
 import { ClusterQueues } from './cluster/queue-relay.js';
 import type { BuiltinQueueAccess } from './rules/queues.js';
 import { checkClusterMasterKey } from './cluster/master-key.js';
-import { JetStreamNonceLedger } from './cluster/nonce-ledger.js';
+import { JetStreamNonceLedger, registerNonceLedgerMetrics } from './cluster/nonce-ledger.js';
 import type { NonceLedger } from './api/rpc/nonce-cache.js';
 import { JetStreamStore } from './store/jetstream/jetstream-store.js';
 import { ENDPOINT_FILE, endpointUrls, removeEndpointFile, writeEndpointFile } from './discovery/endpoint-file.js';
@@ -337,8 +337,15 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
     nonceLedger:
       sharedStore === null || jetstreamCluster === null
         ? null
-        : new JetStreamNonceLedger({ connection: sharedStore.connection, prefix: jetstreamCluster.subjectPrefix, replicas: jetstreamCluster.replicas, timeoutMs: jetstreamCluster.ackTimeoutMs }),
+        : new JetStreamNonceLedger({
+            connection: sharedStore.connection,
+            prefix: jetstreamCluster.subjectPrefix,
+            replicas: jetstreamCluster.replicas,
+            timeoutMs: jetstreamCluster.ackTimeoutMs,
+            logger: componentLogger(logger, 'cluster'),
+          }),
   };
+  if (apiShared.nonceLedger !== null) registerNonceLedgerMetrics(metrics.registry, apiShared.nonceLedger);
   const http = await createHttpServer({
     logger: componentLogger(logger, 'http'),
     modules: httpModules(config, readiness, metrics, management, limitHits, () => ({ ...(cluster?.status() ?? { enabled: false }) }), apiShared),
