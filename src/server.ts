@@ -48,6 +48,7 @@ import { LogAdoption } from './cluster/log-adoption.js';
 import { ClusterQueues } from './cluster/queue-relay.js';
 import type { BuiltinQueueAccess } from './rules/queues.js';
 import { checkClusterMasterKey } from './cluster/master-key.js';
+import { clusterBootstrapClaim } from './cluster/bootstrap-claim.js';
 import { JetStreamNonceLedger, registerNonceLedgerMetrics } from './cluster/nonce-ledger.js';
 import type { NonceLedger } from './api/rpc/nonce-cache.js';
 import { JetStreamStore } from './store/jetstream/jetstream-store.js';
@@ -278,6 +279,8 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
         config.bootstrapAccessKeyId !== undefined && config.bootstrapAccessKeySecret !== undefined
           ? { id: config.bootstrapAccessKeyId, secret: config.bootstrapAccessKeySecret }
           : null,
+      // With the metadata in JetStream the nodes agree on one generated bootstrap key (docs/cluster.md).
+      ...(jetstreamCluster !== null && store instanceof JetStreamStore ? { bootstrapClaim: clusterBootstrapClaim(store, componentLogger(logger, 'cluster')) } : {}),
       loginLimits: {
         maxFailuresPerIp: config.loginMaxFailuresPerIp,
         maxFailuresPerUsername: config.loginMaxFailuresPerUsername,

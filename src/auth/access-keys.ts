@@ -50,6 +50,13 @@ interface LiveKey {
   secret: string | null;
 }
 
+/**
+ * Cluster mode (src/cluster/bootstrap-claim.ts): proposes a generated bootstrap key to the other
+ * nodes and resolves to the one the cluster has (this proposal, or another node's made first).
+ * `known` tells whether a key is on this node already.
+ */
+export type BootstrapClaim = (proposal: AccessKeyRecord, known: (id: string) => boolean) => Promise<AccessKeyRecord>;
+
 export interface CreateAccessKeyInput {
   readonly id?: string;
   readonly secret?: string;
@@ -124,6 +131,13 @@ export class AccessKeys {
   }
 
   private add(input: CreateAccessKeyInput, bootstrap: boolean): { key: AccessKeyInfo; secret: string } {
+    const { record, secret } = this.build(input, bootstrap);
+    this.put(record, secret);
+    return { key: info(record), secret };
+  }
+
+  /** A new key's record (checked, its secret sealed), not stored yet. */
+  private build(input: CreateAccessKeyInput, bootstrap: boolean): { record: AccessKeyRecord; secret: string } {
     const id = input.id ?? `FERRY${randomAlphanumeric(19)}`;
     if (!ID_PATTERN.test(id)) throw new ManagementError('ParameterFieldCheckFailed', 'AccessKey id must be 8-64 letters and digits');
     if (this.keys.has(id)) throw new ManagementError('AccessKeyAlreadyExists', `AccessKey ${id} exists`);
@@ -143,8 +157,7 @@ export class AccessKeys {
       createdAt: now,
       updatedAt: now,
     };
-    this.put(record, secret);
-    return { key: info(record), secret };
+    return { record, secret };
   }
 
   async update(id: string, change: { description?: string; status?: AccessKeyStatus; policies?: readonly PolicyRef[] }): Promise<AccessKeyInfo> {
@@ -178,8 +191,13 @@ export class AccessKeys {
    * The bootstrap key. With `given` (from FERRY_BOOTSTRAP_ACCESS_KEY_ID / _SECRET) the key is
    * created, or its secret and full-access policy restored if it exists. Without, a key is
    * generated only when no bootstrap key exists yet; `created` then carries the secret to print.
+   * With `claim` (cluster mode) the generated key is proposed to the other nodes, and when one of
+   * them proposed its own first, that one is the bootstrap key here too (`created` null).
    */
-  async ensureBootstrap(given: { id: string; secret: string } | null): Promise<{ id: string; created: { secret: string } | null }> {
+  async ensureBootstrap(
+    given: { id: string; secret: string } | null,
+    claim?: BootstrapClaim,
+  ): Promise<{ id: string; created: { secret: string } | null }> {
     const policies: PolicyRef[] = ['AliyunMQFullAccess'];
     if (given !== null) {
       const existing = this.keys.get(given.id);
@@ -205,9 +223,19 @@ export class AccessKeys {
     }
     const existing = [...this.keys.values()].find((k) => k.record.bootstrap);
     if (existing !== undefined) return { id: existing.record.id, created: null };
-    const { key, secret } = this.add({ description: 'bootstrap (generated at first start)', policies }, true);
-    await this.store.whenDurable();
-    return { id: key.id, created: { secret } };
+    const { record, secret } = this.build({ description: 'bootstrap (generated at first start)', policies }, true);
+    const chosen = claim === undefined ? record : await claim(record, (id) => this.keys.has(id));
+    if (chosen.id === record.id) {
+      this.put(record, secret);
+      await this.store.whenDurable();
+      return { id: record.id, created: { secret } };
+    }
+    // Another node's key: normally here already (the change feed), else written as it was claimed (that node may have stopped first).
+    if (!this.keys.has(chosen.id)) {
+      this.put(chosen, null);
+      await this.store.whenDurable();
+    }
+    return { id: chosen.id, created: null };
   }
 
   // Data path.

@@ -2,15 +2,17 @@
  * Starting the auth service inside a Ferry process (called by src/server.ts):
  *
  *   master.key → SecretBox → AuthService.open (tenancy, keys, tokens, credentials, custom auth)
- *     → bootstrap AccessKey (configured, or generated once: file + stderr)
+ *     → bootstrap AccessKey (configured, or generated once: file + stderr; in a cluster one for
+ *       every node, each writing it into its own file once)
  *     → broker hooks (authenticator, authorizer, system topics, client events) → housekeeping
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Broker } from '../broker/broker.js';
 import type { AclRule } from '../broker/options.js';
 import type { Store } from '../store/types.js';
+import type { BootstrapClaim } from './access-keys.js';
 import type { Clock } from './clock.js';
 import { loadOrCreateMasterKey, SecretBox } from './crypto.js';
 import { DEFAULT_LOGIN_LIMITS, type LoginLimits } from './quotas.js';
@@ -18,6 +20,12 @@ import { AuthService, type BrokerView } from './service.js';
 import { ExternalAuth, type ExternalAuthConfig } from '../external-auth/index.js';
 
 export const BOOTSTRAP_FILE = 'bootstrap-access-key.json';
+/**
+ * Cluster mode: the id of the bootstrap key this data directory's file was written for. Every
+ * node writes the cluster's key into its own file once (for the CLI), and not again after an
+ * operator deleted the file as the banner asks.
+ */
+export const BOOTSTRAP_WRITTEN_FILE = 'bootstrap-access-key.written';
 const HOUSEKEEPING_MS = 3600_000;
 
 export interface AuthSetup {
@@ -30,6 +38,8 @@ export interface AuthSetup {
   readonly acl: readonly AclRule[];
   readonly listenerInstances: Readonly<Record<string, string>>;
   readonly bootstrap: { id: string; secret: string } | null;
+  /** Cluster mode: one generated bootstrap key for every node (src/cluster/bootstrap-claim.ts). */
+  readonly bootstrapClaim?: BootstrapClaim;
   readonly loginLimits?: Partial<LoginLimits>;
   /** Where a generated bootstrap key is shown once; null = do not print (it is still in the file). */
   readonly announce: ((text: string) => void) | null;
@@ -89,11 +99,9 @@ export async function startAuth(setup: AuthSetup): Promise<RunningAuth> {
     }
   }
 
-  const bootstrap = await service.keys.ensureBootstrap(setup.bootstrap);
+  const bootstrap = await service.keys.ensureBootstrap(setup.bootstrap, setup.bootstrapClaim);
   if (bootstrap.created !== null) {
-    const file = join(setup.dataDir, BOOTSTRAP_FILE);
-    const body = { accessKeyId: bootstrap.id, accessKeySecret: bootstrap.created.secret, policies: ['AliyunMQFullAccess'] };
-    writeFileSync(file, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
+    const file = writeBootstrapFile(setup.dataDir, bootstrap.id, bootstrap.created.secret, setup.bootstrapClaim !== undefined);
     setup.logger.warn({ accessKeyId: bootstrap.id, file }, 'bootstrap AccessKey created; its secret is in the file and printed once on stderr');
     setup.announce?.(
       [
@@ -106,6 +114,13 @@ export async function startAuth(setup: AuthSetup): Promise<RunningAuth> {
         '',
       ].join('\n'),
     );
+  } else if (setup.bootstrapClaim !== undefined && setup.bootstrap === null) {
+    // A cluster node: the key another node generated serves the CLI here too (`ferry … --data-dir`).
+    const secret = service.keys.secret(bootstrap.id);
+    if (secret !== undefined && !wroteBootstrapFile(setup.dataDir, bootstrap.id)) {
+      const file = writeBootstrapFile(setup.dataDir, bootstrap.id, secret, true);
+      setup.logger.info({ accessKeyId: bootstrap.id, file }, "the cluster's bootstrap AccessKey is in the file for the CLI on this node");
+    }
   }
 
   service.attach(brokerView(setup.broker));
@@ -127,4 +142,22 @@ export async function startAuth(setup: AuthSetup): Promise<RunningAuth> {
   const timer = setInterval(() => service.housekeeping(), HOUSEKEEPING_MS);
   timer.unref();
   return { service, bootstrapKeyId: bootstrap.id, box, close: () => clearInterval(timer) };
+}
+
+/** Writes the bootstrap key file (mode 0600) for the CLI; in a cluster also notes that it did. */
+function writeBootstrapFile(dataDir: string, id: string, secret: string, cluster: boolean): string {
+  const file = join(dataDir, BOOTSTRAP_FILE);
+  const body = { accessKeyId: id, accessKeySecret: secret, policies: ['AliyunMQFullAccess'] };
+  writeFileSync(file, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
+  if (cluster) writeFileSync(join(dataDir, BOOTSTRAP_WRITTEN_FILE), `${id}\n`, { mode: 0o600 });
+  return file;
+}
+
+/** Whether this data directory had the file of key `id` once (it may have been deleted since). */
+function wroteBootstrapFile(dataDir: string, id: string): boolean {
+  try {
+    return readFileSync(join(dataDir, BOOTSTRAP_WRITTEN_FILE), 'utf8').trim() === id;
+  } catch {
+    return false;
+  }
 }

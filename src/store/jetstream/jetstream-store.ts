@@ -825,6 +825,33 @@ export class JetStreamStore extends MemoryStore {
     return true;
   }
 
+  // Claims: values of the meta bucket the nodes agree on, written with create / compare-and-set at
+  // once (not batched) and kept out of the mirror and the change feed (src/cluster/bootstrap-claim.ts).
+
+  /** A claim as the bucket holds it now, with its revision; null when none was made. */
+  async readClaim(name: string): Promise<{ value: unknown; revision: number } | null> {
+    const entry = await this.kv.meta.get(this.layout.claimKey(name));
+    if (entry === null || entry.operation !== 'PUT') return null;
+    return { value: JSON.parse(Buffer.from(entry.value).toString('utf8')) as unknown, revision: entry.revision };
+  }
+
+  /**
+   * Makes `value` the claim when the bucket still holds it at `revision` (0: no claim yet).
+   * False when another node wrote it first (read it again); rejects when JetStream cannot answer.
+   */
+  async writeClaim(name: string, value: unknown, revision: number): Promise<boolean> {
+    const key = this.layout.claimKey(name);
+    const data = Buffer.from(JSON.stringify(value), 'utf8');
+    try {
+      if (revision === 0) await this.kv.meta.create(key, data);
+      else await this.kv.meta.update(key, data, revision);
+      return true;
+    } catch (err) {
+      if (apiCode(err) === WRONG_LAST_SEQUENCE || /wrong last sequence|key exists/i.test((err as Error).message)) return false;
+      throw err;
+    }
+  }
+
   // Records other nodes write: the change feed (meta-feed.ts, docs/cluster.md).
 
   onRecordChanged(collection: string, listener: RecordListener): () => void {

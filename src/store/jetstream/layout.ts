@@ -151,7 +151,12 @@ export class JetStreamLayout {
     return `r.${token(collection)}.${token(key)}`;
   }
 
-  /** What a key of the meta bucket names. */
+  /** A value the nodes agree on (first create wins, JetStreamStore.readClaim): neither the mirror nor the change feed holds it. */
+  claimKey(name: string): string {
+    return `c.${token(name)}`;
+  }
+
+  /** What a key of the meta bucket names (null: none the mirror holds, e.g. a claim). */
   parseMetaKey(key: string): { meta: string } | { collection: string; key: string } | null {
     const parts = key.split('.');
     if (parts[0] === 'm' && parts.length === 2) return { meta: untoken(parts[1]!) };

@@ -11,11 +11,11 @@ import { before, describe, test, type TestContext } from 'node:test';
 import { waitFor } from '../../helpers/index.js';
 import { startNatsCluster, suiteTeardown, type NatsCluster } from '../../helpers/engines.js';
 import { connect, sleep, type Received, type TestClient } from '../mqtt/clients.js';
-import { clusterStatus, credentialsFor, ready, settled, startNode, type Node } from './nodes.js';
+import { clusterStatus, ready, settled, startNode, type Node } from './nodes.js';
 
 /** The NATS server a node is connected to now (`host:port`), from `ferry cluster status`. */
-async function natsServerOf(node: Node, nodes: readonly Node[]): Promise<string | undefined> {
-  return (await clusterStatus(node, credentialsFor(node, nodes))).server;
+async function natsServerOf(node: Node): Promise<string | undefined> {
+  return (await clusterStatus(node)).server;
 }
 
 describe('cluster faults - three Ferry nodes on three NATS servers', () => {
@@ -70,12 +70,12 @@ describe('cluster faults - three Ferry nodes on three NATS servers', () => {
     })();
     await waitFor(() => acked.size >= 100, { timeoutMs: 20_000, intervalMs: 10, message: '100 messages acknowledged before the kill' });
     // The NATS client picks a server of its list at random: kill the one node a uses.
-    const before = await natsServerOf(a, nodes);
+    const before = await natsServerOf(a);
     const victim = nats.servers.find((s) => before === `${s.host}:${s.port}`);
     assert.ok(victim !== undefined, `node a is on one of the test's servers (${before})`);
     await victim.kill();
     await waitFor(() => a.proc.logs.some((l) => l['msg'] === 'reconnected to NATS'), { timeoutMs: 15_000, message: 'node a reconnected to another server' });
-    assert.notEqual(await natsServerOf(a, nodes), before);
+    assert.notEqual(await natsServerOf(a), before);
     // Presence must have been read again after the reconnect: wait past a JetStream outage.
     await waitFor(async () => (await ready(a)) && (await ready(b)), { timeoutMs: 30_000, intervalMs: 200, message: 'nodes a and b ready again' });
     // Ready means routing works: one message, no retries.
@@ -160,7 +160,7 @@ describe('cluster faults - three Ferry nodes on three NATS servers', () => {
     const countA = await sentA;
 
     // Its clients come back on c once a has left the cluster (b's publisher keeps going meanwhile).
-    await waitFor(async () => !(await clusterStatus(b, credentialsFor(b, nodes))).nodes.some((n) => n.nodeId === 'node-a'), { timeoutMs: 15_000, intervalMs: 200, message: 'a gone from presence' });
+    await waitFor(async () => !(await clusterStatus(b)).nodes.some((n) => n.nodeId === 'node-a'), { timeoutMs: 15_000, intervalMs: 200, message: 'a gone from presence' });
     await sleep(1000);
     subA = await connect(t, c.mqtt, subAOptions);
     assert.equal(subA.connack.sessionPresent, true, 'the session of a resumes on c');

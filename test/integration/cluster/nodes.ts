@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CLI_PATH, cleanEnv, spawnFerry, tempDir, waitFor, type FerryChild, type Teardown } from '../../helpers/index.js';
@@ -59,31 +59,18 @@ export const ADMIN = { id: 'FERRYCLUSTERADMIN01', secret: 'cluster-admin-secret-
 export const BOOTSTRAP: readonly string[] = ['--bootstrap-access-key-id', ADMIN.id, '--bootstrap-access-key-secret', ADMIN.secret];
 
 /**
- * The data directory with a bootstrap AccessKey that `node` knows: its own when it created one;
- * with the JetStream store a node that started after another had created the cluster's metadata
- * has no file of its own but loaded that node's key (nodes started at once may each create one).
+ * `ferry cluster status` of a node as an operator runs it: its table. Every node has the
+ * cluster's bootstrap AccessKey in its data directory (docs/cluster.md, "Master key").
  */
-export function credentialsFor(node: Node, nodes: readonly Node[]): string {
-  const has = (n: Node): boolean => existsSync(join(n.dataDir, 'bootstrap-access-key.json'));
-  if (has(node)) return node.dataDir;
-  const other = nodes.find(has);
-  if (other === undefined) throw new Error('no node has created the bootstrap AccessKey');
-  return other.dataDir;
-}
-
-/** `ferry cluster status` of a node as an operator runs it: its table. */
 export async function clusterStatusTable(node: Node, credentials = node.dataDir): Promise<string> {
   return (await exec(process.execPath, [CLI_PATH, 'cluster', 'status', '--endpoint', node.http, '--data-dir', credentials], { env: cleanEnv() })).stdout;
 }
 
-/**
- * `ferry cluster status --json` of a node; `credentials`: the data directory with the bootstrap
- * AccessKey when it is another node's (with the JetStream store only the node that created the
- * cluster's metadata has the file).
- */
+/** `ferry cluster status --json` of a node; `credentials`: a data directory with the bootstrap AccessKey. */
 export async function clusterStatus(node: Node, credentials = node.dataDir): Promise<ClusterStatus> {
-  // A signed request's nonce is checked in JetStream: while a killed NATS server's JetStream
-  // elects new leaders the API answers 503 ServiceUnavailable (docs/cluster.md); ask again then.
+  // A signed request's nonce is checked in JetStream: the node waits through a leader election
+  // after a NATS server is killed for up to clusterAckTimeoutMs, then answers 503
+  // ServiceUnavailable (docs/cluster.md; nonces.test.ts); ask again then.
   const deadline = Date.now() + 20_000;
   for (;;) {
     try {

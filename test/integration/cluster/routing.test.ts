@@ -8,7 +8,7 @@ import { before, describe, test, type TestContext } from 'node:test';
 import { waitFor } from '../../helpers/index.js';
 import { startNatsCluster, suiteTeardown, type NatsCluster } from '../../helpers/engines.js';
 import { connect } from '../mqtt/clients.js';
-import { clusterStatus, clusterStatusTable, credentialsFor, ready, settled, startNode, type Node } from './nodes.js';
+import { clusterStatus, clusterStatusTable, ready, settled, startNode, type Node } from './nodes.js';
 
 
 /** The reason code of a PUBACK/PUBREC (mqtt.js rejects the publish on a failure code). */
@@ -38,7 +38,7 @@ describe('cluster - two nodes on a three-server NATS cluster', () => {
     for (const node of [a, b]) {
       await waitFor(() => ready(node), { timeoutMs: 20_000, intervalMs: 100, message: `${node.id} ready` });
     }
-    await waitFor(async () => (await clusterStatus(a, credentialsFor(a, [a, b]))).nodes.length === 2, { timeoutMs: 10_000, intervalMs: 200, message: 'both nodes in presence' });
+    await waitFor(async () => (await clusterStatus(a)).nodes.length === 2, { timeoutMs: 10_000, intervalMs: 200, message: 'both nodes in presence' });
   });
 
   test('cluster - QoS 0/1/2 between clients on different nodes, once each although two filters match', async (t: TestContext) => {
@@ -148,14 +148,14 @@ describe('cluster - two nodes on a three-server NATS cluster', () => {
     await connect(t, a.mqtt, { clientId: 'status-2' });
     const status = await waitFor(
       async () => {
-        const s = await clusterStatus(b, credentialsFor(b, [a, b]));
+        const s = await clusterStatus(b);
         return s.nodes.find((n) => n.nodeId === 'node-a')?.clients === 2 ? s : undefined;
       },
       { timeoutMs: 10_000, intervalMs: 200, message: 'node a with 2 clients in the status of node b' },
     );
     assert.equal(status.enabled, true);
     assert.deepEqual(status.nodes.map((n) => [n.nodeId, n.healthy]), [['node-a', true], ['node-b', true]]);
-    const stdout = await clusterStatusTable(b, credentialsFor(b, [a, b]));
+    const stdout = await clusterStatusTable(b);
     assert.match(stdout, /^NODE_ID\s+HEALTHY\s+CLIENTS/m);
     assert.match(stdout, /node-b \*\s+true/);
     const openapi = (await (await fetch(`${a.http}/api/v1/openapi.json`)).json()) as { paths: Record<string, unknown> };
