@@ -11,8 +11,8 @@
  *
  * JetStream cannot answer for a few seconds after a NATS server dies (it elects new leaders), and
  * that is when an operator runs `ferry cluster status`. So a claim JetStream cannot answer is
- * asked again with a short back-off until `retryForMs` (clusterAckTimeoutMs) has passed since the
- * request came, and only then refused (503 ServiceUnavailable; never accepted unchecked). Each
+ * asked again with a short back-off until NONCE_WAIT_MS has passed since the request came, and
+ * only then refused (503 ServiceUnavailable with Retry-After; never accepted unchecked). Each
  * claim writes a value of its own, so a retry that meets the key an earlier attempt of the same
  * claim created (its answer lost or late) is told apart from another request's use of the nonce.
  * One log line when JetStream stops answering and one when it answers again (with counts), and
@@ -36,6 +36,13 @@ const MAX_PAUSE_MS = 500;
  * attempt that finds the key holding this claim's own value counts as claimed.
  */
 const ATTEMPT_MS = 1000;
+/**
+ * How long a claim keeps asking, ms: well under the 3 s the Alibaba Cloud SDKs wait for an answer
+ * by default (pop-core and Tea: httpx readTimeout), so they get a clean 503 (the request was not
+ * executed) rather than time out on a request the node might still execute. The REST 503 carries
+ * Retry-After, and `ferry` asks again (src/cli/commands/client.ts).
+ */
+export const NONCE_WAIT_MS = 2000;
 
 export interface NonceLedgerOptions {
   readonly connection: NatsConnection;
@@ -43,11 +50,10 @@ export interface NonceLedgerOptions {
   readonly prefix: string;
   /** Replicas of the bucket when this node creates it. */
   readonly replicas: number;
-  /**
-   * How long a claim waits for JetStream, ms (clusterAckTimeoutMs): one attempt, and all of them
-   * together while JetStream cannot answer.
-   */
+  /** How long a JetStream request may take, ms (clusterAckTimeoutMs). */
   readonly timeoutMs: number;
+  /** How long a claim keeps asking while JetStream cannot answer, ms (NONCE_WAIT_MS; at most timeoutMs). */
+  readonly waitMs?: number;
   readonly logger?: Logger;
 }
 
@@ -67,10 +73,14 @@ export class JetStreamNonceLedger implements NonceLedger {
   /** Since when JetStream has not answered (null: it answers), and the claims of that outage. */
   private outage: { since: number; answeredLate: number; unavailable: number } | null = null;
 
-  constructor(private readonly options: NonceLedgerOptions) {}
+  private readonly waitMs: number;
+
+  constructor(private readonly options: NonceLedgerOptions) {
+    this.waitMs = Math.min(options.waitMs ?? NONCE_WAIT_MS, options.timeoutMs);
+  }
 
   async claim(id: string, ttlMs: number): Promise<boolean> {
-    const deadline = Date.now() + this.options.timeoutMs;
+    const deadline = Date.now() + this.waitMs;
     const mine = randomBytes(12);
     let pause = FIRST_PAUSE_MS;
     let failed = false;
@@ -129,7 +139,7 @@ export class JetStreamNonceLedger implements NonceLedger {
     if (this.outage !== null) return;
     this.outage = { since: Date.now(), answeredLate: 0, unavailable: 0 };
     this.options.logger?.warn(
-      { err: err instanceof Unavailable ? 'no answer in time' : err.message, waitMs: this.options.timeoutMs },
+      { err: err instanceof Unavailable ? 'no answer in time' : err.message, waitMs: this.waitMs },
       'JetStream cannot check signature nonces now: signed API requests wait for it, and are refused with 503 ServiceUnavailable if it does not answer in time',
     );
   }

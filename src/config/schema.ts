@@ -321,7 +321,7 @@ const ROWS = [
   { key: 'clusterHeartbeatMs', group: 'cluster', type: 'integer', arg: 'MS', min: 100, max: 60_000, default: 2000,
     description: 'How often a node renews its presence in the cluster, ms; a node silent for three of these is considered gone, and after four its durable logs (rule outboxes, dead letters, built-in queues) are taken over by a live node.' },
   { key: 'clusterAckTimeoutMs', group: 'cluster', type: 'integer', arg: 'MS', min: 100, max: 600_000, default: 5000,
-    description: 'How long the other nodes have to accept a QoS 1/2 message before its publisher\'s PUBACK/PUBREC is refused (MQTT 5: 0x80; 3.1.1: the connection is closed and the client sends again), ms. Also how long a signed API request waits for JetStream to check its nonce (during a leader election) before it answers 503.' },
+    description: 'How long the other nodes have to accept a QoS 1/2 message before its publisher\'s PUBACK/PUBREC is refused (MQTT 5: 0x80; 3.1.1: the connection is closed and the client sends again), ms.' },
   { key: 'clusterReplicas', group: 'cluster', type: 'integer', arg: 'N', min: 1, max: 5, default: 1,
     description: 'JetStream replicas of the state the cluster keeps in NATS (node presence, and with clusterStore jetstream sessions, queues, retained messages, metadata): 1 for a single NATS server, 3 for a cluster of three. Set when a bucket or stream is first created.' },
   { key: 'clusterStore', group: 'cluster', type: 'enum', values: ['jetstream', 'local'], arg: 'STORE', default: 'jetstream',

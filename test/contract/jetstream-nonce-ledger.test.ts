@@ -1,7 +1,7 @@
 /**
  * The cluster's nonce ledger (src/cluster/nonce-ledger.ts) against a real nats-server -js: a nonce
  * is claimed once across nodes; while JetStream cannot answer a claim waits for it up to its
- * timeout and then rejects (the API answers 503), counted in its stats.
+ * wait (at most its timeout) and then rejects (the API answers 503), counted in its stats.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -20,7 +20,8 @@ async function natsConnection(t: Teardown, url: string): Promise<NatsConnection>
 
 test('nonce ledger - a nonce is claimed once across nodes; JetStream away: a claim waits for it, or rejects once its time is up', async (t) => {
   const nats = await startNats(t);
-  const a = new JetStreamNonceLedger({ connection: await natsConnection(t, nats.url), prefix: 'nl', replicas: 1, timeoutMs: 5000 });
+  // A restart of the server takes longer than the 2 s a claim waits by default.
+  const a = new JetStreamNonceLedger({ connection: await natsConnection(t, nats.url), prefix: 'nl', replicas: 1, timeoutMs: 5000, waitMs: 5000 });
   const b = new JetStreamNonceLedger({ connection: await natsConnection(t, nats.url), prefix: 'nl', replicas: 1, timeoutMs: 5000 });
   const [first, second] = await Promise.all([a.claim('n1', TTL), b.claim('n1', TTL)]);
   assert.deepEqual([first, second].sort(), [false, true], 'one of two nodes given the same nonce at once accepts it');

@@ -26,6 +26,8 @@ export class RestAuthError extends Error {
     message: string,
     /** The catalogue's (401: who are you?) unless the caller is known and refused anyway (403) or only over a limit (429). */
     readonly status: number = httpStatus(code),
+    /** Retry-After of the answer, seconds: the request was not executed and may be sent again (signed anew). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
@@ -64,8 +66,9 @@ export async function authenticate(request: FastifyRequest, management: Manageme
   try {
     used = await nonces.claim(parsed.accessKeyId, nonce, now);
   } catch (err) {
-    // Cluster mode and JetStream cannot say whether another node saw it: refused, never accepted unchecked.
-    throw new RestAuthError('ServiceUnavailable', (err as Error).message);
+    // Cluster mode and JetStream cannot say whether another node saw it (a leader election): refused,
+    // never accepted unchecked; nothing was executed, so the client may send it again.
+    throw new RestAuthError('ServiceUnavailable', (err as Error).message, httpStatus('ServiceUnavailable'), 1);
   }
   if (used === 'used') throw new RestAuthError('NonceUsed', 'X-Ferry-Nonce was used already');
   if (used === 'too-long') throw new RestAuthError('InvalidNonce', `X-Ferry-Nonce is longer than ${MAX_NONCE_LENGTH} characters`);

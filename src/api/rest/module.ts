@@ -124,6 +124,7 @@ export function restModule(options: RestOptions): HttpModule {
       app.setErrorHandler(async (error: Error & { statusCode?: number; validation?: unknown; validationContext?: string; code?: string }, request, reply) => {
         const requestId = randomUUID();
         if (error instanceof RestAuthError) {
+          if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
           return reply.code(error.status).send({ error: { code: error.code, message: error.message }, requestId });
         }
         if (error.validation !== undefined) {

@@ -28,6 +28,8 @@ export class ApiError extends Error {
 }
 
 export const BOOTSTRAP_FILE = 'bootstrap-access-key.json';
+/** How long a request answered 503 with Retry-After is sent again, ms (a JetStream leader election takes a few seconds). */
+const RETRY_FOR_MS = 20_000;
 
 export function resolveCredentials(args: Args, env: NodeJS.ProcessEnv): Credentials | null {
   const token = args.get('token') ?? env['FERRY_TOKEN'];
@@ -67,15 +69,16 @@ export class FerryClient {
     }
     const url = new URL(`/api/v1${path}`, this.endpoint);
     const text = body === undefined ? '' : JSON.stringify(body);
-    const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
-    if (this.credentials.kind === 'bearer') headers['authorization'] = `Bearer ${this.credentials.token}`;
-    else Object.assign(headers, signedHeaders({ method, path: url.pathname, query: url.search.slice(1), body: text }, this.credentials));
+    // A 503 with Retry-After was not executed (a cluster node waiting for a JetStream leader
+    // election to check the signature's nonce): sent again, signed anew, for a bounded time.
+    const giveUpAt = Date.now() + RETRY_FOR_MS;
     let res: Response;
-    try {
-      res = await fetch(url, { method, headers, ...(body === undefined ? {} : { body: text }) });
-    } catch (err) {
-      const reason = (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message;
-      throw new ApiError(0, 'Unreachable', `cannot reach Ferry at ${this.endpoint}: ${reason} (is it running? give --endpoint, or --data-dir of the running Ferry)`);
+    for (;;) {
+      res = await this.send(this.credentials, method, url, text, body !== undefined);
+      const retryAfter = Number(res.headers.get('retry-after') ?? NaN);
+      if (res.status !== 503 || !Number.isFinite(retryAfter) || Date.now() >= giveUpAt) break;
+      await res.body?.cancel();
+      await new Promise((resolve) => setTimeout(resolve, Math.min(Math.max(retryAfter * 1000, 100), 2000)));
     }
     if (res.status === 204) return null;
     const raw = await res.text();
@@ -90,6 +93,18 @@ export class FerryClient {
       throw new ApiError(res.status, error?.code ?? `HTTP${res.status}`, error?.message ?? `HTTP ${res.status}`, error?.field);
     }
     return json;
+  }
+
+  private async send(credentials: Credentials, method: string, url: URL, text: string, hasBody: boolean): Promise<Response> {
+    const headers: Record<string, string> = hasBody ? { 'content-type': 'application/json' } : {};
+    if (credentials.kind === 'bearer') headers['authorization'] = `Bearer ${credentials.token}`;
+    else Object.assign(headers, signedHeaders({ method, path: url.pathname, query: url.search.slice(1), body: text }, credentials));
+    try {
+      return await fetch(url, { method, headers, ...(hasBody ? { body: text } : {}) });
+    } catch (err) {
+      const reason = (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message;
+      throw new ApiError(0, 'Unreachable', `cannot reach Ferry at ${this.endpoint}: ${reason} (is it running? give --endpoint, or --data-dir of the running Ferry)`);
+    }
   }
 }
 

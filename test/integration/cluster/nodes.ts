@@ -68,19 +68,10 @@ export async function clusterStatusTable(node: Node, credentials = node.dataDir)
 
 /** `ferry cluster status --json` of a node; `credentials`: a data directory with the bootstrap AccessKey. */
 export async function clusterStatus(node: Node, credentials = node.dataDir): Promise<ClusterStatus> {
-  // A signed request's nonce is checked in JetStream: the node waits through a leader election
-  // after a NATS server is killed for up to clusterAckTimeoutMs, then answers 503
-  // ServiceUnavailable (docs/cluster.md; nonces.test.ts); ask again then.
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    try {
-      const { stdout } = await exec(process.execPath, [CLI_PATH, 'cluster', 'status', '--json', '--endpoint', node.http, '--data-dir', credentials], { env: cleanEnv() });
-      return JSON.parse(stdout) as ClusterStatus;
-    } catch (err) {
-      if (Date.now() > deadline || !/ServiceUnavailable/.test(String((err as { stderr?: unknown }).stderr ?? err))) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
+  // While JetStream elects leaders (a NATS server killed) the node answers 503 with Retry-After,
+  // and the CLI asks again (docs/cluster.md, "API nonces and bearer tokens").
+  const { stdout } = await exec(process.execPath, [CLI_PATH, 'cluster', 'status', '--json', '--endpoint', node.http, '--data-dir', credentials], { env: cleanEnv() });
+  return JSON.parse(stdout) as ClusterStatus;
 }
 
 /** Publishes probes on `topic` from `pub` until `sub` got one: the subscription's interest has reached the other node. */
