@@ -24,6 +24,21 @@ import { MQ_ACTIONS } from './policy.js';
 import type { AuthMode, Principal } from './principal.js';
 import { parseTokenPassword, presentAs, TOKEN_CODE, type TokenClaims, type TokenService } from './tokens.js';
 
+/**
+ * One frozen anonymous principal per instance, shared by its connections: it holds nothing about
+ * the client, and an idle device should not pay for a copy (issue 15). Bounded by the instances.
+ */
+const anonymousPrincipals = new Map<string, Principal>();
+
+function anonymousPrincipal(instanceId: string): Principal {
+  let principal = anonymousPrincipals.get(instanceId);
+  if (principal === undefined) {
+    principal = Object.freeze({ mode: 'anonymous', instanceId });
+    anonymousPrincipals.set(instanceId, principal);
+  }
+  return principal;
+}
+
 export type ModeChoice = { readonly ok: true; readonly mode: AuthMode; readonly keyId: string; readonly named: string | undefined } | { readonly ok: false; readonly reason: string };
 
 /**
@@ -125,7 +140,7 @@ export class CredentialModes {
 
   private anonymous(instanceId: string): CredentialCheck {
     if (!this.anonymousAllowed(instanceId)) return refused('anonymous', 'anonymous access not allowed', RC.NotAuthorized);
-    return { ok: true, principal: { mode: 'anonymous', instanceId } };
+    return { ok: true, principal: anonymousPrincipal(instanceId) };
   }
 
   /** The instance's JWT / HTTP callback; when neither decides, `otherwise`. */
@@ -181,7 +196,7 @@ export class CredentialModes {
     const name = username!;
     if (!this.custom.hasUsername(instanceId, name, clientId)) {
       // Not an identity of this instance: an anonymous client that happens to send a username.
-      if (this.anonymousAllowed(instanceId)) return { ok: true, principal: { mode: 'anonymous', instanceId } };
+      if (this.anonymousAllowed(instanceId)) return { ok: true, principal: anonymousPrincipal(instanceId) };
       return failed('unknown-username', 'unknown username');
     }
     const identity = this.custom.authenticate(instanceId, name, clientId, password);

@@ -162,7 +162,7 @@ export class Broker implements ConnectionSink {
       stream.destroy();
       return;
     }
-    const connection = new Connection(stream, this, this.logger);
+    const connection = new Connection(stream, this);
     this.connections.add(connection);
     this.counters.connectionsAccepted++;
   }

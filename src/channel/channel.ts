@@ -29,6 +29,8 @@ import type { ConnectionErrorReason } from '../broker/counters.js';
 
 /** What a channel needs from its connection. */
 export interface ChannelOutput {
+  /** The client's address and the listener it came through. */
+  readonly peer: PeerInfo;
   /** True while the socket's output buffer is above the configured ceiling. */
   readonly congested: boolean;
   write(data: Buffer): void;
@@ -44,25 +46,20 @@ export interface ChannelOutput {
 
 export type ChannelState = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed';
 
-export class Channel implements SessionLink, ClientHandle {
-  state: ChannelState = 'awaiting-connect';
-  /** True while a CONNECT is being authenticated: further packets wait in the decoder. */
-  paused = false;
-  protocolVersion: ProtocolVersion = 4;
-  clientId = '';
-  username: string | undefined;
-  /** Instance (tenant) the client belongs to, decided by authentication. */
-  instanceId = '';
-  tenant: Tenant | null = null;
-  /** What the authenticator attached to this connection. */
-  principal: unknown = undefined;
-  session: Session | null = null;
-  /** Keepalive in seconds after any server cap; 0 = none. */
-  keepalive = 0;
+/**
+ * What few connections use, made on the first need (idle connections are counted in bytes, and a
+ * field on Channel costs every connection 8 bytes): the will, MQTT 5 client limits, topic
+ * aliases, the per-client child logger and rare flags.
+ */
+class ChannelExtras {
   will: Message | null = null;
   /** MQTT 5 Will Delay Interval, seconds. */
   willDelay = 0;
-  /** Client limits announced in its CONNECT (MQTT 5). */
+  /** The client sent DISCONNECT with a reason that discards the will [MQTT-3.1.2-10]. */
+  willDiscarded = false;
+  /** The client sent DISCONNECT (status events tell `disconnect` from a dropped connection). */
+  disconnectReceived = false;
+  /** Client limits announced in its CONNECT (MQTT 5); 0 = none. */
   clientMaxPacketSize = 0;
   clientTopicAliasMax = 0;
   requestProblemInfo = true;
@@ -72,39 +69,142 @@ export class Channel implements SessionLink, ClientHandle {
   /** Memory the aliases pin (2 bytes per topic character), each direction, against maxTopicAliasBytes. */
   inboundAliasBytes = 0;
   outboundAliasBytes = 0;
-  /** Acknowledgements waiting for the store commit that makes them true, in order. */
-  /** Acks waiting for their commit, and steps to run once the acks before them went out. */
-  private ackQueue: Array<Packet | (() => void)> | null = null; // made on first use: idle clients never ack
-  private ackQueued = 0;
-  private ackFlushed = 0;
-  private ackWait: Promise<void> | null = null;
+  /** An unexpected error was reported for this connection (logged and counted once). */
+  faulted = false;
+  /** The per-client child logger, made on first use. */
+  childLog: Logger | null = null;
+  childLogFor = '';
+}
+
+/**
+ * Acknowledgements waiting for the store commit that makes them true, in order, and steps to run
+ * once the acks before them went out. Made on the first ack that has to wait: idle clients never ack.
+ */
+class AckQueue {
+  readonly entries: Array<Packet | (() => void)> = [];
+  queued = 0;
+  flushed = 0;
+  wait: Promise<void> | null = null;
   /** PUBACKs waiting for their commit: the client counts them against our Receive Maximum. */
   pendingPubacks = 0;
-  /** The client sent DISCONNECT with a reason that discards the will [MQTT-3.1.2-10]. */
-  willDiscarded = false;
-  /** The client sent DISCONNECT (status events tell `disconnect` from a dropped connection). */
-  disconnectReceived = false;
+}
+
+const NO_EXTRAS: Readonly<ChannelExtras> = Object.freeze(new ChannelExtras());
+
+export class Channel implements SessionLink, ClientHandle {
+  state: ChannelState = 'awaiting-connect';
+  /** True while a CONNECT is being authenticated: further packets wait in the decoder. */
+  paused = false;
+  protocolVersion: ProtocolVersion = 4;
+  clientId = '';
+  username: string | undefined = undefined;
+  /** Instance (tenant) the client belongs to, decided by authentication. */
+  instanceId = '';
+  tenant: Tenant | null = null;
+  /** What the authenticator attached to this connection. */
+  principal: unknown = undefined;
+  session: Session | null = null;
+  /** Keepalive in seconds after any server cap; 0 = none. */
+  keepalive = 0;
   /** This connection's number in traces (its ChannelId), set by the tracer; 0 = not traced. */
   traceChannel = 0;
-  /** An unexpected error was reported for this connection (logged and counted once). */
-  private faulted = false;
-  /** The per-client child logger, made on first use: idle connections never pay for one. */
-  private childLog: Logger | null = null;
-  private childLogFor = '';
+  /** Rarely set state (ChannelExtras); null until something needs it. */
+  private x: ChannelExtras | null = null;
+  private acks: AckQueue | null = null;
 
   constructor(
     readonly out: ChannelOutput,
     readonly broker: Broker,
-    readonly peer: PeerInfo,
-    private readonly logger: Logger,
   ) {}
 
+  /** Who is connected (the transport's view); the connection keeps it. */
+  get peer(): PeerInfo {
+    return this.out.peer;
+  }
+
+  private get logger(): Logger {
+    return this.broker.logger;
+  }
+
+  /** The rare state, read-only view: shared defaults while none was made. */
+  private get extras(): Readonly<ChannelExtras> {
+    return this.x ?? NO_EXTRAS;
+  }
+
+  private get own(): ChannelExtras {
+    return (this.x ??= new ChannelExtras());
+  }
+
+  get will(): Message | null {
+    return this.extras.will;
+  }
+  set will(will: Message | null) {
+    if (will !== null || this.x !== null) this.own.will = will;
+  }
+  get willDelay(): number {
+    return this.extras.willDelay;
+  }
+  set willDelay(seconds: number) {
+    if (seconds !== 0 || this.x !== null) this.own.willDelay = seconds;
+  }
+  get willDiscarded(): boolean {
+    return this.extras.willDiscarded;
+  }
+  set willDiscarded(discarded: boolean) {
+    if (discarded || this.x !== null) this.own.willDiscarded = discarded;
+  }
+  get disconnectReceived(): boolean {
+    return this.extras.disconnectReceived;
+  }
+  set disconnectReceived(received: boolean) {
+    if (received || this.x !== null) this.own.disconnectReceived = received;
+  }
+  /** Client limits announced in its CONNECT (MQTT 5); 0 = none. */
+  get clientMaxPacketSize(): number {
+    return this.extras.clientMaxPacketSize;
+  }
+  set clientMaxPacketSize(bytes: number) {
+    if (bytes !== 0 || this.x !== null) this.own.clientMaxPacketSize = bytes;
+  }
+  get clientTopicAliasMax(): number {
+    return this.extras.clientTopicAliasMax;
+  }
+  set clientTopicAliasMax(max: number) {
+    if (max !== 0 || this.x !== null) this.own.clientTopicAliasMax = max;
+  }
+  get requestProblemInfo(): boolean {
+    return this.extras.requestProblemInfo;
+  }
+  set requestProblemInfo(on: boolean) {
+    if (!on || this.x !== null) this.own.requestProblemInfo = on;
+  }
+  /** Topic aliases client → server (handlers/publish.ts); made with the first alias. */
+  get inboundAliases(): Map<number, string> | null {
+    return this.extras.inboundAliases;
+  }
+  set inboundAliases(aliases: Map<number, string> | null) {
+    if (aliases !== null || this.x !== null) this.own.inboundAliases = aliases;
+  }
+  get inboundAliasBytes(): number {
+    return this.extras.inboundAliasBytes;
+  }
+  set inboundAliasBytes(bytes: number) {
+    if (bytes !== 0 || this.x !== null) this.own.inboundAliasBytes = bytes;
+  }
+  /** PUBACKs waiting for their commit: the client counts them against our Receive Maximum. */
+  get pendingPubacks(): number {
+    return this.acks?.pendingPubacks ?? 0;
+  }
+
+  /** The per-client child logger, made on first use: idle connections never pay for one. */
   get log(): Logger {
-    if (this.childLog === null || this.childLogFor !== this.clientId) {
-      this.childLogFor = this.clientId;
-      this.childLog = this.clientId === '' ? this.logger : this.logger.child({ clientId: this.clientId, instanceId: this.instanceId });
+    if (this.clientId === '') return this.logger;
+    const x = this.own;
+    if (x.childLog === null || x.childLogFor !== this.clientId) {
+      x.childLogFor = this.clientId;
+      x.childLog = this.logger.child({ clientId: this.clientId, instanceId: this.instanceId });
     }
-    return this.childLog;
+    return x.childLog;
   }
 
   /**
@@ -222,8 +322,8 @@ export class Channel implements SessionLink, ClientHandle {
    * Called by the connection for throws out of packet handling and by async continuations.
    */
   internalError(error: unknown, reason: ConnectionErrorReason, packetType?: string): void {
-    if (!this.faulted) {
-      this.faulted = true;
+    if (!this.extras.faulted) {
+      this.own.faulted = true;
       this.broker.counters.connectionErrors[reason]++;
       this.log.error(
         { err: error, clientId: this.clientId || undefined, packetType, reason, state: this.state, remote: this.peer.remoteAddress },
@@ -265,30 +365,32 @@ export class Channel implements SessionLink, ClientHandle {
 
   /** Runs `step` once every ack queued before it went out (at once when none waits). */
   afterAcks(step: () => void): void {
-    if (this.ackWait === null) step();
+    if (this.acks === null || this.acks.wait === null) step();
     else this.afterCommit(step);
   }
 
   private afterCommit(entry: Packet | (() => void)): void {
     let wait = this.broker.persistence?.whenDurable() ?? null;
     const held = this.broker.takeAckHold();
+    const waiting = this.acks?.wait ?? null;
     if (held !== null) {
       // Other nodes must accept the message too (src/cluster). Their answer may come before an
       // earlier ack's commit: this ack also waits for the acks queued before it, so order holds.
-      wait = Promise.all([wait, held, this.ackWait]).then(() => undefined);
+      wait = Promise.all([wait, held, waiting]).then(() => undefined);
     }
     if (wait === null) {
-      if (this.ackWait === null) {
+      if (waiting === null) {
         if (typeof entry === 'function') entry();
         else this.out.writePacket(entry);
         return;
       }
-      wait = this.ackWait;
+      wait = waiting;
     }
-    (this.ackQueue ??= []).push(entry);
-    if (typeof entry !== 'function' && entry.type === 'puback') this.pendingPubacks++;
-    const target = ++this.ackQueued;
-    this.ackWait = wait;
+    const acks = (this.acks ??= new AckQueue());
+    acks.entries.push(entry);
+    if (typeof entry !== 'function' && entry.type === 'puback') acks.pendingPubacks++;
+    const target = ++acks.queued;
+    acks.wait = wait;
     // Both callbacks catch their own errors (no third promise per ack on this path).
     wait.then(
       () => this.flushAcksSafely(target, false, entry),
@@ -306,21 +408,22 @@ export class Channel implements SessionLink, ClientHandle {
   }
 
   private flushAcks(upTo: number, refused: boolean): void {
-    const queue = this.ackQueue;
-    if (queue === null) return;
-    while (this.ackFlushed < upTo && this.state !== 'closed') {
+    const acks = this.acks;
+    if (acks === null) return;
+    const queue = acks.entries;
+    while (acks.flushed < upTo && this.state !== 'closed') {
       const entry = queue.shift();
       if (entry === undefined) break;
-      this.ackFlushed++;
+      acks.flushed++;
       if (typeof entry === 'function') {
         if (!refused) entry();
         continue;
       }
-      if (entry.type === 'puback') this.pendingPubacks--;
+      if (entry.type === 'puback') acks.pendingPubacks--;
       if (!refused) this.out.writePacket(entry);
       else if (!this.refuseAck(entry)) return;
     }
-    if (queue.length === 0) this.ackWait = null;
+    if (queue.length === 0) acks.wait = null;
   }
 
   /**
@@ -397,19 +500,20 @@ export class Channel implements SessionLink, ClientHandle {
   sendPublish(delivery: Delivery, packetId: number, dup: boolean): boolean {
     if (delivery.qos === 0 && this.out.congested) return false;
     const message = delivery.message;
+    const x = this.x;
     let alias = 0;
     let aliasOnly = false;
-    if (this.clientTopicAliasMax > 0) {
-      const aliases = (this.outboundAliases ??= new Map());
+    if (x !== null && x.clientTopicAliasMax > 0) {
+      const aliases = (x.outboundAliases ??= new Map());
       const known = aliases.get(message.topic);
       if (known !== undefined) {
         alias = known;
         aliasOnly = true;
-      } else if (aliases.size < this.clientTopicAliasMax && this.outboundAliasBytes + message.topic.length * 2 <= this.broker.options.maxTopicAliasBytes) {
+      } else if (aliases.size < x.clientTopicAliasMax && x.outboundAliasBytes + message.topic.length * 2 <= this.broker.options.maxTopicAliasBytes) {
         // Past the byte budget a topic goes out in full: an alias would pin its string.
         alias = aliases.size + 1;
         aliases.set(message.topic, alias);
-        this.outboundAliasBytes += message.topic.length * 2;
+        x.outboundAliasBytes += message.topic.length * 2;
       }
     }
     const data = message.encodeFor(
@@ -424,10 +528,10 @@ export class Channel implements SessionLink, ClientHandle {
       message.expiresAt === 0 ? 0 : Date.now(),
     );
     // [MQTT-3.1.2-25] never send a packet larger than the client's Maximum Packet Size.
-    if (this.clientMaxPacketSize > 0 && data.length > this.clientMaxPacketSize) {
+    if (x !== null && x.clientMaxPacketSize > 0 && data.length > x.clientMaxPacketSize) {
       if (alias !== 0 && !aliasOnly) {
-        this.outboundAliases!.delete(message.topic);
-        this.outboundAliasBytes -= message.topic.length * 2;
+        x.outboundAliases!.delete(message.topic);
+        x.outboundAliasBytes -= message.topic.length * 2;
       }
       return false;
     }

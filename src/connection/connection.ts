@@ -9,13 +9,15 @@
  * holding 250 PUBLISHes then costs each subscriber one socket write (one syscall, one stream
  * request) instead of 250. The flush runs before the turn ends (nextTick), so nothing waits for
  * I/O or timers, and per-connection order is unchanged.
+ *
+ * A Connection *is* its decoder (it extends Decoder) rather than holding one: one object per
+ * connection instead of two, because idle connections are counted in bytes (issue 15).
  */
-import type { Logger } from 'pino';
 import { DecodeError, Decoder } from '../protocol/decoder.js';
 import { encode } from '../protocol/encoder.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import type { Packet } from '../protocol/packets.js';
-import type { ByteStream, StreamHandler } from '../transport/types.js';
+import type { ByteStream, PeerInfo, StreamHandler } from '../transport/types.js';
 import { Channel, type ChannelOutput } from '../channel/channel.js';
 import type { Broker } from '../broker/broker.js';
 
@@ -46,19 +48,18 @@ function concat(head: Buffer, more: readonly Buffer[], from: number, to: number,
   return buf;
 }
 
-export class Connection implements ChannelOutput, StreamHandler {
+export class Connection extends Decoder implements ChannelOutput, StreamHandler {
   readonly channel: Channel;
-  private readonly decoder: Decoder;
-  /** Last time any byte arrived, ms (for keepalive). */
+  /**
+   * Until CONNECT arrives: when the socket was accepted, ms (the connect timeout runs from there,
+   * bytes do not extend it). From CONNECT on: the last time any byte arrived (keepalive). One
+   * field for both: every time field of a connection costs 24 bytes (a slot and a heap number).
+   */
   lastReadAt = Date.now();
-  /** When the socket was accepted, ms: the connect timeout runs from here, bytes do not extend it. */
-  readonly acceptedAt = this.lastReadAt;
-  /** When the output buffer went above its ceiling, ms; 0 while below it. */
-  congestedSince = 0;
+  /** While open: when the output went above its ceiling (0 while below it); once closed: when. */
+  private mark = 0;
   /** Set once we decided to close (our side); writes stop. */
   closed = false;
-  /** When `closed` was set, ms, so the sweep can destroy sockets whose peer never closes. */
-  closedAt = 0;
   /** Set once the underlying stream has closed. */
   private gone = false;
   /** Output queued in this turn: the first buffer, then (only if there are more) the rest. */
@@ -68,18 +69,37 @@ export class Connection implements ChannelOutput, StreamHandler {
 
   constructor(
     readonly stream: ByteStream,
-    private readonly broker: Broker,
-    logger: Logger,
+    broker: Broker,
   ) {
     // Until CONNECT has arrived, a socket nobody has authenticated may only make us buffer
     // maxConnectPacketSize bytes; the full maxPacketSize applies from the next packet on.
-    this.decoder = new Decoder({ maxPacketSize: Math.min(broker.options.maxConnectPacketSize, broker.options.maxPacketSize) });
-    this.channel = new Channel(this, broker, stream.peer, logger);
+    super({ maxPacketSize: Math.min(broker.options.maxConnectPacketSize, broker.options.maxPacketSize) });
+    this.channel = new Channel(this, broker);
     stream.attach(this);
   }
 
-  get protocolVersion(): 3 | 4 | 5 {
-    return this.decoder.protocolVersion ?? 4;
+  /** When the socket was accepted, ms; meaningful until CONNECT arrived (the connect timeout). */
+  get acceptedAt(): number {
+    return this.lastReadAt;
+  }
+
+  /** When the output buffer went above its ceiling, ms; 0 while below it (and once closed). */
+  get congestedSince(): number {
+    return this.closed ? 0 : this.mark;
+  }
+
+  /** When `closed` was set by close(), ms, so the sweep can destroy sockets whose peer never closes. */
+  get closedAt(): number {
+    return this.closed ? this.mark : 0;
+  }
+
+  get peer(): PeerInfo {
+    return this.stream.peer;
+  }
+
+  /** The channel's broker (not a field of its own: one less slot per connection). */
+  private get broker(): Broker {
+    return this.channel.broker;
   }
 
   // StreamHandler (called by the transport only)
@@ -90,16 +110,19 @@ export class Connection implements ChannelOutput, StreamHandler {
    * (Channel.internalError), never an exception up the socket callback, which would end the process.
    */
   onData(chunk: Buffer): void {
-    this.lastReadAt = Date.now();
+    if (this.channel.state !== 'awaiting-connect') this.lastReadAt = Date.now();
     let packet: Packet | null = null;
     try {
-      this.decoder.push(chunk);
+      this.push(chunk);
       for (;;) {
         if (this.closed || this.channel.paused) return;
         packet = null;
-        packet = this.decoder.next();
+        packet = this.next();
         if (packet === null) return;
-        if (packet.type === 'connect') this.decoder.maxPacketSize = this.broker.options.maxPacketSize;
+        if (packet.type === 'connect') {
+          this.maxPacketSize = this.broker.options.maxPacketSize;
+          this.lastReadAt = Date.now(); // from here on: keepalive
+        }
         this.channel.handle(packet);
       }
     } catch (error) {
@@ -124,7 +147,7 @@ export class Connection implements ChannelOutput, StreamHandler {
   }
 
   onDrain(): void {
-    this.congestedSince = 0;
+    if (!this.closed) this.mark = 0;
     try {
       this.channel.onDrain();
     } catch (err) {
@@ -197,29 +220,30 @@ export class Connection implements ChannelOutput, StreamHandler {
         if (b !== null) sum += b.length;
       }
     }
-    if (!ok && this.congestedSince === 0 && this.congested) this.congestedSince = Date.now();
+    if (!ok && !this.closed && this.mark === 0 && this.congested) this.mark = Date.now();
   }
 
   writePacket(packet: Packet): void {
-    this.write(encode(packet, this.protocolVersion));
+    this.write(encode(packet, this.protocolVersion ?? 4));
   }
 
   setProtocolVersion(version: 3 | 4 | 5): void {
-    this.decoder.protocolVersion = version;
+    this.protocolVersion = version;
   }
 
   limitPacketSize(bytes: number): void {
-    this.decoder.maxPacketSize = Math.min(this.decoder.maxPacketSize, bytes);
+    this.maxPacketSize = Math.min(this.maxPacketSize, bytes);
   }
 
   close(): void {
     if (this.closed) return;
     // A client stuck above the output ceiling will not take the rest: flushing first would keep
     // its socket and buffer until the sweep's close grace runs out.
-    if (this.congestedSince === 0) this.flush();
+    const congested = this.mark !== 0;
+    if (!congested) this.flush();
     this.closed = true;
-    this.closedAt = Date.now();
-    if (this.congestedSince !== 0) this.stream.destroy();
+    this.mark = Date.now();
+    if (congested) this.stream.destroy();
     else this.stream.end();
   }
 

@@ -70,7 +70,7 @@ export class Clients {
             ...(handle.keepalive === undefined ? {} : { keepalive: handle.keepalive }),
           }),
       subscriptions: session?.subscriptions.size ?? 0,
-      queued: session?.queue.length ?? 0,
+      queued: session?.queued ?? 0,
       inflight: session?.inflight.size ?? 0,
       droppedMessages: session?.droppedMessages ?? 0,
       sessionExpiryInterval: session?.expiryInterval ?? 0,

@@ -239,7 +239,7 @@ export class FerryMetrics {
     perInstance('ferry_instance_bytes_sent_total', 'PUBLISH bytes written to subscribers per instance.', (t) => t.bytesOut, 'counter');
     perInstance('ferry_instance_queued_messages', 'Messages waiting in session queues in memory per instance (journaled offline sessions keep theirs in the store).', (t) => {
       let n = 0;
-      for (const s of t.sessions.values()) n += s.queue.length;
+      for (const s of t.sessions.values()) n += s.queued;
       return n;
     }, 'gauge');
     perInstance('ferry_instance_inflight_messages', 'QoS 1/2 deliveries sent and not yet acknowledged per instance.', (t) => {

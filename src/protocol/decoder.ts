@@ -77,6 +77,12 @@ const EMPTY = Buffer.alloc(0);
  * connection (plus the read chunk it would keep referencing) is memory an idle client pays for.
  */
 const sharedReader = new Reader();
+/**
+ * The chunk queue of every decoder that holds no chunk: never written (push() makes a new array
+ * first, because tail === length (0) there). An idle connection keeps no array of its own.
+ */
+const NO_CHUNKS: Buffer[] = [EMPTY];
+NO_CHUNKS.pop(); // an empty array of the same elements kind as the real ones (one shape at the hot accesses)
 /** First assembly buffer size for a packet still arriving; grows by doubling. */
 const ASM_INITIAL = 16 * 1024;
 
@@ -333,10 +339,9 @@ export class Decoder {
   maxPacketSize: number;
 
   // Queue of pushed chunks not yet consumed: chunks[head..tail) with chunks[head] read from
-  // `offset`. Slots are reused rather than the array shrunk, so steady state allocates nothing.
-  // It starts with room for exactly one chunk, which is all an idle connection ever needs; it
-  // grows (once) only when chunks queue up behind an incomplete packet.
-  private chunks: Buffer[] = [EMPTY];
+  // `offset`. The shared NO_CHUNKS while empty: a chunk that is decoded whole in the turn it
+  // arrived costs one small array; chunks queued behind an incomplete packet reuse their slots.
+  private chunks: Buffer[] = NO_CHUNKS;
   private head = 0;
   private tail = 0;
   private offset = 0;
@@ -378,7 +383,8 @@ export class Decoder {
       if (n === chunk.length) return;
       chunk = chunk.subarray(n);
     }
-    if (this.tail === this.chunks.length) this.chunks.push(chunk);
+    if (this.chunks === NO_CHUNKS) this.chunks = [chunk];
+    else if (this.tail === this.chunks.length) this.chunks.push(chunk);
     else this.chunks[this.tail] = chunk;
     this.tail++;
     this.queued += chunk.length;
@@ -399,7 +405,7 @@ export class Decoder {
 
   private fail(err: DecodeError): void {
     this.error = err;
-    this.chunks = [EMPTY];
+    this.chunks = NO_CHUNKS;
     this.head = 0;
     this.tail = 0;
     this.offset = 0;
@@ -521,6 +527,8 @@ export class Decoder {
     this.head++;
     this.offset = 0;
     if (this.head === this.tail) {
+      // Nothing queued: let go of the array (an idle connection holds none between reads).
+      this.chunks = NO_CHUNKS;
       this.head = 0;
       this.tail = 0;
     } else if (this.head >= 64 && this.head * 2 >= this.tail) {

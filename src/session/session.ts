@@ -20,6 +20,8 @@ import type { DropReason } from '../store/types.js';
 // Shared stand-ins for collections not made yet; typed read-only so nothing can add to them.
 const EMPTY_MAP: ReadonlyMap<never, never> = new Map<never, never>();
 const EMPTY_SET: ReadonlySet<never> = new Set<never>();
+/** Read side of a queue not made yet: capacity 0, so push() would only ever drop; never pushed to. */
+const EMPTY_QUEUE = new BoundedQueue<never>(0);
 
 /** Queue entries a journaled session reads from the store at once; the rest stay stored. */
 const MEMORY_WINDOW = 512;
@@ -103,45 +105,143 @@ export interface SessionCounters {
   queueDrop(session: Session, reason: 'queue-full' | 'expired', cause: DropReason | null, traceId: number): void;
 }
 
+/**
+ * The part of a session that an idle client never uses, made on the first need: subscriptions,
+ * the in-flight window, the queue, inbound QoS 2 ids, the packet-id allocator, paging state, the
+ * expiry timer and the drop count. Idle connections are counted in bytes (issue 15): a field on
+ * Session costs every connected client 8 bytes, an object 24 more.
+ */
+class SessionState {
+  subs: Map<string, SubscriptionOptions> | null = null;
+  window: Map<number, OutboundEntry> | null = null;
+  qos2In: Set<number> | null = null;
+  queue: BoundedQueue<Delivery> | null = null;
+  ids: PacketIdAllocator | null = null;
+  droppedMessages = 0;
+  hasStored = false;
+  pageCursor = 0;
+  paging = false;
+  enqueuedWhilePaging = false;
+  expiryTimer: NodeJS.Timeout | null = null;
+}
+
+const NO_STATE: Readonly<SessionState> = Object.freeze(new SessionState());
+
 export class Session {
   link: SessionLink | null = null;
-  // The collections below are made on first use: an idle client that never subscribes nor gets
-  // a QoS 1/2 message carries none of them (idle connections are counted in bytes).
-  private subs: Map<string, SubscriptionOptions> | null = null;
-  private window_: Map<number, OutboundEntry> | null = null;
-  private qos2In: Set<number> | null = null;
-  readonly queue: BoundedQueue<Delivery>;
-
-  /** Queued QoS 1/2 messages dropped (caps or expiry) since the session was made or restored. */
-  droppedMessages = 0;
   /** Session Expiry Interval in seconds (0xFFFFFFFF = never, capped by the broker). */
   expiryInterval = 0;
   /** Size of the outbound window: min(server max inflight, client Receive Maximum). */
   window: number;
   /** Persistence hook; set for sessions that outlive their connection when a store is used. */
   journal: SessionJournal | null = null;
-  /** Journaled sessions: queue entries may exist in the store beyond what is in memory. */
-  hasStored = false;
-  /** Highest queue seq brought into memory; the next page is read after it. */
-  private pageCursor = 0;
-  private paging = false;
-  private enqueuedWhilePaging = false;
-  /** Timer for expiry while disconnected; owned by the broker. */
-  expiryTimer: NodeJS.Timeout | null = null;
   /** Scratch fields used by the router to merge overlapping matches without allocating. */
   matchStamp = 0;
   matchSlot = 0;
-  private ids: PacketIdAllocator | null = null;
+  /** Everything else (SessionState); null until something needs it. */
+  private x: SessionState | null = null;
+
+  // Accessors of SessionState: reads see shared defaults while it is not made; writes of a
+  // default value do not make it.
+  private get state(): Readonly<SessionState> {
+    return this.x ?? NO_STATE;
+  }
+  private get own(): SessionState {
+    return (this.x ??= new SessionState());
+  }
+  private get subs(): Map<string, SubscriptionOptions> | null {
+    return this.state.subs;
+  }
+  private set subs(subs: Map<string, SubscriptionOptions> | null) {
+    if (subs !== null || this.x !== null) this.own.subs = subs;
+  }
+  private get window_(): Map<number, OutboundEntry> | null {
+    return this.state.window;
+  }
+  private set window_(window: Map<number, OutboundEntry> | null) {
+    if (window !== null || this.x !== null) this.own.window = window;
+  }
+  private get qos2In(): Set<number> | null {
+    return this.state.qos2In;
+  }
+  private set qos2In(ids: Set<number> | null) {
+    if (ids !== null || this.x !== null) this.own.qos2In = ids;
+  }
+  private get queue_(): BoundedQueue<Delivery> | null {
+    return this.state.queue;
+  }
+  private set queue_(queue: BoundedQueue<Delivery> | null) {
+    if (queue !== null || this.x !== null) this.own.queue = queue;
+  }
+  private get ids(): PacketIdAllocator | null {
+    return this.state.ids;
+  }
+  private set ids(ids: PacketIdAllocator | null) {
+    if (ids !== null || this.x !== null) this.own.ids = ids;
+  }
+  private get pageCursor(): number {
+    return this.state.pageCursor;
+  }
+  private set pageCursor(seq: number) {
+    if (seq !== 0 || this.x !== null) this.own.pageCursor = seq;
+  }
+  private get paging(): boolean {
+    return this.state.paging;
+  }
+  private set paging(on: boolean) {
+    if (on || this.x !== null) this.own.paging = on;
+  }
+  private get enqueuedWhilePaging(): boolean {
+    return this.state.enqueuedWhilePaging;
+  }
+  private set enqueuedWhilePaging(on: boolean) {
+    if (on || this.x !== null) this.own.enqueuedWhilePaging = on;
+  }
+
+  /** Queued QoS 1/2 messages dropped (caps or expiry) since the session was made or restored. */
+  get droppedMessages(): number {
+    return this.state.droppedMessages;
+  }
+  set droppedMessages(n: number) {
+    if (n !== 0 || this.x !== null) this.own.droppedMessages = n;
+  }
+  /** Journaled sessions: queue entries may exist in the store beyond what is in memory. */
+  get hasStored(): boolean {
+    return this.state.hasStored;
+  }
+  set hasStored(on: boolean) {
+    if (on || this.x !== null) this.own.hasStored = on;
+  }
+  /** Timer for expiry while disconnected; owned by the broker. */
+  get expiryTimer(): NodeJS.Timeout | null {
+    return this.state.expiryTimer;
+  }
+  set expiryTimer(timer: NodeJS.Timeout | null) {
+    if (timer !== null || this.x !== null) this.own.expiryTimer = timer;
+  }
 
   constructor(
     readonly instanceId: string,
     readonly clientId: string,
     maxInflight: number,
-    maxQueued: number,
+    private readonly maxQueued: number,
     private readonly counters: SessionCounters,
   ) {
     this.window = maxInflight;
-    this.queue = new BoundedQueue(maxQueued);
+  }
+
+  /** Deliveries waiting behind the in-flight window; made on the first one (EMPTY_QUEUE till then). */
+  private get queue(): BoundedQueue<Delivery> {
+    return this.queue_ ?? EMPTY_QUEUE;
+  }
+
+  private get ownQueue(): BoundedQueue<Delivery> {
+    return (this.queue_ ??= new BoundedQueue(this.maxQueued));
+  }
+
+  /** Deliveries queued in memory behind the window. */
+  get queued(): number {
+    return this.queue_?.length ?? 0;
   }
 
   get online(): boolean {
@@ -203,7 +303,7 @@ export class Session {
   enqueue(delivery: Delivery): void {
     const journal = this.journal;
     if (journal === null) {
-      const lost = this.queue.push(delivery);
+      const lost = this.ownQueue.push(delivery);
       if (lost !== undefined) this.dropped('queue-full', 'session-cap', lost.message.traceId);
       return;
     }
@@ -213,7 +313,7 @@ export class Session {
       this.hasStored = true; // stays in the store until paged in, so order is kept
       return;
     }
-    this.queue.push(delivery);
+    this.ownQueue.push(delivery);
     this.pageCursor = delivery.seq ?? this.pageCursor;
   }
 
@@ -323,7 +423,7 @@ export class Session {
         taken.push(delivery);
       }
     }
-    for (const delivery of kept) this.queue.push(delivery);
+    for (const delivery of kept) this.ownQueue.push(delivery);
     return taken;
   }
 
@@ -360,7 +460,7 @@ export class Session {
       // Detached meanwhile, the page is stale (the next attach reads from the start again).
       if (this.link !== null && this.pageCursor === cursor) {
         for (const delivery of page) {
-          this.queue.push(delivery);
+          this.ownQueue.push(delivery);
           this.pageCursor = delivery.seq ?? this.pageCursor;
         }
         if (page.length < MEMORY_WINDOW && !this.enqueuedWhilePaging) this.hasStored = false;

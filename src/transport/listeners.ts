@@ -8,6 +8,7 @@
  */
 import type { AddressInfo, Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { socketClosed } from './socket-slots.js';
 import { createTcpServer, type AcceptGate } from './tcp.js';
 import { createTlsServer, type TlsMaterial } from './tls.js';
 import type { ConnectionSink, TransportKind } from './types.js';
@@ -49,7 +50,10 @@ class NetListener implements Listener, AcceptGate {
   accepting = true;
   port = 0;
   private readonly sockets = new Set<Socket>();
-  /** One shared 'close' handler per listener (`this` is the socket), not one closure per connection. */
+  /**
+   * The one 'close' listener of every socket of this listener (`this` is the socket), shared, not a
+   * closure per connection: untracks it and tells its stream (socket-slots.ts).
+   */
   private readonly untrack: (this: Socket) => void;
   private closed: Promise<void> | undefined;
   readonly server: Server;
@@ -62,6 +66,7 @@ class NetListener implements Listener, AcceptGate {
     const sockets = this.sockets;
     this.untrack = function (this: Socket) {
       sockets.delete(this);
+      socketClosed(this);
     };
     this.server = createServer(spec, sink, this, logger);
   }

@@ -3,31 +3,20 @@
  *
  * Per-connection cost is kept to the socket itself, one small PeerInfo and one SocketStream object:
  * every socket listener is a shared module-level function that finds its stream through a symbol
- * slot on the socket (no closures per connection), 'drain' is only listened to once a write has
- * been refused, and there are no timers here (keepalive and connect timeouts belong to connection/).
+ * slot on the socket (no closures per connection; socket-slots.ts), 'drain' is only listened to
+ * once a write has been refused, 'close' is the listener's, and there are no timers here
+ * (keepalive and connect timeouts belong to connection/).
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { ByteStream, ConnectionSink, PeerInfo, StreamHandler } from './types.js';
-
-const kError = Symbol('ferry.transport.error');
-const kStream = Symbol('ferry.transport.stream');
-type Slots = { [kError]?: Error; [kStream]?: SocketStream };
-
-/** Shared 'error' listener: remember the first error so onClose can report it. */
-function noteError(this: unknown, error: Error): void {
-  (this as Slots)[kError] ??= error;
-}
+import { kError, kStream, noteError, type SlottedSocket } from './socket-slots.js';
 
 // Shared socket listeners (`this` is the socket).
 function socketData(this: Socket, chunk: Buffer): void {
-  (this as Socket & Slots)[kStream]?.handler?.onData(chunk);
+  (this as SlottedSocket)[kStream]?.handler?.onData(chunk);
 }
 function socketDrain(this: Socket): void {
-  (this as Socket & Slots)[kStream]?.handler?.onDrain();
-}
-function socketClose(this: Socket): void {
-  const socket = this as Socket & Slots;
-  socket[kStream]?.handler?.onClose(socket[kError]);
+  (this as SlottedSocket)[kStream]?.handler?.onDrain();
 }
 
 export class SocketStream implements ByteStream {
@@ -74,21 +63,24 @@ export class SocketStream implements ByteStream {
   }
 
   attach(handler: StreamHandler): void {
-    const socket = this.socket as Socket & Slots;
+    const socket = this.socket as SlottedSocket;
     this.handler = handler;
     socket[kStream] = this;
     socket.on('data', socketData);
-    if (socket.closed) {
-      queueMicrotask(() => handler.onClose(socket[kError]));
-      return;
-    }
-    socket.on('close', socketClose);
+    // Its 'close' reaches the handler through the listener's (socket-slots.ts); closed already, now.
+    if (socket.closed) queueMicrotask(() => handler.onClose(socket[kError]));
   }
 }
 
-/** Base PeerInfo of an accepted socket, or undefined if it is already gone. */
+/**
+ * Base PeerInfo of an accepted socket, or undefined if it is already gone. Reading remoteAddress
+ * makes Node cache an {address, family, port} object on the socket (`_peername`, 56 bytes) for the
+ * socket's life; the PeerInfo keeps the two values Ferry needs, so the cache is let go (Node
+ * fills it again if anything else asks).
+ */
 export function socketPeer(socket: Socket, transport: PeerInfo['transport'], listener: string): PeerInfo | undefined {
   const { remoteAddress, remotePort } = socket;
+  (socket as Socket & { _peername?: unknown })._peername = undefined;
   if (remoteAddress === undefined || remotePort === undefined) return undefined;
   return { transport, remoteAddress, remotePort, listener };
 }
@@ -96,7 +88,10 @@ export function socketPeer(socket: Socket, transport: PeerInfo['transport'], lis
 export interface AcceptGate {
   /** False once the listener stops accepting; late connections are dropped. */
   readonly accepting: boolean;
-  /** Remember an accepted connection so close() can end it. */
+  /**
+   * Remember an accepted connection so close() can end it. The gate listens to its 'close' and
+   * passes it on to the socket's stream (socketClosed): call before making the stream.
+   */
   track(socket: Socket): void;
 }
 

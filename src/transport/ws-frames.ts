@@ -19,6 +19,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { Socket } from 'node:net';
 import type { ByteStream, PeerInfo, StreamHandler } from './types.js';
+import { kError, kStream, noteError, type SlottedSocket } from './socket-slots.js';
 
 export const WS_HIGH_WATER_MARK = 64 * 1024;
 
@@ -38,28 +39,23 @@ const OP_CLOSE = 0x8;
 const OP_PING = 0x9;
 const OP_PONG = 0xa;
 
-const kError = Symbol('ferry.transport.error');
-const kStream = Symbol('ferry.transport.stream');
-type Slots = { [kError]?: Error; [kStream]?: WsStream };
+// WsStream.flags
+const FRAGMENTED = 1;
+const CLOSING = 2;
+const NEED_DRAIN = 4;
+const DRAIN_HOOKED = 8;
 
 // Shared socket listeners (`this` is the socket): no closures per connection.
-function noteError(this: unknown, error: Error): void {
-  (this as Slots)[kError] ??= error;
-}
 function socketData(this: Socket, chunk: Buffer): void {
-  (this as Socket & Slots)[kStream]?.receive(chunk);
+  ((this as SlottedSocket)[kStream] as WsStream | undefined)?.receive(chunk);
 }
 function socketDrain(this: Socket): void {
-  (this as Socket & Slots)[kStream]?.drained();
+  ((this as SlottedSocket)[kStream] as WsStream | undefined)?.drained();
 }
 function socketEnd(this: Socket): void {
   // The upgrade socket is half-open capable (http.Server's allowHalfOpen): a FIN without a close
   // frame ends our side too.
   this.end();
-}
-function socketClose(this: Socket): void {
-  const socket = this as Socket & Slots;
-  socket[kStream]?.handler?.onClose(socket[kError]);
 }
 
 /** Valid close code in a received close frame (RFC 6455 §7.4). */
@@ -94,17 +90,40 @@ export class WsStream implements ByteStream {
   private opcode = 0;
   private mask = 0;
   private maskPos = 0;
-  /** A binary message is open (its last frame had FIN = 0). */
-  private fragmented = false;
   /** Bytes of the current message so far (max payload). */
   private messageBytes = 0;
   /** Payload of the control frame being read (≤ 125 bytes), else null. */
   private control: Buffer | null = null;
   private controlAt = 0;
+  /** The yes/no state below, as bits of one field (each field costs every connection 8 bytes). */
+  private flags = 0;
+
+  /** A binary message is open (its last frame had FIN = 0). */
+  private get fragmented(): boolean {
+    return (this.flags & FRAGMENTED) !== 0;
+  }
+  private set fragmented(on: boolean) {
+    this.flags = on ? this.flags | FRAGMENTED : this.flags & ~FRAGMENTED;
+  }
   /** We sent a close frame (or gave up): inbound bytes are ignored from now on. */
-  private closing = false;
-  private needDrain = false;
-  private drainHooked = false;
+  private get closing(): boolean {
+    return (this.flags & CLOSING) !== 0;
+  }
+  private set closing(on: boolean) {
+    this.flags = on ? this.flags | CLOSING : this.flags & ~CLOSING;
+  }
+  private get needDrain(): boolean {
+    return (this.flags & NEED_DRAIN) !== 0;
+  }
+  private set needDrain(on: boolean) {
+    this.flags = on ? this.flags | NEED_DRAIN : this.flags & ~NEED_DRAIN;
+  }
+  private get drainHooked(): boolean {
+    return (this.flags & DRAIN_HOOKED) !== 0;
+  }
+  private set drainHooked(on: boolean) {
+    this.flags = on ? this.flags | DRAIN_HOOKED : this.flags & ~DRAIN_HOOKED;
+  }
 
   constructor(
     private readonly socket: Socket,
@@ -152,16 +171,16 @@ export class WsStream implements ByteStream {
   }
 
   attach(handler: StreamHandler): void {
-    const socket = this.socket as Socket & Slots;
+    const socket = this.socket as SlottedSocket;
     this.handler = handler;
     socket[kStream] = this;
     socket.on('data', socketData);
     socket.on('end', socketEnd);
+    // Its 'close' reaches the handler through the listener's (socket-slots.ts); closed already, now.
     if (socket.closed) {
       queueMicrotask(() => handler.onClose(socket[kError]));
       return;
     }
-    socket.on('close', socketClose);
     const head = this.head;
     this.head = null;
     if (head !== null && head.length > 0) this.receive(head);
@@ -229,7 +248,8 @@ export class WsStream implements ByteStream {
       if (buf.readUInt32BE(off + 2) !== 0) return this.fail(WS_CLOSE.tooBig, 'frame too large');
       len = buf.readUInt32BE(off + 6);
     }
-    this.mask = buf.readUInt32BE(off + size - 4);
+    // Signed: a value above 2^31 would be a heap number, and the field a boxed double on every connection.
+    this.mask = buf.readInt32BE(off + size - 4);
     this.maskPos = 0;
     this.opcode = opcode;
     if (opcode >= OP_CLOSE) {
@@ -300,7 +320,7 @@ export class WsStream implements ByteStream {
 
   /** Protocol error: remember it for onClose, close with `code`. Returns 0 (nothing consumed). */
   private fail(code: number, reason: string): 0 {
-    (this.socket as Socket & Slots)[kError] ??= new Error(`WebSocket protocol error: ${reason}`);
+    (this.socket as SlottedSocket)[kError] ??= new Error(`WebSocket protocol error: ${reason}`);
     this.shut(code, reason);
     return 0;
   }

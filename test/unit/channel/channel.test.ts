@@ -15,6 +15,7 @@ import type { PeerInfo } from '../../../src/transport/types.js';
 const PEER: PeerInfo = { transport: 'tcp', remoteAddress: '127.0.0.1', remotePort: 1, listener: 'mqtt' };
 
 class RecordingOutput implements ChannelOutput {
+  readonly peer = PEER;
   readonly sent: Packet[] = [];
   closed = false;
   version: 3 | 4 | 5 = 4;
@@ -41,7 +42,7 @@ function setup(t: TestContext) {
   t.after(() => broker.close());
   const open = () => {
     const out = new RecordingOutput();
-    const channel = new Channel(out, broker, PEER, pino({ level: 'silent' }));
+    const channel = new Channel(out, broker);
     return { out, channel };
   };
   return { broker, open };

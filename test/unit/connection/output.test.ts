@@ -1,7 +1,6 @@
 /** Connection output coalescing: what write() queues reaches the stream once per turn, in order. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLogger } from '../../../src/observability/logger.js';
 import { Connection } from '../../../src/connection/connection.js';
 import type { Broker } from '../../../src/broker/broker.js';
 import type { ByteStream, PeerInfo, StreamHandler } from '../../../src/transport/types.js';
@@ -30,7 +29,7 @@ class FakeStream implements ByteStream {
 function setup(): { conn: Connection; stream: FakeStream } {
   const broker = { options: { maxPacketSize: 1 << 20, maxOutputBufferBytes: 1 << 20 }, connectionGone: () => {} } as unknown as Broker;
   const stream = new FakeStream();
-  return { conn: new Connection(stream, broker, createLogger({ level: 'silent' })), stream };
+  return { conn: new Connection(stream, broker), stream };
 }
 
 const tick = (): Promise<void> => new Promise((r) => process.nextTick(r));

@@ -1,0 +1,30 @@
+/**
+ * What the transports keep on an accepted socket, shared by TCP, TLS and WebSocket: the stream that
+ * adapts it (so shared module-level listeners find it without a closure per connection) and the
+ * first error it reported. A socket has one 'close' listener, the listener's (listeners.ts), which
+ * untracks it and tells its stream through socketClosed(): a second listener would cost every
+ * connection an array in the socket's `_events`.
+ */
+import type { Socket } from 'node:net';
+import type { StreamHandler } from './types.js';
+
+export const kError = Symbol('ferry.transport.error');
+export const kStream = Symbol('ferry.transport.stream');
+
+/** A stream found through a socket's slot. */
+export interface SlotStream {
+  readonly handler: StreamHandler | undefined;
+}
+
+export type SlottedSocket = Socket & { [kError]?: Error; [kStream]?: SlotStream };
+
+/** Shared 'error' listener: remember the first error so onClose can report it. */
+export function noteError(this: unknown, error: Error): void {
+  (this as SlottedSocket)[kError] ??= error;
+}
+
+/** The socket closed: its stream's handler hears of it (once; handlers ignore repeats). */
+export function socketClosed(socket: Socket): void {
+  const slotted = socket as SlottedSocket;
+  slotted[kStream]?.handler?.onClose(slotted[kError]);
+}
