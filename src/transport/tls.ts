@@ -10,7 +10,7 @@
  */
 import type { Server } from 'node:net';
 import { createServer, type DetailedPeerCertificate, type TlsOptions, type TLSSocket } from 'node:tls';
-import { SocketStream, socketPeer, type AcceptGate } from './tcp.js';
+import { SocketStream, peerInfo, socketPeer, type AcceptGate } from './tcp.js';
 import type { ConnectionSink, PeerInfo } from './types.js';
 
 export interface TlsMaterial {
@@ -74,12 +74,7 @@ export function tlsPeer(
   const cn = verifiedClientCN(socket);
   const chain = deviceCertificates ? presentedChain(socket) : [];
   if (name === undefined && cn === undefined && chain.length === 0) return base;
-  return {
-    ...base,
-    ...(name === undefined ? {} : { serverName: name }),
-    ...(cn === undefined ? {} : { clientCertCN: cn }),
-    ...(chain.length === 0 ? {} : { clientCertificates: chain }),
-  };
+  return peerInfo(base.transport, base.remoteAddress, base.remotePort, base.listener, name, cn, chain.length === 0 ? undefined : chain);
 }
 
 export function createTlsServer(

@@ -13,15 +13,15 @@ export interface PeerInfo {
   /** Name of the listener that accepted the connection (e.g. 'mqtt', 'ws', 'mqtts', 'wss'). */
   readonly listener: string;
   /** TLS SNI server name or WebSocket Host header (without port), when known. */
-  readonly serverName?: string;
+  readonly serverName?: string | undefined;
   /** Verified TLS client certificate subject CN, when the client presented one. */
-  readonly clientCertCN?: string;
+  readonly clientCertCN?: string | undefined;
   /**
    * The certificate chain the client presented (DER, its own first), on listeners that accept
    * device certificates (TlsMaterial.deviceCertificates). Not verified here: auth checks it
    * against the CAs registered on the instance (src/x509).
    */
-  readonly clientCertificates?: readonly Buffer[];
+  readonly clientCertificates?: readonly Buffer[] | undefined;
 }
 
 export interface ByteStream {

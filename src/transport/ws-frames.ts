@@ -175,7 +175,8 @@ export class WsStream implements ByteStream {
     this.handler = handler;
     socket[kStream] = this;
     socket.on('data', socketData);
-    socket.on('end', socketEnd);
+    // A half-open capable socket (http.Server's) needs telling that a FIN ends our side too.
+    if (socket.allowHalfOpen) socket.on('end', socketEnd);
     // Its 'close' reaches the handler through the listener's (socket-slots.ts); closed already, now.
     if (socket.closed) {
       queueMicrotask(() => handler.onClose(socket[kError]));

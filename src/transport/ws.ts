@@ -24,11 +24,23 @@ import { WsStream } from './ws-frames.js';
 export { WS_HIGH_WATER_MARK, WsStream as WebSocketStream } from './ws-frames.js';
 export const WS_SUBPROTOCOLS = ['mqtt', 'mqttv3.1'] as const;
 
+/**
+ * Host names seen, each kept once: clients of one domain all send the same Host, and a copy per
+ * connection would cost every idle WebSocket client ~30 bytes. Bounded; past it, names are not shared.
+ */
+const hostNames = new Map<string, string>();
+const MAX_SHARED_HOST_NAMES = 256;
+
 /** Host header without port, lowercased ('[::1]:8083' → '::1'). */
 export function hostName(host: string | undefined): string | undefined {
   if (!host) return undefined;
   const h = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : (host.split(':')[0] ?? '');
-  return h === '' ? undefined : h.toLowerCase();
+  if (h === '') return undefined;
+  const name = h.toLowerCase();
+  const shared = hostNames.get(name);
+  if (shared !== undefined) return shared;
+  if (hostNames.size < MAX_SHARED_HOST_NAMES) hostNames.set(name, name);
+  return name;
 }
 
 function pickProtocol(offered: Set<string>): string | false {
@@ -77,13 +89,15 @@ export function createWsServer(options: WsServerOptions, sink: ConnectionSink, g
     const host = hostName(req.headers.host);
     let peer: PeerInfo | undefined;
     if (tls === undefined) {
-      const base = socketPeer(socket, 'ws', name);
-      peer = base && host !== undefined ? { ...base, serverName: host } : base;
+      peer = socketPeer(socket, 'ws', name, host);
     } else {
       peer = tlsPeer(socket as TLSSocket, 'wss', name, host, tls.deviceCertificates === true);
     }
     if (peer === undefined || !socket.writable) return void socket.destroy();
     socket.write(verdict.response);
+    // The HTTP server's sockets are half-open capable: a FIN from the client ends our side too
+    // (Node's own 'end' handling then does it; WsStream needs no 'end' listener of its own).
+    socket.allowHalfOpen = false;
     gate.track(socket);
     sink.accept(new WsStream(socket, peer, maxMessageBytes, head.length > 0 ? head : null));
   });
