@@ -29,6 +29,8 @@ import type { ConnectionErrorReason } from '../broker/counters.js';
 
 /** What a channel needs from its connection. */
 export interface ChannelOutput {
+  /** The version set by setProtocolVersion or seen in the CONNECT; undefined before that. */
+  readonly protocolVersion: ProtocolVersion | undefined;
   /** The client's address and the listener it came through. */
   readonly peer: PeerInfo;
   /** True while the socket's output buffer is above the configured ceiling. */
@@ -95,7 +97,6 @@ export class Channel implements SessionLink, ClientHandle {
   state: ChannelState = 'awaiting-connect';
   /** True while a CONNECT is being authenticated: further packets wait in the decoder. */
   paused = false;
-  protocolVersion: ProtocolVersion = 4;
   clientId = '';
   username: string | undefined = undefined;
   /** Instance (tenant) the client belongs to, decided by authentication. */
@@ -116,6 +117,11 @@ export class Channel implements SessionLink, ClientHandle {
     readonly out: ChannelOutput,
     readonly broker: Broker,
   ) {}
+
+  /** The MQTT version of the CONNECT (4 before one arrived); the connection's decoder keeps it. */
+  get protocolVersion(): ProtocolVersion {
+    return this.out.protocolVersion ?? 4;
+  }
 
   /** Who is connected (the transport's view); the connection keeps it. */
   get peer(): PeerInfo {

@@ -83,6 +83,17 @@ const sharedReader = new Reader();
  */
 const NO_CHUNKS: Buffer[] = [EMPTY];
 NO_CHUNKS.pop(); // an empty array of the same elements kind as the real ones (one shape at the hot accesses)
+/**
+ * A packet spanning reads, being copied together: `buf` filled up to `fill` of `total` bytes. Its
+ * own object, made per such packet, so a connection that has none carries no fields for it.
+ */
+interface Assembly {
+  buf: Buffer;
+  fill: number;
+  readonly total: number;
+  readonly headerLength: number;
+}
+
 /** First assembly buffer size for a packet still arriving; grows by doubling. */
 const ASM_INITIAL = 16 * 1024;
 
@@ -346,13 +357,10 @@ export class Decoder {
   private tail = 0;
   private offset = 0;
   private queued = 0;
-  // Assembly buffer for a packet spanning chunks: filled by push() until asmTotal bytes. It
+  // Assembly of a packet spanning chunks: filled by push() until its total. It
   // grows with the data (doubling, capped at the packet size) so a header that merely declares
   // a large packet does not make us allocate it.
-  private asm: Buffer | null = null;
-  private asmFill = 0;
-  private asmTotal = 0;
-  private asmHeaderLength = 0;
+  private asm: Assembly | null = null;
   private error: DecodeError | null = null;
 
   constructor(options: DecoderOptions) {
@@ -362,24 +370,24 @@ export class Decoder {
 
   /** Bytes received but not yet returned as packets. */
   get bufferedBytes(): number {
-    return this.queued + (this.asm === null ? 0 : this.asmFill);
+    return this.queued + (this.asm === null ? 0 : this.asm.fill);
   }
 
   /** Appends bytes. Never throws; bytes after a decode error are dropped. */
   push(chunk: Buffer): void {
     if (this.error !== null || chunk.length === 0) return;
-    let asm = this.asm;
-    if (asm !== null && this.asmFill < this.asmTotal) {
+    const asm = this.asm;
+    if (asm !== null && asm.fill < asm.total) {
       // A spanning packet is being assembled: it precedes everything queued (queue is empty).
-      const n = Math.min(chunk.length, this.asmTotal - this.asmFill);
-      const need = this.asmFill + n;
-      if (need > asm.length) {
-        const grown = Buffer.allocUnsafe(Math.min(this.asmTotal, Math.max(need, asm.length * 2)));
-        asm.copy(grown, 0, 0, this.asmFill);
-        this.asm = asm = grown;
+      const n = Math.min(chunk.length, asm.total - asm.fill);
+      const need = asm.fill + n;
+      if (need > asm.buf.length) {
+        const grown = Buffer.allocUnsafe(Math.min(asm.total, Math.max(need, asm.buf.length * 2)));
+        asm.buf.copy(grown, 0, 0, asm.fill);
+        asm.buf = grown;
       }
-      chunk.copy(asm, this.asmFill, 0, n);
-      this.asmFill = need;
+      chunk.copy(asm.buf, asm.fill, 0, n);
+      asm.fill = need;
       if (n === chunk.length) return;
       chunk = chunk.subarray(n);
     }
@@ -416,9 +424,9 @@ export class Decoder {
   private step(): Packet | null {
     const asm = this.asm;
     if (asm !== null) {
-      if (this.asmFill < this.asmTotal) return null;
-      this.asm = null; // complete: asm.length === asmTotal, capacity is capped at the total
-      return this.decodePacket(asm, asm[0] as number, this.asmHeaderLength, asm.length);
+      if (asm.fill < asm.total) return null;
+      this.asm = null; // complete: buf.length === total, capacity is capped at the total
+      return this.decodePacket(asm.buf, asm.buf[0] as number, asm.headerLength, asm.buf.length);
     }
     if (this.queued === 0) return null;
 
@@ -469,10 +477,7 @@ export class Decoder {
     const have = this.queued;
     const buf = Buffer.allocUnsafe(Math.min(total, Math.max(have, ASM_INITIAL)));
     this.copyOut(buf, have);
-    this.asm = buf;
-    this.asmFill = have;
-    this.asmTotal = total;
-    this.asmHeaderLength = headerLength;
+    this.asm = { buf, fill: have, total, headerLength };
     return null;
   }
 

@@ -22,7 +22,6 @@ export async function handleConnect(ch: Channel, packet: ConnectPacket): Promise
   ch.state = 'authenticating';
   ch.paused = true;
   ch.out.pauseReading();
-  ch.protocolVersion = packet.protocolVersion;
   ch.out.setProtocolVersion(packet.protocolVersion);
   const v5 = packet.protocolVersion === 5;
   const props = packet.properties;

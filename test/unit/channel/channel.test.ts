@@ -19,6 +19,9 @@ class RecordingOutput implements ChannelOutput {
   readonly sent: Packet[] = [];
   closed = false;
   version: 3 | 4 | 5 = 4;
+  get protocolVersion(): 3 | 4 | 5 {
+    return this.version;
+  }
   congested = false;
   write(data: Buffer): void {
     this.sent.push(...decodeAll(data, this.version).filter((p) => p.type !== 'connect'));
