@@ -76,6 +76,7 @@ class ChannelExtras {
   /** The per-client child logger, made on first use. */
   childLog: Logger | null = null;
   childLogFor = '';
+  acks: AckQueue | null = null;
 }
 
 /**
@@ -99,8 +100,7 @@ export class Channel implements SessionLink, ClientHandle {
   paused = false;
   clientId = '';
   username: string | undefined = undefined;
-  /** Instance (tenant) the client belongs to, decided by authentication. */
-  instanceId = '';
+  /** The instance's tenant, decided by authentication (its instanceId is the client's). */
   tenant: Tenant | null = null;
   /** What the authenticator attached to this connection. */
   principal: unknown = undefined;
@@ -111,7 +111,6 @@ export class Channel implements SessionLink, ClientHandle {
   traceChannel = 0;
   /** Rarely set state (ChannelExtras); null until something needs it. */
   private x: ChannelExtras | null = null;
-  private acks: AckQueue | null = null;
 
   constructor(
     readonly out: ChannelOutput,
@@ -130,6 +129,19 @@ export class Channel implements SessionLink, ClientHandle {
 
   private get logger(): Logger {
     return this.broker.logger;
+  }
+
+  /** Instance (tenant) the client belongs to, decided by authentication; '' before that. */
+  get instanceId(): string {
+    return this.tenant === null ? '' : this.tenant.instanceId;
+  }
+
+  /** Acks waiting for their commit (AckQueue), in the extras: only clients that publish QoS 1/2 or subscribe have them. */
+  private get acks(): AckQueue | null {
+    return this.x === null ? null : this.x.acks;
+  }
+  private set acks(acks: AckQueue | null) {
+    if (acks !== null || this.x !== null) this.own.acks = acks;
   }
 
   /** The rare state, read-only view: shared defaults while none was made. */

@@ -123,6 +123,8 @@ class SessionState {
   paging = false;
   enqueuedWhilePaging = false;
   expiryTimer: NodeJS.Timeout | null = null;
+  matchStamp = 0;
+  matchSlot = 0;
 }
 
 const NO_STATE: Readonly<SessionState> = Object.freeze(new SessionState());
@@ -135,9 +137,6 @@ export class Session {
   window: number;
   /** Persistence hook; set for sessions that outlive their connection when a store is used. */
   journal: SessionJournal | null = null;
-  /** Scratch fields used by the router to merge overlapping matches without allocating. */
-  matchStamp = 0;
-  matchSlot = 0;
   /** Everything else (SessionState); null until something needs it. */
   private x: SessionState | null = null;
 
@@ -196,6 +195,23 @@ export class Session {
   }
   private set enqueuedWhilePaging(on: boolean) {
     if (on || this.x !== null) this.own.enqueuedWhilePaging = on;
+  }
+
+  /**
+   * Scratch fields used by the router to merge overlapping matches without allocating. Only a
+   * subscribed session is matched, and its subscriptions already made the state.
+   */
+  get matchStamp(): number {
+    return this.state.matchStamp;
+  }
+  set matchStamp(stamp: number) {
+    this.own.matchStamp = stamp;
+  }
+  get matchSlot(): number {
+    return this.state.matchSlot;
+  }
+  set matchSlot(slot: number) {
+    this.own.matchSlot = slot;
   }
 
   /** Queued QoS 1/2 messages dropped (caps or expiry) since the session was made or restored. */

@@ -59,7 +59,6 @@ export async function handleConnect(ch: Channel, packet: ConnectPacket): Promise
 
   ch.clientId = clientId;
   ch.username = packet.username;
-  ch.instanceId = verdict.instanceId;
   ch.tenant = ch.broker.tenant(verdict.instanceId);
   ch.principal = verdict.principal;
 
