@@ -26,6 +26,23 @@ const PACKET_TOO_LARGE = ReasonCode.PacketTooLarge;
 /** Queued buffers are concatenated into pieces of at most this size; a larger buffer is written alone. */
 const COALESCE_MAX_BYTES = 64 * 1024;
 
+/**
+ * A connection's times are ticks of 0.1 s since this module loaded, rounded up, from 1: small
+ * integers stored in place, where a ms timestamp (above 2^31) is a boxed double, 16 bytes more
+ * per connection and field. Timeouts are checked once a second (the broker's sweep), so 0.1 s is
+ * plenty; rounding up makes them fire at most that much late, never early. 2^31 ticks: 6.8 years.
+ */
+const EPOCH_MS = Date.now();
+const TICK_MS = 100;
+
+function tick(): number {
+  return Math.ceil((Date.now() - EPOCH_MS) / TICK_MS) + 1;
+}
+
+function tickMs(t: number): number {
+  return EPOCH_MS + (t - 1) * TICK_MS;
+}
+
 /** Connections with queued output, flushed together in one nextTick. Slots are reused. */
 const dirty: (Connection | undefined)[] = [];
 let dirtyCount = 0;
@@ -51,12 +68,11 @@ function concat(head: Buffer, more: readonly Buffer[], from: number, to: number,
 export class Connection extends Decoder implements ChannelOutput, StreamHandler {
   readonly channel: Channel;
   /**
-   * Until CONNECT arrives: when the socket was accepted, ms (the connect timeout runs from there,
-   * bytes do not extend it). From CONNECT on: the last time any byte arrived (keepalive). One
-   * field for both: every time field of a connection costs 24 bytes (a slot and a heap number).
+   * Until CONNECT arrives: when the socket was accepted (the connect timeout runs from there, bytes
+   * do not extend it). From CONNECT on: the last time any byte arrived (keepalive). In ticks.
    */
-  lastReadAt = Date.now();
-  /** While open: when the output went above its ceiling (0 while below it); once closed: when. */
+  private readTick = tick();
+  /** While open: when the output went above its ceiling (0 while below it); once closed: when. Ticks. */
   private mark = 0;
   /** Set once we decided to close (our side); writes stop. */
   closed = false;
@@ -78,19 +94,24 @@ export class Connection extends Decoder implements ChannelOutput, StreamHandler 
     stream.attach(this);
   }
 
+  /** Last time any byte arrived, ms (for keepalive; rounded up to the tick). */
+  get lastReadAt(): number {
+    return tickMs(this.readTick);
+  }
+
   /** When the socket was accepted, ms; meaningful until CONNECT arrived (the connect timeout). */
   get acceptedAt(): number {
-    return this.lastReadAt;
+    return tickMs(this.readTick);
   }
 
   /** When the output buffer went above its ceiling, ms; 0 while below it (and once closed). */
   get congestedSince(): number {
-    return this.closed ? 0 : this.mark;
+    return this.closed || this.mark === 0 ? 0 : tickMs(this.mark);
   }
 
   /** When `closed` was set by close(), ms, so the sweep can destroy sockets whose peer never closes. */
   get closedAt(): number {
-    return this.closed ? this.mark : 0;
+    return this.closed && this.mark !== 0 ? tickMs(this.mark) : 0;
   }
 
   get peer(): PeerInfo {
@@ -110,7 +131,7 @@ export class Connection extends Decoder implements ChannelOutput, StreamHandler 
    * (Channel.internalError), never an exception up the socket callback, which would end the process.
    */
   onData(chunk: Buffer): void {
-    if (this.channel.state !== 'awaiting-connect') this.lastReadAt = Date.now();
+    if (this.channel.state !== 'awaiting-connect') this.readTick = tick();
     let packet: Packet | null = null;
     try {
       this.push(chunk);
@@ -121,7 +142,7 @@ export class Connection extends Decoder implements ChannelOutput, StreamHandler 
         if (packet === null) return;
         if (packet.type === 'connect') {
           this.maxPacketSize = this.broker.options.maxPacketSize;
-          this.lastReadAt = Date.now(); // from here on: keepalive
+          this.readTick = tick(); // from here on: keepalive
         }
         this.channel.handle(packet);
       }
@@ -220,7 +241,7 @@ export class Connection extends Decoder implements ChannelOutput, StreamHandler 
         if (b !== null) sum += b.length;
       }
     }
-    if (!ok && !this.closed && this.mark === 0 && this.congested) this.mark = Date.now();
+    if (!ok && !this.closed && this.mark === 0 && this.congested) this.mark = tick();
   }
 
   writePacket(packet: Packet): void {
@@ -242,7 +263,7 @@ export class Connection extends Decoder implements ChannelOutput, StreamHandler 
     const congested = this.mark !== 0;
     if (!congested) this.flush();
     this.closed = true;
-    this.mark = Date.now();
+    this.mark = tick();
     if (congested) this.stream.destroy();
     else this.stream.end();
   }
