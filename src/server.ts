@@ -247,7 +247,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   let traces: TraceService;
   let auth: RunningAuth;
   try {
-    if (jetstreamCluster !== null) await checkClusterMasterKey(store, config.dataDir);
+    if (jetstreamCluster !== null) await checkClusterMasterKey(store, config.dataDir, store instanceof JetStreamStore ? store : null);
     const restored = await broker.restore();
     logger.info({ ...restored, ...(jetstreamCluster !== null ? { store: 'jetstream' } : { store: config.storeEngine, fsync: config.storeFsync }) }, 'state restored');
     traces = await TraceService.open(
