@@ -380,12 +380,28 @@ export class Broker implements ConnectionSink {
       this.cancelWill(session);
       this.endSession(session);
     }
-    for (const message of tenant.retained.all(Date.now())) this.deleteRetained(instanceId, message.topic);
+    // Every node of a cluster drops the instance itself: nothing to tell the others here.
+    for (const message of tenant.retained.all(Date.now())) this.dropRetained(instanceId, message.topic);
     this.tenants.delete(instanceId);
   }
 
-  /** Removes a retained message without publishing anything. Returns false when there was none. */
+  /**
+   * An operator's deletion of a retained message (the API): removed without publishing anything,
+   * and told to the retainedDeleted listeners (a cluster deletes it on every node, as an empty
+   * retained PUBLISH would). Returns false when there was none.
+   */
   deleteRetained(instanceId: string, topic: string): boolean {
+    if (!this.dropRetained(instanceId, topic)) return false;
+    if (this.extensions.wantsRetainedDeleted) this.extensions.retainedDeleted(instanceId, topic);
+    return true;
+  }
+
+  /** A retained message deleted on another node of the cluster: removed here too, nothing told. */
+  deleteRetainedFromPeer(instanceId: string, topic: string): boolean {
+    return this.dropRetained(instanceId, topic);
+  }
+
+  private dropRetained(instanceId: string, topic: string): boolean {
     const tenant = this.tenants.get(instanceId);
     if (tenant?.retained.get(topic) === undefined) return false;
     const tombstone = new Message(topic, Buffer.alloc(0), 0, true, undefined, 0, null);

@@ -23,12 +23,15 @@ export type ClientConnectedListener = (client: ClientHandle) => void;
 export type ClientClosedListener = (client: ClientHandle, disconnectPacket: boolean) => void;
 /** A subscription to `filter` (of share group `shareGroup`, or null) was added to or removed from an instance; listeners refcount. */
 export type InterestListener = (instanceId: string, filter: string, added: boolean, shareGroup: string | null) => void;
+/** An operator deleted the retained message of `topic` (the API; not an empty retained PUBLISH, which is a published message). */
+export type RetainedDeletedListener = (instanceId: string, topic: string) => void;
 
 export class BrokerExtensions {
   private published: MessagePublishedListener[] = [];
   private connected: ClientConnectedListener[] = [];
   private closed: ClientClosedListener[] = [];
   private interest: InterestListener[] = [];
+  private retainedDeletions: RetainedDeletedListener[] = [];
   onListenerError: (error: unknown, point: string) => void = () => {};
 
   /** Every message routed by the broker (client PUBLISHes, wills, API and rule publishes), `$` topics excepted. */
@@ -59,6 +62,28 @@ export class BrokerExtensions {
     return () => {
       this.interest = this.interest.filter((l) => l !== listener);
     };
+  }
+
+  /** Every retained message an operator deleted through the API (a cluster deletes it on every node). */
+  onRetainedDeleted(listener: RetainedDeletedListener): () => void {
+    this.retainedDeletions = [...this.retainedDeletions, listener];
+    return () => {
+      this.retainedDeletions = this.retainedDeletions.filter((l) => l !== listener);
+    };
+  }
+
+  get wantsRetainedDeleted(): boolean {
+    return this.retainedDeletions.length > 0;
+  }
+
+  retainedDeleted(instanceId: string, topic: string): void {
+    for (const listener of this.retainedDeletions) {
+      try {
+        listener(instanceId, topic);
+      } catch (error) {
+        this.onListenerError(error, 'retainedDeleted');
+      }
+    }
   }
 
   get wantsInterest(): boolean {

@@ -1,7 +1,7 @@
 /**
  * Cluster mode (docs/cluster.md): several Ferry nodes as one broker on NATS. Attached to the
- * broker through its named extension points only — the client registry, messagePublished and
- * interestChanged — so a single node (clusterNats unset) runs none of this.
+ * broker through its named extension points only — the client registry, messagePublished,
+ * interestChanged and retainedDeleted — so a single node (clusterNats unset) runs none of this.
  *
  * Start: replace the registry, adopt the sessions and subscriptions restored from the store,
  * then connect in the background (retrying; /readyz says why while it cannot): subscribe,
@@ -123,6 +123,7 @@ export class Cluster {
         this.routing.published(instanceId, message, publisher);
       }),
       broker.extensions.onInterestChanged((instanceId, filter, added, group) => this.interest.changed(instanceId, filter, added, group)),
+      broker.extensions.onRetainedDeleted((instanceId, topic) => this.retained.deleted(instanceId, topic)),
     );
     this.link.onChange((up) => {
       if (!up) return;

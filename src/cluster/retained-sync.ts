@@ -132,6 +132,15 @@ export class RetainedSync {
     connection.publish(this.subjects.retained(), chunk!);
   }
 
+  /**
+   * A retained message an operator deleted on this node (the API): a deletion like an empty
+   * retained publish, so every node loses it, and a node that was away gets the tombstone when it
+   * catches up.
+   */
+  deleted(instanceId: string, topic: string): void {
+    this.published(instanceId, new Message(topic, Buffer.alloc(0), 0, true, undefined, 0, null));
+  }
+
   /** Entries from another node on `<prefix>.r` (a live update, or what a node catching up had newer). */
   private received(data: Uint8Array): void {
     let entries: Buffer[];
@@ -308,7 +317,7 @@ export class RetainedSync {
     if (!this.versions.offer(e.topic, version)) return false;
     const instanceId = e.topic.slice(0, slash);
     const topic = e.topic.slice(slash + 1);
-    if (version.deleted) return this.broker.deleteRetained(instanceId, topic);
+    if (version.deleted) return this.broker.deleteRetainedFromPeer(instanceId, topic);
     this.broker.retainFromPeer(instanceId, new Message(topic, Buffer.from(e.payload), e.qos, true, e.properties, e.expiresAt, null));
     return true;
   }

@@ -9,11 +9,12 @@ import assert from 'node:assert/strict';
 import { before, describe, test, type TestContext } from 'node:test';
 import { waitFor } from '../../helpers/index.js';
 import { startNats, suiteTeardown } from '../../helpers/engines.js';
+import { rest } from '../api/rest-client.js';
 import { connect, sleep, type TestClient } from '../mqtt/clients.js';
-import { clusterStatus, settled, startNode, untilReady, type Node } from './nodes.js';
+import { ADMIN, BOOTSTRAP, clusterStatus, settled, startNode, untilReady, type Node } from './nodes.js';
 
 /** What these tests are about is the nodes' own stores (with the JetStream store, retained messages load from JetStream). */
-const LOCAL = ['--cluster-store', 'local'];
+const LOCAL = ['--cluster-store', 'local', ...BOOTSTRAP];
 
 /** Subscribes once to `filter` on a node and returns the retained messages it got, by topic. */
 async function retainedOn(t: TestContext, node: Node, filter: string, expected: number): Promise<Map<string, string>> {
@@ -64,6 +65,38 @@ describe('cluster catch-up - nodes joining and clients moving', () => {
     const again = await startNode(t, 'node-c', urls, LOCAL, c.dataDir);
     await untilReady(again);
     assert.deepEqual(await retainedOn(t, again, 'rt/#', 2), new Map([['rt/2', 'two'], ['rt/3', 'three']]));
+  });
+
+  test('cluster catch-up - a retained message deleted through the API on one node is gone on every node, one down meanwhile included', { timeout: 60_000 }, async (t: TestContext) => {
+    const c = await startNode(t, 'node-c', urls, LOCAL);
+    await untilReady(c);
+    const pub = await connect(t, a.mqtt, { clientId: 'ad-pub', protocolVersion: 5 });
+    await pub.client.publishAsync('ad/gone', 'doomed', { qos: 1, retain: true });
+    await pub.client.publishAsync('ad/kept', 'stays', { qos: 1, retain: true });
+    for (const node of [b, c]) {
+      await waitFor(async () => (await retainedOn(t, node, 'ad/#', 2)).size === 2, { timeoutMs: 10_000, message: `both retained messages on ${node.id}` });
+    }
+
+    // c is down (its own store still has ad/gone) while b's API deletes the message.
+    c.proc.child.kill('SIGKILL');
+    await c.proc.exited;
+    await waitFor(async () => !(await clusterStatus(a)).nodes.some((n) => n.nodeId === 'node-c'), { timeoutMs: 15_000, intervalMs: 200, message: 'c gone from presence' });
+    const deleted = await rest(b.http, ADMIN, 'DELETE', '/instances/mqtt-default/retained/ad/gone');
+    assert.equal(deleted.status, 204, JSON.stringify(deleted.body));
+    const kept = new Map([['ad/kept', 'stays']]);
+    await waitFor(async () => (await retainedOn(t, a, 'ad/#', 1)).size === 1, { timeoutMs: 10_000, message: 'the deletion reached a' });
+    for (const node of [a, b]) {
+      assert.deepEqual(await retainedOn(t, node, 'ad/#', 1), kept, `a fresh subscriber on ${node.id}`);
+      assert.equal((await rest(node.http, ADMIN, 'GET', '/instances/mqtt-default/retained/ad/gone')).status, 404, `the API of ${node.id}`);
+    }
+
+    // c comes back on its store: the tombstone of its catch-up removes its copy.
+    const again = await startNode(t, 'node-c', urls, LOCAL, c.dataDir);
+    await untilReady(again);
+    assert.deepEqual(await retainedOn(t, again, 'ad/#', 1), kept, 'a fresh subscriber on c, back');
+    assert.equal((await rest(again.http, ADMIN, 'GET', '/instances/mqtt-default/retained/ad/gone')).status, 404);
+    again.proc.child.kill('SIGTERM');
+    await again.proc.exited;
   });
 
   test('cluster catch-up - a delayed will is dropped on the old node when the client id connects to another node', { timeout: 120_000 }, async (t: TestContext) => {

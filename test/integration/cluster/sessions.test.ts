@@ -11,6 +11,7 @@ import { createHmac } from 'node:crypto';
 import { before, describe, test, type TestContext } from 'node:test';
 import { failedStart, tempDir, waitFor } from '../../helpers/index.js';
 import { call, popClient } from '../api/pop-client.js';
+import { rest } from '../api/rest-client.js';
 import { startNats, suiteTeardown, type Engine } from '../../helpers/engines.js';
 import { connect } from '../mqtt/clients.js';
 import { ADMIN, BOOTSTRAP, settled, startNode, untilReady, type Node } from './nodes.js';
@@ -94,6 +95,22 @@ describe('cluster sessions - two nodes, state in JetStream', () => {
     assert.equal(back.connack.sessionPresent, true, 'the new session, from node b');
     await new Promise((resolve) => setTimeout(resolve, 500));
     assert.deepEqual(back.received, []);
+  });
+
+  test('cluster sessions - a retained message deleted through the API of one node is gone on the other', async (t: TestContext) => {
+    const pub = await connect(t, a.mqtt, { clientId: 'api-del-pub', protocolVersion: 5 });
+    await pub.client.publishAsync('apidel/x', 'doomed', { qos: 1, retain: true });
+    const onB = async (): Promise<number> => (await rest(b.http, ADMIN, 'GET', '/instances/mqtt-default/retained/apidel/x')).status;
+    await waitFor(async () => (await onB()) === 200, { timeoutMs: 10_000, message: 'the retained message on b' });
+    const deleted = await rest(a.http, ADMIN, 'DELETE', '/instances/mqtt-default/retained/apidel/x');
+    assert.equal(deleted.status, 204, JSON.stringify(deleted.body));
+    await waitFor(async () => (await onB()) === 404, { timeoutMs: 5000, message: 'the deletion on b' });
+    for (const node of [a, b]) {
+      const reader = await connect(t, node.mqtt, { clientId: `api-del-reader-${node.id}` });
+      await reader.client.subscribeAsync('apidel/#', { qos: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.deepEqual(reader.received, [], `a fresh subscriber on ${node.id}`);
+    }
   });
 
   test('cluster sessions - metadata and retained messages written on one node are used on a node started afterwards; a node with another master key refuses to start', async (t: TestContext) => {
