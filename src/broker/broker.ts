@@ -67,6 +67,13 @@ export class Broker implements ConnectionSink {
    * of it first). Null on a single node: CONNECT does not wait for anything.
    */
   sessionFetcher: ((instanceId: string, clientId: string, cleanStart: boolean) => Promise<void>) | null = null;
+  /**
+   * Set by a cluster whose wills live in JetStream (src/cluster/handover.ts): asked when a stored
+   * will is due, it removes the will's record and answers whether the will is still this node's
+   * to publish (another node takes over the wills of a node counted as gone). Null on a single
+   * node: a due will goes out at once.
+   */
+  willClaim: ((instanceId: string, clientId: string) => Promise<boolean>) | null = null;
   /** Device and message traces; null while tracing is off (src/observability/traces). */
   tracer: Tracer | null = null;
   /** Log lines clients can cause at will: one per cause per client per interval (docs/security.md). */
@@ -452,11 +459,34 @@ export class Broker implements ConnectionSink {
   armWill(session: Session, will: Message, delayMs: number): void {
     const timer = setTimeout(() => {
       this.pendingWills.delete(session);
-      this.persistence?.willCleared(session);
-      this.publishWill(session, will);
+      this.willDue(session, will);
     }, Math.min(Math.max(0, delayMs), MAX_TIMER_MS));
     timer.unref();
     this.pendingWills.set(session, { message: will, timer });
+  }
+
+  /**
+   * A pending will is due (its delay ended, or its session did): its record goes and it is
+   * published — in a cluster only once the record's removal says no other node took it over.
+   */
+  private willDue(session: Session, will: Message): void {
+    const claim = session.journal === null ? null : this.willClaim;
+    if (claim === null) {
+      this.persistence?.willCleared(session);
+      this.publishWill(session, will);
+      return;
+    }
+    claim(session.instanceId, session.clientId).then(
+      (mine) => {
+        if (mine) this.publishWill(session, will);
+        else this.logger.info({ clientId: session.clientId, instanceId: session.instanceId }, 'delayed will not published here: another node took it over');
+      },
+      (error: unknown) => {
+        // Published rather than lost; a second copy only if another node took it over in that moment.
+        this.logger.warn({ clientId: session.clientId, instanceId: session.instanceId, err: (error as Error).message }, 'cannot check whether another node took a delayed will over; publishing it');
+        this.publishWill(session, will);
+      },
+    );
   }
 
   /** Wills were authorized at CONNECT (handlers/connect.ts), so they go out unchecked here. */
@@ -520,8 +550,9 @@ export class Broker implements ConnectionSink {
     this.cancelExpiry(session);
     const pending = this.pendingWills.get(session);
     if (pending !== undefined) {
-      this.cancelWill(session);
-      this.publishWill(session, pending.message);
+      clearTimeout(pending.timer);
+      this.pendingWills.delete(session);
+      this.willDue(session, pending.message);
     }
     this.persistence?.sessionEnded(session);
     for (const key of [...session.subscriptions.keys()]) this.unsubscribe(session, key);

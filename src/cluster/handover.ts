@@ -12,7 +12,10 @@
  * refused. A clean start only asks the owner to let go; the new session is claimed by its first write.
  *
  * A node that leaves the cluster leaves its sessions behind: one of the others takes them all over
- * (adoptFrom, started by the cluster's heartbeat), so that they queue again.
+ * (adoptFrom, started by the cluster's heartbeat), so that they queue again, and with them the
+ * wills waiting for their delay, so that those go out (once: each record is taken by
+ * compare-and-set, and a due will is published only after its record's removal succeeded, see
+ * Broker.willClaim).
  */
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
@@ -70,6 +73,7 @@ export class Handover {
       },
     });
     broker.sessionFetcher = (instanceId, clientId, cleanStart) => this.fetch(instanceId, clientId, cleanStart);
+    broker.willClaim = (instanceId, clientId) => this.store.claimWill(storeKey(instanceId, clientId));
   }
 
   private subject(nodeId: string): string {
@@ -131,9 +135,10 @@ export class Handover {
    * cut off, stopped): they are here as if restored at start, disconnected, and queue what their
    * subscriptions match until their clients come back (here, or on another node that asks this
    * one to let go). A record another node took first is left alone. Stops when `gone()` turns
-   * false (the node is back). Returns how many sessions were taken over.
+   * false (the node is back). Then its pending wills (adoptWills). Returns how many of each were
+   * taken over.
    */
-  async adoptFrom(nodeId: string, gone: () => boolean): Promise<number> {
+  async adoptFrom(nodeId: string, gone: () => boolean): Promise<{ sessions: number; wills: number }> {
     let adopted = 0;
     for (const key of await this.store.sessionsOwnedBy(nodeId)) {
       if (!gone()) break;
@@ -145,7 +150,47 @@ export class Handover {
       adopted++;
       this.adopted++;
     }
-    return adopted;
+    return { sessions: adopted, wills: gone() ? await this.adoptWills(nodeId, gone) : 0 };
+  }
+
+  /**
+   * The wills of a node that left, waiting for their delay: each is taken by compare-and-set (so
+   * one node gets it, and the node, back, does not load it). Its session is here (adopted just
+   * before, or its client reconnected here): armed for its due time (at once when that passed),
+   * or dropped when the client is connected [MQTT-3.1.3-9]; its session is owned by another node
+   * (the client reconnected there): dropped; no session any more (it ended): published now, as a
+   * node restarted on its store does.
+   */
+  private async adoptWills(nodeId: string, gone: () => boolean): Promise<number> {
+    const persistence = this.broker.persistence;
+    if (persistence === null) return 0;
+    let taken = 0;
+    for (const key of await this.store.willsOwnedBy(nodeId)) {
+      if (!gone()) break;
+      const { instanceId, name: clientId } = splitStoreKey(key);
+      const owner = this.broker.registry.session(instanceId, clientId) !== undefined ? this.options.nodeId : await this.store.ownerOf(key);
+      if (owner === nodeId) {
+        // Its session was not taken over (written after this node looked): left to that node's return.
+        this.logger.warn({ clientId, instanceId, from: nodeId }, 'delayed will of a node that left not taken over: its session is still that node\'s');
+        continue;
+      }
+      const record = await this.store.adoptWill(key, nodeId);
+      if (record === undefined) continue;
+      taken++;
+      const will = persistence.willFrom(record);
+      const session = this.broker.registry.session(instanceId, clientId);
+      if (session !== undefined && session.link === null) {
+        this.broker.armWill(session, will, record.publishAt - Date.now());
+      } else if (session === undefined && owner === null) {
+        this.store.deleteWill(key);
+        this.broker.publishWill(null, will, instanceId);
+        this.logger.info({ clientId, instanceId, from: nodeId }, 'published the will of a session that ended on a node that left the cluster');
+      } else {
+        this.store.deleteWill(key); // its client is back, here or on another node
+        this.logger.info({ clientId, instanceId, from: nodeId }, 'delayed will of a node that left dropped: its client is back');
+      }
+    }
+    return taken;
   }
 
   /**
@@ -193,6 +238,7 @@ export class Handover {
 
   close(): void {
     this.broker.sessionFetcher = null;
+    this.broker.willClaim = null;
     this.subscription.unsubscribe();
   }
 }

@@ -259,9 +259,10 @@ export class Cluster {
 
   /**
    * The sessions of a node that left live on in JetStream; the live node first by id takes them
-   * all over (Handover.adoptFrom) and then tells the others, who until then refuse QoS 1/2
-   * messages for that node's filters (interest.ts orphans): nothing is acknowledged for a session
-   * nobody queues for. Tried again every heartbeat until done, by whichever node is first then.
+   * all over, with their delayed wills (Handover.adoptFrom), and then tells the others, who
+   * until then refuse QoS 1/2 messages for that node's filters (interest.ts orphans): nothing is
+   * acknowledged for a session nobody queues for. Tried again every heartbeat until done, by
+   * whichever node is first then.
    */
   private takeOver(): void {
     const handover = this.handover;
@@ -282,11 +283,11 @@ export class Cluster {
       handover
         .adoptFrom(nodeId, () => !this.presence.nodes.has(nodeId) && !this.stopped)
         .then(
-          (sessions) => {
+          ({ sessions, wills }) => {
             if (this.stopped || this.presence.nodes.has(nodeId)) return;
             this.leftBehind.delete(nodeId);
             this.interest.adopted(nodeId);
-            this.logger.info({ nodeId, sessions }, 'took over the sessions of a node that left the cluster');
+            this.logger.info({ nodeId, sessions, wills }, 'took over the sessions of a node that left the cluster');
           },
           (err: unknown) => this.logger.error({ nodeId, err: (err as Error).message }, 'cannot take over the sessions of a node that left the cluster; trying again'),
         )

@@ -101,6 +101,11 @@ function apiCode(err: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
+/** A compare-and-set write refused: the key changed since the revision it named. */
+function wrongLastSequence(err: unknown): boolean {
+  return apiCode(err) === WRONG_LAST_SEQUENCE || /wrong last sequence/i.test((err as Error).message);
+}
+
 interface Deferred {
   readonly promise: Promise<void>;
   readonly resolve: () => void;
@@ -174,6 +179,11 @@ export class JetStreamStore extends MemoryStore {
   private readonly revisions = new Map<string, number>();
   /** Each session's in-flight window as written (seq and delivery of each packet id), for its release record. */
   private readonly windows = new Map<string, Map<number, { seq: number; delivery: DeliveryJson }>>();
+  /**
+   * KV revision of each will as this node last wrote, loaded or took it: its deletion names it
+   * (compare-and-set), so a will another node took over since is neither deleted nor published here.
+   */
+  private readonly willRevisions = new Map<string, number>();
   /** Sessions another node has claimed: not written by this one until it owns them again (putSession). */
   private readonly fenced = new Set<string>();
   /** This node's lease on its durable logs (who may deliver them). */
@@ -510,8 +520,7 @@ export class JetStreamStore extends MemoryStore {
       );
     }
     for (const [clientId, will] of batch.wills) {
-      const key = layout.willKey(clientId);
-      op(will === null ? this.kv.wills.delete(key) : this.kv.wills.put(key, encodeWill(this.nodeId, will)), () =>
+      op(will === null ? this.removeWill(clientId) : this.kv.wills.put(layout.willKey(clientId), encodeWill(this.nodeId, will)).then((revision) => this.willRevisions.set(clientId, revision)), () =>
         Pending.restore(p().wills, clientId, will),
       );
     }
@@ -540,6 +549,22 @@ export class JetStreamStore extends MemoryStore {
     }
     const failed = (await Promise.allSettled(ops)).find((r) => r.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
+  }
+
+  /**
+   * Deletes a will this node wrote, loaded or took, naming its revision: one that another node
+   * took over since (this node was counted as gone) is that node's now and stays. A will never
+   * written (set and cleared within one batch) needs no write.
+   */
+  private async removeWill(clientId: string): Promise<void> {
+    const revision = this.willRevisions.get(clientId);
+    if (revision === undefined) return;
+    try {
+      await this.kv.wills.delete(this.layout.willKey(clientId), { previousSeq: revision });
+    } catch (err) {
+      if (!wrongLastSequence(err)) throw err;
+    }
+    this.willRevisions.delete(clientId);
   }
 
   /** Puts (or deletes, json null) a meta value and answers its revision, so the change feed knows it as this node's. */
@@ -581,7 +606,7 @@ export class JetStreamStore extends MemoryStore {
         }
         return;
       } catch (err) {
-        if (apiCode(err) !== WRONG_LAST_SEQUENCE && !/wrong last sequence/i.test((err as Error).message)) throw err;
+        if (!wrongLastSequence(err)) throw err;
       }
       const current = await kv.get(key);
       if (current === null || current.operation !== 'PUT') {
@@ -1032,10 +1057,77 @@ export class JetStreamStore extends MemoryStore {
         return this.sessionState(clientId);
       } catch (err) {
         this.forget(clientId);
-        if (apiCode(err) !== WRONG_LAST_SEQUENCE && !/wrong last sequence/i.test((err as Error).message)) throw err;
+        if (!wrongLastSequence(err)) throw err;
       }
     }
     throw new Error(`session ${clientId}: its record keeps changing while this node takes it over`);
+  }
+
+  /** The wills (store keys) whose record names `nodeId`: those of a node that left, for the node taking its sessions over. */
+  async willsOwnedBy(nodeId: string): Promise<string[]> {
+    const keys: string[] = [];
+    for await (const { key, value } of bucketEntries(this.kv.wills)) {
+      this.readable('will', key, () => {
+        const { owner, will } = decodeWill(value);
+        if (owner === nodeId) keys.push(will.clientId);
+      });
+    }
+    return keys;
+  }
+
+  /**
+   * Takes over the will of a node that left: rewritten as this node's with the revision read
+   * (compare-and-set), so that exactly one node gets it — and the node, back, no longer loads it,
+   * or cannot claim it if it loaded it first (claimWill). Undefined when there is none or its
+   * record names another node than `from` (someone took it first, or its node is back).
+   */
+  async adoptWill(clientId: string, from: string): Promise<WillRecord | undefined> {
+    const key = this.layout.willKey(clientId);
+    const entry = await this.kv.wills.get(key);
+    if (entry === null || entry.operation !== 'PUT') return undefined;
+    const { owner, will } = decodeWill(entry.value);
+    if (owner !== from) return undefined;
+    let revision: number;
+    try {
+      revision = await this.kv.wills.put(key, encodeWill(this.nodeId, will), { previousSeq: entry.revision, timeout: this.writeTimeoutMs });
+    } catch (err) {
+      if (wrongLastSequence(err)) return undefined;
+      throw err;
+    }
+    this.loading = true;
+    try {
+      super.putWill(will);
+    } finally {
+      this.loading = false;
+    }
+    this.willRevisions.set(clientId, revision);
+    return will;
+  }
+
+  /**
+   * A will of this node is due: deletes its record naming the revision this node knows, and
+   * answers whether it is still this node's to publish — false when another node took it over
+   * meanwhile (it publishes it, or its client came back there). Rejects when JetStream cannot
+   * answer (the caller decides).
+   */
+  async claimWill(clientId: string): Promise<boolean> {
+    // Its write (or the batch writing it) first: then its revision is known.
+    if (this.pending.wills.has(clientId) || this.writing) await this.whenDurable();
+    const revision = this.willRevisions.get(clientId);
+    let mine = true;
+    if (revision !== undefined) {
+      try {
+        await this.kv.wills.delete(this.layout.willKey(clientId), { previousSeq: revision });
+      } catch (err) {
+        if (!wrongLastSequence(err)) throw err;
+        mine = false;
+      }
+    }
+    if (this.willRevisions.get(clientId) === revision) this.willRevisions.delete(clientId);
+    // Gone from the mirror without a write of its own (the record is deleted, or another node's),
+    // unless a newer will of the client was set meanwhile.
+    if (!this.pending.wills.has(clientId)) super.deleteWill(clientId);
+    return mine;
   }
 
   /**
@@ -1124,10 +1216,12 @@ export class JetStreamStore extends MemoryStore {
           this.readable('queue entry', `${clientId}#${entry.seq}`, () => this.adoptQueued(clientId, entry.seq, entry.data));
         } // else another node's session
       }
-      for await (const { key, value } of bucketEntries(this.kv.wills)) {
+      for await (const { key, revision, value } of bucketEntries(this.kv.wills)) {
         this.readable('will', key, () => {
           const { owner, will } = decodeWill(value);
-          if (owner === this.nodeId) super.putWill(will);
+          if (owner !== this.nodeId) return;
+          super.putWill(will);
+          this.willRevisions.set(will.clientId, revision);
         });
       }
       for await (const entry of streamEntries(this.js, this.layout.logsStream, this.layout.ownLogSubjects)) {
