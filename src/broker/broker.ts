@@ -74,6 +74,13 @@ export class Broker implements ConnectionSink {
    * node: a due will goes out at once.
    */
   willClaim: ((instanceId: string, clientId: string) => Promise<boolean>) | null = null;
+  /**
+   * Set by a cluster whose wills live in JetStream: the will of a client with a persistent session
+   * is stored from its CONNECT on (WillRecord.delayMs), so that if this node dies while the client
+   * is connected, the node taking its sessions over publishes it. False on a single node: a will
+   * is stored only once its connection is gone and it waits for its delay.
+   */
+  keepWillsOfConnected = false;
   /** Device and message traces; null while tracing is off (src/observability/traces). */
   tracer: Tracer | null = null;
   /** Log lines clients can cause at will: one per cause per client per interval (docs/security.md). */
@@ -220,6 +227,11 @@ export class Broker implements ConnectionSink {
     }
     session.expiryInterval = expiry;
     if (expiry > 0 || session.journal !== null) this.persistence?.sessionOpened(session, channel.protocolVersion);
+    if (this.keepWillsOfConnected && session.journal !== null) {
+      // Replaces what an earlier connection of the client left (channelClosed clears it too).
+      if (channel.will === null) this.persistence?.willCleared(session);
+      else this.persistence?.willArmed(session, channel.will, Math.min(channel.willDelay, expiry) * 1000);
+    }
     return { session, present };
   }
 
@@ -255,6 +267,8 @@ export class Broker implements ConnectionSink {
     if (session === null || session.link !== channel) return;
     session.detach();
     this.router.redispatchShared(channel.tenant!, session, session.expiryInterval === 0);
+    // The will kept while connected goes: it is scheduled below, published, or discarded.
+    if (this.keepWillsOfConnected) this.persistence?.willCleared(session);
     if (channel.will !== null && !channel.willDiscarded) this.scheduleWill(session, channel.will, channel.willDelay);
     if (session.expiryInterval === 0) {
       if (!this.closing) this.endSession(session);

@@ -253,6 +253,22 @@ export class Persistence implements SessionJournal {
     this.touched();
   }
 
+  /** The will of a connected client, kept in case its node dies (Broker.keepWillsOfConnected). */
+  willArmed(session: Session, will: Message, delayMs: number): void {
+    this.store.putWill({
+      clientId: sessionKey(session),
+      topic: will.topic,
+      payload: will.payload,
+      qos: will.qos,
+      retain: will.retain,
+      properties: encodeProperties(will.properties),
+      expiresAt: will.expiresAt,
+      publishAt: 0,
+      delayMs,
+    });
+    this.touched();
+  }
+
   willCleared(session: Session): void {
     if (this.store.deleteWill(sessionKey(session))) this.touched();
   }

@@ -84,7 +84,8 @@ export async function restoreState(broker: Broker, persistence: Persistence): Pr
     const session = broker.tenant(instanceId).sessions.get(clientId);
     const will = persistence.willFrom(record);
     if (session === undefined) broker.publishWill(null, will, instanceId);
-    else broker.armWill(session, will, record.publishAt - now);
+    // A will whose client was connected when the node stopped (delayMs): its connection is lost now.
+    else broker.armWill(session, will, record.delayMs !== undefined ? record.delayMs : record.publishAt - now);
     wills++;
   }
   return { sessions, retained, wills };

@@ -13,9 +13,9 @@
  *
  * A node that leaves the cluster leaves its sessions behind: one of the others takes them all over
  * (adoptFrom, started by the cluster's heartbeat), so that they queue again, and with them the
- * wills waiting for their delay, so that those go out (once: each record is taken by
- * compare-and-set, and a due will is published only after its record's removal succeeded, see
- * Broker.willClaim).
+ * wills waiting for their delay and those of clients that were connected to it, so that those go
+ * out (once: each record is taken by compare-and-set, and a due will is published only after its
+ * record's removal succeeded, see Broker.willClaim).
  */
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
@@ -74,6 +74,7 @@ export class Handover {
     });
     broker.sessionFetcher = (instanceId, clientId, cleanStart) => this.fetch(instanceId, clientId, cleanStart);
     broker.willClaim = (instanceId, clientId) => this.store.claimWill(storeKey(instanceId, clientId));
+    broker.keepWillsOfConnected = true;
   }
 
   private subject(nodeId: string): string {
@@ -154,10 +155,11 @@ export class Handover {
   }
 
   /**
-   * The wills of a node that left, waiting for their delay: each is taken by compare-and-set (so
-   * one node gets it, and the node, back, does not load it). Its session is here (adopted just
-   * before, or its client reconnected here): armed for its due time (at once when that passed),
-   * or dropped when the client is connected [MQTT-3.1.3-9]; its session is owned by another node
+   * The wills of a node that left: those waiting for their delay, and those of clients that were
+   * connected to it (their connection is lost now: due after their delay from now). Each is taken
+   * by compare-and-set (so one node gets it, and the node, back, does not load it). Its session is
+   * here (adopted just before, or its client reconnected here): armed for its due time (at once
+   * when that passed), or dropped when the client is connected [MQTT-3.1.3-9]; its session is owned by another node
    * (the client reconnected there): dropped; no session any more (it ended): published now, as a
    * node restarted on its store does.
    */
@@ -180,7 +182,8 @@ export class Handover {
       const will = persistence.willFrom(record);
       const session = this.broker.registry.session(instanceId, clientId);
       if (session !== undefined && session.link === null) {
-        this.broker.armWill(session, will, record.publishAt - Date.now());
+        // A client still connected when its node died (delayMs): its connection is lost as of now.
+        this.broker.armWill(session, will, record.delayMs !== undefined ? record.delayMs : record.publishAt - Date.now());
       } else if (session === undefined && owner === null) {
         this.store.deleteWill(key);
         this.broker.publishWill(null, will, instanceId);
@@ -239,6 +242,7 @@ export class Handover {
   close(): void {
     this.broker.sessionFetcher = null;
     this.broker.willClaim = null;
+    this.broker.keepWillsOfConnected = false;
     this.subscription.unsubscribe();
   }
 }

@@ -6,8 +6,9 @@
  *   node where the same client id is connected closes that connection (0x8E Session taken over),
  *   its will going out as on a single node, unless it has a will delay: the client is back (on
  *   another node), so a delayed will waiting here is dropped as a reconnect here would drop it
- *   (also when the old connection had already gone). The old node's stored session stays there
- *   until sessions live in JetStream (docs/cluster.md, "Not yet").
+ *   (also when the old connection had already gone). With clusterStore local the old node's
+ *   stored session stays there; with jetstream it moves (handover.ts). A will of a node that
+ *   died is taken over with its sessions (handover.ts adoptWills).
  * - P2P targets: each session of this node subscribes to its P2P subject, so a P2P message
  *   published on another node reaches the one node holding the session (routing.ts).
  */

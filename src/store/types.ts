@@ -179,8 +179,14 @@ export interface WillRecord {
   readonly properties: Buffer | null;
   /** Absolute message expiry of the will message (0 = never). */
   readonly expiresAt: number;
-  /** When the will is to be published (ms since epoch). */
+  /** When the will is to be published (ms since epoch); 0 while its client is connected (delayMs). */
   readonly publishAt: number;
+  /**
+   * Set while the will's client is still connected (a cluster node keeps such wills in JetStream,
+   * Broker.keepWillsOfConnected): the will goes out this long after the connection is found lost
+   * — when the node, restarted, loads it, or when another node takes the node's sessions over.
+   */
+  readonly delayMs?: number;
 }
 
 export interface RetainedRecord {

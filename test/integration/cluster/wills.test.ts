@@ -1,8 +1,9 @@
 /**
- * A dead node's delayed wills (clusterStore jetstream, docs/cluster.md "Wills of a node that
- * dies"): a will waiting for its delay on a node killed with -9 goes out once, from the live node
- * that takes the dead node's sessions over, at about its due time; never again when the node comes
- * back; not at all when its client came back (to any node) before it was due. Real processes: one
+ * A dead node's wills (clusterStore jetstream, docs/cluster.md "Wills of a node that dies"): a
+ * will waiting for its delay on a node killed with -9, or of a client connected to it, goes out
+ * once, from the live node that takes the dead node's sessions over, at about its due time; never
+ * again when the node comes back; not at all when its client came back (to any node) before it
+ * was due. Real processes: one
  * nats-server -js and Ferry nodes; node-b lives through the file and is first by node id, so it
  * takes over the nodes killed here.
  */
@@ -105,5 +106,32 @@ describe('cluster wills - the delayed wills of a killed node', () => {
     await sleep(Math.max(0, droppedAt + (DELAY + 2) * 1000 - Date.now())); // past every due time
     assert.deepEqual(watcher.received.map((m) => m.topic), ['wills/away']);
     assert.ok(b.proc.logs.some((l) => l['msg'] === 'delayed will of a node that left dropped: its client is back' && l['clientId'] === 'early'));
+  });
+
+  test('cluster wills - clients connected to a node killed with -9: the will of one goes out once, its delay after the takeover; one that had said DISCONNECT has none', { timeout: 60_000 }, async (t: TestContext) => {
+    const { node: e, watcher } = await doomedNode(t, 'node-e');
+    await withWill(t, e, 'stranded'); // connected when node-e dies
+    const leaver = await withWill(t, e, 'leaver');
+    await leaver.client.endAsync(); // DISCONNECT: its will is discarded [MQTT-3.1.2-10]
+    await sleep(300); // the wills kept in JetStream from their CONNECT, and the leaver's cleared
+    await killNode(e);
+
+    await waitFor(() => b.proc.logs.some((l) => l['msg'] === 'took over the sessions of a node that left the cluster' && l['nodeId'] === 'node-e'), {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+      message: 'node-b took over node-e',
+    });
+    const tookAt = Date.now();
+    const [will] = await watcher.waitFor(1, (DELAY + 5) * 1000);
+    const after = (Date.now() - tookAt) / 1000;
+    assert.equal(will!.topic, 'wills/stranded');
+    assert.ok(after >= DELAY - 1 && after < DELAY + 2, `published ${after.toFixed(1)} s after the takeover, delay ${DELAY} s`);
+
+    const again = await startNode(t, 'node-e', nats.url, [], e.dataDir);
+    await untilReady(again);
+    await sleep(1500);
+    assert.deepEqual(watcher.received.map((m) => m.topic), ['wills/stranded'], 'one copy, none for the client that said DISCONNECT');
+    again.proc.child.kill('SIGTERM');
+    await again.proc.exited;
   });
 });
