@@ -159,9 +159,9 @@ export class Handover {
    * connected to it (their connection is lost now: due after their delay from now). Each is taken
    * by compare-and-set (so one node gets it, and the node, back, does not load it). Its session is
    * here (adopted just before, or its client reconnected here): armed for its due time (at once
-   * when that passed), or dropped when the client is connected [MQTT-3.1.3-9]; its session is owned by another node
-   * (the client reconnected there): dropped; no session any more (it ended): published now, as a
-   * node restarted on its store does.
+   * when that passed), or dropped when the client is connected [MQTT-3.1.3-9]; its session is
+   * owned by another node (the client reconnected there): dropped; no session any more (it
+   * ended): published now, as a node restarted on its store does.
    */
   private async adoptWills(nodeId: string, gone: () => boolean): Promise<number> {
     const persistence = this.broker.persistence;

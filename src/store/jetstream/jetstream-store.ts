@@ -520,9 +520,11 @@ export class JetStreamStore extends MemoryStore {
       );
     }
     for (const [clientId, will] of batch.wills) {
-      op(will === null ? this.removeWill(clientId) : this.kv.wills.put(layout.willKey(clientId), encodeWill(this.nodeId, will)).then((revision) => this.willRevisions.set(clientId, revision)), () =>
-        Pending.restore(p().wills, clientId, will),
-      );
+      const write =
+        will === null
+          ? this.removeWill(clientId)
+          : this.kv.wills.put(layout.willKey(clientId), encodeWill(this.nodeId, will)).then((revision) => void this.willRevisions.set(clientId, revision));
+      op(write, () => Pending.restore(p().wills, clientId, will));
     }
     for (const [key, json] of batch.meta) {
       op(this.writeMeta(key, json).then((revision) => this.ownMeta.wrote(key, revision)), () => Pending.restore(p().meta, key, json));
