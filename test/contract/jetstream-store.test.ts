@@ -50,6 +50,12 @@ runStoreContract({
 describe('JetStream store: NATS failures and ownership', () => {
   const T0 = 1_700_000_000_000;
 
+  async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+    const out: T[] = [];
+    for await (const item of iterable) out.push(item);
+    return out;
+  }
+
   async function natsConnection(t: Teardown, url: string): Promise<NatsConnection> {
     const connection = await connect({ servers: url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
     t.after(() => connection.close());
@@ -121,6 +127,43 @@ describe('JetStream store: NATS failures and ownership', () => {
     assert.deepEqual(b2.getSession('c1'), session('c1', { expiryInterval: 60 }), 'b\'s record stands');
     const a2 = await open('node-a');
     assert.equal(a2.getSession('c1'), undefined);
+  });
+
+  test('jetstream store - a dead node\'s will is taken by one node (compare-and-set); the node back neither loads nor claims it', async (t) => {
+    const engine = await (nats ??= startNats(teardown));
+    const prefix = `wills${++count}`;
+    const open = async (nodeId: string): Promise<JetStreamStore> => {
+      const store = await openJetStreamStore({ connection: await natsConnection(t, engine.url), prefix, nodeId });
+      t.after(() => store.close());
+      return store;
+    };
+    const will = { clientId: 'c1', topic: 'w/c1', payload: Buffer.from('gone'), qos: 1 as const, retain: false, properties: null, expiresAt: 0, publishAt: T0 };
+    const a = await open('node-a');
+    a.putWill(will);
+    a.putWill({ ...will, clientId: 'c2', publishAt: 0, delayMs: 5000 }); // a connected client's
+    await a.commit();
+    // node-a "dies" with its wills loaded: a restarted node-a that loaded them before the takeover.
+    const a2 = await open('node-a');
+    assert.equal((await collect(a2.loadWills())).length, 2);
+
+    const b = await open('node-b');
+    const c = await open('node-c');
+    assert.deepEqual((await b.willsOwnedBy('node-a')).sort(), ['c1', 'c2']);
+    const taken = await Promise.all([b.adoptWill('c1', 'node-a'), c.adoptWill('c1', 'node-a')]);
+    assert.equal(taken.filter((w) => w !== undefined).length, 1, 'one node takes it');
+    const [winner, loser] = taken[0] !== undefined ? [b, c] : [c, b];
+    assert.deepEqual(await winner.adoptWill('c2', 'node-a'), { ...will, clientId: 'c2', publishAt: 0, delayMs: 5000 });
+    assert.deepEqual(await loser.willsOwnedBy('node-a'), []);
+    assert.equal(await loser.adoptWill('c2', 'node-a'), undefined);
+
+    assert.equal(await a2.claimWill('c1'), false, 'the node back does not publish what was taken');
+    assert.equal((await collect(a2.loadWills())).some((w) => w.clientId === 'c1'), false);
+    const a3 = await open('node-a');
+    assert.deepEqual(await collect(a3.loadWills()), [], 'nor loads it again');
+    assert.equal(await winner.claimWill('c1'), true);
+    assert.equal(await winner.claimWill('c2'), true);
+    assert.deepEqual(await winner.willsOwnedBy('node-b'), []);
+    assert.deepEqual(await winner.willsOwnedBy('node-c'), []);
   });
 
   test('jetstream store - a removed log entry leaves JetStream, also when removed while its append is being written', async (t) => {
