@@ -6,15 +6,23 @@
  * processes.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { before, describe, test, type TestContext } from 'node:test';
 import { waitFor } from '../../helpers/index.js';
 import { startNats, suiteTeardown } from '../../helpers/engines.js';
 import { rest } from '../api/rest-client.js';
 import { connect, sleep, type TestClient } from '../mqtt/clients.js';
-import { ADMIN, BOOTSTRAP, clusterStatus, settled, startNode, untilReady, type Node } from './nodes.js';
+import { clusterStatus, settled, startNode, untilReady, type Node } from './nodes.js';
 
 /** What these tests are about is the nodes' own stores (with the JetStream store, retained messages load from JetStream). */
-const LOCAL = ['--cluster-store', 'local', ...BOOTSTRAP];
+const LOCAL = ['--cluster-store', 'local'];
+
+/** The API of a node with its own store, signed with the bootstrap AccessKey it generated. */
+function api(node: Node, method: string, path: string): ReturnType<typeof rest> {
+  const key = JSON.parse(readFileSync(join(node.dataDir, 'bootstrap-access-key.json'), 'utf8')) as { accessKeyId: string; accessKeySecret: string };
+  return rest(node.http, { id: key.accessKeyId, secret: key.accessKeySecret }, method, `/instances/mqtt-default${path}`);
+}
 
 /** Subscribes once to `filter` on a node and returns the retained messages it got, by topic. */
 async function retainedOn(t: TestContext, node: Node, filter: string, expected: number): Promise<Map<string, string>> {
@@ -81,20 +89,20 @@ describe('cluster catch-up - nodes joining and clients moving', () => {
     c.proc.child.kill('SIGKILL');
     await c.proc.exited;
     await waitFor(async () => !(await clusterStatus(a)).nodes.some((n) => n.nodeId === 'node-c'), { timeoutMs: 15_000, intervalMs: 200, message: 'c gone from presence' });
-    const deleted = await rest(b.http, ADMIN, 'DELETE', '/instances/mqtt-default/retained/ad/gone');
+    const deleted = await api(b, 'DELETE', '/retained/ad/gone');
     assert.equal(deleted.status, 204, JSON.stringify(deleted.body));
     const kept = new Map([['ad/kept', 'stays']]);
     await waitFor(async () => (await retainedOn(t, a, 'ad/#', 1)).size === 1, { timeoutMs: 10_000, message: 'the deletion reached a' });
     for (const node of [a, b]) {
       assert.deepEqual(await retainedOn(t, node, 'ad/#', 1), kept, `a fresh subscriber on ${node.id}`);
-      assert.equal((await rest(node.http, ADMIN, 'GET', '/instances/mqtt-default/retained/ad/gone')).status, 404, `the API of ${node.id}`);
+      assert.equal((await api(node, 'GET', '/retained/ad/gone')).status, 404, `the API of ${node.id}`);
     }
 
     // c comes back on its store: the tombstone of its catch-up removes its copy.
     const again = await startNode(t, 'node-c', urls, LOCAL, c.dataDir);
     await untilReady(again);
     assert.deepEqual(await retainedOn(t, again, 'ad/#', 1), kept, 'a fresh subscriber on c, back');
-    assert.equal((await rest(again.http, ADMIN, 'GET', '/instances/mqtt-default/retained/ad/gone')).status, 404);
+    assert.equal((await api(again, 'GET', '/retained/ad/gone')).status, 404);
     again.proc.child.kill('SIGTERM');
     await again.proc.exited;
   });
