@@ -240,32 +240,13 @@ export class Persistence implements SessionJournal {
   }
 
   willScheduled(session: Session, will: Message, publishAt: number): void {
-    this.store.putWill({
-      clientId: sessionKey(session),
-      topic: will.topic,
-      payload: will.payload,
-      qos: will.qos,
-      retain: will.retain,
-      properties: encodeProperties(will.properties),
-      expiresAt: will.expiresAt,
-      publishAt,
-    });
+    this.store.putWill({ ...willRecord(session, will), publishAt });
     this.touched();
   }
 
   /** The will of a connected client, kept in case its node dies (Broker.keepWillsOfConnected). */
   willArmed(session: Session, will: Message, delayMs: number): void {
-    this.store.putWill({
-      clientId: sessionKey(session),
-      topic: will.topic,
-      payload: will.payload,
-      qos: will.qos,
-      retain: will.retain,
-      properties: encodeProperties(will.properties),
-      expiresAt: will.expiresAt,
-      publishAt: 0,
-      delayMs,
-    });
+    this.store.putWill({ ...willRecord(session, will), publishAt: 0, delayMs });
     this.touched();
   }
 
@@ -322,4 +303,17 @@ export class Persistence implements SessionJournal {
 /** Sessions of all instances share the store: their records are keyed by instance too. */
 function sessionKey(session: Session): string {
   return storeKey(session.instanceId, session.clientId);
+}
+
+/** A will as the store keeps it, without its timing. */
+function willRecord(session: Session, will: Message): Omit<WillRecord, 'publishAt'> {
+  return {
+    clientId: sessionKey(session),
+    topic: will.topic,
+    payload: will.payload,
+    qos: will.qos,
+    retain: will.retain,
+    properties: encodeProperties(will.properties),
+    expiresAt: will.expiresAt,
+  };
 }
