@@ -32,13 +32,22 @@ import type { ClusterOptions } from './options.js';
  * session is here, so that nothing published meanwhile misses it (duplicates only, as QoS 1 allows).
  */
 export interface MoveHooks {
-  begin(instanceId: string, filters: readonly string[]): Promise<void>;
+  /** Announces the filters and holds messages; answers the version of this node's interest announcements that has them. */
+  begin(instanceId: string, filters: readonly string[]): Promise<number>;
   end(instanceId: string, filters: readonly string[]): void;
+  /** On the old owner: true once it knows `nodeId`'s interest at `version` or later, false when that did not come in time. */
+  heard(nodeId: string, version: number): Promise<boolean>;
 }
 
 interface Release {
   readonly instanceId: string;
   readonly clientId: string;
+  /**
+   * The node taking the session over and the version of its interest announcements that has the
+   * session's filters: the old owner lets go only once it has them (absent for a clean start).
+   */
+  readonly node?: string;
+  readonly interest?: number;
 }
 
 /** How long the old owner's connection has to close after it was told the session moved, ms. */
@@ -89,20 +98,20 @@ export class Handover {
     if (record === null || record.owner === null || record.owner === this.options.nodeId) return;
     const filters = cleanStart ? [] : [...new Set(record.subscriptions.filter((s) => s.shareGroup === null).map((s) => s.filter))];
     const moving = cleanStart ? null : this.moving;
-    await moving?.begin(instanceId, filters);
+    const interest = moving === null ? undefined : await moving.begin(instanceId, filters);
     try {
-      await this.move(instanceId, clientId, key, record.owner, cleanStart);
+      await this.move(instanceId, clientId, key, record.owner, cleanStart, interest);
     } finally {
       moving?.end(instanceId, filters);
     }
   }
 
-  private async move(instanceId: string, clientId: string, key: string, from: string, cleanStart: boolean): Promise<void> {
+  private async move(instanceId: string, clientId: string, key: string, from: string, cleanStart: boolean, interest: number | undefined): Promise<void> {
     let owner: string | null = from;
     // The record may name another owner by the time this node takes it (a node took over the
     // sessions of one that left, adoptFrom): that one is asked in turn, never bypassed.
     for (let round = 0; owner !== null && owner !== this.options.nodeId && round < 3; round++) {
-      await this.askToLetGo(instanceId, clientId, owner);
+      await this.askToLetGo(instanceId, clientId, owner, interest);
       if (cleanStart) return;
       if (this.broker.registry.session(instanceId, clientId) !== undefined) return; // came here meanwhile
       const loaded = await this.store.adoptSession(key, owner);
@@ -119,8 +128,8 @@ export class Handover {
     }
   }
 
-  private async askToLetGo(instanceId: string, clientId: string, owner: string): Promise<void> {
-    const request: Release = { instanceId, clientId };
+  private async askToLetGo(instanceId: string, clientId: string, owner: string, interest: number | undefined): Promise<void> {
+    const request: Release = interest === undefined ? { instanceId, clientId } : { instanceId, clientId, node: this.options.nodeId, interest };
     try {
       const reply = await this.connection.request(this.subject(owner), JSON.stringify(request), { timeout: this.options.ackTimeoutMs });
       const answer = JSON.parse(Buffer.from(reply.data).toString('utf8')) as { released: boolean; error?: string };
@@ -218,7 +227,14 @@ export class Handover {
 
   /** A node takes over a session of this one: let go of it. */
   private async onRelease(data: Uint8Array): Promise<{ released: boolean }> {
-    const { instanceId, clientId } = JSON.parse(Buffer.from(data).toString('utf8')) as Release;
+    const { instanceId, clientId, node, interest } = JSON.parse(Buffer.from(data).toString('utf8')) as Release;
+    // Until this node routes the session's filters to the new node, what is published here must
+    // still be queued here: once let go, a message for it would be acknowledged to nobody.
+    if (node !== undefined && interest !== undefined && this.moving !== null && this.broker.registry.session(instanceId, clientId) !== undefined) {
+      if (!(await this.moving.heard(node, interest))) {
+        this.logger.warn({ clientId, instanceId, to: node, interest }, 'the interest of the node taking the session over has not arrived; letting go anyway');
+      }
+    }
     return this.release(instanceId, clientId);
   }
 

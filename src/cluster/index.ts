@@ -89,7 +89,10 @@ export class Cluster {
           // The other nodes have the announcement before the old owner is asked to let go.
           const flushed = this.link.connection?.flush().catch(() => undefined);
           await Promise.race([flushed, new Promise((resolve) => setTimeout(resolve, this.options.ackTimeoutMs).unref())]);
+          return this.interest.announced;
         },
+        // Half the asking node's wait: the old owner still has to write the session and answer.
+        heard: (nodeId, version) => this.interest.whenHeard(nodeId, version, this.options.ackTimeoutMs / 2),
         end: (instanceId, filters) => {
           this.routing.release();
           for (const filter of filters) this.interest.changed(instanceId, filter, false, null);

@@ -81,6 +81,8 @@ export class Interest {
   /** Set when sessions outlive their node (clusterStore jetstream): a node that leaves leaves orphans. */
   keepsOrphans = false;
   private connection: NatsConnection | null = null;
+  /** Waiting for another node's announcements to reach a version (whenHeard). */
+  private heardWaiters: Array<{ readonly node: string; readonly v: number; readonly done: (heard: boolean) => void }> = [];
   private readonly visitor: MatchVisitor<string, true>;
   private matched: Set<string> | null = null;
 
@@ -143,6 +145,33 @@ export class Interest {
       const known = this.remote.get(nodeId);
       if (known === undefined || (record.interest !== undefined && known.v < record.interest)) this.requestFull(nodeId);
     }
+  }
+
+  /**
+   * Resolves true once this node knows `nodeId`'s interest at `version` or later; false after
+   * `timeoutMs`. A node taking a session over announces the session's filters on `<prefix>.i`
+   * and then asks the old owner to let go on another subject and connection, so the request may
+   * overtake the announcement: the old owner waits for it before letting go (handover.ts), or it
+   * would acknowledge messages for the session to nobody. A late announcement is asked for again.
+   */
+  whenHeard(nodeId: string, version: number, timeoutMs: number): Promise<boolean> {
+    if (this.heard(nodeId, version)) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const ask = setTimeout(() => this.requestFull(nodeId), Math.min(100, timeoutMs / 4)).unref();
+      const timer = setTimeout(() => finish(false), timeoutMs).unref();
+      const waiter = { node: nodeId, v: version, done: (heard: boolean) => finish(heard) };
+      const finish = (heard: boolean): void => {
+        clearTimeout(ask);
+        clearTimeout(timer);
+        this.heardWaiters = this.heardWaiters.filter((w) => w !== waiter);
+        resolve(heard);
+      };
+      this.heardWaiters.push(waiter);
+    });
+  }
+
+  private heard(nodeId: string, version: number): boolean {
+    return (this.remote.get(nodeId)?.v ?? -1) >= version;
   }
 
   /** Nodes of `nodes` (other than this one) whose interest this node has not received. */
@@ -280,6 +309,7 @@ export class Interest {
   }
 
   close(): void {
+    for (const waiter of this.heardWaiters) waiter.done(false);
     for (const entry of this.subjects.values()) {
       if (entry.timer !== null) clearTimeout(entry.timer);
     }
@@ -342,6 +372,11 @@ export class Interest {
   }
 
   private onAnnouncement(data: Uint8Array): void {
+    this.applyAnnouncement(data);
+    for (const waiter of this.heardWaiters) if (this.heard(waiter.node, waiter.v)) waiter.done(true);
+  }
+
+  private applyAnnouncement(data: Uint8Array): void {
     let a: Announcement;
     try {
       a = JSON.parse(Buffer.from(data).toString('utf8')) as Announcement;

@@ -18,6 +18,15 @@ async function natsServerOf(node: Node): Promise<string | undefined> {
   return (await clusterStatus(node)).server;
 }
 
+/**
+ * A time of the failure report (epoch ms, or a node's log time, an ISO string), as ISO; anything
+ * else as it is, so that reporting never throws and hides the assertion.
+ */
+function iso(time: unknown): string {
+  const date = typeof time === 'number' || typeof time === 'string' ? new Date(time) : null;
+  return date !== null && !Number.isNaN(date.getTime()) ? date.toISOString() : String(time);
+}
+
 describe('cluster faults - three Ferry nodes on three NATS servers', () => {
   const teardown = suiteTeardown();
   let nats: NatsCluster;
@@ -192,10 +201,10 @@ describe('cluster faults - three Ferry nodes on three NATS servers', () => {
       t.diagnostic(`${name}: ${expected.length} acknowledged (a ${countA} before the kill, b ${countB}), ${got.length} received, ${got.length - distinct.size} duplicates, ${missing.length} missing`);
       if (missing.length > 0) {
         // What the nodes did around the loss, for the report.
-        t.diagnostic(`first missing ${missing[0]} acknowledged at ${new Date(ackedAt.get(missing[0]!) ?? 0).toISOString()}, last ${missing.at(-1)} at ${new Date(ackedAt.get(missing.at(-1)!) ?? 0).toISOString()}`);
+        t.diagnostic(`first missing ${missing[0]} acknowledged at ${iso(ackedAt.get(missing[0]!))}, last ${missing.at(-1)} at ${iso(ackedAt.get(missing.at(-1)!))}`);
         for (const node of nodes) {
           for (const l of node.proc.logs) {
-            if (/left|took over|handed over|taken over|did not answer|could not let go/.test(String(l['msg']))) t.diagnostic(`${node.id} ${new Date(Number(l['time'])).toISOString()} ${String(l['msg'])} ${JSON.stringify({ c: l['clientId'], n: l['nodeId'], e: l['err'] })}`);
+            if (/left|took over|handed over|taken over|did not answer|could not let go|has not arrived/.test(String(l['msg']))) t.diagnostic(`${node.id} ${iso(l['time'])} ${String(l['msg'])} ${JSON.stringify({ c: l['clientId'], n: l['nodeId'], e: l['err'] })}`);
           }
         }
       }

@@ -9,6 +9,8 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { before, describe, test, type TestContext } from 'node:test';
+import { connect as natsConnect } from '@nats-io/transport-node';
+import { token } from '../../../src/store/jetstream/layout.js';
 import { failedStart, tempDir, waitFor } from '../../helpers/index.js';
 import { call, popClient } from '../api/pop-client.js';
 import { rest } from '../api/rest-client.js';
@@ -111,6 +113,52 @@ describe('cluster sessions - two nodes, state in JetStream', () => {
       await new Promise((resolve) => setTimeout(resolve, 500));
       assert.deepEqual(reader.received, [], `a fresh subscriber on ${node.id}`);
     }
+  });
+
+  // Issue 16: the node taking a session over announces its filters on `ferry.i`, then asks the
+  // owner to let go on `ferry.h.<owner>`, over another connection: the request may arrive first.
+  // Had the owner let go then, what it acknowledged before it heard the announcement was queued
+  // for nobody. Here the test is that node (node-x, on its own NATS connection) and announces late.
+  test('cluster sessions - the owner lets go of a session only once it has the interest of the node taking it: nothing acknowledged meanwhile is lost', async (t: TestContext) => {
+    const nc = await natsConnect({ servers: nats.url });
+    t.after(() => nc.close());
+    const announcements: Array<Record<string, unknown>> = [];
+    nc.subscribe('ferry.i', { callback: (err, msg) => void (err === null && announcements.push(msg.json<Record<string, unknown>>())) });
+    await nc.flush();
+    const persistent = { clientId: 'overtaken', protocolVersion: 5 as const, clean: false, properties: { sessionExpiryInterval: 3600 } };
+    const first = await connect(t, a.mqtt, persistent);
+    await first.client.subscribeAsync('overtaken/#', { qos: 1 });
+    await first.client.endAsync();
+    const add = await waitFor(() => announcements.find((x) => x['node'] === 'node-a' && x['op'] === 'add' && x['filter'] === 'overtaken/#'), {
+      timeoutMs: 5000,
+      message: "node a's announcement of the session's filter",
+    });
+    const instanceId = String(add['instanceId']);
+
+    let answer: { released: boolean } | null = null;
+    const request = nc
+      .request(`ferry.h.${token('node-a')}`, JSON.stringify({ instanceId, clientId: 'overtaken', node: 'node-x', interest: 1 }), { timeout: 10_000 })
+      .then((reply) => (answer = reply.json<{ released: boolean }>()));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(answer, null, 'node a waits for the interest of node-x');
+    const pub = await connect(t, a.mqtt, { clientId: 'overtaken-pub', protocolVersion: 5 });
+    const ack = (await pub.client.publishAsync('overtaken/x', 'meanwhile', { qos: 1 })) as { reasonCode?: number } | undefined;
+    assert.equal(ack?.reasonCode ?? 0, 0, 'acknowledged by node a');
+    assert.equal(answer, null, 'node a still has the session');
+    nc.publish('ferry.i', JSON.stringify({ node: 'node-x', v: 1, op: 'full', filters: [[instanceId, 'overtaken/#', '']] }));
+    await request;
+    assert.deepEqual(answer, { released: true }, 'node a let go once it had the announcement');
+    // node-x goes (its sessions taken over, as far as the nodes know): they forget its filters.
+    nc.publish('ferry.i', JSON.stringify({ node: 'node-test', v: 0, op: 'adopted', of: 'node-x' }));
+
+    // The session, opened on node b, has what node a acknowledged.
+    const moved = await connect(t, b.mqtt, persistent);
+    assert.equal(moved.connack.sessionPresent, true);
+    await moved.waitFor(1, 10_000);
+    assert.deepEqual(
+      moved.received.map((m) => m.payload),
+      ['meanwhile'],
+    );
   });
 
   test('cluster sessions - metadata and retained messages written on one node are used on a node started afterwards; a node with another master key refuses to start', async (t: TestContext) => {
