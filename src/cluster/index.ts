@@ -86,7 +86,8 @@ export class Cluster {
         begin: async (instanceId, filters) => {
           this.routing.hold();
           for (const filter of filters) this.interest.changed(instanceId, filter, true, null);
-          // The other nodes have the announcement before the old owner is asked to let go.
+          // NATS has the announcement before the old owner is asked to let go; the request goes on
+          // another connection and may still arrive first: the old owner waits for this version (heard).
           const flushed = this.link.connection?.flush().catch(() => undefined);
           await Promise.race([flushed, new Promise((resolve) => setTimeout(resolve, this.options.ackTimeoutMs).unref())]);
           return this.interest.announced;
