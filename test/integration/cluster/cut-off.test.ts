@@ -11,7 +11,7 @@ import { before, describe, test, type TestContext } from 'node:test';
 import { waitFor } from '../../helpers/index.js';
 import { startNatsCluster, suiteTeardown, type NatsCluster } from '../../helpers/engines.js';
 import { connect } from '../mqtt/clients.js';
-import { ready, settled, startNode, type Node } from './nodes.js';
+import { settled, startNode, untilReady, type Node } from './nodes.js';
 
 describe('cluster cut-off - a node that stalls and comes back', () => {
   const teardown = suiteTeardown();
@@ -23,7 +23,7 @@ describe('cluster cut-off - a node that stalls and comes back', () => {
     nats = await startNatsCluster(teardown, 3);
     a = await startNode(teardown, 'node-a', nats.urls, ['--cluster-replicas', '3']);
     b = await startNode(teardown, 'node-b', nats.urls, ['--cluster-replicas', '3']);
-    for (const node of [a, b]) await waitFor(() => ready(node), { timeoutMs: 30_000, intervalMs: 200, message: `${node.id} ready` });
+    for (const node of [a, b]) await untilReady(node, 30_000);
   });
 
   test('cluster cut-off - the other node takes its sessions over; running again, the stalled node lets go of them and their clients resume there', { timeout: 180_000 }, async (t: TestContext) => {

@@ -11,7 +11,7 @@ import { before, describe, test, type TestContext } from 'node:test';
 import { waitFor } from '../../helpers/index.js';
 import { startNatsCluster, suiteTeardown, type NatsCluster } from '../../helpers/engines.js';
 import { connect, sleep, type Received, type TestClient } from '../mqtt/clients.js';
-import { clusterStatus, ready, settled, startNode, type Node } from './nodes.js';
+import { clusterStatus, ready, settled, startNode, untilReady, type Node } from './nodes.js';
 
 /** The NATS server a node is connected to now (`host:port`), from `ferry cluster status`. */
 async function natsServerOf(node: Node): Promise<string | undefined> {
@@ -42,7 +42,7 @@ describe('cluster faults - three Ferry nodes on three NATS servers', () => {
       }),
     );
     nodes.push(...started);
-    for (const node of nodes) await waitFor(() => ready(node), { timeoutMs: 30_000, intervalMs: 200, message: `${node.id} ready` });
+    for (const node of nodes) await untilReady(node, 30_000);
   });
 
   // Issue 16's failover bug: when JetStream was unavailable for more than three heartbeats after the
@@ -112,7 +112,7 @@ describe('cluster faults - three Ferry nodes on three NATS servers', () => {
   test('cluster faults - kill -9 of a Ferry node under QoS 1 load: its persistent sessions resume elsewhere, nothing acknowledged is lost', { timeout: 180_000 }, async (t: TestContext) => {
     const [a, b, c] = nodes as [Node, Node, Node];
     // After the NATS server's restart (test above) JetStream may still catch up: ready includes the store.
-    for (const node of nodes) await waitFor(() => ready(node), { timeoutMs: 30_000, intervalMs: 200, message: `${node.id} ready` });
+    for (const node of nodes) await untilReady(node, 30_000);
     // Persistent subscribers on a (MQTT 5, session expiry) and b (MQTT 3.1.1, clean session off), both on load/#.
     const subAOptions = { clientId: 'kill-sub-a', protocolVersion: 5 as const, clean: false, properties: { sessionExpiryInterval: 3600 } };
     // A persistent SUBACK waits for a JetStream write, which may still fail a moment after the

@@ -10,19 +10,13 @@ import { waitFor } from '../../helpers/index.js';
 import { redisClient, startNats, startRedis, suiteTeardown, type Engine } from '../../helpers/engines.js';
 import { rest } from '../api/rest-client.js';
 import { connect } from '../mqtt/clients.js';
-import { ADMIN, BOOTSTRAP, startNode, untilReady, type Node } from './nodes.js';
+import { ADMIN, startReadyNode, type Node } from './nodes.js';
 
 const I = '/instances/mqtt-default';
 
 async function killNode(node: Node): Promise<void> {
   node.proc.child.kill('SIGKILL');
   await node.proc.exited;
-}
-
-async function startReady(t: { after: (fn: () => unknown) => void }, id: string, nats: Engine): Promise<Node> {
-  const node = await startNode(t, id, nats.url, BOOTSTRAP);
-  await untilReady(node);
-  return node;
 }
 
 describe('cluster logs - a killed node: its outbox, dead letters and queues are taken over by a live node', () => {
@@ -37,7 +31,7 @@ describe('cluster logs - a killed node: its outbox, dead letters and queues are 
   before(async () => {
     nats = await startNats(teardown);
     redis = await startRedis(teardown);
-    a = await startReady(teardown, 'node-a', nats);
+    a = await startReadyNode(teardown, 'node-a', nats.url);
     const target = `redis://127.0.0.1:${redis.port}/0?stream=adopted`;
     const created = await rest(a.http, ADMIN, 'POST', `${I}/rules`, { name: 'to-redis', type: 'outbound', topics: ['adopt/#'], target });
     assert.equal(created.status, 201, JSON.stringify(created.body));
@@ -51,7 +45,7 @@ describe('cluster logs - a killed node: its outbox, dead letters and queues are 
     });
     assert.equal(dead.status, 201, JSON.stringify(dead.body));
     deadRuleId = dead.body['id'] as string;
-    b = await startReady(teardown, 'node-b', nats);
+    b = await startReadyNode(teardown, 'node-b', nats.url);
   });
 
   test('cluster logs - kill -9 of a node with a backlog: another node delivers every entry it acknowledged, in order; the node back delivers none twice', async (t: TestContext) => {
@@ -101,7 +95,7 @@ describe('cluster logs - a killed node: its outbox, dead letters and queues are 
 
     // Node a comes back: it is told, and has nothing left to deliver.
     const delivered = await client.xlen('adopted');
-    a = await startReady(t, 'node-a', nats);
+    a = await startReadyNode(t, 'node-a', nats.url);
     assert.ok(a.proc.logs.some((l) => l['msg'] === "another node adopted this node's durable logs while it was down: it delivered what was left" && l['by'] === 'node-b'));
     assert.equal((await rest(a.http, ADMIN, 'GET', `${I}/rules/${ruleId}/stats`)).body['outboxDepth'], 0);
     await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -112,7 +106,7 @@ describe('cluster logs - a killed node: its outbox, dead letters and queues are 
   });
 
   test('cluster logs - a built-in queue of a killed node is received and acknowledged on another node', async (t: TestContext) => {
-    const node = await startReady(t, 'node-q', nats);
+    const node = await startReadyNode(t, 'node-q', nats.url);
     const payloads = ['j0', 'j1', 'j2', 'j3', 'j4'];
     const sent = await rest(node.http, ADMIN, 'POST', `${I}/queues/jobs/messages`, { messages: payloads.map((payload) => ({ payload, properties: { k: payload } })) });
     assert.equal(sent.status, 201, JSON.stringify(sent.body));

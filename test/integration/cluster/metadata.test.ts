@@ -16,7 +16,7 @@ import { startNats, suiteTeardown, type Engine } from '../../helpers/engines.js'
 import { call, popClient, refused } from '../api/pop-client.js';
 import { rest } from '../api/rest-client.js';
 import { connect, connectRefused } from '../mqtt/clients.js';
-import { ADMIN, BOOTSTRAP, ready, startNode, untilReady, type Node } from './nodes.js';
+import { ADMIN, ready, startReadyNode, type Node } from './nodes.js';
 
 /** How long a change made on one node may take to act on the other (the contract says about a second). */
 const PROPAGATION_MS = 3000;
@@ -51,9 +51,8 @@ describe('cluster metadata - changes made on one node act on the other while bot
 
   before(async () => {
     nats = await startNats(teardown);
-    a = await startNode(teardown, 'node-a', nats.url, BOOTSTRAP);
-    b = await startNode(teardown, 'node-b', nats.url, BOOTSTRAP);
-    for (const node of [a, b]) await untilReady(node);
+    a = await startReadyNode(teardown, 'node-a', nats.url);
+    b = await startReadyNode(teardown, 'node-b', nats.url);
   });
 
   test('cluster metadata - an AccessKey created on a works on b at once; deleted on a, its clients on b are cut and it is refused there', async (t: TestContext) => {

@@ -49,9 +49,16 @@ export async function ready(node: Node): Promise<boolean> {
   return (await fetch(`${node.http}/readyz`)).status === 200;
 }
 
-/** Waits until `node` answers /readyz 200 (within 20 s). */
-export async function untilReady(node: Node): Promise<void> {
-  await waitFor(() => ready(node), { timeoutMs: 20_000, intervalMs: 100, message: `${node.id} ready` });
+/** Waits until `node` answers /readyz 200 (within `timeoutMs`: longer where JetStream has three servers to elect on). */
+export async function untilReady(node: Node, timeoutMs = 20_000): Promise<void> {
+  await waitFor(() => ready(node), { timeoutMs, intervalMs: 100, message: `${node.id} ready` });
+}
+
+/** startNode, then untilReady. */
+export async function startReadyNode(t: Teardown, id: string, natsUrls: string, extra: readonly string[] = BOOTSTRAP): Promise<Node> {
+  const node = await startNode(t, id, natsUrls, extra);
+  await untilReady(node);
+  return node;
 }
 
 /** A full-access AccessKey given to every node of a test cluster (`BOOTSTRAP`), so each node knows it. */

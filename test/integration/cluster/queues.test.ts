@@ -12,7 +12,7 @@ import { waitFor } from '../../helpers/index.js';
 import { startNats, suiteTeardown, type Engine } from '../../helpers/engines.js';
 import { rest } from '../api/rest-client.js';
 import { connect } from '../mqtt/clients.js';
-import { ADMIN, BOOTSTRAP, startNode, untilReady, type Node } from './nodes.js';
+import { ADMIN, BOOTSTRAP, startReadyNode, type Node } from './nodes.js';
 import { connectAmqp, sdkLogin } from '../amqp/sdk.js';
 
 const I = '/instances/mqtt-default';
@@ -39,13 +39,11 @@ describe('cluster queues - a built-in queue is one queue on every node', () => {
 
   before(async () => {
     nats = await startNats(teardown);
-    a = await startNode(teardown, 'node-a', nats.url, [...BOOTSTRAP, '--amqp-port=0']);
-    await untilReady(a);
+    a = await startReadyNode(teardown, 'node-a', nats.url, [...BOOTSTRAP, '--amqp-port=0']);
     // Not named after the parent topic: with the AMQP endpoint on, a queue named `jobs` would also get the device data of jobs/#.
     const created = await rest(a.http, ADMIN, 'POST', `${I}/rules`, { name: 'to-queue', type: 'outbound', topics: ['jobs/#'], target: 'queue://work' });
     assert.equal(created.status, 201, JSON.stringify(created.body));
-    b = await startNode(teardown, 'node-b', nats.url, [...BOOTSTRAP, '--amqp-port=0']);
-    await untilReady(b);
+    b = await startReadyNode(teardown, 'node-b', nats.url, [...BOOTSTRAP, '--amqp-port=0']);
   });
 
   test('cluster queues - published via MQTT on node a, received and acknowledged over HTTP on node b; nack and timeout redeliver on either node', async (t: TestContext) => {

@@ -10,7 +10,7 @@ import { before, describe, test, type TestContext } from 'node:test';
 import { waitFor } from '../../helpers/index.js';
 import { startNatsCluster, suiteTeardown, type NatsCluster } from '../../helpers/engines.js';
 import { connect } from '../mqtt/clients.js';
-import { ready, settled, startNode, type Node } from './nodes.js';
+import { settled, startNode, untilReady, type Node } from './nodes.js';
 
 function urlsFor(nats: NatsCluster, i: number): string {
   return [...nats.servers.slice(i), ...nats.servers.slice(0, i)].map((s) => s.url).join(',');
@@ -28,7 +28,7 @@ describe('cluster restart - three NATS servers and two Ferry nodes', () => {
       startNode(teardown, 'node-a', urlsFor(nats, 0), ['--cluster-replicas', '3', '--cluster-store', 'local']),
       startNode(teardown, 'node-b', urlsFor(nats, 1), ['--cluster-replicas', '3', '--cluster-store', 'local']),
     ]);
-    for (const node of [a, b]) await waitFor(() => ready(node), { timeoutMs: 30_000, intervalMs: 200, message: `${node.id} ready` });
+    for (const node of [a, b]) await untilReady(node, 30_000);
   });
 
   test('cluster restart - everything stops and starts again: not ready without NATS, then traffic crosses the nodes both ways', { timeout: 240_000 }, async (t: TestContext) => {
@@ -66,7 +66,7 @@ describe('cluster restart - three NATS servers and two Ferry nodes', () => {
 
     // NATS comes back; the nodes join again.
     await Promise.all(nats.servers.map((s) => s.restart()));
-    for (const node of [a2, b2]) await waitFor(() => ready(node), { timeoutMs: 60_000, intervalMs: 200, message: `${node.id} ready after the restart` });
+    for (const node of [a2, b2]) await untilReady(node, 60_000);
 
     // Ready means routing works: the restored persistent subscriptions get one message each way.
     const subB2 = await connect(t, b2.mqtt, { clientId: 'fr-sub-b', clean: false });

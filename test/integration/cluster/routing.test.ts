@@ -8,7 +8,7 @@ import { before, describe, test, type TestContext } from 'node:test';
 import { waitFor } from '../../helpers/index.js';
 import { startNatsCluster, suiteTeardown, type NatsCluster } from '../../helpers/engines.js';
 import { connect } from '../mqtt/clients.js';
-import { clusterStatus, clusterStatusTable, ready, settled, startNode, type Node } from './nodes.js';
+import { clusterStatus, clusterStatusTable, settled, startNode, untilReady, type Node } from './nodes.js';
 
 
 /** The reason code of a PUBACK/PUBREC (mqtt.js rejects the publish on a failure code). */
@@ -36,7 +36,7 @@ describe('cluster - two nodes on a three-server NATS cluster', () => {
       startNode(teardown, 'node-b', nats.servers[1]!.url),
     ]);
     for (const node of [a, b]) {
-      await waitFor(() => ready(node), { timeoutMs: 20_000, intervalMs: 100, message: `${node.id} ready` });
+      await untilReady(node);
     }
     await waitFor(async () => (await clusterStatus(a)).nodes.length === 2, { timeoutMs: 10_000, intervalMs: 200, message: 'both nodes in presence' });
   });

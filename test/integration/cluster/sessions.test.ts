@@ -16,7 +16,7 @@ import { call, popClient } from '../api/pop-client.js';
 import { rest } from '../api/rest-client.js';
 import { startNats, suiteTeardown, type Engine } from '../../helpers/engines.js';
 import { connect } from '../mqtt/clients.js';
-import { ADMIN, BOOTSTRAP, settled, startNode, untilReady, type Node } from './nodes.js';
+import { ADMIN, settled, startReadyNode, type Node } from './nodes.js';
 
 describe('cluster sessions - two nodes, state in JetStream', () => {
   const teardown = suiteTeardown();
@@ -26,9 +26,8 @@ describe('cluster sessions - two nodes, state in JetStream', () => {
 
   before(async () => {
     nats = await startNats(teardown);
-    a = await startNode(teardown, 'node-a', nats.url, BOOTSTRAP);
-    b = await startNode(teardown, 'node-b', nats.url, BOOTSTRAP);
-    for (const node of [a, b]) await untilReady(node);
+    a = await startReadyNode(teardown, 'node-a', nats.url);
+    b = await startReadyNode(teardown, 'node-b', nats.url);
   });
 
   test('cluster sessions - a persistent session moves to another node with its queue: nothing lost, nothing twice', async (t: TestContext) => {
@@ -174,8 +173,7 @@ describe('cluster sessions - two nodes, state in JetStream', () => {
     await new Promise((resolve) => setTimeout(resolve, 300)); // b has js/gone before it deletes it
     await pubB.client.publishAsync('js/gone', '', { qos: 1, retain: true });
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const c = await startNode(t, 'node-c', nats.url, BOOTSTRAP);
-    await untilReady(c);
+    const c = await startReadyNode(t, 'node-c', nats.url);
     const reader = await connect(t, c.mqtt, { clientId: 'js-reader' });
     await reader.client.subscribeAsync('js/#', { qos: 1 });
     await reader.waitFor(1, 5000);

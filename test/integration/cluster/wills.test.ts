@@ -12,7 +12,7 @@ import { before, describe, test, type TestContext } from 'node:test';
 import { waitFor } from '../../helpers/index.js';
 import { startNats, suiteTeardown, type Engine } from '../../helpers/engines.js';
 import { connect, sleep, type TestClient } from '../mqtt/clients.js';
-import { settled, startNode, untilReady, type Node } from './nodes.js';
+import { settled, startNode, startReadyNode, untilReady, type Node } from './nodes.js';
 
 /** The will delay of these tests, seconds: long enough to kill a node and reconnect before it ends. */
 const DELAY = 5;
@@ -40,14 +40,12 @@ describe('cluster wills - the delayed wills of a killed node', () => {
 
   before(async () => {
     nats = await startNats(teardown);
-    b = await startNode(teardown, 'node-b', nats.url);
-    await untilReady(b);
+    b = await startReadyNode(teardown, 'node-b', nats.url, []);
   });
 
   /** A node that dies in the test, and a subscriber on b that sees what is published on it. */
   async function doomedNode(t: TestContext, id: string): Promise<{ node: Node; watcher: TestClient }> {
-    const node = await startNode(t, id, nats.url);
-    await untilReady(node);
+    const node = await startReadyNode(t, id, nats.url, []);
     const watcher = await connect(t, b.mqtt, { clientId: `watcher-${id}` });
     await watcher.client.subscribeAsync('wills/#', { qos: 1 });
     const probe = await connect(t, node.mqtt, { clientId: `probe-${id}` });
