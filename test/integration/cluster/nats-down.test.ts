@@ -31,7 +31,8 @@ test('cluster - NATS unreachable at start: clear error, retries, /readyz 503 unt
 
   const nats = await startNats(t, { port: natsPort });
   await waitFor(async () => (await readiness(http)).status === 200, { timeoutMs: 20_000, intervalMs: 100, message: 'ready once NATS runs' });
-  assert.ok(ferry.logs.some((l) => l['msg'] === 'joined the cluster'));
+  // The log line travels through the node's stdout: it may arrive a moment after /readyz says 200.
+  await waitFor(() => ferry.logs.some((l) => l['msg'] === 'joined the cluster'), { timeoutMs: 5000, message: "'joined the cluster' logged" });
 
   await nats.kill();
   await waitFor(async () => (await readiness(http)).status === 503, { timeoutMs: 10_000, intervalMs: 100, message: 'not ready after NATS is lost' });
