@@ -45,7 +45,7 @@ import { Cluster, clusterOptions } from './cluster/index.js';
 import { openClusterStore } from './cluster/store.js';
 import { Handover } from './cluster/handover.js';
 import { LogAdoption } from './cluster/log-adoption.js';
-import { ClusterQueues } from './cluster/queue-relay.js';
+import { openClusterQueues } from './cluster/queue-relay.js';
 import type { BuiltinQueueAccess } from './rules/queues.js';
 import { checkClusterMasterKey } from './cluster/master-key.js';
 import { clusterBootstrapClaim } from './cluster/bootstrap-claim.js';
@@ -307,6 +307,8 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   const rules = await RuleRegistry.open({ store, box: auth.box, tenancy, endpoints: connectorEndpoints(connectors), logger: componentLogger(logger, 'rules') });
   const ruleBackends = RuleBackends.stubs(rules);
   const management = await Management.open({ broker, store, traces, msgIdOf: (message) => traces.msgIdOf(message), rules, ruleBackends, ...authDeps(auth.service) });
+  // In a cluster with its state in JetStream a built-in queue is one queue there, for every node (docs/cluster.md).
+  const clusterQueues = jetstreamCluster !== null && store instanceof JetStreamStore ? await openClusterQueues(store, jetstreamCluster, componentLogger(logger, 'cluster')) : null;
   // The runtime replaces the stubs behind the rules API and runs every rule of the registry.
   const ruleRuntime = await startRules({
     broker,
@@ -318,16 +320,11 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
     connectors,
     backends: ruleBackends,
     tenancy,
+    ...(clusterQueues === null ? {} : { sharedQueues: clusterQueues }),
     // A cluster node delivers its outboxes only while it holds the lease on its logs (docs/cluster.md).
     ...(store instanceof JetStreamStore ? { mayDeliver: () => store.mayDeliverLogs() } : {}),
   });
   if (store instanceof JetStreamStore) readiness.addCheck('logs', () => store.logsLost);
-  // In a cluster a receive on any node takes from every live node's share of a queue (docs/cluster.md).
-  const clusterQueues =
-    store instanceof JetStreamStore
-      ? new ClusterQueues(ruleRuntime.queues, store.connection, config.clusterSubjectPrefix, store.nodeId, config.clusterAckTimeoutMs, componentLogger(logger, 'cluster'))
-      : null;
-  if (clusterQueues !== null) ruleBackends.queues = clusterQueues;
   registerRuleMetrics(metrics.registry, ruleRuntime);
   const limitHits = broker.counters.limitHits;
   // Started once the MQTT port is bound (the default node id names it); null on a single node.
@@ -399,7 +396,6 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
       ? new LogAdoption(store.foreignLogs, ruleRuntime, () => store.whenDurable(), componentLogger(logger, 'cluster'))
       : null;
   if (adoption !== null) clusterNode?.onBeat((live) => adoption.scan(live));
-  if (clusterQueues !== null) clusterNode?.onBeat((live) => clusterQueues.setLive(live));
   readiness.state = 'ready';
   logger.info({ ports, dataDir: config.dataDir, allowAnonymous: config.broker.allowAnonymous }, 'ferry started');
   publishEndpoint(config, ports, logger);

@@ -250,7 +250,7 @@ export class AmqpChannel {
     this.ctx.ingest.declare(this.instanceId, queue);
     this.lastQueue = wire === 'STATUS' ? this.lastQueue : wire;
     if (args.nowait) return;
-    const depth = queues.list(this.instanceId).find((q) => q.name === queue)?.depth ?? 0;
+    const depth = queues.listNow(this.instanceId).find((q) => q.name === queue)?.depth ?? 0;
     this.host.write(encodeMethod(M.QueueDeclareOk, this.id, { queue: wire, messageCount: depth, consumerCount: this.ctx.feeds.consumerCount(this.instanceId, queue) }));
   }
 

@@ -13,7 +13,7 @@ import type { ClusterOptions } from './options.js';
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 5000;
 /** A node's lease on its durable logs, in heartbeats (docs/cluster.md, "A dead node's logs"). */
-const LEASE_HEARTBEATS = 4;
+export const LEASE_HEARTBEATS = 4;
 
 export async function openClusterStore(options: ClusterOptions, storeOptions: StoreOptions, logger: Logger): Promise<Store> {
   const link = new NatsLink(options, logger);

@@ -502,7 +502,7 @@ export class Management {
     return this.rules.purge(instanceId, ruleId, ids);
   }
 
-  listQueues(instanceId: string): QueueInfo[] {
+  listQueues(instanceId: string): QueueInfo[] | Promise<QueueInfo[]> {
     return this.queues.list(instanceId);
   }
 

@@ -17,7 +17,7 @@ export class Queues {
     private readonly check: InstanceCheck,
   ) {}
 
-  list(instanceId: string): QueueInfo[] {
+  list(instanceId: string): QueueInfo[] | Promise<QueueInfo[]> {
     this.check.require(instanceId);
     return this.service().list(instanceId);
   }

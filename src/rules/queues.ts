@@ -226,14 +226,34 @@ export interface BuiltinQueueAccess extends QueueService {
   has(instanceId: string, name: string): boolean;
   declare(instanceId: string, name: string): void;
   appendNoWait(instanceId: string, name: string, message: QueueMessageInput): void;
+  /** The instance's queues without waiting (AMQP queue.declare-ok): in a cluster, at most a second old. */
+  listNow(instanceId: string): QueueInfo[];
+}
+
+/**
+ * Queues kept elsewhere than in this node's store (a cluster's, in JetStream:
+ * src/cluster/queue-relay.ts). Once BuiltinQueues.useShared() was called, everything goes there:
+ * rule targets and sources, metrics, instance deletions, a dead node's queue entries.
+ */
+export interface SharedQueues extends BuiltinQueueAccess {
+  all(): Array<{ instanceId: string } & QueueInfo>;
+  dropInstance(instanceId: string): void;
+  /** Takes an entry of a queue log (`queue/<instance>/<name>`); false when it cannot be read. */
+  adopt(log: string, meta: string, payload: Buffer, createdAt: number): boolean;
 }
 
 export class BuiltinQueues implements BuiltinQueueAccess {
   private readonly queues = new Map<string, BuiltinQueue>();
   /** Queue names per instance: has() runs for every published message, without building a key. */
   private readonly names = new Map<string, Set<string>>();
+  private shared: SharedQueues | null = null;
 
   constructor(private readonly store: Store) {}
+
+  /** From now on the queues are `shared` (set once at start, before any rule or backend uses them). */
+  useShared(shared: SharedQueues): void {
+    this.shared = shared;
+  }
 
   /** Rebuilds the queues' indexes from the store at start. */
   async load(): Promise<void> {
@@ -278,6 +298,7 @@ export class BuiltinQueues implements BuiltinQueueAccess {
    */
   adoptLogEntry(log: string, meta: string, payload: Buffer, createdAt: number): boolean {
     if (!log.startsWith('queue/')) return false;
+    if (this.shared !== null) return this.shared.adopt(log, meta, payload, createdAt);
     let properties: Record<string, string>;
     try {
       properties = (JSON.parse(meta) as { p: Record<string, string> }).p;
@@ -364,6 +385,10 @@ export class BuiltinQueues implements BuiltinQueueAccess {
     return Promise.resolve(n);
   }
 
+  listNow(instanceId: string): QueueInfo[] {
+    return this.list(instanceId);
+  }
+
   list(instanceId: string): QueueInfo[] {
     const now = Date.now();
     const prefix = `${instanceId}\u001f`;
@@ -377,6 +402,7 @@ export class BuiltinQueues implements BuiltinQueueAccess {
 
   /** Every queue with its instance (metrics). */
   all(): Array<{ instanceId: string } & QueueInfo> {
+    if (this.shared !== null) return this.shared.all();
     const now = Date.now();
     return [...this.queues].map(([k, queue]) => {
       const [instanceId, name] = k.split('\u001f') as [string, string];
@@ -386,6 +412,7 @@ export class BuiltinQueues implements BuiltinQueueAccess {
 
   /** Deletes every queue of an instance (it was deleted). */
   dropInstance(instanceId: string): void {
+    this.shared?.dropInstance(instanceId);
     const prefix = `${instanceId}\u001f`;
     for (const [k, queue] of [...this.queues]) {
       if (!k.startsWith(prefix)) continue;
@@ -398,13 +425,13 @@ export class BuiltinQueues implements BuiltinQueueAccess {
   /** A rule's target: items appended to a queue, acknowledged once durable. */
   target(instanceId: string, url: string): TargetConnector {
     const name = queueNameOf(url);
-    return new QueueTarget(this, instanceId, name, `queue://${name}`, this.store);
+    return new QueueTarget(this.shared ?? this, instanceId, name, `queue://${name}`, this.store);
   }
 
   /** A rule's source: received, published, acknowledged after the publish is durable. */
   source(instanceId: string, url: string, parentTopic: string): SourceConnector {
     const name = queueNameOf(url);
-    return new QueueSource(this, instanceId, name, `queue://${name}`, parentTopic);
+    return new QueueSource(this.shared ?? this, instanceId, name, `queue://${name}`, parentTopic);
   }
 
   private queue(instanceId: string, name: string): BuiltinQueue {
@@ -432,7 +459,8 @@ function key(instanceId: string, name: string): string {
 
 class QueueTarget implements TargetConnector {
   constructor(
-    private readonly queues: BuiltinQueues,
+    /** Appends join the store's batch (a shared queue's too: JetStreamStore.stagePublish), so one whenDurable covers the batch. */
+    private readonly queues: BuiltinQueueAccess,
     private readonly instanceId: string,
     private readonly name: string,
     readonly url: string,
@@ -478,7 +506,7 @@ class QueueSource implements SourceConnector {
   private lastError: string | undefined;
 
   constructor(
-    private readonly queues: BuiltinQueues,
+    private readonly queues: QueueService,
     private readonly instanceId: string,
     private readonly name: string,
     readonly url: string,

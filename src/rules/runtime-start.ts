@@ -12,7 +12,7 @@ import type { Tenancy } from '../tenancy/registry.js';
 import type { ConnectorLoader } from './endpoints.js';
 import { RuleEngine, type EngineRule, type RuleStats } from './engine.js';
 import type { ResolvedRule, Rule } from './model.js';
-import { BuiltinQueues, queueFactory } from './queues.js';
+import { BuiltinQueues, queueFactory, type SharedQueues } from './queues.js';
 import type { RuleRegistry } from './registry.js';
 import type { RuleTracer } from './tracer.js';
 import { idleStats, type RuleBackends, type RuleRuntime } from './runtime.js';
@@ -48,10 +48,13 @@ export async function startRules(deps: {
   tenancy: Tenancy;
   /** False while this node may not deliver its outboxes (cluster: its lease on its logs); absent: always. */
   mayDeliver?: () => boolean;
+  /** The queues kept outside this node's store (a cluster's, in JetStream); absent: the store's own. */
+  sharedQueues?: SharedQueues;
 }): Promise<RulesRuntime> {
   const { registry, logger } = deps;
   const queues = new BuiltinQueues(deps.store);
-  await queues.load();
+  if (deps.sharedQueues === undefined) await queues.load();
+  else queues.useShared(deps.sharedQueues);
   const engine = new RuleEngine({
     broker: deps.broker,
     store: deps.store,
@@ -63,7 +66,7 @@ export async function startRules(deps: {
     ...(deps.mayDeliver === undefined ? {} : { mayDeliver: deps.mayDeliver }),
   });
   deps.backends.runtime = runtimeOf(engine, registry);
-  deps.backends.queues = queues;
+  deps.backends.queues = deps.sharedQueues ?? queues;
   deps.tenancy.onInstanceDeleted((instanceId) => queues.dropInstance(instanceId));
 
   // One change at a time per rule, in order (a quick update after a create must not race it).

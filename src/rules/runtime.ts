@@ -84,7 +84,8 @@ export interface QueueService {
   ack(instanceId: string, queue: string, receipts: readonly string[]): Promise<number>;
   /** Makes received messages visible again (after `delayMs`); answers how many receipts were current. */
   nack(instanceId: string, queue: string, receipts: readonly string[], delayMs?: number): Promise<number>;
-  list(instanceId: string): QueueInfo[];
+  /** The instance's queues (a cluster's read from JetStream: a promise). */
+  list(instanceId: string): QueueInfo[] | Promise<QueueInfo[]>;
 }
 
 /** Rules as the stub runtime sees them (the registry). */

@@ -152,8 +152,8 @@ export const RULE_ROUTES: RouteDef[] = [
   // The built-in queues.
   {
     method: 'GET', url: '/instances/:instanceId/queues', tag: 'queues', summary: 'Built-in queues: depth, in flight, age of the oldest message', ram: 'mq:QueryQueue', resource: instance, params: instanceParams,
-    handle: (req, m) => {
-      const items = m.listQueues(p(req)['instanceId']!);
+    handle: async (req, m) => {
+      const items = await m.listQueues(p(req)['instanceId']!);
       return { items, total: items.length, next: null };
     },
   },

@@ -63,7 +63,7 @@ import { ForeignLogs } from './foreign-logs.js';
 import { JetStreamLayout, untoken } from './layout.js';
 import { LogLeases } from './log-leases.js';
 import { MetaWatch, OwnWrites } from './meta-feed.js';
-import { Pending, type InflightWrite, type LogAppend, type QueueAppend } from './pending.js';
+import { Pending, type InflightWrite, type LogAppend, type QueueAppend, type StagedPublish } from './pending.js';
 import { bucketEntries, openResources, streamEntries, type StoreResources } from './resources.js';
 
 export interface JetStreamStoreOptions extends StoreOptions {
@@ -137,6 +137,7 @@ interface Batch {
   readonly logDrops: Set<string>;
   readonly logAppends: Array<[number, LogAppend]>;
   readonly logRemovals: Array<[number, string, number]>;
+  readonly publishes: StagedPublish[];
 }
 
 /** Opens the buckets and streams (creating them with `replicas`) and loads what this node owns. */
@@ -438,6 +439,7 @@ export class JetStreamStore extends MemoryStore {
       logDrops: new Set(p.logDrops),
       logAppends: [...p.logAppends],
       logRemovals,
+      publishes: p.publishes,
     };
   }
 
@@ -457,6 +459,7 @@ export class JetStreamStore extends MemoryStore {
     for (const log of batch.logDrops) p.logDrops.add(log);
     p.restoreLogAppends(batch.logAppends.filter(([, a]) => this.logGen(a.log) === a.gen));
     for (const [seq, log] of batch.logRemovals) p.logRemovals.set(seq, log);
+    p.publishes = [...batch.publishes, ...p.publishes];
   }
 
   private async writeBatch(batch: Batch): Promise<void> {
@@ -549,8 +552,24 @@ export class JetStreamStore extends MemoryStore {
         () => p().logRemovals.set(seq, log),
       );
     }
+    const unpublished: StagedPublish[] = [];
+    for (const staged of batch.publishes) {
+      op(this.js.publish(staged.subject, staged.data, { ...publish, msgID: staged.msgID }), () => unpublished.push(staged));
+    }
     const failed = (await Promise.allSettled(ops)).find((r) => r.status === 'rejected');
+    if (unpublished.length > 0) p().publishes = [...batch.publishes.filter((s) => unpublished.includes(s)), ...p().publishes];
     if (failed !== undefined) throw failed.reason;
+  }
+
+  /**
+   * Publishes a message on a stream of another module (the cluster's built-in queues, whose
+   * stream it created) in the current batch: `whenDurable()` covers it like the store's own
+   * writes (a PUBACK waiting for the batch waits for it), and a failed batch retries it.
+   */
+  stagePublish(subject: string, data: Uint8Array, msgID: string): void {
+    if (this.stopped) throw new StoreUnavailableError('store is closed');
+    this.pending.publishes.push({ subject, data, msgID });
+    this.touch();
   }
 
   /**

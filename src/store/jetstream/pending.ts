@@ -24,6 +24,14 @@ export interface LogAppend {
   readonly data: Uint8Array;
 }
 
+/** A message for a stream of another module (the cluster's built-in queues), written with the batch. */
+export interface StagedPublish {
+  readonly subject: string;
+  readonly data: Uint8Array;
+  /** JetStream's de-duplication id: a retry whose first answer was lost is dropped. */
+  readonly msgID: string;
+}
+
 export class Pending {
   /** Sessions whose record (or its deletion) must be written. */
   readonly sessions = new Set<string>();
@@ -48,6 +56,8 @@ export class Pending {
   readonly logRemovals = new Map<number, string>();
   /** Logs to empty (dropLog), before any append. */
   readonly logDrops = new Set<string>();
+  /** Messages of other streams, in the order they were staged. */
+  publishes: StagedPublish[] = [];
 
   get empty(): boolean {
     return (
@@ -63,7 +73,8 @@ export class Pending {
       this.meta.size === 0 &&
       this.logAppends.size === 0 &&
       this.logRemovals.size === 0 &&
-      this.logDrops.size === 0
+      this.logDrops.size === 0 &&
+      this.publishes.length === 0
     );
   }
 
