@@ -112,6 +112,8 @@ export class ClusterQueues implements SharedQueues {
     checkQueueName(name);
     const ids = messages.map((m) => this.stage(instanceId, name, m.payload, { p: m.properties ?? {}, t: Date.now() }));
     await this.store.whenDurable();
+    // Answered once the queue can be listed and received from on every node.
+    await this.stream.ensureConsumer(instanceId, name);
     return ids;
   }
 
