@@ -27,6 +27,7 @@ import { Tenant, splitStoreKey } from './tenant.js';
 import { dropCauseOf, type Tracer } from './tracer.js';
 import { LogThrottle } from '../observability/log-limits.js';
 import type { FaultHooks } from '../faults/index.js';
+import { FlowControl } from '../flow/flow-control.js';
 
 export { DEFAULT_INSTANCE_ID } from './options.js';
 
@@ -85,6 +86,8 @@ export class Broker implements ConnectionSink {
   tracer: Tracer | null = null;
   /** Log lines clients can cause at will: one per cause per client per interval (docs/security.md). */
   readonly notes: LogThrottle;
+  /** Flow control from publishers to slow online subscribers (src/flow); null when off. */
+  readonly flow: FlowControl | null;
   /** Test-only fault hooks (src/faults); null unless a test in this process sets them. */
   faults: FaultHooks | null = null;
   private readonly connections = new Set<Connection>();
@@ -128,6 +131,13 @@ export class Broker implements ConnectionSink {
       events: null,
     };
     this.dropLog = new DropLog(this.counters, logger);
+    this.flow =
+      options.flowHighWater > 0
+        ? new FlowControl({ highWater: options.flowHighWater, lowWater: options.flowLowWater, maxPauseMs: options.flowMaxPauseMs }, (fields, msg) =>
+            logger.warn(fields, msg),
+          )
+        : null;
+    this.counters.flow = this.flow;
     // Every dropped queued message is a trace event of its MsgId and client (drop_offline).
     this.counters.onQueueDrop((event) => this.tracer?.queueDropped(event.instanceId, event.clientId, event.traceId, dropCauseOf(event.cause)));
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
@@ -263,6 +273,7 @@ export class Broker implements ConnectionSink {
     channel.tenant!.connections--;
     this.hooks.events?.disconnected(channel);
     this.extensions.clientClosed(channel, channel.disconnectReceived);
+    this.flow?.clientClosed(channel);
     const session = channel.session;
     if (session === null || session.link !== channel) return;
     session.detach();
@@ -583,6 +594,7 @@ export class Broker implements ConnectionSink {
   private sweep(): void {
     const now = Date.now();
     const { connectTimeoutMs, stuckClientTimeoutMs } = this.options;
+    this.flow?.sweep(now);
     for (const connection of this.connections) {
       const channel = connection.channel;
       if (connection.closed) {
@@ -598,7 +610,8 @@ export class Broker implements ConnectionSink {
         continue;
       }
       // [MQTT-3.1.2-24] no packet for 1.5 × keepalive: the client is gone.
-      if (channel.keepalive > 0 && now - connection.lastReadAt > channel.keepalive * 1500) {
+      // Not while flow control keeps the client unread (as RabbitMQ stops heartbeat checks of blocked connections).
+      if (channel.keepalive > 0 && now - connection.lastReadAt > channel.keepalive * 1500 && !channel.flowPaused) {
         channel.log.info('keepalive timeout');
         this.counters.keepaliveTimeouts++;
         channel.terminate(RC.KeepAliveTimeout);

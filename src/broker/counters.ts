@@ -1,5 +1,5 @@
 import { LimitHits } from '../observability/limit-hits.js';
-import type { Session, SessionCounters } from '../session/session.js';
+import type { Session, SessionCounters, SessionFlow } from '../session/session.js';
 import type { DropReason } from '../store/types.js';
 
 /**
@@ -64,6 +64,11 @@ export class BrokerCounters implements SessionCounters {
   droppedQos0Offline = 0;
   droppedByLink = 0;
   droppedNoSubscriber = 0;
+  /**
+   * Flow control (src/flow), set by the broker; null when off. Sessions reach it through this
+   * object, which they all share, so it costs no field per session.
+   */
+  flow: SessionFlow | null = null;
   /** Connections closed by an unexpected error, by where it hit (ConnectionErrorReason). */
   readonly connectionErrors: Record<ConnectionErrorReason, number> = { handler: 0, continuation: 0, event: 0 };
 

@@ -30,6 +30,18 @@ export interface BrokerOptions {
   maxOutputBufferBytes: number;
   /** How long a connection may stay above maxOutputBufferBytes before it is disconnected, ms. */
   stuckClientTimeoutMs: number;
+  /**
+   * Flow control (src/flow, docs/operations.md): messages queued for an online session at which
+   * the connections publishing to it stop being read; 0 = off (queue caps only, as before).
+   */
+  flowHighWater: number;
+  /** Queued messages at which the paused publishers are read again (below flowHighWater). */
+  flowLowWater: number;
+  /**
+   * Longest a session at the mark may keep publishers paused, ms; then it is given up on (its
+   * publishers resume, its queue is capped as usual) until it drains to flowLowWater.
+   */
+  flowMaxPauseMs: number;
   /** Topic Alias Maximum announced to v5 clients (aliases the client may use towards Ferry). */
   topicAliasMaximum: number;
   /**
@@ -81,6 +93,10 @@ export const DEFAULT_BROKER_OPTIONS: BrokerOptions = {
   maxQueuedMessages: 0,
   maxOutputBufferBytes: 4 * 1024 * 1024,
   stuckClientTimeoutMs: 30_000,
+  flowHighWater: 1000,
+  flowLowWater: 500,
+  // Below the keepalive of common clients (60 s): a paused client's PINGREQ is not read either.
+  flowMaxPauseMs: 10_000,
   // Mosquitto's default: each alias pins a topic string for the life of the connection.
   topicAliasMaximum: 10,
   maxTopicAliasBytes: 64 * 1024,

@@ -94,10 +94,18 @@ class AckQueue {
 
 const NO_EXTRAS: Readonly<ChannelExtras> = Object.freeze(new ChannelExtras());
 
+/** Channel.holds bits. */
+const HELD = 1;
+const FLOW = 2;
+
 export class Channel implements SessionLink, ClientHandle {
   state: ChannelState = 'awaiting-connect';
-  /** True while a CONNECT is being authenticated: further packets wait in the decoder. */
-  paused = false;
+  /**
+   * Why this client's packets are not read (bits; 0 = read): HELD while a decision is pending
+   * (CONNECT authentication, an authorization callback: hold.ts), FLOW while flow control waits
+   * for a subscriber (src/flow). Reading resumes only once every reason is gone.
+   */
+  private holds = 0;
   clientId = '';
   username: string | undefined = undefined;
   /** The instance's tenant, decided by authentication (its instanceId is the client's). */
@@ -116,6 +124,33 @@ export class Channel implements SessionLink, ClientHandle {
     readonly out: ChannelOutput,
     readonly broker: Broker,
   ) {}
+
+  /** True while packets wait in the decoder (held for a decision or by flow control). */
+  get paused(): boolean {
+    return this.holds !== 0;
+  }
+  /** Holds or lets go of the input for a pending decision (CONNECT, hold.ts). */
+  set paused(on: boolean) {
+    this.holds = on ? this.holds | HELD : this.holds & ~HELD;
+  }
+
+  /** Flow control (src/flow): stop reading until resumeInput(); writes go on. */
+  pauseInput(): void {
+    if (this.state === 'closed') return;
+    this.holds |= FLOW;
+    this.out.pauseReading();
+  }
+
+  resumeInput(): void {
+    if ((this.holds & FLOW) === 0) return;
+    this.holds &= ~FLOW;
+    if (this.holds === 0 && this.state !== 'closed') this.out.resumeProcessing();
+  }
+
+  /** Paused by flow control: not read, so its keepalive is not held against it. */
+  get flowPaused(): boolean {
+    return (this.holds & FLOW) !== 0;
+  }
 
   /** The MQTT version of the CONNECT (4 before one arrived); the connection's decoder keeps it. */
   get protocolVersion(): ProtocolVersion {

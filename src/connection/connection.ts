@@ -158,7 +158,8 @@ export class Connection extends Decoder implements ChannelOutput, StreamHandler 
 
   /** Continue decoding after the channel un-pauses (e.g. once async authentication is done). */
   resumeProcessing(): void {
-    if (this.closed) return;
+    // Still held for another reason (a decision, flow control): that one resumes it.
+    if (this.closed || this.channel.paused) return;
     this.stream.resume();
     this.onData(Buffer.alloc(0));
   }

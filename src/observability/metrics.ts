@@ -169,6 +169,14 @@ export class FerryMetrics {
     total('ferry_connect_auth_failures_total', 'CONNECTs refused by authentication.', () => c.authFailures);
     total('ferry_wills_published_total', 'Will messages published.', () => c.willsPublished);
     total('ferry_shared_redispatched_total', 'Shared-subscription messages moved to another member.', () => c.sharedRedispatched);
+    const flow = broker.flow;
+    if (flow !== null) {
+      // Flow control (docs/operations.md): publishers not read while a subscriber catches up.
+      new Gauge({ name: 'ferry_flow_paused_publishers', help: 'Publisher connections not read now because a subscriber they publish to is behind (flow control).', registers, collect() { this.set(flow.pausedPublishers); } });
+      total('ferry_flow_pauses_total', 'Times a publisher connection was paused by flow control.', () => flow.pauses);
+      total('ferry_flow_paused_seconds_total', 'Time publisher connections spent paused by flow control, seconds (summed over connections).', () => flow.pausedSeconds());
+      total('ferry_flow_fallbacks_total', 'Online sessions that stayed behind for flowMaxPauseMs: their publishers resumed and their queue is capped as usual.', () => flow.fallbacks);
+    }
     new Counter({
       name: 'ferry_limit_hits_total',
       help: 'Requests, packets or connections refused by a protective limit (docs/security.md), by limit.',

@@ -93,11 +93,35 @@ export interface SessionLink {
   sendPubrel(packetId: number): void;
   /** The session's async work for this client failed unexpectedly: close the client, log, count. */
   internalError(error: unknown, reason: 'continuation', context?: string): void;
+  /** Flow control (src/flow): stop reading this client's packets / read them again. */
+  pauseInput(): void;
+  resumeInput(): void;
+  /** True while flow control keeps this client unread. */
+  readonly flowPaused: boolean;
+  /** A line about this client, at most once per cause per interval (Channel.note). */
+  note(cause: string, fields: Record<string, unknown>, msg: string): void;
+}
+
+/**
+ * Flow control towards publishers (src/flow): told when a message is queued for an online
+ * session whose backlog is at the high-water mark or whose client it paused, and when the
+ * session drains to the low-water mark or goes offline.
+ */
+export interface SessionFlow {
+  readonly highWater: number;
+  readonly lowWater: number;
+  /** Sessions it wants to hear about draining; 0 (nothing paused) keeps drain() to one check. */
+  readonly watched: number;
+  /** `origin`: Message.origin of the queued message (the publisher's session, or null). */
+  queued(target: Session, origin: object | null): void;
+  under(target: Session): void;
 }
 
 export interface SessionCounters {
   droppedQos0Offline: number;
   droppedByLink: number;
+  /** Flow control towards publishers; null when off. On the shared counters object: no field per session. */
+  readonly flow: SessionFlow | null;
   /**
    * A queued QoS 1/2 message was dropped: over the queue caps (`cause`: which one), or its
    * expiry passed (`cause` null). `traceId` is the message's Message.traceId (0 when unknown), for traces.
@@ -260,6 +284,11 @@ export class Session {
     return this.queue_?.length ?? 0;
   }
 
+  /** True when the backlog behind the window is at least `n` (a stored part counts as that much). */
+  backlogAtLeast(n: number): boolean {
+    return this.hasStored || this.queued >= n;
+  }
+
   get online(): boolean {
     return this.link !== null;
   }
@@ -319,18 +348,27 @@ export class Session {
   enqueue(delivery: Delivery): void {
     const journal = this.journal;
     if (journal === null) {
-      const lost = this.ownQueue.push(delivery);
+      const queue = this.ownQueue;
+      const lost = queue.push(delivery);
       if (lost !== undefined) this.dropped('queue-full', 'session-cap', lost.message.traceId);
+      const flow = this.counters.flow;
+      const link = this.link;
+      if (flow !== null && link !== null && (queue.length >= flow.highWater || link.flowPaused)) flow.queued(this, delivery.message.origin);
       return;
     }
     journal.enqueued(this, delivery);
     if (this.paging) this.enqueuedWhilePaging = true;
     if (this.hasStored || this.link === null || this.queue.length >= MEMORY_WINDOW) {
       this.hasStored = true; // stays in the store until paged in, so order is kept
+      const flow = this.counters.flow;
+      if (flow !== null && this.link !== null) flow.queued(this, delivery.message.origin);
       return;
     }
     this.ownQueue.push(delivery);
     this.pageCursor = delivery.seq ?? this.pageCursor;
+    const flow = this.counters.flow;
+    const link = this.link;
+    if (flow !== null && link !== null && (this.queue.length >= flow.highWater || link.flowPaused)) flow.queued(this, delivery.message.origin);
   }
 
   /**
@@ -406,6 +444,8 @@ export class Session {
 
   detach(): void {
     this.link = null;
+    const flow = this.counters.flow;
+    if (flow !== null && flow.watched !== 0) flow.under(this);
     if (this.journal !== null && this.queue.length > 0) {
       // Everything queued is in the store already; an offline session holds none of it.
       this.queue.drain();
@@ -458,6 +498,8 @@ export class Session {
       }
       this.send(link, delivery);
     }
+    const flow = this.counters.flow;
+    if (flow !== null && flow.watched !== 0 && !this.hasStored && this.queue.length <= flow.lowWater) flow.under(this);
     if (this.hasStored && !this.paging && this.queue.length <= REFILL_AT) {
       this.pageIn().catch((error: unknown) => link.internalError(error, 'continuation', 'queue-page-in'));
     }
