@@ -17,6 +17,7 @@ import type { Store } from '../store/types.js';
 import type { DeliveryOutcome, TargetConnector, TargetItem } from './connectors/index.js';
 import { decodeItem, itemClient } from './items.js';
 import type { Outbox, OutboxEntry } from './outbox.js';
+import { isPackedTarget } from './thread/delivery-thread.js';
 import type { RuleHop } from './tracer.js';
 
 const BATCH = 500;
@@ -114,16 +115,20 @@ export class Dispatcher {
       }
       const items: TargetItem[] = [];
       const seqs: number[] = [];
+      const sent: OutboxEntry[] = [];
       for (const entry of entries) {
         try {
           items.push(entry.item ?? decodeItem(entry.meta, entry.payload));
           seqs.push(entry.seq);
+          sent.push(entry);
         } catch (error) {
           this.deadLetter(entry.seq, entry.meta, entry.payload, `unreadable outbox entry: ${(error as Error).message}`, 0);
         }
       }
       if (items.length === 0) continue;
-      const outcomes = await this.target.deliver(items);
+      // A target on the delivery thread takes the entries as stored (one packed buffer); the
+      // items are still needed here for the per-client order and the trace hop.
+      const outcomes = isPackedTarget(this.target) ? await this.target.deliverEntries(sent) : await this.target.deliver(items);
       if (this.stopped && outcomes.some((o) => !o.ok)) return;
       const retry = this.apply(items, seqs, outcomes, entries);
       if (retry) {

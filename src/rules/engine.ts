@@ -27,6 +27,7 @@ import { Outbox, type OverflowPolicy } from './outbox.js';
 import type { BuiltinQueues } from './queues.js';
 import { groupOf, statusEvent } from './status-event.js';
 import type { DeadLetter, RuleStats } from './runtime.js';
+import { DeliveryThread } from './thread/delivery-thread.js';
 import type { RuleTracer } from './tracer.js';
 
 export type { DeadLetter, RuleStats } from './runtime.js';
@@ -79,6 +80,12 @@ export interface RuleEngineDeps {
    * unconfirmed or lost: src/store/jetstream/log-leases.ts); dispatchers wait. Absent: always.
    */
   readonly mayDeliver?: () => boolean;
+  /**
+   * Run the target connectors on the rule delivery thread (src/rules/thread; default). False:
+   * on this thread, as before the thread existed (tests, and a comparison in the benchmarks).
+   * `queue://` targets are always here: the built-in queues live in this thread's store.
+   */
+  readonly deliveryThread?: boolean;
 }
 
 const OVERFLOW_LOG_INTERVAL_MS = 10_000;
@@ -93,6 +100,8 @@ export class RuleEngine {
   private overflowSinceLog = 0;
   /** Outbox entries dropped over the bounds, all rules (metrics, alarms). */
   droppedTotal = 0;
+  /** The thread the target connectors run on, started with the first of them. */
+  private thread: DeliveryThread | null = null;
 
   constructor(private readonly deps: RuleEngineDeps) {
     const ext = deps.broker.extensions;
@@ -136,7 +145,9 @@ export class RuleEngine {
     if (rule.enabled && rule.target !== null) {
       const target = isQueueUrl(rule.target)
         ? this.deps.queues.target(rule.instanceId, rule.target)
-        : (await this.deps.connectors()).createTarget(rule.target, { logger: this.deps.logger, ...(rule.secret === null ? {} : { secret: rule.secret }) });
+        : this.deps.deliveryThread === false
+          ? (await this.deps.connectors()).createTarget(rule.target, { logger: this.deps.logger, ...(rule.secret === null ? {} : { secret: rule.secret }) })
+          : this.deliveryThread().target(rule.target, rule.secret ?? undefined);
       running.target = target;
       await target.start();
       // Status rules carry no messages: nothing of theirs is in message traces.
@@ -162,6 +173,22 @@ export class RuleEngine {
   async close(): Promise<void> {
     for (const off of this.detach) off();
     await Promise.all([...this.running.keys()].map((id) => this.stopRunning(id)));
+    await this.thread?.close();
+  }
+
+  /** Unexpected exits of the rule delivery thread since start (each one restarted). */
+  get deliveryThreadRestarts(): number {
+    return this.thread?.restarts ?? 0;
+  }
+
+  /** @internal The rule delivery thread, if it runs (tests crash it). */
+  get deliveryThreadForTests(): DeliveryThread | null {
+    return this.thread;
+  }
+
+  private deliveryThread(): DeliveryThread {
+    this.thread ??= new DeliveryThread(this.deps.logger);
+    return this.thread;
   }
 
   /** Counters with a fresh health check of the connector. */

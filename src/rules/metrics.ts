@@ -4,7 +4,7 @@
  *   ferry_rule_delivered_total / _failed_total / _retried_total / _dead_lettered_total /
  *   _dropped_total {instance, rule}, ferry_rule_outbox_depth / _outbox_bytes /
  *   _outbox_oldest_age_seconds {instance, rule}, ferry_queue_depth / _in_flight /
- *   _oldest_age_seconds {instance, queue}.
+ *   _oldest_age_seconds {instance, queue}, ferry_rule_thread_restarts_total.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { RulesRuntime } from './index.js';
@@ -38,6 +38,16 @@ export function registerRuleMetrics(registry: Registry, rules: RulesRuntime): vo
   perRule('ferry_rule_outbox_depth', 'Undelivered entries in the outbox.', 'gauge', (r) => r.outbox?.depth ?? 0);
   perRule('ferry_rule_outbox_bytes', 'Bytes of undelivered entries in the outbox.', 'gauge', (r) => r.outbox?.bytes ?? 0);
   perRule('ferry_rule_outbox_oldest_age_seconds', 'Age of the oldest undelivered outbox entry.', 'gauge', (r, now) => (r.outbox?.oldestAge(now) ?? 0) / 1000);
+
+  new Counter({
+    name: 'ferry_rule_thread_restarts_total',
+    help: 'Unexpected exits of the rule delivery thread (each one restarted; undelivered entries stay in the outboxes).',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(rules.engine.deliveryThreadRestarts);
+    },
+  });
 
   const queueLabels = ['instance', 'queue'] as const;
   const perQueue = (name: string, help: string, read: (q: ReturnType<RulesRuntime['queues']['all']>[number]) => number): void => {

@@ -1,0 +1,220 @@
+/**
+ * Broker-thread side of the rule delivery thread (delivery-worker.ts): one worker thread runs the
+ * target connectors of every outbound and status rule. Each rule's Dispatcher still decides on
+ * the broker thread what goes out, in which order, what is retried and what is dead-lettered
+ * (it owns the outbox, the store writes and the cluster seam); it hands each round's entries to
+ * a RemoteTarget, which packs them into one transferable buffer (packing.ts) — no per-message
+ * structured clone — and gets one byte per entry back.
+ *
+ * A thread that dies is restarted (log line `rule delivery thread exited unexpectedly`, metric
+ * ferry_rule_thread_restarts_total): its targets are started again and the rounds it had in
+ * hand are sent again (they may have reached the target: at least once). A round that was in
+ * hand at two crashes in a row fails as retryable, so a batch that crashes the thread ends in
+ * the dead letters after maxAttempts instead of crashing it forever. Nothing is lost: entries
+ * leave the outbox only on an outcome that says delivered.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { ConnectorHealth, DeliveryOutcome, TargetConnector, TargetItem } from '../connectors/types.js';
+import { redactUrl } from '../connectors/url.js';
+import { encodeItem } from '../items.js';
+import { packEntries, unpackOutcomes, type PackedEntry, type PackedOutcomes } from './packing.js';
+import type { ThreadReply, ThreadRequest } from './protocol.js';
+
+/** How often a round may be in hand at a crash and still be sent again. */
+const RESENDS = 1;
+const RESTART_FIRST_MS = 50;
+const RESTART_MAX_MS = 5_000;
+/** A thread that lived this long resets the restart backoff. */
+const STABLE_MS = 10_000;
+
+type Request = ThreadRequest extends infer R ? (R extends { n: number } ? Omit<R, 'n'> : never) : never;
+
+interface Pending {
+  readonly request: Request;
+  /** Deliver requests: the entries, to pack again after a crash (the first buffer was transferred). */
+  readonly entries?: readonly PackedEntry[];
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: Error) => void;
+  crashes: number;
+}
+
+/** A target connector that runs on the delivery thread. */
+export interface PackedTarget extends TargetConnector {
+  /** Delivers outbox entries as they are stored (meta + payload), without building items here. */
+  deliverEntries(entries: readonly PackedEntry[]): Promise<DeliveryOutcome[]>;
+}
+
+export function isPackedTarget(target: TargetConnector): target is PackedTarget {
+  return typeof (target as Partial<PackedTarget>).deliverEntries === 'function';
+}
+
+export class DeliveryThread {
+  /** Unexpected exits of the thread since start (each restarted). */
+  restarts = 0;
+  private worker!: Worker;
+  private ready!: Promise<void>;
+  private startedAt = 0;
+  private restartDelayMs = 0;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private closing: Promise<void> | null = null;
+  private nextN = 1;
+  private nextT = 1;
+  /** Targets started and not stopped: started again on a new thread. */
+  private readonly targets = new Map<number, { url: string; secret?: string }>();
+  private readonly pending = new Map<number, Pending>();
+
+  constructor(private readonly logger: Logger) {
+    this.spawn();
+  }
+
+  /** A connector for `url` on the thread (not started yet). */
+  target(url: string, secret?: string): PackedTarget {
+    return new RemoteTarget(this, this.nextT++, url, secret);
+  }
+
+  /** Stops the thread (its targets should be stopped first). */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.restartTimer !== null) clearTimeout(this.restartTimer);
+      await this.worker.terminate();
+      for (const p of this.pending.values()) p.reject(new Error('the rule delivery thread is closed'));
+      this.pending.clear();
+    })();
+    return this.closing;
+  }
+
+  /** @internal Ends the thread as a crash would (tests): it is restarted like after one. */
+  async crashForTests(): Promise<void> {
+    await this.worker.terminate();
+  }
+
+  /** @internal RemoteTarget's way in. */
+  send(request: Request, entries?: readonly PackedEntry[]): Promise<unknown> {
+    if (this.closing !== null) return Promise.reject(new Error('the rule delivery thread is closed'));
+    if (request.type === 'start') this.targets.set(request.t, request.secret === undefined ? { url: request.url } : { url: request.url, secret: request.secret });
+    if (request.type === 'stop') this.targets.delete(request.t);
+    return new Promise((resolve, reject) => {
+      const n = this.nextN++;
+      this.pending.set(n, { request, ...(entries === undefined ? {} : { entries }), resolve, reject, crashes: 0 });
+      // While the thread restarts, requests wait; the new thread gets them in order.
+      if (this.restartTimer === null) this.post(n, this.pending.get(n)!);
+    });
+  }
+
+  private post(n: number, p: Pending): void {
+    if (p.request.type === 'deliver') {
+      // The first buffer was transferred to the thread that died: pack again.
+      const data = p.crashes === 0 ? p.request.data : packEntries(p.entries ?? []);
+      this.worker.postMessage({ ...p.request, n, data } satisfies ThreadRequest, [data]);
+    } else this.worker.postMessage({ ...p.request, n } as ThreadRequest);
+  }
+
+  private spawn(): void {
+    const worker = new Worker(new URL('./delivery-worker.js', import.meta.url), { name: 'ferry-rules' });
+    this.worker = worker;
+    this.startedAt = Date.now();
+    // The broker's sockets and timers keep the process alive; this thread alone must not.
+    worker.unref();
+    worker.on('message', (reply: ThreadReply) => this.onReply(reply));
+    worker.on('error', (error) => this.logger.error({ err: error }, 'rule delivery thread failed'));
+    worker.on('exit', (code) => {
+      if (this.closing !== null || worker !== this.worker) return;
+      this.crashed(code);
+    });
+  }
+
+  private onReply(reply: ThreadReply): void {
+    if (reply.type === 'ready') return;
+    if (reply.type === 'log') {
+      this.logger[reply.level]({ ...reply.obj, thread: 'rules' }, reply.msg);
+      return;
+    }
+    const p = this.pending.get(reply.n);
+    if (p === undefined) return;
+    this.pending.delete(reply.n);
+    if (reply.ok) p.resolve(reply.value);
+    else p.reject(new Error(reply.error));
+  }
+
+  /** The thread died: start another, start the targets again, resend what it had in hand. */
+  private crashed(code: number): void {
+    this.restarts++;
+    const lived = Date.now() - this.startedAt;
+    this.restartDelayMs = lived >= STABLE_MS || this.restartDelayMs === 0 ? RESTART_FIRST_MS : Math.min(this.restartDelayMs * 2, RESTART_MAX_MS);
+    this.logger.error(
+      { code, restarts: this.restarts, inHand: this.pending.size, restartInMs: this.restartDelayMs },
+      'rule delivery thread exited unexpectedly; restarting it (undelivered entries stay in the outboxes)',
+    );
+    for (const [n, p] of [...this.pending]) {
+      // Answered at once: a health check says the thread restarts, a stop has nothing left to
+      // stop. A round and a start wait in `pending` for the new thread (close() rejects them).
+      const settle = p.request.type === 'health' || p.request.type === 'stop' || (p.request.type === 'deliver' && ++p.crashes > RESENDS);
+      if (!settle) continue;
+      this.pending.delete(n);
+      if (p.request.type === 'health') p.resolve({ state: 'connecting', lastError: `the rule delivery thread was restarted (exit code ${code})` } satisfies ConnectorHealth);
+      else if (p.request.type === 'stop') p.resolve(undefined);
+      else p.reject(new Error(`the rule delivery thread exited (code ${code}) twice while delivering this batch`));
+    }
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      this.spawn();
+      // In request order: what was in hand and what came while the thread was down.
+      const queued = [...this.pending].sort(([a], [b]) => a - b);
+      // The targets that were running start first (a worker receives messages in order).
+      const starting = new Set(queued.flatMap(([, p]) => (p.request.type === 'start' ? [p.request.t] : [])));
+      for (const [t, target] of this.targets) {
+        if (starting.has(t)) continue;
+        const request: Request = { type: 'start', t, url: target.url, ...(target.secret === undefined ? {} : { secret: target.secret }) };
+        const n = this.nextN++;
+        const failed = (error: Error): void => this.logger.warn({ err: error, url: redactUrl(target.url) }, 'rule target did not start again on the new delivery thread');
+        this.pending.set(n, { request, resolve: () => {}, reject: failed, crashes: 0 });
+        this.post(n, this.pending.get(n)!);
+      }
+      for (const [n, p] of queued) this.post(n, p);
+    }, this.restartDelayMs);
+  }
+}
+
+class RemoteTarget implements PackedTarget {
+  readonly url: string;
+
+  constructor(
+    private readonly thread: DeliveryThread,
+    private readonly t: number,
+    private readonly rawUrl: string,
+    private readonly secret: string | undefined,
+  ) {
+    this.url = redactUrl(rawUrl);
+  }
+
+  async start(): Promise<void> {
+    await this.thread.send({ type: 'start', t: this.t, url: this.rawUrl, ...(this.secret === undefined ? {} : { secret: this.secret }) });
+  }
+
+  async stop(): Promise<void> {
+    await this.thread.send({ type: 'stop', t: this.t }).catch(() => undefined);
+  }
+
+  async health(): Promise<ConnectorHealth> {
+    try {
+      return (await this.thread.send({ type: 'health', t: this.t })) as ConnectorHealth;
+    } catch (error) {
+      return { state: 'disconnected', lastError: (error as Error).message };
+    }
+  }
+
+  deliver(batch: readonly TargetItem[]): Promise<DeliveryOutcome[]> {
+    return this.deliverEntries(batch.map((item) => encodeItem(item)));
+  }
+
+  async deliverEntries(entries: readonly PackedEntry[]): Promise<DeliveryOutcome[]> {
+    try {
+      const packed = (await this.thread.send({ type: 'deliver', t: this.t, data: packEntries(entries) }, entries)) as PackedOutcomes;
+      return unpackOutcomes(packed);
+    } catch (error) {
+      const reason = (error as Error).message;
+      return entries.map(() => ({ ok: false, reason, retryable: true }));
+    }
+  }
+}
