@@ -22,7 +22,7 @@ import type { Store } from '../store/types.js';
 import type { ConnectorRegistry, RuleMessage, SourceConnector, StatusEventType, TargetConnector, TargetItem } from './connectors/index.js';
 import { Dispatcher } from './dispatcher.js';
 import { InboundRule } from './inbound.js';
-import { decodeItem, encodeItem } from './items.js';
+import { decodeItem, detached, encodeItem } from './items.js';
 import { Outbox, type OverflowPolicy } from './outbox.js';
 import type { BuiltinQueues } from './queues.js';
 import { groupOf, statusEvent } from './status-event.js';
@@ -299,17 +299,16 @@ export class RuleEngine {
     const rules = this.outboundByInstance.get(instanceId);
     if (rules === undefined) return;
     let item: { meta: string; payload: Buffer; item: TargetItem } | null = null;
-    let appended = false;
+    const lazy = message.qos === 0;
     for (const running of rules) {
       if (!matchesAny(running.rule.topics, message.topic)) continue;
       item ??= encodeItem({ type: 'message', message: this.ruleMessage(message, publisher) });
-      running.outbox!.append(item.meta, item.payload, Date.now(), item.item);
-      appended = true;
+      running.outbox!.append(item.meta, item.payload, Date.now(), item.item, lazy);
     }
     // The PUBACK of this message waits for the commit that holds its outbox entries. A QoS 0
-    // message is acknowledged to no one: its entries join the same batch, but no other client's
-    // acknowledgement has to wait for them.
-    if (appended && message.qos > 0) this.deps.broker.persistence?.recordedElsewhere();
+    // message is acknowledged to no one: its entries ride with the store's next batch (lazy)
+    // instead of opening one per turn, and no acknowledgement waits for them.
+    if (item !== null && !lazy) this.deps.broker.persistence?.recordedElsewhere();
   }
 
   private status(client: ClientHandle, eventType: StatusEventType): void {
@@ -333,7 +332,9 @@ export class RuleEngine {
       cleanSession: publisher === null ? true : publisher.expiryInterval === 0,
       bornTime: Date.now(),
       msgId: this.deps.msgIdOf?.(message) ?? '',
-      payload: message.payload,
+      // Its own bytes (a socket read's view would pin the whole read buffer): the outboxes' hot
+      // windows keep this item and its payload as they are, one copy for every rule.
+      payload: detached(message.payload),
     };
     if (props?.userProperties !== undefined) out.userProperties = props.userProperties.map(([key, value]) => ({ key, value }));
     if (props?.contentType !== undefined) out.contentType = props.contentType;

@@ -67,7 +67,9 @@ const EMPTY = Buffer.alloc(0);
 /**
  * The bytes on their own: a payload that is a view into a larger buffer (a socket read) is
  * copied, so an in-memory cache of recent entries pins what it counts, not whole read buffers.
+ * A view into a buffer no larger than Node's pool slab (what a small copy itself is) is kept as
+ * it is: copying it again would pin just as much, at the cost of another allocation.
  */
 export function detached(bytes: Buffer): Buffer {
-  return bytes.byteLength > 0 && bytes.byteLength < bytes.buffer.byteLength ? Buffer.from(bytes) : bytes;
+  return bytes.byteLength > 0 && bytes.buffer.byteLength > Math.max(Buffer.poolSize, 2 * bytes.byteLength) ? Buffer.from(bytes) : bytes;
 }

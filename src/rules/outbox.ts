@@ -88,8 +88,12 @@ export class Outbox {
     }
   }
 
-  /** Appends in the current batch; false when the entry was refused over the bounds. */
-  append(meta: string, payload: Buffer, now: number, item?: TargetItem): boolean {
+  /**
+   * Appends in the current batch; false when the entry was refused over the bounds. `lazy`: no
+   * acknowledgement waits for it (a QoS 0 message), it rides with the store's next batch
+   * (Store.appendLog).
+   */
+  append(meta: string, payload: Buffer, now: number, item?: TargetItem, lazy = false): boolean {
     const size = payload.length + meta.length;
     const b = this.bounds;
     if (this.count + 1 > b.maxMessages || this.bytes + size > b.maxBytes) {
@@ -107,11 +111,12 @@ export class Outbox {
       this.dropped += freed;
       if (freed > 0) this.onOverflow(freed);
     }
-    const seq = this.store.appendLog(this.log, meta, payload, now);
+    const seq = this.store.appendLog(this.log, meta, payload, now, lazy);
     const keep = this.hotBytes + size <= HOT_BYTES;
     if (keep) this.hotBytes += size;
     let entry: OutboxEntry | null = null;
     if (keep) {
+      // The engine hands in detached bytes (one copy for all its rules): nothing to copy then.
       const own = detached(payload);
       const ownItem = own !== payload && item?.type === 'message' ? { type: 'message' as const, message: { ...item.message, payload: own } } : item;
       entry = ownItem === undefined ? { seq, meta, payload: own } : { seq, meta, payload: own, item: ownItem };

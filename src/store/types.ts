@@ -410,8 +410,13 @@ export interface Store {
   // batched like every mutation: an entry appended in the turn of a PUBLISH is durable when its
   // PUBACK goes out.
 
-  /** Appends an entry and returns its seq. `meta` is JSON text. */
-  appendLog(log: string, meta: string, payload: Buffer, createdAt: number): number;
+  /**
+   * Appends an entry and returns its seq. `meta` is JSON text. `lazy`: no acknowledgement waits
+   * for this entry (a rule's copy of a QoS 0 message), so it schedules no batch of its own and
+   * rides with the next one, like `removeLog` (within ~50 ms, or at once when someone awaits
+   * `whenDurable()`); a crash before that loses it. Stores that batch otherwise may ignore it.
+   */
+  appendLog(log: string, meta: string, payload: Buffer, createdAt: number, lazy?: boolean): number;
   /**
    * Removes an entry (delivered, acknowledged); nothing if absent. Lazy: the removal schedules no
    * commit of its own but rides with the next batch (within ~50 ms at most), or at once when

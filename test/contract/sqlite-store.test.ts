@@ -337,6 +337,39 @@ describe('SQLite store: files, corruption, fsync policies', () => {
     }
   });
 
+  test('a lazy log append (a rule\'s copy of a QoS 0 message) opens no commit of its own: appends of many turns share one; whenDurable makes them durable at once', async () => {
+    const store = await openSqliteStore({ path: join(tempDir(), 'ferry.db') });
+    try {
+      let commits = 0;
+      store.onCommitTiming(() => commits++);
+      const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+      for (let i = 0; i < 5; i++) {
+        store.appendLog('outbox/eager', '{}', Buffer.from([i]), i);
+        await turn();
+        await store.whenDurable();
+      }
+      assert.equal(commits, 5, 'an eager append: one commit per turn');
+      commits = 0;
+      const lazy: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        lazy.push(store.appendLog('outbox/lazy', '{}', Buffer.from([i]), i, true));
+        await turn();
+      }
+      assert.equal(commits, 0, 'lazy appends wait for company (or LAZY_FLUSH_MS)');
+      await store.whenDurable();
+      assert.equal(commits, 1, 'someone waits: all of them in one commit');
+      assert.deepEqual((await store.readLog('outbox/lazy', 0, 10)).map((e) => e.seq), lazy);
+      // Alone, they still get there within the lazy flush interval.
+      const last = store.appendLog('outbox/lazy', '{}', Buffer.from('z'), 9, true);
+      const deadline = Date.now() + 2000;
+      while (commits < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(commits, 2);
+      assert.equal((await store.readLog('outbox/lazy', 0, 10)).at(-1)?.seq, last);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('queued byte totals are rebuilt at open, and a schema 3 file gets them by migration', async () => {
     const dir = tempDir();
     const path = join(dir, 'ferry.db');

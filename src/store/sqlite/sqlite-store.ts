@@ -262,7 +262,7 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * A lazy op (a delivered or acknowledged log entry's removal) schedules no batch of its own: it
+   * A lazy op (a delivered or acknowledged log entry's removal, a rule's copy of a QoS 0 message) schedules no batch of its own: it
    * rides with the next one, at most LAZY_FLUSH_MS later. A consumer acknowledging as fast as a
    * producer appends would otherwise double the commits (and fsyncs) the producer waits for.
    * The delivery ops of a session draining its stored queue (a queue entry moved into the
@@ -730,9 +730,10 @@ export class SqliteStore implements Store {
 
   // Logs.
 
-  appendLog(log: string, meta: string, payload: Buffer, createdAt: number): number {
+  appendLog(log: string, meta: string, payload: Buffer, createdAt: number, lazy = false): number {
     const seq = this.nextSeq++;
-    this.record();
+    if (lazy) this.recordLazy();
+    else this.record();
     const offset = this.blob(payload);
     this.ops.push(Op.AppendLog, log, seq, createdAt, meta, offset, payload.length);
     return seq;
