@@ -130,7 +130,7 @@ export class Dispatcher {
       // items are still needed here for the per-client order and the trace hop.
       const outcomes = isPackedTarget(this.target) ? await this.target.deliverEntries(sent) : await this.target.deliver(items);
       if (this.stopped && outcomes.some((o) => !o.ok)) return;
-      const retry = this.apply(items, seqs, outcomes, entries);
+      const retry = this.apply(items, seqs, outcomes, sent);
       if (retry) {
         this.backoffMs = this.backoffMs === 0 ? BACKOFF_FIRST_MS : Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
         await this.sleep(this.backoffMs);
@@ -145,11 +145,11 @@ export class Dispatcher {
     items: readonly TargetItem[],
     seqs: readonly number[],
     outcomes: readonly DeliveryOutcome[],
+    /** The entries of `items`, index for index. */
     entries: ReadonlyArray<{ seq: number; meta: string; payload: Buffer }>,
   ): boolean {
     const blocked = new Set<string>();
     let retry = false;
-    const bySeq = new Map(entries.map((e) => [e.seq, e]));
     for (let i = 0; i < items.length; i++) {
       const seq = seqs[i]!;
       const client = itemClient(items[i]!);
@@ -172,7 +172,7 @@ export class Dispatcher {
       this.stats.lastError = outcome.reason;
       this.stats.lastErrorAt = Date.now();
       const attempts = (this.attempts.get(seq) ?? 0) + 1;
-      const entry = bySeq.get(seq)!;
+      const entry = entries[i]!;
       if (!outcome.retryable || attempts >= this.maxAttempts) {
         const why = outcome.retryable ? `gave up after ${attempts} attempts: ${outcome.reason}` : `refused by the target: ${outcome.reason}`;
         this.deadLetter(seq, entry.meta, entry.payload, why, attempts);
