@@ -270,6 +270,11 @@ export class TraceWriter {
     return Number(this.insertChannel.run(instanceId, clientId, channelId, info).lastInsertRowid);
   }
 
+  /** Runs `fn` in one transaction (a batch's channel registrations with its events: one commit). */
+  inTransaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
   /** Stores events as one batch (one row plus its summaries, one transaction). */
   writeColumns(c: TraceColumns): void {
     if (c.count === 0) return;

@@ -119,6 +119,31 @@ export function batchColumns(batch: TraceBatch, ctx: RowContext): TraceColumns {
   return { count: k, time, code, channel: chan, msg };
 }
 
+/**
+ * Stores one recorder batch: its channel registrations and its events in one transaction, so a
+ * batch costs one commit however many connections it registers. (Registered one by one outside
+ * it, each channel row was a commit of its own: 26-35 µs of this thread's CPU per connect, about
+ * a fifth of all the CPU a connect storm cost the broker; bench/RESULTS.md issue 15 §9.) If the
+ * batch fails, its rows and registrations go together: the channels it registered are forgotten
+ * (their later events are left out, as for a registration lost with a dropped batch) rather than
+ * kept pointing at ids the rollback gave back. Returns the events stored.
+ */
+export function storeBatch(writer: TraceWriter, batch: TraceBatch, ctx: RowContext): number {
+  try {
+    return writer.inTransaction(() => {
+      const columns = batchColumns(batch, ctx);
+      writer.writeColumns(columns);
+      return columns.count;
+    });
+  } catch (error) {
+    for (const r of batch.channels) {
+      ctx.channels.delete(r.n);
+      ctx.earlierBases?.delete(r.n);
+    }
+    throw error;
+  }
+}
+
 /** Rows of one batch (batchColumns as objects); for tests and tools. */
 export function batchRows(batch: TraceBatch, ctx: RowContext): TraceRow[] {
   const c = batchColumns(batch, ctx);
@@ -193,10 +218,9 @@ function run(): void {
     try {
       switch (request.type) {
         case 'batch': {
-          const columns = batchColumns(batch!, ctx);
-          writer.writeColumns(columns);
+          const rows = storeBatch(writer, batch!, ctx);
           keepUnderBytes();
-          port.postMessage({ type: 'stored', slot: request.slot, rows: columns.count, dropped } satisfies WriterReply);
+          port.postMessage({ type: 'stored', slot: request.slot, rows, dropped } satisfies WriterReply);
           return;
         }
         case 'slot':

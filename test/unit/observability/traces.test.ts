@@ -12,7 +12,7 @@ import { Message } from '../../../src/session/message.js';
 import type { Channel } from '../../../src/channel/channel.js';
 import { TraceCode, closeCode, refusedCode, traceKind } from '../../../src/observability/traces/codes.js';
 import { TraceRecorder, usernameInstance, type TraceBatch } from '../../../src/observability/traces/recorder.js';
-import { batchRows, keepDeviceEvents } from '../../../src/observability/traces/writer-worker.js';
+import { batchRows, keepDeviceEvents, storeBatch, type RowContext } from '../../../src/observability/traces/writer-worker.js';
 import { TraceWriterThread } from '../../../src/observability/traces/writer.js';
 import { BLOCK_BATCHES, openTraceDbForReading, openTraceDbForWriting, TraceWriter } from '../../../src/observability/traces/trace-db.js';
 import {
@@ -155,6 +155,50 @@ test('traces - an overloaded writer keeps device events and drops message events
   assert.equal(batch.count, 2);
   assert.deepEqual([...batch.code.subarray(0, 2)], [TraceCode.ConnectAccepted, TraceCode.CloseByClient]);
   assert.deepEqual([...batch.time.subarray(0, 2)], [1, 4]);
+});
+
+test('traces - a batch registers its channels in the transaction that stores its events; a failed batch forgets them', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-traces-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const writer = new TraceWriter(openTraceDbForWriting(join(dir, 'traces.db')));
+  t.after(() => writer.close());
+  const inTransaction: boolean[] = [];
+  const ctx: RowContext = {
+    channels: new Map(),
+    register: (instanceId, clientId, channelId, info) => {
+      inTransaction.push(writer.db.inTransaction);
+      if (clientId === 'boom') throw new Error('disk full');
+      return writer.channel(instanceId, clientId, channelId, info);
+    },
+    idPrefix: 'p'.repeat(20),
+    epoch: writer.epoch('p'.repeat(20)),
+  };
+  const connects = (clients: string[], first: number): TraceBatch => ({
+    count: clients.length,
+    time: Float64Array.from(clients, (_, i) => 1000 + i),
+    code: Uint8Array.from(clients, () => TraceCode.ConnectAccepted),
+    channel: Float64Array.from(clients, (_, i) => first + i),
+    msg: Float64Array.from(clients, () => 0),
+    channels: clients.map((clientId, i) => ({ n: first + i, instanceId: 'inst', clientId, once: false })),
+  });
+  const channelRows = (): number => (writer.db.prepare('SELECT count(*) FROM channels').pluck().get() as number);
+
+  assert.equal(storeBatch(writer, connects(['a', 'b', 'c'], 1), ctx), 3);
+  // One commit per batch, not one per connection: every registration ran inside the batch's transaction.
+  assert.deepEqual(inTransaction, [true, true, true]);
+  assert.equal(channelRows(), 3);
+  assert.deepEqual([...ctx.channels.keys()], [1, 2, 3]);
+
+  // 'd' is registered, 'boom' fails: the batch stores nothing, and 'd' is neither in the table nor
+  // remembered under an id the rollback gave back (the next channel row would get it).
+  assert.throws(() => storeBatch(writer, connects(['d', 'boom'], 4), ctx), /disk full/);
+  assert.equal(channelRows(), 3);
+  assert.deepEqual([...ctx.channels.keys()], [1, 2, 3]);
+  assert.equal(storeBatch(writer, connects(['e'], 6), ctx), 1);
+  assert.equal(new Set(ctx.channels.values()).size, 4);
+  const stored = writer.db.prepare('SELECT id, client_id FROM channels ORDER BY id').all() as Array<{ id: number; client_id: string }>;
+  assert.deepEqual(stored.map((r) => r.client_id), ['a', 'b', 'c', 'e']);
+  assert.equal(ctx.channels.get(6), stored[3]!.id);
 });
 
 test('traces - batches as rows: client and MsgId queries match a plain scan across blocks, reopen, crash and purge', (t) => {
