@@ -23,6 +23,8 @@ import type { Broker } from '../broker/broker.js';
 
 const PACKET_TOO_LARGE = ReasonCode.PacketTooLarge;
 
+const NO_BYTES = Buffer.alloc(0);
+
 /** Queued buffers are concatenated into pieces of at most this size; a larger buffer is written alone. */
 const COALESCE_MAX_BYTES = 64 * 1024;
 
@@ -132,6 +134,11 @@ export class Connection extends Decoder implements ChannelOutput, StreamHandler 
    */
   onData(chunk: Buffer): void {
     if (this.channel.state !== 'awaiting-connect') this.readTick = tick();
+    // Bytes while the channel waits (its CONNECT being authenticated): kept in the decoder, and
+    // the stream stops until resumeProcessing(). Pausing only now, not when the wait starts,
+    // spares the many clients that send nothing before their CONNACK a pause and a resume of
+    // their stream (a stream state change, a nextTick and a read(0) each: issue 15 §9).
+    if (this.channel.paused && chunk.length > 0) this.stream.pause();
     let packet: Packet | null = null;
     try {
       this.push(chunk);
@@ -160,10 +167,11 @@ export class Connection extends Decoder implements ChannelOutput, StreamHandler 
   resumeProcessing(): void {
     // Still held for another reason (a decision, flow control): that one resumes it.
     if (this.closed || this.channel.paused) return;
-    this.stream.resume();
-    this.onData(Buffer.alloc(0));
+    this.stream.resume(); // a no-op unless paused (ByteStream.resume)
+    this.onData(NO_BYTES);
   }
 
+  /** Stops the stream now. (A CONNECT's wait does not call this: onData pauses on the first bytes.) */
   pauseReading(): void {
     this.stream.pause();
   }

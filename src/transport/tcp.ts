@@ -50,7 +50,8 @@ export class SocketStream implements ByteStream {
   }
 
   resume(): void {
-    this.socket.resume();
+    // Readable.resume() of a flowing stream still queues a nextTick and a read(0).
+    if (this.socket.isPaused()) this.socket.resume();
   }
 
   end(): void {

@@ -30,7 +30,7 @@ export interface ByteStream {
   write(data: Buffer): boolean;
   /** Bytes accepted by write() but not yet handed to the kernel. */
   readonly bufferedBytes: number;
-  /** Stop / restart delivering 'data' (used for inbound flow control). */
+  /** Stop / restart delivering 'data' (used for inbound flow control); resume() of a stream that is not paused does nothing. */
   pause(): void;
   resume(): void;
   /** Flush what is buffered, then close. */

@@ -157,7 +157,8 @@ export class WsStream implements ByteStream {
   }
 
   resume(): void {
-    this.socket.resume();
+    // Readable.resume() of a flowing stream still queues a nextTick and a read(0).
+    if (this.socket.isPaused()) this.socket.resume();
   }
 
   /** Close frame 1000, flush, FIN. */

@@ -20,8 +20,9 @@ function smallestLimit(a: number, b: number | undefined): number {
 export async function handleConnect(ch: Channel, packet: ConnectPacket): Promise<void> {
   const options = ch.broker.options;
   ch.state = 'authenticating';
+  // Later packets wait in the decoder; the connection stops reading once bytes arrive meanwhile
+  // (Connection.onData), not now: most clients send nothing before their CONNACK.
   ch.paused = true;
-  ch.out.pauseReading();
   ch.out.setProtocolVersion(packet.protocolVersion);
   const v5 = packet.protocolVersion === 5;
   const props = packet.properties;
