@@ -246,69 +246,102 @@ export interface CgenIdleSpec {
   readonly storm: boolean;
 }
 
+/** One generator line per process, combined: counts summed, `seconds` the longest, rate = sum ÷ longest. */
+function combined(lines: readonly CgenLine[]): { connected: number; failed: number; seconds: number; rate: number; present: number; cpu: number; worst: CgenLine } {
+  let connected = 0;
+  let failed = 0;
+  let seconds = 0;
+  let present = 0;
+  let cpu = 0;
+  let worst = lines[0]!;
+  for (const l of lines) {
+    connected += num(l, 'connected');
+    failed += num(l, 'failed');
+    present += l['session_present'] === undefined ? 0 : num(l, 'session_present');
+    cpu += num(l, 'cpu_pct');
+    if (num(l, 'seconds') >= seconds) {
+      seconds = num(l, 'seconds');
+      worst = l;
+    }
+  }
+  return { connected, failed, seconds, rate: seconds > 0 ? connected / seconds : 0, present, cpu, worst };
+}
+
 /**
- * `--idle-conns` connections from one generator process, `--storm-concurrency` connects in
- * flight: the connect storm's rate (first socket() → last CONNACK), the broker's CPU per connect,
- * RSS per idle connection; with `storm`, then the reconnect storm.
+ * `--idle-conns` connections from `--storm-processes` generator processes (the count split
+ * between them, `--storm-concurrency` connects in flight each), started together: the connect
+ * storm's rate (first socket() → last CONNACK of the slowest process; all connections ÷ its
+ * time), the broker's CPU per connect, RSS per idle connection; with `storm`, then the reconnect
+ * storm. Latency percentiles are the slowest process's. Several processes are for TLS, where
+ * one generator process saturates on the client side of the handshakes (RESULTS.md issue 15 §7).
  */
 export async function cgenIdle(ctx: RunContext, spec: CgenIdleSpec): Promise<Measurement> {
   const { broker, opts, runId } = ctx;
   const port = spec.tls ? broker.tlsPort : broker.port;
   if (port === undefined) throw new Error(`${broker.name} has no TLS listener here`);
   const bin = await buildCgen();
-  const args = ['connect', '--port', String(port), '--count', String(opts.idleConns), '--concurrency', String(opts.stormConcurrency), '--hold-stdin', '--timeout', '60'];
-  args.push('--clean', spec.storm ? '0' : '1', '--prefix', runId);
-  if (spec.tls) args.push('--tls', '--cafile', benchCaFile());
+  const n = Math.max(1, Math.min(opts.stormProcesses, opts.idleConns));
+  const argsOf = (i: number): string[] => {
+    const count = Math.floor(opts.idleConns / n) + (i < opts.idleConns % n ? 1 : 0);
+    const args = ['connect', '--port', String(port), '--count', String(count), '--concurrency', String(opts.stormConcurrency), '--hold-stdin', '--timeout', '60'];
+    args.push('--clean', spec.storm ? '0' : '1', '--prefix', n === 1 ? runId : `${runId}-${i}`);
+    if (spec.tls) args.push('--tls', '--cafile', benchCaFile());
+    return args;
+  };
   await sleep(300);
   const before = procRssBytes(broker.pid);
   const span = cpuSpan(broker);
-  const p = new CgenProcess(bin, args);
+  const ps = Array.from({ length: n }, (_, i) => new CgenProcess(bin, argsOf(i)));
   const limit = 300_000;
+  const procs = n === 1 ? 'one generator process' : `${n} generator processes`;
   try {
-    const c = await p.next((l) => l['phase'] === 'connect', limit);
+    const cs = await Promise.all(ps.map((p) => p.next((l) => l['phase'] === 'connect', limit)));
     const cpu = span();
-    const connected = num(c, 'connected');
-    if (!(connected > 0)) throw new Error(`no connection established${reasons(c)}`);
+    const c = combined(cs);
+    const connected = c.connected;
+    if (!(connected > 0)) throw new Error(`no connection established${cs.map((l) => reasons(l)).join('')}`);
     await sleep(1000);
     let after = Infinity;
     for (let i = 0; i < 3; i++) {
       after = Math.min(after, procRssBytes(broker.pid));
       await sleep(300);
     }
-    const gen = num(c, 'cpu_pct');
-    const lat = dist(c, 'connect_us');
+    const gen = c.cpu;
+    const lat = dist(c.worst, 'connect_us');
     const brokerUs = cpu.brokerUs / connected;
     const metrics: Record<string, number> = {
-      rate: num(c, 'rate'),
+      rate: c.rate,
       brokerUs,
       perConn: (after - before) / connected,
       connected,
       rssBefore: before,
       rssAfter: after,
-      setupRate: num(c, 'rate'),
+      setupRate: c.rate,
     };
     let note =
-      `C generator: ${connected} connected, ${num(c, 'failed')} failed${reasons(c)} in ${num(c, 'seconds').toFixed(2)} s (${opts.stormConcurrency} in flight${spec.tls ? ', TLS' : ''}), ` +
+      `C generator (${procs}): ${connected} connected, ${c.failed} failed${cs.map((l) => reasons(l)).join('')} in ${c.seconds.toFixed(2)} s (${opts.stormConcurrency} in flight${n === 1 ? '' : ' each'}${spec.tls ? ', TLS' : ''}), ` +
       `connect → CONNACK p50 ${us(lat['p50']!)} p99 ${us(lat['p99']!)} max ${us(lat['max']!)}, broker ${brokerUs.toFixed(0)} µs CPU per connect, ` +
       `RSS ${(before / 2 ** 20).toFixed(1)} → ${(after / 2 ** 20).toFixed(1)} MB`;
     if (spec.storm) {
       const stormSpan = cpuSpan(broker);
-      p.send('storm');
-      const s = await p.next((l) => l['phase'] === 'storm', limit);
+      for (const p of ps) p.send('storm');
+      const ss = await Promise.all(ps.map((p) => p.next((l) => l['phase'] === 'storm', limit)));
       const sc = stormSpan();
-      const back = num(s, 'connected');
-      Object.assign(metrics, { rate: num(s, 'rate'), seconds: num(s, 'seconds'), back, present: num(s, 'session_present'), brokerUs: sc.brokerUs / Math.max(1, back) });
-      const sl = dist(s, 'connect_us');
+      const s = combined(ss);
+      const back = s.connected;
+      Object.assign(metrics, { rate: s.rate, seconds: s.seconds, back, present: s.present, brokerUs: sc.brokerUs / Math.max(1, back) });
+      const sl = dist(s.worst, 'connect_us');
       note +=
-        `; all dropped at once: ${back} back (${num(s, 'failed')} failed${reasons(s)}, ${num(s, 'session_present')} session present) in ${num(s, 'seconds').toFixed(2)} s, ` +
-        `reconnect p50 ${us(sl['p50']!)} max ${us(sl['max']!)}, broker ${(sc.brokerUs / Math.max(1, back)).toFixed(0)} µs CPU per reconnect, generator ${num(s, 'cpu_pct').toFixed(0)}%`;
+        `; all dropped at once: ${back} back (${s.failed} failed${ss.map((l) => reasons(l)).join('')}, ${s.present} session present) in ${s.seconds.toFixed(2)} s, ` +
+        `reconnect p50 ${us(sl['p50']!)} max ${us(sl['max']!)}, broker ${(sc.brokerUs / Math.max(1, back)).toFixed(0)} µs CPU per reconnect, generator ${s.cpu.toFixed(0)}%`;
     }
-    p.send('end');
-    const hold = await p.next((l) => l['phase'] === 'hold', 30_000);
-    if (num(hold, 'dropped') > 0) note += `; ${num(hold, 'dropped')} dropped while idle${reasons(hold, 'drop_reasons')}`;
-    await p.done(30_000);
-    return { metrics, brokerCpu: cpu.brokerCpu, machine: cpu.machine, other: other(cpu.machine, cpu.brokerCpu, gen), gen: [{ role: 'cgen', pct: gen }], note };
+    for (const p of ps) p.send('end');
+    const holds = await Promise.all(ps.map((p) => p.next((l) => l['phase'] === 'hold', 30_000)));
+    const dropped = holds.reduce((sum, h) => sum + num(h, 'dropped'), 0);
+    if (dropped > 0) note += `; ${dropped} dropped while idle${holds.map((h) => reasons(h, 'drop_reasons')).join('')}`;
+    await Promise.all(ps.map((p) => p.done(30_000)));
+    return { metrics, brokerCpu: cpu.brokerCpu, machine: cpu.machine, other: other(cpu.machine, cpu.brokerCpu, gen), gen: ps.map((_, i) => ({ role: n === 1 ? 'cgen' : `cgen${i + 1}`, pct: num(cs[i]!, 'cpu_pct') })), note };
   } finally {
-    p.kill();
+    for (const p of ps) p.kill();
   }
 }

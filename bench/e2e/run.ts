@@ -50,6 +50,7 @@ function usage(): never {
       '  --generator node|c       load generator for latency, connect_rate, idle_rss, reconnect/connect storms (default node;',
       '                           c: bench/cgen/cgen.c, compiled on demand, needs cc and libssl-dev)',
       '  --storm-concurrency N    C generator: connects in flight in the idle/connect/reconnect storms (default 500)',
+      '  --storm-processes N      C generator: processes sharing those storms, each with its share of the connections (default 1; TLS)',
       '  --ferry-cli PATH         Ferry build to run (default dist/src/cli/main.js of this checkout)',
       '  --baseline-cli PATH      also run this Ferry build as broker "ferry-base" (before/after in one run)',
       '  --ferry-store E          Ferry --store-engine sqlite|memory (default: Ferry\'s default, sqlite)',
@@ -106,6 +107,7 @@ function parseArgs(argv: readonly string[]): Options & { list: boolean; waitQuie
     latencyRate: 10_000,
     generator: 'node',
     stormConcurrency: 500,
+    stormProcesses: 1,
     noDelay: true,
     save: true,
     list: false,
@@ -166,6 +168,9 @@ function parseArgs(argv: readonly string[]): Options & { list: boolean; waitQuie
       }
       case '--storm-concurrency':
         o.stormConcurrency = Math.max(1, Math.floor(num()));
+        break;
+      case '--storm-processes':
+        o.stormProcesses = Math.max(1, Math.floor(num()));
         break;
       case '--nodelay': {
         const v = val();
@@ -454,7 +459,7 @@ async function main(): Promise<void> {
   console.log(`# Ferry e2e benchmark ${info.date}`);
   for (const [k, v] of Object.entries(info)) if (k !== 'date') console.log(`  ${k.padEnd(9)} ${v}`);
   console.log(
-    `  options   rounds=${opts.rounds} duration=${opts.duration}s warmup=${opts.warmup}s size=${opts.size}B brokers=${brokers.join(',')} idle-conns=${opts.idleConns} connect-concurrency=${opts.connectConcurrency} generator=${opts.generator}${opts.generator === 'c' ? ` storm-concurrency=${opts.stormConcurrency}` : ''} nodelay=${opts.noDelay ? 'on' : 'off'} ${ferryDesc(opts)}`,
+    `  options   rounds=${opts.rounds} duration=${opts.duration}s warmup=${opts.warmup}s size=${opts.size}B brokers=${brokers.join(',')} idle-conns=${opts.idleConns} connect-concurrency=${opts.connectConcurrency} generator=${opts.generator}${opts.generator === 'c' ? ` storm-concurrency=${opts.stormConcurrency} storm-processes=${opts.stormProcesses}` : ''} nodelay=${opts.noDelay ? 'on' : 'off'} ${ferryDesc(opts)}`,
   );
   console.log(`  scenarios ${scenarios.map((s) => s.name).join(', ')}\n`);
 
@@ -535,7 +540,7 @@ async function main(): Promise<void> {
       ...Object.entries(info)
         .filter(([k]) => k !== 'date')
         .map(([k, v]) => `- **${k}**: ${v}`),
-      `- **options**: \`${process.argv.slice(2).join(' ') || '(defaults)'}\` → rounds=${opts.rounds}, duration=${opts.duration}s, warmup=${opts.warmup}s, size=${opts.size}B, idle-conns=${opts.idleConns}, connect-concurrency=${opts.connectConcurrency}, generator=${opts.generator}${opts.generator === 'c' ? ` (storm-concurrency ${opts.stormConcurrency})` : ''}, nodelay=${opts.noDelay ? 'on' : 'off'}, ${ferryDesc(opts)}`,
+      `- **options**: \`${process.argv.slice(2).join(' ') || '(defaults)'}\` → rounds=${opts.rounds}, duration=${opts.duration}s, warmup=${opts.warmup}s, size=${opts.size}B, idle-conns=${opts.idleConns}, connect-concurrency=${opts.connectConcurrency}, generator=${opts.generator}${opts.generator === 'c' ? ` (storm-concurrency ${opts.stormConcurrency}, storm-processes ${opts.stormProcesses})` : ''}, nodelay=${opts.noDelay ? 'on' : 'off'}, ${ferryDesc(opts)}`,
       `- **wall time**: ${elapsed} s`,
       '',
       `## Summary (median of ${opts.rounds} rounds)`,

@@ -30,6 +30,8 @@ export interface Options {
   generator: 'node' | 'c';
   /** C generator: connects in flight in the idle / connect / reconnect storms. */
   stormConcurrency: number;
+  /** C generator processes sharing a storm's connections. */
+  stormProcesses: number;
   /** TCP_NODELAY on mosquitto / aedes. */
   noDelay: boolean;
   save: boolean;
@@ -895,7 +897,7 @@ export function buildScenarios(opts: Options): Scenario[] {
     ...[false, true].map(
       (tls): Scenario => ({
         name: `connect_storm_${tls ? 'tls_' : ''}${idleTag}`,
-        description: `${opts.idleConns} connections${tls ? ' over TLS (a full handshake each)' : ''} from one C generator process, ${opts.stormConcurrency} connects in flight: connects/s from the first SYN to the last CONNACK, the broker's CPU per connect, RSS per idle connection (--generator c)`,
+        description: `${opts.idleConns} connections${tls ? ' over TLS (a full handshake each)' : ''} from ${opts.stormProcesses} C generator process(es), ${opts.stormConcurrency} connects in flight each: connects/s from the first SYN to the last CONNACK, the broker's CPU per connect, RSS per idle connection (--generator c)`,
         metrics: [
           { key: 'rate', label: `${tls ? 'TLS ' : ''}connects/s`, better: 'higher', fmt: fmtRate, ...(tls ? {} : { target: '≥ 20k/s' }) },
           { key: 'brokerUs', label: 'broker CPU per connect', better: 'lower', fmt: fmtUs },
