@@ -1,0 +1,39 @@
+/**
+ * The Node floor of a connect storm: a net.Server that answers every CONNECT with a fixed CONNACK
+ * and does nothing else (no session, no auth, no store, no traces). What a connect costs any
+ * broker built on Node's net.Socket on this machine; run by the harness in place of a Ferry build
+ * (it takes the arguments of `ferry start` and reads only --mqtt-port and --bind):
+ *
+ *   node dist/bench/e2e/run.js --generator c --baseline-cli dist/bench/e2e/connect-floor.js \
+ *     --brokers ferry,ferry-base --idle-conns 19900 --scenarios connect_storm_19.9k
+ *
+ * (bench/RESULTS.md issue 15 §9.)
+ */
+import { createServer, type Socket } from 'node:net';
+
+const argv = process.argv;
+const arg = (name: string): string | undefined => {
+  const i = argv.indexOf(name);
+  return i < 0 ? undefined : argv[i + 1];
+};
+const port = Number(arg('--mqtt-port') ?? 1883);
+const host = arg('--bind') ?? '127.0.0.1';
+
+const CONNACK = Buffer.from([0x20, 2, 0, 0]);
+const PINGRESP = Buffer.from([0xd0, 0]);
+
+function onData(this: Socket, chunk: Buffer): void {
+  // One packet per read is enough for the generator's CONNECT and PINGREQ.
+  if (chunk[0] === 0x10) this.write(CONNACK);
+  else if (chunk[0] === 0xc0) this.write(PINGRESP);
+}
+
+function ignore(): void {}
+
+const server = createServer({ noDelay: true }, (socket) => {
+  socket.on('data', onData);
+  socket.on('error', ignore);
+});
+server.listen({ port, host, backlog: 4096 });
+// A clean exit on the harness's SIGTERM, so that --cpu-prof writes its profile.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => process.exit(0));
