@@ -46,6 +46,7 @@ import { openClusterStore } from './cluster/store.js';
 import { Handover } from './cluster/handover.js';
 import { LogAdoption } from './cluster/log-adoption.js';
 import { openClusterQueues } from './cluster/queue-relay.js';
+import { ClusterDeadLetters } from './cluster/dead-letters.js';
 import type { BuiltinQueueAccess } from './rules/queues.js';
 import { checkClusterMasterKey } from './cluster/master-key.js';
 import { clusterBootstrapClaim } from './cluster/bootstrap-claim.js';
@@ -325,6 +326,12 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
     ...(store instanceof JetStreamStore ? { mayDeliver: () => store.mayDeliverLogs() } : {}),
   });
   if (store instanceof JetStreamStore) readiness.addCheck('logs', () => store.logsLost);
+  // In a cluster the API of any node lists, replays and purges a rule's dead letters on every node (docs/cluster.md).
+  const clusterDeadLetters =
+    jetstreamCluster !== null && store instanceof JetStreamStore
+      ? new ClusterDeadLetters(ruleBackends.runtime, store.connection, jetstreamCluster.subjectPrefix, store.nodeId, jetstreamCluster.ackTimeoutMs, componentLogger(logger, 'cluster'))
+      : null;
+  if (clusterDeadLetters !== null) ruleBackends.runtime = clusterDeadLetters;
   registerRuleMetrics(metrics.registry, ruleRuntime);
   const limitHits = broker.counters.limitHits;
   // Started once the MQTT port is bound (the default node id names it); null on a single node.
@@ -396,6 +403,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
       ? new LogAdoption(store.foreignLogs, ruleRuntime, () => store.whenDurable(), componentLogger(logger, 'cluster'))
       : null;
   if (adoption !== null) clusterNode?.onBeat((live) => adoption.scan(live));
+  if (clusterDeadLetters !== null) clusterNode?.onBeat((live) => clusterDeadLetters.setLive(live));
   readiness.state = 'ready';
   logger.info({ ports, dataDir: config.dataDir, allowAnonymous: config.broker.allowAnonymous }, 'ferry started');
   publishEndpoint(config, ports, logger);
@@ -419,6 +427,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
       await clusterNode?.close();
       await adoption?.close();
       clusterQueues?.close();
+      clusterDeadLetters?.close();
       handover?.close();
       await group.close();
       await ruleRuntime.close();

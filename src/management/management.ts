@@ -490,7 +490,7 @@ export class Management {
     return this.rules.stats(instanceId, ruleId);
   }
 
-  deadLetters(instanceId: string, ruleId: string, page: { limit: number; after?: string }): Promise<{ items: DeadLetter[]; next?: string }> {
+  deadLetters(instanceId: string, ruleId: string, page: { limit: number; after?: string }): Promise<{ items: DeadLetter[]; next?: string; missingNodes?: string[] }> {
     return this.rules.deadLetters(instanceId, ruleId, page);
   }
 

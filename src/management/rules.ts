@@ -56,7 +56,7 @@ export class RuleAdmin {
     return this.runtime().stats(instanceId, ruleId);
   }
 
-  deadLetters(instanceId: string, ruleId: string, page: { limit: number; after?: string }): Promise<{ items: DeadLetter[]; next?: string }> {
+  deadLetters(instanceId: string, ruleId: string, page: { limit: number; after?: string }): Promise<{ items: DeadLetter[]; next?: string; missingNodes?: string[] }> {
     this.get(instanceId, ruleId);
     return this.runtime().deadLetters(instanceId, ruleId, page);
   }

@@ -43,7 +43,8 @@ export interface DeadLetter {
 
 export interface RuleRuntime {
   stats(instanceId: string, ruleId: string): RuleStats;
-  deadLetters(instanceId: string, ruleId: string, page: { limit: number; after?: string }): Promise<{ items: DeadLetter[]; next?: string }>;
+  /** A page of dead letters; in a cluster `missingNodes` names the nodes that did not answer (their dead letters are not in it). */
+  deadLetters(instanceId: string, ruleId: string, page: { limit: number; after?: string }): Promise<{ items: DeadLetter[]; next?: string; missingNodes?: string[] }>;
   /** Puts dead letters (all when `ids` is absent) back into the outbox; answers how many. */
   replayDeadLetters(instanceId: string, ruleId: string, ids?: readonly string[]): Promise<number>;
   /** Deletes dead letters (all when `ids` is absent); answers how many. */

@@ -130,7 +130,8 @@ export const RULE_ROUTES: RouteDef[] = [
     async handle(req, m) {
       const query = q(req);
       const out = await m.deadLetters(p(req)['instanceId']!, p(req)['ruleId']!, { limit: query['limit'] as number, ...(typeof query['cursor'] === 'string' ? { after: query['cursor'] } : {}) });
-      return { items: out.items, next: out.next ?? null };
+      // In a cluster: the nodes that did not answer, whose dead letters are not in this page (docs/cluster.md).
+      return { items: out.items, next: out.next ?? null, ...(out.missingNodes === undefined ? {} : { missingNodes: out.missingNodes }) };
     },
   },
   {

@@ -44,6 +44,9 @@ export function show(out: Out, value: unknown, columns?: readonly string[]): voi
     out.write(table(rows, columns));
     const next = (value as { next?: unknown }).next;
     if (typeof next === 'string') out.write(`(more: --cursor ${next})\n`);
+    // A cluster's merged list without the nodes that did not answer (docs/cluster.md).
+    const missing = (value as { missingNodes?: unknown }).missingNodes;
+    if (Array.isArray(missing)) out.write(`(not answering, left out: ${missing.join(', ')})\n`);
     return;
   }
   if (typeof value === 'object') out.write(details(value as Record<string, unknown>));
