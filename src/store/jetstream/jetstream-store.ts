@@ -187,6 +187,16 @@ export class JetStreamStore extends MemoryStore {
   private readonly willRevisions = new Map<string, number>();
   /** Sessions another node has claimed: not written by this one until it owns them again (putSession). */
   private readonly fenced = new Set<string>();
+  /**
+   * After a silence of JetStream (a failed batch, a stall, a cut NATS connection) another node may
+   * have taken this node's sessions over: each of these is checked (its record's owner and
+   * revision) before its next write, and fenced when it moved (docs/cluster.md, "Ownership"). Null: none to check.
+   */
+  private unverified: Set<string> | null = null;
+  /** When a batch this node sent was last answered (its start, ms). */
+  private lastHeard = Date.now();
+  /** A silence longer than this makes every session unverified: shorter than any takeover (three heartbeats, clusterAckTimeoutMs). */
+  private readonly silenceMs: number;
   /** This node's lease on its durable logs (who may deliver them). */
   private readonly leases: LogLeases;
   private leaseTimer: NodeJS.Timeout | null = null;
@@ -242,6 +252,9 @@ export class JetStreamStore extends MemoryStore {
     this.onClose = options.onClose;
     this.warn = options.warn ?? ((message, detail) => process.emitWarning(`${message} ${JSON.stringify(detail)}`, 'FerryStoreWarning'));
     this.leases = new LogLeases(kv.leases, kv.adoptions, layout, options.nodeId, options.leaseMs ?? DEFAULT_LEASE_MS);
+    // The lease is renewed every heartbeat (a quarter of it): a healthy node hears JetStream that often.
+    const heartbeat = this.leases.leaseMs / 4;
+    this.silenceMs = Math.max(1.5 * heartbeat, Math.min(2 * heartbeat, this.writeTimeoutMs / 2));
     this.foreignLogs = new ForeignLogs(js, jsm, layout, this.leases);
     super.onDrop((dropped) => {
       for (const d of dropped) this.queueRemoved(d.clientId, d.seq);
@@ -368,11 +381,16 @@ export class JetStreamStore extends MemoryStore {
       waiter?.resolve();
       return;
     }
+    if (Date.now() - Math.max(this.lastHeard, this.leases.confirmedAt) > this.silenceMs) this.suspectOwnership('JetStream silent');
     const batch = this.cut();
+    const startedAt = Date.now();
     this.writing = true;
     this.writingMeta = new Set(batch.meta.keys());
     this.writeBatch(batch).then(
-      () => this.finished(waiter, null),
+      () => {
+        this.lastHeard = startedAt;
+        this.finished(waiter, null);
+      },
       (err: unknown) => this.finished(waiter, err instanceof Error ? err : new Error(String(err))),
     );
   }
@@ -387,6 +405,7 @@ export class JetStreamStore extends MemoryStore {
       waiter?.resolve();
       writingWaiter?.resolve();
     } else {
+      this.suspectOwnership('a batch failed');
       const unavailable = new StoreUnavailableError(`store cannot write to JetStream: ${error.message}`, { cause: error });
       if (this.currentHealth.ok) this.setHealth({ ok: false, reason: `JetStream: ${error.message}`, code: apiCode(error)?.toString() ?? null, since: Date.now() });
       waiter?.reject(unavailable);
@@ -413,8 +432,12 @@ export class JetStreamStore extends MemoryStore {
       const state = this.sessionState(clientId);
       sessions.set(clientId, state === undefined ? null : encodeSession(this.nodeId, this.gens.get(clientId)!, state));
     }
+    // A fenced session is another node's now: nothing of it is written here (its entries there are that node's).
+    for (const [seq, append] of p.appends) if (this.fenced.has(append.clientId)) p.appends.delete(seq);
+    for (const [k] of p.inflight) if (this.fenced.has(k.slice(0, k.indexOf('\u0000')))) p.inflight.delete(k);
     const removals: Array<[number, string, number]> = [];
     for (const [seq, clientId] of p.removals) {
+      if (this.fenced.has(clientId)) continue;
       if (p.appends.delete(seq)) continue; // never written: nothing to delete
       const streamSeq = this.queueSeqs.get(clientId)?.get(seq);
       if (streamSeq !== undefined) removals.push([seq, clientId, streamSeq]);
@@ -462,8 +485,9 @@ export class JetStreamStore extends MemoryStore {
     p.publishes = [...batch.publishes, ...p.publishes];
   }
 
-  private async writeBatch(batch: Batch): Promise<void> {
+  private async writeBatch(cutBatch: Batch): Promise<void> {
     const { layout, jsm } = this;
+    const batch = await this.verified(cutBatch);
     // Emptied queues and logs first: appends of the batch may go to the same subjects.
     const first: Array<Promise<unknown>> = [];
     for (const subject of batch.purges) first.push(jsm.streams.purge(layout.queuesStream, { filter: subject }));
@@ -559,6 +583,58 @@ export class JetStreamStore extends MemoryStore {
     const failed = (await Promise.allSettled(ops)).find((r) => r.status === 'rejected');
     if (unpublished.length > 0) p().publishes = [...batch.publishes.filter((s) => unpublished.includes(s)), ...p().publishes];
     if (failed !== undefined) throw failed.reason;
+  }
+
+  /** Every session of this node is checked before its next write (see `unverified`). */
+  private suspectOwnership(why: string): void {
+    if (this.gens.size === 0) return;
+    const before = this.unverified?.size ?? 0;
+    this.unverified = new Set([...(this.unverified ?? []), ...this.gens.keys()]);
+    if (before === 0) this.warn('checking who owns this node\'s sessions before writing them again', { why, sessions: this.unverified.size });
+  }
+
+  /**
+   * The batch without the sessions that moved to another node: those of its sessions still
+   * unverified are read first (one KV get each, in parallel). A session whose record another node
+   * wrote since this node's last write is fenced, and nothing of it is written. When JetStream
+   * cannot answer, the batch fails whole (given back, tried again).
+   */
+  private async verified(batch: Batch): Promise<Batch> {
+    const unverified = this.unverified;
+    if (unverified === null) return batch;
+    const touched = new Set<string>(batch.sessions.keys());
+    for (const [, append] of batch.appends) touched.add(append.clientId);
+    for (const [, clientId] of batch.removals) touched.add(clientId);
+    for (const [k] of batch.inflight) touched.add(k.slice(0, k.indexOf('\u0000')));
+    const check = [...touched].filter((clientId) => unverified.has(clientId));
+    if (check.length === 0) return batch;
+    let entries: Array<KvEntry | null>;
+    try {
+      entries = await Promise.all(check.map((clientId) => this.kv.sessions.get(this.layout.sessionKey(clientId))));
+    } catch (err) {
+      this.giveBack(batch);
+      throw err;
+    }
+    const moved = new Set<string>();
+    check.forEach((clientId, i) => {
+      unverified.delete(clientId);
+      const entry = entries[i];
+      if (entry === null || entry === undefined || entry.revision === this.revisions.get(clientId)) return; // still as this node wrote it
+      const owner = entry.operation === 'PUT' ? sessionOwner(entry.value) : null;
+      if (owner === this.nodeId) return;
+      moved.add(clientId);
+      this.fenced.add(clientId);
+      this.warn('session taken over by another node while JetStream did not answer this one: its writes here are dropped', { clientId, owner });
+    });
+    if (unverified.size === 0) this.unverified = null;
+    if (moved.size === 0) return batch;
+    return {
+      ...batch,
+      sessions: new Map([...batch.sessions].filter(([clientId]) => !moved.has(clientId))),
+      appends: batch.appends.filter(([, append]) => !moved.has(append.clientId)),
+      removals: batch.removals.filter(([, clientId]) => !moved.has(clientId)),
+      inflight: batch.inflight.filter(([k]) => !moved.has(k.slice(0, k.indexOf('\u0000')))),
+    };
   }
 
   /**

@@ -45,6 +45,11 @@ export interface Claim {
 export class LogLeases {
   private ownRevision = 0;
   private lastConfirmed = 0;
+
+  /** When the lease was last confirmed by JetStream (ms; 0 before the first time). */
+  get confirmedAt(): number {
+    return this.lastConfirmed;
+  }
   private lostReason: string | null = null;
   private renewing = false;
 
