@@ -69,8 +69,15 @@ describe('cluster dead letters - the API of any node shows, purges and replays t
     assert.deepEqual(all.items.map(payloadOf).sort(), ['a0', 'a1', 'b0', 'b1']);
     assert.equal(all.next, null);
     assert.equal(all.missingNodes, undefined);
-    // The same four through node a; each node's ids differ, those of the other node name it.
-    const fromA = await page(a, ruleId);
+    // The same four through node a, once its presence (read every heartbeat) lists node b, which started after it;
+    // each node's ids differ, those of the other node name it.
+    const fromA = await waitFor(
+      async () => {
+        const got = await page(a, ruleId);
+        return got.items.length === 4 ? got : null;
+      },
+      { timeoutMs: 15_000, message: 'four dead letters, listed through node a' },
+    );
     assert.deepEqual(fromA.items.map(payloadOf).sort(), ['a0', 'a1', 'b0', 'b1']);
     assert.equal(new Set(fromA.items.map((l) => l.id)).size, 4);
 
