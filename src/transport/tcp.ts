@@ -1,7 +1,7 @@
 /**
  * MQTT over TCP, and the ByteStream adapter shared with TLS (a TLSSocket is a net.Socket).
  *
- * Per-connection cost is kept to the socket itself, one small PeerInfo and one SocketStream object:
+ * Per-connection cost is kept to the socket itself and one SocketStream object (with the peer packed in it):
  * every socket listener is a shared module-level function that finds its stream through a symbol
  * slot on the socket (no closures per connection; socket-slots.ts), 'drain' is only listened to
  * once a write has been refused, 'close' is the listener's, and there are no timers here
@@ -10,6 +10,9 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { ByteStream, ConnectionSink, PeerInfo, StreamHandler } from './types.js';
 import { kError, kStream, noteError, type SlottedSocket } from './socket-slots.js';
+import { PackedPeer, PEER_FREE_BIT } from './peer.js';
+
+const DRAIN_HOOKED = PEER_FREE_BIT;
 
 // Shared socket listeners (`this` is the socket).
 function socketData(this: Socket, chunk: Buffer): void {
@@ -19,14 +22,15 @@ function socketDrain(this: Socket): void {
   (this as SlottedSocket)[kStream]?.handler?.onDrain();
 }
 
-export class SocketStream implements ByteStream {
+/** The peer is kept packed (PackedPeer: no PeerInfo object or address string per connection). */
+export class SocketStream extends PackedPeer implements ByteStream {
   handler: StreamHandler | undefined;
-  private drainHooked = false;
 
   constructor(
     private readonly socket: Socket,
-    readonly peer: PeerInfo,
+    peer: PeerInfo,
   ) {
+    super(peer);
     socket.setNoDelay(true);
     socket.on('error', noteError);
   }
@@ -37,9 +41,9 @@ export class SocketStream implements ByteStream {
 
   write(data: Buffer): boolean {
     if (this.socket.write(data)) return true;
-    if (!this.drainHooked) {
+    if ((this.portBits & DRAIN_HOOKED) === 0) {
       // 'drain' is emitted later than this return, so hooking it now misses nothing.
-      this.drainHooked = true;
+      this.portBits |= DRAIN_HOOKED;
       this.socket.on('drain', socketDrain);
     }
     return false;

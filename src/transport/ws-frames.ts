@@ -20,6 +20,7 @@ import { isUtf8 } from 'node:buffer';
 import type { Socket } from 'node:net';
 import type { ByteStream, PeerInfo, StreamHandler } from './types.js';
 import { kError, kStream, noteError, type SlottedSocket } from './socket-slots.js';
+import { PackedPeer, PEER_FREE_BIT } from './peer.js';
 
 export const WS_HIGH_WATER_MARK = 64 * 1024;
 
@@ -39,11 +40,11 @@ const OP_CLOSE = 0x8;
 const OP_PING = 0x9;
 const OP_PONG = 0xa;
 
-// WsStream.flags
-const FRAGMENTED = 1;
-const CLOSING = 2;
-const NEED_DRAIN = 4;
-const DRAIN_HOOKED = 8;
+// WsStream's flags, in the bits of PackedPeer.portBits above the port (one field for both)
+const FRAGMENTED = PEER_FREE_BIT;
+const CLOSING = PEER_FREE_BIT << 1;
+const NEED_DRAIN = PEER_FREE_BIT << 2;
+const DRAIN_HOOKED = PEER_FREE_BIT << 3;
 
 // Shared socket listeners (`this` is the socket): no closures per connection.
 function socketData(this: Socket, chunk: Buffer): void {
@@ -81,7 +82,8 @@ function unmask(buf: Buffer, start: number, end: number, mask: number, pos: numb
   return pos & 3;
 }
 
-export class WsStream implements ByteStream {
+/** The peer is kept packed (PackedPeer: no PeerInfo object or address string per connection). */
+export class WsStream extends PackedPeer implements ByteStream {
   handler: StreamHandler | undefined;
   /** Start of a frame header split across reads (rare), else null. */
   private partial: Buffer | null = null;
@@ -95,43 +97,42 @@ export class WsStream implements ByteStream {
   /** Payload of the control frame being read (≤ 125 bytes), else null. */
   private control: Buffer | null = null;
   private controlAt = 0;
-  /** The yes/no state below, as bits of one field (each field costs every connection 8 bytes). */
-  private flags = 0;
 
   /** A binary message is open (its last frame had FIN = 0). */
   private get fragmented(): boolean {
-    return (this.flags & FRAGMENTED) !== 0;
+    return (this.portBits & FRAGMENTED) !== 0;
   }
   private set fragmented(on: boolean) {
-    this.flags = on ? this.flags | FRAGMENTED : this.flags & ~FRAGMENTED;
+    this.portBits = on ? this.portBits | FRAGMENTED : this.portBits & ~FRAGMENTED;
   }
   /** We sent a close frame (or gave up): inbound bytes are ignored from now on. */
   private get closing(): boolean {
-    return (this.flags & CLOSING) !== 0;
+    return (this.portBits & CLOSING) !== 0;
   }
   private set closing(on: boolean) {
-    this.flags = on ? this.flags | CLOSING : this.flags & ~CLOSING;
+    this.portBits = on ? this.portBits | CLOSING : this.portBits & ~CLOSING;
   }
   private get needDrain(): boolean {
-    return (this.flags & NEED_DRAIN) !== 0;
+    return (this.portBits & NEED_DRAIN) !== 0;
   }
   private set needDrain(on: boolean) {
-    this.flags = on ? this.flags | NEED_DRAIN : this.flags & ~NEED_DRAIN;
+    this.portBits = on ? this.portBits | NEED_DRAIN : this.portBits & ~NEED_DRAIN;
   }
   private get drainHooked(): boolean {
-    return (this.flags & DRAIN_HOOKED) !== 0;
+    return (this.portBits & DRAIN_HOOKED) !== 0;
   }
   private set drainHooked(on: boolean) {
-    this.flags = on ? this.flags | DRAIN_HOOKED : this.flags & ~DRAIN_HOOKED;
+    this.portBits = on ? this.portBits | DRAIN_HOOKED : this.portBits & ~DRAIN_HOOKED;
   }
 
   constructor(
     private readonly socket: Socket,
-    readonly peer: PeerInfo,
+    peer: PeerInfo,
     private readonly maxMessageBytes: number,
     /** Bytes the client sent after its handshake in the same read. */
     private head: Buffer | null,
   ) {
+    super(peer);
     socket.setTimeout(0);
     socket.setNoDelay(true);
     socket.on('error', noteError);
