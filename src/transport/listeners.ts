@@ -1,6 +1,6 @@
 /**
- * Starts and stops the configured listeners. Each listener is a net.Server (TCP, TLS, HTTP or
- * HTTPS underneath) that adapts accepted connections to ByteStream and hands them to the sink.
+ * Starts and stops the configured listeners. Each listener is a net.Server (TCP or TLS
+ * underneath) that adapts accepted connections to ByteStream and hands them to the sink.
  *
  * Shutdown has two steps so the server can drain in between:
  *   stopAccepting()  no new connections (existing ones keep running; the broker closes them)
@@ -29,6 +29,8 @@ export interface ListenerSpec {
   wsPath?: string;
   /** Largest WebSocket message for 'ws' and 'wss', bytes (default 1 MiB + 1 KiB). */
   maxMessageBytes?: number;
+  /** Time a WebSocket client has to send its request head, ms (default 10 s). */
+  wsHeadersTimeoutMs?: number;
 }
 
 export interface Listener {
@@ -111,9 +113,8 @@ class NetListener implements Listener, AcceptGate {
 
   async close(): Promise<void> {
     this.stopAccepting();
+    // Every accepted socket is tracked, WebSocket handshakes in progress too.
     for (const socket of this.sockets) socket.destroy();
-    const server = this.server as Server & { closeAllConnections?: () => void };
-    server.closeAllConnections?.();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS).unref()))]);
     clearTimeout(timer);
@@ -139,6 +140,7 @@ function createServer(spec: ListenerSpec, sink: ConnectionSink, gate: AcceptGate
           name: spec.name,
           path: spec.wsPath ?? '/mqtt',
           maxMessageBytes: spec.maxMessageBytes ?? 1024 * 1024 + 1024,
+          ...(spec.wsHeadersTimeoutMs === undefined ? {} : { headersTimeoutMs: spec.wsHeadersTimeoutMs }),
           ...(spec.kind === 'wss' ? { tls: needTls() } : {}),
         },
         sink,

@@ -46,17 +46,33 @@ const CLOSING = PEER_FREE_BIT << 1;
 const NEED_DRAIN = PEER_FREE_BIT << 2;
 const DRAIN_HOOKED = PEER_FREE_BIT << 3;
 
+/** What a WebSocket listener's socket holds in its stream slot: the handshake (ws.ts), then the WsStream. */
+export interface WsReceiver {
+  receive(chunk: Buffer): void;
+}
+
 // Shared socket listeners (`this` is the socket): no closures per connection.
 function socketData(this: Socket, chunk: Buffer): void {
-  ((this as SlottedSocket)[kStream] as WsStream | undefined)?.receive(chunk);
+  ((this as SlottedSocket)[kStream] as WsReceiver | undefined)?.receive(chunk);
 }
 function socketDrain(this: Socket): void {
   ((this as SlottedSocket)[kStream] as WsStream | undefined)?.drained();
 }
 function socketEnd(this: Socket): void {
-  // The upgrade socket is half-open capable (http.Server's allowHalfOpen): a FIN without a close
-  // frame ends our side too.
+  // A half-open capable socket: a FIN without a close frame ends our side too.
   this.end();
+}
+
+/**
+ * The listeners a WebSocket socket keeps for its life, added once it is accepted: 'data' goes to
+ * whatever is in its stream slot (the handshake, then the WsStream), 'error' is remembered for the
+ * close. Added once and never removed: removing the last listener of an event deletes a property
+ * of the socket's `_events`, which turns that object into a slower and larger dictionary.
+ */
+export function prepareWsSocket(socket: Socket, first: WsReceiver): void {
+  (socket as SlottedSocket)[kStream] = first as unknown as WsStream;
+  socket.on('error', noteError);
+  socket.on('data', socketData);
 }
 
 /** Valid close code in a received close frame (RFC 6455 §7.4). */
@@ -83,7 +99,7 @@ function unmask(buf: Buffer, start: number, end: number, mask: number, pos: numb
 }
 
 /** The peer is kept packed (PackedPeer: no PeerInfo object or address string per connection). */
-export class WsStream extends PackedPeer implements ByteStream {
+export class WsStream extends PackedPeer implements ByteStream, WsReceiver {
   handler: StreamHandler | undefined;
   /** Start of a frame header split across reads (rare), else null. */
   private partial: Buffer | null = null;
@@ -133,9 +149,8 @@ export class WsStream extends PackedPeer implements ByteStream {
     private head: Buffer | null,
   ) {
     super(peer);
-    socket.setTimeout(0);
+    // Its listeners were added when it was accepted (prepareWsSocket).
     socket.setNoDelay(true);
-    socket.on('error', noteError);
   }
 
   get bufferedBytes(): number {
@@ -175,9 +190,9 @@ export class WsStream extends PackedPeer implements ByteStream {
   attach(handler: StreamHandler): void {
     const socket = this.socket as SlottedSocket;
     this.handler = handler;
+    // From now on its 'data' (prepareWsSocket's listener) comes here.
     socket[kStream] = this;
-    socket.on('data', socketData);
-    // A half-open capable socket (http.Server's) needs telling that a FIN ends our side too.
+    // A half-open capable socket needs telling that a FIN ends our side too (the listeners' are not).
     if (socket.allowHalfOpen) socket.on('end', socketEnd);
     // Its 'close' reaches the handler through the listener's (socket-slots.ts); closed already, now.
     if (socket.closed) {

@@ -1,5 +1,5 @@
 /**
- * The server side of the WebSocket opening handshake (RFC 6455 §4.2), on Node's 'upgrade' event.
+ * The server side of the WebSocket opening handshake (RFC 6455 §4.2), on a request head read by ws.ts.
  *
  * Checks what the `ws` library checks before it answers 101 (method GET, `Upgrade: websocket`, a
  * well-formed `Sec-WebSocket-Key`, version 13 or 8, a parseable `Sec-WebSocket-Protocol` list) and
@@ -8,7 +8,7 @@
  * frame that uses one anyway (RSV1) is a protocol error in ws-frames.ts.
  */
 import { createHash } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { RequestHead } from './http-head.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const KEY = /^[+/0-9A-Za-z]{22}==$/;
@@ -41,9 +41,9 @@ export function acceptKey(key: string): string {
  * Validate an upgrade request; on success the complete 101 response to write.
  * @param choose picks the subprotocol from the offered ones (false: none).
  */
-export function checkHandshake(req: IncomingMessage, choose: (offered: Set<string>) => string | false): HandshakeVerdict {
+export function checkHandshake(req: Pick<RequestHead, 'method' | 'headers'>, choose: (offered: Set<string>) => string | false): HandshakeVerdict {
   if (req.method !== 'GET') return { ok: false, status: '405 Method Not Allowed' };
-  if (req.headers.upgrade?.toLowerCase() !== 'websocket') return { ok: false, status: '400 Bad Request' };
+  if (req.headers['upgrade']?.toLowerCase() !== 'websocket') return { ok: false, status: '400 Bad Request' };
   const key = req.headers['sec-websocket-key'];
   if (typeof key !== 'string' || !KEY.test(key)) return { ok: false, status: '400 Bad Request' };
   const version = req.headers['sec-websocket-version'];

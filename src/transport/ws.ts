@@ -1,25 +1,31 @@
 /**
- * MQTT over WebSocket (`ws`) and secure WebSocket (`wss`), on a plain http/https server.
+ * MQTT over WebSocket (`ws`) and secure WebSocket (`wss`), on a plain net / tls server.
  *
- * - Only upgrades on the configured path (default /mqtt) are accepted; other paths get 404 and
- *   plain HTTP requests get 426. The handshake is checked in ws-handshake.ts, the framing is our
- *   own (ws-frames.ts): the `ws` library's objects cost ~9 KB per idle connection.
+ * - The opening handshake is read off the socket here (http-head.ts, ws-handshake.ts), not by an
+ *   http.Server: its parser objects and the fields it leaves on every upgraded socket cost each
+ *   idle connection ~0.1 KB for its life and ~1 KB of garbage at connect (issue 15). What the HTTP
+ *   server did is kept: request heads over Node's maxHeaderSize get 431, heads that take more than
+ *   10 s get 408 (checked every second), malformed ones 400; plain HTTP requests get 426; only
+ *   upgrades on the configured path (default /mqtt) are accepted, other paths get 404. Every
+ *   refusal closes the connection. The listener serves nothing but WebSocket (the HTTP API has a
+ *   port of its own).
  * - Subprotocol: `mqtt` is chosen, else `mqttv3.1`; a client that offers neither gets no
  *   subprotocol (and usually gives up).
  * - No extensions: permessage-deflate would cost memory per connection and CPU per message, so an
  *   offer of it is declined (not named in the answer).
- * - A binary message may hold part of a packet or several packets; the decoder does not care.
- *   A text frame closes the connection [MQTT-6.0.0-1].
+ * - The framing is our own (ws-frames.ts): the `ws` library's objects cost ~9 KB per idle
+ *   connection. A binary message may hold part of a packet or several packets; the decoder does
+ *   not care. A text frame closes the connection [MQTT-6.0.0-1].
  */
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { Server, Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import { maxHeaderSize } from 'node:http';
+import { createServer as createNetServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsNetServer, type TLSSocket } from 'node:tls';
+import { headEnd, hasToken, parseRequestHead } from './http-head.js';
 import { socketPeer, type AcceptGate } from './tcp.js';
 import { tlsPeer, tlsServerOptions, type TlsMaterial } from './tls.js';
 import type { ConnectionSink, PeerInfo } from './types.js';
 import { checkHandshake } from './ws-handshake.js';
-import { WsStream } from './ws-frames.js';
+import { prepareWsSocket, WsStream, type WsReceiver } from './ws-frames.js';
 
 export { WS_HIGH_WATER_MARK, WsStream as WebSocketStream } from './ws-frames.js';
 export const WS_SUBPROTOCOLS = ['mqtt', 'mqttv3.1'] as const;
@@ -48,19 +54,16 @@ function pickProtocol(offered: Set<string>): string | false {
   return false;
 }
 
-function pathOf(url: string | undefined): string {
-  if (url === undefined) return '';
+function pathOf(url: string): string {
   const q = url.indexOf('?');
   return q === -1 ? url : url.slice(0, q);
 }
 
-function refuse(socket: Socket, status: string, headers = ''): void {
-  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n${headers}Content-Length: 0\r\n\r\n`);
-}
+const PLAIN_HTTP_BODY = 'MQTT over WebSocket: connect with a WebSocket client\n';
 
-function notWebSocket(_req: IncomingMessage, res: ServerResponse): void {
-  res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket', connection: 'close' });
-  res.end('MQTT over WebSocket: connect with a WebSocket client\n');
+/** Answer with `status` and close (flush, FIN). */
+function refuse(socket: Socket, status: string, headers = '', body = ''): void {
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n${headers}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
 export interface WsServerOptions {
@@ -70,36 +73,112 @@ export interface WsServerOptions {
   maxMessageBytes: number;
   /** Present for wss. */
   tls?: TlsMaterial;
+  /** Time a client has to send its request head, ms (default 10 s; 408 after it). */
+  headersTimeoutMs?: number;
 }
 
 const WS_HEADERS_TIMEOUT_MS = 10_000;
+/** How often handshakes are checked against their deadline (Node's http.Server checks every 30 s by default). */
+const HANDSHAKE_CHECK_MS = 1_000;
 
-export function createWsServer(options: WsServerOptions, sink: ConnectionSink, gate: AcceptGate): Server {
-  const { name, path, tls, maxMessageBytes } = options;
-  // A WebSocket handshake that trickles its headers is cut after 10 s (checked every second), not
-  // Node's default 60 s checked every 30 s; upgraded connections are the broker's from then on.
-  const slow = { headersTimeout: WS_HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 1000 };
-  const server = tls === undefined ? createHttpServer(slow, notWebSocket) : createHttpsServer({ ...tlsServerOptions(tls), ...slow }, notWebSocket);
+/** What every handshake of one listener shares. */
+interface Upgrader {
+  readonly options: WsServerOptions;
+  readonly sink: ConnectionSink;
+  readonly gate: AcceptGate;
+  /** Handshakes not done yet, for the deadline check. */
+  readonly pending: Set<Handshake>;
+}
 
-  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    if (!gate.accepting) return void socket.destroy();
-    if (pathOf(req.url) !== path) return refuse(socket, '404 Not Found');
-    const verdict = checkHandshake(req, pickProtocol);
-    if (!verdict.ok) return refuse(socket, verdict.status, verdict.headers);
-    const host = hostName(req.headers.host);
-    let peer: PeerInfo | undefined;
-    if (tls === undefined) {
-      peer = socketPeer(socket, 'ws', name, host);
-    } else {
-      peer = tlsPeer(socket as TLSSocket, 'wss', name, host, tls.deviceCertificates === true);
+/**
+ * One socket's opening handshake: collects its bytes up to the end of the request head, then
+ * answers it; on success the socket's slot gets the WsStream (ws-frames.ts). Short-lived.
+ */
+class Handshake implements WsReceiver {
+  /** Socket slots expect a stream's handler; a handshake has none (its close needs no telling). */
+  readonly handler = undefined;
+  private buf: Buffer | null = null;
+  private done = false;
+  readonly deadline: number;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly up: Upgrader,
+  ) {
+    this.deadline = Date.now() + (up.options.headersTimeoutMs ?? WS_HEADERS_TIMEOUT_MS);
+    up.pending.add(this);
+  }
+
+  receive(chunk: Buffer): void {
+    if (this.done) return;
+    const buf = this.buf === null ? chunk : Buffer.concat([this.buf, chunk]);
+    const end = headEnd(buf);
+    if (end === -1 || end > maxHeaderSize) {
+      if (buf.length > maxHeaderSize) return this.finish('431 Request Header Fields Too Large');
+      this.buf = buf;
+      return;
     }
+    this.buf = null;
+    this.upgrade(buf.toString('latin1', 0, end - 4), buf.subarray(end));
+  }
+
+  /** The deadline passed: 408, as http.Server answers it. */
+  expire(): void {
+    this.finish('408 Request Timeout');
+  }
+
+  private finish(status: string, headers = '', body = ''): void {
+    this.done = true;
+    this.buf = null;
+    this.up.pending.delete(this);
+    if (status !== '') refuse(this.socket, status, headers, body);
+  }
+
+  private upgrade(head: string, rest: Buffer): void {
+    const { socket, up } = this;
+    const { options, gate, sink } = up;
+    const req = parseRequestHead(head);
+    if (req === undefined) return this.finish('400 Bad Request');
+    // As http.Server: an upgrade is a request with an Upgrade field that Connection names.
+    if (req.headers['upgrade'] === undefined || !hasToken(req.headers['connection'], 'upgrade')) {
+      return this.finish('426 Upgrade Required', 'Content-Type: text/plain\r\nUpgrade: websocket\r\n', PLAIN_HTTP_BODY);
+    }
+    if (pathOf(req.url) !== options.path) return this.finish('404 Not Found');
+    const verdict = checkHandshake(req, pickProtocol);
+    if (!verdict.ok) return this.finish(verdict.status, verdict.headers);
+    this.finish('');
+    if (!gate.accepting) return void socket.destroy();
+    const host = hostName(req.headers['host']);
+    const peer: PeerInfo | undefined =
+      options.tls === undefined ? socketPeer(socket, 'ws', options.name, host) : tlsPeer(socket as TLSSocket, 'wss', options.name, host, options.tls.deviceCertificates === true);
     if (peer === undefined || !socket.writable) return void socket.destroy();
     socket.write(verdict.response);
-    // The HTTP server's sockets are half-open capable: a FIN from the client ends our side too
-    // (Node's own 'end' handling then does it; WsStream needs no 'end' listener of its own).
-    socket.allowHalfOpen = false;
+    sink.accept(new WsStream(socket, peer, options.maxMessageBytes, rest.length > 0 ? rest : null));
+  }
+}
+
+export function createWsServer(options: WsServerOptions, sink: ConnectionSink, gate: AcceptGate): Server {
+  const up: Upgrader = { options, sink, gate, pending: new Set() };
+  const server = options.tls === undefined ? createNetServer({ noDelay: true }) : createTlsNetServer({ ...tlsServerOptions(options.tls), noDelay: true });
+  const accepted = (socket: Socket): void => {
+    if (!gate.accepting) return void socket.destroy();
+    // Tracked from now on, so that closing the listener ends handshakes in progress too.
     gate.track(socket);
-    sink.accept(new WsStream(socket, peer, maxMessageBytes, head.length > 0 ? head : null));
+    prepareWsSocket(socket, new Handshake(socket, up));
+  };
+  if (options.tls === undefined) server.on('connection', accepted);
+  else server.on('secureConnection', accepted);
+
+  server.once('listening', () => {
+    const check = setInterval(() => {
+      const now = Date.now();
+      for (const h of up.pending) {
+        if (h.socket.destroyed) up.pending.delete(h);
+        else if (now >= h.deadline) h.expire();
+      }
+    }, HANDSHAKE_CHECK_MS);
+    check.unref();
+    server.once('close', () => clearInterval(check));
   });
   return server;
 }

@@ -38,8 +38,9 @@ class Sink implements ConnectionSink {
   }
 }
 
-async function listen(t: Teardown, sink: ConnectionSink): Promise<number> {
-  const group: ListenerGroup = await startListeners([{ name: 'ws', kind: 'ws', host, port: 0, wsPath: '/mqtt', maxMessageBytes: MAX }], sink, logger);
+async function listen(t: Teardown, sink: ConnectionSink, wsHeadersTimeoutMs?: number): Promise<number> {
+  const spec = { name: 'ws', kind: 'ws', host, port: 0, wsPath: '/mqtt', maxMessageBytes: MAX, ...(wsHeadersTimeoutMs === undefined ? {} : { wsHeadersTimeoutMs }) } as const;
+  const group: ListenerGroup = await startListeners([spec], sink, logger);
   t.after(() => group.close());
   return group.ports['ws'] ?? 0;
 }
@@ -147,6 +148,66 @@ test('ws framing - handshake answers the accept key and the mqtt subprotocol, an
   assert.equal(sink.streams.length, 1, 'only the good handshake became a connection');
 });
 
+test('ws framing - request heads: split at every byte, malformed, too large, too slow, plain HTTP, closed listener', async (t) => {
+  const sink = new Sink();
+  const port = await listen(t, sink, 1500);
+  // The head byte by byte, with the frame right behind it.
+  const whole = Buffer.concat([Buffer.from(request(port, upgradeHeaders())), frame(2, 'hi')]);
+  const split = await raw(port, whole.subarray(0, 1));
+  for (let i = 1; i < whole.length; i++) {
+    split.socket.write(whole.subarray(i, i + 1));
+    if (i % 32 === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+  await waitFor(() => sink.received().toString() === 'hi', { message: 'the frame after a head split at every byte' });
+  assert.match(split.bytes().toString('latin1'), /^HTTP\/1\.1 101 /);
+  split.socket.destroy();
+
+  const refused: [string, string | Buffer, RegExp][] = [
+    ['folded field line', request(port, ['Upgrade: websocket', ' x', ...upgradeHeaders().slice(1)]), /^HTTP\/1\.1 400 /],
+    ['space before the colon', request(port, ['Upgrade : websocket', ...upgradeHeaders().slice(1)]), /^HTTP\/1\.1 400 /],
+    ['bare LF in a value', request(port, ['Upgrade: web\nsocket', ...upgradeHeaders().slice(1)]), /^HTTP\/1\.1 400 /],
+    ['not HTTP/1.x', request(port, upgradeHeaders()).replace('HTTP/1.1', 'HTTP/2.0'), /^HTTP\/1\.1 400 /],
+    ['two keys', request(port, [...upgradeHeaders(), `Sec-WebSocket-Key: ${KEY}`]), /^HTTP\/1\.1 400 /],
+    ['head over 16 KiB', request(port, [...upgradeHeaders(), `X-Pad: ${'a'.repeat(17 * 1024)}`]), /^HTTP\/1\.1 431 /],
+    ['no end of head, over 16 KiB', `GET /mqtt HTTP/1.1\r\nX-Pad: ${'a'.repeat(17 * 1024)}`, /^HTTP\/1\.1 431 /],
+    ['upgrade on another path', request(port, upgradeHeaders()).replace('GET /mqtt ', 'GET /other '), /^HTTP\/1\.1 404 /],
+    ['plain request', `GET /mqtt HTTP/1.1\r\nHost: x\r\n\r\n`, /^HTTP\/1\.1 426 [^]*\r\nUpgrade: websocket\r\n[^]*connect with a WebSocket client/],
+    ['Upgrade without Connection: upgrade', request(port, upgradeHeaders().filter((h) => !h.startsWith('Connection'))), /^HTTP\/1\.1 426 /],
+  ];
+  for (const [what, first, expected] of refused) {
+    const r = await raw(port, first);
+    await r.closed;
+    assert.match(r.bytes().toString('latin1'), expected, what);
+  }
+  // Connection: keep-alive, Upgrade (as browsers send it) is an upgrade; repeated Host: the first counts.
+  const listed = await raw(port, request(port, [...upgradeHeaders().map((h) => (h.startsWith('Connection') ? 'Connection: keep-alive, Upgrade' : h)), 'Host: other.example']));
+  await waitFor(() => listed.bytes().includes('\r\n\r\n'), { message: '101 response' });
+  assert.match(listed.bytes().toString('latin1'), /^HTTP\/1\.1 101 /);
+  assert.equal(sink.streams.at(-1)?.peer.serverName, host);
+  listed.socket.destroy();
+
+  // A head that does not complete in time: 408 and closed, with the deadline checked every second.
+  const slow = await raw(port, 'GET /mqtt HTTP/1.1\r\n');
+  const started = Date.now();
+  await slow.closed;
+  assert.match(slow.bytes().toString('latin1'), /^HTTP\/1\.1 408 /);
+  assert.ok(Date.now() - started >= 1000, 'not before its deadline');
+  assert.equal(sink.streams.length, 2, 'only the good handshakes became connections');
+});
+
+test('ws framing - closing the listener ends handshakes in progress', async (t) => {
+  const sink = new Sink();
+  const group: ListenerGroup = await startListeners([{ name: 'ws', kind: 'ws', host, port: 0, wsPath: '/mqtt' }], sink, logger);
+  t.after(() => group.close());
+  const r = await raw(group.ports['ws'] ?? 0, 'GET /mqtt HTTP/1.1\r\n');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const started = Date.now();
+  await group.close();
+  await r.closed;
+  assert.ok(Date.now() - started < 1500, 'closed at once, not after the close wait');
+  assert.equal(sink.streams.length, 0);
+});
+
 test('ws framing - malformed frames close with the RFC 6455 code and report an error', async (t) => {
   const sink = new Sink();
   const port = await listen(t, sink);
@@ -221,7 +282,7 @@ test('ws framing - a frame sent with the handshake is delivered; close is echoed
   await waitFor(() => sink.closes.length === 1);
   assert.equal(sink.closes[0], undefined, 'a clean close is no error');
 
-  // A FIN without a close frame ends our side too (the upgrade socket allows half-open).
+  // A FIN without a close frame ends our side too.
   const f = await opened(port);
   f.socket.end();
   await f.closed;
