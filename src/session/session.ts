@@ -147,16 +147,38 @@ class SessionState {
   paging = false;
   enqueuedWhilePaging = false;
   expiryTimer: NodeJS.Timeout | null = null;
+  expiryInterval = 0;
   matchStamp = 0;
   matchSlot = 0;
 }
 
 const NO_STATE: Readonly<SessionState> = Object.freeze(new SessionState());
 
+/**
+ * What the sessions of one instance share, one object per instance and broker instead of three
+ * fields on every session (8 bytes each per connected client).
+ */
+interface SessionContext {
+  readonly instanceId: string;
+  readonly maxQueued: number;
+  readonly counters: SessionCounters;
+}
+
+/** Contexts by counters (one per broker) and instance id. */
+const contexts = new WeakMap<SessionCounters, Map<string, SessionContext>>();
+
+function contextOf(instanceId: string, maxQueued: number, counters: SessionCounters): SessionContext {
+  let byInstance = contexts.get(counters);
+  if (byInstance === undefined) contexts.set(counters, (byInstance = new Map()));
+  const known = byInstance.get(instanceId);
+  if (known !== undefined && known.maxQueued === maxQueued) return known;
+  const context = { instanceId, maxQueued, counters };
+  byInstance.set(instanceId, context);
+  return context;
+}
+
 export class Session {
   link: SessionLink | null = null;
-  /** Session Expiry Interval in seconds (0xFFFFFFFF = never, capped by the broker). */
-  expiryInterval = 0;
   /** Size of the outbound window: min(server max inflight, client Receive Maximum). */
   window: number;
   /** Persistence hook; set for sessions that outlive their connection when a store is used. */
@@ -252,6 +274,13 @@ export class Session {
   set hasStored(on: boolean) {
     if (on || this.x !== null) this.own.hasStored = on;
   }
+  /** Session Expiry Interval in seconds (0xFFFFFFFF = never, capped by the broker). */
+  get expiryInterval(): number {
+    return this.state.expiryInterval;
+  }
+  set expiryInterval(seconds: number) {
+    if (seconds !== 0 || this.x !== null) this.own.expiryInterval = seconds;
+  }
   /** Timer for expiry while disconnected; owned by the broker. */
   get expiryTimer(): NodeJS.Timeout | null {
     return this.state.expiryTimer;
@@ -260,14 +289,23 @@ export class Session {
     if (timer !== null || this.x !== null) this.own.expiryTimer = timer;
   }
 
-  constructor(
-    readonly instanceId: string,
-    readonly clientId: string,
-    maxInflight: number,
-    private readonly maxQueued: number,
-    private readonly counters: SessionCounters,
-  ) {
+  private readonly context: SessionContext;
+
+  constructor(instanceId: string, readonly clientId: string, maxInflight: number, maxQueued: number, counters: SessionCounters) {
     this.window = maxInflight;
+    this.context = contextOf(instanceId, maxQueued, counters);
+  }
+
+  get instanceId(): string {
+    return this.context.instanceId;
+  }
+
+  private get maxQueued(): number {
+    return this.context.maxQueued;
+  }
+
+  private get counters(): SessionCounters {
+    return this.context.counters;
   }
 
   /** Deliveries waiting behind the in-flight window; made on the first one (EMPTY_QUEUE till then). */
