@@ -4,7 +4,8 @@
  *
  * Shutdown has two steps so the server can drain in between:
  *   stopAccepting()  no new connections (existing ones keep running; the broker closes them)
- *   close()          end whatever is still connected and release the port
+ *   close()          end handshakes still in progress and release the port (the connections
+ *                    handed to the sink are the sink's to end: the broker's close does)
  */
 import type { AddressInfo, Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -42,6 +43,10 @@ export interface Listener {
   /** Connections accepted and not yet closed. */
   readonly connections: number;
   stopAccepting(): void;
+  /**
+   * Release the port and end the connections not handed to the sink yet (WebSocket handshakes);
+   * those handed over are the sink's to end (the broker's close does), waited for at most 2 s.
+   */
   close(): Promise<void>;
 }
 
@@ -51,10 +56,18 @@ const CLOSE_WAIT_MS = 2_000;
 class NetListener implements Listener, AcceptGate {
   accepting = true;
   port = 0;
-  private readonly sockets = new Set<Socket>();
+  /** Accepted and not closed yet. */
+  private open = 0;
+  /**
+   * Accepted sockets not handed to the sink yet (WebSocket handshakes in progress): close() ends
+   * them. A socket handed over is the sink's to end (the broker ends its connections when it
+   * closes, before the listeners close): a set of every socket would cost each idle connection
+   * ~33 bytes of hash table, for a list the broker keeps already.
+   */
+  private readonly held = new Set<Socket>();
   /**
    * The one 'close' listener of every socket of this listener (`this` is the socket), shared, not a
-   * closure per connection: untracks it and tells its stream (socket-slots.ts).
+   * closure per connection: counts it out and tells its stream (socket-slots.ts).
    */
   private readonly untrack: (this: Socket) => void;
   private closed: Promise<void> | undefined;
@@ -65,9 +78,12 @@ class NetListener implements Listener, AcceptGate {
     sink: ConnectionSink,
     private readonly logger: Logger,
   ) {
-    const sockets = this.sockets;
+    const held = this.held;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the listener, seen from the socket's 'close'
+    const listener = this;
     this.untrack = function (this: Socket) {
-      sockets.delete(this);
+      listener.open--;
+      held.delete(this);
       socketClosed(this);
     };
     this.server = createServer(spec, sink, this, logger);
@@ -83,12 +99,20 @@ class NetListener implements Listener, AcceptGate {
     return this.spec.host;
   }
   get connections(): number {
-    return this.sockets.size;
+    return this.open;
   }
 
   track(socket: Socket): void {
-    this.sockets.add(socket);
+    this.open++;
     socket.on('close', this.untrack);
+  }
+
+  hold(socket: Socket): void {
+    this.held.add(socket);
+  }
+
+  release(socket: Socket): void {
+    this.held.delete(socket);
   }
 
   async listen(): Promise<void> {
@@ -113,8 +137,8 @@ class NetListener implements Listener, AcceptGate {
 
   async close(): Promise<void> {
     this.stopAccepting();
-    // Every accepted socket is tracked, WebSocket handshakes in progress too.
-    for (const socket of this.sockets) socket.destroy();
+    // What the sink has is the sink's to end (see `held`); handshakes in progress end here.
+    for (const socket of this.held) socket.destroy();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS).unref()))]);
     clearTimeout(timer);

@@ -114,10 +114,14 @@ export interface AcceptGate {
   /** False once the listener stops accepting; late connections are dropped. */
   readonly accepting: boolean;
   /**
-   * Remember an accepted connection so close() can end it. The gate listens to its 'close' and
-   * passes it on to the socket's stream (socketClosed): call before making the stream.
+   * Count an accepted connection. The gate listens to its 'close' and passes it on to the socket's
+   * stream (socketClosed): call before making the stream.
    */
   track(socket: Socket): void;
+  /** A tracked socket not handed to the sink yet (a handshake in progress): closing the listener ends it. */
+  hold(socket: Socket): void;
+  /** A held socket was handed over or refused. */
+  release(socket: Socket): void;
 }
 
 export function createTcpServer(name: string, sink: ConnectionSink, gate: AcceptGate): Server {

@@ -131,6 +131,7 @@ class Handshake implements WsReceiver {
     this.done = true;
     this.buf = null;
     this.up.pending.delete(this);
+    this.up.gate.release(this.socket);
     if (status !== '') refuse(this.socket, status, headers, body);
   }
 
@@ -162,8 +163,9 @@ export function createWsServer(options: WsServerOptions, sink: ConnectionSink, g
   const server = options.tls === undefined ? createNetServer({ noDelay: true }) : createTlsNetServer({ ...tlsServerOptions(options.tls), noDelay: true });
   const accepted = (socket: Socket): void => {
     if (!gate.accepting) return void socket.destroy();
-    // Tracked from now on, so that closing the listener ends handshakes in progress too.
+    // Held while the handshake lasts: closing the listener ends handshakes in progress.
     gate.track(socket);
+    gate.hold(socket);
     prepareWsSocket(socket, new Handshake(socket, up));
   };
   if (options.tls === undefined) server.on('connection', accepted);

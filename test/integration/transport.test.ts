@@ -40,7 +40,11 @@ class RecordingSink implements ConnectionSink {
 
 async function listen(t: Teardown, specs: ListenerSpec[], sink: ConnectionSink): Promise<ListenerGroup> {
   const group = await startListeners(specs, sink, logger);
-  t.after(() => group.close());
+  t.after(async () => {
+    // The streams handed over are the sink's to end (as the broker's close does), then the listeners close.
+    if (sink instanceof RecordingSink) for (const s of sink.streams) s.destroy();
+    await group.close();
+  });
   return group;
 }
 
@@ -236,7 +240,7 @@ test('transport - wss uses the Host header as server name and passes the client 
   ws.terminate();
 });
 
-test('transport - stopAccepting refuses new connections, close ends existing ones', async (t) => {
+test('transport - stopAccepting refuses new connections; the sink ends its streams, close releases the ports', async (t) => {
   const sink = new RecordingSink();
   const group = await listen(
     t,
@@ -259,10 +263,15 @@ test('transport - stopAccepting refuses new connections, close ends existing one
   const [echo] = (await once(client, 'data')) as [Buffer];
   assert.equal(echo.toString(), 'still here');
   assert.equal(group.listeners.find((l) => l.name === 'mqtt')?.connections, 1);
+  // The sink ends what it was handed (the broker does, in its close), then the listeners close at once.
   const closed = Promise.all([once(client, 'close'), once(ws, 'close')]);
-  await group.close();
+  for (const s of sink.streams) s.end();
   await closed;
   await waitFor(() => sink.closes.length === 2);
+  await waitFor(() => group.listeners.every((l) => l.connections === 0), { message: 'listeners count their connections out' });
+  const started = Date.now();
+  await group.close();
+  assert.ok(Date.now() - started < 1000, 'nothing left to wait for');
 });
 
 test('transport - a port in use is an error naming the listener', async (t) => {

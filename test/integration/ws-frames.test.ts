@@ -41,7 +41,11 @@ class Sink implements ConnectionSink {
 async function listen(t: Teardown, sink: ConnectionSink, wsHeadersTimeoutMs?: number): Promise<number> {
   const spec = { name: 'ws', kind: 'ws', host, port: 0, wsPath: '/mqtt', maxMessageBytes: MAX, ...(wsHeadersTimeoutMs === undefined ? {} : { wsHeadersTimeoutMs }) } as const;
   const group: ListenerGroup = await startListeners([spec], sink, logger);
-  t.after(() => group.close());
+  t.after(async () => {
+    // The streams handed over are the sink's to end (as the broker's close does).
+    if (sink instanceof Sink) for (const s of sink.streams) s.destroy();
+    await group.close();
+  });
   return group.ports['ws'] ?? 0;
 }
 
