@@ -28,3 +28,16 @@ export function socketClosed(socket: Socket): void {
   const slotted = socket as SlottedSocket;
   slotted[kStream]?.handler?.onClose(slotted[kError]);
 }
+
+/**
+ * Every accepted socket's ReadableState.pipes (Node 20: an empty array per socket, 32 bytes of
+ * every idle connection) is this one frozen empty array: Ferry never pipes a socket, and Node only
+ * writes the array in pipe()/unpipe() — a pipe() would throw, not corrupt other sockets. Applied
+ * only where Node keeps an empty array there.
+ */
+const NO_PIPES: readonly never[] = Object.freeze([]);
+
+export function shareEmptyPipes(socket: Socket): void {
+  const state = (socket as Socket & { _readableState?: { pipes?: unknown } })._readableState;
+  if (state !== undefined && Array.isArray(state.pipes) && state.pipes.length === 0) state.pipes = NO_PIPES;
+}

@@ -9,7 +9,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { ByteStream, ConnectionSink, PeerInfo, StreamHandler } from './types.js';
-import { kError, kStream, noteError, type SlottedSocket } from './socket-slots.js';
+import { kError, kStream, noteError, shareEmptyPipes, type SlottedSocket } from './socket-slots.js';
 import { PackedPeer, PEER_FREE_BIT } from './peer.js';
 
 const DRAIN_HOOKED = PEER_FREE_BIT;
@@ -33,6 +33,7 @@ export class SocketStream extends PackedPeer implements ByteStream {
     super(peer);
     socket.setNoDelay(true);
     socket.on('error', noteError);
+    shareEmptyPipes(socket);
   }
 
   get bufferedBytes(): number {

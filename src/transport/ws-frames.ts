@@ -19,7 +19,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { Socket } from 'node:net';
 import type { ByteStream, PeerInfo, StreamHandler } from './types.js';
-import { kError, kStream, noteError, type SlottedSocket } from './socket-slots.js';
+import { kError, kStream, noteError, shareEmptyPipes, type SlottedSocket } from './socket-slots.js';
 import { PackedPeer, PEER_FREE_BIT } from './peer.js';
 
 export const WS_HIGH_WATER_MARK = 64 * 1024;
@@ -73,6 +73,7 @@ export function prepareWsSocket(socket: Socket, first: WsReceiver): void {
   (socket as SlottedSocket)[kStream] = first as unknown as WsStream;
   socket.on('error', noteError);
   socket.on('data', socketData);
+  shareEmptyPipes(socket);
 }
 
 /** Valid close code in a received close frame (RFC 6455 §7.4). */

@@ -274,6 +274,38 @@ test('transport - stopAccepting refuses new connections; the sink ends its strea
   assert.ok(Date.now() - started < 1000, 'nothing left to wait for');
 });
 
+test('transport - accepted sockets share one frozen empty pipes array; pause and resume still carry every byte', async (t) => {
+  const sink = new RecordingSink();
+  const group = await listen(
+    t,
+    [
+      { name: 'mqtt', kind: 'tcp', host, port: 0 },
+      { name: 'ws', kind: 'ws', host, port: 0 },
+    ],
+    sink,
+  );
+  const a = await tcp(group.ports['mqtt'] ?? 0);
+  const b = await tcp(group.ports['mqtt'] ?? 0);
+  const ws = new WebSocket(`ws://${host}:${group.ports['ws'] ?? 0}/mqtt`, 'mqtt');
+  await wsOpen(ws);
+  await waitFor(() => sink.streams.length === 3);
+  const pipes = sink.streams.map((s) => (s as unknown as { socket: { _readableState: { pipes: unknown } } }).socket._readableState.pipes);
+  assert.ok(Array.isArray(pipes[0]) && Object.isFrozen(pipes[0]) && (pipes[0] as unknown[]).length === 0);
+  assert.equal(pipes[1], pipes[0]);
+  assert.equal(pipes[2], pipes[0]);
+  // Paused, the socket buffers in its own ReadableState; resumed, every byte comes through once.
+  const stream = sink.streams[0]!;
+  stream.pause();
+  a.write('x'.repeat(100_000));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  stream.resume();
+  let echoed = 0;
+  a.on('data', (c: Buffer) => (echoed += c.length));
+  await waitFor(() => echoed === 100_000, { message: 'all bytes echoed after resume' });
+  b.destroy();
+  ws.terminate();
+});
+
 test('transport - a port in use is an error naming the listener', async (t) => {
   const sink = new RecordingSink();
   const group = await listen(t, [{ name: 'mqtt', kind: 'tcp', host, port: 0 }], sink);
