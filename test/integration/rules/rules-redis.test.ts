@@ -10,7 +10,7 @@ import { type Redis } from 'ioredis';
 import { startFerry } from '../../helpers/index.js';
 import { type Engine, freePort, redisClient, startRedis, streamFields, suiteTeardown } from '../../helpers/engines.js';
 import { waitFor } from '../../helpers/wait.js';
-import { engineRule as rule } from '../../helpers/rules.js';
+import { assertFirstOccurrencesInOrder, engineRule as rule } from '../../helpers/rules.js';
 import { connect, uniqueId } from '../mqtt/clients.js';
 
 type Entry = [string, string[]];
@@ -153,15 +153,8 @@ describe('rules with Redis', () => {
       },
       { timeoutMs: 60_000, intervalMs: 250, message: 'every message after the restart' },
     );
-    for (let i = 0; i < 3; i++) {
-      // At least once: a retried batch may repeat items; first occurrences are in order.
-      const seen: number[] = [];
-      for (const p of all) {
-        const [c, n] = p.split(':').map(Number) as [number, number];
-        if (c === i && !seen.includes(n)) seen.push(n);
-      }
-      assert.deepEqual(seen, Array.from({ length: N }, (_, n) => n), `client ${i} in order, none missing`);
-    }
+    // At least once: a retried batch may repeat items; first occurrences are in order.
+    assertFirstOccurrencesInOrder(all, 3, N);
     const stats = (await ferry.ruleRuntime.engine.stats(id))!;
     assert.ok(stats.failed > 0 && stats.retried > 0, 'failures were seen and retried');
   });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { captureLogger, startFerry } from '../../helpers/index.js';
 import { redisClient, startRedis, streamFields } from '../../helpers/engines.js';
-import { engineRule as rule } from '../../helpers/rules.js';
+import { assertFirstOccurrencesInOrder, engineRule as rule } from '../../helpers/rules.js';
 import { waitFor } from '../../helpers/wait.js';
 import { connect, uniqueId } from '../mqtt/clients.js';
 
@@ -49,15 +49,8 @@ test('rules - the delivery thread crashes twice mid-stream: restarted, logged, c
     },
     { timeoutMs: 60_000, intervalMs: 250, message: 'every message after the restarts' },
   );
-  for (let i = 0; i < 3; i++) {
-    // At least once: a round in hand at the crash is sent again; first occurrences are in order.
-    const seen: number[] = [];
-    for (const p of all) {
-      const [c, n] = p.split(':').map(Number) as [number, number];
-      if (c === i && !seen.includes(n)) seen.push(n);
-    }
-    assert.deepEqual(seen, Array.from({ length: N }, (_, n) => n), `client ${i} in order, none missing`);
-  }
+  // At least once: a round in hand at the crash is sent again; first occurrences are in order.
+  assertFirstOccurrencesInOrder(all, 3, N);
   await waitFor(async () => (await engine.stats(id))?.outboxDepth === 0, { message: 'outbox empty' });
   const stats = (await engine.stats(id))!;
   assert.equal(stats.deadLettered, 0, 'a restart is not a delivery attempt that counts toward the dead letters');
