@@ -9,12 +9,14 @@
  * ERL_EPMD_PORT, started and stopped here so nothing outlives the test) and an empty plugin list.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { tempDir, type Teardown } from './temp.js';
+import type { Teardown } from './temp.js';
 
 export interface Engine {
   readonly name: string;
@@ -191,6 +193,11 @@ function cleanEngineEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', ...extra };
 }
 
+/** An engine's data directory; makeEngine's stop() removes it after the engine's processes are gone. */
+function engineDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
 function makeEngine(
   t: Teardown,
   name: string,
@@ -224,6 +231,8 @@ function makeEngine(
       stopped = true;
       await main.kill();
       for (const helper of helpers) await helper.kill();
+      // Only once the engine is gone: removed while it still wrote (a JetStream flush), rm failed with ENOTEMPTY.
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     },
   };
   t.after(() => engine.stop());
@@ -240,7 +249,7 @@ export interface RedisEngineOptions {
 
 /** redis-server with an append-only file in the temp dir. */
 export async function startRedis(t: Teardown, options: RedisEngineOptions = {}): Promise<Engine> {
-  const dir = tempDir(t, 'ferry-redis-');
+  const dir = engineDir('ferry-redis-');
   const port = await freePort();
   const proc = new EngineProcess('redis-server', () => ({
     command: 'redis-server',
@@ -264,7 +273,7 @@ export async function startRedis(t: Teardown, options: RedisEngineOptions = {}):
 
 /** nats-server with JetStream, its store in the temp dir. */
 export async function startNats(t: Teardown, options: { port?: number } = {}): Promise<Engine> {
-  const dir = tempDir(t, 'ferry-nats-');
+  const dir = engineDir('ferry-nats-');
   const port = options.port ?? (await freePort());
   const proc = new EngineProcess('nats-server', () => ({
     command: 'nats-server',
@@ -295,7 +304,7 @@ export async function startNatsCluster(t: Teardown, size = 3): Promise<NatsClust
   const routes = routePorts.map((p) => `nats://127.0.0.1:${p}`).join(',');
   const servers = await Promise.all(
     ports.map(async (port, i) => {
-      const dir = tempDir(t, 'ferry-nats-');
+      const dir = engineDir('ferry-nats-');
       const proc = new EngineProcess(`nats-server ${i}`, () => ({
         command: 'nats-server',
         args: ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir, '-n', `${name}-${i}`,
@@ -317,7 +326,7 @@ const RABBITMQ_SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
  * use /var/lib/rabbitmq). Guest/guest works because it listens on loopback only.
  */
 export async function startRabbit(t: Teardown): Promise<Engine> {
-  const dir = tempDir(t, 'ferry-rabbit-');
+  const dir = engineDir('ferry-rabbit-');
   const [port, distPort, epmdPort] = [await freePort(), await freePort(), await freePort()];
   mkdirSync(`${dir}/home`);
   writeFileSync(`${dir}/enabled_plugins`, '[].\n');
