@@ -198,6 +198,28 @@ function engineDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+function removeEngineDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+}
+
+/**
+ * Starts an engine's processes in order (helpers such as epmd first). If one does not come up, the
+ * ones already started are killed and the data directory removed: no engine object owns them yet.
+ */
+async function startProcesses(dir: string, inOrder: EngineProcess[]): Promise<void> {
+  const started: EngineProcess[] = [];
+  try {
+    for (const proc of inOrder) {
+      started.push(proc);
+      await proc.start();
+    }
+  } catch (err) {
+    for (const proc of started.reverse()) await proc.kill();
+    removeEngineDir(dir);
+    throw err;
+  }
+}
+
 function makeEngine(
   t: Teardown,
   name: string,
@@ -232,7 +254,7 @@ function makeEngine(
       await main.kill();
       for (const helper of helpers) await helper.kill();
       // Only once the engine is gone: removed while it still wrote (a JetStream flush), rm failed with ENOTEMPTY.
-      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+      removeEngineDir(dir);
     },
   };
   t.after(() => engine.stop());
@@ -267,7 +289,7 @@ export async function startRedis(t: Teardown, options: RedisEngineOptions = {}):
     ready: /Ready to accept connections/,
     readyTimeoutMs: 15_000,
   }));
-  await proc.start();
+  await startProcesses(dir, [proc]);
   return makeEngine(t, 'redis', '127.0.0.1', port, `redis://127.0.0.1:${port}`, dir, [proc]);
 }
 
@@ -281,7 +303,7 @@ export async function startNats(t: Teardown, options: { port?: number } = {}): P
     ready: /Server is ready/,
     readyTimeoutMs: 15_000,
   }));
-  await proc.start();
+  await startProcesses(dir, [proc]);
   return makeEngine(t, 'nats', '127.0.0.1', port, `nats://127.0.0.1:${port}`, dir, [proc]);
 }
 
@@ -312,7 +334,7 @@ export async function startNatsCluster(t: Teardown, size = 3): Promise<NatsClust
         ready: /Server is ready/,
         readyTimeoutMs: 20_000,
       }));
-      await proc.start();
+      await startProcesses(dir, [proc]);
       return makeEngine(t, 'nats', '127.0.0.1', port, `nats://127.0.0.1:${port}`, dir, [proc]);
     }),
   );
@@ -362,13 +384,7 @@ export async function startRabbit(t: Teardown): Promise<Engine> {
     ready: /Server startup complete/,
     readyTimeoutMs: 90_000,
   }));
-  await epmd.start();
-  try {
-    await rabbit.start();
-  } catch (err) {
-    await epmd.kill();
-    throw err;
-  }
+  await startProcesses(dir, [epmd, rabbit]);
   return makeEngine(t, 'rabbitmq', '127.0.0.1', port, `amqp://guest:guest@127.0.0.1:${port}`, dir, [rabbit, epmd]);
 }
 
