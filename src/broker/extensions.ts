@@ -26,112 +26,103 @@ export type InterestListener = (instanceId: string, filter: string, added: boole
 /** An operator deleted the retained message of `topic` (the API; not an empty retained PUBLISH, which is a published message). */
 export type RetainedDeletedListener = (instanceId: string, topic: string) => void;
 
+/**
+ * The listeners of one extension point. Arguments are passed positionally (no rest array: the
+ * published point runs once per routed message); a point with fewer arguments leaves the rest void.
+ */
+class ListenerList<A, B = void, C = void, D = void> {
+  private listeners: ((a: A, b: B, c: C, d: D) => void)[] = [];
+
+  constructor(
+    private readonly point: string,
+    private readonly report: (error: unknown, point: string) => void,
+  ) {}
+
+  get size(): number {
+    return this.listeners.length;
+  }
+
+  /** Copy on write, so a listener removed or added while an event runs does not disturb it. */
+  add(listener: (a: A, b: B, c: C, d: D) => void): () => void {
+    this.listeners = [...this.listeners, listener];
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
+  emit(a: A, b: B, c: C, d: D): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(a, b, c, d);
+      } catch (error) {
+        this.report(error, this.point);
+      }
+    }
+  }
+}
+
 export class BrokerExtensions {
-  private published: MessagePublishedListener[] = [];
-  private connected: ClientConnectedListener[] = [];
-  private closed: ClientClosedListener[] = [];
-  private interest: InterestListener[] = [];
-  private retainedDeletions: RetainedDeletedListener[] = [];
   onListenerError: (error: unknown, point: string) => void = () => {};
+  private readonly report = (error: unknown, point: string): void => this.onListenerError(error, point);
+  private readonly published = new ListenerList<string, Message, Publisher | null>('messagePublished', this.report);
+  private readonly connected = new ListenerList<ClientHandle>('clientConnected', this.report);
+  private readonly closed = new ListenerList<ClientHandle, boolean>('clientClosed', this.report);
+  private readonly interest = new ListenerList<string, string, boolean, string | null>('interestChanged', this.report);
+  private readonly retainedDeletions = new ListenerList<string, string>('retainedDeleted', this.report);
 
   /** Every message routed by the broker (client PUBLISHes, wills, API and rule publishes), `$` topics excepted. */
   onMessagePublished(listener: MessagePublishedListener): () => void {
-    this.published = [...this.published, listener];
-    return () => {
-      this.published = this.published.filter((l) => l !== listener);
-    };
+    return this.published.add(listener);
   }
 
   onClientConnected(listener: ClientConnectedListener): () => void {
-    this.connected = [...this.connected, listener];
-    return () => {
-      this.connected = this.connected.filter((l) => l !== listener);
-    };
+    return this.connected.add(listener);
   }
 
   onClientClosed(listener: ClientClosedListener): () => void {
-    this.closed = [...this.closed, listener];
-    return () => {
-      this.closed = this.closed.filter((l) => l !== listener);
-    };
+    return this.closed.add(listener);
   }
 
   /** Every subscription added or removed, by filter (a cluster's routing interest). */
   onInterestChanged(listener: InterestListener): () => void {
-    this.interest = [...this.interest, listener];
-    return () => {
-      this.interest = this.interest.filter((l) => l !== listener);
-    };
+    return this.interest.add(listener);
   }
 
   /** Every retained message an operator deleted through the API (a cluster deletes it on every node). */
   onRetainedDeleted(listener: RetainedDeletedListener): () => void {
-    this.retainedDeletions = [...this.retainedDeletions, listener];
-    return () => {
-      this.retainedDeletions = this.retainedDeletions.filter((l) => l !== listener);
-    };
-  }
-
-  get wantsRetainedDeleted(): boolean {
-    return this.retainedDeletions.length > 0;
-  }
-
-  retainedDeleted(instanceId: string, topic: string): void {
-    for (const listener of this.retainedDeletions) {
-      try {
-        listener(instanceId, topic);
-      } catch (error) {
-        this.onListenerError(error, 'retainedDeleted');
-      }
-    }
-  }
-
-  get wantsInterest(): boolean {
-    return this.interest.length > 0;
-  }
-
-  interestChanged(instanceId: string, filter: string, added: boolean, shareGroup: string | null): void {
-    for (const listener of this.interest) {
-      try {
-        listener(instanceId, filter, added, shareGroup);
-      } catch (error) {
-        this.onListenerError(error, 'interestChanged');
-      }
-    }
+    return this.retainedDeletions.add(listener);
   }
 
   /** True when someone listens to published messages (the hot path checks this first). */
   get wantsPublished(): boolean {
-    return this.published.length > 0;
+    return this.published.size > 0;
+  }
+
+  get wantsInterest(): boolean {
+    return this.interest.size > 0;
+  }
+
+  get wantsRetainedDeleted(): boolean {
+    return this.retainedDeletions.size > 0;
   }
 
   messagePublished(instanceId: string, message: Message, publisher: Publisher | null): void {
-    for (const listener of this.published) {
-      try {
-        listener(instanceId, message, publisher);
-      } catch (error) {
-        this.onListenerError(error, 'messagePublished');
-      }
-    }
+    this.published.emit(instanceId, message, publisher);
   }
 
   clientConnected(client: ClientHandle): void {
-    for (const listener of this.connected) {
-      try {
-        listener(client);
-      } catch (error) {
-        this.onListenerError(error, 'clientConnected');
-      }
-    }
+    this.connected.emit(client);
   }
 
   clientClosed(client: ClientHandle, disconnectPacket: boolean): void {
-    for (const listener of this.closed) {
-      try {
-        listener(client, disconnectPacket);
-      } catch (error) {
-        this.onListenerError(error, 'clientClosed');
-      }
-    }
+    this.closed.emit(client, disconnectPacket);
+  }
+
+  interestChanged(instanceId: string, filter: string, added: boolean, shareGroup: string | null): void {
+    this.interest.emit(instanceId, filter, added, shareGroup);
+  }
+
+  retainedDeleted(instanceId: string, topic: string): void {
+    this.retainedDeletions.emit(instanceId, topic);
   }
 }
