@@ -5,6 +5,7 @@
  * The rule is created through the REST API, as an operator would, with a bootstrap AccessKey.
  */
 import { connect } from '@nats-io/transport-node';
+import { Redis } from 'ioredis';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { signedHeaders } from '../../src/api/rest/signing.js';
 import { startNats, startRedis } from '../../test/helpers/engines.js';
@@ -22,6 +23,12 @@ export interface RuleTarget {
   readonly url: string;
   /** Ferry options that make the rule possible: a known HTTP port and AccessKey. */
   ferryOptions(): Promise<FerryOptions & { httpPort: number }>;
+  /**
+   * CPU seconds the engine has used so far (Redis: `INFO cpu`, user + sys of redis-server), null
+   * for other engines: over a run, its delta per delivered entry is the engine's own cost of one
+   * entry — part of the CPU budget of a rule (bench/RESULTS.md, issue 8).
+   */
+  engineCpuSeconds(): Promise<number | null>;
   close(): Promise<void>;
 }
 
@@ -37,11 +44,13 @@ export async function startRuleTarget(kind: RuleEngineKind): Promise<RuleTarget>
   const stops: (() => unknown)[] = [];
   const teardown = { after: (fn: () => unknown) => void stops.push(fn) };
   let url: string;
+  let redisUrl: string | null = null;
   if (kind === 'down') {
     url = `redis://${HOST}:${await freePort()}/0?stream=bench`;
   } else if (kind === 'redis') {
     const redis = await startRedis(teardown, { appendfsync: 'everysec' });
     url = `${redis.url}/0?stream=bench&maxlen=100000`;
+    redisUrl = redis.url;
   } else {
     const nats = await startNats(teardown);
     const nc = await connect({ servers: `${HOST}:${nats.port}` });
@@ -59,6 +68,18 @@ export async function startRuleTarget(kind: RuleEngineKind): Promise<RuleTarget>
         extraArgs: ['--http-port', String(httpPort)],
         env: { FERRY_BOOTSTRAP_ACCESS_KEY_ID: KEY.id, FERRY_BOOTSTRAP_ACCESS_KEY_SECRET: KEY.secret },
       };
+    },
+    async engineCpuSeconds() {
+      if (redisUrl === null) return null;
+      const client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+      try {
+        await client.connect();
+        const info = await client.info('cpu');
+        const field = (name: string): number => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? NaN);
+        return field('used_cpu_user') + field('used_cpu_sys');
+      } finally {
+        client.disconnect();
+      }
     },
     async close() {
       for (const stop of stops.reverse()) await stop();

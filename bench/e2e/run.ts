@@ -306,11 +306,14 @@ function ferryDesc(opts: Options): string {
 }
 
 /** What the rule did during one run: messages it delivered per second of the run, what it left behind. */
-async function ruleNote(rule: { httpPort: number; id: string; before: RuleProgress; began: number }): Promise<string> {
+async function ruleNote(rule: { httpPort: number; id: string; before: RuleProgress; began: number; target: RuleTarget; engineCpuBefore: number | null }): Promise<string> {
   const after = await ruleProgress(rule.httpPort, rule.id);
   const seconds = (Date.now() - rule.began) / 1000;
   const delivered = after.delivered - rule.before.delivered;
-  return `rule delivered ${delivered} (${fmtRate(delivered / seconds)} msg/s over the run), outbox ${after.outboxDepth}, failed ${after.failed - rule.before.failed}, dropped ${after.dropped - rule.before.dropped}`;
+  const engineCpu = rule.engineCpuBefore === null ? null : ((await rule.target.engineCpuSeconds()) ?? NaN) - rule.engineCpuBefore;
+  const engine =
+    engineCpu === null ? '' : `, ${rule.target.kind}-server CPU ${fmtPct((100 * engineCpu) / seconds)} (${delivered > 0 ? ((engineCpu * 1e6) / delivered).toFixed(1) : '-'} µs per delivered entry)`;
+  return `rule delivered ${delivered} (${fmtRate(delivered / seconds)} msg/s over the run), outbox ${after.outboxDepth}, failed ${after.failed - rule.before.failed}, dropped ${after.dropped - rule.before.dropped}${engine}`;
 }
 
 function rotate<T>(xs: readonly T[], k: number): T[] {
@@ -478,7 +481,7 @@ async function main(): Promise<void> {
           const q = await waitQuiet(opts.waitQuiet);
           if (q.waited > 1.5 || q.busy >= 10) console.log(`    (waited ${q.waited.toFixed(0)} s for a quiet machine; now ${q.busy.toFixed(0)}% busy)`);
         }
-        let rule: { httpPort: number; id: string; before: RuleProgress; began: number } | null = null;
+        let rule: Parameters<typeof ruleNote>[0] | null = null;
         try {
           const ruleOptions = (b === 'ferry' || (b === 'ferry-base' && opts.baseRule === true)) && ruleTarget !== null ? await ruleTarget.ferryOptions() : null;
           broker = await startBroker(b, workDir, opts.noDelay, 15_000, {
@@ -493,7 +496,14 @@ async function main(): Promise<void> {
           });
           if (ruleOptions !== null && ruleTarget !== null) {
             const id = await createRule(ruleOptions.httpPort, ruleTarget);
-            rule = { httpPort: ruleOptions.httpPort, id, before: await ruleProgress(ruleOptions.httpPort, id), began: Date.now() };
+            rule = {
+              httpPort: ruleOptions.httpPort,
+              id,
+              before: await ruleProgress(ruleOptions.httpPort, id),
+              began: Date.now(),
+              target: ruleTarget,
+              engineCpuBefore: await ruleTarget.engineCpuSeconds(),
+            };
           }
           m = await withTimeout(s.run({ broker, opts, runId }), (opts.warmup + opts.duration) * 1000 + (s.optIn ? 900_000 : 150_000), s.name);
           if (!broker.alive()) throw new Error(`${b} died during the run`);
