@@ -15,6 +15,7 @@
 import type { Logger } from 'pino';
 import type { Store } from '../store/types.js';
 import type { DeliveryOutcome, TargetConnector, TargetItem } from './connectors/index.js';
+import { DeadLetterWriter } from './dead-letter-writer.js';
 import { decodeItem, itemClient } from './items.js';
 import type { Outbox, OutboxEntry } from './outbox.js';
 import { isPackedTarget } from './thread/delivery-thread.js';
@@ -23,7 +24,6 @@ import type { RuleHop } from './tracer.js';
 const BATCH = 500;
 const BACKOFF_FIRST_MS = 200;
 const BACKOFF_MAX_MS = 30_000;
-const DEAD_LOG_INTERVAL_MS = 10_000;
 /** A round starts at once with this many entries waiting, else after LINGER_MS. */
 const LINGER_ITEMS = 256;
 const LINGER_MS = 2;
@@ -52,8 +52,7 @@ export class Dispatcher {
   private sleepTimer: NodeJS.Timeout | null = null;
   private sleepWake: (() => void) | null = null;
   private backoffMs = 0;
-  private lastDeadLog = 0;
-  private deadSinceLog = 0;
+  private readonly dead: DeadLetterWriter;
 
   constructor(
     private readonly ruleId: string,
@@ -68,7 +67,9 @@ export class Dispatcher {
     private readonly hop: RuleHop | null = null,
     /** False while this node may not deliver its logs (cluster: its lease is unconfirmed or lost); the loop waits. */
     private readonly mayDeliver: () => boolean = () => true,
-  ) {}
+  ) {
+    this.dead = new DeadLetterWriter(ruleId, store, logger, deadLog);
+  }
 
   start(): void {
     this.running ??= this.loop().catch((error: unknown) => {
@@ -189,18 +190,10 @@ export class Dispatcher {
   }
 
   private deadLetter(seq: number, meta: string, payload: Buffer, reason: string, attempts: number): void {
-    const at = Date.now();
-    this.store.appendLog(this.deadLog, JSON.stringify({ v: 1, item: meta, reason, attempts, at }), payload, at);
+    this.dead.write(meta, payload, reason, attempts);
     this.attempts.delete(seq);
     this.outbox.remove(seq);
     this.stats.deadLettered++;
-    // One line per rule per interval, with the count: a flood of refusals must not flood the log.
-    this.deadSinceLog++;
-    if (at - this.lastDeadLog >= DEAD_LOG_INTERVAL_MS) {
-      this.logger.warn({ rule: this.ruleId, reason, count: this.deadSinceLog }, 'rule items dead-lettered');
-      this.lastDeadLog = at;
-      this.deadSinceLog = 0;
-    }
   }
 
   private sleep(ms: number): Promise<void> {

@@ -27,7 +27,8 @@ import { Outbox, type OverflowPolicy } from './outbox.js';
 import type { BuiltinQueues } from './queues.js';
 import { groupOf, statusEvent } from './status-event.js';
 import type { DeadLetter, RuleStats } from './runtime.js';
-import { DeliveryThread } from './thread/delivery-thread.js';
+import { DeliveryThread, isPackedTarget } from './thread/delivery-thread.js';
+import { LaneDispatcher } from './thread/feeder.js';
 import type { RuleTracer } from './tracer.js';
 
 export type { DeadLetter, RuleStats } from './runtime.js';
@@ -56,7 +57,8 @@ export interface EngineRule {
 interface Running {
   rule: EngineRule;
   outbox: Outbox | null;
-  dispatcher: Dispatcher | null;
+  /** On this thread (queue://, or without the delivery thread), or a lane on the delivery thread. */
+  dispatcher: Dispatcher | LaneDispatcher | null;
   target: TargetConnector | null;
   inbound: InboundRule | null;
   /** Health of the target/source, refreshed by stats(). */
@@ -152,7 +154,11 @@ export class RuleEngine {
       await target.start();
       // Status rules carry no messages: nothing of theirs is in message traces.
       const hop = rule.type === 'outbound' ? (this.deps.tracer?.ruleHop(rule.instanceId, rule.id, schemeOf(rule.target)) ?? null) : null;
-      running.dispatcher = new Dispatcher(rule.id, this.deps.store, outbox, target, rule.maxAttempts, this.deps.logger, deadLogOf(rule.id), hop, this.deps.mayDeliver);
+      // A target on the delivery thread gets its dispatcher there too (thread/lane.ts): no round
+      // waits for this thread's turn. queue:// (and targets here, without the thread) keep theirs here.
+      running.dispatcher = isPackedTarget(target)
+        ? new LaneDispatcher(rule.id, this.deps.store, outbox, target, rule.maxAttempts, this.deps.logger, deadLogOf(rule.id), hop, this.deps.mayDeliver)
+        : new Dispatcher(rule.id, this.deps.store, outbox, target, rule.maxAttempts, this.deps.logger, deadLogOf(rule.id), hop, this.deps.mayDeliver);
       running.dispatcher.start();
     }
   }

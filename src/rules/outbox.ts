@@ -54,6 +54,10 @@ export class Outbox {
   dropped = 0;
   private waiter: (() => void) | null = null;
   onOverflow: (dropped: number) => void = () => {};
+  /** After each append (a feeder schedules its next feed). */
+  onAppended: () => void = () => {};
+  /** Each entry dropped over the bounds (drop-oldest), after its removal: a feeder forgets it. */
+  onDropped: (seq: number) => void = () => {};
 
   constructor(
     private readonly store: Store,
@@ -105,7 +109,9 @@ export class Outbox {
       let freed = 0;
       while (this.count > 0 && (this.count + 1 > b.maxMessages || this.bytes + size > b.maxBytes)) {
         this.compact();
-        this.remove(this.seqs[this.head]!);
+        const oldest = this.seqs[this.head]!;
+        this.remove(oldest);
+        this.onDropped(oldest);
         freed++;
       }
       this.dropped += freed;
@@ -122,6 +128,7 @@ export class Outbox {
       entry = ownItem === undefined ? { seq, meta, payload: own } : { seq, meta, payload: own, item: ownItem };
     }
     this.index(seq, size, now, entry);
+    this.onAppended();
     const waiter = this.waiter;
     if (waiter !== null) {
       this.waiter = null;
@@ -137,21 +144,26 @@ export class Outbox {
   }
 
   /**
-   * Up to `max` undelivered entries from the oldest on, from memory, up to the first one that is
+   * Up to `max` undelivered entries from the oldest on (or after seq `after`), from memory, up to the first one that is
    * not in memory; null when the oldest is not (the caller reads the batch from the log instead).
    * Handing out the in-memory run keeps a dispatcher on the cheap path while an outbox that
    * outgrew the window (a flood, a target that was down) has older entries on disk only.
    */
-  peek(max: number): OutboxEntry[] | null {
+  peek(max: number, after = 0): OutboxEntry[] | null {
     this.compact();
     const out: OutboxEntry[] = [];
-    for (let i = this.head; i < this.seqs.length && out.length < max; i++) {
+    for (let i = after === 0 ? this.head : this.firstAfter(after); i < this.seqs.length && out.length < max; i++) {
       if (this.sizes[i] === REMOVED) continue;
       const entry = this.hot[i];
       if (entry === null || entry === undefined) return out.length === 0 ? null : out;
       out.push(entry);
     }
     return out;
+  }
+
+  /** Up to `max` entries of the log after seq `after` (read from the store: the cold path). */
+  async readAfter(after: number, max: number): Promise<OutboxEntry[]> {
+    return this.store.readLog(this.log, after, max);
   }
 
   has(seq: number): boolean {
@@ -225,6 +237,28 @@ export class Outbox {
       else hi = mid - 1;
     }
     return -1;
+  }
+
+  /** Index of the first entry with a seq above `seq` (binary search). */
+  private firstAfter(seq: number): number {
+    let lo = this.head;
+    let hi = this.seqs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.seqs[mid]! <= seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The undelivered seqs up to `last`, oldest first, at most `max` (a feeder's entries in hand). */
+  seqsUpTo(last: number, max: number): number[] {
+    this.compact();
+    const out: number[] = [];
+    for (let i = this.head; i < this.seqs.length && out.length < max && this.seqs[i]! <= last; i++) {
+      if (this.sizes[i] !== REMOVED) out.push(this.seqs[i]!);
+    }
+    return out;
   }
 
   /** Drops removed entries from the front; trims the arrays once the dead prefix is large. */

@@ -19,7 +19,7 @@ import type { ConnectorHealth, DeliveryOutcome, TargetConnector, TargetItem } fr
 import { redactUrl } from '../connectors/url.js';
 import { encodeItem } from '../items.js';
 import { packEntries, unpackOutcomes, type PackedEntry, type PackedOutcomes } from './packing.js';
-import type { ThreadReply, ThreadRequest } from './protocol.js';
+import type { LaneMessage, LaneOutcomes, ThreadReply, ThreadRequest } from './protocol.js';
 
 /** How often a round may be in hand at a crash and still be sent again. */
 const RESENDS = 1;
@@ -39,14 +39,34 @@ interface Pending {
   crashes: number;
 }
 
+/** The broker-thread end of a lane (feeder.ts): what the delivery thread tells it. */
+export interface LaneHandle {
+  /** What left the lane: delivered seqs, dead letters, counters. */
+  outcomes(outcomes: LaneOutcomes): void;
+  /** The thread was restarted: the lane is gone, open it again and feed it from the outbox's start. */
+  restarted(): void;
+}
+
+/** A lane (the rule's dispatcher on the delivery thread, lane.ts) as the broker thread drives it. */
+export interface LaneLink {
+  /** Fire and forget; dropped while the thread restarts (restarted() follows). */
+  post(message: DistributiveOmit<LaneMessage, 't'>, transfer?: ArrayBuffer[]): void;
+  /** No new rounds; resolves once the rounds in flight are reported (or the thread is gone). */
+  close(): Promise<void>;
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
 /** A target connector that runs on the delivery thread. */
 export interface PackedTarget extends TargetConnector {
   /** Delivers outbox entries as they are stored (meta + payload), without building items here. */
   deliverEntries(entries: readonly PackedEntry[]): Promise<DeliveryOutcome[]>;
+  /** The target's lane: its rule's dispatcher runs on the thread, fed by `handle`'s owner. */
+  openLane(handle: LaneHandle): LaneLink;
 }
 
 export function isPackedTarget(target: TargetConnector): target is PackedTarget {
-  return typeof (target as Partial<PackedTarget>).deliverEntries === 'function';
+  return typeof (target as Partial<PackedTarget>).openLane === 'function';
 }
 
 export class DeliveryThread {
@@ -63,6 +83,8 @@ export class DeliveryThread {
   /** Targets started and not stopped: started again on a new thread. */
   private readonly targets = new Map<number, { url: string; secret?: string }>();
   private readonly pending = new Map<number, Pending>();
+  /** Open lanes by target: outcomes go to them, and they are opened again on a new thread. */
+  private readonly lanes = new Map<number, LaneHandle>();
 
   constructor(private readonly logger: Logger) {
     this.spawn();
@@ -102,6 +124,18 @@ export class DeliveryThread {
     });
   }
 
+  /** @internal A lane's way in (RemoteTarget.openLane). */
+  attachLane(t: number, handle: LaneHandle | null): void {
+    if (handle === null) this.lanes.delete(t);
+    else this.lanes.set(t, handle);
+  }
+
+  /** @internal Fire and forget to a lane; nothing while the thread restarts or is closed. */
+  postLane(message: LaneMessage, transfer?: ArrayBuffer[]): void {
+    if (this.closing !== null || this.restartTimer !== null) return;
+    this.worker.postMessage(message, transfer ?? []);
+  }
+
   private post(n: number, p: Pending): void {
     if (p.request.type === 'deliver') {
       // The first buffer was transferred to the thread that died: pack again.
@@ -130,6 +164,10 @@ export class DeliveryThread {
       this.logger[reply.level]({ ...reply.obj, thread: 'rules' }, reply.msg);
       return;
     }
+    if (reply.type === 'outcomes') {
+      this.lanes.get(reply.t)?.outcomes(reply.outcomes);
+      return;
+    }
     const p = this.pending.get(reply.n);
     if (p === undefined) return;
     this.pending.delete(reply.n);
@@ -149,11 +187,13 @@ export class DeliveryThread {
     for (const [n, p] of [...this.pending]) {
       // Answered at once: a health check says the thread restarts, a stop has nothing left to
       // stop. A round and a start wait in `pending` for the new thread (close() rejects them).
-      const settle = p.request.type === 'health' || p.request.type === 'stop' || (p.request.type === 'deliver' && ++p.crashes > RESENDS);
+      // A lane's close has nothing left to close: its rounds died with the thread.
+      const settle =
+        p.request.type === 'health' || p.request.type === 'stop' || p.request.type === 'close' || (p.request.type === 'deliver' && ++p.crashes > RESENDS);
       if (!settle) continue;
       this.pending.delete(n);
       if (p.request.type === 'health') p.resolve({ state: 'connecting', lastError: `the rule delivery thread was restarted (exit code ${code})` } satisfies ConnectorHealth);
-      else if (p.request.type === 'stop') p.resolve(undefined);
+      else if (p.request.type === 'stop' || p.request.type === 'close') p.resolve(undefined);
       else p.reject(new Error(`the rule delivery thread exited (code ${code}) twice while delivering this batch`));
     }
     this.restartTimer = setTimeout(() => {
@@ -172,6 +212,8 @@ export class DeliveryThread {
         this.post(n, this.pending.get(n)!);
       }
       for (const [n, p] of queued) this.post(n, p);
+      // Then the lanes, after their targets: each opens again and is fed from its outbox's start.
+      for (const lane of [...this.lanes.values()]) lane.restarted();
     }, this.restartDelayMs);
   }
 }
@@ -206,6 +248,18 @@ class RemoteTarget implements PackedTarget {
 
   deliver(batch: readonly TargetItem[]): Promise<DeliveryOutcome[]> {
     return this.deliverEntries(batch.map((item) => encodeItem(item)));
+  }
+
+  openLane(handle: LaneHandle): LaneLink {
+    const { thread, t } = this;
+    thread.attachLane(t, handle);
+    return {
+      post: (message, transfer) => thread.postLane({ ...message, t } as LaneMessage, transfer),
+      close: async () => {
+        await thread.send({ type: 'close', t }).catch(() => undefined);
+        thread.attachLane(t, null);
+      },
+    };
   }
 
   async deliverEntries(entries: readonly PackedEntry[]): Promise<DeliveryOutcome[]> {

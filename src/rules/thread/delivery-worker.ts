@@ -9,8 +9,10 @@ import { parentPort } from 'node:worker_threads';
 import { createConnectorRegistry } from '../connectors/index.js';
 import type { ConnectorLogger, TargetConnector, TargetItem } from '../connectors/types.js';
 import { decodeItem } from '../items.js';
+import { unpackFeed } from './feed-packing.js';
+import { Lane } from './lane.js';
 import { packOutcomes, unpackEntries } from './packing.js';
-import type { ThreadReply, ThreadRequest } from './protocol.js';
+import type { LaneMessage, ThreadReply, ThreadRequest } from './protocol.js';
 
 const port = parentPort;
 if (port === null) throw new Error('delivery-worker.ts runs as a worker thread');
@@ -25,8 +27,14 @@ const logger: ConnectorLogger = {
 
 const registry = createConnectorRegistry();
 const targets = new Map<number, TargetConnector>();
+/** The dispatcher of each target's rule (lane.ts), by target. */
+const lanes = new Map<number, Lane>();
 
-port.on('message', (request: ThreadRequest) => {
+port.on('message', (request: ThreadRequest | LaneMessage) => {
+  if (request.type === 'open' || request.type === 'feed' || request.type === 'pause') {
+    lane(request);
+    return;
+  }
   handle(request).then(
     (value) => send(value === undefined ? { type: 'reply', n: request.n, ok: true } : { type: 'reply', n: request.n, ok: true, value }),
     (error: unknown) => send({ type: 'reply', n: request.n, ok: false, error: error instanceof Error ? error.message : String(error) }),
@@ -52,12 +60,46 @@ async function handle(request: ThreadRequest): Promise<Extract<ThreadReply, { ok
     }
     case 'health':
       return known(request.t).health();
+    case 'close': {
+      const lane = lanes.get(request.t);
+      lanes.delete(request.t);
+      await lane?.close();
+      return undefined;
+    }
     case 'stop': {
       const target = targets.get(request.t);
       targets.delete(request.t);
+      await lanes.get(request.t)?.close();
+      lanes.delete(request.t);
       await target?.stop();
       return undefined;
     }
+  }
+}
+
+function lane(message: LaneMessage): void {
+  const t = message.t;
+  switch (message.type) {
+    case 'open': {
+      const target = targets.get(t);
+      if (target === undefined) {
+        // Cannot happen (a lane opens after its target starts, on a new thread too): said, not thrown.
+        send({ type: 'log', level: 'error', obj: { t }, msg: 'rule lane opened for a target that is not on the delivery thread' });
+        return;
+      }
+      const opened = new Lane(target, message.maxAttempts, (outcomes) => send({ type: 'outcomes', t, outcomes }));
+      opened.setPaused(message.paused);
+      lanes.set(t, opened);
+      return;
+    }
+    case 'feed': {
+      // A lane closed meanwhile (the rule stopped): the entries stay in the outbox.
+      lanes.get(t)?.feed(message.data === null ? [] : unpackFeed(message.data), message.forget);
+      return;
+    }
+    case 'pause':
+      lanes.get(t)?.setPaused(message.paused);
+      return;
   }
 }
 
