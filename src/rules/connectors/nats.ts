@@ -103,6 +103,8 @@ function connectOptions(url: URL, timeoutMs: number): NodeConnectionOptions {
 
 export class NatsTarget implements TargetConnector {
   readonly url: string;
+  /** One connection: batches reach the server in the order they are handed over. */
+  readonly ordered = true;
   private readonly subject: string;
   private readonly health_: HealthTracker;
   private readonly timeoutMs: number;

@@ -157,6 +157,8 @@ type BatchRedis = Redis & { ferryXaddBatch(stream: string, maxlen: string | numb
 
 export class RedisTarget implements TargetConnector {
   readonly url: string;
+  /** One connection: batches reach the server in the order they are handed over. */
+  readonly ordered = true;
   private readonly config: RedisTargetConfig;
   private readonly health_: HealthTracker;
   private readonly timeoutMs: number;

@@ -108,6 +108,13 @@ export interface TargetConnector extends ConnectorLifecycle {
    * client's items after one of them failed.
    */
   deliver(batch: readonly TargetItem[]): Promise<DeliveryOutcome[]>;
+  /**
+   * True when batches handed over one after the other, without waiting for the first's outcomes,
+   * reach the engine in that order (one connection, commands in order: Redis, NATS). A caller may
+   * then keep several batches in flight; otherwise one at a time (a webhook sends each batch's
+   * clients in parallel: a second batch could overtake the first).
+   */
+  readonly ordered?: boolean;
 }
 
 /** An inbound message ready to be published to MQTT (reference §5.1, data inbound). */

@@ -67,7 +67,9 @@ export class Lane {
   private readonly rounds: Round[] = [];
   /** Per client: the lowest seq that failed and waits for its retry. */
   private readonly blocked = new Map<string, number>();
-  private limit = MAX_ROUNDS;
+  /** Rounds in flight at most: several only for a target that keeps their order (TargetConnector.ordered). */
+  private readonly maxRounds: number;
+  private limit: number;
   private backoffMs = 0;
   private timer: NodeJS.Timeout | null = null;
   private lingered = false;
@@ -84,7 +86,10 @@ export class Lane {
     private readonly target: TargetConnector,
     private readonly maxAttempts: number,
     private readonly report: (outcomes: LaneOutcomes) => void,
-  ) {}
+  ) {
+    this.maxRounds = target.ordered === true ? MAX_ROUNDS : 1;
+    this.limit = this.maxRounds;
+  }
 
   /** New entries (seq order, after every entry fed before) and seqs the outbox dropped. */
   feed(entries: readonly FeedEntry[], forget: readonly number[] | null): void {
@@ -243,7 +248,7 @@ export class Lane {
       retry = true;
     }
     if (!retry) {
-      this.limit = MAX_ROUNDS;
+      this.limit = this.maxRounds;
       this.backoffMs = 0;
     }
     return retry;
