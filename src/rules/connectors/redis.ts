@@ -105,12 +105,14 @@ function clientOptions(url: URL, timeoutMs: number): RedisOptions {
  * packed (see packBatch): per entry a u32 count of field/value strings, then each as a u32
  * length and its bytes. One packed argument instead of ~20 per message: building a command of
  * a thousand arguments was most of the connector's CPU, on the broker's thread; unpacking in
- * Lua (struct) costs Redis' own thread instead. Returns one reply per entry, in order: the entry
- * id, or an error for that entry alone (pcall), so one bad entry does not hide the others' fate.
+ * Lua (struct) costs Redis' own thread instead. Returns the number of entries added when all
+ * were; else one reply per entry, in order: 1, or an error for that entry alone (pcall), so one
+ * bad entry does not hide the others' fate. (Not the entry ids: parsing 500 of them per batch
+ * was a sizeable part of the client's CPU, and nothing reads them.)
  */
 const XADD_BATCH = `
 local key, maxlen, data = KEYS[1], ARGV[1], ARGV[2]
-local out, pos, n, total = {}, 1, 0, #data
+local out, pos, n, total, failed = {}, 1, 0, #data, false
 while pos <= total do
   local count
   count, pos = struct.unpack('>I4', data, pos)
@@ -125,9 +127,10 @@ while pos <= total do
   end
   n = n + 1
   local ok, res = pcall(redis.call, 'XADD', key, unpack(args))
-  if ok then out[n] = res else out[n] = { err = type(res) == 'table' and res.err or tostring(res) } end
+  if ok then out[n] = 1 else out[n] = { err = type(res) == 'table' and res.err or tostring(res) }; failed = true end
 end
-return out
+if failed then return out end
+return n
 `;
 
 /** Packs a batch's field/value lists for XADD_BATCH: u32 count, then u32 length + bytes each. */
@@ -151,6 +154,138 @@ export function packBatch(entries: ReadonlyArray<ReadonlyArray<string | Buffer>>
     }
   }
   return out.subarray(0, at);
+}
+
+/** A field name as packBatch writes it: u32 length + bytes, ready to copy. */
+function packedKey(key: string): Buffer {
+  const bytes = Buffer.from(key, 'utf8');
+  const out = Buffer.allocUnsafe(4 + bytes.length);
+  out.writeUInt32BE(bytes.length, 0);
+  bytes.copy(out, 4);
+  return out;
+}
+
+const KEY = {
+  clientId: packedKey(PROPERTY.clientId),
+  topic: packedKey(PROPERTY.topic),
+  parentTopic: packedKey(PROPERTY.parentTopic),
+  secondTopic: packedKey(PROPERTY.secondTopic),
+  qos: packedKey(PROPERTY.qos),
+  cleanSession: packedKey(PROPERTY.cleanSession),
+  bornTime: packedKey(PROPERTY.bornTime),
+  msgId: packedKey(PROPERTY.msgId),
+  userProperty: packedKey(PROPERTY.userProperty),
+  contentType: packedKey(PROPERTY.contentType),
+  expiryInterval: packedKey(PROPERTY.expiryInterval),
+  eventType: packedKey(PROPERTY.eventType),
+  payload: packedKey(PAYLOAD_FIELD),
+};
+const FIXED_KEY_BYTES = [KEY.clientId, KEY.topic, KEY.parentTopic, KEY.secondTopic, KEY.qos, KEY.cleanSession, KEY.bornTime, KEY.msgId, KEY.payload].reduce(
+  (sum, k) => sum + k.length,
+  0,
+);
+const OPTIONAL_KEY_BYTES = KEY.userProperty.length + KEY.contentType.length + KEY.expiryInterval.length;
+
+/**
+ * The batch packed for XADD_BATCH straight from the items: the same bytes as packBatch over
+ * [messageProperties(m) as key/value pairs, 'payload', m.payload] (status events: eventType,
+ * clientId, payload), without the per-message property object, field array and key strings —
+ * most of what the connector allocated per message.
+ */
+export function packItems(batch: readonly TargetItem[]): Buffer {
+  let bound = 0;
+  for (const item of batch) {
+    if (item.type === 'status') {
+      bound += 4 + KEY.eventType.length + KEY.clientId.length + KEY.payload.length + 12 + 3 * item.event.eventType.length + 3 * item.event.clientId.length + 512;
+      continue;
+    }
+    const m = item.message;
+    // Values: clientId, topic twice (topic, parent + second), qos, flag, bornTime, msgId, payload.
+    bound += 4 + FIXED_KEY_BYTES + 9 * 4 + 3 * (m.clientId.length + 2 * m.topic.length + m.msgId.length) + 1 + 5 + 20 + m.payload.length;
+    if (m.userProperties !== undefined || m.contentType !== undefined || m.messageExpiryInterval !== undefined) {
+      bound += OPTIONAL_KEY_BYTES + 12 + 3 * ((m.contentType?.length ?? 0) + 16) + 6 * JSON.stringify(m.userProperties ?? []).length;
+    }
+  }
+  const out = Buffer.allocUnsafe(bound);
+  let at = 0;
+  const key = (k: Buffer): void => {
+    at += k.copy(out, at);
+  };
+  const str = (v: string): void => {
+    const length = out.write(v, at + 4, 'utf8');
+    out.writeUInt32BE(length, at);
+    at += 4 + length;
+  };
+  const bytes = (v: Uint8Array): void => {
+    out.writeUInt32BE(v.length, at);
+    out.set(v, at + 4);
+    at += 4 + v.length;
+  };
+  for (const item of batch) {
+    if (item.type === 'status') {
+      const body = statusBody(item.event);
+      if (at + 12 + KEY.eventType.length + KEY.clientId.length + KEY.payload.length + 3 * (item.event.eventType.length + item.event.clientId.length) + body.length > out.length) {
+        // The bound above assumed a short status body; a long one takes the general path.
+        return packBatch(batch.map(fieldsOf));
+      }
+      at = out.writeUInt32BE(6, at);
+      key(KEY.eventType);
+      str(item.event.eventType);
+      key(KEY.clientId);
+      str(item.event.clientId);
+      key(KEY.payload);
+      bytes(body);
+      continue;
+    }
+    const m = item.message;
+    const hasUp = m.userProperties !== undefined && m.userProperties.length > 0;
+    const count = 18 + (hasUp ? 2 : 0) + (m.contentType !== undefined ? 2 : 0) + (m.messageExpiryInterval !== undefined ? 2 : 0);
+    at = out.writeUInt32BE(count, at);
+    const slash = m.topic.indexOf('/');
+    key(KEY.clientId);
+    str(m.clientId);
+    key(KEY.topic);
+    str(m.topic);
+    key(KEY.parentTopic);
+    str(slash < 0 ? m.topic : m.topic.slice(0, slash));
+    key(KEY.secondTopic);
+    str(slash < 0 ? '' : m.topic.slice(slash));
+    key(KEY.qos);
+    str(m.qos === 0 ? '0' : m.qos === 1 ? '1' : '2');
+    key(KEY.cleanSession);
+    str(m.cleanSession ? 'true' : 'false');
+    key(KEY.bornTime);
+    str(String(m.bornTime));
+    key(KEY.msgId);
+    str(m.msgId);
+    if (hasUp) {
+      key(KEY.userProperty);
+      str(JSON.stringify(m.userProperties!.map((p) => ({ key: p.key, value: p.value }))));
+    }
+    if (m.contentType !== undefined) {
+      key(KEY.contentType);
+      str(m.contentType);
+    }
+    if (m.messageExpiryInterval !== undefined) {
+      key(KEY.expiryInterval);
+      str(String(m.messageExpiryInterval));
+    }
+    key(KEY.payload);
+    bytes(m.payload);
+  }
+  return out.subarray(0, at);
+}
+
+/** An item's XADD fields as strings and bytes (packBatch's input). */
+export function fieldsOf(item: TargetItem): (string | Buffer)[] {
+  if (item.type === 'status') {
+    return [PROPERTY.eventType, item.event.eventType, PROPERTY.clientId, item.event.clientId, PAYLOAD_FIELD, statusBody(item.event)];
+  }
+  const props = messageProperties(item.message);
+  const fields: (string | Buffer)[] = [];
+  for (const key in props) fields.push(key, props[key]!);
+  fields.push(PAYLOAD_FIELD, item.message.payload);
+  return fields;
 }
 
 type BatchRedis = Redis & { ferryXaddBatch(stream: string, maxlen: string | number, packed: Buffer): Promise<unknown> };
@@ -205,31 +340,21 @@ export class RedisTarget implements TargetConnector {
       return failAll(batch.length, `cannot connect: ${errorText(err, this.parsed)}`);
     }
     // One EVALSHA per batch (XADD_BATCH): a pipeline of XADDs costs the client 2-3x the CPU.
-    const entries: (string | Buffer)[][] = [];
-    for (const item of batch) {
-      if (item.type === 'status') {
-        entries.push([PROPERTY.eventType, item.event.eventType, PROPERTY.clientId, item.event.clientId, PAYLOAD_FIELD, statusBody(item.event)]);
-      } else {
-        const props = messageProperties(item.message);
-        const fields: (string | Buffer)[] = [];
-        for (const key in props) fields.push(key, props[key]!);
-        fields.push(PAYLOAD_FIELD, item.message.payload);
-        entries.push(fields);
-      }
-    }
     let replies: unknown;
     try {
-      replies = await withTimeout(this.client.ferryXaddBatch(this.config.stream, this.config.maxlen ?? '', packBatch(entries)), this.timeoutMs, 'XADD');
+      replies = await withTimeout(this.client.ferryXaddBatch(this.config.stream, this.config.maxlen ?? '', packItems(batch)), this.timeoutMs, 'XADD');
     } catch (err) {
       const reason = errorText(err, this.parsed);
       this.health_.noteError(reason);
       // No answer, or the call as a whole failed (per-entry errors come back in the reply): retry.
       return failAll(batch.length, reason);
     }
+    // Everything added: the count alone.
+    if (replies === batch.length) return Array.from({ length: batch.length }, () => OK);
     const list = Array.isArray(replies) ? (replies as unknown[]) : [];
     const results = batch.map((_, i): DeliveryOutcome => {
       const reply = list[i];
-      if (typeof reply === 'string' || Buffer.isBuffer(reply)) return OK;
+      if (reply === 1 || typeof reply === 'string' || Buffer.isBuffer(reply)) return OK;
       if (reply instanceof Error) {
         // WRONGTYPE and friends are the stream's fault, not the connection's: retrying cannot help.
         const text = errorText(reply, this.parsed);
