@@ -1,17 +1,19 @@
 /**
  * Broker-thread side of the rule delivery thread (delivery-worker.ts): one worker thread runs the
- * target connectors of every outbound and status rule. Each rule's Dispatcher still decides on
- * the broker thread what goes out, in which order, what is retried and what is dead-lettered
- * (it owns the outbox, the store writes and the cluster seam); it hands each round's entries to
- * a RemoteTarget, which packs them into one transferable buffer (packing.ts) — no per-message
- * structured clone — and gets one byte per entry back.
+ * target connectors of every outbound and status rule, and — for those targets — each rule's
+ * dispatcher too (lane.ts, fed from the outbox by feeder.ts: no round waits for a broker-thread
+ * turn). A RemoteTarget is such a connector as the broker thread sees it: `openLane` attaches its
+ * rule's feeder; `deliver` / `deliverEntries` (one round, packed into one transferable buffer,
+ * one byte per entry back) serve a dispatcher that stays on the broker thread.
  *
  * A thread that dies is restarted (log line `rule delivery thread exited unexpectedly`, metric
- * ferry_rule_thread_restarts_total): its targets are started again and the rounds it had in
- * hand are sent again (they may have reached the target: at least once). A round that was in
- * hand at two crashes in a row fails as retryable, so a batch that crashes the thread ends in
- * the dead letters after maxAttempts instead of crashing it forever. Nothing is lost: entries
- * leave the outbox only on an outcome that says delivered.
+ * ferry_rule_thread_restarts_total): its targets are started again, every open lane is told
+ * (LaneHandle.restarted: its feeder opens it again and feeds it from the outbox's start), and
+ * single rounds it had in hand are sent again (they may have reached the target: at least once).
+ * A round in hand at two crashes in a row fails as retryable, so a batch that crashes the thread
+ * ends in the dead letters after maxAttempts instead of crashing it forever (lanes: feeder.ts
+ * counts crashes per entry). Nothing is lost: entries leave the outbox only on an outcome that
+ * says delivered or dead-lettered.
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
