@@ -30,11 +30,14 @@ export function encodeItem(item: TargetItem): { meta: string; payload: Buffer; i
     return { meta: JSON.stringify({ v: 1, t: 's', e: item.event } satisfies StatusMeta), payload: EMPTY, item };
   }
   const m = item.message;
-  const meta: MessageMeta = { v: 1, t: 'm', c: m.clientId, to: m.topic, q: m.qos, cs: m.cleanSession, b: m.bornTime, id: m.msgId };
-  if (m.userProperties !== undefined && m.userProperties.length > 0) meta.up = m.userProperties.map((p) => [p.key, p.value]);
-  if (m.contentType !== undefined) meta.ct = m.contentType;
-  if (m.messageExpiryInterval !== undefined) meta.ex = m.messageExpiryInterval;
-  return { meta: JSON.stringify(meta), payload: m.payload, item };
+  // The JSON of a MessageMeta, written out: this runs on the broker thread for every message a
+  // rule matches, and building the object to stringify it cost twice as much (same text, same
+  // key order; numbers are integers, strings go through JSON.stringify).
+  let meta = `{"v":1,"t":"m","c":${JSON.stringify(m.clientId)},"to":${JSON.stringify(m.topic)},"q":${m.qos},"cs":${m.cleanSession},"b":${m.bornTime},"id":${JSON.stringify(m.msgId)}`;
+  if (m.userProperties !== undefined && m.userProperties.length > 0) meta += `,"up":${JSON.stringify(m.userProperties.map((p) => [p.key, p.value]))}`;
+  if (m.contentType !== undefined) meta += `,"ct":${JSON.stringify(m.contentType)}`;
+  if (m.messageExpiryInterval !== undefined) meta += `,"ex":${m.messageExpiryInterval}`;
+  return { meta: `${meta}}`, payload: m.payload, item };
 }
 
 /** The item of a log entry; throws on an entry of an unknown layout. */
