@@ -77,7 +77,7 @@ export function packQueuePage(rows: readonly QueueRow[]): QueuePage {
 }
 
 /**
- * A row of `readQueueColumns` (statements.ts), in its column order: seq, message_id, delivery
+ * An entry of `readQueuePage` (statements.ts), in its JSON array's order: seq, message_id, delivery
  * qos, delivery retain, sub_ids, share_group, share_filter, topic, qos, retain, expires_at,
  * created_at, trace_id, payload length, properties length (null: none).
  */
@@ -86,16 +86,16 @@ export type QueueColumns = [
   string, number, number, number, number, number | null, number, number | null,
 ];
 
-/** Store thread: the total blob bytes `packQueueColumns` needs for these rows. */
-export function queueColumnsBytes(rows: readonly QueueColumns[]): number {
+/** Store thread: the total blob bytes `packQueueColumns` needs for these entries. */
+function queueColumnsBytes(rows: readonly QueueColumns[]): number {
   let total = 0;
   for (const row of rows) total += row[13] + (row[14] ?? 0);
   return total;
 }
 
 /**
- * Store thread: packs rows of `readQueueColumns` and their blobs, concatenated in row order
- * (`readQueueBlobs`). Throws when the blobs do not add up to the rows' lengths.
+ * Store thread: packs the entries of `readQueuePage` and their blobs, concatenated in entry
+ * order. Throws when the blobs do not add up to the entries' lengths.
  */
 export function packQueueColumns(rows: readonly QueueColumns[], blobs: Buffer | null): QueuePage {
   const n = rows.length;

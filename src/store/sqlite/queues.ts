@@ -6,7 +6,7 @@
 import type { DeliveryInfo, DropReason } from '../types.js';
 import type { Corrections } from './corrections.js';
 import type { Messages } from './messages.js';
-import { packQueueColumns, packQueuePage, queueColumnsBytes, type QueueColumns, type QueuePage } from './queue-page.js';
+import { packQueueColumns, packQueuePage, type QueueColumns, type QueuePage } from './queue-page.js';
 import { encodeIds, type QueueRow } from './rows.js';
 import type { SessionIndex } from './session-index.js';
 import type { Statements } from './statements.js';
@@ -18,9 +18,6 @@ export interface QueueCaps {
   readonly maxBytesPerSession: number;
   readonly maxBytesPerInstance: number;
 }
-
-/** Blob bytes of a page above which it is read row by row (see `read`). */
-const CONCAT_MAX_BYTES = 64 * 1024 * 1024;
 
 interface DroppedRow {
   seq: number;
@@ -133,13 +130,25 @@ export class Queues {
     const state = this.index.byClientId.get(clientId);
     if (state === undefined || limit <= 0 || state.depth === 0) return packQueuePage([]);
     this.messages.applyPending(false);
-    const rows = this.s.readQueueColumns.all(state.sid, afterSeq, limit) as QueueColumns[];
-    // One value can hold at most SQLite's length limit (1e9 bytes): a page of very large
-    // messages is read row by row instead.
-    if (queueColumnsBytes(rows) > CONCAT_MAX_BYTES) {
-      return packQueuePage(this.s.readQueue.all(state.sid, afterSeq, limit) as QueueRow[]);
+    let packed: [json: string, blobs: Buffer | null];
+    try {
+      packed = this.s.readQueuePage.get(state.sid, afterSeq, limit) as [string, Buffer | null];
+    } catch (error) {
+      // One value holds at most SQLite's length limit (1e9 bytes): a page of very large
+      // messages is read row by row instead.
+      if ((error as { code?: unknown }).code !== 'SQLITE_TOOBIG') throw error;
+      return this.readRows(state.sid, afterSeq, limit);
     }
-    const blobs = rows.length === 0 ? null : (this.s.readQueueBlobs.get(state.sid, afterSeq, limit) as Buffer | null);
-    return packQueueColumns(rows, blobs);
+    const rows = JSON.parse(packed[0]) as QueueColumns[];
+    // The aggregates' order is the subquery's in practice, but SQL does not promise it.
+    for (let i = 0, last = afterSeq; i < rows.length; last = rows[i]![0], i++) {
+      if (rows[i]![0] <= last) return this.readRows(state.sid, afterSeq, limit);
+    }
+    return packQueueColumns(rows, packed[1]);
+  }
+
+  /** The same page with one row (and one Buffer per blob) per entry. */
+  private readRows(sid: number, afterSeq: number, limit: number): QueuePage {
+    return packQueuePage(this.s.readQueue.all(sid, afterSeq, limit) as QueueRow[]);
   }
 }
