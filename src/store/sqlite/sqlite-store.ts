@@ -267,9 +267,9 @@ export class SqliteStore implements Store {
    * producer appends would otherwise double the commits (and fsyncs) the producer waits for.
    * The delivery ops of a session draining its stored queue (a queue entry moved into the
    * window, an in-flight entry completed) are lazy too: no acknowledgement waits for them (after
-   * a crash, what they did not record yet is delivered again), so a drain commits about once per
-   * page instead of once per event-loop turn, and a batch holding both a delivery's move and its
-   * completion writes neither (`openMoves`).
+   * a crash, what they did not record yet is delivered again), so a drain commits once per page
+   * (they follow its read, see `read`) instead of once per event-loop turn, and a batch holding
+   * both a delivery's move and its completion writes neither (`openMoves`).
    */
   private recordLazy(): void {
     if (this.closed) throw new StoreUnavailableError('store is closed');
@@ -432,17 +432,21 @@ export class SqliteStore implements Store {
     if (this.closed) return Promise.reject(new StoreUnavailableError('store is closed'));
     // A queue page after a cursor does not need an open batch of lazy ops only: those touch
     // entries at or before the session's cursor (moved into its window, completed), never one
-    // the page can hold. They stay in the open batch and leave with the next one (or on their
-    // timer, or when they are LAZY_MAX_SLOTS): a draining session gets its next page without
-    // waiting for them, and the store thread commits them in fewer, larger transactions, where
-    // more of the moves are already completed (written as one queue removal each).
-    const lazyStays = read.kind === 'queue' && read.afterSeq > 0 && !this.flushScheduled;
-    if (!lazyStays) this.flush(read.kind === 'purge');
+    // the page can hold. They leave right behind the read instead of ahead of it: the store
+    // thread answers the page first and applies and commits them while the main thread sends
+    // the page out. A draining session gets its next page without waiting for a commit, and
+    // commits once per page. (Sent ahead of the read — on their timer or slot limit, or before
+    // it — a batch of them held the page up for its whole apply and COMMIT, while the session's
+    // window ran dry.)
+    const lazyFollows = read.kind === 'queue' && read.afterSeq > 0 && !this.flushScheduled;
+    if (!lazyFollows) this.flush(read.kind === 'purge');
     const id = this.nextRequest++;
-    return new Promise<T>((resolve, reject) => {
+    const answered = new Promise<T>((resolve, reject) => {
       this.requests.set(id, { resolve: resolve as (value: never) => void, reject });
       this.worker.postMessage({ type: 'read', id, read });
     });
+    if (lazyFollows && this.ops.length > 0) this.flush();
+    return answered;
   }
 
   // Sessions and subscriptions.
