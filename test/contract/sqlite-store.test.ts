@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, statSync, openSync, writeSync, closeSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, statSync, openSync, writeSync, closeSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -235,6 +235,61 @@ describe('SQLite store: files, corruption, fsync policies', () => {
       await Promise.all([read, ...more]);
       assert.equal(batches, 2, 'the read\'s part and the turn\'s final part, nothing cut in between');
       assert.equal(await store.logSummaries('outbox/').then((s) => s[0]?.count), 129);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a draining session: completed deliveries leave right behind its page read, moves still in flight stay open until completed or the lazy timer', async () => {
+    const dir = tempDir();
+    const store = await openSqliteStore({ path: join(dir, 'ferry.db') });
+    const Database = (await import('better-sqlite3')).default;
+    // What a crash now would leave: a copy of the files (the store holds its lock), opened
+    // elsewhere — what the store thread committed, nothing of the main thread's open batch.
+    let copies = 0;
+    const rows = (): { queue: number; inflight: number } => {
+      const copy = join(dir, `copy-${++copies}.db`);
+      copyFileSync(join(dir, 'ferry.db'), copy);
+      if (existsSync(join(dir, 'ferry.db-wal'))) copyFileSync(join(dir, 'ferry.db-wal'), `${copy}-wal`);
+      const db = new Database(copy);
+      try {
+        return { ...(db.prepare('SELECT (SELECT count(*) FROM queue) AS queue, (SELECT count(*) FROM inflight) AS inflight').get() as { queue: number; inflight: number }) };
+      } finally {
+        db.close();
+      }
+    };
+    try {
+      let batches = 0;
+      store.onCommitTiming((timing) => (batches += timing.batches));
+      const committed = async (atLeast: number): Promise<void> => {
+        for (let waited = 0; batches < atLeast; waited += 5) {
+          assert.ok(waited < 5000, `batch ${atLeast} committed within 5 s`);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      };
+      store.putSession(session('c1'));
+      for (let i = 0; i < 100; i++) store.enqueue('c1', delivery(store.addMessage(message(`m${i}`))));
+      await store.commit();
+      const first = await store.readQueue('c1', 0, 50);
+      // The window moves 50 entries; 40 are acknowledged, 10 still in flight.
+      first.forEach((entry, i) => store.moveToInflight('c1', entry.seq, i + 1));
+      for (let i = 0; i < 40; i++) store.removeInflight('c1', i + 1);
+      batches = 0;
+      const second = await store.readQueue('c1', first.at(-1)!.seq, 50);
+      assert.deepEqual(second.map((e) => e.message.payload.toString()), Array.from({ length: 50 }, (_, i) => `m${50 + i}`));
+      await committed(1);
+      assert.deepEqual(rows(), { queue: 60, inflight: 0 }, 'the 40 completed are gone; the 10 moves in flight not written yet');
+      // Their completions come: each move becomes its entry's removal, no in-flight row at all.
+      for (let i = 40; i < 50; i++) store.removeInflight('c1', i + 1);
+      second.slice(0, 5).forEach((entry, i) => store.moveToInflight('c1', entry.seq, 51 + i));
+      batches = 0;
+      await store.readQueue('c1', second.at(-1)!.seq, 50);
+      await committed(1);
+      assert.deepEqual(rows(), { queue: 50, inflight: 0 });
+      // Moves nobody completes leave on the lazy timer (50 ms): at least once after a crash.
+      await committed(2);
+      assert.deepEqual(rows(), { queue: 45, inflight: 5 });
+      assert.equal(store.queueDepth('c1'), 45);
     } finally {
       await store.close();
     }

@@ -45,7 +45,7 @@ import { LOAD_PAGE } from './loading.js';
 import { Mirror } from './mirror.js';
 import { unpackQueuePage, type QueuePage } from './queue-page.js';
 import type { SqliteStoreOptions } from './options.js';
-import { Op, PROTOCOL_VERSION, type ErrorInfo, type OpenState, type OpValue, type Read, type Reply, type WorkerData } from './protocol.js';
+import { Op, OP_ARITY, PROTOCOL_VERSION, type ErrorInfo, type OpenState, type OpValue, type Read, type Reply, type WorkerData } from './protocol.js';
 
 /** How long a batch of lazy ops alone (log removals) waits for other writes to ride with, ms. */
 const LAZY_FLUSH_MS = 50;
@@ -445,8 +445,49 @@ export class SqliteStore implements Store {
       this.requests.set(id, { resolve: resolve as (value: never) => void, reject });
       this.worker.postMessage({ type: 'read', id, read });
     });
-    if (lazyFollows && this.ops.length > 0) this.flush();
+    if (lazyFollows && this.ops.length > 0) this.flushCompleted();
     return answered;
+  }
+
+  /**
+   * Sends an open batch of lazy ops only, except the moves whose deliveries are still in flight:
+   * those stay open, so that their completion, which comes next, still makes each of them one
+   * queue removal (Op.Delivered) instead of an in-flight row written and deleted. Keeping them
+   * back is safe: no op sent now can touch their entries or packet ids (a completion of one of
+   * them would have rewritten it, a release or a new in-flight entry under its packet id takes
+   * it out of `openMoves` and is not lazy). They leave with the next batch, at the latest on the
+   * lazy timer.
+   */
+  private flushCompleted(): void {
+    if (this.openMoves.size === 0) {
+      this.flush();
+      return;
+    }
+    const ops = this.ops;
+    const sent: OpValue[] = [];
+    const kept: OpValue[] = [];
+    const keptMoves = new Map<string, Map<number, number>>();
+    for (let i = 0; i < ops.length; ) {
+      const code = ops[i] as number;
+      const end = i + 1 + OP_ARITY[code]!;
+      const clientId = ops[i + 1] as string;
+      const packetId = ops[i + 3] as number;
+      if (code === Op.MoveToInflight && this.openMoves.get(clientId)?.get(packetId) === i) {
+        let moves = keptMoves.get(clientId);
+        if (moves === undefined) keptMoves.set(clientId, (moves = new Map()));
+        moves.set(packetId, kept.length);
+        for (let k = i; k < end; k++) kept.push(ops[k]!);
+      } else {
+        for (let k = i; k < end; k++) sent.push(ops[k]!);
+      }
+      i = end;
+    }
+    if (sent.length === 0) return; // nothing completed yet: all of it waits
+    this.ops = sent;
+    this.flush(); // moves carry no blob: the batch's blob goes with what is sent
+    this.ops = kept;
+    this.openMoves = keptMoves;
+    if (kept.length > 0) this.lazyTimer ??= setTimeout(this.flushNow, LAZY_FLUSH_MS);
   }
 
   // Sessions and subscriptions.
