@@ -268,28 +268,30 @@ describe('SQLite store: files, corruption, fsync policies', () => {
         }
       };
       store.putSession(session('c1'));
-      for (let i = 0; i < 100; i++) store.enqueue('c1', delivery(store.addMessage(message(`m${i}`))));
+      for (let i = 0; i < 1200; i++) store.enqueue('c1', delivery(store.addMessage(message(`m${i}`))));
       await store.commit();
-      const first = await store.readQueue('c1', 0, 50);
-      // The window moves 50 entries; 40 are acknowledged, 10 still in flight.
+      const first = await store.readQueue('c1', 0, 1000);
+      // The window moves 1,000 entries; 936 are acknowledged (over 4,096 op slots), 64 still in flight.
       first.forEach((entry, i) => store.moveToInflight('c1', entry.seq, i + 1));
-      for (let i = 0; i < 40; i++) store.removeInflight('c1', i + 1);
+      for (let i = 0; i < 936; i++) store.removeInflight('c1', i + 1);
       batches = 0;
-      const second = await store.readQueue('c1', first.at(-1)!.seq, 50);
-      assert.deepEqual(second.map((e) => e.message.payload.toString()), Array.from({ length: 50 }, (_, i) => `m${50 + i}`));
+      const second = await store.readQueue('c1', first.at(-1)!.seq, 100);
+      assert.deepEqual(second.map((e) => e.message.payload.toString()), Array.from({ length: 100 }, (_, i) => `m${1000 + i}`));
       await committed(1);
-      assert.deepEqual(rows(), { queue: 60, inflight: 0 }, 'the 40 completed are gone; the 10 moves in flight not written yet');
+      assert.deepEqual(rows(), { queue: 264, inflight: 0 }, 'the 936 completed are gone; the 64 moves in flight not written yet');
       // Their completions come: each move becomes its entry's removal, no in-flight row at all.
-      for (let i = 40; i < 50; i++) store.removeInflight('c1', i + 1);
-      second.slice(0, 5).forEach((entry, i) => store.moveToInflight('c1', entry.seq, 51 + i));
+      // Too few completed ops to follow this read: they wait.
+      for (let i = 936; i < 1000; i++) store.removeInflight('c1', i + 1);
+      second.slice(0, 5).forEach((entry, i) => store.moveToInflight('c1', entry.seq, 1001 + i));
       batches = 0;
-      await store.readQueue('c1', second.at(-1)!.seq, 50);
+      await store.readQueue('c1', second.at(-1)!.seq, 100);
+      assert.equal(batches, 0);
+      assert.deepEqual(rows(), { queue: 264, inflight: 0 });
+      // On the lazy timer (50 ms) all of them leave, the moves nobody completed as in-flight
+      // rows (redelivered after a crash: at least once).
       await committed(1);
-      assert.deepEqual(rows(), { queue: 50, inflight: 0 });
-      // Moves nobody completes leave on the lazy timer (50 ms): at least once after a crash.
-      await committed(2);
-      assert.deepEqual(rows(), { queue: 45, inflight: 5 });
-      assert.equal(store.queueDepth('c1'), 45);
+      assert.deepEqual(rows(), { queue: 195, inflight: 5 });
+      assert.equal(store.queueDepth('c1'), 195);
     } finally {
       await store.close();
     }

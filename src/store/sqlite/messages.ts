@@ -86,6 +86,18 @@ export class Messages {
    * the open transaction. `final` (at COMMIT) also drops what ended unreferenced.
    */
   applyPending(final: boolean): void {
+    this.insertReferenced(final);
+    this.applyRefs(final);
+  }
+
+  /**
+   * Writes the new messages that are referenced (with their counts), so that a query joining
+   * them finds them; the other count changes wait. A queue page read between a batch and its
+   * COMMIT needs only these: writing a draining session's thousands of -1s there, one UPDATE
+   * each, instead of one DELETE for all of them at COMMIT, was 6 % of a drain's store thread.
+   * `final`: the new messages nobody referenced are forgotten.
+   */
+  insertReferenced(final = false): void {
     const s = this.s;
     for (const [id, message] of this.pendingMessages) {
       const refs = this.refDelta.get(id) ?? 0;
@@ -106,6 +118,10 @@ export class Messages {
         message.traceId ?? 0,
       );
     }
+  }
+
+  private applyRefs(final: boolean): void {
+    const s = this.s;
     const byDelta = new Map<number, MessageId[]>();
     for (const [id, delta] of this.refDelta) {
       if (delta === 0) continue;

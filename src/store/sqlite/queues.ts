@@ -129,7 +129,7 @@ export class Queues {
   read(clientId: string, afterSeq: number, limit: number): QueuePage {
     const state = this.index.byClientId.get(clientId);
     if (state === undefined || limit <= 0 || state.depth === 0) return packQueuePage([]);
-    this.messages.applyPending(false);
+    this.messages.insertReferenced();
     let packed: [json: string, blobs: Buffer | null];
     try {
       packed = this.s.readQueuePage.get(state.sid, afterSeq, limit) as [string, Buffer | null];

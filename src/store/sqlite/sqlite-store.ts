@@ -52,6 +52,15 @@ const LAZY_FLUSH_MS = 50;
 /** Op slots of lazy ops alone after which they leave at the end of the turn without waiting (~1,600 moves). */
 const LAZY_MAX_SLOTS = 8192;
 /**
+ * Op slots of completed lazy ops (~800 deliveries) from which they leave behind a queue page read
+ * (see `read`); fewer wait for the next read. A COMMIT holds the store thread for milliseconds with
+ * `fsync always`: 8–12 µs of wall time per delivered message at one COMMIT per 512 deliveries, 5–8
+ * at one per 1,024, 2–5 at one per 1,600 (bench/store-thread.bench.ts timed by the clock, 2 vCPUs,
+ * virtio disk). Below LAZY_MAX_SLOTS by more than a page's worth (512 × 5 slots), so that limit
+ * does not send them ahead of a read first.
+ */
+const LAZY_AFTER_READ_SLOTS = 4096;
+/**
  * Op slots after which a waiter sends the open batch at once instead of at the end of the turn.
  * A turn that reads a whole window of PUBLISHes (64 from one client, say) would otherwise hand
  * the store thread nothing until all of them are routed, and the store thread nothing back
@@ -267,8 +276,8 @@ export class SqliteStore implements Store {
    * producer appends would otherwise double the commits (and fsyncs) the producer waits for.
    * The delivery ops of a session draining its stored queue (a queue entry moved into the
    * window, an in-flight entry completed) are lazy too: no acknowledgement waits for them (after
-   * a crash, what they did not record yet is delivered again), so a drain commits once per page
-   * (they follow its read, see `read`) instead of once per event-loop turn, and a batch holding
+   * a crash, what they did not record yet is delivered again), so a drain commits once per two
+   * pages (they follow its read, see `read`) instead of once per event-loop turn, and a batch holding
    * both a delivery's move and its completion writes neither (`openMoves`).
    */
   private recordLazy(): void {
@@ -435,7 +444,7 @@ export class SqliteStore implements Store {
     // the page can hold. They leave right behind the read instead of ahead of it: the store
     // thread answers the page first and applies and commits them while the main thread sends
     // the page out. A draining session gets its next page without waiting for a commit, and
-    // commits once per page. (Sent ahead of the read — on their timer or slot limit, or before
+    // commits once per two pages. (Sent ahead of the read — on their timer or slot limit, or before
     // it — a batch of them held the page up for its whole apply and COMMIT, while the session's
     // window ran dry.)
     const lazyFollows = read.kind === 'queue' && read.afterSeq > 0 && !this.flushScheduled;
@@ -450,7 +459,8 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Sends an open batch of lazy ops only, except the moves whose deliveries are still in flight:
+   * Sends an open batch of lazy ops only once it holds LAZY_AFTER_READ_SLOTS of completed ones,
+   * except the moves whose deliveries are still in flight:
    * those stay open, so that their completion, which comes next, still makes each of them one
    * queue removal (Op.Delivered) instead of an in-flight row written and deleted. Keeping them
    * back is safe: no op sent now can touch their entries or packet ids (a completion of one of
@@ -459,7 +469,10 @@ export class SqliteStore implements Store {
    * lazy timer.
    */
   private flushCompleted(): void {
-    if (this.openMoves.size === 0) {
+    let inFlight = 0;
+    for (const moves of this.openMoves.values()) inFlight += moves.size;
+    if (this.ops.length - inFlight * (1 + OP_ARITY[Op.MoveToInflight]!) < LAZY_AFTER_READ_SLOTS) return;
+    if (inFlight === 0) {
       this.flush();
       return;
     }
@@ -482,7 +495,6 @@ export class SqliteStore implements Store {
       }
       i = end;
     }
-    if (sent.length === 0) return; // nothing completed yet: all of it waits
     this.ops = sent;
     this.flush(); // moves carry no blob: the batch's blob goes with what is sent
     this.ops = kept;
