@@ -340,13 +340,16 @@ export class TraceRecorder implements Tracer, RuleTracer {
   /**
    * The time of an event: read once per event-loop turn (a socket's data callback records many
    * events) and again every CLOCK_EVENTS events within one; Date.now() itself costs ~40 ns,
-   * most of what recording an event would cost.
+   * most of what recording an event would cost. The reading expires on process.nextTick, not
+   * queueMicrotask: Node's queueMicrotask allocates an AsyncResource and a bound function per
+   * call, ~10 % of all the broker allocated per message at 10k msg/s (young-generation GC pauses
+   * are part of the latency tail, bench/RESULTS.md issue 15 §13); a tick is one small object.
    */
   private now(): number {
     if (this.clockEvents-- > 0) return this.time;
     if (!this.clockQueued) {
       this.clockQueued = true;
-      queueMicrotask(this.clockExpired);
+      process.nextTick(this.clockExpired);
     }
     this.clockEvents = CLOCK_EVENTS - 1;
     return (this.time = Date.now());
