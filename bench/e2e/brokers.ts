@@ -25,6 +25,8 @@ export const MOSQUITTO_BIN = '/usr/sbin/mosquitto';
 export const HOST = '127.0.0.1';
 /** Node flags Ferry is started with, as `npm start`, the `ferry` bin and the image do (issue 15). */
 export const FERRY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
+/** Opens the inspector on a free loopback port (URL printed to the broker's log): `FerryOptions.inspect`, broker-memory.ts. */
+export const INSPECT_FLAG = '--inspect=127.0.0.1:0';
 /** One self-signed certificate (P-256, CN localhost) per harness run, for the TLS listeners. */
 let tlsFiles: { cert: string; key: string } | null = null;
 function benchCert(workDir: string): { cert: string; key: string } {
@@ -59,6 +61,8 @@ export interface BrokerHandle {
   readonly tlsPort?: number;
   readonly pid: number;
   readonly logFile: string;
+  /** Started with {@link INSPECT_FLAG} (a Node broker in a scenario that reads memory after a forced GC). */
+  readonly inspect: boolean;
   alive(): boolean;
   stop(): Promise<void>;
 }
@@ -157,6 +161,8 @@ export interface FerryOptions {
    * default (sqlite); with `store: 'memory'` it is not.
    */
   readonly persistence?: boolean;
+  /** Node brokers (Ferry, Aedes) open the inspector ({@link INSPECT_FLAG}) so the harness can force a GC before reading memory. */
+  readonly inspect?: boolean;
 }
 
 /** Mosquitto's autosave settings in durable runs (its defaults, written out). */
@@ -260,7 +266,7 @@ async function startBrokerOn(
     );
     argv = [MOSQUITTO_BIN, '-c', conf];
   } else if (name === 'aedes') {
-    argv = [process.execPath, AEDES_SERVER, '--port', String(port), '--host', HOST, '--nodelay', noDelay ? '1' : '0'];
+    argv = [process.execPath, ...(fo.inspect ? [INSPECT_FLAG] : []), AEDES_SERVER, '--port', String(port), '--host', HOST, '--nodelay', noDelay ? '1' : '0'];
   } else {
     const cli = ferryCli[name];
     if (!cli) throw new Error(`${name}: no CLI given (--baseline-cli)`);
@@ -271,7 +277,7 @@ async function startBrokerOn(
     // As npm start / the ferry bin / the image start it; a later --max-semi-space-size wins, and
     // FERRY_SEMI_SPACE_MB follows it so that Ferry does not start node a second time (the pid
     // measured here must be the broker's).
-    const nodeArgs = [...FERRY_NODE_FLAGS, ...(fo.nodeArgs ?? [])];
+    const nodeArgs = [...FERRY_NODE_FLAGS, ...(fo.inspect ? [INSPECT_FLAG] : []), ...(fo.nodeArgs ?? [])];
     const semi = nodeArgs.filter((a) => a.startsWith('--max-semi-space-size=')).at(-1);
     if (semi !== undefined) ferryEnv = { FERRY_SEMI_SPACE_MB: semi.slice(semi.indexOf('=') + 1) };
     tlsPort = tlsPortFree;
@@ -304,6 +310,7 @@ async function startBrokerOn(
     ...(tlsPort === undefined ? {} : { tlsPort }),
     pid,
     logFile,
+    inspect: fo.inspect === true && name !== 'mosquitto',
     alive: () => exited === null,
     async stop() {
       if (exited !== null) return;

@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { benchCaFile, machineCpu, procCpuUs, procRssBytes, repoRoot, type BrokerHandle } from './brokers.js';
+import { brokerInspector, memoryNote, perConnection, sampleMemory } from './broker-memory.js';
+import { benchCaFile, machineCpu, procCpuUs, repoRoot, type BrokerHandle } from './brokers.js';
 import type { Measurement, RunContext } from './scenarios.js';
 
 export const CGEN_SOURCE = path.join(repoRoot, 'bench', 'cgen', 'cgen.c');
@@ -289,39 +290,35 @@ export async function cgenIdle(ctx: RunContext, spec: CgenIdleSpec): Promise<Mea
     return args;
   };
   await sleep(300);
-  const before = procRssBytes(broker.pid);
-  const span = cpuSpan(broker);
-  const ps = Array.from({ length: n }, (_, i) => new CgenProcess(bin, argsOf(i)));
+  const inspector = await brokerInspector(broker);
+  const ps: CgenProcess[] = [];
   const limit = 300_000;
   const procs = n === 1 ? 'one generator process' : `${n} generator processes`;
   try {
+    const before = await sampleMemory(broker.pid, inspector);
+    const span = cpuSpan(broker);
+    for (let i = 0; i < n; i++) ps.push(new CgenProcess(bin, argsOf(i)));
     const cs = await Promise.all(ps.map((p) => p.next((l) => l['phase'] === 'connect', limit)));
     const cpu = span();
     const c = combined(cs);
     const connected = c.connected;
     if (!(connected > 0)) throw new Error(`no connection established${cs.map((l) => reasons(l)).join('')}`);
     await sleep(1000);
-    let after = Infinity;
-    for (let i = 0; i < 3; i++) {
-      after = Math.min(after, procRssBytes(broker.pid));
-      await sleep(300);
-    }
+    const after = await sampleMemory(broker.pid, inspector);
     const gen = c.cpu;
     const lat = dist(c.worst, 'connect_us');
     const brokerUs = cpu.brokerUs / connected;
     const metrics: Record<string, number> = {
       rate: c.rate,
       brokerUs,
-      perConn: (after - before) / connected,
+      ...perConnection(before, after, connected),
       connected,
-      rssBefore: before,
-      rssAfter: after,
       setupRate: c.rate,
     };
     let note =
       `C generator (${procs}): ${connected} connected, ${c.failed} failed${cs.map((l) => reasons(l)).join('')} in ${c.seconds.toFixed(2)} s (${opts.stormConcurrency} in flight${n === 1 ? '' : ' each'}${spec.tls ? ', TLS' : ''}), ` +
       `connect → CONNACK p50 ${us(lat['p50']!)} p99 ${us(lat['p99']!)} max ${us(lat['max']!)}, broker ${brokerUs.toFixed(0)} µs CPU per connect, ` +
-      `RSS ${(before / 2 ** 20).toFixed(1)} → ${(after / 2 ** 20).toFixed(1)} MB`;
+      memoryNote(before, after);
     if (spec.storm) {
       const stormSpan = cpuSpan(broker);
       for (const p of ps) p.send('storm');
@@ -343,5 +340,6 @@ export async function cgenIdle(ctx: RunContext, spec: CgenIdleSpec): Promise<Mea
     return { metrics, brokerCpu: cpu.brokerCpu, machine: cpu.machine, other: other(cpu.machine, cpu.brokerCpu, gen), gen: ps.map((_, i) => ({ role: n === 1 ? 'cgen' : `cgen${i + 1}`, pct: num(cs[i]!, 'cpu_pct') })), note };
   } finally {
     for (const p of ps) p.kill();
+    inspector?.close();
   }
 }

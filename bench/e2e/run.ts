@@ -493,6 +493,7 @@ async function main(): Promise<void> {
             ...(opts.ferryFsync ? { fsync: opts.ferryFsync } : {}),
             nodeArgs: [...(opts.ferryNodeArgs ?? []), ...((b === 'ferry-base' ? opts.baseNodeFlags : opts.ferryNodeFlags) ?? [])],
             ...(s.durable ? { persistence: true } : {}),
+            ...(s.inspect ? { inspect: true } : {}),
           });
           if (ruleOptions !== null && ruleTarget !== null) {
             const id = await createRule(ruleOptions.httpPort, ruleTarget);

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HOST, machineCpu, procCpuUs, procRssBytes, type BrokerHandle } from './brokers.js';
+import { brokerInspector, memoryNote, perConnection, sampleMemory, type BrokerInspector } from './broker-memory.js';
 import { cgenConnectRate, cgenIdle, cgenLatency, killAllCgen } from './cgen.js';
 import type { ClientSpec, FromWorker, LatencyStats, ToWorker, WorkerConfig } from './ipc.js';
 
@@ -102,6 +103,8 @@ export interface Scenario {
   readonly optIn?: boolean;
   /** Start the brokers with persistence (Mosquitto `persistence true`); Aedes is skipped. */
   readonly durable?: boolean;
+  /** Start Node brokers with the inspector open: memory is read after a forced full GC (broker-memory.ts). */
+  readonly inspect?: boolean;
   /** Primary metric key used in the per-run log line. */
   run(ctx: RunContext): Promise<Measurement>;
 }
@@ -731,12 +734,22 @@ interface IdleSpec {
 }
 
 async function idleRss(ctx: RunContext, spec: IdleSpec = { ws: false, storm: false }): Promise<Measurement> {
-  const { broker, opts, runId } = ctx;
+  const { broker } = ctx;
   const port = spec.ws ? broker.wsPort : broker.port;
   if (port === undefined) throw new Error(`${broker.name} has no WebSocket listener here`);
+  const inspector = await brokerInspector(broker);
+  try {
+    return await idleRssWith(ctx, spec, port, inspector);
+  } finally {
+    inspector?.close();
+  }
+}
+
+async function idleRssWith(ctx: RunContext, spec: IdleSpec, port: number, inspector: BrokerInspector | null): Promise<Measurement> {
+  const { broker, opts, runId } = ctx;
   return withWorkers(async (spawn) => {
     await sleep(300);
-    const before = procRssBytes(broker.pid);
+    const before = await sampleMemory(broker.pid, inspector);
     // Spread client sockets over several processes (20k open-files limit each).
     const per = 5000;
     const nWorkers = Math.max(1, Math.ceil(opts.idleConns / per));
@@ -750,15 +763,10 @@ async function idleRss(ctx: RunContext, spec: IdleSpec = { ws: false, storm: fal
     const connected = ready.reduce((a, r) => a + r.connected, 0);
     const failed = ready.reduce((a, r) => a + r.failed, 0);
     if (connected === 0) throw new Error(`no idle connection established (${failed} failed)`);
-    // Let the broker settle (allocator / GC) and take the lower of a few reads.
+    // Let the broker settle (allocator / GC), then a forced GC and the median of a few reads.
     await sleep(1000);
-    let after = Infinity;
-    for (let i = 0; i < 3; i++) {
-      after = Math.min(after, procRssBytes(broker.pid));
-      await sleep(300);
-    }
+    const after = await sampleMemory(broker.pid, inspector);
     const still = (await Promise.all(workers.map((w) => w.request({ type: 'report' }, 'report')))).reduce((a, r) => a + r.total, 0);
-    const perConn = (after - before) / connected;
     const whyFailed = (rs: readonly { readonly reasons?: string }[]): string => {
       const why = rs.map((r) => r.reasons ?? '').filter((x) => x !== '').join('; ');
       return why === '' ? '' : ` — ${why}`;
@@ -778,9 +786,9 @@ async function idleRss(ctx: RunContext, spec: IdleSpec = { ws: false, storm: fal
       };
     }
     return {
-      metrics: { perConn, connected, rssBefore: before, rssAfter: after, setupRate: connected / setupS },
+      metrics: { ...perConnection(before, after, connected), connected, setupRate: connected / setupS },
       gen: [],
-      note: `${setup} (${Math.round(connected / setupS)}/s), RSS ${(before / 2 ** 20).toFixed(1)} → ${(after / 2 ** 20).toFixed(1)} MB`,
+      note: `${setup} (${Math.round(connected / setupS)}/s), ${memoryNote(before, after)}`,
     };
   });
 }
@@ -875,13 +883,21 @@ export function buildScenarios(opts: Options): Scenario[] {
     {
       name: `idle_rss_${idleTag}`,
       description: `RSS growth per idle connection (CONNECT/CONNACK, no subscription) with ${opts.idleConns} connections`,
-      metrics: [{ key: 'perConn', label: 'RSS per idle conn', better: 'lower', fmt: fmtBytes, target: '≤ 2.5 KB' }],
+      metrics: [
+        { key: 'perConn', label: 'RSS per idle conn', better: 'lower', fmt: fmtBytes, target: '≤ 2.5 KB' },
+        { key: 'heapPerConn', label: 'heap per idle conn (after full GC)', better: 'lower', fmt: fmtBytes },
+      ],
+      inspect: true,
       run: (ctx) => (ctx.opts.generator === 'c' ? cgenIdle(ctx, { tls: false, storm: false }) : idleRss(ctx)),
     },
     {
       name: `idle_rss_ws_${idleTag}`,
       description: `RSS growth per idle MQTT-over-WebSocket connection (ws://…/mqtt, CONNECT/CONNACK, no subscription) with ${opts.idleConns} connections (Ferry only: the Debian Mosquitto has no WebSocket support)`,
-      metrics: [{ key: 'perConn', label: 'RSS per idle WS conn', better: 'lower', fmt: fmtBytes, target: '≤ 3 KB' }],
+      metrics: [
+        { key: 'perConn', label: 'RSS per idle WS conn', better: 'lower', fmt: fmtBytes, target: '≤ 3 KB' },
+        { key: 'heapPerConn', label: 'heap per idle WS conn (after full GC)', better: 'lower', fmt: fmtBytes },
+      ],
+      inspect: true,
       run: (ctx) => idleRss(ctx, { ws: true, storm: false }),
     },
     {
