@@ -18,6 +18,7 @@ import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DecodedBatch, encodeBatch, type ChannelSummary, type TraceColumns } from './batch-codec.js';
+import { BlockSummaries } from './block-summaries.js';
 
 export const TRACE_DB_FILE = 'traces.db';
 
@@ -221,8 +222,8 @@ export class TraceWriter {
   private readonly store: (c: TraceColumns, id: number) => void;
   private nextBatch: number;
   private events: number;
-  /** Summaries of the block being filled: channel → BLOCK_ENTRY values per batch. */
-  private pending = new Map<number, number[]>();
+  /** Summaries of the block being filled: per channel, BLOCK_ENTRY values per batch. */
+  private readonly pending = new BlockSummaries();
   private block: number;
 
   constructor(readonly db: Database.Database) {
@@ -354,8 +355,9 @@ export class TraceWriter {
         .pluck()
         .all() as number[];
       const remove = this.db.prepare('DELETE FROM channels WHERE id = ?');
+      const pending = unused.length === 0 ? new Set<number>() : this.pending.channels();
       this.db.transaction(() => {
-        for (const id of unused) if (!keep.has(id) && !this.pending.has(id)) remove.run(id);
+        for (const id of unused) if (!keep.has(id) && !pending.has(id)) remove.run(id);
       })();
       const free = this.db.pragma('freelist_count', { simple: true }) as number;
       if (free > 2048) this.db.pragma('incremental_vacuum(1024)');
@@ -426,20 +428,15 @@ export class TraceWriter {
       this.flushBlock(id);
       this.block = block;
     }
-    for (const s of channels) {
-      let entries = this.pending.get(s.channel);
-      if (entries === undefined) this.pending.set(s.channel, (entries = []));
-      entries.push(id, s.first, s.last, s.devices, s.messages);
-    }
+    for (const s of channels) this.pending.add(s.channel, id, s.first, s.last, s.devices, s.messages);
   }
 
   /** Writes the pending block (in the caller's transaction); batches below `below` are summarized. */
   private flushBlock(below: number): void {
-    const channels = [...this.pending.keys()].sort((a, b) => a - b);
-    for (const channel of channels) {
-      this.insertBlock.run(channel, this.block, Buffer.from(Float64Array.from(this.pending.get(channel)!).buffer));
-    }
-    this.pending = new Map();
+    this.pending.forEachChannel((channel, entries) => {
+      this.insertBlock.run(channel, this.block, Buffer.from(entries.buffer, entries.byteOffset, entries.byteLength));
+    });
+    this.pending.clear();
     this.setSummarized.run(below);
   }
 
