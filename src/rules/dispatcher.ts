@@ -18,7 +18,6 @@ import type { DeliveryOutcome, TargetConnector, TargetItem } from './connectors/
 import { DeadLetterWriter } from './dead-letter-writer.js';
 import { decodeItem, itemClient } from './items.js';
 import type { Outbox, OutboxEntry } from './outbox.js';
-import { isPackedTarget } from './thread/delivery-thread.js';
 import type { RuleHop } from './tracer.js';
 
 const BATCH = 500;
@@ -127,9 +126,7 @@ export class Dispatcher {
         }
       }
       if (items.length === 0) continue;
-      // A target on the delivery thread takes the entries as stored (one packed buffer); the
-      // items are still needed here for the per-client order and the trace hop.
-      const outcomes = isPackedTarget(this.target) ? await this.target.deliverEntries(sent) : await this.target.deliver(items);
+      const outcomes = await this.target.deliver(items);
       if (this.stopped && outcomes.some((o) => !o.ok)) return;
       const retry = this.apply(items, seqs, outcomes, sent);
       if (retry) {

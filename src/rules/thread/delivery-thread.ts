@@ -3,28 +3,22 @@
  * target connectors of every outbound and status rule, and — for those targets — each rule's
  * dispatcher too (lane.ts, fed from the outbox by feeder.ts: no round waits for a broker-thread
  * turn). A RemoteTarget is such a connector as the broker thread sees it: `openLane` attaches its
- * rule's feeder; `deliver` / `deliverEntries` (one round, packed into one transferable buffer,
- * one byte per entry back) serve a dispatcher that stays on the broker thread.
+ * rule's feeder, which is the only way entries reach it.
  *
  * A thread that dies is restarted (log line `rule delivery thread exited unexpectedly`, metric
  * ferry_rule_thread_restarts_total): its targets are started again, every open lane is told
- * (LaneHandle.restarted: its feeder opens it again and feeds it from the outbox's start), and
- * single rounds it had in hand are sent again (they may have reached the target: at least once).
- * A round in hand at two crashes in a row fails as retryable, so a batch that crashes the thread
- * ends in the dead letters after maxAttempts instead of crashing it forever (lanes: feeder.ts
- * counts crashes per entry). Nothing is lost: entries leave the outbox only on an outcome that
- * says delivered or dead-lettered.
+ * (LaneHandle.restarted: its feeder opens it again and feeds it from the outbox's start; rounds
+ * that were in flight may have reached the target: at least once). feeder.ts counts crashes per
+ * entry, so a batch that crashes the thread ends in the dead letters after maxAttempts instead of
+ * crashing it forever. Nothing is lost: entries leave the outbox only on an outcome that says
+ * delivered or dead-lettered.
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { ConnectorHealth, DeliveryOutcome, TargetConnector, TargetItem } from '../connectors/types.js';
 import { redactUrl } from '../connectors/url.js';
-import { encodeItem } from '../items.js';
-import { packEntries, unpackOutcomes, type PackedEntry, type PackedOutcomes } from './packing.js';
 import type { LaneMessage, LaneOutcomes, ThreadReply, ThreadRequest } from './protocol.js';
 
-/** How often a round may be in hand at a crash and still be sent again. */
-const RESENDS = 1;
 const RESTART_FIRST_MS = 50;
 const RESTART_MAX_MS = 5_000;
 /** A thread that lived this long resets the restart backoff. */
@@ -34,11 +28,8 @@ type Request = ThreadRequest extends infer R ? (R extends { n: number } ? Omit<R
 
 interface Pending {
   readonly request: Request;
-  /** Deliver requests: the entries, to pack again after a crash (the first buffer was transferred). */
-  readonly entries?: readonly PackedEntry[];
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: Error) => void;
-  crashes: number;
 }
 
 /** The broker-thread end of a lane (feeder.ts): what the delivery thread tells it. */
@@ -59,10 +50,8 @@ export interface LaneLink {
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-/** A target connector that runs on the delivery thread. */
+/** A target connector that runs on the delivery thread; its rule's entries reach it only through its lane. */
 export interface PackedTarget extends TargetConnector {
-  /** Delivers outbox entries as they are stored (meta + payload), without building items here. */
-  deliverEntries(entries: readonly PackedEntry[]): Promise<DeliveryOutcome[]>;
   /** The target's lane: its rule's dispatcher runs on the thread, fed by `handle`'s owner. */
   openLane(handle: LaneHandle): LaneLink;
 }
@@ -114,13 +103,13 @@ export class DeliveryThread {
   }
 
   /** @internal RemoteTarget's way in. */
-  send(request: Request, entries?: readonly PackedEntry[]): Promise<unknown> {
+  send(request: Request): Promise<unknown> {
     if (this.closing !== null) return Promise.reject(new Error('the rule delivery thread is closed'));
     if (request.type === 'start') this.targets.set(request.t, request.secret === undefined ? { url: request.url } : { url: request.url, secret: request.secret });
     if (request.type === 'stop') this.targets.delete(request.t);
     return new Promise((resolve, reject) => {
       const n = this.nextN++;
-      this.pending.set(n, { request, ...(entries === undefined ? {} : { entries }), resolve, reject, crashes: 0 });
+      this.pending.set(n, { request, resolve, reject });
       // While the thread restarts, requests wait; the new thread gets them in order.
       if (this.restartTimer === null) this.post(n, this.pending.get(n)!);
     });
@@ -139,11 +128,7 @@ export class DeliveryThread {
   }
 
   private post(n: number, p: Pending): void {
-    if (p.request.type === 'deliver') {
-      // The first buffer was transferred to the thread that died: pack again.
-      const data = p.crashes === 0 ? p.request.data : packEntries(p.entries ?? []);
-      this.worker.postMessage({ ...p.request, n, data } satisfies ThreadRequest, [data]);
-    } else this.worker.postMessage({ ...p.request, n } as ThreadRequest);
+    this.worker.postMessage({ ...p.request, n } as ThreadRequest);
   }
 
   private spawn(): void {
@@ -177,7 +162,7 @@ export class DeliveryThread {
     else p.reject(new Error(reply.error));
   }
 
-  /** The thread died: start another, start the targets again, resend what it had in hand. */
+  /** The thread died: start another, start the targets again, resend the starts it had in hand. */
   private crashed(code: number): void {
     this.restarts++;
     const lived = Date.now() - this.startedAt;
@@ -188,15 +173,12 @@ export class DeliveryThread {
     );
     for (const [n, p] of [...this.pending]) {
       // Answered at once: a health check says the thread restarts, a stop has nothing left to
-      // stop. A round and a start wait in `pending` for the new thread (close() rejects them).
+      // stop. A start waits in `pending` for the new thread (close() rejects it).
       // A lane's close has nothing left to close: its rounds died with the thread.
-      const settle =
-        p.request.type === 'health' || p.request.type === 'stop' || p.request.type === 'close' || (p.request.type === 'deliver' && ++p.crashes > RESENDS);
-      if (!settle) continue;
+      if (p.request.type === 'start') continue;
       this.pending.delete(n);
       if (p.request.type === 'health') p.resolve({ state: 'connecting', lastError: `the rule delivery thread was restarted (exit code ${code})` } satisfies ConnectorHealth);
-      else if (p.request.type === 'stop' || p.request.type === 'close') p.resolve(undefined);
-      else p.reject(new Error(`the rule delivery thread exited (code ${code}) twice while delivering this batch`));
+      else p.resolve(undefined);
     }
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null;
@@ -210,7 +192,7 @@ export class DeliveryThread {
         const request: Request = { type: 'start', t, url: target.url, ...(target.secret === undefined ? {} : { secret: target.secret }) };
         const n = this.nextN++;
         const failed = (error: Error): void => this.logger.warn({ err: error, url: redactUrl(target.url) }, 'rule target did not start again on the new delivery thread');
-        this.pending.set(n, { request, resolve: () => {}, reject: failed, crashes: 0 });
+        this.pending.set(n, { request, resolve: () => {}, reject: failed });
         this.post(n, this.pending.get(n)!);
       }
       for (const [n, p] of queued) this.post(n, p);
@@ -248,8 +230,9 @@ class RemoteTarget implements PackedTarget {
     }
   }
 
-  deliver(batch: readonly TargetItem[]): Promise<DeliveryOutcome[]> {
-    return this.deliverEntries(batch.map((item) => encodeItem(item)));
+  /** Never called: the engine gives a target on the thread a LaneDispatcher, which feeds its lane. */
+  deliver(_batch: readonly TargetItem[]): Promise<DeliveryOutcome[]> {
+    return Promise.reject(new Error('a rule target on the delivery thread takes entries through its lane only'));
   }
 
   openLane(handle: LaneHandle): LaneLink {
@@ -262,15 +245,5 @@ class RemoteTarget implements PackedTarget {
         thread.attachLane(t, null);
       },
     };
-  }
-
-  async deliverEntries(entries: readonly PackedEntry[]): Promise<DeliveryOutcome[]> {
-    try {
-      const packed = (await this.thread.send({ type: 'deliver', t: this.t, data: packEntries(entries) }, entries)) as PackedOutcomes;
-      return unpackOutcomes(packed);
-    } catch (error) {
-      const reason = (error as Error).message;
-      return entries.map(() => ({ ok: false, reason, retryable: true }));
-    }
   }
 }

@@ -7,11 +7,9 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { createConnectorRegistry } from '../connectors/index.js';
-import type { ConnectorLogger, TargetConnector, TargetItem } from '../connectors/types.js';
-import { decodeItem } from '../items.js';
+import type { ConnectorLogger, TargetConnector } from '../connectors/types.js';
 import { unpackFeed } from './feed-packing.js';
 import { Lane } from './lane.js';
-import { packOutcomes, unpackEntries } from './packing.js';
 import type { LaneMessage, ThreadReply, ThreadRequest } from './protocol.js';
 
 const port = parentPort;
@@ -49,14 +47,6 @@ async function handle(request: ThreadRequest): Promise<Extract<ThreadReply, { ok
       targets.set(request.t, target);
       await target.start();
       return undefined;
-    }
-    case 'deliver': {
-      const target = known(request.t);
-      const entries = unpackEntries(request.data);
-      // The broker thread decoded (or wrote) these entries; one it cannot read is dead-lettered there.
-      const items: TargetItem[] = entries.map((e) => decodeItem(e.meta, e.payload));
-      const outcomes = await target.deliver(items);
-      return packOutcomes(outcomes, items.length);
     }
     case 'health':
       return known(request.t).health();

@@ -1,6 +1,5 @@
 /** Messages between the broker thread (delivery-thread.ts, feeder.ts) and the rule delivery thread (delivery-worker.ts, lane.ts). */
 import type { ConnectorHealth } from '../connectors/types.js';
-import type { PackedOutcomes } from './packing.js';
 
 /**
  * Broker thread → delivery thread. `n` numbers a request that gets a reply; `t` names a target
@@ -8,7 +7,6 @@ import type { PackedOutcomes } from './packing.js';
  */
 export type ThreadRequest =
   | { readonly type: 'start'; readonly n: number; readonly t: number; readonly url: string; readonly secret?: string }
-  | { readonly type: 'deliver'; readonly n: number; readonly t: number; readonly data: ArrayBuffer }
   | { readonly type: 'health'; readonly n: number; readonly t: number }
   | { readonly type: 'stop'; readonly n: number; readonly t: number }
   /** Closes target t's lane: no new rounds; the reply comes once the rounds in flight are reported. */
@@ -45,7 +43,7 @@ export interface LaneOutcomes {
 /** Delivery thread → broker thread. */
 export type ThreadReply =
   | { readonly type: 'ready' }
-  | { readonly type: 'reply'; readonly n: number; readonly ok: true; readonly value?: PackedOutcomes | ConnectorHealth }
+  | { readonly type: 'reply'; readonly n: number; readonly ok: true; readonly value?: ConnectorHealth }
   | { readonly type: 'reply'; readonly n: number; readonly ok: false; readonly error: string }
   | { readonly type: 'outcomes'; readonly t: number; readonly outcomes: LaneOutcomes }
   | { readonly type: 'log'; readonly level: 'info' | 'warn' | 'error'; readonly obj: Record<string, unknown>; readonly msg: string };
