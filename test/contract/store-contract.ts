@@ -754,6 +754,26 @@ export function runStoreContract(target: ContractTarget): void {
       await reopened.commit();
     });
 
+    withStore('logs: removals and appends of one batch apply in their order', async ({ store }) => {
+      const [a, b, c] = [1, 2, 3].map((n) => store.appendLog('outbox/r1', `{"n":${n}}`, Buffer.from([n]), T0));
+      await store.commit();
+      // One turn: a run of removals, an append, the removal of what it appended, more removals.
+      store.removeLog('outbox/r1', a!);
+      store.removeLog('outbox/r1', b!);
+      const d = store.appendLog('outbox/r1', '{"n":4}', Buffer.from([4]), T0);
+      const e = store.appendLog('outbox/r1', '{"n":5}', Buffer.from([5]), T0);
+      store.removeLog('outbox/r1', d);
+      store.removeLog('outbox/r2', c!); // another log: not this entry
+      store.removeLog('outbox/r1', c!);
+      await store.commit();
+      assert.deepEqual((await store.readLog('outbox/r1', 0, 10)).map((x) => x.seq), [e]);
+      // Removals alone (lazy: they ride with the next batch) still commit with it.
+      store.removeLog('outbox/r1', e);
+      store.putSession(session('c1'));
+      await store.commit();
+      assert.deepEqual(await store.readLog('outbox/r1', 0, 10), []);
+    });
+
     withStore('many sessions load in pages', async ({ store }) => {
       for (let i = 0; i < 600; i++) {
         store.putSession(session(`c${String(i).padStart(4, '0')}`));

@@ -51,6 +51,14 @@ export function applyBatch(engine: SqliteEngine, ops: readonly OpValue[], blob: 
       else seqs.push(ops[at + 1] as number);
       continue;
     }
+    if (code === Op.RemoveLogs) {
+      flushAppends();
+      const log = ops[at] as string;
+      const seqs = removes.get(log);
+      if (seqs === undefined) removes.set(log, [...(ops[at + 1] as number[])]);
+      else for (const seq of ops[at + 1] as number[]) seqs.push(seq);
+      continue;
+    }
     if (code === Op.DropLog) {
       flushAppends();
       flushRemoves();
@@ -231,6 +239,9 @@ function applyOne(
       return;
     case Op.RemoveLog:
       engine.logs.remove(str(0), num(1)); // applyBatch collects these; kept for completeness
+      return;
+    case Op.RemoveLogs:
+      for (const seq of a[at + 1] as number[]) engine.logs.remove(str(0), seq); // applyBatch collects these; kept for completeness
       return;
     case Op.DropLog:
       engine.logs.drop(str(0));

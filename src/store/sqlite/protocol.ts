@@ -91,6 +91,8 @@ export const Op = {
    * same batch, rewritten in place (same arity): the queue entry is simply removed.
    */
   Delivered: 26,
+  /** log, seqs (number[]): consecutive removals of one log's entries, as one op (`removeLog`). */
+  RemoveLogs: 27,
 } as const;
 
 /** Arguments after each op code. */
@@ -121,6 +123,7 @@ export const OP_ARITY: Readonly<Record<number, number>> = {
   [Op.RemoveLog]: 2,
   [Op.DropLog]: 1,
   [Op.Delivered]: 4,
+  [Op.RemoveLogs]: 2,
 };
 
 export type OpValue = string | number | boolean | null | readonly number[];

@@ -114,6 +114,8 @@ export class SqliteStore implements Store {
    * and the store thread skips the in-flight row's insert and delete.
    */
   private openMoves = new Map<string, Map<number, number>>();
+  /** Index in `ops` of the open batch's last Op.RemoveLogs (-1: none); see `removeLog`. */
+  private openRemoves = -1;
 
   // Batches sent and their waiters (upTo ascending).
   private batchNumber = 0;
@@ -322,6 +324,7 @@ export class SqliteStore implements Store {
     }
     const ops = this.ops;
     this.ops = [];
+    this.openRemoves = -1;
     if (this.openMoves.size > 0) this.openMoves = new Map();
     this.blobParts = [];
     this.blobBytes = 0;
@@ -498,6 +501,7 @@ export class SqliteStore implements Store {
     this.ops = sent;
     this.flush(); // moves carry no blob: the batch's blob goes with what is sent
     this.ops = kept;
+    this.openRemoves = -1;
     this.openMoves = keptMoves;
     if (kept.length > 0) this.lazyTimer ??= setTimeout(this.flushNow, LAZY_FLUSH_MS);
   }
@@ -798,7 +802,16 @@ export class SqliteStore implements Store {
 
   removeLog(log: string, seq: number): void {
     this.recordLazy();
-    this.ops.push(Op.RemoveLog, log, seq);
+    // A run of removals of one log (a rule's delivered round) is one op with the seqs: no log
+    // name and op code per entry to clone across the thread. Only onto the batch's last op, so
+    // that the order of log ops is kept.
+    const at = this.openRemoves;
+    if (at >= 0 && at === this.ops.length - 3 && this.ops[at + 1] === log) {
+      (this.ops[at + 2] as number[]).push(seq);
+      return;
+    }
+    this.openRemoves = this.ops.length;
+    this.ops.push(Op.RemoveLogs, log, [seq]);
   }
 
   dropLog(log: string): void {
