@@ -21,6 +21,9 @@ export class Persistence implements SessionJournal {
   /** True while mutations wait for their commit. */
   private dirty = false;
   private durable: Promise<void> | null = null;
+  /** The store's promise that `wrapped` (the last `durable` made) waits for. */
+  private storeWait: Promise<void> | null = null;
+  private wrapped: Promise<void> | null = null;
 
   /** The first store message id of this process run (trace numbers of older ones mean nothing now). */
   private firstStoredId = Number.MAX_SAFE_INTEGER;
@@ -57,7 +60,15 @@ export class Persistence implements SessionJournal {
   whenDurable(): Promise<void> | null {
     if (!this.dirty) return null;
     if (this.durable === null) {
-      const durable = this.store.whenDurable().then(
+      const storeWait = this.store.whenDurable();
+      // The store's promise of its open batch, as for the previous waiter: it covers this
+      // caller's work too (the contract: it resolves when everything recorded so far is durable),
+      // so the same wrapper serves, not one more promise and reaction per acknowledgement.
+      if (storeWait === this.storeWait && this.wrapped !== null) {
+        this.durable = this.wrapped;
+        return this.durable;
+      }
+      const durable = storeWait.then(
         () => {
           if (this.durable === durable) {
             this.dirty = false;
@@ -75,6 +86,8 @@ export class Persistence implements SessionJournal {
         },
       );
       this.durable = durable;
+      this.storeWait = storeWait;
+      this.wrapped = durable;
     }
     return this.durable;
   }

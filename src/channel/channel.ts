@@ -88,6 +88,12 @@ class AckQueue {
   queued = 0;
   flushed = 0;
   wait: Promise<void> | null = null;
+  /**
+   * How far the callback on `wait` flushes. Acks queued behind the same promise (one commit's
+   * acks of this client) share one callback that flushes them all: one promise reaction per
+   * commit and connection, not one per PUBACK.
+   */
+  waitUpTo: { upTo: number } | null = null;
   /** PUBACKs waiting for their commit: the client counts them against our Receive Maximum. */
   pendingPubacks = 0;
 }
@@ -443,18 +449,28 @@ export class Channel implements SessionLink, ClientHandle {
     acks.entries.push(entry);
     if (typeof entry !== 'function' && entry.type === 'puback') acks.pendingPubacks++;
     const target = ++acks.queued;
+    if (wait === acks.wait && acks.waitUpTo !== null) {
+      // Its callback has not run (it clears `wait`): it now flushes this ack too.
+      acks.waitUpTo.upTo = target;
+      return;
+    }
+    const until = { upTo: target };
     acks.wait = wait;
+    acks.waitUpTo = until;
     // Both callbacks catch their own errors (no third promise per ack on this path).
     wait.then(
-      () => this.flushAcksSafely(target, false, entry),
-      () => this.flushAcksSafely(target, true, entry),
+      () => this.flushAcksSafely(until, false, entry),
+      () => this.flushAcksSafely(until, true, entry),
     );
   }
 
   /** flushAcks as a commit callback: an unexpected throw closes this connection (internalError). */
-  private flushAcksSafely(upTo: number, refused: boolean, entry: Packet | (() => void)): void {
+  private flushAcksSafely(until: { upTo: number }, refused: boolean, entry: Packet | (() => void)): void {
+    const acks = this.acks;
+    // Later acks go behind a new callback, even if they wait for the same promise.
+    if (acks !== null && acks.waitUpTo === until) acks.waitUpTo = null;
     try {
-      this.flushAcks(upTo, refused);
+      this.flushAcks(until.upTo, refused);
     } catch (error) {
       this.internalError(error, 'continuation', typeof entry === 'function' ? 'after-commit step' : entry.type);
     }
@@ -476,7 +492,10 @@ export class Channel implements SessionLink, ClientHandle {
       if (!refused) this.out.writePacket(entry);
       else if (!this.refuseAck(entry)) return;
     }
-    if (queue.length === 0) acks.wait = null;
+    if (queue.length === 0) {
+      acks.wait = null;
+      acks.waitUpTo = null;
+    }
   }
 
   /**

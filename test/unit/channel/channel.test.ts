@@ -8,6 +8,7 @@ import pino from 'pino';
 import { Broker } from '../../../src/broker/broker.js';
 import { DEFAULT_BROKER_OPTIONS } from '../../../src/broker/options.js';
 import { Channel, type ChannelOutput } from '../../../src/channel/channel.js';
+import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 import { decodeAll } from '../../../src/protocol/decoder.js';
 import type { ConnectPacket, Packet } from '../../../src/protocol/packets.js';
 import type { PeerInfo } from '../../../src/transport/types.js';
@@ -138,4 +139,35 @@ test('channel - takeover: the old connection gets DISCONNECT 0x8E and its will g
   assert.equal(first.out.closed, true);
   assert.equal(second.channel.state, 'connected');
   assert.equal(watcher.out.sent.at(-1)?.type, 'publish');
+});
+
+test('channel - PUBACKs waiting for one commit share its callback and go out in order; a later commit keeps its own', async (t) => {
+  // A persistent subscriber makes every QoS 1 PUBLISH a store write: its PUBACK waits for the
+  // commit, which the memory store holds open for 30 ms after its first write.
+  const broker = new Broker({ ...DEFAULT_BROKER_OPTIONS }, pino({ level: 'silent' }), new MemoryStore({ commitDelayMs: 30 }));
+  t.after(() => broker.close());
+  const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const subChannel = new Channel(new RecordingOutput(), broker);
+  subChannel.handle(connect('sub', { clean: false }));
+  const pubOut = new RecordingOutput();
+  const pub = new Channel(pubOut, broker);
+  pub.handle(connect('pub'));
+  await settle();
+  subChannel.handle({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'a/+', qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0 }] });
+  await delay(60);
+  const publish = (packetId: number) => pub.handle({ type: 'publish', topic: 'a/b', payload: Buffer.from(`m${packetId}`), qos: 1, retain: false, dup: false, packetId });
+  const pubacks = () => pubOut.sent.filter((p) => p.type === 'puback').map((p) => (p as { packetId: number }).packetId);
+  publish(1);
+  publish(2);
+  publish(3);
+  assert.deepEqual(pubacks(), [], 'nothing acknowledged before its commit');
+  await delay(10);
+  publish(4); // the same open batch: the same commit
+  assert.deepEqual(pubacks(), []);
+  await delay(40);
+  assert.deepEqual(pubacks(), [1, 2, 3, 4], 'one commit, every ack it covers, in order');
+  publish(5);
+  assert.deepEqual(pubacks(), [1, 2, 3, 4], 'a new batch: its ack waits for its own commit');
+  await delay(50);
+  assert.deepEqual(pubacks(), [1, 2, 3, 4, 5]);
 });
