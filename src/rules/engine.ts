@@ -22,7 +22,7 @@ import type { Store } from '../store/types.js';
 import type { ConnectorRegistry, RuleMessage, SourceConnector, StatusEventType, TargetConnector, TargetItem } from './connectors/index.js';
 import { Dispatcher } from './dispatcher.js';
 import { InboundRule } from './inbound.js';
-import { decodeItem, detached, encodeItem } from './items.js';
+import { decodeItem, detached, encodeItem, messageMeta } from './items.js';
 import { Outbox, type OverflowPolicy } from './outbox.js';
 import type { BuiltinQueues } from './queues.js';
 import { groupOf, statusEvent } from './status-event.js';
@@ -304,17 +304,42 @@ export class RuleEngine {
   private published(instanceId: string, message: Message, publisher: Publisher | null): void {
     const rules = this.outboundByInstance.get(instanceId);
     if (rules === undefined) return;
-    let item: { meta: string; payload: Buffer; item: TargetItem } | null = null;
+    let meta: string | null = null;
+    let payload = message.payload;
+    let msgId = '';
+    let now = 0;
+    let item: TargetItem | undefined;
     const lazy = message.qos === 0;
     for (const running of rules) {
       if (!matchesAny(running.rule.topics, message.topic)) continue;
-      item ??= encodeItem({ type: 'message', message: this.ruleMessage(message, publisher) });
-      running.outbox!.append(item.meta, item.payload, Date.now(), item.item, lazy);
+      if (meta === null) {
+        now = Date.now();
+        msgId = this.deps.msgIdOf?.(message) ?? '';
+        // Its own bytes (a socket read's view would pin the whole read buffer): the outboxes' hot
+        // windows keep the payload as it is, one copy for every rule.
+        payload = detached(message.payload);
+        const props = message.properties;
+        meta = messageMeta(
+          publisher?.clientId ?? '',
+          message.topic,
+          message.qos,
+          publisher === null ? true : publisher.expiryInterval === 0,
+          now,
+          msgId,
+          props?.userProperties,
+          props?.contentType,
+          expiryLeft(message, now),
+        );
+      }
+      // A dispatcher on the delivery thread needs only meta and payload (they cross the thread
+      // packed); one on this thread gets the item too, so that it does not decode what was just encoded.
+      if (item === undefined && !(running.dispatcher instanceof LaneDispatcher)) item = { type: 'message', message: this.ruleMessage(message, publisher, now, msgId, payload) };
+      running.outbox!.append(meta, payload, now, running.dispatcher instanceof LaneDispatcher ? undefined : item, lazy, msgId);
     }
     // The PUBACK of this message waits for the commit that holds its outbox entries. A QoS 0
     // message is acknowledged to no one: its entries ride with the store's next batch (lazy)
     // instead of opening one per turn, and no acknowledgement waits for them.
-    if (item !== null && !lazy) this.deps.broker.persistence?.recordedElsewhere();
+    if (meta !== null && !lazy) this.deps.broker.persistence?.recordedElsewhere();
   }
 
   private status(client: ClientHandle, eventType: StatusEventType): void {
@@ -329,23 +354,22 @@ export class RuleEngine {
     }
   }
 
-  private ruleMessage(message: Message, publisher: Publisher | null): RuleMessage {
+  /** The item of a published message (the same fields as its meta, see `published`). */
+  private ruleMessage(message: Message, publisher: Publisher | null, bornTime: number, msgId: string, payload: Buffer): RuleMessage {
     const props = message.properties;
     const out: { -readonly [K in keyof RuleMessage]: RuleMessage[K] } = {
       clientId: publisher?.clientId ?? '',
       topic: message.topic,
       qos: message.qos,
       cleanSession: publisher === null ? true : publisher.expiryInterval === 0,
-      bornTime: Date.now(),
-      msgId: this.deps.msgIdOf?.(message) ?? '',
-      // Its own bytes (a socket read's view would pin the whole read buffer): the outboxes' hot
-      // windows keep this item and its payload as they are, one copy for every rule.
-      payload: detached(message.payload),
+      bornTime,
+      msgId,
+      payload,
     };
     if (props?.userProperties !== undefined) out.userProperties = props.userProperties.map(([key, value]) => ({ key, value }));
     if (props?.contentType !== undefined) out.contentType = props.contentType;
-    // The remaining lifetime, as a forwarded MQTT 5 Message Expiry Interval would carry it.
-    if (message.expiresAt !== 0) out.messageExpiryInterval = Math.max(0, Math.round((message.expiresAt - Date.now()) / 1000));
+    const expiry = expiryLeft(message, bornTime);
+    if (expiry !== undefined) out.messageExpiryInterval = expiry;
     return out;
   }
 
@@ -417,6 +441,11 @@ function isQueueUrl(url: string): boolean {
 
 function bounds(rule: EngineRule): { maxMessages: number; maxBytes: number; overflow: OverflowPolicy } {
   return { maxMessages: rule.outboxMaxMessages, maxBytes: rule.outboxMaxBytes, overflow: rule.overflow };
+}
+
+/** The remaining lifetime in seconds, as a forwarded MQTT 5 Message Expiry Interval would carry it; undefined: none. */
+function expiryLeft(message: Message, now: number): number | undefined {
+  return message.expiresAt === 0 ? undefined : Math.max(0, Math.round((message.expiresAt - now) / 1000));
 }
 
 function matchesAny(filters: readonly string[], topic: string): boolean {

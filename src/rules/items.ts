@@ -30,14 +30,44 @@ export function encodeItem(item: TargetItem): { meta: string; payload: Buffer; i
     return { meta: JSON.stringify({ v: 1, t: 's', e: item.event } satisfies StatusMeta), payload: EMPTY, item };
   }
   const m = item.message;
+  const meta = messageMeta(
+    m.clientId,
+    m.topic,
+    m.qos,
+    m.cleanSession,
+    m.bornTime,
+    m.msgId,
+    m.userProperties?.map((p) => [p.key, p.value] as const),
+    m.contentType,
+    m.messageExpiryInterval,
+  );
+  return { meta, payload: m.payload, item };
+}
+
+/**
+ * The meta of a message item from its fields (what encodeItem writes for a RuleMessage): the
+ * rule engine calls it straight from the MQTT message, without building the item, when every
+ * matching rule's dispatcher runs on the delivery thread (it only needs meta and payload).
+ */
+export function messageMeta(
+  clientId: string,
+  topic: string,
+  qos: 0 | 1 | 2,
+  cleanSession: boolean,
+  bornTime: number,
+  msgId: string,
+  userProperties: ReadonlyArray<readonly [string, string]> | undefined,
+  contentType: string | undefined,
+  messageExpiryInterval: number | undefined,
+): string {
   // The JSON of a MessageMeta, written out: this runs on the broker thread for every message a
   // rule matches, and building the object to stringify it cost twice as much (same text, same
   // key order; numbers are integers, strings go through JSON.stringify).
-  let meta = `{"v":1,"t":"m","c":${JSON.stringify(m.clientId)},"to":${JSON.stringify(m.topic)},"q":${m.qos},"cs":${m.cleanSession},"b":${m.bornTime},"id":${JSON.stringify(m.msgId)}`;
-  if (m.userProperties !== undefined && m.userProperties.length > 0) meta += `,"up":${JSON.stringify(m.userProperties.map((p) => [p.key, p.value]))}`;
-  if (m.contentType !== undefined) meta += `,"ct":${JSON.stringify(m.contentType)}`;
-  if (m.messageExpiryInterval !== undefined) meta += `,"ex":${m.messageExpiryInterval}`;
-  return { meta: `${meta}}`, payload: m.payload, item };
+  let meta = `{"v":1,"t":"m","c":${JSON.stringify(clientId)},"to":${JSON.stringify(topic)},"q":${qos},"cs":${cleanSession},"b":${bornTime},"id":${JSON.stringify(msgId)}`;
+  if (userProperties !== undefined && userProperties.length > 0) meta += `,"up":${JSON.stringify(userProperties)}`;
+  if (contentType !== undefined) meta += `,"ct":${JSON.stringify(contentType)}`;
+  if (messageExpiryInterval !== undefined) meta += `,"ex":${messageExpiryInterval}`;
+  return `${meta}}`;
 }
 
 /** The item of a log entry; throws on an entry of an unknown layout. */

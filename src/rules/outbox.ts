@@ -37,6 +37,8 @@ export interface OutboxEntry {
   readonly payload: Buffer;
   /** The decoded item, when the appender had it (saves decoding what was just encoded). */
   readonly item?: TargetItem;
+  /** The trace MsgId of a message entry, when the appender had it (else it is in the meta). */
+  readonly msgId?: string;
 }
 
 export class Outbox {
@@ -97,7 +99,7 @@ export class Outbox {
    * acknowledgement waits for it (a QoS 0 message), it rides with the store's next batch
    * (Store.appendLog).
    */
-  append(meta: string, payload: Buffer, now: number, item?: TargetItem, lazy = false): boolean {
+  append(meta: string, payload: Buffer, now: number, item?: TargetItem, lazy = false, msgId?: string): boolean {
     const size = payload.length + meta.length;
     const b = this.bounds;
     if (this.count + 1 > b.maxMessages || this.bytes + size > b.maxBytes) {
@@ -125,7 +127,8 @@ export class Outbox {
       // The engine hands in detached bytes (one copy for all its rules): nothing to copy then.
       const own = detached(payload);
       const ownItem = own !== payload && item?.type === 'message' ? { type: 'message' as const, message: { ...item.message, payload: own } } : item;
-      entry = ownItem === undefined ? { seq, meta, payload: own } : { seq, meta, payload: own, item: ownItem };
+      if (ownItem !== undefined) entry = { seq, meta, payload: own, item: ownItem };
+      else entry = msgId === undefined ? { seq, meta, payload: own } : { seq, meta, payload: own, msgId };
     }
     this.index(seq, size, now, entry);
     this.onAppended();

@@ -13,17 +13,32 @@ export interface FeedEntry {
   readonly payload: Buffer;
 }
 
-/** One buffer of its own (not a slice of Node's pool), so its ArrayBuffer can be transferred. */
-export function packFeed(entries: readonly FeedEntry[]): ArrayBuffer {
+/** What packFeed reads of an entry (an outbox entry as it is). */
+export interface FeedSource {
+  readonly seq: number;
+  readonly meta: string;
+  readonly payload: Buffer;
+}
+
+/**
+ * The first `count` entries (all by default), with their attempts from `attemptsOf` (by seq).
+ * One buffer of its own (not a slice of Node's pool), so its ArrayBuffer can be transferred.
+ */
+export function packFeed(
+  entries: readonly FeedSource[],
+  count = entries.length,
+  attemptsOf: (seq: number) => number = () => 0,
+): ArrayBuffer {
   let size = 4;
   // UTF-8 needs at most 3 bytes per UTF-16 code unit: one pass, no byteLength() per meta.
-  for (const e of entries) size += 20 + 3 * e.meta.length + e.payload.length;
+  for (let i = 0; i < count; i++) size += 20 + 3 * entries[i]!.meta.length + entries[i]!.payload.length;
   const buf = Buffer.allocUnsafeSlow(size);
-  buf.writeUInt32LE(entries.length, 0);
+  buf.writeUInt32LE(count, 0);
   let at = 4;
-  for (const e of entries) {
+  for (let i = 0; i < count; i++) {
+    const e = entries[i]!;
     buf.writeDoubleLE(e.seq, at);
-    buf.writeUInt32LE(e.attempts, at + 8);
+    buf.writeUInt32LE(attemptsOf(e.seq), at + 8);
     const metaBytes = buf.write(e.meta, at + 16, 'utf8');
     buf.writeUInt32LE(metaBytes, at + 12);
     at += 16 + metaBytes;

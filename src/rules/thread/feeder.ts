@@ -28,7 +28,7 @@ import { decodeItem } from '../items.js';
 import type { Outbox, OutboxEntry } from '../outbox.js';
 import type { RuleHop } from '../tracer.js';
 import type { LaneHandle, LaneLink, PackedTarget } from './delivery-thread.js';
-import { packFeed, type FeedEntry } from './feed-packing.js';
+import { packFeed } from './feed-packing.js';
 import { BATCH, MAX_ROUNDS } from './lane.js';
 import type { LaneOutcomes } from './protocol.js';
 
@@ -242,35 +242,38 @@ export class LaneDispatcher implements LaneHandle {
   }
 
   private send(entries: readonly OutboxEntry[]): void {
-    const feed: FeedEntry[] = [];
+    let count = 0;
     let bytes = 0;
     for (const e of entries) {
       if (bytes > FEED_MAX_BYTES) break;
       bytes += e.meta.length + e.payload.length;
-      const crashes = this.crashes.get(e.seq) ?? 0;
-      feed.push({ seq: e.seq, attempts: Math.max(0, crashes - FREE_CRASHES), meta: e.meta, payload: e.payload });
+      count++;
       if (this.hop !== null) {
         const msgId = msgIdOf(e);
         if (msgId !== '') this.msgIds.set(e.seq, msgId);
       }
     }
-    const last = feed[feed.length - 1];
-    if (last !== undefined) this.cursor = last.seq;
-    this.inHand += feed.length;
+    if (count > 0) this.cursor = entries[count - 1]!.seq;
+    this.inHand += count;
     const forget = this.forget.length === 0 ? null : this.forget;
     this.forget = [];
-    if (feed.length === 0) {
+    if (count === 0) {
       this.link!.post({ type: 'feed', data: null, forget });
       return;
     }
-    const data = packFeed(feed);
+    // Packed straight from the outbox's entries (no feed object per entry).
+    const data = packFeed(entries, count, this.attemptsOf);
     this.link!.post({ type: 'feed', data, forget }, [data]);
     // More than one feed's worth waits: go on next turn.
-    if (feed.length < entries.length) this.schedule(0);
+    if (count < entries.length) this.schedule(0);
   }
+
+  /** Delivery attempts an entry already had: its crashes of the thread beyond the free one. */
+  private readonly attemptsOf = (seq: number): number => (this.crashes.size === 0 ? 0 : Math.max(0, (this.crashes.get(seq) ?? 0) - FREE_CRASHES));
 }
 
 function msgIdOf(entry: OutboxEntry): string {
+  if (entry.msgId !== undefined) return entry.msgId;
   if (entry.item !== undefined) return entry.item.type === 'message' ? entry.item.message.msgId : '';
   try {
     const item = decodeItem(entry.meta, entry.payload);
