@@ -305,15 +305,31 @@ function ferryDesc(opts: Options): string {
   return `ferry-store=${opts.ferryStore ?? 'sqlite (default)'}${opts.baseStore ? ` base-store=${opts.baseStore}` : ''} ferry-fsync=${opts.ferryFsync ?? 'always (default)'}${opts.ferryRule ? ` ferry-rule=outbound # → ${opts.ferryRule} (${opts.baseRule ? 'ferry and ferry-base' : 'ferry only'})` : ''}${opts.ferryClusterNats ? ' ferry-store=jetstream (one-node cluster on nats-server -js)' : ''} max-inflight=${MAX_INFLIGHT} max-queued=${MAX_QUEUED} (Ferry and Mosquitto)${opts.ferryNodeFlags ? ` ferry node flags: ${opts.ferryNodeFlags.join(' ')}` : ''}${opts.baseNodeFlags ? ` ferry-base node flags: ${opts.baseNodeFlags.join(' ')}` : ''}`;
 }
 
-/** What the rule did during one run: messages it delivered per second of the run, what it left behind. */
-async function ruleNote(rule: { httpPort: number; id: string; before: RuleProgress; began: number; target: RuleTarget; engineCpuBefore: number | null }): Promise<string> {
+/** A rule's progress read at the measurement window's edges (scenarios that have one), with the time of each read. */
+interface RuleWindow {
+  start?: Promise<{ at: number; progress: RuleProgress }>;
+  end?: Promise<{ at: number; progress: RuleProgress }>;
+}
+
+/**
+ * What the rule did during one run: messages it delivered per second inside the measurement window
+ * (what it sustains while the load runs) and over the whole run (set-up and the drain after the
+ * window included), and what it left behind.
+ */
+async function ruleNote(rule: { httpPort: number; id: string; before: RuleProgress; began: number; target: RuleTarget; engineCpuBefore: number | null; window: RuleWindow }): Promise<string> {
   const after = await ruleProgress(rule.httpPort, rule.id);
   const seconds = (Date.now() - rule.began) / 1000;
   const delivered = after.delivered - rule.before.delivered;
+  let inWindow = '';
+  if (rule.window.start !== undefined && rule.window.end !== undefined) {
+    const [start, end] = await Promise.all([rule.window.start, rule.window.end]);
+    const n = end.progress.delivered - start.progress.delivered;
+    inWindow = `${fmtRate(n / ((end.at - start.at) / 1000))} msg/s in the window (outbox ${end.progress.outboxDepth} at its end), `;
+  }
   const engineCpu = rule.engineCpuBefore === null ? null : ((await rule.target.engineCpuSeconds()) ?? NaN) - rule.engineCpuBefore;
   const engine =
     engineCpu === null ? '' : `, ${rule.target.kind}-server CPU ${fmtPct((100 * engineCpu) / seconds)} (${delivered > 0 ? ((engineCpu * 1e6) / delivered).toFixed(1) : '-'} µs per delivered entry)`;
-  return `rule delivered ${delivered} (${fmtRate(delivered / seconds)} msg/s over the run), outbox ${after.outboxDepth}, failed ${after.failed - rule.before.failed}, dropped ${after.dropped - rule.before.dropped}${engine}`;
+  return `rule delivered ${inWindow}${delivered} in all (${fmtRate(delivered / seconds)} msg/s over the run), outbox ${after.outboxDepth}, failed ${after.failed - rule.before.failed}, dropped ${after.dropped - rule.before.dropped}${engine}`;
 }
 
 function rotate<T>(xs: readonly T[], k: number): T[] {
@@ -504,9 +520,23 @@ async function main(): Promise<void> {
               began: Date.now(),
               target: ruleTarget,
               engineCpuBefore: await ruleTarget.engineCpuSeconds(),
+              window: {},
             };
           }
-          m = await withTimeout(s.run({ broker, opts, runId }), (opts.warmup + opts.duration) * 1000 + (s.optIn ? 900_000 : 150_000), s.name);
+          const ruleRun = rule;
+          const runOpts: Options =
+            ruleRun === null
+              ? opts
+              : {
+                  ...opts,
+                  onWindowEdge: (edge) => {
+                    const at = Date.now();
+                    const read = ruleProgress(ruleRun.httpPort, ruleRun.id).then((progress) => ({ at, progress }));
+                    read.catch(() => undefined); // awaited by ruleNote; a run that fails earlier never reads it
+                    ruleRun.window[edge] = read;
+                  },
+                };
+          m = await withTimeout(s.run({ broker, opts: runOpts, runId }), (opts.warmup + opts.duration) * 1000 + (s.optIn ? 900_000 : 150_000), s.name);
           if (!broker.alive()) throw new Error(`${b} died during the run`);
           if (rule !== null) m = { ...m, note: `${m.note} | ${await ruleNote(rule)}` };
         } catch (e) {

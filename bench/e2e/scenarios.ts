@@ -50,6 +50,8 @@ export interface Options {
   ferryClusterNats?: string;
   /** Node flags for Ferry, e.g. `--cpu-prof --cpu-prof-dir DIR`. */
   ferryNodeArgs?: string[];
+  /** Called at the measurement window's edges, right after the CPU snapshots (run.ts reads a rule's progress). */
+  onWindowEdge?: (edge: 'start' | 'end') => void;
   /** Node flags for broker `ferry` only / `ferry-base` only (`--ferry-node-flag`, `--base-node-flag`). */
   ferryNodeFlags?: string[];
   baseNodeFlags?: string[];
@@ -222,10 +224,12 @@ async function goAndMeasure(
   const b0 = procCpuUs(broker.pid);
   const m0 = machineCpu();
   const tb0 = nowNs();
+  opts.onWindowEdge?.('start');
   await sleep((end - nowNs()) / 1e6);
   const b1 = broker.alive() ? procCpuUs(broker.pid) : b0;
   const m1 = machineCpu();
   const tb1 = nowNs();
+  opts.onWindowEdge?.('end');
   const windows = await Promise.all(workers.map((w) => w.next('window', 10_000)));
   const brokerCpu = ((b1 - b0) / ((tb1 - tb0) / 1e3)) * 100;
   const machine = ((m1.busy - m0.busy) / Math.max(1, m1.total - m0.total)) * 100;
