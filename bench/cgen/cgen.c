@@ -76,7 +76,7 @@ static struct {
   unsigned count, concurrency, keepalive, size, qos, sources;
   double hold, seconds, warmup, timeout, rate;
   int hold_stdin, storm, clean, events;
-  const char *topic, *prefix;
+  const char *topic, *prefix, *dump;
 } o;
 
 static double num_arg(const char *flag, const char *v, double lo, double hi) {
@@ -91,7 +91,7 @@ static void usage(void) {
         "  connect:      --count N --concurrency C [--keepalive S] [--timeout S] [--hold S] [--hold-stdin]\n"
         "                [--storm] [--clean 0|1] [--tls --cafile F] [--prefix P] [--sources N]\n"
         "  connect_rate: --concurrency C --seconds S [--warmup S] [--timeout S] [--tls --cafile F]\n"
-        "  latency:      --rate R --seconds S [--warmup S] [--qos 0|1] [--size BYTES] [--topic T]\n"
+        "  latency:      --rate R --seconds S [--warmup S] [--qos 0|1] [--size BYTES] [--topic T] [--dump FILE]\n"
         "  --events      print {\"event\":\"window_start\"|\"window_end\"} lines at the window's edges\n",
         stderr);
   exit(2);
@@ -142,6 +142,7 @@ static void parse_args(int argc, char **argv) {
     else if (FLAG("--sources")) TAKE(o.sources = (unsigned)num_arg(a, v, 1, 254));
     else if (FLAG("--topic")) TAKE(o.topic = v);
     else if (FLAG("--prefix")) TAKE(o.prefix = v);
+    else if (FLAG("--dump")) TAKE(o.dump = v);
     else if (FLAG("--cafile")) TAKE(o.cafile = v);
     else if (FLAG("--tls")) o.tls = 1;
     else if (FLAG("--hold-stdin")) o.hold_stdin = 1;
@@ -756,7 +757,7 @@ static void mode_connect_rate(void) {
 static struct {
   int pub, sub;
   uint64_t w0, w1; /* sequence numbers inside the window: [w0, w1) */
-  uint64_t *lat, *lag;
+  uint64_t *lat, *lag, *sent; /* sent: the send time of each, kept only for --dump */
   uint8_t *got;
   atomic_ullong received, win_received, dups;
   atomic_int stop;
@@ -844,6 +845,7 @@ static void *subscriber(void *arg) {
             else {
               L.got[seq - L.w0] = 1;
               L.lat[seq - L.w0] = t - ts;
+              if (L.sent) L.sent[seq - L.w0] = ts;
               atomic_fetch_add(&L.win_received, 1);
               atomic_fetch_add(&L.received, 1);
             }
@@ -899,6 +901,18 @@ static uint64_t pub_acks(uint8_t *buf, size_t *len, size_t cap, int wait_ms) {
   }
 }
 
+/* --dump FILE: one line per message of the window, "seq send_ns latency_ns lag_ns" (CLOCK_MONOTONIC,
+ * the clock of process.hrtime and perf), latency 0 if it never arrived: to lay single messages
+ * against a broker's GC pauses and timers (bench/e2e/tail-probe.ts). */
+static void dump_latency(uint64_t wn) {
+  FILE *f = fopen(o.dump, "w");
+  if (!f) die("--dump %s: %s", o.dump, strerror(errno));
+  for (uint64_t j = 0; j < wn; j++)
+    fprintf(f, "%llu %llu %llu %llu\n", (unsigned long long)(L.w0 + j), (unsigned long long)L.sent[j], (unsigned long long)(L.got[j] ? L.lat[j] : 0),
+            (unsigned long long)L.lag[j]);
+  if (fclose(f)) die("--dump %s: %s", o.dump, strerror(errno));
+}
+
 static void mode_latency(void) {
   char id[96];
   snprintf(id, sizeof id, "%s-sub", o.prefix);
@@ -934,6 +948,7 @@ static void mode_latency(void) {
   L.lat = calloc(wn, sizeof *L.lat);
   L.lag = calloc(wn, sizeof *L.lag);
   L.got = calloc(wn, 1);
+  if (o.dump && !(L.sent = calloc(wn, sizeof *L.sent))) die("out of memory");
   if (!L.lat || !L.lag || !L.got) die("out of memory");
   pthread_t th;
   if (pthread_create(&th, NULL, subscriber, NULL)) die("pthread_create failed");
@@ -1014,6 +1029,7 @@ static void mode_latency(void) {
   pthread_join(th, NULL);
 
   uint64_t got = atomic_load(&L.win_received);
+  if (o.dump) dump_latency(wn);
   size_t k = 0;
   for (uint64_t j = 0; j < wn; j++)
     if (L.got[j]) L.lat[k++] = L.lat[j];
