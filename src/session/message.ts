@@ -70,8 +70,13 @@ export class Message {
     this.wire ??= new Array<Buffer | undefined>(slot + 1);
     let shared: Buffer | undefined = this.wire[slot];
     if (shared === undefined) {
-      shared = encode(this.packetFor(qos, retain, false, qos === 0 ? 0 : 1, undefined, 0, false, now), version);
+      // The first delivery of a form is encoded with its own packet id and is both cached and
+      // written: most QoS 1/2 messages have one subscriber, whose copy (setPacketId) was one more
+      // buffer per message (bench/RESULTS.md issue 15 §15b). Later deliveries copy it and patch the
+      // id; setPacketId never writes into the cached buffer, so the bytes given out stay as they are.
+      shared = encode(this.packetFor(qos, retain, false, qos === 0 ? 0 : packetId, undefined, 0, false, now), version);
       this.wire[slot] = shared;
+      if (qos === 0 || !dup) return shared;
     }
     return qos === 0 ? shared : setPacketId(shared, packetId, dup);
   }
