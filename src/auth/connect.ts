@@ -46,7 +46,11 @@ export class ConnectAuthenticator {
     private readonly sni: SniDomains,
   ) {}
 
-  async authenticate(connect: ConnectPacket, peer: PeerInfo): Promise<AuthVerdict> {
+  /**
+   * A verdict in this turn unless the credential check waits (a device credential, a certificate,
+   * an external callback): most connects then cost no promise and no microtask hop (issue 15 §16).
+   */
+  authenticate(connect: ConnectPacket, peer: PeerInfo): AuthVerdict | Promise<AuthVerdict> {
     const ip = peer.remoteAddress;
     const username = connect.username === '' ? undefined : connect.username;
     const clientId = connect.clientId;
@@ -135,27 +139,29 @@ export class ConnectAuthenticator {
       certificates,
       peer: { remoteAddress: ip, remotePort: peer.remotePort, listener: peer.listener, transport: peer.transport, protocolVersion: connect.protocolVersion },
     });
-    const checked: CredentialCheck = pending instanceof Promise ? await pending : pending;
-    if (!checked.ok) {
-      if (checked.counts) return failed(checked.cause, checked.reason, checked.reasonCode);
-      log(checked.cause, checked.reason);
-      return refuse(checked.reasonCode);
-    }
+    const decide = (checked: CredentialCheck): AuthVerdict => {
+      if (!checked.ok) {
+        if (checked.counts) return failed(checked.cause, checked.reason, checked.reasonCode);
+        log(checked.cause, checked.reason);
+        return refuse(checked.reasonCode);
+      }
 
-    // 7. Connection quota (a client taking over its own session does not add one).
-    const view = this.view();
-    const max = instance.limits.maxConnections;
-    if (max > 0 && view !== null && view.connections(instanceId) >= max && !view.clientOnline(instanceId, clientId)) {
-      this.quotas.count(instanceId).connectionsRefused++;
-      log('connection-quota', 'instance connection quota reached', { max });
-      return refuse(RC.QuotaExceeded);
-    }
-    this.logins.succeeded(ip, username);
-    // The instance's MQTT 5 ceilings (strict: the managed service's 8 min keepalive, 128 KB packets).
-    const { mqtt5MaxKeepaliveSeconds, mqtt5MaxPacketBytes } = instance.limits;
-    if (connect.protocolVersion === 5 && (mqtt5MaxKeepaliveSeconds > 0 || mqtt5MaxPacketBytes > 0)) {
-      return { ok: true, instanceId, principal: checked.principal, limits: { maxKeepalive: mqtt5MaxKeepaliveSeconds, maxPacketSize: mqtt5MaxPacketBytes } };
-    }
-    return { ok: true, instanceId, principal: checked.principal };
+      // 7. Connection quota (a client taking over its own session does not add one).
+      const view = this.view();
+      const max = instance.limits.maxConnections;
+      if (max > 0 && view !== null && view.connections(instanceId) >= max && !view.clientOnline(instanceId, clientId)) {
+        this.quotas.count(instanceId).connectionsRefused++;
+        log('connection-quota', 'instance connection quota reached', { max });
+        return refuse(RC.QuotaExceeded);
+      }
+      this.logins.succeeded(ip, username);
+      // The instance's MQTT 5 ceilings (strict: the managed service's 8 min keepalive, 128 KB packets).
+      const { mqtt5MaxKeepaliveSeconds, mqtt5MaxPacketBytes } = instance.limits;
+      if (connect.protocolVersion === 5 && (mqtt5MaxKeepaliveSeconds > 0 || mqtt5MaxPacketBytes > 0)) {
+        return { ok: true, instanceId, principal: checked.principal, limits: { maxKeepalive: mqtt5MaxKeepaliveSeconds, maxPacketSize: mqtt5MaxPacketBytes } };
+      }
+      return { ok: true, instanceId, principal: checked.principal };
+    };
+    return pending instanceof Promise ? pending.then(decide) : decide(pending);
   }
 }

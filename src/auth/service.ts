@@ -135,8 +135,13 @@ export class AuthService implements Authenticator, Authorizer, SystemTopicHandle
 
   // Authenticator (connect.ts).
 
-  async authenticate(connect: ConnectPacket, peer: PeerInfo): Promise<AuthVerdict> {
-    const verdict = await this.connect.authenticate(connect, peer);
+  /** In this turn when the credential check answers in it (ConnectAuthenticator.authenticate). */
+  authenticate(connect: ConnectPacket, peer: PeerInfo): AuthVerdict | Promise<AuthVerdict> {
+    const verdict = this.connect.authenticate(connect, peer);
+    return verdict instanceof Promise ? verdict.then((v) => this.count(v)) : this.count(verdict);
+  }
+
+  private count(verdict: AuthVerdict): AuthVerdict {
     if (verdict.ok) this.counters.authenticated++;
     else this.counters.refused++;
     return verdict;

@@ -6,7 +6,7 @@
  * PUBACK/PUBREC/PUBREL/PUBCOMP/DISCONNECT. A 3.x SUBACK carries any failure code (>= 0x80) as
  * 0x80, and a 3.x UNSUBACK carries no reason codes. AUTH exists only in MQTT 5.
  *
- * Returned buffers may be shared constants (PINGREQ, PINGRESP, 3.x DISCONNECT): treat them
+ * Returned buffers may be shared constants (PINGREQ, PINGRESP, 3.x DISCONNECT, 3.x CONNACK accepting): treat them
  * as read-only.
  */
 import type {
@@ -51,6 +51,8 @@ export { EncodeError } from './errors.js';
 const PINGREQ = Buffer.from([PacketCode.pingreq << 4, 0]);
 const PINGRESP = Buffer.from([PacketCode.pingresp << 4, 0]);
 const DISCONNECT_V3 = Buffer.from([PacketCode.disconnect << 4, 0]);
+/** A 3.x CONNACK accepting the connection, without and with session present: one per connect in a storm. */
+const CONNACK_V3_ACCEPTED = [Buffer.from([PacketCode.connack << 4, 2, 0, 0]), Buffer.from([PacketCode.connack << 4, 2, 1, 0])] as const;
 
 const writer = new Writer();
 
@@ -404,6 +406,9 @@ export function encode(packet: Packet, version: ProtocolVersion): Buffer {
       return PINGRESP;
     case 'disconnect':
       if (version !== 5) return DISCONNECT_V3;
+      break;
+    case 'connack':
+      if (version !== 5 && packet.reasonCode === 0) return CONNACK_V3_ACCEPTED[packet.sessionPresent ? 1 : 0];
       break;
     case 'connect':
       version = packet.protocolVersion;

@@ -26,22 +26,40 @@ const PORT = 0xffff;
 /** First flag bit a stream may use for itself in the same field. */
 export const PEER_FREE_BIT = 1 << 17;
 
-const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 const V4_MAPPED_PREFIX = '::ffff:';
+const DOT = 0x2e;
+const ZERO = 0x30;
 
-/** A dotted quad as a signed 32-bit integer, or undefined when it is not one in canonical form. */
+/**
+ * A dotted quad as a signed 32-bit integer, or undefined when it is not one in canonical form.
+ * Read by character codes: it runs once per accepted connection, and a RegExp match allocated an
+ * array and four strings each time (issue 15 §16).
+ */
 export function packIpv4(address: string): number | undefined {
-  const m = IPV4.exec(address);
-  if (m === null) return undefined;
+  const length = address.length;
   let n = 0;
-  for (let i = 1; i <= 4; i++) {
-    const part = m[i]!;
-    const v = Number(part);
+  let parts = 0;
+  let i = 0;
+  while (i < length) {
+    const start = i;
+    let v = 0;
+    while (i < length) {
+      const digit = address.charCodeAt(i) - ZERO;
+      if (digit < 0 || digit > 9) break;
+      v = v * 10 + digit;
+      i++;
+    }
+    const digits = i - start;
     // Canonical only ("010" would not round-trip): Node never gives another form.
-    if (v > 255 || (part.length > 1 && part[0] === '0')) return undefined;
+    if (digits === 0 || digits > 3 || v > 255 || (digits > 1 && address.charCodeAt(start) === ZERO)) return undefined;
     n = (n << 8) | v;
+    parts++;
+    if (i === length) break;
+    if (parts === 4 || address.charCodeAt(i) !== DOT) return undefined;
+    i++;
+    if (i === length) return undefined; // a trailing dot
   }
-  return n | 0;
+  return parts === 4 ? n | 0 : undefined;
 }
 
 export function unpackIpv4(n: number): string {
@@ -55,14 +73,22 @@ export function unpackIpv4(n: number): string {
 const bases = new Map<string, PeerBase>();
 const MAX_SHARED_BASES = 1024;
 
+/** The shared base found last: a storm's connections come in on one listener, so most accepts skip the key and lookup. */
+let lastBase: PeerBase | null = null;
+
 function baseOf(peer: PeerInfo): PeerBase {
   const { transport, listener, serverName, clientCertCN, clientCertificates } = peer;
   if (clientCertCN !== undefined || clientCertificates !== undefined) return { transport, listener, serverName, clientCertCN, clientCertificates };
+  const last = lastBase;
+  if (last !== null && last.listener === listener && last.transport === transport && last.serverName === serverName) return last;
   const key = `${transport}\u0000${listener}\u0000${serverName ?? ''}`;
   const shared = bases.get(key);
-  if (shared !== undefined) return shared;
+  if (shared !== undefined) return (lastBase = shared);
   const base: PeerBase = serverName === undefined ? { transport, listener } : { transport, listener, serverName };
-  if (bases.size < MAX_SHARED_BASES) bases.set(key, base);
+  if (bases.size < MAX_SHARED_BASES) {
+    bases.set(key, base);
+    lastBase = base;
+  }
   return base;
 }
 

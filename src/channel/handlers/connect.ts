@@ -46,7 +46,10 @@ export async function handleConnect(ch: Channel, packet: ConnectPacket): Promise
     return;
   }
 
-  const verdict = await ch.broker.authenticate(packet, ch.peer);
+  // Most modes answer in this turn (auth/connect.ts): then no await, and the CONNACK goes out in
+  // the read that brought the CONNECT (issue 15 §16).
+  const pending = ch.broker.authenticate(packet, ch.peer);
+  const verdict = pending instanceof Promise ? await pending : pending;
   const faults = ch.broker.faults; // test-only (src/faults); null in production
   if (faults !== null) await faults.afterAuthenticate?.(clientId);
   if (ch.state !== 'authenticating') return; // the socket went away meanwhile
@@ -140,8 +143,9 @@ export async function handleConnect(ch: Channel, packet: ConnectPacket): Promise
   ch.session = session;
   ch.state = 'connected';
 
-  const connackProps: Properties = {};
+  let connackProps: Properties | undefined;
   if (v5) {
+    connackProps = {};
     if (assigned) connackProps.assignedClientIdentifier = clientId;
     if (keepaliveCapped) connackProps.serverKeepAlive = keepalive;
     if (expiry !== requestedExpiry) connackProps.sessionExpiryInterval = expiry;
@@ -151,7 +155,7 @@ export async function handleConnect(ch: Channel, packet: ConnectPacket): Promise
     if (props?.requestResponseInformation === 1) connackProps.responseInformation = `response/${clientId}`;
   }
   ch.out.writePacket(
-    Object.keys(connackProps).length > 0
+    connackProps !== undefined && Object.keys(connackProps).length > 0
       ? { type: 'connack', sessionPresent: present, reasonCode: RC.Success, properties: connackProps }
       : { type: 'connack', sessionPresent: present, reasonCode: RC.Success },
   );

@@ -254,6 +254,22 @@ test('auth service - Token mode: expiry disconnects, bad uploads disconnect, key
   assert.equal(d.connected, false);
 });
 
+test('auth service - verdicts come in the same turn unless the credential check waits (no promise per connect)', async () => {
+  const env = await setup();
+  const anonymous = env.auth.authenticate(connect('dev'), peer());
+  assert.ok(!(anonymous instanceof Promise), 'anonymous: answered in this turn');
+  assert.equal(anonymous.ok, true);
+  const id = 'GID_dev@@@1';
+  const signed = env.auth.authenticate(connect(id, `Signature|${env.ak}|mqtt-s`, hmacSha1Base64(env.secret, id)), peer());
+  assert.ok(!(signed instanceof Promise) && signed.ok, 'Signature: answered in this turn');
+  const refusedNow = env.auth.authenticate(connect(id, `Signature|${env.ak}|nope`, 'x'), peer());
+  assert.ok(!(refusedNow instanceof Promise) && !refusedNow.ok, 'a refusal too');
+  const cred = await env.auth.devices.register('mqtt-s', 'GID_dev@@@d9');
+  const device = env.auth.authenticate(connect('GID_dev@@@d9', `DeviceCredential|${cred.DeviceAccessKeyId}|mqtt-s`, hmacSha1Base64(cred.DeviceAccessKeySecret, 'GID_dev@@@d9')), peer());
+  assert.ok(device instanceof Promise, 'a device credential is looked up: a promise');
+  assert.equal((await device).ok, true);
+});
+
 test('auth service - DeviceCredential mode and the blacklist', async () => {
   const env = await setup();
   const cred = await env.auth.devices.register('mqtt-s', 'GID_dev@@@d1');
