@@ -9,18 +9,8 @@
  *
  * (bench/RESULTS.md issue 15 §9.)
  */
-import { createServer, type Socket } from 'node:net';
-
-const argv = process.argv;
-const arg = (name: string): string | undefined => {
-  const i = argv.indexOf(name);
-  return i < 0 ? undefined : argv[i + 1];
-};
-const port = Number(arg('--mqtt-port') ?? 1883);
-const host = arg('--bind') ?? '127.0.0.1';
-
-const CONNACK = Buffer.from([0x20, 2, 0, 0]);
-const PINGRESP = Buffer.from([0xd0, 0]);
+import type { Socket } from 'node:net';
+import { CONNACK, PINGRESP, serveFloor } from './floor.js';
 
 function onData(this: Socket, chunk: Buffer): void {
   // One packet per read is enough for the generator's CONNECT and PINGREQ.
@@ -30,10 +20,7 @@ function onData(this: Socket, chunk: Buffer): void {
 
 function ignore(): void {}
 
-const server = createServer({ noDelay: true }, (socket) => {
+serveFloor((socket) => {
   socket.on('data', onData);
   socket.on('error', ignore);
 });
-server.listen({ port, host, backlog: 4096 });
-// A clean exit on the harness's SIGTERM, so that --cpu-prof writes its profile.
-for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => process.exit(0));

@@ -12,18 +12,8 @@
  *
  * (bench/RESULTS.md issue 15 §15a.)
  */
-import { createServer, type Socket } from 'node:net';
-
-const argv = process.argv;
-const arg = (name: string): string | undefined => {
-  const i = argv.indexOf(name);
-  return i < 0 ? undefined : argv[i + 1];
-};
-const port = Number(arg('--mqtt-port') ?? 1883);
-const host = arg('--bind') ?? '127.0.0.1';
-
-const CONNACK = Buffer.from([0x20, 2, 0, 0]);
-const PINGRESP = Buffer.from([0xd0, 0]);
+import type { Socket } from 'node:net';
+import { CONNACK, PINGRESP, serveFloor } from './floor.js';
 
 /** Exact topic → subscribed sockets. */
 const subscribers = new Map<string, Socket[]>();
@@ -112,11 +102,8 @@ function onClose(this: Socket): void {
 
 function ignore(): void {}
 
-const server = createServer({ noDelay: true }, (socket) => {
+serveFloor((socket) => {
   socket.on('data', onData);
   socket.on('close', onClose);
   socket.on('error', ignore);
 });
-server.listen({ port, host, backlog: 4096 });
-// A clean exit on the harness's SIGTERM, so that --cpu-prof writes its profile.
-for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => process.exit(0));

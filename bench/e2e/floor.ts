@@ -1,0 +1,22 @@
+/**
+ * What the Node floors (connect-floor.ts, forward-floor.ts) share: they run in place of a Ferry build,
+ * so they take `ferry start`'s arguments and read only --mqtt-port and --bind; fixed replies; a
+ * listener with Ferry's backlog; a clean exit on the harness's SIGTERM (so --cpu-prof writes its profile).
+ */
+import { createServer, type Socket } from 'node:net';
+
+export const CONNACK = Buffer.from([0x20, 2, 0, 0]);
+export const PINGRESP = Buffer.from([0xd0, 0]);
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? undefined : process.argv[i + 1];
+}
+
+/** Listens where the harness asked, with TCP_NODELAY, and exits 0 on SIGTERM/SIGINT. */
+export function serveFloor(onConnection: (socket: Socket) => void): void {
+  const port = Number(arg('--mqtt-port') ?? 1883);
+  const host = arg('--bind') ?? '127.0.0.1';
+  createServer({ noDelay: true }, onConnection).listen({ port, host, backlog: 4096 });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => process.exit(0));
+}
