@@ -77,7 +77,13 @@ export async function spawnFerry(
     exited.then(
       ({ code, signal }) => {
         clearTimeout(timer);
-        reject(new Error(`ferry exited before starting (code ${code}, signal ${signal}); stderr: ${stderr}`));
+        // Ferry logs why it could not start (JSON on stdout), so the error carries its last warnings and errors.
+        const why = logs
+          .filter((entry) => typeof entry['level'] === 'number' && entry['level'] >= 40)
+          .slice(-3)
+          .map((entry) => JSON.stringify(entry))
+          .join(' ');
+        reject(new Error(`ferry exited before starting (code ${code}, signal ${signal}); stderr: ${stderr}; last warnings/errors: ${why || 'none'}`));
       },
       (err: unknown) => {
         clearTimeout(timer);
