@@ -148,7 +148,8 @@ function outbox(engine: SqliteEngine): { cpu: number; apply: number; commit: num
       seqs.push(seq);
       ops.push(Op.AppendLog, 'rule:bench', seq++, Date.now(), META, i * payload.length, payload.length);
     }
-    for (const s of previous) ops.push(Op.RemoveLog, 'rule:bench', s);
+    // The removals as SqliteStore.removeLog sends a run of them: one op with the seqs.
+    if (previous.length > 0) ops.push(Op.RemoveLogs, 'rule:bench', previous);
     previous = seqs;
     const copy = blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.length) as ArrayBuffer;
     let t = cpuMs();

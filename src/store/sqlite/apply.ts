@@ -43,14 +43,6 @@ export function applyBatch(engine: SqliteEngine, ops: readonly OpValue[], blob: 
       appends.push(ops[at + 1] as number, ops[at] as string, ops[at + 2] as number, ops[at + 3] as string, slice(ops[at + 4] as number, ops[at + 5] as number) ?? EMPTY);
       continue;
     }
-    if (code === Op.RemoveLog) {
-      flushAppends();
-      const log = ops[at] as string;
-      const seqs = removes.get(log);
-      if (seqs === undefined) removes.set(log, [ops[at + 1] as number]);
-      else seqs.push(ops[at + 1] as number);
-      continue;
-    }
     if (code === Op.RemoveLogs) {
       flushAppends();
       const log = ops[at] as string;
@@ -236,9 +228,6 @@ function applyOne(
       return;
     case Op.AppendLog:
       engine.logs.append(str(0), num(1), num(2), str(3), slice(num(4), num(5)) ?? Buffer.alloc(0));
-      return;
-    case Op.RemoveLog:
-      engine.logs.remove(str(0), num(1)); // applyBatch collects these; kept for completeness
       return;
     case Op.RemoveLogs:
       for (const seq of a[at + 1] as number[]) engine.logs.remove(str(0), seq); // applyBatch collects these; kept for completeness

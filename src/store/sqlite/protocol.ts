@@ -82,8 +82,7 @@ export const Op = {
   DeleteRecord: 22,
   /** log, seq, createdAt, metaJson, payloadOffset, payloadLength */
   AppendLog: 23,
-  /** log, seq */
-  RemoveLog: 24,
+  // 24 was RemoveLog (log, seq): removals are RemoveLogs now.
   /** log */
   DropLog: 25,
   /**
@@ -120,7 +119,6 @@ export const OP_ARITY: Readonly<Record<number, number>> = {
   [Op.PutRecord]: 3,
   [Op.DeleteRecord]: 2,
   [Op.AppendLog]: 6,
-  [Op.RemoveLog]: 2,
   [Op.DropLog]: 1,
   [Op.Delivered]: 4,
   [Op.RemoveLogs]: 2,
