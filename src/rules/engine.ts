@@ -333,8 +333,9 @@ export class RuleEngine {
       }
       // A dispatcher on the delivery thread needs only meta and payload (they cross the thread
       // packed); one on this thread gets the item too, so that it does not decode what was just encoded.
-      if (item === undefined && !(running.dispatcher instanceof LaneDispatcher)) item = { type: 'message', message: this.ruleMessage(message, publisher, now, msgId, payload) };
-      running.outbox!.append(meta, payload, now, running.dispatcher instanceof LaneDispatcher ? undefined : item, lazy, msgId);
+      const onLane = running.dispatcher instanceof LaneDispatcher;
+      if (item === undefined && !onLane) item = { type: 'message', message: this.ruleMessage(message, publisher, now, msgId, payload) };
+      running.outbox!.append(meta, payload, now, onLane ? undefined : item, lazy, msgId);
     }
     // The PUBACK of this message waits for the commit that holds its outbox entries. A QoS 0
     // message is acknowledged to no one: its entries ride with the store's next batch (lazy)
