@@ -25,6 +25,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { NonceLedger } from '../api/rpc/nonce-cache.js';
+import { createOrOpen } from '../store/jetstream/create-or-open.js';
 
 const WRONG_LAST_SEQUENCE = 10071;
 /** First pause before a claim is asked again, ms; doubled up to MAX_PAUSE_MS. */
@@ -162,7 +163,7 @@ export class JetStreamNonceLedger implements NonceLedger {
   /** Opens (creating it on first use) the bucket; a failure is retried at the next attempt. */
   private open(ttlMs: number): Promise<KV> {
     const { connection, prefix, replicas, timeoutMs } = this.options;
-    this.bucket ??= new Kvm(jetstream(connection, { timeout: timeoutMs })).create(`${prefix}_nonces`, { history: 1, replicas, ttl: ttlMs }).catch((err: unknown) => {
+    this.bucket ??= createOrOpen(() => new Kvm(jetstream(connection, { timeout: timeoutMs })).create(`${prefix}_nonces`, { history: 1, replicas, ttl: ttlMs })).catch((err: unknown) => {
       this.bucket = null;
       throw new Error(`cannot open the cluster's nonce bucket in JetStream: ${(err as Error).message}`, { cause: err });
     });

@@ -16,6 +16,7 @@ import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
+import { createOrOpen } from '../store/jetstream/create-or-open.js';
 
 export interface NodeRecord {
   readonly version: 1;
@@ -59,7 +60,7 @@ export class Presence {
     const kvm = new Kvm(connection);
     this.jsm = await jetstreamManager(connection);
     try {
-      this.kv = await kvm.create(this.bucket, { ttl: this.heartbeatMs * 3, replicas: this.replicas, history: 1 });
+      this.kv = await createOrOpen(() => kvm.create(this.bucket, { ttl: this.heartbeatMs * 3, replicas: this.replicas, history: 1 }));
     } catch (err) {
       // Created earlier with other settings (another node's heartbeat): use it as it is.
       this.logger.warn({ bucket: this.bucket, err: (err as Error).message }, 'presence bucket exists with other settings; using it');

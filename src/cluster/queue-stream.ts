@@ -20,6 +20,7 @@ import { createInbox, type Msg, type NatsConnection } from '@nats-io/transport-n
 import { AckPolicy, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, type ConsumerInfo, type JetStreamManager, type MsgRequest } from '@nats-io/jetstream';
 import { StoreUnavailableError } from '../store/errors.js';
 import { token } from '../store/jetstream/layout.js';
+import { createOrOpen } from '../store/jetstream/create-or-open.js';
 
 const NS = 1_000_000;
 /** JetStream drops a re-published message with the same id within this window (a retried batch). */
@@ -64,7 +65,11 @@ export class QueueStream {
   }
 
   /** Creates the stream unless it exists (the first node, with the cluster's replicas). */
-  async open(): Promise<void> {
+  open(): Promise<void> {
+    return createOrOpen(() => this.create());
+  }
+
+  private async create(): Promise<void> {
     try {
       await this.jsm.streams.info(this.stream);
       return;

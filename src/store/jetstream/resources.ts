@@ -5,6 +5,7 @@
 import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { JetStreamLayout } from './layout.js';
+import { createOrOpen } from './create-or-open.js';
 
 /** Window in which JetStream drops a re-published entry with the same id (a retry whose first answer was lost). */
 const DUPLICATE_WINDOW_MS = 30_000;
@@ -22,7 +23,8 @@ export interface StoreResources {
 
 export async function openResources(js: JetStreamClient, jsm: JetStreamManager, layout: JetStreamLayout, replicas: number, leaseMs: number): Promise<StoreResources> {
   const kvm = new Kvm(js);
-  const bucket = (name: string): Promise<KV> => kvm.create(name, { history: 1, replicas, storage: StorageType.File });
+  // Every node creates them at start; createOrOpen opens one that another node created at the same moment.
+  const bucket = (name: string): Promise<KV> => createOrOpen(() => kvm.create(name, { history: 1, replicas, storage: StorageType.File }));
   const [sessions, inflight, retained, wills, meta, leases, adoptions] = await Promise.all([
     bucket(layout.sessionsBucket),
     bucket(layout.inflightBucket),
@@ -30,11 +32,11 @@ export async function openResources(js: JetStreamClient, jsm: JetStreamManager, 
     bucket(layout.willsBucket),
     bucket(layout.metaBucket),
     // An existing bucket is opened as it is (another node's lease time, if it differs).
-    kvm.create(layout.leasesBucket, { history: 1, replicas, storage: StorageType.File, ttl: leaseMs }),
+    createOrOpen(() => kvm.create(layout.leasesBucket, { history: 1, replicas, storage: StorageType.File, ttl: leaseMs })),
     bucket(layout.adoptionsBucket),
   ]);
-  await ensureStream(jsm, layout.queuesStream, layout.queueSubjects, replicas);
-  await ensureStream(jsm, layout.logsStream, layout.logSubjects, replicas);
+  await createOrOpen(() => ensureStream(jsm, layout.queuesStream, layout.queueSubjects, replicas));
+  await createOrOpen(() => ensureStream(jsm, layout.logsStream, layout.logSubjects, replicas));
   return { sessions, inflight, retained, wills, meta, leases, adoptions };
 }
 

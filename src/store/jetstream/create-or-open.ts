@@ -1,0 +1,25 @@
+/**
+ * Creating a JetStream stream or KV bucket that may not exist yet is look-up-then-add. Nodes
+ * starting at once on an empty cluster can all miss it in the look-up and add it together;
+ * JetStream then answers all but one with "subjects overlap with an existing stream" (10065) or
+ * "stream name already in use" (10058), although the stream they wanted is there now. Running the
+ * create again finds it in the look-up and opens it as it is.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** JetStream's error codes for an add that lost the race to another node's identical add. */
+const LOST_RACE = new Set([10058, 10065]);
+/** Attempts in all; a clustered add may take a moment to show in the look-up after its answer. */
+const ATTEMPTS = 5;
+const PAUSE_MS = 50;
+
+export async function createOrOpen<T>(create: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await create();
+    } catch (err) {
+      if (attempt >= ATTEMPTS || !LOST_RACE.has((err as { code?: unknown }).code as number)) throw err;
+      await sleep(PAUSE_MS * attempt);
+    }
+  }
+}
