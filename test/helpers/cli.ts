@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Teardown } from './temp.js';
+import { waitFor } from './wait.js';
 
 /** dist/src/cli/main.js, from dist/test/helpers/cli.js. */
 export const CLI_PATH = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -21,6 +22,14 @@ export interface FerryChild {
   stderr(): string;
   /** Resolves when the process has exited and its output is read. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * The first log line of a child Ferry that matches. A line logged before the child answered a
+ * request or sent a packet can reach this process after the answer (its stdout is another pipe).
+ */
+export function waitForLog(ferry: FerryChild, match: (line: Record<string, unknown>) => boolean, message: string, timeoutMs = 5_000): Promise<Record<string, unknown>> {
+  return waitFor(() => ferry.logs.find(match), { timeoutMs, message: `log line: ${message}` });
 }
 
 /** process.env without FERRY_* variables, so the developer's shell does not leak into tests. */

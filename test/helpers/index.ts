@@ -4,4 +4,4 @@ export { waitFor, type WaitOptions } from './wait.js';
 export { issueCert, makeCa, makeSelfSignedCert, type CertOptions, type IssuedCert, type SelfSignedCert } from './tls.js';
 export { startFerry, captureLogger, testLogLevel, type CapturedLogs } from './ferry.js';
 export { mqttClient } from './mqtt.js';
-export { spawnFerry, failedStart, runCli, cleanEnv, CLI_PATH, NODE_FLAGS, type FerryChild } from './cli.js';
+export { spawnFerry, waitForLog, failedStart, runCli, cleanEnv, CLI_PATH, NODE_FLAGS, type FerryChild } from './cli.js';

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test, type TestContext } from 'node:test';
-import { waitFor } from '../../helpers/index.js';
+import { waitFor, waitForLog } from '../../helpers/index.js';
 import { startNats, suiteTeardown } from '../../helpers/engines.js';
 import { rest } from '../api/rest-client.js';
 import { connect, sleep, type TestClient } from '../mqtt/clients.js';
@@ -58,7 +58,7 @@ describe('cluster catch-up - nodes joining and clients moving', () => {
     const c = await startNode(t, 'node-c', urls, LOCAL);
     await untilReady(c);
     assert.deepEqual(await retainedOn(t, c, 'rt/#', 2), new Map([['rt/1', 'one'], ['rt/2', 'two']]));
-    assert.ok(c.proc.logs.some((l) => l['msg'] === 'took the retained messages of the cluster'));
+    await waitForLog(c.proc, (l) => l['msg'] === 'took the retained messages of the cluster', 'took the retained messages of the cluster');
 
     // c dies; meanwhile rt/1 is cleared (on a) and rt/3 set (on b). c comes back on its own store,
     // which still has rt/1: the cluster's set replaces it.
@@ -179,7 +179,7 @@ describe('cluster catch-up - the newest retained message wins, whichever node co
     // b comes back first, alone, on its old store: nobody to ask, its own set stands for now.
     const b2 = await startNode(t, 'node-b', urls, LOCAL, b.dataDir);
     await untilReady(b2);
-    assert.ok(b2.proc.logs.some((l) => String(l['msg']).startsWith('no node holds retained messages yet')));
+    await waitForLog(b2.proc, (l) => String(l['msg']).startsWith('no node holds retained messages yet'), 'no node holds retained messages yet');
     assert.deepEqual(await retainedOn(t, b2, 'nw/#', 2), new Map([['nw/kept', 'old'], ['nw/cleared', 'doomed']]));
 
     // a comes back and asks b: b's answer is older than what a has, so a keeps its own and sends it to b.

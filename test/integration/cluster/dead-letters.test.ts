@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, test, type TestContext } from 'node:test';
-import { waitFor } from '../../helpers/index.js';
+import { waitFor, waitForLog } from '../../helpers/index.js';
 import { freePort, startNats, suiteTeardown } from '../../helpers/engines.js';
 import { rest } from '../api/rest-client.js';
 import { connect } from '../mqtt/clients.js';
@@ -119,7 +119,7 @@ describe('cluster dead letters - the API of any node shows, purges and replays t
     assert.deepEqual(partial.items.map(payloadOf), ['from-a']);
     assert.deepEqual(partial.missingNodes, ['node-b']);
     assert.equal(partial.next, null);
-    assert.ok(a.proc.logs.some((l) => l['msg'] === 'dead letters: another node did not answer (left out)' && l['node'] === 'node-b'));
+    await waitForLog(a.proc, (l) => l['msg'] === 'dead letters: another node did not answer (left out)' && l['node'] === 'node-b', 'dead letters: another node did not answer (left out)');
     await waitFor(async () => (await page(a, ruleId)).items.length === 2, { timeoutMs: 15_000, message: 'both again once node b answers' });
   });
 });

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, test, type TestContext } from 'node:test';
-import { waitFor } from '../../helpers/index.js';
+import { waitFor, waitForLog } from '../../helpers/index.js';
 import { redisClient, startNats, startRedis, suiteTeardown, type Engine } from '../../helpers/engines.js';
 import { rest } from '../api/rest-client.js';
 import { connect } from '../mqtt/clients.js';
@@ -96,7 +96,7 @@ describe('cluster logs - a killed node: its outbox, dead letters and queues are 
     // Node a comes back: it is told, and has nothing left to deliver.
     const delivered = await client.xlen('adopted');
     a = await startReadyNode(t, 'node-a', nats.url);
-    assert.ok(a.proc.logs.some((l) => l['msg'] === "another node adopted this node's durable logs while it was down: it delivered what was left" && l['by'] === 'node-b'));
+    await waitForLog(a.proc, (l) => l['msg'] === "another node adopted this node's durable logs while it was down: it delivered what was left" && l['by'] === 'node-b', 'adopted logs, delivered');
     assert.equal((await rest(a.http, ADMIN, 'GET', `${I}/rules/${ruleId}/stats`)).body['outboxDepth'], 0);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     assert.equal(await client.xlen('adopted'), delivered, 'node a delivers nothing again');

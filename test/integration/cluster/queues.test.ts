@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, test, type TestContext } from 'node:test';
-import { waitFor } from '../../helpers/index.js';
+import { waitFor, waitForLog } from '../../helpers/index.js';
 import { startNats, suiteTeardown, type Engine } from '../../helpers/engines.js';
 import { rest } from '../api/rest-client.js';
 import { connect } from '../mqtt/clients.js';
@@ -250,7 +250,7 @@ describe('cluster queues - a node upgraded with messages in its own queue log', 
     }
     const again = await startNode(teardown, 'node-m', nats.url, BOOTSTRAP, a.dataDir);
     await untilReady(again);
-    assert.ok(again.proc.logs.some((l) => l['msg'] === 'built-in queue messages of this node moved into the cluster-wide queues' && l['messages'] === 2));
+    await waitForLog(again.proc, (l) => l['msg'] === 'built-in queue messages of this node moved into the cluster-wide queues' && l['messages'] === 2, 'built-in queue messages of this node moved into the cluster-wide queues');
     const b = await startReadyNode(teardown, 'node-n', nats.url);
     const got = await receive(b, { max: 10, visibilityTimeout: 30, wait: 5 }, 'legacy');
     assert.deepEqual(got.map((m) => [m.payload, m.properties['k']]), [['old0', 'old0'], ['old1', 'old1']]);

@@ -11,7 +11,7 @@ import { createHmac } from 'node:crypto';
 import { before, describe, test, type TestContext } from 'node:test';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { token } from '../../../src/store/jetstream/layout.js';
-import { failedStart, tempDir, waitFor } from '../../helpers/index.js';
+import { failedStart, tempDir, waitFor, waitForLog } from '../../helpers/index.js';
 import { call, popClient } from '../api/pop-client.js';
 import { rest } from '../api/rest-client.js';
 import { startNats, suiteTeardown, type Engine } from '../../helpers/engines.js';
@@ -50,8 +50,8 @@ describe('cluster sessions - two nodes, state in JetStream', () => {
       sent,
       'the queue, in order, once',
     );
-    assert.ok(a.proc.logs.some((l) => l['msg'] === 'session handed over to another node' && l['clientId'] === 'mover'));
-    assert.ok(b.proc.logs.some((l) => l['msg'] === 'session taken over from another node' && l['from'] === 'node-a' && l['queued'] === 20));
+    await waitForLog(a.proc, (l) => l['msg'] === 'session handed over to another node' && l['clientId'] === 'mover', 'session handed over to another node');
+    await waitForLog(b.proc, (l) => l['msg'] === 'session taken over from another node' && l['from'] === 'node-a' && l['queued'] === 20, 'session taken over from another node');
 
     // Node a let go: what is published there now reaches the session on b, and only there.
     moved.received.length = 0;

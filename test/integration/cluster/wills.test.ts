@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, test, type TestContext } from 'node:test';
-import { waitFor } from '../../helpers/index.js';
+import { waitFor, waitForLog } from '../../helpers/index.js';
 import { startNats, suiteTeardown, type Engine } from '../../helpers/engines.js';
 import { connect, sleep, type TestClient } from '../mqtt/clients.js';
 import { settled, startNode, startReadyNode, untilReady, type Node } from './nodes.js';
@@ -103,7 +103,7 @@ describe('cluster wills - the delayed wills of a killed node', () => {
     await watcher.waitFor(1, (DELAY + 8) * 1000);
     await sleep(Math.max(0, droppedAt + (DELAY + 2) * 1000 - Date.now())); // past every due time
     assert.deepEqual(watcher.received.map((m) => m.topic), ['wills/away']);
-    assert.ok(b.proc.logs.some((l) => l['msg'] === 'delayed will of a node that left dropped: its client is back' && l['clientId'] === 'early'));
+    await waitForLog(b.proc, (l) => l['msg'] === 'delayed will of a node that left dropped: its client is back' && l['clientId'] === 'early', 'delayed will of a node that left dropped: its client is back');
   });
 
   test('cluster wills - clients connected to a node killed with -9: the will of one goes out once, its delay after the takeover; one that had said DISCONNECT has none', { timeout: 60_000 }, async (t: TestContext) => {
