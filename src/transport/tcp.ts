@@ -11,6 +11,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { ByteStream, ConnectionSink, PeerInfo, StreamHandler } from './types.js';
 import { kError, kStream, noteError, shareEmptyPipes, type SlottedSocket } from './socket-slots.js';
 import { PackedPeer, PEER_FREE_BIT } from './peer.js';
+import { readShared, sharedReader } from './shared-read.js';
 
 const DRAIN_HOOKED = PEER_FREE_BIT;
 
@@ -18,6 +19,8 @@ const DRAIN_HOOKED = PEER_FREE_BIT;
 function socketData(this: Socket, chunk: Buffer): void {
   (this as SlottedSocket)[kStream]?.handler?.onData(chunk);
 }
+// Plain TCP sockets read through one shared buffer (shared-read.ts); TLS sockets by 'data'.
+const sharedSocketData = sharedReader(socketData);
 function socketDrain(this: Socket): void {
   (this as SlottedSocket)[kStream]?.handler?.onDrain();
 }
@@ -72,7 +75,7 @@ export class SocketStream extends PackedPeer implements ByteStream {
     const socket = this.socket as SlottedSocket;
     this.handler = handler;
     socket[kStream] = this;
-    socket.on('data', socketData);
+    if (!readShared(socket, sharedSocketData)) socket.on('data', socketData);
     // Its 'close' reaches the handler through the listener's (socket-slots.ts); closed already, now.
     if (socket.closed) queueMicrotask(() => handler.onClose(socket[kError]));
   }
