@@ -306,7 +306,8 @@ export class Channel implements SessionLink, ClientHandle {
     if (faults !== null) faults.beforePacket?.(this, packet.type);
     if (this.state === 'awaiting-connect') {
       if (packet.type === 'connect') {
-        handleConnect(this, packet).catch((error: unknown) => this.internalError(error, 'continuation', 'connect'));
+        // Undefined when answered in this turn (a throw then is the handler's, Connection.onData).
+        handleConnect(this, packet)?.catch((error: unknown) => this.internalError(error, 'continuation', 'connect'));
         return;
       }
       // [MQTT-3.1.0-1] the first packet must be CONNECT; anything else closes the connection.

@@ -4,6 +4,7 @@
  */
 import { shownUsername } from '../../observability/logger.js';
 import { randomBytes } from 'node:crypto';
+import type { AuthVerdict } from '../../broker/hooks.js';
 import type { ConnectPacket, Properties } from '../../protocol/packets.js';
 import { Message } from '../../session/message.js';
 import type { Channel } from '../channel.js';
@@ -17,15 +18,18 @@ function smallestLimit(a: number, b: number | undefined): number {
   return a <= 0 ? b : Math.min(a, b);
 }
 
-export async function handleConnect(ch: Channel, packet: ConnectPacket): Promise<void> {
-  const options = ch.broker.options;
+/**
+ * A CONNECT, answered in the turn that read it when nothing has to wait (the authentication modes
+ * that answer at once, no cluster session fetch, no injected faults): no promise, no microtask
+ * hop, no async function's state per connect (issue 15 §18). Otherwise the rest runs as an async
+ * continuation, whose promise is returned for the channel to catch.
+ */
+export function handleConnect(ch: Channel, packet: ConnectPacket): Promise<void> | undefined {
   ch.state = 'authenticating';
   // Later packets wait in the decoder; the connection stops reading once bytes arrive meanwhile
   // (Connection.onData), not now: most clients send nothing before their CONNACK.
   ch.paused = true;
   ch.out.setProtocolVersion(packet.protocolVersion);
-  const v5 = packet.protocolVersion === 5;
-  const props = packet.properties;
 
   // Client identifier [MQTT-3.1.3-6..9].
   let clientId = packet.clientId;
@@ -35,30 +39,74 @@ export async function handleConnect(ch: Channel, packet: ConnectPacket): Promise
     if (packet.protocolVersion === 3 || (packet.protocolVersion === 4 && !packet.clean)) {
       ch.broker.tracer?.refused(ch, clientId, packet.username, RC.ClientIdentifierNotValid, undefined);
       ch.refuseConnect(RC.ClientIdentifierNotValid);
-      return;
+      return undefined;
     }
     clientId = `ferry-${randomBytes(9).toString('base64url')}`;
     assigned = true;
   }
-  if (props?.authenticationMethod !== undefined) {
+  if (packet.properties?.authenticationMethod !== undefined) {
     // Enhanced authentication (AUTH exchanges) is not offered [MQTT-4.12.0-1].
     ch.refuseConnect(RC.BadAuthenticationMethod);
-    return;
+    return undefined;
   }
 
-  // Most modes answer in this turn (auth/connect.ts): then no await, and the CONNACK goes out in
-  // the read that brought the CONNECT (issue 15 §16).
-  const pending = ch.broker.authenticate(packet, ch.peer);
+  // Most modes answer in this turn (auth/connect.ts).
+  const verdict = ch.broker.authenticate(packet, ch.peer);
+  if (verdict instanceof Promise || ch.broker.faults !== null || ch.broker.sessionFetcher !== null) return connectLater(ch, packet, clientId, assigned, verdict);
+  if (admit(ch, packet, clientId, verdict)) open(ch, packet, clientId, assigned, verdict);
+  return undefined;
+}
+
+/** The rest of a CONNECT when something waits: the credential check, the cluster's session fetch, a test fault. */
+async function connectLater(ch: Channel, packet: ConnectPacket, clientId: string, assigned: boolean, pending: Promise<AuthVerdict> | AuthVerdict): Promise<void> {
   const verdict = pending instanceof Promise ? await pending : pending;
   const faults = ch.broker.faults; // test-only (src/faults); null in production
   if (faults !== null) await faults.afterAuthenticate?.(clientId);
   if (ch.state !== 'authenticating') return; // the socket went away meanwhile
+  if (!admit(ch, packet, clientId, verdict)) return;
+
+  // Cluster (JetStream store): the session may be held by another node, which lets go first.
+  const fetchSession = ch.broker.sessionFetcher;
+  if (fetchSession !== null) {
+    try {
+      await fetchSession(verdict.instanceId, clientId, packet.clean);
+    } catch (err) {
+      ch.note('session-fetch-failed', { clientId, err: (err as Error).message }, 'cannot fetch the session from the cluster');
+      if (sessionExpiry(ch, packet) > 0 && ch.state === 'authenticating') {
+        // Not a fresh session to promise: refused as when the store cannot write.
+        ch.broker.counters.connectsRefusedUnstored++;
+        ch.broker.tracer?.refused(ch, clientId, packet.username, RC.ServerUnavailable, verdict.instanceId);
+        ch.refuseConnect(RC.ServerUnavailable);
+        return;
+      }
+    }
+    if (ch.state !== 'authenticating') return; // the socket went away meanwhile
+  }
+  open(ch, packet, clientId, assigned, verdict);
+}
+
+/** The session expiry the client asked for: 3.x persistent sessions last until the server's cap. */
+function requestedExpiry(packet: ConnectPacket): number {
+  return packet.protocolVersion === 5 ? (packet.properties?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : NEVER_EXPIRES;
+}
+
+/** The session expiry granted: the client's, capped by the server's. */
+function sessionExpiry(ch: Channel, packet: ConnectPacket): number {
+  return Math.min(requestedExpiry(packet), ch.broker.options.maxSessionExpiry);
+}
+
+/**
+ * The verdict and what the client asked for, checked and applied to the channel: identity, will,
+ * keepalive, packet limits. False when the CONNECT was refused (the CONNACK is on its way).
+ */
+function admit(ch: Channel, packet: ConnectPacket, clientId: string, verdict: AuthVerdict): verdict is AuthVerdict & { ok: true } {
+  const options = ch.broker.options;
   if (!verdict.ok) {
     ch.note(`connect-refused:${verdict.reasonCode}`, { clientId, username: shownUsername(packet.username), remote: ch.peer.remoteAddress, reasonCode: verdict.reasonCode }, 'connection refused');
     ch.broker.counters.authFailures++;
     ch.broker.tracer?.refused(ch, clientId, packet.username, verdict.reasonCode, verdict.instanceId);
     ch.refuseConnect(verdict.reasonCode);
-    return;
+    return false;
   }
 
   ch.clientId = clientId;
@@ -72,39 +120,32 @@ export async function handleConnect(ch: Channel, packet: ConnectPacket): Promise
     ch.note('will-denied', { topic: packet.will.topic }, 'will topic not authorized');
     ch.broker.tracer?.refused(ch, clientId, packet.username, RC.NotAuthorized, verdict.instanceId);
     ch.refuseConnect(RC.NotAuthorized);
-    return;
+    return false;
   }
 
   // Keepalive with the server's cap (MQTT 5 Server Keep Alive, 3.2.2.3.14): the broker's or the
   // authenticator's (the instance's), whichever is smaller.
   const maxKeepalive = smallestLimit(options.maxKeepalive, verdict.limits?.maxKeepalive);
   let keepalive = packet.keepalive;
-  let keepaliveCapped = false;
-  if (maxKeepalive > 0 && (keepalive === 0 || keepalive > maxKeepalive)) {
-    keepalive = maxKeepalive;
-    keepaliveCapped = true;
-  }
+  if (maxKeepalive > 0 && (keepalive === 0 || keepalive > maxKeepalive)) keepalive = maxKeepalive;
   ch.keepalive = keepalive;
   // Packets after CONNECT are held to the connection's own limit when it is below the broker's.
   const maxPacketSize = smallestLimit(options.maxPacketSize, verdict.limits?.maxPacketSize);
   if (maxPacketSize < options.maxPacketSize) ch.out.limitPacketSize(maxPacketSize);
 
   // Client-side limits (MQTT 5).
-  const receiveMaximum = props?.receiveMaximum ?? 65535;
+  const props = packet.properties;
   ch.clientMaxPacketSize = props?.maximumPacketSize ?? 0;
   ch.clientTopicAliasMax = props?.topicAliasMaximum ?? 0;
   ch.requestProblemInfo = props?.requestProblemInformation !== 0;
 
-  // Session expiry: 3.x persistent sessions last until the server's cap.
-  const requestedExpiry = v5 ? (props?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : NEVER_EXPIRES;
-  const expiry = Math.min(requestedExpiry, options.maxSessionExpiry);
-  if (expiry > 0 && ch.broker.persistence?.writable === false) {
+  if (sessionExpiry(ch, packet) > 0 && ch.broker.persistence?.writable === false) {
     // A session that must outlive the connection needs the store; while it cannot write, say
     // so (MQTT 5 0x88, 3.1.1 return code 3) instead of promising a session that would be lost.
     ch.broker.counters.connectsRefusedUnstored++;
     ch.broker.tracer?.refused(ch, clientId, packet.username, RC.ServerUnavailable, verdict.instanceId);
     ch.refuseConnect(RC.ServerUnavailable);
-    return;
+    return false;
   }
 
   if (packet.will !== undefined) {
@@ -120,50 +161,38 @@ export async function handleConnect(ch: Channel, packet: ConnectPacket): Promise
     );
     ch.willDelay = will.properties?.willDelayInterval ?? 0;
   }
+  return true;
+}
 
-  // Cluster (JetStream store): the session may be held by another node, which lets go first.
-  const fetchSession = ch.broker.sessionFetcher;
-  if (fetchSession !== null) {
-    try {
-      await fetchSession(verdict.instanceId, clientId, packet.clean);
-    } catch (err) {
-      ch.note('session-fetch-failed', { clientId, err: (err as Error).message }, 'cannot fetch the session from the cluster');
-      if (expiry > 0 && ch.state === 'authenticating') {
-        // Not a fresh session to promise: refused as when the store cannot write.
-        ch.broker.counters.connectsRefusedUnstored++;
-        ch.broker.tracer?.refused(ch, clientId, packet.username, RC.ServerUnavailable, verdict.instanceId);
-        ch.refuseConnect(RC.ServerUnavailable);
-        return;
-      }
-    }
-    if (ch.state !== 'authenticating') return; // the socket went away meanwhile
-  }
-
+/** An admitted client: its session opened (takeover or resume), the CONNACK, then what the session owes it. */
+function open(ch: Channel, packet: ConnectPacket, clientId: string, assigned: boolean, verdict: AuthVerdict & { ok: true }): void {
+  const options = ch.broker.options;
+  const requested = requestedExpiry(packet);
+  const expiry = Math.min(requested, options.maxSessionExpiry);
   const { session, present } = ch.broker.openSession(ch, packet.clean, expiry);
   ch.session = session;
   ch.state = 'connected';
 
-  let connackProps: Properties | undefined;
-  if (v5) {
-    connackProps = {};
+  const props = packet.properties;
+  const keepalive = ch.keepalive;
+  if (packet.protocolVersion === 5) {
+    const connackProps: Properties = {};
     if (assigned) connackProps.assignedClientIdentifier = clientId;
-    if (keepaliveCapped) connackProps.serverKeepAlive = keepalive;
-    if (expiry !== requestedExpiry) connackProps.sessionExpiryInterval = expiry;
+    if (keepalive !== packet.keepalive) connackProps.serverKeepAlive = keepalive; // capped (admit)
+    if (expiry !== requested) connackProps.sessionExpiryInterval = expiry;
     if (options.receiveMaximum < 65535) connackProps.receiveMaximum = options.receiveMaximum;
-    connackProps.maximumPacketSize = maxPacketSize;
+    connackProps.maximumPacketSize = smallestLimit(options.maxPacketSize, verdict.limits?.maxPacketSize);
     if (options.topicAliasMaximum > 0) connackProps.topicAliasMaximum = options.topicAliasMaximum;
     if (props?.requestResponseInformation === 1) connackProps.responseInformation = `response/${clientId}`;
+    ch.out.writePacket({ type: 'connack', sessionPresent: present, reasonCode: RC.Success, properties: connackProps });
+  } else {
+    ch.out.writePacket({ type: 'connack', sessionPresent: present, reasonCode: RC.Success });
   }
-  ch.out.writePacket(
-    connackProps !== undefined && Object.keys(connackProps).length > 0
-      ? { type: 'connack', sessionPresent: present, reasonCode: RC.Success, properties: connackProps }
-      : { type: 'connack', sessionPresent: present, reasonCode: RC.Success },
-  );
   if (ch.logs('debug')) ch.log.debug({ version: packet.protocolVersion, clean: packet.clean, keepalive, present }, 'connected');
   ch.broker.channelConnected(ch);
 
   // [MQTT-4.4.0-1] resend unacknowledged messages, then whatever queued while offline.
-  session.attach(ch, receiveMaximum, options.maxInflight);
+  session.attach(ch, props?.receiveMaximum ?? 65535, options.maxInflight);
   ch.paused = false;
   ch.out.resumeProcessing();
 }
