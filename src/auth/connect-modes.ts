@@ -41,14 +41,19 @@ function anonymousPrincipal(instanceId: string): Principal {
 
 export type ModeChoice = { readonly ok: true; readonly mode: AuthMode; readonly keyId: string; readonly named: string | undefined } | { readonly ok: false; readonly reason: string };
 
+// The choices that name nothing, shared: one object fewer per CONNECT (issue 15 §18).
+const CERTIFICATE_MODE: ModeChoice = Object.freeze({ ok: true, mode: 'certificate', keyId: '', named: undefined });
+const ANONYMOUS_MODE: ModeChoice = Object.freeze({ ok: true, mode: 'anonymous', keyId: '', named: undefined });
+const CUSTOM_MODE: ModeChoice = Object.freeze({ ok: true, mode: 'custom', keyId: '', named: undefined });
+
 /**
  * Step 2: the mode a username selects, with the key id and instance id it names. A client that
  * presented a certificate on a device-certificate listener and names no mode is a device.
  */
 export function chooseMode(username: string | undefined, presentedCertificate = false): ModeChoice {
-  if (presentedCertificate && (username === undefined || !username.includes('|'))) return { ok: true, mode: 'certificate', keyId: '', named: undefined };
-  if (username === undefined) return { ok: true, mode: 'anonymous', keyId: '', named: undefined };
-  if (!username.includes('|')) return { ok: true, mode: 'custom', keyId: '', named: undefined };
+  if (presentedCertificate && (username === undefined || !username.includes('|'))) return CERTIFICATE_MODE;
+  if (username === undefined) return ANONYMOUS_MODE;
+  if (!username.includes('|')) return CUSTOM_MODE;
   const parts = username.split('|');
   const kind = parts[0];
   if (parts.length !== 3 || parts[1] === '' || parts[2] === '') return { ok: false, reason: 'malformed username' };
