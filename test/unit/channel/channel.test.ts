@@ -11,6 +11,7 @@ import { Channel, type ChannelOutput } from '../../../src/channel/channel.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 import { decodeAll } from '../../../src/protocol/decoder.js';
 import type { ConnectPacket, Packet } from '../../../src/protocol/packets.js';
+import type { AuthVerdict } from '../../../src/broker/hooks.js';
 import type { PeerInfo } from '../../../src/transport/types.js';
 
 const PEER: PeerInfo = { transport: 'tcp', remoteAddress: '127.0.0.1', remotePort: 1, listener: 'mqtt' };
@@ -73,6 +74,34 @@ test('channel - CONNECT is answered with CONNACK and the client is registered', 
   assert.deepEqual(out.sent, [{ type: 'connack', sessionPresent: false, reasonCode: 0 }]);
   assert.equal(channel.state, 'connected');
   assert.equal(broker.client('a'), channel);
+});
+
+test('channel - CONNECT is answered in the same call when authentication answers at once, after the wait when it waits', async (t) => {
+  const { broker, open } = setup(t);
+  const now = open();
+  now.channel.handle(connect('now'));
+  // No await: nothing of the CONNECT waits for a promise or a microtask (issue 15 §18).
+  assert.deepEqual(now.out.sent, [{ type: 'connack', sessionPresent: false, reasonCode: 0 }]);
+  assert.equal(now.channel.state, 'connected');
+
+  let release!: (verdict: AuthVerdict) => void;
+  broker.hooks.authenticator = { authenticate: () => new Promise<AuthVerdict>((resolve) => (release = resolve)) };
+  const later = open();
+  later.channel.handle(connect('later', { protocolVersion: 5 }));
+  await settle();
+  assert.deepEqual(later.out.sent, [], 'nothing before the verdict');
+  assert.equal(later.channel.state, 'authenticating');
+  release({ ok: true, instanceId: broker.options.defaultInstanceId });
+  await settle();
+  assert.equal(later.out.sent[0]?.type, 'connack');
+  assert.equal(later.channel.state, 'connected');
+
+  broker.hooks.authenticator = { authenticate: () => Promise.resolve<AuthVerdict>({ ok: false, reasonCode: 0x86 }) };
+  const refused = open();
+  refused.channel.handle(connect('refused', { protocolVersion: 5 }));
+  await settle();
+  assert.deepEqual(refused.out.sent, [{ type: 'connack', sessionPresent: false, reasonCode: 0x86 }]);
+  assert.equal(refused.out.closed, true);
 });
 
 test('channel - a packet before CONNECT closes without an answer [MQTT-3.1.0-1]', (t) => {
