@@ -355,6 +355,50 @@ describe('SQLite store: files, corruption, fsync policies', () => {
     }
   });
 
+  test('delivered runs of consecutive seqs are removed as ranges: exactly their entries, around another session\'s, a move still in flight and an entry dropped meanwhile', async () => {
+    const capped = { maxQueuedPerSession: 200, maxQueuedPerInstance: 10_000, retentionMs: 1e12 };
+    const store = await openSqliteStore({ path: join(tempDir(), 'ferry.db'), limits: capped });
+    try {
+      const drops: number[] = [];
+      store.onDrop((dropped) => drops.push(...dropped.map((d) => d.seq)));
+      store.putSession(session('c1'));
+      store.putSession(session('c2'));
+      // c1: 200 entries, with 3 of c2 between its 60th and 61st (a gap in c1's seqs and message ids).
+      for (let i = 0; i < 200; i++) {
+        if (i === 60) for (let k = 0; k < 3; k++) store.enqueue('c2', delivery(store.addMessage(message(`c2-${k}`))));
+        store.enqueue('c1', delivery(store.addMessage(message(`m${i}`))));
+      }
+      await store.commit();
+      const page = await store.readQueue('c1', 0, 512);
+      assert.equal(page.length, 200);
+      assert.equal(page[59]!.seq - page[0]!.seq, 59, 'seqs of one session enqueued alone are consecutive (the ranges are taken)');
+      assert.equal(page[60]!.seq - page[59]!.seq, 4, 'c2 is between');
+      // One more for c1: over its cap, the store drops its oldest (m0) while the main thread holds it.
+      store.enqueue('c1', delivery(store.addMessage(message('m200'))));
+      await store.commit();
+      assert.deepEqual(drops, [page[0]!.seq]);
+      // All 200 moved, all but m100 completed in one batch: m0..m59 (m0 gone), m60..m99, m101..m199.
+      page.forEach((entry, i) => store.moveToInflight('c1', entry.seq, i + 1));
+      page.forEach((_, i) => i !== 100 && store.removeInflight('c1', i + 1));
+      await store.commit();
+      const rest = await store.readQueue('c1', 0, 512);
+      assert.deepEqual(rest.map((e) => e.message.payload.toString()), ['m200']);
+      assert.equal(store.queueDepth('c1'), 1, 'depth corrected for m0, dropped before its run was removed');
+      let inflight: string[] = [];
+      for await (const entry of store.loadSessions()) {
+        if (entry.session.clientId === 'c1') inflight = entry.inflight.map((e) => `${e.packetId}:${e.message?.payload.toString()}`);
+      }
+      assert.deepEqual(inflight, ['101:m100'], 'the move still in flight inside the range is kept');
+      const c2 = await store.readQueue('c2', 0, 512);
+      assert.deepEqual(c2.map((e) => e.message.payload.toString()), ['c2-0', 'c2-1', 'c2-2']);
+      // Messages left: c2's 3, m100 (in flight), m200; the delivered ones' ranges took no other.
+      assert.equal((await store.stats()).messages, 5);
+      assert.equal((await store.stats()).queued, 4);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('log appends and removals of one batch: multi-row runs, a removal after its append, a drop in between', async () => {
     const store = await openSqliteStore({ path: join(tempDir(), 'ferry.db') });
     try {

@@ -5,6 +5,7 @@
  * nobody referenced is never written.
  */
 import { queuedBytes, type MessageId, type MessageRecord, type NewMessage } from '../types.js';
+import { consecutiveRuns } from './ranges.js';
 import { messageFromRow, type MessageRow } from './rows.js';
 import type { Statements } from './statements.js';
 
@@ -120,6 +121,19 @@ export class Messages {
     }
   }
 
+  /**
+   * Deletes `ids` where `delta` leaves no reference, runs of consecutive ids as ranges (ranges.ts);
+   * true when every one of them went.
+   */
+  private deleteAllIfUnreferenced(ids: readonly number[], delta: number): boolean {
+    const s = this.s;
+    const { runs, rest } = consecutiveRuns(ids);
+    let deleted = 0;
+    for (const [first, last] of runs) deleted += s.deleteRangeIfUnreferencedAfter.run(first, last, delta).changes;
+    if (rest.length > 0) deleted += s.deleteManyIfUnreferencedAfter.run(JSON.stringify(rest), delta).changes;
+    return deleted === ids.length;
+  }
+
   private applyRefs(final: boolean): void {
     const s = this.s;
     const byDelta = new Map<number, MessageId[]>();
@@ -135,9 +149,7 @@ export class Messages {
       // deleted; many with the same change in one statement (a draining queue: thousands of
       // -1s). When some of them are still referenced, each is written on its own (a deleted one
       // is no longer found). An UPDATE of a set measured slower than one per row: not used.
-      if (final && delta < 0 && ids.length >= SET_BASED_FROM) {
-        if (s.deleteManyIfUnreferencedAfter.run(JSON.stringify(ids), delta).changes === ids.length) continue;
-      }
+      if (final && delta < 0 && ids.length >= SET_BASED_FROM && this.deleteAllIfUnreferenced(ids, delta)) continue;
       for (const id of ids) this.changeRefs(id, delta, final);
     }
     if (final) {

@@ -7,6 +7,7 @@ import type { DeliveryInfo, DropReason } from '../types.js';
 import type { Corrections } from './corrections.js';
 import type { Messages } from './messages.js';
 import { packQueueColumns, packQueuePage, type QueueColumns, type QueuePage } from './queue-page.js';
+import { consecutiveRuns } from './ranges.js';
 import { encodeIds, type QueueRow } from './rows.js';
 import type { SessionIndex } from './session-index.js';
 import type { Statements } from './statements.js';
@@ -115,14 +116,21 @@ export class Queues {
   removeMany(clientId: string, seqs: readonly number[]): void {
     const state = this.index.byClientId.get(clientId);
     if (state === undefined) return;
-    const rows = this.s.removeQueuedMany.all(JSON.stringify(seqs), state.sid) as Array<[messageId: number, bytes: number]>;
+    // Runs of consecutive seqs as ranges (one session draining alone: nearly all of them).
+    const { runs, rest } = consecutiveRuns(seqs);
+    let removed = 0;
     let bytes = 0;
-    for (const [messageId, rowBytes] of rows) {
-      this.messages.unref(messageId);
-      bytes += rowBytes;
-    }
-    this.index.count(state, -rows.length, -bytes);
-    if (rows.length < seqs.length) this.corrections.add(clientId, seqs.length - rows.length);
+    const account = (rows: Array<[messageId: number, bytes: number]>): void => {
+      for (const [messageId, rowBytes] of rows) {
+        this.messages.unref(messageId);
+        bytes += rowBytes;
+      }
+      removed += rows.length;
+    };
+    for (const [first, last] of runs) account(this.s.removeQueuedRange.all(first, last, state.sid) as Array<[number, number]>);
+    if (rest.length > 0) account(this.s.removeQueuedMany.all(JSON.stringify(rest), state.sid) as Array<[number, number]>);
+    this.index.count(state, -removed, -bytes);
+    if (removed < seqs.length) this.corrections.add(clientId, seqs.length - removed);
   }
 
   /** A page of the queue after `afterSeq`, packed for the main thread (queue-page.ts). */

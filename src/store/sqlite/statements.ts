@@ -46,6 +46,8 @@ export function prepareStatements(db: Database.Database) {
     // Many messages losing the same number of references (a JSON array of ids), in one statement.
     deleteManyIfUnreferencedAfter: p(`DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?)) AND refs + ? <= 0`),
     deleteIfUnreferencedAfter: p(`DELETE FROM messages WHERE id = ? AND refs + ? <= 0`),
+    // The same for a run of consecutive ids (ranges.ts): exactly those ids, walked in order.
+    deleteRangeIfUnreferencedAfter: p(`DELETE FROM messages WHERE id BETWEEN ? AND ? AND refs + ? <= 0`),
     insertQueue: p(
       `INSERT INTO queue (seq, sid, instance_id, message_id, qos, retain, sub_ids, share_group, share_filter, created_at, expires_at, bytes)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -62,6 +64,8 @@ export function prepareStatements(db: Database.Database) {
     removeQueuedMany: p(
       `DELETE FROM queue WHERE seq IN (SELECT value FROM json_each(?)) AND sid = ? RETURNING message_id, bytes`,
     ).raw(true),
+    // A run of consecutive seqs (ranges.ts): exactly those entries, walked in seq order.
+    removeQueuedRange: p(`DELETE FROM queue WHERE seq BETWEEN ? AND ? AND sid = ? RETURNING message_id, bytes`).raw(true),
     takeQueued: p(
       `DELETE FROM queue WHERE seq = ? AND sid = ?
        RETURNING message_id, qos, retain, sub_ids, share_group, share_filter, bytes`,
