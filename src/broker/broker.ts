@@ -587,6 +587,7 @@ export class Broker implements ConnectionSink {
       tenant.sessions.delete(session.clientId);
       this.registry.sessionEnded(session);
     }
+    session.releaseWindow(); // its queue in memory goes with it
   }
 
   // Housekeeping.

@@ -1,4 +1,5 @@
 import { LimitHits } from '../observability/limit-hits.js';
+import { OfflineWindow } from '../session/offline-window.js';
 import type { Session, SessionCounters, SessionFlow } from '../session/session.js';
 import type { DropReason } from '../store/types.js';
 
@@ -69,6 +70,11 @@ export class BrokerCounters implements SessionCounters {
    * object, which they all share, so it costs no field per session.
    */
   flow: SessionFlow | null = null;
+  /**
+   * Memory journaled sessions' queues may hold while offline (docs/storage.md, "Offline queues");
+   * null = none (cluster mode with JetStream state: another node may own the session next).
+   */
+  offlineWindow: OfflineWindow | null = new OfflineWindow();
   /** Connections closed by an unexpected error, by where it hit (ConnectionErrorReason). */
   readonly connectionErrors: Record<ConnectionErrorReason, number> = { handler: 0, continuation: 0, event: 0 };
 

@@ -245,7 +245,7 @@ export class FerryMetrics {
     perInstance('ferry_instance_messages_received_total', 'Messages routed per instance (from clients, the API and wills).', (t) => t.messagesIn, 'counter');
     perInstance('ferry_instance_messages_sent_total', 'PUBLISHes written to subscribers per instance.', (t) => t.messagesOut, 'counter');
     perInstance('ferry_instance_bytes_sent_total', 'PUBLISH bytes written to subscribers per instance.', (t) => t.bytesOut, 'counter');
-    perInstance('ferry_instance_queued_messages', 'Messages waiting in session queues in memory per instance (journaled offline sessions keep theirs in the store).', (t) => {
+    perInstance('ferry_instance_queued_messages', 'Messages waiting in session queues in memory per instance (journaled sessions keep theirs in the store; offline ones the oldest part in memory too, within the offline window).', (t) => {
       let n = 0;
       for (const s of t.sessions.values()) n += s.queued;
       return n;

@@ -39,6 +39,18 @@ export class Message {
     readonly origin: object | null,
   ) {}
 
+  /**
+   * Gives the payload bytes of its own when it is a view into a much larger buffer (a socket
+   * read of many packets, decoder.ts is zero-copy), before the message is held for long (an
+   * offline session's window, offline-window.ts): holding it then pins its own bytes, not the
+   * read. Small payloads are copied into Node's shared pool (8 KiB slabs), which is never copied again.
+   */
+  ownPayload(): void {
+    const payload = this.payload;
+    if (payload.buffer.byteLength <= Buffer.poolSize || payload.byteLength * 2 >= payload.buffer.byteLength) return;
+    (this as { payload: Buffer }).payload = Buffer.from(payload);
+  }
+
   isExpired(now: number): boolean {
     return this.expiresAt !== 0 && now >= this.expiresAt;
   }

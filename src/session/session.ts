@@ -5,8 +5,10 @@
  * (implemented by the channel); while it is not, deliveries of QoS 1/2 wait in the queue.
  *
  * Persistent sessions with a store keep their queue in the store and only its oldest part in
- * memory (at most MEMORY_WINDOW entries, and none while offline): a backlog of any size costs
- * no memory, and it streams back in pages when the client returns.
+ * memory: while connected at most MEMORY_WINDOW + REFILL_AT entries; while offline, the oldest
+ * entries queued since the client left, up to the broker's OfflineWindow budget (bytes per
+ * session and overall), so a returning client drains those without reading them back from the
+ * store. A backlog beyond that costs no memory, and it streams back in pages.
  *
  * Ordering: QoS 1/2 messages leave in the order they were delivered to the session; the queue
  * only moves when the window has room [MQTT-4.6.0-6]. QoS 0 bypasses the window.
@@ -15,6 +17,7 @@ import type { ProtocolVersion, QoS } from '../protocol/packets.js';
 import type { Message } from './message.js';
 import { BoundedQueue } from './message-queue.js';
 import { PacketIdAllocator } from './packet-id.js';
+import { OfflineWindow } from './offline-window.js';
 import type { DropReason } from '../store/types.js';
 
 // Shared stand-ins for collections not made yet; typed read-only so nothing can add to them.
@@ -127,6 +130,8 @@ export interface SessionCounters {
    * expiry passed (`cause` null). `traceId` is the message's Message.traceId (0 when unknown), for traces.
    */
   queueDrop(session: Session, reason: 'queue-full' | 'expired', cause: DropReason | null, traceId: number): void;
+  /** Memory journaled sessions' queues may hold (offline-window.ts); absent or null = none offline. */
+  readonly offlineWindow?: OfflineWindow | null;
 }
 
 /**
@@ -146,6 +151,10 @@ class SessionState {
   pageCursor = 0;
   paging = false;
   enqueuedWhilePaging = false;
+  /** OfflineWindow bytes counted for this session's entries in memory. */
+  windowBytes = 0;
+  /** Seqs of entries in memory (behind the head) that the store dropped or purged meanwhile. */
+  goneSeqs: Set<number> | null = null;
   expiryTimer: NodeJS.Timeout | null = null;
   expiryInterval = 0;
   matchStamp = 0;
@@ -241,6 +250,12 @@ export class Session {
   }
   private set enqueuedWhilePaging(on: boolean) {
     if (on || this.x !== null) this.own.enqueuedWhilePaging = on;
+  }
+  private get windowBytes(): number {
+    return this.state.windowBytes;
+  }
+  private set windowBytes(bytes: number) {
+    if (bytes !== 0 || this.x !== null) this.own.windowBytes = bytes;
   }
 
   /**
@@ -396,13 +411,13 @@ export class Session {
     }
     journal.enqueued(this, delivery);
     if (this.paging) this.enqueuedWhilePaging = true;
-    if (this.hasStored || this.link === null || this.queue.length >= MEMORY_WINDOW) {
+    if (this.hasStored || (this.link === null ? !this.keepsOffline(delivery) : this.queue.length >= MEMORY_WINDOW)) {
       this.hasStored = true; // stays in the store until paged in, so order is kept
       const flow = this.counters.flow;
       if (flow !== null && this.link !== null) flow.queued(this, delivery.message.origin);
       return;
     }
-    this.ownQueue.push(delivery);
+    this.hold(delivery);
     this.pageCursor = delivery.seq ?? this.pageCursor;
     const flow = this.counters.flow;
     const link = this.link;
@@ -417,8 +432,12 @@ export class Session {
   storeDropped(seq: number, cause: DropReason | null, traceId: number): void {
     const head = this.queue.peek();
     if (head?.seq === seq) {
-      this.queue.shift();
+      this.take();
       if (traceId === 0) traceId = head.message.traceId;
+    } else if (head?.seq !== undefined && seq > head.seq && seq <= this.pageCursor) {
+      // Further back in memory (a message expired while its session held it): skipped when it
+      // comes up, not counted twice nor removed from the store twice.
+      (this.own.goneSeqs ??= new Set()).add(seq);
     }
     this.dropped(cause === null ? 'expired' : 'queue-full', cause, traceId);
   }
@@ -485,11 +504,63 @@ export class Session {
     const flow = this.counters.flow;
     if (flow !== null && flow.watched !== 0) flow.under(this);
     if (this.journal !== null && this.queue.length > 0) {
-      // Everything queued is in the store already; an offline session holds none of it.
+      // Everything queued is in the store already: a page half sent is read again on return.
       this.queue.drain();
+      this.releaseWindow();
       this.hasStored = true;
       this.pageCursor = 0;
     }
+  }
+
+  /**
+   * An offline journaled session keeps `delivery` in memory too while the OfflineWindow budget
+   * allows; its payload then gets its own bytes if it is a view into a larger read buffer.
+   */
+  private keepsOffline(delivery: Delivery): boolean {
+    const budget = this.counters.offlineWindow;
+    if (budget === undefined || budget === null || !budget.fits(this.windowBytes, OfflineWindow.cost(delivery))) return false;
+    delivery.message.ownPayload();
+    return true;
+  }
+
+  /** Appends to the queue in memory; a journaled session's entries count in the OfflineWindow. */
+  private hold(delivery: Delivery): void {
+    this.ownQueue.push(delivery);
+    const budget = this.counters.offlineWindow;
+    if (this.journal === null || budget === undefined || budget === null) return;
+    const cost = OfflineWindow.cost(delivery);
+    this.windowBytes += cost;
+    budget.used += cost;
+  }
+
+  /** Takes the oldest entry from the queue in memory, giving back what it counted. */
+  private take(): Delivery | undefined {
+    const delivery = this.queue.shift();
+    if (delivery === undefined || this.windowBytes === 0) return delivery;
+    const cost = Math.min(OfflineWindow.cost(delivery), this.windowBytes);
+    this.windowBytes -= cost;
+    this.counters.offlineWindow!.used -= cost;
+    return delivery;
+  }
+
+  /** True when the store already dropped `delivery` (storeDropped); forgets it. */
+  private forgetGone(delivery: Delivery): boolean {
+    const gone = this.own.goneSeqs!;
+    const was = delivery.seq !== undefined && gone.delete(delivery.seq);
+    if (gone.size === 0 || this.queue.length === 0) this.own.goneSeqs = null;
+    return was;
+  }
+
+  /**
+   * Gives back everything the session's entries in memory count in the OfflineWindow (detach
+   * empties them; the broker calls it when the session ends, so nothing stays counted).
+   */
+  releaseWindow(): void {
+    if (this.state.goneSeqs !== null) this.own.goneSeqs = null;
+    const held = this.windowBytes;
+    if (held === 0) return;
+    this.windowBytes = 0;
+    this.counters.offlineWindow!.used -= held;
   }
 
   /**
@@ -509,7 +580,9 @@ export class Session {
       }
     }
     const kept: Delivery[] = [];
-    for (const delivery of this.queue.drain()) {
+    const all = this.queue.drain();
+    this.releaseWindow();
+    for (const delivery of all) {
       if (delivery.shared === null) {
         kept.push(delivery);
       } else {
@@ -517,7 +590,7 @@ export class Session {
         taken.push(delivery);
       }
     }
-    for (const delivery of kept) this.ownQueue.push(delivery);
+    for (const delivery of kept) this.hold(delivery);
     return taken;
   }
 
@@ -527,8 +600,9 @@ export class Session {
     if (link === null) return;
     const now = Date.now();
     while (this.inflight.size < this.window) {
-      const delivery = this.queue.shift();
+      const delivery = this.take();
       if (delivery === undefined) break;
+      if (this.state.goneSeqs !== null && this.forgetGone(delivery)) continue;
       if (delivery.message.isExpired(now)) {
         this.dropped('expired', null, delivery.message.traceId);
         this.journal?.unqueued(this, delivery);
@@ -556,7 +630,7 @@ export class Session {
       // Detached meanwhile, the page is stale (the next attach reads from the start again).
       if (this.link !== null && this.pageCursor === cursor) {
         for (const delivery of page) {
-          this.ownQueue.push(delivery);
+          this.hold(delivery);
           this.pageCursor = delivery.seq ?? this.pageCursor;
         }
         if (page.length < MEMORY_WINDOW && !this.enqueuedWhilePaging) this.hasStored = false;

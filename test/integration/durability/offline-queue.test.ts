@@ -1,17 +1,21 @@
 /**
- * Offline queues of persistent sessions live in the store, not in memory: a backlog streams
- * back in order when the client returns. By default only the instance cap (1,000,000) bounds a
- * session, as in the managed service; a per-session cap, when set, drops the oldest (counted,
- * logged, visible per client).
+ * Offline queues of persistent sessions live in the store; the oldest part of one also in memory
+ * while its window (OfflineWindow: bytes per session and overall) allows, the rest streams back
+ * in order from the store when the client returns. By default only the instance cap (1,000,000)
+ * bounds a session, as in the managed service; a per-session cap, when set, drops the oldest
+ * (counted, logged, visible per client).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { captureLogger, startFerry } from '../../helpers/index.js';
 import { rest } from '../api/rest-client.js';
 import { connect, uniqueId } from '../mqtt/clients.js';
+import { OfflineWindow } from '../../../src/session/offline-window.js';
+import type { Delivery } from '../../../src/session/session.js';
 
-test('offline queue - a backlog streams back in order from the store, never held in memory', async (t) => {
+test('offline queue - without an offline window a backlog streams back in order from the store, never held in memory', async (t) => {
   const ferry = await startFerry(t, { broker: { maxQueuedMessages: 20_000 } });
+  ferry.broker.counters.offlineWindow = null;
   const url = `mqtt://127.0.0.1:${ferry.ports.mqtt}`;
   const clientId = uniqueId('backlog');
   const sub = await connect(t, url, { clientId, clean: false });
@@ -40,6 +44,91 @@ test('offline queue - a backlog streams back in order from the store, never held
     Array.from({ length: total }, (_, i) => `m${i}`),
   );
   assert.ok(most > 0 && most <= 768, `at most 768 queued in memory while draining, saw ${most}`);
+});
+
+/** What an entry of `payload` on `topic` counts in an OfflineWindow. */
+const cost = (topic: string, payload: string): number => OfflineWindow.cost({ message: { topic, payload: Buffer.from(payload) } } as unknown as Delivery);
+
+test('offline queue - offline sessions keep their oldest entries in memory up to the window (per session, overall), the rest in the store; all come back in order and the window is given back', async (t) => {
+  const ferry = await startFerry(t, { broker: { maxQueuedMessages: 20_000 } });
+  const url = `mqtt://127.0.0.1:${ferry.ports.mqtt}`;
+  // About 1,000 entries per session, 1,500 overall.
+  const window = new OfflineWindow(cost('wa/x', 'm0000') * 1500, cost('wa/x', 'm0000') * 1000);
+  ferry.broker.counters.offlineWindow = window;
+  const ids = { a: uniqueId('wa'), b: uniqueId('wb'), c: uniqueId('wc') };
+  for (const [name, clientId] of Object.entries(ids)) {
+    const sub = await connect(t, url, { clientId, clean: false });
+    await sub.client.subscribeAsync(`w${name}/#`, { qos: 1 });
+    await sub.client.endAsync();
+  }
+  const pub = await connect(t, url, { clientId: uniqueId() });
+  const total = 2000;
+  const publish = async (topic: string): Promise<void> => {
+    for (let i = 0; i < total; i += 100) {
+      await Promise.all(Array.from({ length: 100 }, (_, k) => pub.client.publishAsync(topic, `m${i + k}`, { qos: 1 })));
+    }
+  };
+  // What fits: entries in order while the session's and the overall bytes allow.
+  const fitting = (topic: string, room: number): { n: number; bytes: number } => {
+    let bytes = 0;
+    let n = 0;
+    while (n < total && bytes + cost(topic, `m${n}`) <= room) bytes += cost(topic, `m${n++}`);
+    return { n, bytes };
+  };
+  await publish('wa/x');
+  const a = fitting('wa/x', window.perSession);
+  assert.equal(ferry.broker.session(ids.a)?.queued, a.n, 'a: as many as its own window holds');
+  await publish('wb/x');
+  const b = fitting('wb/x', window.total - a.bytes);
+  assert.ok(b.n > 0 && b.n < a.n, `b: what is left of the overall window (${b.n})`);
+  assert.equal(ferry.broker.session(ids.b)?.queued, b.n);
+  await publish('wc/x');
+  assert.equal(ferry.broker.session(ids.c)?.queued, 0, 'c: the window is full, its queue is in the store only');
+  assert.equal(window.used, a.bytes + b.bytes);
+
+  // b ends its session (clean start): what it held is given back.
+  const bClean = await connect(t, url, { clientId: ids.b, clean: true });
+  assert.equal(window.used, a.bytes);
+  await bClean.client.endAsync();
+  // a and c drain everything in order: a from memory, then pages; c from pages only.
+  for (const clientId of [ids.a, ids.c]) {
+    const back = await connect(t, url, { clientId, clean: false });
+    const got = await back.waitFor(total, 20_000);
+    assert.deepEqual(
+      got.map((r) => r.payload),
+      Array.from({ length: total }, (_, i) => `m${i}`),
+    );
+    await back.client.endAsync();
+  }
+  assert.equal(window.used, 0, 'nothing stays counted once the queues are drained');
+});
+
+test('offline queue - messages that expire while an offline session holds them in memory are purged from the store, skipped and counted once', async (t) => {
+  const ferry = await startFerry(t, { broker: { maxQueuedMessages: 20_000 } });
+  const url = `mqtt://127.0.0.1:${ferry.ports.mqtt}`;
+  const clientId = uniqueId('expiring');
+  const v5 = { protocolVersion: 5 as const, clientId, clean: false, properties: { sessionExpiryInterval: 600 } };
+  const sub = await connect(t, url, v5);
+  await sub.client.subscribeAsync('expiring/#', { qos: 1 });
+  await sub.client.endAsync();
+  const pub = await connect(t, url, { protocolVersion: 5, clientId: uniqueId() });
+  // Every third message expires after 1 s, the first one too (the head), the others never.
+  for (let i = 0; i < 30; i++) {
+    await pub.client.publishAsync('expiring/x', `m${i}`, { qos: 1, ...(i % 3 === 0 ? { properties: { messageExpiryInterval: 1 } } : {}) });
+  }
+  assert.equal(ferry.broker.session(clientId)?.queued, 30, 'held in memory while offline');
+  await new Promise((resolve) => setTimeout(resolve, 1200));
+  await ferry.broker.housekeeping(); // the store purges the 10 expired entries and reports them
+  const back = await connect(t, url, v5);
+  const got = await back.waitFor(20, 5000);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.deepEqual(
+    got.map((r) => r.payload),
+    Array.from({ length: 30 }, (_, i) => `m${i}`).filter((_, i) => i % 3 !== 0),
+  );
+  assert.equal(ferry.broker.session(clientId)?.droppedMessages, 10, 'each expired message counted once');
+  assert.equal(ferry.broker.counters.droppedExpired, 10);
+  assert.equal(ferry.broker.counters.offlineWindow?.used, 0);
 });
 
 test('offline queue - a client that drops in the middle of a backlog gets the rest when it returns', async (t) => {
