@@ -11,9 +11,13 @@
  */
 import type { Delivery } from './session.js';
 
-/** Defaults: 64 MiB for all sessions, 48 MiB for one (about 130,000 entries of 64 B). */
-export const OFFLINE_WINDOW_BYTES = 64 * 1024 * 1024;
-export const OFFLINE_WINDOW_BYTES_PER_SESSION = 48 * 1024 * 1024;
+/**
+ * Defaults: 32 MiB for all sessions and for one (about 95,000 entries of 64 B). The RSS an entry
+ * costs is 1–3× what it is counted as (V8 sizes the old generation by what lives in it): 64 MiB
+ * took 1,000 offline sessions × 1,000 queued from 206 to 340–420 MB (bench/RESULTS.md issue 15 §17).
+ */
+export const OFFLINE_WINDOW_BYTES = 32 * 1024 * 1024;
+export const OFFLINE_WINDOW_BYTES_PER_SESSION = 32 * 1024 * 1024;
 
 /**
  * What one entry is counted as besides its payload and topic: the Delivery, its queue slot, and a
