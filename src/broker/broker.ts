@@ -13,6 +13,7 @@ import type { Channel } from '../channel/channel.js';
 import { RC } from '../channel/reason.js';
 import { Session, type SubscriptionOptions } from '../session/session.js';
 import { Message } from '../session/message.js';
+import { OfflineWindow } from '../session/offline-window.js';
 import type { LoadedSession, Store } from '../store/types.js';
 import type { BrokerOptions } from './options.js';
 import { AclAuthorizer } from './acl.js';
@@ -138,6 +139,7 @@ export class Broker implements ConnectionSink {
           )
         : null;
     this.counters.flow = this.flow;
+    this.counters.offlineWindow = options.offlineWindowBytes > 0 ? new OfflineWindow(options.offlineWindowBytes, options.offlineWindowBytes) : null;
     // Every dropped queued message is a trace event of its MsgId and client (drop_offline).
     this.counters.onQueueDrop((event) => this.tracer?.queueDropped(event.instanceId, event.clientId, event.traceId, dropCauseOf(event.cause)));
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);

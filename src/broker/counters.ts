@@ -1,5 +1,5 @@
 import { LimitHits } from '../observability/limit-hits.js';
-import { OfflineWindow } from '../session/offline-window.js';
+import type { OfflineWindow } from '../session/offline-window.js';
 import type { Session, SessionCounters, SessionFlow } from '../session/session.js';
 import type { DropReason } from '../store/types.js';
 
@@ -71,10 +71,11 @@ export class BrokerCounters implements SessionCounters {
    */
   flow: SessionFlow | null = null;
   /**
-   * Memory journaled sessions' queues may hold while offline (docs/storage.md, "Offline queues");
-   * null = none (cluster mode with JetStream state: another node may own the session next).
+   * Memory journaled sessions' queues may hold while offline (docs/storage.md, "Offline queues"),
+   * set by the broker from offlineWindowBytes; null = none (0, or cluster mode with JetStream
+   * state: another node may own the session next).
    */
-  offlineWindow: OfflineWindow | null = new OfflineWindow();
+  offlineWindow: OfflineWindow | null = null;
   /** Connections closed by an unexpected error, by where it hit (ConnectionErrorReason). */
   readonly connectionErrors: Record<ConnectionErrorReason, number> = { handler: 0, continuation: 0, event: 0 };
 

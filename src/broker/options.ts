@@ -26,6 +26,12 @@ export interface BrokerOptions {
    * service's 1,000,000 offline messages per instance) applies.
    */
   maxQueuedMessages: number;
+  /**
+   * Bytes of queued messages that offline persistent sessions keep in memory as well as in the
+   * store, all sessions together and each at most (session/offline-window.ts), so a returning
+   * client drains them without reading them back; 0 = off (the store pages them in).
+   */
+  offlineWindowBytes: number;
   /** Per-connection output buffer ceiling, bytes; past it QoS 0 is dropped and the client may be cut. */
   maxOutputBufferBytes: number;
   /** How long a connection may stay above maxOutputBufferBytes before it is disconnected, ms. */
@@ -91,6 +97,10 @@ export const DEFAULT_BROKER_OPTIONS: BrokerOptions = {
   receiveMaximum: 65535,
   maxInflight: 64,
   maxQueuedMessages: 0,
+  // 32 MiB: about 95,000 queued 64 B messages. An entry costs 1–3× its counted bytes in RSS (V8
+  // sizes the old generation by what lives in it): 64 MiB took 1,000 offline sessions × 1,000
+  // queued from 206 to 340–420 MB, 32 MiB to 277 MB (bench/RESULTS.md issue 15 §17).
+  offlineWindowBytes: 32 * 1024 * 1024,
   maxOutputBufferBytes: 4 * 1024 * 1024,
   stuckClientTimeoutMs: 30_000,
   flowHighWater: 1000,

@@ -337,6 +337,8 @@ const ROWS = [
     default: B.maxInflight, description: 'Outbound QoS 1/2 in-flight window per session.' },
   { key: 'broker.maxQueuedMessages', group: 'broker', type: 'integer', arg: 'N', min: 0, max: U32,
     default: B.maxQueuedMessages, description: 'Messages queued per session behind the in-flight window, oldest dropped first (counted). 0 = no per-session cap: only maxQueuedPerInstance applies.' },
+  { key: 'broker.offlineWindowBytes', group: 'broker', type: 'integer', arg: 'BYTES', min: 0, max: U32,
+    default: B.offlineWindowBytes, description: 'Bytes of queued messages that offline persistent sessions keep in memory as well as in the store (all sessions together, and each at most), so a returning client drains them without reading them back from disk; RSS grows by 1–3× this while they wait (docs/storage.md). 0 = off. Not used in cluster mode with JetStream state.' },
   { key: 'broker.maxOutputBufferBytes', group: 'broker', type: 'integer', arg: 'BYTES', min: 1024, max: U32,
     default: B.maxOutputBufferBytes, description: 'Per-connection output buffer ceiling, bytes.' },
   { key: 'broker.stuckClientTimeoutMs', group: 'broker', type: 'integer', arg: 'MS', min: 0, max: MAX_MS,

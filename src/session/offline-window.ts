@@ -12,14 +12,6 @@
 import type { Delivery } from './session.js';
 
 /**
- * Defaults: 32 MiB for all sessions and for one (about 95,000 entries of 64 B). The RSS an entry
- * costs is 1–3× what it is counted as (V8 sizes the old generation by what lives in it): 64 MiB
- * took 1,000 offline sessions × 1,000 queued from 206 to 340–420 MB (bench/RESULTS.md issue 15 §17).
- */
-export const OFFLINE_WINDOW_BYTES = 32 * 1024 * 1024;
-export const OFFLINE_WINDOW_BYTES_PER_SESSION = 32 * 1024 * 1024;
-
-/**
  * What one entry is counted as besides its payload and topic: the Delivery, its queue slot, and a
  * share of the Message and its Buffer object (measured: ~330 bytes of heap per 64-byte entry).
  */
@@ -30,10 +22,10 @@ export class OfflineWindow {
   used = 0;
 
   constructor(
-    /** Bytes all sessions together may keep while offline; 0 turns the window off. */
-    readonly total: number = OFFLINE_WINDOW_BYTES,
+    /** Bytes all sessions together may keep while offline (broker.offlineWindowBytes). */
+    readonly total: number,
     /** Bytes one offline session may keep. */
-    readonly perSession: number = OFFLINE_WINDOW_BYTES_PER_SESSION,
+    readonly perSession: number,
   ) {}
 
   /** What an entry is counted as: payload + topic (UTF-16, as the string is held) + overhead. */

@@ -14,8 +14,8 @@ import { OfflineWindow } from '../../../src/session/offline-window.js';
 import type { Delivery } from '../../../src/session/session.js';
 
 test('offline queue - without an offline window a backlog streams back in order from the store, never held in memory', async (t) => {
-  const ferry = await startFerry(t, { broker: { maxQueuedMessages: 20_000 } });
-  ferry.broker.counters.offlineWindow = null;
+  const ferry = await startFerry(t, { broker: { maxQueuedMessages: 20_000, offlineWindowBytes: 0 } });
+  assert.equal(ferry.broker.counters.offlineWindow, null, 'broker.offlineWindowBytes 0 turns the window off');
   const url = `mqtt://127.0.0.1:${ferry.ports.mqtt}`;
   const clientId = uniqueId('backlog');
   const sub = await connect(t, url, { clientId, clean: false });
@@ -105,6 +105,7 @@ test('offline queue - offline sessions keep their oldest entries in memory up to
 
 test('offline queue - messages that expire while an offline session holds them in memory are purged from the store, skipped and counted once', async (t) => {
   const ferry = await startFerry(t, { broker: { maxQueuedMessages: 20_000 } });
+  assert.equal(ferry.broker.counters.offlineWindow?.total, 32 * 1024 * 1024, 'on by default: broker.offlineWindowBytes 32 MiB');
   const url = `mqtt://127.0.0.1:${ferry.ports.mqtt}`;
   const clientId = uniqueId('expiring');
   const v5 = { protocolVersion: 5 as const, clientId, clean: false, properties: { sessionExpiryInterval: 600 } };
