@@ -59,6 +59,15 @@ async function expectCorrupt(path: string, detail: RegExp): Promise<StoreCorrupt
 }
 
 /** A database with some content, closed. */
+/** A store capped by `limits`, with sessions c1 and c2; the seqs it drops are pushed to `drops`. */
+async function twoSessions(limits: NonNullable<StoreOptions['limits']>, drops: number[]): Promise<SqliteStore> {
+  const store = await openSqliteStore({ path: join(tempDir(), 'ferry.db'), limits });
+  store.onDrop((dropped) => drops.push(...dropped.map((d) => d.seq)));
+  store.putSession(session('c1'));
+  store.putSession(session('c2'));
+  return store;
+}
+
 async function populated(dir: string): Promise<string> {
   const path = join(dir, 'ferry.db');
   const store = await openSqliteStore({ path });
@@ -299,12 +308,9 @@ describe('SQLite store: files, corruption, fsync policies', () => {
 
   test('a drained queue: pages come back byte for byte; delivered runs remove exactly their entries, dropped ones and shared messages included', async () => {
     const capped = { maxQueuedPerSession: 40, maxQueuedPerInstance: 1000, retentionMs: 1e12 };
-    const store = await openSqliteStore({ path: join(tempDir(), 'ferry.db'), limits: capped });
+    const drops: number[] = [];
+    const store = await twoSessions(capped, drops);
     try {
-      const drops: number[] = [];
-      store.onDrop((dropped) => drops.push(...dropped.map((d) => d.seq)));
-      store.putSession(session('c1'));
-      store.putSession(session('c2'));
       // Binary payloads of every size (empty, below and above the page's shared-view bound),
       // properties on some: a page concatenates all of them into one buffer.
       const bytes = (i: number): Buffer => Buffer.from(Array.from({ length: [0, 1, 7, 1023, 1024, 3000][i % 6]! }, (_, k) => (i * 31 + k * 7) % 256));
@@ -357,12 +363,9 @@ describe('SQLite store: files, corruption, fsync policies', () => {
 
   test('delivered runs of consecutive seqs are removed as ranges: exactly their entries, around another session\'s, a move still in flight and an entry dropped meanwhile', async () => {
     const capped = { maxQueuedPerSession: 200, maxQueuedPerInstance: 10_000, retentionMs: 1e12 };
-    const store = await openSqliteStore({ path: join(tempDir(), 'ferry.db'), limits: capped });
+    const drops: number[] = [];
+    const store = await twoSessions(capped, drops);
     try {
-      const drops: number[] = [];
-      store.onDrop((dropped) => drops.push(...dropped.map((d) => d.seq)));
-      store.putSession(session('c1'));
-      store.putSession(session('c2'));
       // c1: 200 entries, with 3 of c2 between its 60th and 61st (a gap in c1's seqs and message ids).
       for (let i = 0; i < 200; i++) {
         if (i === 60) for (let k = 0; k < 3; k++) store.enqueue('c2', delivery(store.addMessage(message(`c2-${k}`))));

@@ -88,7 +88,8 @@ export async function spawnFerry(
         clearTimeout(timer);
         // Ferry logs why it could not start (JSON on stdout), so the error carries its last warnings and errors.
         const why = logs
-          .filter((entry) => typeof entry['level'] === 'number' && entry['level'] >= 40)
+          // Ferry logs levels as labels (src/observability/logger.ts).
+          .filter((entry) => entry['level'] === 'warn' || entry['level'] === 'error' || entry['level'] === 'fatal')
           .slice(-3)
           .map((entry) => JSON.stringify(entry))
           .join(' ');
