@@ -16,8 +16,7 @@
  * description on a probe socket, not guessed) and the handle's `useUserBuffer`. Everything else —
  * pause()/resume() as readStop/readStart, EOF as 'end', errors — is Node's own `onread` path.
  * If this Node lacks any of it, or the socket is not a plain net.Socket with nothing buffered,
- * readShared() returns false and the caller listens to 'data' as before. Each socket moved here
- * costs a native stream listener (~48 B), so tcp.ts moves only sockets that have read a while.
+ * readShared() returns false and the caller listens to 'data' as before.
  */
 import { Socket } from 'node:net';
 
@@ -76,10 +75,9 @@ export function sharedReader(onChunk: SharedReadCallback): SharedReader {
 }
 
 /**
- * Route `socket`'s reads through the shared buffer to `reader`, instead of 'data' events: in the
- * turn the socket was accepted, or from a 'data' listener of a flowing, unpaused socket (then
- * remove that listener; nothing is buffered at that point: it refuses a socket with bytes
- * buffered). True when done; false when not possible here (then keep to 'data').
+ * Route `socket`'s reads through the shared buffer to `reader`, instead of 'data' events. Call it
+ * in the turn the socket was accepted or before anything was read (it refuses a socket with bytes
+ * buffered). True when done; false when not possible here (then listen to 'data').
  */
 export function readShared(socket: Socket, reader: SharedReader): boolean {
   const s = socket as SocketInternals;

@@ -14,27 +14,13 @@ import { PackedPeer, PEER_FREE_BIT } from './peer.js';
 import { readShared, sharedReader } from './shared-read.js';
 
 const DRAIN_HOOKED = PEER_FREE_BIT;
-// A socket starts with 'data' events; its READS_BEFORE_SHARED-th read moves a plain TCP socket to
-// the shared read buffer (shared-read.ts). Not at once: the shared buffer costs each socket a
-// native stream listener (~48 B, bench/RESULTS.md issue 15 §19), which an idle connection (a
-// CONNECT, then a PINGREQ per keepalive) need not pay; a busy one reaches it in milliseconds.
-// The count lives in portBits (6 bits above DRAIN_HOOKED), then SHARED_DONE ends it.
-const READ_ONE = PEER_FREE_BIT << 1;
-const READS_BEFORE_SHARED = 64;
-const READS_MASK = READ_ONE * (READS_BEFORE_SHARED - 1);
-const SHARED_DONE = READ_ONE << 6;
 
 // Shared socket listeners (`this` is the socket).
 function socketData(this: Socket, chunk: Buffer): void {
-  const stream = (this as SlottedSocket)[kStream] as SocketStream | undefined;
-  if (stream === undefined) return;
-  stream.handler?.onData(chunk);
-  stream.countRead();
-}
-function sharedData(this: Socket, chunk: Buffer): void {
   (this as SlottedSocket)[kStream]?.handler?.onData(chunk);
 }
-const sharedSocketData = sharedReader(sharedData);
+// Plain TCP sockets read through one shared buffer (shared-read.ts); TLS sockets by 'data'.
+const sharedSocketData = sharedReader(socketData);
 function socketDrain(this: Socket): void {
   (this as SlottedSocket)[kStream]?.handler?.onDrain();
 }
@@ -85,30 +71,11 @@ export class SocketStream extends PackedPeer implements ByteStream {
     this.socket.destroy();
   }
 
-  /**
-   * After each read by 'data' (called by its listener): the READS_BEFORE_SHARED-th moves the socket
-   * to the shared read buffer. Not while paused: the handle keeps reading until the Readable's
-   * buffer is full, and the shared path would hand those reads on regardless of the pause.
-   */
-  countRead(): void {
-    const bits = this.portBits;
-    if ((bits & SHARED_DONE) !== 0) return;
-    if ((bits & READS_MASK) !== READS_MASK) {
-      this.portBits = bits + READ_ONE;
-      return;
-    }
-    const socket = this.socket;
-    if (socket.destroyed || socket.isPaused()) return;
-    this.portBits = (bits & ~READS_MASK) | SHARED_DONE;
-    // TLS, or bytes already buffered: stays on 'data'.
-    if (readShared(socket, sharedSocketData)) socket.removeListener('data', socketData);
-  }
-
   attach(handler: StreamHandler): void {
     const socket = this.socket as SlottedSocket;
     this.handler = handler;
     socket[kStream] = this;
-    socket.on('data', socketData);
+    if (!readShared(socket, sharedSocketData)) socket.on('data', socketData);
     // Its 'close' reaches the handler through the listener's (socket-slots.ts); closed already, now.
     if (socket.closed) queueMicrotask(() => handler.onClose(socket[kError]));
   }
