@@ -20,7 +20,7 @@ import { createInbox, type Msg, type NatsConnection } from '@nats-io/transport-n
 import { AckPolicy, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, type ConsumerInfo, type JetStreamManager, type MsgRequest } from '@nats-io/jetstream';
 import { StoreUnavailableError } from '../store/errors.js';
 import { token } from '../store/jetstream/layout.js';
-import { createOrOpen } from '../store/jetstream/create-or-open.js';
+import { ensureStream } from '../store/jetstream/create-or-open.js';
 
 const NS = 1_000_000;
 /** JetStream drops a re-published message with the same id within this window (a retried batch). */
@@ -66,17 +66,7 @@ export class QueueStream {
 
   /** Creates the stream unless it exists (the first node, with the cluster's replicas). */
   open(): Promise<void> {
-    return createOrOpen(() => this.create());
-  }
-
-  private async create(): Promise<void> {
-    try {
-      await this.jsm.streams.info(this.stream);
-      return;
-    } catch (err) {
-      if ((err as { code?: number }).code !== 10059 && !/stream not found/i.test((err as Error).message)) throw err;
-    }
-    await this.jsm.streams.add({
+    return ensureStream(this.jsm, {
       name: this.stream,
       subjects: [`${this.prefix}.bm.>`],
       storage: StorageType.File,

@@ -6,6 +6,7 @@
  * create again finds it in the look-up and opens it as it is.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { JetStreamManager, StreamConfig } from '@nats-io/jetstream';
 
 /** JetStream's error codes for an add that lost the race to another node's identical add. */
 const LOST_RACE = new Set([10058, 10065]);
@@ -22,4 +23,17 @@ export async function createOrOpen<T>(create: () => Promise<T>): Promise<T> {
       await sleep(PAUSE_MS * attempt);
     }
   }
+}
+
+/** Adds the stream `config` names unless it exists (then it is used as it is), through createOrOpen. */
+export function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
+  return createOrOpen(async () => {
+    try {
+      await jsm.streams.info(config.name);
+      return;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 10059 && !/stream not found/i.test((err as Error).message)) throw err;
+    }
+    await jsm.streams.add(config);
+  });
 }

@@ -2,10 +2,10 @@
  * The JetStream buckets and streams of the store, created on first use with the cluster's
  * replicas (opened as they are when they exist), and the reads the loader needs from them.
  */
-import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { JetStreamLayout } from './layout.js';
-import { createOrOpen } from './create-or-open.js';
+import { createOrOpen, ensureStream } from './create-or-open.js';
 
 /** Window in which JetStream drops a re-published entry with the same id (a retry whose first answer was lost). */
 const DUPLICATE_WINDOW_MS = 30_000;
@@ -35,19 +35,14 @@ export async function openResources(js: JetStreamClient, jsm: JetStreamManager, 
     createOrOpen(() => kvm.create(layout.leasesBucket, { history: 1, replicas, storage: StorageType.File, ttl: leaseMs })),
     bucket(layout.adoptionsBucket),
   ]);
-  await createOrOpen(() => ensureStream(jsm, layout.queuesStream, layout.queueSubjects, replicas));
-  await createOrOpen(() => ensureStream(jsm, layout.logsStream, layout.logSubjects, replicas));
+  await ensureStream(jsm, storeStream(layout.queuesStream, layout.queueSubjects, replicas));
+  await ensureStream(jsm, storeStream(layout.logsStream, layout.logSubjects, replicas));
   return { sessions, inflight, retained, wills, meta, leases, adoptions };
 }
 
-async function ensureStream(jsm: JetStreamManager, name: string, subjects: string, replicas: number): Promise<void> {
-  try {
-    await jsm.streams.info(name);
-    return;
-  } catch (err) {
-    if ((err as { code?: number }).code !== 10059 && !/stream not found/i.test((err as Error).message)) throw err;
-  }
-  await jsm.streams.add({
+/** A stream of the store: kept by age and count limits, the oldest discarded first. */
+function storeStream(name: string, subjects: string, replicas: number): Partial<StreamConfig> & { name: string } {
+  return {
     name,
     subjects: [subjects],
     storage: StorageType.File,
@@ -55,7 +50,7 @@ async function ensureStream(jsm: JetStreamManager, name: string, subjects: strin
     discard: DiscardPolicy.Old,
     num_replicas: replicas,
     duplicate_window: DUPLICATE_WINDOW_MS * 1_000_000,
-  });
+  };
 }
 
 /** Every value of a bucket (deleted keys left out). */
