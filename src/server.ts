@@ -241,10 +241,10 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   if (maxPacketSize < config.broker.maxPacketSize) {
     logger.warn({ maxPacketSize, configured: config.broker.maxPacketSize }, 'broker.maxPacketSize lowered to what the NATS servers accept in one message (their max_payload)');
   }
-  const broker = new Broker({ ...config.broker, maxPacketSize }, componentLogger(logger, 'broker'), store);
   // An offline session's queue is kept in memory only where this node alone writes it: with the
   // state in JetStream the session may open on another node next (docs/storage.md).
-  if (jetstreamCluster !== null) broker.counters.offlineWindow = null;
+  const offlineWindowBytes = jetstreamCluster !== null ? 0 : config.broker.offlineWindowBytes;
+  const broker = new Broker({ ...config.broker, maxPacketSize, offlineWindowBytes }, componentLogger(logger, 'broker'), store);
   // Sessions move between nodes with their queues when they live in JetStream (docs/cluster.md).
   const handover = jetstreamCluster !== null && store instanceof JetStreamStore ? new Handover(broker, store, jetstreamCluster, componentLogger(logger, 'cluster')) : null;
   if (sink !== null) sink.onDrop = (lines) => broker.counters.limitHits.hit('log_lines_dropped', lines);
