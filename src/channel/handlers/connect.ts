@@ -74,15 +74,20 @@ async function connectLater(ch: Channel, packet: ConnectPacket, clientId: string
       ch.note('session-fetch-failed', { clientId, err: (err as Error).message }, 'cannot fetch the session from the cluster');
       if (sessionExpiry(ch, packet) > 0 && ch.state === 'authenticating') {
         // Not a fresh session to promise: refused as when the store cannot write.
-        ch.broker.counters.connectsRefusedUnstored++;
-        ch.broker.tracer?.refused(ch, clientId, packet.username, RC.ServerUnavailable, verdict.instanceId);
-        ch.refuseConnect(RC.ServerUnavailable);
+        refuseUnstored(ch, packet, clientId, verdict.instanceId);
         return;
       }
     }
     if (ch.state !== 'authenticating') return; // the socket went away meanwhile
   }
   open(ch, packet, clientId, assigned, verdict);
+}
+
+/** A session that must outlive the connection, refused because it cannot be stored now: 0x88 / return code 3, counted. */
+function refuseUnstored(ch: Channel, packet: ConnectPacket, clientId: string, instanceId: string): void {
+  ch.broker.counters.connectsRefusedUnstored++;
+  ch.broker.tracer?.refused(ch, clientId, packet.username, RC.ServerUnavailable, instanceId);
+  ch.refuseConnect(RC.ServerUnavailable);
 }
 
 /** The session expiry the client asked for: 3.x persistent sessions last until the server's cap. */
@@ -142,9 +147,7 @@ function admit(ch: Channel, packet: ConnectPacket, clientId: string, verdict: Au
   if (sessionExpiry(ch, packet) > 0 && ch.broker.persistence?.writable === false) {
     // A session that must outlive the connection needs the store; while it cannot write, say
     // so (MQTT 5 0x88, 3.1.1 return code 3) instead of promising a session that would be lost.
-    ch.broker.counters.connectsRefusedUnstored++;
-    ch.broker.tracer?.refused(ch, clientId, packet.username, RC.ServerUnavailable, verdict.instanceId);
-    ch.refuseConnect(RC.ServerUnavailable);
+    refuseUnstored(ch, packet, clientId, verdict.instanceId);
     return false;
   }
 
