@@ -178,7 +178,7 @@ describe('SQLite store: files, corruption, fsync policies', () => {
     await store.close();
     const Database = (await import('better-sqlite3')).default;
     const db = new Database(path);
-    db.exec(`ALTER TABLE messages DROP COLUMN trace_id; DELETE FROM schema_migrations WHERE version >= 5`);
+    db.exec(`DROP TABLE queue_acked; ALTER TABLE messages DROP COLUMN trace_id; DELETE FROM schema_migrations WHERE version >= 5`);
     db.pragma('user_version = 4');
     db.close();
 
@@ -262,7 +262,9 @@ describe('SQLite store: files, corruption, fsync policies', () => {
       if (existsSync(join(dir, 'ferry.db-wal'))) copyFileSync(join(dir, 'ferry.db-wal'), `${copy}-wal`);
       const db = new Database(copy);
       try {
-        return { ...(db.prepare('SELECT (SELECT count(*) FROM queue) AS queue, (SELECT count(*) FROM inflight) AS inflight').get() as { queue: number; inflight: number }) };
+        // Queue entries a restart would deliver: those after their session's acknowledged-through seq.
+        const live = `SELECT count(*) FROM queue q WHERE q.seq > coalesce((SELECT through FROM queue_acked a WHERE a.sid = q.sid), 0)`;
+        return { ...(db.prepare(`SELECT (${live}) AS queue, (SELECT count(*) FROM inflight) AS inflight`).get() as { queue: number; inflight: number }) };
       } finally {
         db.close();
       }
@@ -301,6 +303,105 @@ describe('SQLite store: files, corruption, fsync policies', () => {
       await committed(1);
       assert.deepEqual(rows(), { queue: 195, inflight: 5 });
       assert.equal(store.queueDepth('c1'), 195);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('an acknowledged queue head: one acknowledged-through seq; a crash copy and a restart never see it, expiry and caps never count it; rows reclaimed once idle', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'ferry.db');
+    const limits = { maxQueuedPerSession: 1000, maxQueuedPerInstance: 20, retentionMs: 1e12 };
+    const Database = (await import('better-sqlite3')).default;
+    // Read through a copy of the files: the store holds its lock on the file.
+    let copies = 0;
+    const rawCount = (file: string, sql: string): number => {
+      const copy = join(dir, `raw-${++copies}.db`);
+      copyFileSync(file, copy);
+      if (existsSync(`${file}-wal`)) copyFileSync(`${file}-wal`, `${copy}-wal`);
+      const db = new Database(copy);
+      try {
+        return db.prepare(sql).pluck().get() as number;
+      } finally {
+        db.close();
+      }
+    };
+    let store = await openSqliteStore({ path, limits: { ...limits, maxQueuedPerInstance: 1000 } });
+    try {
+      const drops: Array<[string, string, string]> = [];
+      const watch = (s: SqliteStore): void =>
+        s.onDrop((dropped) => drops.push(...dropped.map((d): [string, string, string] => [d.clientId, d.reason, texts.get(d.seq) ?? '?'])));
+      const texts = new Map<number, string>();
+      watch(store);
+      store.putSession(session('c1'));
+      store.putSession(session('c2'));
+      // m0–m9 and m95–m99 expire at T0 + 1 s.
+      const expiring = (i: number): boolean => i < 10 || i >= 95;
+      const seqs: number[] = [];
+      for (let i = 0; i < 100; i++) {
+        const seq = store.enqueue('c1', delivery(store.addMessage(message(`m${i}`, { expiresAt: expiring(i) ? 1_700_000_001_000 : 0 }))));
+        texts.set(seq, `m${i}`);
+        seqs.push(seq);
+      }
+      await store.commit();
+      // m0–m89 delivered and acknowledged in one batch, and in the same turn a purge past the expiry.
+      for (let i = 0; i < 90; i++) {
+        store.moveToInflight('c1', seqs[i]!, i + 1);
+        store.removeInflight('c1', i + 1);
+      }
+      const purged = await store.purgeExpired(1_700_000_002_000, 10_000);
+      assert.equal(purged.expiredMessages, 5, 'only the live expired entries count');
+      assert.deepEqual(drops, ['m95', 'm96', 'm97', 'm98', 'm99'].map((m) => ['c1', 'expired', m]));
+      assert.equal(store.queueDepth('c1'), 5);
+      assert.deepEqual((await store.readQueue('c1', 0, 100)).map((e) => e.message.payload.toString()), ['m90', 'm91', 'm92', 'm93', 'm94']);
+
+      // What a crash now would leave (a copy of the files, opened as a store): the same five.
+      copyFileSync(path, join(dir, 'copy.db'));
+      if (existsSync(`${path}-wal`)) copyFileSync(`${path}-wal`, join(dir, 'copy.db-wal'));
+      const copy = await openSqliteStore({ path: join(dir, 'copy.db'), limits });
+      try {
+        assert.equal(copy.queueDepth('c1'), 5);
+        assert.deepEqual((await copy.readQueue('c1', 0, 100)).map((e) => e.message.payload.toString()), ['m90', 'm91', 'm92', 'm93', 'm94']);
+        assert.equal((await copy.stats()).messages, 5, 'the acknowledged entries\' messages are gone');
+      } finally {
+        await copy.close();
+      }
+
+      // Reopened with an instance cap of 20. In one turn m90–m92 are acknowledged and 20 entries
+      // queued for c2: the instance is 2 over, and its oldest live entries, m93 and m94, are dropped,
+      // not the acknowledged rows before them.
+      await store.close();
+      store = await openSqliteStore({ path, limits });
+      watch(store);
+      drops.length = 0;
+      for (let i = 90; i < 93; i++) {
+        store.moveToInflight('c1', seqs[i]!, i + 1);
+        store.removeInflight('c1', i + 1);
+      }
+      for (let i = 0; i < 20; i++) texts.set(store.enqueue('c2', delivery(store.addMessage(message(`n${i}`)))), `n${i}`);
+      await store.commit();
+      assert.deepEqual(drops, [['c1', 'instance-cap', 'm93'], ['c1', 'instance-cap', 'm94']]);
+      assert.equal(store.queueDepth('c1'), 0);
+      assert.equal(store.queueDepth('c2'), 20);
+
+      // n0–n4 acknowledged right before a close: their rows are left, and reclaimed after the
+      // next open once the store idles.
+      const page = await store.readQueue('c2', 0, 5);
+      page.forEach((entry, i) => {
+        store.moveToInflight('c2', entry.seq, i + 1);
+        store.removeInflight('c2', i + 1);
+      });
+      await store.close();
+      assert.equal(rawCount(path, 'SELECT count(*) FROM queue'), 20, 'rows acknowledged and not reclaimed yet');
+      store = await openSqliteStore({ path, limits });
+      assert.equal(store.queueDepth('c2'), 15);
+      for (let waited = 0; rawCount(path, 'SELECT count(*) FROM queue') > 15; waited += 10) {
+        assert.ok(waited < 3000, 'reclaimed within 3 s of idling');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.equal(rawCount(path, 'SELECT count(*) FROM messages'), 15, 'their messages deleted with them');
+      assert.deepEqual(await store.readQueue('c1', 0, 100), []);
+      assert.deepEqual((await store.readQueue('c2', 0, 100)).map((e) => e.message.payload.toString()), Array.from({ length: 15 }, (_, i) => `n${i + 5}`));
     } finally {
       await store.close();
     }
@@ -486,7 +587,7 @@ describe('SQLite store: files, corruption, fsync policies', () => {
     // As a schema 3 file: no bytes column, user_version 3.
     const Database = (await import('better-sqlite3')).default;
     const db = new Database(path);
-    db.exec(`ALTER TABLE queue DROP COLUMN bytes; ALTER TABLE messages DROP COLUMN trace_id; DELETE FROM schema_migrations WHERE version >= 4`);
+    db.exec(`DROP TABLE queue_acked; ALTER TABLE queue DROP COLUMN bytes; ALTER TABLE messages DROP COLUMN trace_id; DELETE FROM schema_migrations WHERE version >= 4`);
     db.pragma('user_version = 3');
     db.close();
 

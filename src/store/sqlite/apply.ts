@@ -80,8 +80,8 @@ const COMMUTES_WITH_DELIVERED: ReadonlySet<number> = new Set([Op.MoveToInflight,
 
 /**
  * The Delivered ops of a batch (a draining session's entries moved into its window and completed
- * before the batch left), collected per session and removed with one statement per run instead
- * of one per entry.
+ * before the batch left), collected per session: the head of its queue among them advances its
+ * acknowledged-through seq, the rest are removed with one statement per run (Queues.delivered).
  */
 class DeliveredRuns {
   private readonly runs = new Map<string, number[]>();
@@ -97,10 +97,7 @@ class DeliveredRuns {
   flush(): void {
     if (this.runs.size === 0) return;
     const queues = this.engine.queues;
-    for (const [clientId, seqs] of this.runs) {
-      if (seqs.length === 1) queues.remove(clientId, seqs[0]!);
-      else queues.removeMany(clientId, seqs);
-    }
+    for (const [clientId, seqs] of this.runs) queues.delivered(clientId, seqs);
     this.runs.clear();
   }
 }

@@ -123,6 +123,11 @@ export class SqliteEngine {
   }
 
   stats(): StoreStats {
+    // Acknowledged rows still hold their messages: reclaimed first, so the counts are exact.
+    if (this.index.ackedRows > 0) {
+      this.begin();
+      this.queues.reclaimAcked(Number.MAX_SAFE_INTEGER);
+    }
     this.messages.applyPending(false);
     return readStats(this.db, this.index);
   }

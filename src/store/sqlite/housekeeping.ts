@@ -89,13 +89,16 @@ export class Housekeeping {
         bytes: number;
       }>;
       for (const row of rows) {
-        const traceId = this.messages.traceId(row.message_id);
-        this.messages.unref(row.message_id);
         const owner = this.index.bySid.get(row.sid);
-        if (owner === undefined) {
+        if (owner === undefined || row.seq <= owner.ackedThrough) {
+          // A deleted session's, or acknowledged already: reclaimed, not expired.
+          this.messages.unref(row.message_id);
+          if (owner !== undefined) this.index.countAcked(owner, -1);
           reclaimed++;
           continue;
         }
+        const traceId = this.messages.traceId(row.message_id);
+        this.messages.unref(row.message_id);
         this.index.count(owner, -1, -row.bytes);
         this.corrections.dropped({ clientId: owner.record.clientId, seq: row.seq, messageId: row.message_id, reason: 'expired', traceId });
         expiredMessages++;
@@ -117,13 +120,15 @@ export class Housekeeping {
           const deleted = this.s.deleteQueuedBySeq.get(row.seq) as { message_id: number; bytes: number } | undefined;
           removed++;
           if (deleted === undefined) continue;
-          const traceId = this.messages.traceId(deleted.message_id);
-          this.messages.unref(deleted.message_id);
           const owner = this.index.bySid.get(row.sid);
-          if (owner === undefined) {
+          if (owner === undefined || row.seq <= owner.ackedThrough) {
+            this.messages.unref(deleted.message_id);
+            if (owner !== undefined) this.index.countAcked(owner, -1);
             reclaimed++;
             continue;
           }
+          const traceId = this.messages.traceId(deleted.message_id);
+          this.messages.unref(deleted.message_id);
           this.index.count(owner, -1, -deleted.bytes);
           this.corrections.dropped({ clientId: owner.record.clientId, seq: row.seq, messageId: deleted.message_id, reason: 'retention', traceId });
           retentionDropped++;

@@ -9,7 +9,7 @@ import type { Messages } from './messages.js';
 import { packQueueColumns, packQueuePage, type QueueColumns, type QueuePage } from './queue-page.js';
 import { consecutiveRuns } from './ranges.js';
 import { encodeIds, type QueueRow } from './rows.js';
-import type { SessionIndex } from './session-index.js';
+import type { SessionIndex, SessionState } from './session-index.js';
 import type { Statements } from './statements.js';
 
 export interface QueueCaps {
@@ -63,15 +63,18 @@ export class Queues {
     index.count(state, 1, info.bytes);
 
     if (state.depth > caps.maxPerSession) {
-      const rows = this.s.dropSessionOldest.all(state.sid, state.depth - caps.maxPerSession) as DroppedRow[];
+      const rows = this.s.dropSessionOldest.all(state.sid, state.ackedThrough, state.depth - caps.maxPerSession) as DroppedRow[];
       this.dropped(rows, 'session-cap');
     }
     while (caps.maxBytesPerSession > 0 && state.bytes > caps.maxBytesPerSession && state.depth > 0) {
-      const rows = this.s.dropSessionOldest.all(state.sid, 1) as DroppedRow[];
+      const rows = this.s.dropSessionOldest.all(state.sid, state.ackedThrough, 1) as DroppedRow[];
       if (rows.length === 0) break;
       this.dropped(rows, 'session-bytes');
     }
     const excess = index.instance(instanceId).depth - caps.maxPerInstance;
+    const overBytes = caps.maxBytesPerInstance > 0 && index.instance(instanceId).bytes > caps.maxBytesPerInstance;
+    // The instance's oldest rows must be live ones: acknowledged rows go first (not dropped).
+    if ((excess > 0 || overBytes) && index.ackedRows > 0) this.reclaimAckedOf(instanceId);
     if (excess > 0) {
       const rows = this.s.dropInstanceOldest.all(instanceId, excess) as DroppedRow[];
       this.dropped(rows, 'instance-cap');
@@ -87,9 +90,15 @@ export class Queues {
   private dropped(rows: DroppedRow[], reason: DropReason): void {
     rows.sort((a, b) => a.seq - b.seq);
     for (const row of rows) {
+      const owner = this.index.bySid.get(row.sid);
+      if (owner !== undefined && row.seq <= owner.ackedThrough) {
+        // Acknowledged already: reclaimed, not dropped.
+        this.messages.unref(row.message_id);
+        this.index.countAcked(owner, -1);
+        continue;
+      }
       const traceId = this.messages.traceId(row.message_id);
       this.messages.unref(row.message_id);
-      const owner = this.index.bySid.get(row.sid);
       if (owner === undefined) continue;
       this.index.count(owner, -1, -row.bytes);
       this.corrections.dropped({ clientId: owner.record.clientId, seq: row.seq, messageId: row.message_id, reason, traceId });
@@ -107,6 +116,75 @@ export class Queues {
     }
     this.messages.unref(row.message_id);
     this.index.count(state, -1, -row.bytes);
+  }
+
+  /**
+   * Entries of one session delivered and acknowledged (a batch's Delivered ops, in the order
+   * they were sent). Those that make up the head of its queue — from the first live entry on,
+   * in runs of consecutive seqs with no live entry between them — advance the session's
+   * acknowledged-through seq (queue_acked) with one statement, and their rows stay until
+   * `reclaimAcked` deletes them off the drain's path; the rest are deleted now.
+   */
+  delivered(clientId: string, seqs: readonly number[]): void {
+    const state = this.index.byClientId.get(clientId);
+    if (state === undefined) return;
+    const covered = this.acknowledgeHead(state, seqs);
+    if (covered === seqs.length) return;
+    if (covered === seqs.length - 1) this.remove(clientId, seqs[covered]!);
+    else this.removeMany(clientId, covered === 0 ? seqs : seqs.slice(covered));
+  }
+
+  /** Advances `state.ackedThrough` over the leading seqs that are its queue's head; how many it covered. */
+  private acknowledgeHead(state: SessionState, seqs: readonly number[]): number {
+    const s = this.s;
+    const from = state.ackedThrough;
+    let through = from;
+    let i = 0;
+    while (i < seqs.length) {
+      // A run of consecutive seqs holds no other entry; it must start at the first live one.
+      if (s.queueHead.get(state.sid, through) !== seqs[i]) break;
+      let j = i + 1;
+      while (j < seqs.length && seqs[j] === seqs[j - 1]! + 1) j++;
+      through = seqs[j - 1]!;
+      i = j;
+    }
+    if (i === 0) return 0;
+    const [rows, bytes] = s.countQueuedRange.get(state.sid, from, through) as [number, number];
+    s.setAckedThrough.run(state.sid, through);
+    state.ackedThrough = through;
+    this.index.count(state, -rows, -bytes);
+    this.index.countAcked(state, rows);
+    // Covered but not found (dropped meanwhile): the main thread's depth is put back, as in `remove`.
+    if (rows < i) this.corrections.add(state.record.clientId, i - rows);
+    return i;
+  }
+
+  /**
+   * Deletes up to `limit` acknowledged rows (at or below their session's acknowledged-through
+   * seq), oldest first, and drops their message references; returns how many went.
+   */
+  reclaimAcked(limit: number): number {
+    let reclaimed = 0;
+    for (const state of [...this.index.acked]) {
+      if (reclaimed >= limit) break;
+      const asked = limit - reclaimed;
+      const ids = this.s.reclaimAcked.all(state.sid, state.ackedThrough, asked) as number[];
+      for (const id of ids) this.messages.unref(id);
+      reclaimed += ids.length;
+      // Fewer than asked: none are left; as many: it stays listed until a step finds fewer.
+      const left = ids.length < asked ? 0 : Math.max(1, state.ackedRows - ids.length);
+      this.index.countAcked(state, left - state.ackedRows);
+    }
+    return reclaimed;
+  }
+
+  /** Reclaims every acknowledged row of an instance's sessions (before its oldest are dropped). */
+  private reclaimAckedOf(instanceId: string): void {
+    for (const state of [...this.index.acked]) {
+      if (state.record.instanceId !== instanceId) continue;
+      for (const id of this.s.reclaimAcked.all(state.sid, state.ackedThrough, -1) as number[]) this.messages.unref(id);
+      this.index.countAcked(state, -state.ackedRows);
+    }
   }
 
   /**
@@ -137,6 +215,7 @@ export class Queues {
   read(clientId: string, afterSeq: number, limit: number): QueuePage {
     const state = this.index.byClientId.get(clientId);
     if (state === undefined || limit <= 0 || state.depth === 0) return packQueuePage([]);
+    afterSeq = Math.max(afterSeq, state.ackedThrough);
     this.messages.insertReferenced();
     let packed: [json: string, blobs: Buffer | null];
     try {

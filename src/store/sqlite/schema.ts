@@ -158,6 +158,13 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'messages.trace_id: the trace number a message was stored with (names a dropped queued message in traces)',
     sql: `ALTER TABLE messages ADD COLUMN trace_id INTEGER NOT NULL DEFAULT 0;`,
   },
+  {
+    version: 6,
+    description: 'queue_acked: per session, the seq through which its queue is acknowledged (rows at or below it are gone, reclaimed later)',
+    // A draining session's delivered head is recorded as one value per batch instead of a
+    // delete per entry; the rows and their messages are deleted later, off the drain's path.
+    sql: `CREATE TABLE queue_acked (sid INTEGER PRIMARY KEY, through INTEGER NOT NULL);`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -15,6 +15,13 @@ export interface SessionState {
   depth: number;
   /** Payload + topic bytes of the queue entries (queue.bytes summed). */
   bytes: number;
+  /**
+   * Every queue row of the session at or below this seq is acknowledged and gone (queue_acked):
+   * its rows stay until reclaimed (`acked`) but no read, cap, count or purge sees them.
+   */
+  ackedThrough: number;
+  /** Rows at or below `ackedThrough` not reclaimed yet. */
+  ackedRows: number;
 }
 
 /** Queue entries and their bytes over the live sessions of one instance. */
@@ -29,6 +36,10 @@ export class SessionIndex {
   /** Instances with queued entries; an instance whose queues empty is removed. */
   readonly instances = new Map<string, InstanceTotals>();
   readonly deadSids = new Set<number>();
+  /** Live sessions with acknowledged rows still to reclaim (Queues.reclaimAcked). */
+  readonly acked = new Set<SessionState>();
+  /** Their rows together. */
+  ackedRows = 0;
 
   /** The session of a client id; throws when there is none. */
   live(clientId: string): SessionState {
@@ -45,6 +56,15 @@ export class SessionIndex {
   remove(state: SessionState): void {
     this.byClientId.delete(state.record.clientId);
     this.bySid.delete(state.sid);
+    if (this.acked.delete(state)) this.ackedRows -= state.ackedRows;
+  }
+
+  /** Rows of a session that became acknowledged (n > 0) or were reclaimed (n < 0). */
+  countAcked(state: SessionState, n: number): void {
+    state.ackedRows += n;
+    this.ackedRows += n;
+    if (state.ackedRows > 0) this.acked.add(state);
+    else this.acked.delete(state);
   }
 
   /** Adds entries (negative: removes) to a session's queue and its instance's totals. */
@@ -78,17 +98,24 @@ export function loadSessionIndex(db: Database.Database, s: Statements): SessionI
     )
     .all() as SessionRow[];
   for (const row of rows) {
-    index.add({ sid: row.sid, record: sessionFromRow(row), depth: 0, bytes: 0 });
+    index.add({ sid: row.sid, record: sessionFromRow(row), depth: 0, bytes: 0, ackedThrough: 0, ackedRows: 0 });
   }
   for (const row of db.prepare(`SELECT sid FROM dead_sessions`).all() as Array<{ sid: number }>) {
     index.deadSids.add(row.sid);
   }
-  const depths = db.prepare(`SELECT sid, count(*) AS n, total(bytes) AS b FROM queue GROUP BY sid`).all() as Array<{
-    sid: number;
-    n: number;
-    b: number;
-  }>;
-  for (const { sid, n, b } of depths) {
+  for (const row of db.prepare(`SELECT sid, through FROM queue_acked`).all() as Array<{ sid: number; through: number }>) {
+    const state = index.bySid.get(row.sid);
+    if (state !== undefined) state.ackedThrough = row.through;
+  }
+  // Live entries count; rows at or below a session's acknowledged-through seq wait for reclaim.
+  const depths = db
+    .prepare(
+      `SELECT q.sid, sum(q.seq > coalesce(a.through, 0)) AS n, total(iif(q.seq > coalesce(a.through, 0), q.bytes, 0)) AS b,
+              sum(q.seq <= coalesce(a.through, 0)) AS acked
+       FROM queue q LEFT JOIN queue_acked a ON a.sid = q.sid GROUP BY q.sid`,
+    )
+    .all() as Array<{ sid: number; n: number; b: number; acked: number }>;
+  for (const { sid, n, b, acked } of depths) {
     const state = index.bySid.get(sid);
     if (state === undefined) {
       if (!index.deadSids.has(sid)) {
@@ -99,6 +126,7 @@ export function loadSessionIndex(db: Database.Database, s: Statements): SessionI
       continue;
     }
     index.count(state, n, b);
+    if (acked > 0) index.countAcked(state, acked);
   }
   return index;
 }

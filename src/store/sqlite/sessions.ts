@@ -38,7 +38,7 @@ export class Sessions {
       session.disconnectedAt,
       expiresAt,
     );
-    const state: SessionState = { sid, record: { ...session }, depth: 0, bytes: 0 };
+    const state: SessionState = { sid, record: { ...session }, depth: 0, bytes: 0, ackedThrough: 0, ackedRows: 0 };
     this.index.add(state);
   }
 
@@ -60,11 +60,13 @@ export class Sessions {
     for (const row of this.s.deleteInflightOf.all(sid) as Array<{ message_id: number | null }>) {
       if (row.message_id !== null) this.messages.unref(row.message_id);
     }
-    if (state.depth > 0) {
+    if (state.depth > 0 || state.ackedRows > 0) {
+      // Its rows, acknowledged ones included, are reclaimed in steps (housekeeping).
       this.s.insertDead.run(sid);
       this.index.deadSids.add(sid);
       this.index.addInstance(state.record.instanceId, -state.depth, -state.bytes);
     }
+    if (state.ackedThrough > 0) this.s.deleteAcked.run(sid);
     this.index.remove(state);
     return true;
   }

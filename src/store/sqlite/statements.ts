@@ -52,14 +52,25 @@ export function prepareStatements(db: Database.Database) {
       `INSERT INTO queue (seq, sid, instance_id, message_id, qos, retain, sub_ids, share_group, share_filter, created_at, expires_at, bytes)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
+    // The oldest live entries: after the session's acknowledged-through seq (queue_acked).
     dropSessionOldest: p(
-      `DELETE FROM queue WHERE seq IN (SELECT seq FROM queue WHERE sid = ? ORDER BY seq LIMIT ?) RETURNING seq, sid, message_id, bytes`,
+      `DELETE FROM queue WHERE seq IN (SELECT seq FROM queue WHERE sid = ? AND seq > ? ORDER BY seq LIMIT ?) RETURNING seq, sid, message_id, bytes`,
     ),
     dropInstanceOldest: p(
       `DELETE FROM queue WHERE seq IN (
          SELECT seq FROM queue WHERE instance_id = ? AND sid NOT IN (SELECT sid FROM dead_sessions) ORDER BY seq LIMIT ?)
        RETURNING seq, sid, message_id, bytes`,
     ),
+    // The acknowledged-through watermark (queues.ts, `delivered`): the first live entry after it,
+    // what a run of entries counts, and the new value.
+    queueHead: p(`SELECT seq FROM queue WHERE sid = ? AND seq > ? ORDER BY seq LIMIT 1`).pluck(),
+    countQueuedRange: p(`SELECT count(*), total(bytes) FROM queue WHERE sid = ? AND seq > ? AND seq <= ?`).raw(true),
+    setAckedThrough: p(`INSERT INTO queue_acked (sid, through) VALUES (?, ?) ON CONFLICT (sid) DO UPDATE SET through = excluded.through`),
+    deleteAcked: p(`DELETE FROM queue_acked WHERE sid = ?`),
+    // Acknowledged entries reclaimed, oldest first, a bounded step at a time.
+    reclaimAcked: p(
+      `DELETE FROM queue WHERE seq IN (SELECT seq FROM queue WHERE sid = ? AND seq <= ? ORDER BY seq LIMIT ?) RETURNING message_id`,
+    ).pluck(),
     removeQueued: p(`DELETE FROM queue WHERE seq = ? AND sid = ? RETURNING message_id, bytes`),
     removeQueuedMany: p(
       `DELETE FROM queue WHERE seq IN (SELECT value FROM json_each(?)) AND sid = ? RETURNING message_id, bytes`,

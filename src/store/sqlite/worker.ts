@@ -23,6 +23,15 @@ import { isQueuePage, queuePageTransfer } from './queue-page.js';
 const RETRY_FIRST_MS = 100;
 const NOTHING_PURGED = { expiredSessions: [], expiredMessages: 0, retentionDropped: 0, expiredRetained: 0, reclaimed: 0, done: true };
 const RETRY_MAX_MS = 5000;
+/**
+ * Acknowledged queue rows (a drained session's head, Queues.delivered) are deleted with their
+ * messages later, RECLAIM_STEP at a time: once no batch came for RECLAIM_IDLE_MS, step after
+ * step while that lasts; and, when more than RECLAIM_BACKLOG wait (a store never idle that long),
+ * one step with each commit.
+ */
+const RECLAIM_STEP = 4096;
+const RECLAIM_IDLE_MS = 50;
+const RECLAIM_BACKLOG = 262_144;
 
 type Batch = Extract<Request, { type: 'batch' }>;
 
@@ -50,6 +59,12 @@ let checkpointDue = false;
 let lastApplied = 0;
 /** The last batch applied was a non-final part of a turn: do not commit yet. */
 let turnOpen = false;
+/** When the last batch arrived (performance.now()), and the timer of the idle reclaim. */
+let lastBatchAt = 0;
+let reclaimTimer: NodeJS.Timeout | null = null;
+
+// Acknowledged rows left from before the last close or crash.
+if (engine.index.ackedRows > 0) scheduleReclaim(RECLAIM_IDLE_MS);
 
 if (data.fsync === 'interval') {
   setInterval(() => {
@@ -68,6 +83,7 @@ port.on('message', (first: Request) => {
   let applyFailure: unknown = null;
   for (const request of requests) {
     if (request.type === 'batch') {
+      lastBatchAt = performance.now();
       if (degraded !== null || applyFailure !== null) {
         held.push(request);
         if (degraded !== null) post({ type: 'failed', upTo: request.n, reason: degraded, code: null });
@@ -112,7 +128,40 @@ port.on('message', (first: Request) => {
     }
   }
   commitHeld(invalid, applyFailure);
+  if (engine.index.ackedRows > 0) scheduleReclaim(RECLAIM_IDLE_MS);
 });
+
+function scheduleReclaim(delayMs: number): void {
+  if (reclaimTimer !== null || closing) return;
+  reclaimTimer = setTimeout(reclaimIdle, delayMs);
+}
+
+/** One step of reclaiming acknowledged rows in a transaction of its own, if the thread is idle. */
+function reclaimIdle(): void {
+  reclaimTimer = null;
+  if (closing || engine.index.ackedRows === 0) return;
+  const quietMs = performance.now() - lastBatchAt;
+  if (degraded !== null || engine.inTransaction || quietMs < RECLAIM_IDLE_MS) {
+    scheduleReclaim(Math.max(1, RECLAIM_IDLE_MS - quietMs));
+    return;
+  }
+  try {
+    engine.begin();
+    engine.queues.reclaimAcked(RECLAIM_STEP);
+    engine.commit();
+  } catch {
+    // Nothing is lost: the rows stay acknowledged and are reclaimed later. A failing disk shows
+    // in the next batch's commit, which degrades the store visibly.
+    try {
+      engine.rollback();
+    } catch {
+      // the next step tries again
+    }
+    scheduleReclaim(RETRY_MAX_MS);
+    return;
+  }
+  if (engine.index.ackedRows > 0) scheduleReclaim(1);
+}
 
 /** Commits the open transaction; on failure rolls back, keeps the batches and degrades. */
 function commitHeld(invalid: string[], applyFailure: unknown): void {
@@ -125,6 +174,7 @@ function commitHeld(invalid: string[], applyFailure: unknown): void {
     if (faults !== null && Atomics.load(faults, FAULT_FAIL_COMMITS) > 0) {
       throw Object.assign(new Error('injected fault: disk I/O error'), { code: 'SQLITE_IOERR' });
     }
+    if (engine.index.ackedRows > RECLAIM_BACKLOG) engine.queues.reclaimAcked(RECLAIM_STEP);
     engine.commit();
   } catch (error) {
     fail(error, upTo);
@@ -255,6 +305,7 @@ function truncateWal(): void {
 function closeAndExit(id: number): void {
   closing = true;
   if (retryTimer !== null) clearTimeout(retryTimer);
+  if (reclaimTimer !== null) clearTimeout(reclaimTimer);
   try {
     engine.close(degraded === null);
   } finally {
