@@ -47,6 +47,11 @@ export class Inflight {
     if (this.s.hasInflight.get(state.sid, packetId) !== undefined) {
       throw new Error(`${clientId}: packet id ${packetId} is already in flight`);
     }
+    if (seq <= state.ackedThrough) {
+      // Acknowledged already (Queues.delivered): gone, as a dropped entry is.
+      this.corrections.add(clientId, 1);
+      return;
+    }
     const row = this.s.takeQueued.get(seq, state.sid) as
       | {
           message_id: number;

@@ -103,19 +103,12 @@ export function loadSessionIndex(db: Database.Database, s: Statements): SessionI
   for (const row of db.prepare(`SELECT sid FROM dead_sessions`).all() as Array<{ sid: number }>) {
     index.deadSids.add(row.sid);
   }
-  for (const row of db.prepare(`SELECT sid, through FROM queue_acked`).all() as Array<{ sid: number; through: number }>) {
-    const state = index.bySid.get(row.sid);
-    if (state !== undefined) state.ackedThrough = row.through;
-  }
-  // Live entries count; rows at or below a session's acknowledged-through seq wait for reclaim.
-  const depths = db
-    .prepare(
-      `SELECT q.sid, sum(q.seq > coalesce(a.through, 0)) AS n, total(iif(q.seq > coalesce(a.through, 0), q.bytes, 0)) AS b,
-              sum(q.seq <= coalesce(a.through, 0)) AS acked
-       FROM queue q LEFT JOIN queue_acked a ON a.sid = q.sid GROUP BY q.sid`,
-    )
-    .all() as Array<{ sid: number; n: number; b: number; acked: number }>;
-  for (const { sid, n, b, acked } of depths) {
+  const depths = db.prepare(`SELECT sid, count(*) AS n, total(bytes) AS b FROM queue GROUP BY sid`).all() as Array<{
+    sid: number;
+    n: number;
+    b: number;
+  }>;
+  for (const { sid, n, b } of depths) {
     const state = index.bySid.get(sid);
     if (state === undefined) {
       if (!index.deadSids.has(sid)) {
@@ -126,6 +119,14 @@ export function loadSessionIndex(db: Database.Database, s: Statements): SessionI
       continue;
     }
     index.count(state, n, b);
+  }
+  // Rows at or below a session's acknowledged-through seq are not entries: they wait for reclaim.
+  for (const row of db.prepare(`SELECT sid, through FROM queue_acked`).all() as Array<{ sid: number; through: number }>) {
+    const state = index.bySid.get(row.sid);
+    if (state === undefined) continue;
+    state.ackedThrough = row.through;
+    const [acked, bytes] = s.countQueuedRange.get(row.sid, -1, row.through) as [number, number];
+    index.count(state, -acked, -bytes);
     if (acked > 0) index.countAcked(state, acked);
   }
   return index;
