@@ -269,6 +269,26 @@ function combined(lines: readonly CgenLine[]): { connected: number; failed: numb
 }
 
 /**
+ * `--storm-warmup`: `count` connections made and closed at once by one generator process before
+ * the measured storm, then a second for the closes to settle. A fresh broker compiles its connect
+ * path while its first storm runs (RESULTS.md issue 15 §24); this measures one that has taken
+ * connections before. The note that starts the run's line.
+ */
+async function warmUp(bin: string, port: number, tls: boolean, count: number, concurrency: number, prefix: string, limit: number): Promise<string> {
+  const args = ['connect', '--port', String(port), '--count', String(count), '--concurrency', String(concurrency), '--hold', '0', '--timeout', '60', '--clean', '1', '--prefix', prefix];
+  if (tls) args.push('--tls', '--cafile', benchCaFile());
+  const p = new CgenProcess(bin, args);
+  try {
+    const l = await p.next((x) => x['phase'] === 'connect', limit);
+    await p.done(30_000);
+    await sleep(1000);
+    return `warm-up: ${num(l, 'connected')} connected and closed (${num(l, 'failed')} failed${reasons(l)}); `;
+  } finally {
+    p.kill();
+  }
+}
+
+/**
  * `--idle-conns` connections from `--storm-processes` generator processes (the count split
  * between them, `--storm-concurrency` connects in flight each), started together: the connect
  * storm's rate (first socket() → last CONNACK of the slowest process; all connections ÷ its
@@ -295,6 +315,7 @@ export async function cgenIdle(ctx: RunContext, spec: CgenIdleSpec): Promise<Mea
   const limit = 300_000;
   const procs = n === 1 ? 'one generator process' : `${n} generator processes`;
   try {
+    const warm = opts.stormWarmup > 0 ? await warmUp(bin, port, spec.tls, opts.stormWarmup, opts.stormConcurrency, `${runId}-warm`, limit) : '';
     const before = await sampleMemory(broker.pid, inspector);
     const span = cpuSpan(broker);
     for (let i = 0; i < n; i++) ps.push(new CgenProcess(bin, argsOf(i)));
@@ -316,6 +337,7 @@ export async function cgenIdle(ctx: RunContext, spec: CgenIdleSpec): Promise<Mea
       setupRate: c.rate,
     };
     let note =
+      warm +
       `C generator (${procs}): ${connected} connected, ${c.failed} failed${cs.map((l) => reasons(l)).join('')} in ${c.seconds.toFixed(2)} s (${opts.stormConcurrency} in flight${n === 1 ? '' : ' each'}${spec.tls ? ', TLS' : ''}), ` +
       `connect → CONNACK p50 ${us(lat['p50']!)} p99 ${us(lat['p99']!)} max ${us(lat['max']!)}, broker ${brokerUs.toFixed(0)} µs CPU per connect, ` +
       memoryNote(before, after);

@@ -51,6 +51,7 @@ function usage(): never {
       '                           c: bench/cgen/cgen.c, compiled on demand, needs cc and libssl-dev)',
       '  --storm-concurrency N    C generator: connects in flight in the idle/connect/reconnect storms (default 500)',
       '  --storm-processes N      C generator: processes sharing those storms, each with its share of the connections (default 1; TLS)',
+      '  --storm-warmup N         C generator: N connections made and closed before each storm is measured (a warm broker; default 0)',
       '  --ferry-cli PATH         Ferry build to run (default dist/src/cli/main.js of this checkout)',
       '  --baseline-cli PATH      also run this Ferry build as broker "ferry-base" (before/after in one run)',
       '  --ferry-store E          Ferry --store-engine sqlite|memory (default: Ferry\'s default, sqlite)',
@@ -108,6 +109,7 @@ function parseArgs(argv: readonly string[]): Options & { list: boolean; waitQuie
     generator: 'node',
     stormConcurrency: 500,
     stormProcesses: 1,
+    stormWarmup: 0,
     noDelay: true,
     save: true,
     list: false,
@@ -171,6 +173,9 @@ function parseArgs(argv: readonly string[]): Options & { list: boolean; waitQuie
         break;
       case '--storm-processes':
         o.stormProcesses = Math.max(1, Math.floor(num()));
+        break;
+      case '--storm-warmup':
+        o.stormWarmup = Math.max(0, Math.floor(num()));
         break;
       case '--nodelay': {
         const v = val();
@@ -478,7 +483,7 @@ async function main(): Promise<void> {
   console.log(`# Ferry e2e benchmark ${info.date}`);
   for (const [k, v] of Object.entries(info)) if (k !== 'date') console.log(`  ${k.padEnd(9)} ${v}`);
   console.log(
-    `  options   rounds=${opts.rounds} duration=${opts.duration}s warmup=${opts.warmup}s size=${opts.size}B brokers=${brokers.join(',')} idle-conns=${opts.idleConns} connect-concurrency=${opts.connectConcurrency} generator=${opts.generator}${opts.generator === 'c' ? ` storm-concurrency=${opts.stormConcurrency} storm-processes=${opts.stormProcesses}` : ''} nodelay=${opts.noDelay ? 'on' : 'off'} ${ferryDesc(opts)}`,
+    `  options   rounds=${opts.rounds} duration=${opts.duration}s warmup=${opts.warmup}s size=${opts.size}B brokers=${brokers.join(',')} idle-conns=${opts.idleConns} connect-concurrency=${opts.connectConcurrency} generator=${opts.generator}${opts.generator === 'c' ? ` storm-concurrency=${opts.stormConcurrency} storm-processes=${opts.stormProcesses}${opts.stormWarmup > 0 ? ` storm-warmup=${opts.stormWarmup}` : ''}` : ''} nodelay=${opts.noDelay ? 'on' : 'off'} ${ferryDesc(opts)}`,
   );
   console.log(`  scenarios ${scenarios.map((s) => s.name).join(', ')}\n`);
 
@@ -581,7 +586,7 @@ async function main(): Promise<void> {
       ...Object.entries(info)
         .filter(([k]) => k !== 'date')
         .map(([k, v]) => `- **${k}**: ${v}`),
-      `- **options**: \`${process.argv.slice(2).join(' ') || '(defaults)'}\` → rounds=${opts.rounds}, duration=${opts.duration}s, warmup=${opts.warmup}s, size=${opts.size}B, idle-conns=${opts.idleConns}, connect-concurrency=${opts.connectConcurrency}, generator=${opts.generator}${opts.generator === 'c' ? ` (storm-concurrency ${opts.stormConcurrency}, storm-processes ${opts.stormProcesses})` : ''}, nodelay=${opts.noDelay ? 'on' : 'off'}, ${ferryDesc(opts)}`,
+      `- **options**: \`${process.argv.slice(2).join(' ') || '(defaults)'}\` → rounds=${opts.rounds}, duration=${opts.duration}s, warmup=${opts.warmup}s, size=${opts.size}B, idle-conns=${opts.idleConns}, connect-concurrency=${opts.connectConcurrency}, generator=${opts.generator}${opts.generator === 'c' ? ` (storm-concurrency ${opts.stormConcurrency}, storm-processes ${opts.stormProcesses}${opts.stormWarmup > 0 ? `, storm-warmup ${opts.stormWarmup}` : ''})` : ''}, nodelay=${opts.noDelay ? 'on' : 'off'}, ${ferryDesc(opts)}`,
       `- **wall time**: ${elapsed} s`,
       '',
       `## Summary (median of ${opts.rounds} rounds)`,

@@ -33,6 +33,11 @@ export interface Options {
   stormConcurrency: number;
   /** C generator processes sharing a storm's connections. */
   stormProcesses: number;
+  /**
+   * C generator: connections made and closed again before a storm is measured (0 = none): a broker
+   * whose connect path is compiled already, as a broker that has taken connections before is.
+   */
+  stormWarmup: number;
   /** TCP_NODELAY on mosquitto / aedes. */
   noDelay: boolean;
   save: boolean;
