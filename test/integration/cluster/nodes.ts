@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CLI_PATH, cleanEnv, spawnFerry, tempDir, waitFor, type FerryChild, type Teardown } from '../../helpers/index.js';
@@ -40,7 +41,8 @@ const MASTER_KEY = randomBytes(32);
 export async function startNode(t: Teardown, id: string, natsUrls: string, extra: readonly string[] = [], dataDir = tempDir(t)): Promise<Node> {
   writeFileSync(join(dataDir, 'master.key'), MASTER_KEY, { mode: 0o600 });
   const proc = await spawnFerry(t, ['--data-dir', dataDir, ...PORTS, '--cluster-nats', natsUrls, '--node-id', id, '--cluster-heartbeat-ms', '500', ...extra], {
-    env: { FERRY_LOG_LEVEL: 'info' },
+    // TEST_CLUSTER_LOG_LEVEL=debug for the cluster's debug lines (kept with keepLogs).
+    env: { FERRY_LOG_LEVEL: process.env['TEST_CLUSTER_LOG_LEVEL'] ?? 'info' },
   });
   return { id, dataDir, proc, mqtt: `mqtt://127.0.0.1:${proc.ports['mqtt']}`, http: `http://127.0.0.1:${proc.ports['http']}` };
 }
@@ -92,4 +94,34 @@ export async function settled(pub: TestClient, sub: TestClient, topic: string, t
   );
   await new Promise((resolve) => setTimeout(resolve, 200));
   sub.received.length = 0;
+}
+
+/**
+ * Writes every log line of `nodes` so far to one file in the temp directory (JSON lines, each with
+ * its node's id, in time order) and answers its path: a failed cluster test names it in its
+ * message, so what the nodes did is there after the run (test output has no node logs).
+ */
+export function keepLogs(nodes: readonly Node[], name: string): string {
+  const lines = nodes.flatMap((node) => node.proc.logs.map((l) => ({ node: node.id, ...l })));
+  const at = (l: Record<string, unknown>): number => (typeof l['time'] === 'number' ? l['time'] : Date.parse(String(l['time'])));
+  lines.sort((x, y) => at(x) - at(y));
+  const path = join(tmpdir(), `ferry-${name}-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`);
+  writeFileSync(path, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  return path;
+}
+
+/** Runs `body`; when it throws, keeps the nodes' logs (keepLogs) and names the file in the error. */
+export async function keepingLogs(nodes: readonly Node[], name: string, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+    // TEST_KEEP_LOGS=1 keeps them from passing runs too, to compare with a failed one.
+    if (process.env['TEST_KEEP_LOGS'] === '1') process.stderr.write(`${name}: the nodes' logs: ${keepLogs(nodes, name)}\n`);
+  } catch (err) {
+    const path = keepLogs(nodes, name);
+    if (err instanceof Error) {
+      err.message += `\n(the nodes' logs: ${path})`;
+      throw err;
+    }
+    throw new Error(`${String(err)}\n(the nodes' logs: ${path})`);
+  }
 }
