@@ -109,7 +109,7 @@ export class Cluster {
       (instanceId, clientId) => broker.cancelWillOf(instanceId, clientId),
       logger,
     );
-    this.presence = new Presence(this.subjects.presenceBucket(), options.nodeId, options.heartbeatMs, options.replicas, logger);
+    this.presence = new Presence(this.subjects.presenceBucket(), options.nodeId, options.heartbeatMs, options.replicas, (id) => this.subjects.live(id), logger);
     this.retained = new RetainedSync(broker, this.subjects, options.nodeId, this.routing.origin, options.ackTimeoutMs, logger);
     broker.registry = this.registry;
     // One delivery per share group cluster-wide: NATS queue groups pick the node (interest.ts).

@@ -11,10 +11,18 @@
  * After a time when presence could not be read, the other nodes' records may be old only because
  * JetStream was down for everyone: a node is then counted as gone only if it still has not written
  * three heartbeats after presence came back.
+ *
+ * A record that is old is not enough to count its node as gone: JetStream may answer one node
+ * seconds later than another (a write waiting out its request timeout after a NATS server died),
+ * while that node still routes on core NATS. Counting such a node as gone drops its interest
+ * everywhere, and QoS 1/2 messages for its subscribers are then acknowledged with no route at
+ * all. So a node whose record went old is asked on its own subject (`<prefix>.live.<node>`, core
+ * NATS, the path routing takes) first, and counted as gone only when it does not answer: no
+ * responders (its connection is gone) at once, a stalled or cut-off node after the timeout.
  */
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { createOrOpen } from '../store/jetstream/create-or-open.js';
 
@@ -41,6 +49,10 @@ function keyOf(nodeId: string): string {
 export class Presence {
   private kv: KV | null = null;
   private jsm: JetStreamManager | null = null;
+  private connection: NatsConnection | null = null;
+  private answering: Subscription | null = null;
+  /** Nodes kept although their records are old, because they answer (logged once each time). */
+  private readonly answeringOld = new Set<string>();
   /** Alive nodes as last read, this one included once it wrote its record. */
   nodes = new Map<string, NodeRecord>();
   /** Why presence could not be written or read at the last heartbeat; null when it could. */
@@ -53,10 +65,20 @@ export class Presence {
     private readonly nodeId: string,
     private readonly heartbeatMs: number,
     private readonly replicas: number,
+    /** The core NATS subject on which a node answers that it is alive. */
+    private readonly liveSubject: (nodeId: string) => string,
     private readonly logger: Logger,
   ) {}
 
+  /** How long a node whose record went old has to answer before it counts as gone. */
+  get askTimeoutMs(): number {
+    return Math.max(1000, this.heartbeatMs);
+  }
+
   async open(connection: NatsConnection): Promise<void> {
+    this.connection = connection;
+    // Answered on core NATS from the start: another node may ask before this one's record is readable.
+    this.answering ??= connection.subscribe(this.liveSubject(this.nodeId), { callback: (err, msg) => void (err === null && msg.respond()) });
     const kvm = new Kvm(connection);
     this.jsm = await jetstreamManager(connection);
     try {
@@ -106,6 +128,7 @@ export class Presence {
       if (this.recoveredAt > staleBefore) {
         for (const [id, node] of this.nodes) if (!seen.has(id)) seen.set(id, node);
       }
+      await this.keepAnswering(seen);
       const joined = [...seen.keys()].filter((id) => !this.nodes.has(id));
       const left = [...this.nodes.keys()].filter((id) => !seen.has(id));
       this.nodes = seen;
@@ -119,8 +142,39 @@ export class Presence {
     }
   }
 
+  /**
+   * Nodes known before whose records are now old or gone are asked whether they are alive; those
+   * that answer stay in `seen` with their last record (their writes are late, not their routing).
+   */
+  private async keepAnswering(seen: Map<string, NodeRecord>): Promise<void> {
+    const connection = this.connection;
+    const quiet = [...this.nodes.keys()].filter((id) => id !== this.nodeId && !seen.has(id));
+    for (const id of this.answeringOld) if (seen.has(id)) this.answeringOld.delete(id);
+    if (quiet.length === 0 || connection === null || connection.isClosed()) return;
+    const answers = await Promise.all(
+      quiet.map((id) =>
+        connection.request(this.liveSubject(id), '', { timeout: this.askTimeoutMs }).then(
+          () => true,
+          () => false, // no responders (its connection is gone) or no answer in time (stalled, cut off)
+        ),
+      ),
+    );
+    quiet.forEach((id, i) => {
+      if (!answers[i]) {
+        this.answeringOld.delete(id);
+        return;
+      }
+      seen.set(id, this.nodes.get(id)!);
+      if (this.answeringOld.has(id)) return;
+      this.answeringOld.add(id);
+      this.logger.warn({ nodeId: id, lastWritten: this.nodes.get(id)!.updatedAt }, 'presence record of a node is old, but it answers on NATS: still counted as alive');
+    });
+  }
+
   /** A clean stop: the record goes at once instead of after three heartbeats. */
   async leave(): Promise<void> {
+    this.answering?.unsubscribe();
+    this.answering = null;
     try {
       await this.kv?.delete(keyOf(this.nodeId));
     } catch (err) {

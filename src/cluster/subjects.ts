@@ -118,6 +118,11 @@ export class Subjects {
     return `${this.prefix}.a.${levelToken(nodeId)}`;
   }
 
+  /** A node answers here that it is alive, asked when its presence record went old (presence.ts). */
+  live(nodeId: string): string {
+    return `${this.prefix}.live.${levelToken(nodeId)}`;
+  }
+
   /** KV bucket of node presence (bucket names: letters, digits, `-`, `_`). */
   presenceBucket(): string {
     return `${this.prefix}_nodes`;

@@ -319,7 +319,7 @@ const ROWS = [
     check: (v) => (typeof v === 'string' && /^[A-Za-z0-9_-]{1,32}$/.test(v) ? { value: v } : { error: '1-32 characters of A-Z a-z 0-9 _ -' }),
     description: 'First token of every NATS subject and bucket this cluster uses, so several Ferry clusters can share one NATS system. All nodes of one cluster must use the same prefix.' },
   { key: 'clusterHeartbeatMs', group: 'cluster', type: 'integer', arg: 'MS', min: 100, max: 60_000, default: 2000,
-    description: 'How often a node renews its presence in the cluster, ms; a node silent for three of these is considered gone, and after four its durable logs (rule outboxes, dead letters, built-in queues) are taken over by a live node.' },
+    description: 'How often a node renews its presence in the cluster, ms; a node silent for three of these that does not answer on NATS either (within max(1 s, this)) is considered gone, and after four its durable logs (rule outboxes, dead letters, built-in queues) are taken over by a live node.' },
   { key: 'clusterAckTimeoutMs', group: 'cluster', type: 'integer', arg: 'MS', min: 100, max: 600_000, default: 5000,
     description: 'How long the other nodes have to accept a QoS 1/2 message before its publisher\'s PUBACK/PUBREC is refused (MQTT 5: 0x80; 3.1.1: the connection is closed and the client sends again), ms.' },
   { key: 'clusterReplicas', group: 'cluster', type: 'integer', arg: 'N', min: 1, max: 5, default: 1,

@@ -97,12 +97,12 @@ export async function settled(pub: TestClient, sub: TestClient, topic: string, t
 }
 
 /**
- * Writes every log line of `nodes` so far to one file in the temp directory (JSON lines, each with
- * its node's id, in time order) and answers its path: a failed cluster test names it in its
+ * Writes every log line of `nodes` so far to one file in the temp directory (JSON lines in time
+ * order, each with its node's id as `logOf`) and answers its path: a failed cluster test names it in its
  * message, so what the nodes did is there after the run (test output has no node logs).
  */
 export function keepLogs(nodes: readonly Node[], name: string): string {
-  const lines = nodes.flatMap((node) => node.proc.logs.map((l) => ({ node: node.id, ...l })));
+  const lines = nodes.flatMap((node) => node.proc.logs.map((l) => ({ logOf: node.id, ...l })));
   const at = (l: Record<string, unknown>): number => (typeof l['time'] === 'number' ? l['time'] : Date.parse(String(l['time'])));
   lines.sort((x, y) => at(x) - at(y));
   const path = join(tmpdir(), `ferry-${name}-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`);
@@ -122,6 +122,6 @@ export async function keepingLogs(nodes: readonly Node[], name: string, body: ()
       err.message += `\n(the nodes' logs: ${path})`;
       throw err;
     }
-    throw new Error(`${String(err)}\n(the nodes' logs: ${path})`);
+    throw new Error(`${String(err)}\n(the nodes' logs: ${path})`, { cause: err });
   }
 }
