@@ -100,7 +100,8 @@ export const DEFAULT_BROKER_OPTIONS: BrokerOptions = {
   // 32 MiB: about 95,000 queued 64 B messages. An entry costs 1–3× its counted bytes in RSS (V8
   // sizes the old generation by what lives in it): 64 MiB took 1,000 offline sessions × 1,000
   // queued from 206 to 340–420 MB, 32 MiB to 277 MB (bench/RESULTS.md issue 15 §17).
-  offlineWindowBytes: 32 * 1024 * 1024,
+  // Off: its real RSS per entry is up to ~6× what it counts (docs/storage.md, "Offline queues").
+  offlineWindowBytes: 0,
   maxOutputBufferBytes: 4 * 1024 * 1024,
   stuckClientTimeoutMs: 30_000,
   flowHighWater: 1000,

@@ -338,7 +338,7 @@ const ROWS = [
   { key: 'broker.maxQueuedMessages', group: 'broker', type: 'integer', arg: 'N', min: 0, max: U32,
     default: B.maxQueuedMessages, description: 'Messages queued per session behind the in-flight window, oldest dropped first (counted). 0 = no per-session cap: only maxQueuedPerInstance applies.' },
   { key: 'broker.offlineWindowBytes', group: 'broker', type: 'integer', arg: 'BYTES', min: 0, max: U32,
-    default: B.offlineWindowBytes, description: 'Bytes of queued messages that offline persistent sessions keep in memory as well as in the store (all sessions together, and each at most), so a returning client drains them without reading them back from disk; RSS grows by 1–3× this while they wait (docs/storage.md). 0 = off. Not used in cluster mode with JetStream state.' },
+    default: B.offlineWindowBytes, description: 'Bytes of queued messages that offline persistent sessions keep in memory as well as in the store (all sessions together, and each at most), so a returning client drains them without reading them back from disk; RSS grows by 1–7× this while they wait (docs/storage.md), so it is off unless set: e.g. 33554432 (32 MiB) for a few sessions with large backlogs. 0 = off. Not used in cluster mode with JetStream state.' },
   { key: 'broker.maxOutputBufferBytes', group: 'broker', type: 'integer', arg: 'BYTES', min: 1024, max: U32,
     default: B.maxOutputBufferBytes, description: 'Per-connection output buffer ceiling, bytes.' },
   { key: 'broker.stuckClientTimeoutMs', group: 'broker', type: 'integer', arg: 'MS', min: 0, max: MAX_MS,

@@ -104,8 +104,8 @@ test('offline queue - offline sessions keep their oldest entries in memory up to
 });
 
 test('offline queue - messages that expire while an offline session holds them in memory are purged from the store, skipped and counted once', async (t) => {
-  const ferry = await startFerry(t, { broker: { maxQueuedMessages: 20_000 } });
-  assert.equal(ferry.broker.counters.offlineWindow?.total, 32 * 1024 * 1024, 'on by default: broker.offlineWindowBytes 32 MiB');
+  const ferry = await startFerry(t, { broker: { maxQueuedMessages: 20_000, offlineWindowBytes: 32 * 1024 * 1024 } });
+  assert.equal(ferry.broker.counters.offlineWindow?.total, 32 * 1024 * 1024, 'broker.offlineWindowBytes 32 MiB');
   const url = `mqtt://127.0.0.1:${ferry.ports.mqtt}`;
   const clientId = uniqueId('expiring');
   const v5 = { protocolVersion: 5 as const, clientId, clean: false, properties: { sessionExpiryInterval: 600 } };

@@ -13,9 +13,12 @@ import type { TestContext } from 'node:test';
 // acknowledged message must be there: the default cap (1,000) would drop the oldest by design.
 const ARGS = ['--bind', '127.0.0.1', '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--amqp-port', '0', '--log-level', 'info', '--max-queued-messages', '100000'];
 
-async function start(t: TestContext, dataDir: string): Promise<FerryChild> {
-  return spawnFerry(t, ['--data-dir', dataDir, ...ARGS]);
+async function start(t: TestContext, dataDir: string, extra: readonly string[] = []): Promise<FerryChild> {
+  return spawnFerry(t, ['--data-dir', dataDir, ...ARGS, ...extra]);
 }
+
+/** The offline window (off by default) on, large enough for the whole backlog of the drain test. */
+const WINDOW = ['--offline-window-bytes', String(32 * 1024 * 1024)];
 
 const url = (ferry: FerryChild) => `mqtt://127.0.0.1:${ferry.ports['mqtt']}`;
 
@@ -63,7 +66,7 @@ test('durability - kill -9 while a session drains its backlog from memory: every
   const dataDir = tempDir(t);
   const topic = uniqueId('drain');
   const persistent = { protocolVersion: 4 as const, clientId: uniqueId('drainer'), clean: false };
-  let ferry = await start(t, dataDir);
+  let ferry = await start(t, dataDir, WINDOW);
   const sub = await connect(t, url(ferry), persistent);
   await sub.client.subscribeAsync(topic, { qos: 1 });
   await sub.client.endAsync();
@@ -91,7 +94,7 @@ test('durability - kill -9 while a session drains its backlog from memory: every
   first.client.end(true);
   assert.ok(part.size < total, `killed before the end of the drain (${part.size} of ${total})`);
 
-  ferry = await start(t, dataDir);
+  ferry = await start(t, dataDir, WINDOW);
   const back = await connect(t, url(ferry), persistent);
   assert.equal(back.connack.sessionPresent, true);
   const seen = new Set(part);
