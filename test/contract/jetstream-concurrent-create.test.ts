@@ -87,3 +87,21 @@ test('jetstream create - createOrOpen runs the create again after a lost race, a
   await assert.rejects(createOrOpen(async () => { always++; throw lost; }), /subjects overlap/);
   assert.ok(always > 1 && always < 10, `bounded attempts, made ${always}`);
 });
+
+test('jetstream create - createOrOpen runs the create again after a request that timed out (a node starting while JetStream elects a leader)', async (t) => {
+  const nats = await startNats(t);
+  const [nc] = await connections(t, nats.url, 1);
+  // A subject with a subscriber that never answers: the request times out as a JetStream request
+  // does while the cluster has no leader.
+  nc!.subscribe('create.silent');
+  let calls = 0;
+  const opened = await createOrOpen(async () => {
+    if (++calls === 1) await nc!.request('create.silent', '', { timeout: 100 });
+    return 'opened';
+  });
+  assert.equal(opened, 'opened');
+  assert.equal(calls, 2, 'the timed-out create ran once more');
+  let always = 0;
+  await assert.rejects(createOrOpen(async () => { always++; return nc!.request('create.silent', '', { timeout: 50 }); }), { name: 'TimeoutError' });
+  assert.ok(always > 1 && always < 10, `bounded attempts, made ${always}`);
+});
