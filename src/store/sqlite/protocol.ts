@@ -225,6 +225,8 @@ export type Reply =
     }
   | { readonly type: 'failed'; readonly upTo: number; readonly reason: string; readonly code: string | null }
   | { readonly type: 'recovered'; readonly upTo: number }
+  /** Something went wrong that loses nothing and is tried again (e.g. reclaiming acknowledged rows). */
+  | { readonly type: 'warning'; readonly message: string }
   | { readonly type: 'read'; readonly id: number; readonly result: ReadResult }
   | { readonly type: 'read-failed'; readonly id: number; readonly error: ErrorInfo }
   | { readonly type: 'closed'; readonly id: number };

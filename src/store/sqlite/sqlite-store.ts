@@ -374,6 +374,9 @@ export class SqliteStore implements Store {
         this.settle(reply.upTo, null);
         this.setHealth({ ok: true });
         return;
+      case 'warning':
+        process.emitWarning(reply.message, 'FerryStoreWarning');
+        return;
       case 'read':
       case 'closed': {
         const request = this.requests.get(reply.id);

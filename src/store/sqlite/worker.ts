@@ -62,6 +62,8 @@ let turnOpen = false;
 /** When the last batch arrived (performance.now()), and the timer of the idle reclaim. */
 let lastBatchAt = 0;
 let reclaimTimer: NodeJS.Timeout | null = null;
+/** The last reclaim step failed (its warning was sent; the next one is sent after a success). */
+let reclaimFailing = false;
 
 // Acknowledged rows left from before the last close or crash.
 if (engine.index.ackedRows > 0) scheduleReclaim(RECLAIM_IDLE_MS);
@@ -149,9 +151,11 @@ function reclaimIdle(): void {
     engine.begin();
     engine.queues.reclaimAcked(RECLAIM_STEP);
     engine.commit();
-  } catch {
+  } catch (error) {
     // Nothing is lost: the rows stay acknowledged and are reclaimed later. A failing disk shows
-    // in the next batch's commit, which degrades the store visibly.
+    // in the next batch's commit, which degrades the store visibly; anything else is told once.
+    if (!reclaimFailing) post({ type: 'warning', message: `cannot reclaim acknowledged queue rows, trying again every ${RETRY_MAX_MS} ms: ${(error as Error).message}` });
+    reclaimFailing = true;
     try {
       engine.rollback();
     } catch {
@@ -160,6 +164,7 @@ function reclaimIdle(): void {
     scheduleReclaim(RETRY_MAX_MS);
     return;
   }
+  reclaimFailing = false;
   if (engine.index.ackedRows > 0) scheduleReclaim(1);
 }
 
