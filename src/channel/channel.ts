@@ -96,6 +96,12 @@ class AckQueue {
   waitUpTo: { upTo: number } | null = null;
   /** PUBACKs waiting for their commit: the client counts them against our Receive Maximum. */
   pendingPubacks = 0;
+  /**
+   * `wait` includes other nodes' answers (a cluster hold), which may come after a later commit:
+   * an ack that waits only for a commit must then wait for `wait` too, or it would flush the held
+   * acks before them.
+   */
+  waitHeld = false;
 }
 
 const NO_EXTRAS: Readonly<ChannelExtras> = Object.freeze(new ChannelExtras());
@@ -433,10 +439,16 @@ export class Channel implements SessionLink, ClientHandle {
     let wait = this.broker.persistence?.whenDurable() ?? null;
     const held = this.broker.takeAckHold();
     const waiting = this.acks?.wait ?? null;
+    let waitHeld = this.acks?.waitHeld ?? false;
     if (held !== null) {
       // Other nodes must accept the message too (src/cluster). Their answer may come before an
       // earlier ack's commit: this ack also waits for the acks queued before it, so order holds.
       wait = Promise.all([wait, held, waiting]).then(() => undefined);
+      waitHeld = true;
+    } else if (wait !== null && waitHeld && waiting !== null && wait !== waiting) {
+      // Only a commit here, but an earlier ack waits for other nodes: its answer may come after
+      // this commit, whose callback would otherwise flush that earlier ack too.
+      wait = Promise.all([wait, waiting]).then(() => undefined);
     }
     if (wait === null) {
       if (waiting === null) {
@@ -458,6 +470,7 @@ export class Channel implements SessionLink, ClientHandle {
     const until = { upTo: target };
     acks.wait = wait;
     acks.waitUpTo = until;
+    acks.waitHeld = waitHeld;
     // Both callbacks catch their own errors (no third promise per ack on this path).
     wait.then(
       () => this.flushAcksSafely(until, false, entry),
@@ -496,6 +509,7 @@ export class Channel implements SessionLink, ClientHandle {
     if (queue.length === 0) {
       acks.wait = null;
       acks.waitUpTo = null;
+      acks.waitHeld = false;
     }
   }
 

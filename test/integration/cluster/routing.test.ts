@@ -153,6 +153,31 @@ describe('cluster - two nodes on a three-server NATS cluster', () => {
     await waitFor(() => sub.received.some((m) => m.payload === 'after'), { timeoutMs: 5000, message: 'f/2 delivered' });
   });
 
+  test('cluster - a PUBACK that waits for the other node is not sent early by a later PUBACK that waits only for the local store', async (t: TestContext) => {
+    // A persistent subscriber on a: a QoS 1 message to it waits for a's store only.
+    const local = await connect(t, a.mqtt, { clientId: 'sub-local-order', clean: false, protocolVersion: 4 });
+    await local.client.subscribeAsync('lo/#', { qos: 1 });
+    const remote = await connect(t, b.mqtt, { clientId: 'sub-remote-order', clean: false, protocolVersion: 4 });
+    await remote.client.subscribeAsync('ro/#', { qos: 1 });
+    const pub = await connect(t, a.mqtt, { clientId: 'pub-order', protocolVersion: 5 });
+    await settled(pub, remote, 'ro/probe');
+    b.proc.child.kill('SIGSTOP');
+    let codes: [number, number];
+    try {
+      // The first waits for b (frozen: refused after clusterAckTimeoutMs); the second's commit comes
+      // at once. Before the fix its commit flushed both, and the first was acknowledged (0) although
+      // b never accepted it.
+      const toRemote = ackCode(pub.client.publishAsync('ro/1', 'needs b', { qos: 1 }));
+      const toLocal = ackCode(pub.client.publishAsync('lo/1', 'local only', { qos: 1 }));
+      codes = [await toRemote, await toLocal];
+    } finally {
+      b.proc.child.kill('SIGCONT');
+    }
+    assert.equal(codes[0], 0x80, 'the message b did not accept is refused, not acknowledged');
+    assert.ok(codes[1] === 0 || codes[1] === 0x80, `the local one is acknowledged or refused in order, nothing else (${codes[1]})`);
+    await waitFor(() => local.received.length > 0 || codes[1] !== 0, { timeoutMs: 5000, message: 'an acknowledged local message is delivered' });
+  });
+
   test('cluster - ferry cluster status lists both nodes with their clients', async (t: TestContext) => {
     await connect(t, a.mqtt, { clientId: 'status-1' });
     await connect(t, a.mqtt, { clientId: 'status-2' });
