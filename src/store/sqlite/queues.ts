@@ -74,7 +74,7 @@ export class Queues {
     const excess = index.instance(instanceId).depth - caps.maxPerInstance;
     const overBytes = caps.maxBytesPerInstance > 0 && index.instance(instanceId).bytes > caps.maxBytesPerInstance;
     // The instance's oldest rows must be live ones: acknowledged rows go first (not dropped).
-    if ((excess > 0 || overBytes) && index.ackedRows > 0) this.reclaimAckedOf(instanceId);
+    if ((excess > 0 || overBytes) && index.ackedRows > 0) this.reclaimAcked(Number.MAX_SAFE_INTEGER, instanceId);
     if (excess > 0) {
       const rows = this.s.dropInstanceOldest.all(instanceId, excess) as DroppedRow[];
       this.dropped(rows, 'instance-cap');
@@ -161,12 +161,14 @@ export class Queues {
 
   /**
    * Deletes up to `limit` acknowledged rows (at or below their session's acknowledged-through
-   * seq), oldest first, and drops their message references; returns how many went.
+   * seq), oldest first, and drops their message references; returns how many went. With an
+   * instance id, only its sessions' rows (all of them before its oldest are dropped over a cap).
    */
-  reclaimAcked(limit: number): number {
+  reclaimAcked(limit: number, instanceId?: string): number {
     let reclaimed = 0;
     for (const state of [...this.index.acked]) {
       if (reclaimed >= limit) break;
+      if (instanceId !== undefined && state.record.instanceId !== instanceId) continue;
       const asked = limit - reclaimed;
       const ids = this.s.reclaimAcked.all(state.sid, state.ackedThrough, asked) as number[];
       for (const id of ids) this.messages.unref(id);
@@ -176,15 +178,6 @@ export class Queues {
       this.index.countAcked(state, left - state.ackedRows);
     }
     return reclaimed;
-  }
-
-  /** Reclaims every acknowledged row of an instance's sessions (before its oldest are dropped). */
-  private reclaimAckedOf(instanceId: string): void {
-    for (const state of [...this.index.acked]) {
-      if (state.record.instanceId !== instanceId) continue;
-      for (const id of this.s.reclaimAcked.all(state.sid, state.ackedThrough, -1) as number[]) this.messages.unref(id);
-      this.index.countAcked(state, -state.ackedRows);
-    }
   }
 
   /**
