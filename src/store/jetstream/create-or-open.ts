@@ -5,8 +5,7 @@
  * "stream name already in use" (10058), although the stream they wanted is there now. Running the
  * create again finds it in the look-up and opens it as it is. A request that timed out (JetStream
  * electing a leader, a server just lost) is run again too: the look-up comes first, so an add that
- * did go through is opened, not added twice. A node that started during such a moment exited with
- * the timeout before (session 17: "ferry failed to start", TimeoutError in the cluster queue stream).
+ * did go through is opened, not added twice (else a node starting in such a moment exits).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JetStreamManager, StreamConfig } from '@nats-io/jetstream';
@@ -25,14 +24,14 @@ export async function createOrOpen<T>(create: () => Promise<T>): Promise<T> {
     try {
       return await create();
     } catch (err) {
-      if (attempt >= ATTEMPTS || !passing(err)) throw err;
+      if (attempt >= ATTEMPTS || !worthRetrying(err)) throw err;
       await sleep(PAUSE_MS * attempt);
     }
   }
 }
 
 /** A lost race, or a request nobody answered in time (nats.js's TimeoutError). */
-function passing(err: unknown): boolean {
+function worthRetrying(err: unknown): boolean {
   return LOST_RACE.has((err as { code?: unknown }).code as number) || (err as { name?: unknown }).name === 'TimeoutError';
 }
 
