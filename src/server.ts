@@ -39,20 +39,12 @@ import { connectorEndpoints, connectorLoader, type ConnectorLoader } from './rul
 import { RuleRegistry } from './rules/registry.js';
 import { RuleBackends } from './rules/runtime.js';
 import type { LimitHits } from './observability/limit-hits.js';
-import { startAmqp, type AmqpEndpoint } from './amqp/endpoint.js';
-import { registerAmqpMetrics } from './amqp/metrics.js';
-import { Cluster, clusterOptions } from './cluster/index.js';
-import { openClusterStore } from './cluster/store.js';
-import { Handover } from './cluster/handover.js';
-import { LogAdoption } from './cluster/log-adoption.js';
-import { openClusterQueues } from './cluster/queue-relay.js';
-import { ClusterDeadLetters } from './cluster/dead-letters.js';
+import type { AmqpEndpoint } from './amqp/endpoint.js';
+import type { Cluster } from './cluster/index.js';
+import { clusterOptions } from './cluster/options.js';
 import type { BuiltinQueueAccess } from './rules/queues.js';
-import { checkClusterMasterKey } from './cluster/master-key.js';
-import { clusterBootstrapClaim } from './cluster/bootstrap-claim.js';
-import { JetStreamNonceLedger, registerNonceLedgerMetrics } from './cluster/nonce-ledger.js';
 import type { NonceLedger } from './api/rpc/nonce-cache.js';
-import { JetStreamStore } from './store/jetstream/jetstream-store.js';
+import { loadFeature } from './load-feature.js';
 import { ENDPOINT_FILE, endpointUrls, removeEndpointFile, writeEndpointFile } from './discovery/endpoint-file.js';
 
 /** Listener names, as they appear in logs, PeerInfo.listener and RunningFerry.ports. */
@@ -212,14 +204,16 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
       };
     },
   };
+  // Cluster mode's code (the NATS client, the JetStream store) is loaded only when it is configured.
+  const clusterCode = clusterOptions(config) === null ? null : await loadFeature('cluster mode (clusterNats)', () => import('./cluster/parts.js'));
   // Cluster mode with clusterStore jetstream: the state lives in JetStream (docs/cluster.md).
   const jetstreamCluster = config.clusterStore === 'jetstream' ? clusterOptions(config) : null;
   if (jetstreamCluster !== null && config.nodeId === undefined && config.mqttPort === 0) {
     throw new ConfigError('clusterStore jetstream needs a node id that stays the same across restarts: set nodeId (--node-id) when mqttPort is 0');
   }
   const store =
-    jetstreamCluster !== null
-      ? await openClusterStore(jetstreamCluster, storeOptions, componentLogger(logger, 'store'))
+    jetstreamCluster !== null && clusterCode !== null
+      ? await clusterCode.openClusterStore(jetstreamCluster, storeOptions, componentLogger(logger, 'store'))
       : await openStore(config.storeEngine === 'memory' ? null : config.dataDir, {
           fsync: config.storeFsync,
           fsyncIntervalMs: config.storeFsyncIntervalMs,
@@ -236,8 +230,10 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
     }
   });
   readiness.addCheck('store', () => (store.health.ok ? null : `store cannot write: ${store.health.reason}`));
+  // The parts below that use the state in JetStream; null unless clusterStore is jetstream.
+  const jet = jetstreamCluster !== null && clusterCode !== null && store instanceof clusterCode.JetStreamStore ? { store, options: jetstreamCluster, code: clusterCode } : null;
   // A JetStream write carries a whole message: packets over NATS's max_payload are refused at the door (0x95).
-  const maxPacketSize = store instanceof JetStreamStore ? Math.min(config.broker.maxPacketSize, store.maxMessageBytes) : config.broker.maxPacketSize;
+  const maxPacketSize = jet !== null ? Math.min(config.broker.maxPacketSize, jet.store.maxMessageBytes) : config.broker.maxPacketSize;
   if (maxPacketSize < config.broker.maxPacketSize) {
     logger.warn({ maxPacketSize, configured: config.broker.maxPacketSize }, 'broker.maxPacketSize lowered to what the NATS servers accept in one message (their max_payload)');
   }
@@ -246,12 +242,12 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   const offlineWindowBytes = jetstreamCluster !== null ? 0 : config.broker.offlineWindowBytes;
   const broker = new Broker({ ...config.broker, maxPacketSize, offlineWindowBytes }, componentLogger(logger, 'broker'), store);
   // Sessions move between nodes with their queues when they live in JetStream (docs/cluster.md).
-  const handover = jetstreamCluster !== null && store instanceof JetStreamStore ? new Handover(broker, store, jetstreamCluster, componentLogger(logger, 'cluster')) : null;
+  const handover = jet !== null ? new jet.code.Handover(broker, jet.store, jet.options, componentLogger(logger, 'cluster')) : null;
   if (sink !== null) sink.onDrop = (lines) => broker.counters.limitHits.hit('log_lines_dropped', lines);
   let traces: TraceService;
   let auth: RunningAuth;
   try {
-    if (jetstreamCluster !== null) await checkClusterMasterKey(store, config.dataDir, store instanceof JetStreamStore ? store : null);
+    if (jetstreamCluster !== null && clusterCode !== null) await clusterCode.checkClusterMasterKey(store, config.dataDir, jet?.store ?? null);
     const restored = await broker.restore();
     logger.info({ ...restored, ...(jetstreamCluster !== null ? { store: 'jetstream' } : { store: config.storeEngine, fsync: config.storeFsync }) }, 'state restored');
     traces = await TraceService.open(
@@ -284,7 +280,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
           ? { id: config.bootstrapAccessKeyId, secret: config.bootstrapAccessKeySecret }
           : null,
       // With the metadata in JetStream the nodes agree on one generated bootstrap key (docs/cluster.md).
-      ...(jetstreamCluster !== null && store instanceof JetStreamStore ? { bootstrapClaim: clusterBootstrapClaim(store, componentLogger(logger, 'cluster')) } : {}),
+      ...(jet !== null ? { bootstrapClaim: jet.code.clusterBootstrapClaim(jet.store, componentLogger(logger, 'cluster')) } : {}),
       loginLimits: {
         maxFailuresPerIp: config.loginMaxFailuresPerIp,
         maxFailuresPerUsername: config.loginMaxFailuresPerUsername,
@@ -312,7 +308,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   const ruleBackends = RuleBackends.stubs(rules);
   const management = await Management.open({ broker, store, traces, msgIdOf: (message) => traces.msgIdOf(message), rules, ruleBackends, ...authDeps(auth.service) });
   // In a cluster with its state in JetStream a built-in queue is one queue there, for every node (docs/cluster.md).
-  const clusterQueues = jetstreamCluster !== null && store instanceof JetStreamStore ? await openClusterQueues(store, jetstreamCluster, componentLogger(logger, 'cluster')) : null;
+  const clusterQueues = jet !== null ? await jet.code.openClusterQueues(jet.store, jet.options, componentLogger(logger, 'cluster')) : null;
   // The runtime replaces the stubs behind the rules API and runs every rule of the registry.
   const ruleRuntime = await startRules({
     broker,
@@ -326,13 +322,13 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
     tenancy,
     ...(clusterQueues === null ? {} : { sharedQueues: clusterQueues }),
     // A cluster node delivers its outboxes only while it holds the lease on its logs (docs/cluster.md).
-    ...(store instanceof JetStreamStore ? { mayDeliver: () => store.mayDeliverLogs() } : {}),
+    ...(jet !== null ? { mayDeliver: () => jet.store.mayDeliverLogs() } : {}),
   });
-  if (store instanceof JetStreamStore) readiness.addCheck('logs', () => store.logsLost);
+  if (jet !== null) readiness.addCheck('logs', () => jet.store.logsLost);
   // In a cluster the API of any node lists, replays and purges a rule's dead letters on every node (docs/cluster.md).
   const clusterDeadLetters =
-    jetstreamCluster !== null && store instanceof JetStreamStore
-      ? new ClusterDeadLetters(ruleBackends.runtime, store.connection, jetstreamCluster.subjectPrefix, store.nodeId, jetstreamCluster.ackTimeoutMs, componentLogger(logger, 'cluster'))
+    jet !== null
+      ? new jet.code.ClusterDeadLetters(ruleBackends.runtime, jet.store.connection, jet.options.subjectPrefix, jet.store.nodeId, jet.options.ackTimeoutMs, componentLogger(logger, 'cluster'))
       : null;
   if (clusterDeadLetters !== null) ruleBackends.runtime = clusterDeadLetters;
   registerRuleMetrics(metrics.registry, ruleRuntime);
@@ -341,21 +337,20 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   let cluster: Cluster | null = null;
   readiness.addCheck('cluster', () => cluster?.problem() ?? null);
   // With the state in JetStream, API nonces and bearer tokens are shared by the nodes (docs/cluster.md).
-  const sharedStore = jetstreamCluster !== null && store instanceof JetStreamStore ? store : null;
   const apiShared = {
-    bearer: await BearerTokens.open(Date.now, config.apiTokensPerKey, sharedStore),
+    bearer: await BearerTokens.open(Date.now, config.apiTokensPerKey, jet?.store ?? null),
     nonceLedger:
-      sharedStore === null || jetstreamCluster === null
+      jet === null
         ? null
-        : new JetStreamNonceLedger({
-            connection: sharedStore.connection,
-            prefix: jetstreamCluster.subjectPrefix,
-            replicas: jetstreamCluster.replicas,
-            timeoutMs: jetstreamCluster.ackTimeoutMs,
+        : new jet.code.JetStreamNonceLedger({
+            connection: jet.store.connection,
+            prefix: jet.options.subjectPrefix,
+            replicas: jet.options.replicas,
+            timeoutMs: jet.options.ackTimeoutMs,
             logger: componentLogger(logger, 'cluster'),
           }),
   };
-  if (apiShared.nonceLedger !== null) registerNonceLedgerMetrics(metrics.registry, apiShared.nonceLedger);
+  if (jet !== null && apiShared.nonceLedger !== null) jet.code.registerNonceLedgerMetrics(metrics.registry, apiShared.nonceLedger);
   const http = await createHttpServer({
     logger: componentLogger(logger, 'http'),
     modules: httpModules(config, readiness, metrics, management, limitHits, () => ({ ...(cluster?.status() ?? { enabled: false }) }), apiShared),
@@ -373,11 +368,10 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   try {
     httpPort = await listenHttp(http, config.bind, config.httpPort);
     logger.info({ listener: 'http', address: config.bind, port: httpPort }, 'listening');
-    amqp = await startAmqpEndpoint(config, specs, { broker, store, auth: auth.service, management, ruleRuntime, queues: clusterQueues ?? ruleRuntime.queues, traces, logger });
+    amqp = await startAmqpEndpoint(config, specs, { broker, store, auth: auth.service, management, ruleRuntime, queues: clusterQueues ?? ruleRuntime.queues, traces, logger, metrics });
     if (amqp !== null) {
       const endpoint = amqp;
       readiness.addCheck('amqp', () => endpoint.readiness());
-      registerAmqpMetrics(metrics.registry, endpoint.stats);
     }
     listeners = await startListeners(specs, broker, componentLogger(logger, 'transport'));
   } catch (err) {
@@ -395,15 +389,15 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   for (const [name, port] of Object.entries(amqp?.ports ?? {})) logger.info({ listener: name, transport: name === 'amqp' ? 'tcp' : 'tls', address: config.bind, port }, 'listening');
   const ports: FerryPorts = { mqtt: 0, ws: 0, http: httpPort, ...listeners.ports, ...amqp?.ports };
   const clusterSettings = clusterOptions(config, ports.mqtt);
-  if (clusterSettings !== null) {
-    cluster = Cluster.start(broker, clusterSettings, componentLogger(logger, 'cluster'), handover);
+  if (clusterSettings !== null && clusterCode !== null) {
+    cluster = clusterCode.Cluster.start(broker, clusterSettings, componentLogger(logger, 'cluster'), handover);
     logger.info({ nodeId: clusterSettings.nodeId, servers: clusterSettings.servers }, 'cluster mode: connecting to NATS');
   }
   const clusterNode = cluster;
   // A dead node's outboxes, dead letters and queues move to a live node (docs/cluster.md).
   const adoption =
-    clusterNode !== null && store instanceof JetStreamStore
-      ? new LogAdoption(store.foreignLogs, ruleRuntime, () => store.whenDurable(), componentLogger(logger, 'cluster'))
+    clusterNode !== null && jet !== null
+      ? new jet.code.LogAdoption(jet.store.foreignLogs, ruleRuntime, () => jet.store.whenDurable(), componentLogger(logger, 'cluster'))
       : null;
   if (adoption !== null) clusterNode?.onBeat((live) => adoption.scan(live));
   if (clusterDeadLetters !== null) clusterNode?.onBeat((live) => clusterDeadLetters.setLive(live));
@@ -490,16 +484,27 @@ function unpublishEndpoint(config: FerryConfig, logger: Logger): void {
   }
 }
 
-/** The AMQP endpoint when amqpPort (or amqpsPort with TLS) is on; null otherwise. */
+/** The AMQP endpoint when amqpPort (or amqpsPort with TLS) is on, its code loaded then; null otherwise. */
 async function startAmqpEndpoint(
   config: FerryConfig,
   specs: readonly ListenerSpec[],
-  deps: { broker: Broker; store: Awaited<ReturnType<typeof openStore>>; auth: AuthService; management: Management; ruleRuntime: RulesRuntime; queues: BuiltinQueueAccess; traces: TraceService; logger: Logger },
+  deps: {
+    broker: Broker;
+    store: Awaited<ReturnType<typeof openStore>>;
+    auth: AuthService;
+    management: Management;
+    ruleRuntime: RulesRuntime;
+    queues: BuiltinQueueAccess;
+    traces: TraceService;
+    logger: Logger;
+    metrics: FerryMetrics;
+  },
 ): Promise<AmqpEndpoint | null> {
   const tls = specs.find((s) => s.kind === 'tls')?.tls;
   if (config.amqpPort < 0 && (tls === undefined || config.amqpsPort < 0)) return null;
+  const { startAmqp, registerAmqpMetrics } = await loadFeature('the AMQP endpoint (amqpPort, amqpsPort)', () => import('./amqp/parts.js'));
   const { management } = deps;
-  return startAmqp({
+  const endpoint = await startAmqp({
     host: config.bind,
     port: config.amqpPort,
     tlsPort: config.amqpsPort,
@@ -515,4 +520,6 @@ async function startAmqpEndpoint(
     msgIdOf: (message) => deps.traces.msgIdOf(message),
     logger: componentLogger(deps.logger, 'amqp'),
   });
+  registerAmqpMetrics(deps.metrics.registry, endpoint.stats);
+  return endpoint;
 }

@@ -23,7 +23,22 @@ interface AmqplibDefs {
   info(id: number): { name: string };
 }
 
-const defs = require('amqplib/lib/defs.js') as AmqplibDefs;
+const DEFS_MODULE = 'amqplib/lib/defs.js';
+let loadedDefs: AmqplibDefs | undefined;
+
+/**
+ * amqplib's generated codec, required at the first frame: a broker that no SDK connects to does
+ * not carry it in its heap (~1 MB; bench/RESULTS.md issue 15 §27). checkCodecInstalled() at the
+ * endpoint's start makes a missing amqplib fail the start instead of the first connection.
+ */
+function defs(): AmqplibDefs {
+  return (loadedDefs ??= require(DEFS_MODULE) as AmqplibDefs);
+}
+
+/** Throws (naming the module) when amqplib's codec cannot be found; loads nothing. */
+export function checkCodecInstalled(): void {
+  require.resolve(DEFS_MODULE);
+}
 
 export const PROTOCOL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]);
 
@@ -155,7 +170,7 @@ function decodeFrame(type: number, channel: number, payload: Buffer): Frame {
       const size = high * 0x1_0000_0000 + payload.readUInt32BE(8);
       let properties: BasicProperties;
       try {
-        properties = defs.decode(BASIC_CLASS, payload.subarray(12)) as BasicProperties;
+        properties = defs().decode(BASIC_CLASS, payload.subarray(12)) as BasicProperties;
       } catch (error) {
         throw new AmqpProtocolError(502, `SYNTAX_ERROR - content header properties: ${(error as Error).message}`);
       }
@@ -174,7 +189,7 @@ function decodeFrame(type: number, channel: number, payload: Buffer): Frame {
 /** "class.method" of an id, for errors ("basic.get"); the numbers when the spec has no such method. */
 export function methodName(id: number): string {
   try {
-    const name = defs.info(id).name; // "BasicRecoverAsync"
+    const name = defs().info(id).name; // "BasicRecoverAsync"
     const cls = /^[A-Z][a-z]+/.exec(name)![0];
     const method = name.slice(cls.length).replace(/[A-Z]/g, (c, at: number) => (at === 0 ? '' : '-') + c.toLowerCase());
     return `${cls.toLowerCase()}.${method}`;
@@ -186,7 +201,7 @@ export function methodName(id: number): string {
 /** Whether the spec defines this method (else: 503 COMMAND_INVALID rather than 540). */
 export function isKnownMethod(id: number): boolean {
   try {
-    defs.info(id);
+    defs().info(id);
     return true;
   } catch {
     return false;
@@ -196,19 +211,19 @@ export function isKnownMethod(id: number): boolean {
 /** The arguments of a method frame; 502 SYNTAX_ERROR when they do not parse. */
 export function decodeArgs<T>(id: number, args: Buffer): T {
   try {
-    return defs.decode(id, args) as T;
+    return defs().decode(id, args) as T;
   } catch (error) {
     throw new AmqpProtocolError(502, `SYNTAX_ERROR - ${methodName(id)} arguments: ${(error as Error).message}`, id >>> 16, id & 0xffff);
   }
 }
 
 export function encodeMethod(id: number, channel: number, fields: Record<string, unknown>): Buffer {
-  return defs.encodeMethod(id, channel, fields);
+  return defs().encodeMethod(id, channel, fields);
 }
 
 /** Content header + body frames of a message, bodies split so each frame fits `frameMax`. */
 export function encodeContent(channel: number, properties: BasicProperties, body: Buffer, frameMax: number): Buffer[] {
-  const out = [defs.encodeProperties(BASIC_CLASS, channel, body.length, properties as Record<string, unknown>)];
+  const out = [defs().encodeProperties(BASIC_CLASS, channel, body.length, properties as Record<string, unknown>)];
   const max = frameMax - FRAME_OVERHEAD;
   for (let offset = 0; offset < body.length; offset += max) {
     const part = body.subarray(offset, Math.min(body.length, offset + max));

@@ -17,6 +17,7 @@ import type { Store } from '../store/types.js';
 import type { Tenancy } from '../tenancy/registry.js';
 import { tlsServerOptions, type TlsMaterial } from '../transport/tls.js';
 import { AmqpAuthenticator } from './auth.js';
+import { checkCodecInstalled } from './codec.js';
 import { AmqpConnection } from './connection.js';
 import { newStats, type AmqpContext, type AmqpSettings, type AmqpStats } from './context.js';
 import { AmqpIngest } from './ingest.js';
@@ -56,6 +57,7 @@ export interface AmqpEndpoint {
 export const DEFAULT_SETTINGS: AmqpSettings = { heartbeatSeconds: 60, frameMax: 131_072, channelMax: 2047, maxMessageBytes: 0 };
 
 export async function startAmqp(deps: AmqpEndpointDeps): Promise<AmqpEndpoint> {
+  checkCodecInstalled();
   const stats = newStats();
   const ingest = new AmqpIngest(deps.broker, deps.store, deps.queues, deps.msgIdOf);
   await ingest.start();

@@ -16,7 +16,6 @@ import { prettyDestination } from '../observability/pretty-log.js';
 import { banner } from './banner.js';
 import { installProcessFaultHandlers } from '../observability/process-faults.js';
 import type { RunningFerry } from '../server.js';
-import { runClientCommand } from './commands/index.js';
 import { EXIT_CODES, startFailureExitCode } from './exit-codes.js';
 import { REEXEC_ENV, SEMI_SPACE_FLAG, reexec, reexecNodeArgs, runningSemiSpaceMb, watchParent } from './semi-space.js';
 
@@ -171,13 +170,17 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
       return usageError('missing command');
     case 'instance': case 'topic': case 'group': case 'key': case 'token': case 'credential': case 'identity':
     case 'blacklist': case 'client': case 'trace': case 'send': case 'pub': case 'sub':
-    case 'rule': case 'queue': case 'cluster': case 'bench':
+    case 'rule': case 'queue': case 'cluster': case 'bench': {
+      // Imported here, not at the top: a broker started with `ferry start` does not carry the
+      // client commands (the MQTT client library among them) in its heap.
+      const { runClientCommand } = await import('./commands/index.js');
       return runClientCommand(command, rest, {
         out: (s) => void process.stdout.write(s),
         err: (s) => void process.stderr.write(s),
         env: process.env,
         interactive: process.stderr.isTTY,
       });
+    }
     default:
       return usageError(`unknown command "${command}"`);
   }

@@ -16,7 +16,8 @@ import type { Logger } from 'pino';
 import type { TopicAcl } from './acl.js';
 import type { ExternalAuthConfig } from './config.js';
 import { HttpCallbacks, type PeerFacts } from './http.js';
-import { JwtProvider, type ConnectFacts, type ProviderOutcome } from './jwt.js';
+import type { JwtProvider, ConnectFacts, ProviderOutcome } from './jwt.js';
+import { loadFeature } from '../load-feature.js';
 
 export { aclAllows, parseAcl, type TopicAcl } from './acl.js';
 export { checkExternalAuth, type ExternalAuthConfig, type HttpSettings, type InstanceExternalAuth, type JwtSettings } from './config.js';
@@ -41,9 +42,12 @@ export class ExternalAuth {
   /** Opens every configured provider (reads key files; a bad one fails the start with ConfigError). */
   static async open(config: ExternalAuthConfig, log: Logger): Promise<ExternalAuth> {
     const byInstance = new Map<string, InstanceProviders>();
+    // The JWT checks (and their library, jose) are loaded only when an instance configures them.
+    const usesJwt = Object.values(config).some((entry) => entry.jwt !== undefined);
+    const jwt = usesJwt ? await loadFeature('externalAuth jwt', () => import('./jwt.js')) : null;
     for (const [instanceId, entry] of Object.entries(config)) {
       byInstance.set(instanceId, {
-        jwt: entry.jwt === undefined ? null : await JwtProvider.open(entry.jwt),
+        jwt: entry.jwt === undefined || jwt === null ? null : await jwt.JwtProvider.open(entry.jwt),
         http: entry.http === undefined ? null : new HttpCallbacks(entry.http, log.child({ instanceId, provider: 'http' })),
       });
     }
