@@ -28,7 +28,7 @@ let loadedDefs: AmqplibDefs | undefined;
 
 /**
  * amqplib's generated codec, required at the first frame: a broker that no SDK connects to does
- * not carry it in its heap (~1 MB; bench/RESULTS.md issue 15 §27). checkCodecInstalled() at the
+ * not carry it in its heap (0.3 MB; bench/RESULTS.md issue 15 §27). checkCodecInstalled() at the
  * endpoint's start makes a missing amqplib fail the start instead of the first connection.
  */
 function defs(): AmqplibDefs {

@@ -46,9 +46,9 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
 export async function spawnFerry(
   t: Teardown,
   args: readonly string[],
-  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
+  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number; nodeArgs?: readonly string[] } = {},
 ): Promise<FerryChild> {
-  const child = spawn(process.execPath, [...NODE_FLAGS, CLI_PATH, 'start', ...args], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...(options.nodeArgs ?? []), CLI_PATH, 'start', ...args], {
     env: cleanEnv(options.env),
     cwd: options.cwd ?? process.cwd(),
     stdio: ['ignore', 'pipe', 'pipe'],
