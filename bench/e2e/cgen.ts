@@ -11,6 +11,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { brokerInspector, memoryNote, perConnection, sampleMemory } from './broker-memory.js';
 import { benchCaFile, machineCpu, procCpuUs, repoRoot, type BrokerHandle } from './brokers.js';
+import { PingProbe, type ProbeSummary } from './ping-probe.js';
 import type { Measurement, RunContext } from './scenarios.js';
 
 export const CGEN_SOURCE = path.join(repoRoot, 'bench', 'cgen', 'cgen.c');
@@ -296,6 +297,10 @@ async function warmUp(bin: string, port: number, tls: boolean, count: number, co
  * storm. Latency percentiles are the slowest process's. Several processes are for TLS, where
  * one generator process saturates on the client side of the handshakes (RESULTS.md issue 15 §7).
  */
+function probeNote(s: ProbeSummary): string {
+  return `p50 ${s.p50.toFixed(2)} ms p99 ${s.p99.toFixed(1)} ms max ${s.max.toFixed(1)} ms (${s.pings} pings)`;
+}
+
 export async function cgenIdle(ctx: RunContext, spec: CgenIdleSpec): Promise<Measurement> {
   const { broker, opts, runId } = ctx;
   const port = spec.tls ? broker.tlsPort : broker.port;
@@ -314,6 +319,7 @@ export async function cgenIdle(ctx: RunContext, spec: CgenIdleSpec): Promise<Mea
   const ps: CgenProcess[] = [];
   const limit = 300_000;
   const procs = n === 1 ? 'one generator process' : `${n} generator processes`;
+  let probe: PingProbe | null = null;
   try {
     const warm = opts.stormWarmup > 0 ? await warmUp(bin, port, spec.tls, opts.stormWarmup, opts.stormConcurrency, `${runId}-warm`, limit) : '';
     const before = await sampleMemory(broker.pid, inspector);
@@ -342,10 +348,17 @@ export async function cgenIdle(ctx: RunContext, spec: CgenIdleSpec): Promise<Mea
       `connect → CONNACK p50 ${us(lat['p50']!)} p99 ${us(lat['p99']!)} max ${us(lat['max']!)}, broker ${brokerUs.toFixed(0)} µs CPU per connect, ` +
       memoryNote(before, after);
     if (spec.storm) {
+      // A bystander pinging through the broker: how long the drop and the storm keep others waiting.
+      probe = await PingProbe.open(port, `${runId}-probe`);
+      await sleep(200);
       const stormSpan = cpuSpan(broker);
+      const dropAt = process.hrtime.bigint();
       for (const p of ps) p.send('storm');
       const ss = await Promise.all(ps.map((p) => p.next((l) => l['phase'] === 'storm', limit)));
       const sc = stormSpan();
+      const during = probe.summary(dropAt, process.hrtime.bigint());
+      Object.assign(metrics, { stormPingMax: during.max, stormPingP99: during.p99 });
+      note += `; bystander ping during the drop and storm ${probeNote(during)}`;
       const s = combined(ss);
       const back = s.connected;
       Object.assign(metrics, { rate: s.rate, seconds: s.seconds, back, present: s.present, brokerUs: sc.brokerUs / Math.max(1, back) });
@@ -354,14 +367,24 @@ export async function cgenIdle(ctx: RunContext, spec: CgenIdleSpec): Promise<Mea
         `; all dropped at once: ${back} back (${s.failed} failed${ss.map((l) => reasons(l)).join('')}, ${s.present} session present) in ${s.seconds.toFixed(2)} s, ` +
         `reconnect p50 ${us(sl['p50']!)} max ${us(sl['max']!)}, broker ${(sc.brokerUs / Math.max(1, back)).toFixed(0)} µs CPU per reconnect, generator ${s.cpu.toFixed(0)}%`;
     }
+    const endAt = process.hrtime.bigint();
     for (const p of ps) p.send('end');
     const holds = await Promise.all(ps.map((p) => p.next((l) => l['phase'] === 'hold', 30_000)));
     const dropped = holds.reduce((sum, h) => sum + num(h, 'dropped'), 0);
     if (dropped > 0) note += `; ${dropped} dropped while idle${holds.map((h) => reasons(h, 'drop_reasons')).join('')}`;
     await Promise.all(ps.map((p) => p.done(30_000)));
+    if (probe !== null) {
+      // Every connection closed at once, nobody coming back: the mass disconnect alone.
+      await sleep(1500);
+      const drop = probe.summary(endAt, process.hrtime.bigint());
+      probe.close();
+      Object.assign(metrics, { dropPingMax: drop.max, dropPingP99: drop.p99 });
+      note += `; bystander ping during the final mass drop ${probeNote(drop)}`;
+    }
     return { metrics, brokerCpu: cpu.brokerCpu, machine: cpu.machine, other: other(cpu.machine, cpu.brokerCpu, gen), gen: ps.map((_, i) => ({ role: n === 1 ? 'cgen' : `cgen${i + 1}`, pct: num(cs[i]!, 'cpu_pct') })), note };
   } finally {
     for (const p of ps) p.kill();
+    probe?.close();
     inspector?.close();
   }
 }

@@ -915,6 +915,9 @@ export function buildScenarios(opts: Options): Scenario[] {
       metrics: [
         { key: 'rate', label: 'reconnects/s', better: 'higher', fmt: fmtRate },
         { key: 'seconds', label: 'storm duration (s)', better: 'lower', fmt: (v) => v.toFixed(2) },
+        { key: 'stormPingMax', label: 'bystander ping max, drop + storm (ms)', better: 'lower', fmt: (v) => v.toFixed(1) },
+        { key: 'dropPingMax', label: 'bystander ping max, final mass drop (ms)', better: 'lower', fmt: (v) => v.toFixed(1) },
+        { key: 'dropPingP99', label: 'bystander ping p99, final mass drop (ms)', better: 'lower', fmt: (v) => v.toFixed(1) },
       ],
       optIn: true,
       run: (ctx) => (ctx.opts.generator === 'c' ? cgenIdle(ctx, { tls: false, storm: true }) : idleRss(ctx, { ws: false, storm: true })),
