@@ -575,6 +575,45 @@ describe('SQLite store: files, corruption, fsync policies', () => {
     }
   });
 
+  test('session records are lazy (a reconnect storm): no batch of their own per turn, they ride with the next one in order, or leave within the lazy interval', async () => {
+    const dir = tempDir();
+    let store = await openSqliteStore({ path: join(dir, 'ferry.db') });
+    try {
+      let batches = 0;
+      store.onCommitTiming((timing) => (batches += timing.batches));
+      const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+      // Clients dropping and coming back over four turns: with eager records, four batches.
+      store.putSession(session('c1'));
+      store.putSession(session('c2'));
+      await turn();
+      store.setDisconnectedAt('c1', 1_000);
+      await turn();
+      store.setDisconnectedAt('c2', 2_000);
+      await turn();
+      store.putSession(session('c2', { expiryInterval: 60 }));
+      await turn();
+      // A subscription's commit (its SUBACK waits for it) carries them, in the order written.
+      store.putSubscription({ clientId: 'c1', key: 'a/+', filter: 'a/+', qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0, shareGroup: null, subscriptionId: 0 });
+      await store.whenDurable();
+      assert.equal(batches, 1, 'the four turns of session records and the subscription: one batch');
+      // Alone, a record still gets there within the lazy flush interval.
+      store.setDisconnectedAt('c2', 3_000);
+      const deadline = Date.now() + 2000;
+      while (batches < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(batches, 2);
+      await store.close();
+      store = await openSqliteStore({ path: join(dir, 'ferry.db') });
+      const loaded = new Map<string, { disconnectedAt: number | null; expiryInterval: number; subscriptions: number }>();
+      for await (const s of store.loadSessions()) {
+        loaded.set(s.session.clientId, { disconnectedAt: s.session.disconnectedAt, expiryInterval: s.session.expiryInterval, subscriptions: s.subscriptions.length });
+      }
+      assert.deepEqual(loaded.get('c1'), { disconnectedAt: 1_000, expiryInterval: 3600, subscriptions: 1 });
+      assert.deepEqual(loaded.get('c2'), { disconnectedAt: 3_000, expiryInterval: 60, subscriptions: 0 });
+    } finally {
+      await store.close();
+    }
+  });
+
   test('queued byte totals are rebuilt at open, and a schema 3 file gets them by migration', async () => {
     const dir = tempDir();
     const path = join(dir, 'ferry.db');

@@ -49,7 +49,8 @@ export class Mirror {
   setDisconnectedAt(clientId: string, at: number | null): boolean {
     const session = this.sessions.get(clientId);
     if (session === undefined) return false;
-    session.record = { ...session.record, disconnectedAt: at };
+    // The mirror's records are its own copies (putSession and getSession copy): changed in place.
+    (session.record as { disconnectedAt: number | null }).disconnectedAt = at;
     return true;
   }
 

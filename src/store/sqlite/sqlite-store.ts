@@ -511,9 +511,15 @@ export class SqliteStore implements Store {
 
   // Sessions and subscriptions.
 
+  /**
+   * Lazy, as setDisconnectedAt: nothing acknowledged waits for a session record (a SUBSCRIBE's or
+   * a queued message's commit carries it along), so a reconnect storm sends its records in a few
+   * large batches instead of one per event-loop turn. Lost in a crash: the session restarts as
+   * unknown (a new client) or, for a lost disconnect time, counts its expiry from the restart.
+   */
   putSession(session: SessionRecord): void {
     this.mirror.putSession(session);
-    this.record();
+    this.recordLazy();
     this.ops.push(
       Op.PutSession,
       session.clientId,
@@ -526,7 +532,7 @@ export class SqliteStore implements Store {
 
   setDisconnectedAt(clientId: string, at: number | null): boolean {
     if (!this.mirror.setDisconnectedAt(clientId, at)) return false;
-    this.record();
+    this.recordLazy();
     this.ops.push(Op.SetDisconnected, clientId, at);
     return true;
   }
