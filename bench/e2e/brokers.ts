@@ -59,6 +59,8 @@ export interface BrokerHandle {
   readonly wsPort?: number;
   /** MQTT over TLS (a self-signed P-256 certificate made per harness run), Ferry and Mosquitto. */
   readonly tlsPort?: number;
+  /** Ferry's HTTP listener (/metrics, /readyz); not there for Mosquitto. */
+  readonly httpPort?: number;
   readonly pid: number;
   readonly logFile: string;
   /** Started with {@link INSPECT_FLAG} (a Node broker in a scenario that reads memory after a forced GC). */
@@ -308,6 +310,7 @@ async function startBrokerOn(
     port,
     ...(wsPort === undefined ? {} : { wsPort }),
     ...(tlsPort === undefined ? {} : { tlsPort }),
+    ...(name === 'mosquitto' ? {} : { httpPort }),
     pid,
     logFile,
     inspect: fo.inspect === true && name !== 'mosquitto',

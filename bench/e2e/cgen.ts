@@ -11,6 +11,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { brokerInspector, memoryNote, perConnection, sampleMemory } from './broker-memory.js';
 import { benchCaFile, machineCpu, procCpuUs, repoRoot, type BrokerHandle } from './brokers.js';
+import { scrapeLoopLag, type LoopLag } from './loop-lag.js';
 import { PingProbe, type ProbeSummary } from './ping-probe.js';
 import type { Measurement, RunContext } from './scenarios.js';
 
@@ -301,6 +302,10 @@ function probeNote(s: ProbeSummary): string {
   return `p50 ${s.p50.toFixed(2)} ms p99 ${s.p99.toFixed(1)} ms max ${s.max.toFixed(1)} ms (${s.pings} pings)`;
 }
 
+function lagNote(lag: LoopLag): string {
+  return `p99 ${lag.p99.toFixed(1)} ms max ${lag.max.toFixed(1)} ms`;
+}
+
 export async function cgenIdle(ctx: RunContext, spec: CgenIdleSpec): Promise<Measurement> {
   const { broker, opts, runId } = ctx;
   const port = spec.tls ? broker.tlsPort : broker.port;
@@ -351,6 +356,7 @@ export async function cgenIdle(ctx: RunContext, spec: CgenIdleSpec): Promise<Mea
       // A bystander pinging through the broker: how long the drop and the storm keep others waiting.
       probe = await PingProbe.open(port, `${runId}-probe`);
       await sleep(200);
+      await scrapeLoopLag(broker); // opens Ferry's loop-delay window
       const stormSpan = cpuSpan(broker);
       const dropAt = process.hrtime.bigint();
       for (const p of ps) p.send('storm');
@@ -359,6 +365,11 @@ export async function cgenIdle(ctx: RunContext, spec: CgenIdleSpec): Promise<Mea
       const during = probe.summary(dropAt, process.hrtime.bigint());
       Object.assign(metrics, { stormPingMax: during.max, stormPingP99: during.p99 });
       note += `; bystander ping during the drop and storm ${probeNote(during)}`;
+      const lag = await scrapeLoopLag(broker);
+      if (lag !== null) {
+        Object.assign(metrics, { stormLagMax: lag.max, stormLagP99: lag.p99 });
+        note += `, broker loop delay ${lagNote(lag)}`;
+      }
       const s = combined(ss);
       const back = s.connected;
       Object.assign(metrics, { rate: s.rate, seconds: s.seconds, back, present: s.present, brokerUs: sc.brokerUs / Math.max(1, back) });
@@ -367,6 +378,7 @@ export async function cgenIdle(ctx: RunContext, spec: CgenIdleSpec): Promise<Mea
         `; all dropped at once: ${back} back (${s.failed} failed${ss.map((l) => reasons(l)).join('')}, ${s.present} session present) in ${s.seconds.toFixed(2)} s, ` +
         `reconnect p50 ${us(sl['p50']!)} max ${us(sl['max']!)}, broker ${(sc.brokerUs / Math.max(1, back)).toFixed(0)} µs CPU per reconnect, generator ${s.cpu.toFixed(0)}%`;
     }
+    if (probe !== null) await scrapeLoopLag(broker);
     const endAt = process.hrtime.bigint();
     for (const p of ps) p.send('end');
     const holds = await Promise.all(ps.map((p) => p.next((l) => l['phase'] === 'hold', 30_000)));
@@ -380,6 +392,11 @@ export async function cgenIdle(ctx: RunContext, spec: CgenIdleSpec): Promise<Mea
       probe.close();
       Object.assign(metrics, { dropPingMax: drop.max, dropPingP99: drop.p99 });
       note += `; bystander ping during the final mass drop ${probeNote(drop)}`;
+      const lag = await scrapeLoopLag(broker);
+      if (lag !== null) {
+        Object.assign(metrics, { dropLagMax: lag.max, dropLagP99: lag.p99 });
+        note += `, broker loop delay ${lagNote(lag)}`;
+      }
     }
     return { metrics, brokerCpu: cpu.brokerCpu, machine: cpu.machine, other: other(cpu.machine, cpu.brokerCpu, gen), gen: ps.map((_, i) => ({ role: n === 1 ? 'cgen' : `cgen${i + 1}`, pct: num(cs[i]!, 'cpu_pct') })), note };
   } finally {
