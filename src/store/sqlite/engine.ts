@@ -81,7 +81,7 @@ export class SqliteEngine {
     this.documents = new Documents(s);
     this.loader = new Loader(s, this.index, this.messages);
     this.logs = new Logs(s);
-    this.housekeeping = new Housekeeping(this.db, s, this.index, this.messages, this.sessions, this.retained, this.corrections);
+    this.housekeeping = new Housekeeping(this.db, s, this.index, this.messages, this.sessions, this.queues, this.retained, this.corrections);
   }
 
   /** What the main thread needs to answer its synchronous calls. */
@@ -123,11 +123,7 @@ export class SqliteEngine {
   }
 
   stats(): StoreStats {
-    // Acknowledged rows still hold their messages: reclaimed first, so the counts are exact.
-    if (this.index.ackedRows > 0) {
-      this.begin();
-      this.queues.reclaimAcked(Number.MAX_SAFE_INTEGER);
-    }
+    // Counts only: acknowledged rows not reclaimed yet are left to their steps (stats.ts).
     this.messages.applyPending(false);
     return readStats(this.db, this.index);
   }

@@ -9,6 +9,7 @@ import type Database from 'better-sqlite3';
 import type { PurgeResult } from '../types.js';
 import type { Corrections } from './corrections.js';
 import type { Messages } from './messages.js';
+import type { Queues } from './queues.js';
 import type { Retained } from './retained.js';
 import type { SessionIndex } from './session-index.js';
 import type { Sessions } from './sessions.js';
@@ -34,6 +35,7 @@ export class Housekeeping {
     private readonly index: SessionIndex,
     private readonly messages: Messages,
     private readonly sessions: Sessions,
+    private readonly queues: Queues,
     private readonly retained: Retained,
     private readonly corrections: Corrections,
   ) {
@@ -89,11 +91,8 @@ export class Housekeeping {
         bytes: number;
       }>;
       for (const row of rows) {
-        const owner = this.index.bySid.get(row.sid);
-        if (owner === undefined || row.seq <= owner.ackedThrough) {
-          // A deleted session's, or acknowledged already: reclaimed, not expired.
-          this.messages.unref(row.message_id);
-          if (owner !== undefined) this.index.countAcked(owner, -1);
+        const owner = this.queues.liveOwner(row.sid, row.seq, row.message_id);
+        if (owner === undefined) {
           reclaimed++;
           continue;
         }
@@ -120,10 +119,8 @@ export class Housekeeping {
           const deleted = this.s.deleteQueuedBySeq.get(row.seq) as { message_id: number; bytes: number } | undefined;
           removed++;
           if (deleted === undefined) continue;
-          const owner = this.index.bySid.get(row.sid);
-          if (owner === undefined || row.seq <= owner.ackedThrough) {
-            this.messages.unref(deleted.message_id);
-            if (owner !== undefined) this.index.countAcked(owner, -1);
+          const owner = this.queues.liveOwner(row.sid, row.seq, deleted.message_id);
+          if (owner === undefined) {
             reclaimed++;
             continue;
           }

@@ -90,19 +90,27 @@ export class Queues {
   private dropped(rows: DroppedRow[], reason: DropReason): void {
     rows.sort((a, b) => a.seq - b.seq);
     for (const row of rows) {
-      const owner = this.index.bySid.get(row.sid);
-      if (owner !== undefined && row.seq <= owner.ackedThrough) {
-        // Acknowledged already: reclaimed, not dropped.
-        this.messages.unref(row.message_id);
-        this.index.countAcked(owner, -1);
-        continue;
-      }
+      const owner = this.liveOwner(row.sid, row.seq, row.message_id);
+      if (owner === undefined) continue;
       const traceId = this.messages.traceId(row.message_id);
       this.messages.unref(row.message_id);
-      if (owner === undefined) continue;
       this.index.count(owner, -1, -row.bytes);
       this.corrections.dropped({ clientId: owner.record.clientId, seq: row.seq, messageId: row.message_id, reason, traceId });
     }
+  }
+
+  /**
+   * For a queue row just deleted by a drop or a purge: the session it was a live entry of, which
+   * the caller accounts for and reports. A row that was no entry any more — at or below its
+   * session's acknowledged-through seq, or of a deleted session — is reclaimed here instead (its
+   * message reference goes), never counted as dropped or expired: undefined then.
+   */
+  liveOwner(sid: number, seq: number, messageId: number): SessionState | undefined {
+    const owner = this.index.bySid.get(sid);
+    if (owner !== undefined && seq > owner.ackedThrough) return owner;
+    this.messages.unref(messageId);
+    if (owner !== undefined) this.index.countAcked(owner, -1);
+    return undefined;
   }
 
   /** Removes an entry; when it is already gone (dropped), the main thread's depth is put back. */
