@@ -74,6 +74,11 @@ export interface StartOptions {
    * is 'silent' (it is in <dataDir>/bootstrap-access-key.json either way). null = never.
    */
   announce?: ((text: string) => void) | null;
+  /**
+   * Gives up the start where it waits on something outside the process (cluster mode: NATS and
+   * JetStream, retried until they answer): startFerry then rejects with the signal's reason.
+   */
+  abort?: AbortSignal;
 }
 
 export interface RunningFerry {
@@ -213,7 +218,7 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   }
   const store =
     jetstreamCluster !== null && clusterCode !== null
-      ? await clusterCode.openClusterStore(jetstreamCluster, storeOptions, componentLogger(logger, 'store'))
+      ? await clusterCode.openClusterStore(jetstreamCluster, storeOptions, componentLogger(logger, 'store'), options.abort)
       : await openStore(config.storeEngine === 'memory' ? null : config.dataDir, {
           fsync: config.storeFsync,
           fsyncIntervalMs: config.storeFsyncIntervalMs,

@@ -2,9 +2,10 @@
  * Exit codes of `ferry start`, one per failure class an orchestrator (or its operator) handles
  * differently. Documented in docs/operations.md; each is checked by test/integration/exit-codes.test.ts.
  *
- *   0  stopped by SIGTERM/SIGINT after a graceful stop
+ *   0  stopped by SIGTERM/SIGINT after a graceful stop, or a start given up on such a signal while
+ *      it waited for NATS (nothing was serving yet)
  *   1  anything else: a runtime failure, an unexpected error, a graceful stop that failed or timed
- *      out, a second signal during the stop
+ *      out, a second signal during the stop, a start not finished 15 s after a signal
  *   2  usage or configuration error (nothing was started; fix the configuration)
  *   3  a listener could not bind (address in use, not available on this host, permission denied)
  *   4  the store is corrupt or newer than this build (operator action on the data directory needed)

@@ -22,6 +22,14 @@ import { REEXEC_ENV, SEMI_SPACE_FLAG, reexec, reexecNodeArgs, runningSemiSpaceMb
 /** A second signal, or a graceful stop that takes longer than this, exits with code 1. */
 const STOP_TIMEOUT_MS = 15_000;
 
+/** Why a start was given up: SIGTERM/SIGINT arrived while it waited for NATS (exit 0, nothing was serving). */
+class StartGivenUp extends Error {
+  override readonly name = 'StartGivenUp';
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`${signal} received during the start`);
+  }
+}
+
 const USAGE = `Usage: ferry <command> [options]
 
 Ferry: a self-hosted MQTT message queue.
@@ -109,6 +117,17 @@ async function start(argv: readonly string[]): Promise<number | undefined> {
       },
     );
   };
+  // A signal during the start gives up what waits on the outside (NATS, retried until it answers)
+  // and stops once the rest is up; a start still not finished after the stop timeout exits 1.
+  const startAbort = new AbortController();
+  const duringStart = (signal: NodeJS.Signals): void => {
+    logger.info({ signal }, 'signal received during the start: stopping once started');
+    startAbort.abort(new StartGivenUp(signal));
+    setTimeout(() => {
+      logger.error({ signal, timeoutMs: STOP_TIMEOUT_MS }, 'the start did not finish after the signal; exiting');
+      process.exit(EXIT_CODES.failure);
+    }, STOP_TIMEOUT_MS).unref();
+  };
   const onSignal = (signal: NodeJS.Signals): void => {
     if (signalled !== undefined) {
       logger.error({ signal }, 'second signal, exiting without finishing the graceful stop');
@@ -116,6 +135,7 @@ async function start(argv: readonly string[]): Promise<number | undefined> {
     }
     signalled = signal;
     if (running) shutdown(running, signal);
+    else duringStart(signal);
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
@@ -141,9 +161,13 @@ async function start(argv: readonly string[]): Promise<number | undefined> {
   try {
     // Imported here, not at the top: the client commands start faster without the server's modules.
     const { startFerry } = await import('../server.js');
-    running = await startFerry(config, { logger, logSink });
+    running = await startFerry(config, { logger, logSink, abort: startAbort.signal });
     if (pretty && config.logLevel !== 'silent') logSink.stream.write(banner(running, version()));
   } catch (err) {
+    if (err instanceof StartGivenUp) {
+      logger.info({ signal: err.signal }, 'start given up on the signal; stopped');
+      process.exit(EXIT_CODES.ok);
+    }
     logger.fatal({ err }, 'ferry failed to start');
     // Exit explicitly: a half-started component must not keep the process alive.
     process.exit(startFailureExitCode(err));

@@ -29,24 +29,34 @@ export class NatsLink {
     this.listeners.push(listener);
   }
 
-  /** Resolves once connected (retrying with back-off, logging each failure); rejects only when stopped first. */
-  async open(): Promise<NatsConnection> {
-    let delay = FIRST_RETRY_MS;
-    for (let attempt = 1; ; attempt++) {
-      if (this.stopped) throw new Error('cluster stopped before NATS was reached');
-      try {
-        const connection = await connect(this.connectOptions());
-        this.connection = connection;
-        this.problem = null;
-        this.logger.info({ servers: this.options.servers, server: connection.getServer() }, 'connected to NATS');
-        this.watch(connection).catch((err: unknown) => this.logger.error({ err }, 'NATS status watch failed'));
-        return connection;
-      } catch (err) {
-        this.problem = `cannot reach NATS (${this.options.servers.join(', ')}): ${(err as Error).message}`;
-        this.logger.error({ servers: this.options.servers, attempt, retryInMs: delay, err: (err as Error).message }, 'cannot reach NATS; retrying');
-        await this.sleep(delay);
-        delay = Math.min(delay * 2, MAX_RETRY_MS);
+  /**
+   * Resolves once connected (retrying with back-off, logging each failure); rejects only when
+   * stopped first, or with `abort`'s reason once it is aborted (a start abandoned on a signal).
+   */
+  async open(abort?: AbortSignal): Promise<NatsConnection> {
+    const onAbort = (): void => this.retryTimer?.cancel();
+    abort?.addEventListener('abort', onAbort);
+    try {
+      let delay = FIRST_RETRY_MS;
+      for (let attempt = 1; ; attempt++) {
+        abort?.throwIfAborted();
+        if (this.stopped) throw new Error('cluster stopped before NATS was reached');
+        try {
+          const connection = await connect(this.connectOptions());
+          this.connection = connection;
+          this.problem = null;
+          this.logger.info({ servers: this.options.servers, server: connection.getServer() }, 'connected to NATS');
+          this.watch(connection).catch((err: unknown) => this.logger.error({ err }, 'NATS status watch failed'));
+          return connection;
+        } catch (err) {
+          this.problem = `cannot reach NATS (${this.options.servers.join(', ')}): ${(err as Error).message}`;
+          this.logger.error({ servers: this.options.servers, attempt, retryInMs: delay, err: (err as Error).message }, 'cannot reach NATS; retrying');
+          await this.sleep(delay);
+          delay = Math.min(delay * 2, MAX_RETRY_MS);
+        }
       }
+    } finally {
+      abort?.removeEventListener('abort', onAbort);
     }
   }
 

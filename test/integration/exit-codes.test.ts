@@ -3,12 +3,13 @@
  * (docs/operations.md, src/cli/exit-codes.ts) and a start with Kubernetes service-link variables.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { failedStart, spawnFerry, tempDir, type Teardown } from '../helpers/index.js';
+import { CLI_PATH, NODE_FLAGS, cleanEnv, failedStart, spawnFerry, tempDir, waitFor, type Teardown } from '../helpers/index.js';
 
 const PORTS = ['--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--amqp-port', '0'];
 
@@ -89,4 +90,38 @@ test('exit codes - 1 for any other startup failure (data directory is a file)', 
   const { code, output } = await failedStart(['--data-dir', file, ...PORTS]);
   assert.equal(code, 1, output);
   assert.match(output, /ferry failed to start/);
+});
+
+/** A loopback port nothing listens on (bound once, then closed). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+test('exit codes - SIGTERM while the start waits for NATS gives the start up: exit 0 at once', async (t) => {
+  const nats = `nats://127.0.0.1:${await closedPort()}`;
+  const child = spawn(process.execPath, [...NODE_FLAGS, CLI_PATH, 'start', '--data-dir', tempDir(t), ...PORTS, '--cluster-nats', nats, '--node-id', 'n1'], {
+    env: cleanEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const closed = once(child, 'close') as Promise<[number | null]>;
+  // The store's first connect is retried with back-off (up to 5 s apart) for as long as NATS is away.
+  await waitFor(() => output.includes('cannot reach NATS; retrying'), { timeoutMs: 30_000, message: 'a failed NATS connect logged' });
+  const signalledAt = Date.now();
+  child.kill('SIGTERM');
+  const [code] = await Promise.race([closed, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still running 10 s after SIGTERM:\n${output}`)), 10_000))]);
+  assert.equal(code, 0, output);
+  assert.ok(Date.now() - signalledAt < 5_000, 'it did not wait out a retry or the stop timeout');
+  assert.match(output, /signal received during the start: stopping once started/);
+  assert.match(output, /start given up on the signal; stopped/);
 });
