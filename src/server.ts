@@ -395,7 +395,9 @@ export async function startFerry(config: FerryConfig, options: StartOptions = {}
   const ports: FerryPorts = { mqtt: 0, ws: 0, http: httpPort, ...listeners.ports, ...amqp?.ports };
   const clusterSettings = clusterOptions(config, ports.mqtt);
   if (clusterSettings !== null && clusterCode !== null) {
-    cluster = clusterCode.Cluster.start(broker, clusterSettings, componentLogger(logger, 'cluster'), handover);
+    const started = clusterCode.Cluster.start(broker, clusterSettings, componentLogger(logger, 'cluster'), handover);
+    clusterCode.registerFencingMetrics(metrics.registry, started.fencing);
+    cluster = started;
     logger.info({ nodeId: clusterSettings.nodeId, servers: clusterSettings.servers }, 'cluster mode: connecting to NATS');
   }
   const clusterNode = cluster;

@@ -9,6 +9,7 @@
  */
 import type { Logger } from 'pino';
 import type { Broker } from '../broker/broker.js';
+import { endCleanSessions, type FencingStats } from './fencing.js';
 import type { Handover } from './handover.js';
 import { ClusterClientRegistry } from './registry.js';
 import { Interest } from './interest.js';
@@ -68,6 +69,8 @@ export class Cluster {
   /** When this node last wrote and read presence. */
   private presentAt = 0;
   private checkingMoved = false;
+  /** Fencings of this node (fencing.ts), for the log and /metrics. */
+  readonly fencing: FencingStats = { fencings: 0, clientsEnded: 0 };
 
   private constructor(
     private readonly broker: Broker,
@@ -216,6 +219,12 @@ export class Cluster {
     const now = Date.now();
     if (this.handover !== null && this.presentAt !== 0 && now - this.presentAt > this.options.heartbeatMs * 3) this.checkMoved = true;
     this.presentAt = now;
+    if (this.presence.countedAsGone !== null) {
+      this.fence();
+      // Written at once: the others take the new member back and stop telling it was gone.
+      await this.beat();
+      return;
+    }
     this.interest.reconcile(this.presence.nodes);
     this.takeOver();
     this.letGoOfMoved();
@@ -227,6 +236,26 @@ export class Cluster {
         this.logger.error({ err }, 'cluster heartbeat listener failed');
       }
     }
+  }
+
+  /**
+   * The other nodes counted this one as gone (presence.ts) and stopped routing to it: its
+   * clean-session clients missed what was published meanwhile. Their sessions are ended (fencing.ts),
+   * persistent ones taken over meanwhile are let go of (letGoOfMoved), and the node joins again as
+   * a new member: a new incarnation in presence, its whole interest announced, the others' asked for.
+   */
+  private fence(): void {
+    const reason = this.presence.countedAsGone!;
+    const clientsEnded = endCleanSessions(this.broker);
+    this.presence.renew();
+    this.interest.resync();
+    if (this.handover !== null) this.checkMoved = true;
+    this.fencing.fencings++;
+    this.fencing.clientsEnded += clientsEnded;
+    this.logger.warn(
+      { countedAsGoneBy: reason.by, absentMs: reason.absentMs, clientsEnded, incarnation: this.presence.incarnation },
+      'this node was counted as gone by the cluster: ended the sessions of its clean-session clients and joins again as a new member',
+    );
   }
 
   /** After a reconnect, until it succeeds once: let go of the sessions another node took over meanwhile. */

@@ -12,4 +12,5 @@ export { ClusterDeadLetters } from './dead-letters.js';
 export { checkClusterMasterKey } from './master-key.js';
 export { clusterBootstrapClaim } from './bootstrap-claim.js';
 export { JetStreamNonceLedger, registerNonceLedgerMetrics } from './nonce-ledger.js';
+export { registerFencingMetrics } from './fencing.js';
 export { JetStreamStore } from '../store/jetstream/jetstream-store.js';

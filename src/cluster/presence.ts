@@ -19,10 +19,20 @@
  * all. So a node whose record went old is asked on its own subject (`<prefix>.live.<node>`, core
  * NATS, the path routing takes) first, and counted as gone only when it does not answer: no
  * responders (its connection is gone) at once, a stalled or cut-off node after the timeout.
+ *
+ * A node counted as gone must learn it (docs/cluster.md "A node counted as gone ends its
+ * clients' sessions"): the others stopped routing to it, so its clean-session clients missed what
+ * was published meanwhile. Each record carries its node's incarnation (new at each start and each
+ * fencing) and the nodes its writer counted as gone with the incarnation they had. The writer keeps
+ * telling, every heartbeat, until that node comes back with another incarnation (or for
+ * GONE_MEMORY_MS), so the node reads it at its first heartbeat that gets through, whether it was
+ * stalled or cut off, and also when the others took it back a moment before. A node whose presence
+ * was not confirmed for longer than the others remember counts itself as gone.
  */
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { createOrOpen } from '../store/jetstream/create-or-open.js';
 
@@ -39,6 +49,24 @@ export interface NodeRecord {
    * node that knows an older one asks for the full list. Absent in records of older builds.
    */
   readonly interest?: number;
+  /** The node's membership: new at each start and each time it fenced itself. Absent in records of older builds. */
+  readonly incarnation?: number;
+  /** Nodes its writer counted as gone, with the incarnation each had then (absent when none). */
+  readonly gone?: Readonly<Record<string, number>>;
+}
+
+/**
+ * How long a node keeps telling that it counted another as gone (when that one does not come back
+ * with a new incarnation); a node whose presence was not confirmed for longer fences itself anyway.
+ */
+export const GONE_MEMORY_MS = 10 * 60_000;
+
+/** Why this node must fence itself, found at a heartbeat. */
+export interface CountedAsGone {
+  /** The nodes whose records say they counted this incarnation as gone. */
+  readonly by: readonly string[];
+  /** How long this node's presence had not been confirmed before this heartbeat, ms. */
+  readonly absentMs: number;
 }
 
 /** The bucket key of a node id (KV keys allow fewer characters than node ids). */
@@ -59,6 +87,14 @@ export class Presence {
   problem: string | null = null;
   /** When presence became readable again after it was not (0: no outage to forgive). */
   private recoveredAt = 0;
+  /** This node's membership, written into its record (renew() after a fencing). */
+  incarnation = Date.now();
+  /** Nodes this node counted as gone: the incarnation each had, and when (told in its record). */
+  private readonly countedGone = new Map<string, { readonly incarnation: number; readonly at: number }>();
+  /** When this node last wrote and read presence (performance.now(); 0: not yet). */
+  private confirmedAt = 0;
+  /** Set by a heartbeat that found this node counted as gone; null otherwise. */
+  countedAsGone: CountedAsGone | null = null;
 
   constructor(
     private readonly bucket: string,
@@ -92,7 +128,14 @@ export class Presence {
 
   /** The NATS connection came back: presence counts as unconfirmed until the next heartbeat has written and read it. */
   reconnected(): void {
-    if (this.kv !== null && this.problem === null) this.problem = 'reconnected to NATS; cluster presence not yet confirmed';
+    // "cluster presence:" like a failed heartbeat: the next one that gets through starts the forgiveness window.
+    if (this.kv !== null && this.problem === null) this.problem = 'cluster presence: not yet confirmed after reconnecting to NATS';
+  }
+
+  /** This node fenced itself: it joins again as a new member (the others stop telling it was gone). */
+  renew(): void {
+    this.incarnation = Math.max(Date.now(), this.incarnation + 1);
+    this.countedAsGone = null;
   }
 
   /** Writes this node's record, then reads everyone's. Returns the node ids that appeared and disappeared. */
@@ -101,7 +144,9 @@ export class Presence {
     const jsm = this.jsm;
     if (kv === null || jsm === null) return { joined: [], left: [] };
     try {
-      const own: NodeRecord = { version: 1, nodeId: this.nodeId, updatedAt: new Date().toISOString(), ...record };
+      const gone = this.countedGone.size === 0 ? {} : { gone: Object.fromEntries([...this.countedGone].map(([id, g]) => [id, g.incarnation])) };
+      const own: NodeRecord = { version: 1, nodeId: this.nodeId, updatedAt: new Date().toISOString(), ...record, incarnation: this.incarnation, ...gone };
+      const writtenAt = performance.now();
       await kv.put(keyOf(this.nodeId), JSON.stringify(own));
       const seen = new Map<string, NodeRecord>();
       const now = Date.now();
@@ -131,6 +176,9 @@ export class Presence {
       await this.keepAnswering(seen);
       const joined = [...seen.keys()].filter((id) => !this.nodes.has(id));
       const left = [...this.nodes.keys()].filter((id) => !seen.has(id));
+      this.remember(left, seen, now);
+      this.countedAsGone = this.fenceReason(seen, writtenAt);
+      this.confirmedAt = writtenAt;
       this.nodes = seen;
       return { joined, left };
     } catch (err) {
@@ -140,6 +188,31 @@ export class Presence {
       this.problem = `cluster presence: ${(err as Error).message}`;
       return { joined: [], left: [] };
     }
+  }
+
+  /**
+   * Notes the nodes counted as gone at this heartbeat (those of this build: with an incarnation),
+   * and forgets those back with a new incarnation, or told for GONE_MEMORY_MS. A node taken back
+   * with the same incarnation (it wrote again a moment after it was counted as gone) is still told:
+   * it was not routed to in between.
+   */
+  private remember(left: readonly string[], seen: ReadonlyMap<string, NodeRecord>, now: number): void {
+    for (const id of left) {
+      const incarnation = this.nodes.get(id)?.incarnation;
+      if (id !== this.nodeId && incarnation !== undefined) this.countedGone.set(id, { incarnation, at: now });
+    }
+    for (const [id, g] of this.countedGone) {
+      const node = seen.get(id);
+      if ((node !== undefined && node.incarnation !== g.incarnation) || now - g.at > GONE_MEMORY_MS) this.countedGone.delete(id);
+    }
+  }
+
+  /** Whether another node's record says it counted this incarnation as gone, or this node was away longer than they remember. */
+  private fenceReason(seen: ReadonlyMap<string, NodeRecord>, writtenAt: number): CountedAsGone | null {
+    const by: string[] = [];
+    for (const node of seen.values()) if (node.nodeId !== this.nodeId && node.gone?.[this.nodeId] === this.incarnation) by.push(node.nodeId);
+    const absentMs = this.confirmedAt === 0 ? 0 : Math.round(writtenAt - this.confirmedAt);
+    return by.length > 0 || absentMs > GONE_MEMORY_MS ? { by, absentMs } : null;
   }
 
   /**
