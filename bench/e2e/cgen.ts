@@ -291,6 +291,24 @@ async function warmUp(bin: string, port: number, tls: boolean, count: number, co
 }
 
 /**
+ * One window of the bystander probe (from `from` to now) and Ferry's own loop delay over it, into
+ * `metrics` as `<key>PingMax`, `<key>PingP99`, `<key>LagMax`, `<key>LagP99`; returns the note's part.
+ */
+async function bystanderWindow(probe: PingProbe, broker: RunContext['broker'], from: bigint, key: 'storm' | 'drop', what: string, metrics: Record<string, number>): Promise<string> {
+  const ping = probe.summary(from, process.hrtime.bigint());
+  metrics[`${key}PingMax`] = ping.max;
+  metrics[`${key}PingP99`] = ping.p99;
+  let note = `; bystander ping ${what} ${probeNote(ping)}`;
+  const lag = await scrapeLoopLag(broker);
+  if (lag !== null) {
+    metrics[`${key}LagMax`] = lag.max;
+    metrics[`${key}LagP99`] = lag.p99;
+    note += `, broker loop delay ${lagNote(lag)}`;
+  }
+  return note;
+}
+
+/**
  * `--idle-conns` connections from `--storm-processes` generator processes (the count split
  * between them, `--storm-concurrency` connects in flight each), started together: the connect
  * storm's rate (first socket() → last CONNACK of the slowest process; all connections ÷ its
@@ -362,14 +380,7 @@ export async function cgenIdle(ctx: RunContext, spec: CgenIdleSpec): Promise<Mea
       for (const p of ps) p.send('storm');
       const ss = await Promise.all(ps.map((p) => p.next((l) => l['phase'] === 'storm', limit)));
       const sc = stormSpan();
-      const during = probe.summary(dropAt, process.hrtime.bigint());
-      Object.assign(metrics, { stormPingMax: during.max, stormPingP99: during.p99 });
-      note += `; bystander ping during the drop and storm ${probeNote(during)}`;
-      const lag = await scrapeLoopLag(broker);
-      if (lag !== null) {
-        Object.assign(metrics, { stormLagMax: lag.max, stormLagP99: lag.p99 });
-        note += `, broker loop delay ${lagNote(lag)}`;
-      }
+      note += await bystanderWindow(probe, broker, dropAt, 'storm', 'during the drop and storm', metrics);
       const s = combined(ss);
       const back = s.connected;
       Object.assign(metrics, { rate: s.rate, seconds: s.seconds, back, present: s.present, brokerUs: sc.brokerUs / Math.max(1, back) });
@@ -388,15 +399,8 @@ export async function cgenIdle(ctx: RunContext, spec: CgenIdleSpec): Promise<Mea
     if (probe !== null) {
       // Every connection closed at once, nobody coming back: the mass disconnect alone.
       await sleep(1500);
-      const drop = probe.summary(endAt, process.hrtime.bigint());
+      note += await bystanderWindow(probe, broker, endAt, 'drop', 'during the final mass drop', metrics);
       probe.close();
-      Object.assign(metrics, { dropPingMax: drop.max, dropPingP99: drop.p99 });
-      note += `; bystander ping during the final mass drop ${probeNote(drop)}`;
-      const lag = await scrapeLoopLag(broker);
-      if (lag !== null) {
-        Object.assign(metrics, { dropLagMax: lag.max, dropLagP99: lag.p99 });
-        note += `, broker loop delay ${lagNote(lag)}`;
-      }
     }
     return { metrics, brokerCpu: cpu.brokerCpu, machine: cpu.machine, other: other(cpu.machine, cpu.brokerCpu, gen), gen: ps.map((_, i) => ({ role: n === 1 ? 'cgen' : `cgen${i + 1}`, pct: num(cs[i]!, 'cpu_pct') })), note };
   } finally {
