@@ -44,6 +44,8 @@ export interface ClusterStatus {
   readonly problem?: string;
   readonly nodes: ClusterNodeView[];
   readonly routing: RoutingStats;
+  /** This node's incarnation in presence and its fencings since it started (docs/cluster.md, "fencing"). */
+  readonly fencing: { readonly incarnation: number } & FencingStats;
 }
 
 export class Cluster {
@@ -362,6 +364,7 @@ export class Cluster {
       ...(problem === null ? {} : { problem }),
       nodes,
       routing: { ...this.routing.stats, unreadable: this.routing.stats.unreadable + this.retained.unreadable },
+      fencing: { incarnation: this.presence.incarnation, ...this.fencing },
     };
   }
 

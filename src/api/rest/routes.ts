@@ -625,6 +625,11 @@ export function registerRoutes(app: FastifyInstance, ctx: RestContext): void {
           problem: str({ description: 'why this node is not fully part of the cluster now (absent when it is)' }),
           nodes: { type: 'array', items: nodeSchema },
           routing: obj({ sent: int(0, Number.MAX_SAFE_INTEGER), received: int(0, Number.MAX_SAFE_INTEGER), duplicates: int(0, Number.MAX_SAFE_INTEGER), acksRefused: int(0, Number.MAX_SAFE_INTEGER), unreadable: int(0, Number.MAX_SAFE_INTEGER) }),
+          fencing: obj({
+            incarnation: int(0, Number.MAX_SAFE_INTEGER, { description: "this node's incarnation in presence: new at each start and each fencing" }),
+            fencings: int(0, Number.MAX_SAFE_INTEGER, { description: 'times this node learned the others counted it as gone and ended its clients\' sessions' }),
+            clientsEnded: int(0, Number.MAX_SAFE_INTEGER, { description: 'client connections ended by those fencings' }),
+          }),
         }, ['enabled']),
       },
     },

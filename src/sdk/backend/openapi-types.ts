@@ -3200,6 +3200,14 @@ export interface paths {
                                 acksRefused?: number;
                                 unreadable?: number;
                             };
+                            fencing?: {
+                                /** @description this node's incarnation in presence: new at each start and each fencing */
+                                incarnation?: number;
+                                /** @description times this node learned the others counted it as gone and ended its clients' sessions */
+                                fencings?: number;
+                                /** @description client connections ended by those fencings */
+                                clientsEnded?: number;
+                            };
                         };
                     };
                 };

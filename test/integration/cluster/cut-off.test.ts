@@ -14,7 +14,7 @@ import { before, describe, test, type TestContext } from 'node:test';
 import { waitFor } from '../../helpers/index.js';
 import { startNatsCluster, suiteTeardown, type NatsCluster } from '../../helpers/engines.js';
 import { connect } from '../mqtt/clients.js';
-import { keepingLogs, settled, startNode, untilReady, type Node } from './nodes.js';
+import { clusterStatus, keepingLogs, settled, startNode, untilReady, type Node } from './nodes.js';
 
 const FENCED = 'this node was counted as gone by the cluster: ended the sessions of its clean-session clients and joins again as a new member';
 
@@ -111,6 +111,10 @@ describe('cluster cut-off - a node that stalls and comes back', () => {
       assert.equal(fenced['clientsEnded'], 2, 'the two subscribers');
       assert.ok(onlyPublishing.client.connected, 'a client that only publishes stays connected');
       assert.deepEqual(fenced['countedAsGoneBy'], ['node-a']);
+      // The operator sees it in the status too (GET /api/v1/cluster, ferry cluster status).
+      const { fencing } = await clusterStatus(b);
+      assert.deepEqual([fencing.fencings, fencing.clientsEnded], [1, 2]);
+      assert.equal(fencing.incarnation, fenced['incarnation'], 'the new incarnation taken at the fencing');
 
       const back = await connect(t, b.mqtt, { clientId: 'fence-sub5', protocolVersion: 5 });
       await back.client.subscribeAsync('fence/#', { qos: 1 });

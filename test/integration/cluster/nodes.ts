@@ -29,6 +29,7 @@ export interface ClusterStatus {
   /** The NATS server the node is connected to now (`host:port`). */
   server?: string;
   problem?: string;
+  fencing: { incarnation: number; fencings: number; clientsEnded: number };
 }
 
 /** The nodes of one cluster share their master key (secrets in JetStream are sealed with it; docs/cluster.md). */

@@ -190,6 +190,8 @@ describe('cluster - two nodes on a three-server NATS cluster', () => {
     );
     assert.equal(status.enabled, true);
     assert.deepEqual(status.nodes.map((n) => [n.nodeId, n.healthy]), [['node-a', true], ['node-b', true]]);
+    assert.deepEqual([status.fencing.fencings, status.fencing.clientsEnded], [0, 0], 'no fencing in a healthy cluster');
+    assert.ok(status.fencing.incarnation > 0, 'its incarnation in presence');
     const stdout = await clusterStatusTable(b);
     assert.match(stdout, /^NODE_ID\s+HEALTHY\s+CLIENTS/m);
     assert.match(stdout, /node-b \*\s+true/);
