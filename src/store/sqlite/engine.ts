@@ -81,7 +81,7 @@ export class SqliteEngine {
     this.documents = new Documents(s);
     this.loader = new Loader(s, this.index, this.messages);
     this.logs = new Logs(s);
-    this.housekeeping = new Housekeeping(this.db, s, this.index, this.messages, this.sessions, this.queues, this.retained, this.corrections);
+    this.housekeeping = new Housekeeping(this.db, s, this.index, this.messages, this.sessions, this.queues, this.retained);
   }
 
   /** What the main thread needs to answer its synchronous calls. */

@@ -7,7 +7,6 @@
  */
 import type Database from 'better-sqlite3';
 import type { PurgeResult } from '../types.js';
-import type { Corrections } from './corrections.js';
 import type { Messages } from './messages.js';
 import type { Queues } from './queues.js';
 import type { Retained } from './retained.js';
@@ -37,7 +36,6 @@ export class Housekeeping {
     private readonly sessions: Sessions,
     private readonly queues: Queues,
     private readonly retained: Retained,
-    private readonly corrections: Corrections,
   ) {
     // auto_vacuum = INCREMENTAL (2) is set when the file is created; on any other file
     // incremental_vacuum does nothing and the free list is only reused.
@@ -91,16 +89,8 @@ export class Housekeeping {
         bytes: number;
       }>;
       for (const row of rows) {
-        const owner = this.queues.liveOwner(row.sid, row.seq, row.message_id);
-        if (owner === undefined) {
-          reclaimed++;
-          continue;
-        }
-        const traceId = this.messages.traceId(row.message_id);
-        this.messages.unref(row.message_id);
-        this.index.count(owner, -1, -row.bytes);
-        this.corrections.dropped({ clientId: owner.record.clientId, seq: row.seq, messageId: row.message_id, reason: 'expired', traceId });
-        expiredMessages++;
+        if (this.queues.deleted(row.sid, row.seq, row.message_id, row.bytes, 'expired')) expiredMessages++;
+        else reclaimed++;
       }
       left -= rows.length;
       if (rows.length < limit) break;
@@ -119,16 +109,8 @@ export class Housekeeping {
           const deleted = this.s.deleteQueuedBySeq.get(row.seq) as { message_id: number; bytes: number } | undefined;
           removed++;
           if (deleted === undefined) continue;
-          const owner = this.queues.liveOwner(row.sid, row.seq, deleted.message_id);
-          if (owner === undefined) {
-            reclaimed++;
-            continue;
-          }
-          const traceId = this.messages.traceId(deleted.message_id);
-          this.messages.unref(deleted.message_id);
-          this.index.count(owner, -1, -deleted.bytes);
-          this.corrections.dropped({ clientId: owner.record.clientId, seq: row.seq, messageId: deleted.message_id, reason: 'retention', traceId });
-          retentionDropped++;
+          if (this.queues.deleted(row.sid, row.seq, deleted.message_id, deleted.bytes, 'retention')) retentionDropped++;
+          else reclaimed++;
         }
         left -= removed;
         if (removed < limit) break;

@@ -3,7 +3,7 @@
  * and in bytes (every drop reported through Corrections), removal, and paging in seq order. The
  * queue is never loaded whole.
  */
-import type { DeliveryInfo, DropReason } from '../types.js';
+import type { DeliveryInfo, DropReason, PurgeReason } from '../types.js';
 import type { Corrections } from './corrections.js';
 import type { Messages } from './messages.js';
 import { packQueueColumns, packQueuePage, type QueueColumns, type QueuePage } from './queue-page.js';
@@ -89,28 +89,28 @@ export class Queues {
   /** Accounts for deleted queue rows (oldest first) and reports them as dropped. */
   private dropped(rows: DroppedRow[], reason: DropReason): void {
     rows.sort((a, b) => a.seq - b.seq);
-    for (const row of rows) {
-      const owner = this.liveOwner(row.sid, row.seq, row.message_id);
-      if (owner === undefined) continue;
-      const traceId = this.messages.traceId(row.message_id);
-      this.messages.unref(row.message_id);
-      this.index.count(owner, -1, -row.bytes);
-      this.corrections.dropped({ clientId: owner.record.clientId, seq: row.seq, messageId: row.message_id, reason, traceId });
-    }
+    for (const row of rows) this.deleted(row.sid, row.seq, row.message_id, row.bytes, reason);
   }
 
   /**
-   * For a queue row just deleted by a drop or a purge: the session it was a live entry of, which
-   * the caller accounts for and reports. A row that was no entry any more — at or below its
-   * session's acknowledged-through seq, or of a deleted session — is reclaimed here instead (its
-   * message reference goes), never counted as dropped or expired: undefined then.
+   * Accounts for a queue row just deleted over a cap or by housekeeping (expiry, retention). A live
+   * entry of its session is counted out and reported as dropped for `reason`: true. A row that was
+   * no entry any more — at or below its session's acknowledged-through seq, or of a deleted
+   * session — is reclaimed instead (its message reference goes), never counted as dropped or
+   * expired: false.
    */
-  liveOwner(sid: number, seq: number, messageId: number): SessionState | undefined {
+  deleted(sid: number, seq: number, messageId: number, bytes: number, reason: DropReason | PurgeReason): boolean {
     const owner = this.index.bySid.get(sid);
-    if (owner !== undefined && seq > owner.ackedThrough) return owner;
+    if (owner === undefined || seq <= owner.ackedThrough) {
+      this.messages.unref(messageId);
+      if (owner !== undefined) this.index.countAcked(owner, -1);
+      return false;
+    }
+    const traceId = this.messages.traceId(messageId);
     this.messages.unref(messageId);
-    if (owner !== undefined) this.index.countAcked(owner, -1);
-    return undefined;
+    this.index.count(owner, -1, -bytes);
+    this.corrections.dropped({ clientId: owner.record.clientId, seq, messageId, reason, traceId });
+    return true;
   }
 
   /** Removes an entry; when it is already gone (dropped), the main thread's depth is put back. */
