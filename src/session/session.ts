@@ -34,8 +34,6 @@ const MEMORY_WINDOW = 512;
  * In memory at most MEMORY_WINDOW + REFILL_AT entries.
  */
 const REFILL_AT = MEMORY_WINDOW / 2;
-/** An entry the session does not keep in memory (it stays in the store until paged in). */
-const NOT_KEPT = -1;
 
 export interface SubscriptionOptions {
   readonly qos: QoS;
@@ -413,15 +411,13 @@ export class Session {
     }
     journal.enqueued(this, delivery);
     if (this.paging) this.enqueuedWhilePaging = true;
-    // What an offline session's kept entry counts in the OfflineWindow; NOT_KEPT: store only.
-    const cost = this.hasStored ? NOT_KEPT : this.link === null ? this.keptOffline(delivery) : this.queue.length >= MEMORY_WINDOW ? NOT_KEPT : undefined;
-    if (cost === NOT_KEPT) {
+    if (this.hasStored || (this.link === null ? !this.keepsOffline(delivery) : this.queue.length >= MEMORY_WINDOW)) {
       this.hasStored = true; // stays in the store until paged in, so order is kept
       const flow = this.counters.flow;
       if (flow !== null && this.link !== null) flow.queued(this, delivery.message.origin);
       return;
     }
-    this.hold(delivery, cost);
+    this.hold(delivery);
     this.pageCursor = delivery.seq ?? this.pageCursor;
     const flow = this.counters.flow;
     const link = this.link;
@@ -518,27 +514,21 @@ export class Session {
 
   /**
    * An offline journaled session keeps `delivery` in memory too while the OfflineWindow budget
-   * allows: what it counts there then (its payload gets its own bytes if it is a view into a
-   * larger read buffer), else NOT_KEPT.
+   * allows; its payload then gets its own bytes if it is a view into a larger read buffer.
    */
-  private keptOffline(delivery: Delivery): number {
+  private keepsOffline(delivery: Delivery): boolean {
     const budget = this.counters.offlineWindow;
-    if (budget === undefined || budget === null) return NOT_KEPT;
-    const cost = OfflineWindow.cost(delivery);
-    if (!budget.fits(this.windowBytes, cost)) return NOT_KEPT;
+    if (budget === undefined || budget === null || !budget.fits(this.windowBytes, OfflineWindow.cost(delivery))) return false;
     delivery.message.ownPayload();
-    return cost;
+    return true;
   }
 
-  /**
-   * Appends to the queue in memory; a journaled session's entries count in the OfflineWindow
-   * (`cost`: what it counts there, when the caller has it already).
-   */
-  private hold(delivery: Delivery, cost?: number): void {
+  /** Appends to the queue in memory; a journaled session's entries count in the OfflineWindow. */
+  private hold(delivery: Delivery): void {
     this.ownQueue.push(delivery);
     const budget = this.counters.offlineWindow;
     if (this.journal === null || budget === undefined || budget === null) return;
-    cost ??= OfflineWindow.cost(delivery);
+    const cost = OfflineWindow.cost(delivery);
     this.windowBytes += cost;
     budget.used += cost;
   }
