@@ -97,10 +97,9 @@ export const DEFAULT_BROKER_OPTIONS: BrokerOptions = {
   receiveMaximum: 65535,
   maxInflight: 64,
   maxQueuedMessages: 0,
-  // 32 MiB: about 95,000 queued 64 B messages. An entry costs 1–3× its counted bytes in RSS (V8
-  // sizes the old generation by what lives in it): 64 MiB took 1,000 offline sessions × 1,000
-  // queued from 206 to 340–420 MB, 32 MiB to 277 MB (bench/RESULTS.md issue 15 §17).
-  // Off: its real RSS per entry is up to ~6× what it counts (docs/storage.md, "Offline queues").
+  // Off: a kept entry costs up to ~7× its counted bytes in RSS (1,000 offline sessions × 1,000
+  // queued: 199–207 MB off, 249 MB with 8 MiB, 324 MB with 32 MiB, over issue 2's 300 MB), for a
+  // 1.2× faster drain of one large backlog (bench/RESULTS.md issue 15 §25; docs/storage.md).
   offlineWindowBytes: 0,
   maxOutputBufferBytes: 4 * 1024 * 1024,
   stuckClientTimeoutMs: 30_000,
