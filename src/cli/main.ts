@@ -21,6 +21,8 @@ import { REEXEC_ENV, SEMI_SPACE_FLAG, reexec, reexecNodeArgs, runningSemiSpaceMb
 
 /** A second signal, or a graceful stop that takes longer than this, exits with code 1. */
 const STOP_TIMEOUT_MS = 15_000;
+/** How long an exit waits for the log line in flight to reach stdout (a stalled reader gets no more). */
+const LOG_SETTLE_MS = 2_000;
 
 /** Why a start was given up: SIGTERM/SIGINT arrived while it waited for NATS (exit 0, nothing was serving). */
 class StartGivenUp extends Error {
@@ -76,6 +78,12 @@ async function start(argv: readonly string[]): Promise<number | undefined> {
   // written out synchronously when the process exits.
   const logSink = createLogSink(config.logBufferBytes);
   process.on('exit', () => logSink.flush());
+  // The planned exits wait for the line in flight first: the last lines arrive whole and in order.
+  // The emergency ones (a second signal, a stop that hangs) exit at once.
+  const exitWhenLogged = (code: number): void => {
+    const exit = (): never => process.exit(code);
+    logSink.settled(LOG_SETTLE_MS).then(exit, exit);
+  };
   // JSON for machines; on a terminal (or when asked) a banner and readable lines (docs/observability.md).
   const pretty = config.logFormat === 'pretty' || (config.logFormat === 'auto' && process.stdout.isTTY === true);
   const logger = createLogger({ level: config.logLevel, destination: pretty ? prettyDestination(logSink.stream, process.stdout.isTTY === true) : logSink.stream });
@@ -94,7 +102,7 @@ async function start(argv: readonly string[]): Promise<number | undefined> {
         { semiSpaceMb: config.semiSpaceMb, running: semiSpaceMb },
         `starting node again with ${SEMI_SPACE_FLAG}=${config.semiSpaceMb} (start node with this flag to avoid the extra process)`,
       );
-      logSink.flush();
+      await logSink.settled(LOG_SETTLE_MS); // the child writes to the same stdout: ours first
       return reexec(reexecNodeArgs(process.execArgv, config.semiSpaceMb));
     }
   }
@@ -110,10 +118,10 @@ async function start(argv: readonly string[]): Promise<number | undefined> {
       process.exit(EXIT_CODES.failure);
     }, STOP_TIMEOUT_MS).unref();
     ferry.stop().then(
-      () => process.exit(EXIT_CODES.ok),
+      () => exitWhenLogged(EXIT_CODES.ok),
       (err: unknown) => {
         logger.error({ err }, 'graceful stop failed');
-        process.exit(EXIT_CODES.failure);
+        exitWhenLogged(EXIT_CODES.failure);
       },
     );
   };
@@ -152,8 +160,8 @@ async function start(argv: readonly string[]): Promise<number | undefined> {
       setTimeout(() => process.exit(EXIT_CODES.failure), STOP_TIMEOUT_MS).unref();
       const stopped = running?.stop() ?? Promise.resolve();
       stopped.then(
-        () => process.exit(EXIT_CODES.failure),
-        () => process.exit(EXIT_CODES.failure),
+        () => exitWhenLogged(EXIT_CODES.failure),
+        () => exitWhenLogged(EXIT_CODES.failure),
       );
     },
   });
@@ -166,11 +174,13 @@ async function start(argv: readonly string[]): Promise<number | undefined> {
   } catch (err) {
     if (err instanceof StartGivenUp) {
       logger.info({ signal: err.signal }, 'start given up on the signal; stopped');
-      process.exit(EXIT_CODES.ok);
+      exitWhenLogged(EXIT_CODES.ok);
+    } else {
+      logger.fatal({ err }, 'ferry failed to start');
+      // Exit explicitly: a half-started component must not keep the process alive.
+      exitWhenLogged(startFailureExitCode(err));
     }
-    logger.fatal({ err }, 'ferry failed to start');
-    // Exit explicitly: a half-started component must not keep the process alive.
-    process.exit(startFailureExitCode(err));
+    return undefined; // exiting once the last lines are out
   }
   if (signalled !== undefined) shutdown(running, signalled);
   return undefined; // keep running

@@ -4,7 +4,8 @@
  * - The sink: JSON lines go to stdout through pino's asynchronous SonicBoom destination with a
  *   bounded buffer. When stdout is slow or its reader paused, writes never block the event loop:
  *   lines beyond `maxBufferBytes` are dropped and counted (ferry_limit_hits_total{limit=
- *   "log_lines_dropped"}). stop() flushes what is buffered.
+ *   "log_lines_dropped"}). A graceful exit waits for what is in flight (`settled`), then the exit
+ *   handler writes what is left synchronously (`flush`), so the last lines arrive whole and in order.
  * - The throttle: events a client can cause at will (a denied publish, a refused subscription,
  *   a protocol error) log one line per cause per client per interval; the repeats are counted and
  *   reported in one summary line (`repeated: N`) when the interval ends. The table of causes is
@@ -25,18 +26,42 @@ export interface LogSink {
   readonly dropped: () => number;
   /** Called with the number of lines each time some are dropped (for metrics). */
   onDrop: ((lines: number) => void) | null;
+  /**
+   * Resolves once every line written so far has reached the file descriptor, or after
+   * `timeoutMs` (a reader that stopped reading must not hold the exit). Wait for this before
+   * `process.exit`: `flush` cannot wait for an asynchronous write already in flight, so after
+   * it alone the last lines can overtake the one in flight, or that one can be cut off.
+   */
+  settled(timeoutMs: number): Promise<void>;
   /** Writes out what is buffered, synchronously (at stop and exit). */
   flush(): void;
 }
 
 /** stdout (fd 1) without blocking: asynchronous writes, a bounded buffer, drops counted. */
 export function createLogSink(maxBufferBytes = DEFAULT_LOG_BUFFER_BYTES, fd = 1): LogSink {
-  const boom = pino.destination({ dest: fd, sync: false, minLength: 0, maxLength: maxBufferBytes });
+  // minLength 1 writes each line as soon as no write is in flight, as 0 would; with 0,
+  // SonicBoom's flush(cb) calls back at once instead of when the write in flight is done.
+  const boom = pino.destination({ dest: fd, sync: false, minLength: 1, maxLength: maxBufferBytes });
   let dropped = 0;
   const sink: LogSink = {
     stream: boom,
     dropped: () => dropped,
     onDrop: null,
+    settled(timeoutMs) {
+      return new Promise((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        try {
+          // The callback's error (fsync of a pipe or a terminal fails) does not matter here.
+          boom.flush(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        } catch {
+          clearTimeout(timer);
+          resolve(); // destroyed: nothing is in flight
+        }
+      });
+    },
     flush() {
       try {
         boom.flushSync();
