@@ -13,8 +13,8 @@ import assert from 'node:assert/strict';
 import { before, describe, test, type TestContext } from 'node:test';
 import { waitFor } from '../../helpers/index.js';
 import { startNatsCluster, suiteTeardown, type NatsCluster } from '../../helpers/engines.js';
-import { connect, type TestClient } from '../mqtt/clients.js';
-import { clusterStatus, keepingLogs, settled, startNode, untilReady, type Node } from './nodes.js';
+import { connect } from '../mqtt/clients.js';
+import { clusterStatus, keepingLogs, publishedUntilAccepted, settled, startNode, untilReady, type Node } from './nodes.js';
 
 const FENCED = 'this node was counted as gone by the cluster: ended the sessions of its clean-session clients and joins again as a new member';
 
@@ -23,18 +23,6 @@ function within<T>(timeoutMs: number, what: string, event: Promise<T>): Promise<
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${timeoutMs} ms`)), timeoutMs)));
   return Promise.race([event, timeout]).finally(() => clearTimeout(timer));
-}
-
-/**
- * Publishes QoS 1 until the PUBACK accepts it (reason 0): while the cluster handles a node's
- * leaving, a node may refuse a QoS 1 message with 0x80 (docs/cluster.md); each retry is a new message.
- */
-async function publishedUntilAccepted(pub: TestClient, topic: string, payload: string, what: string): Promise<void> {
-  await waitFor(async () => (((await pub.client.publishAsync(topic, payload, { qos: 1 })) as { reasonCode?: number } | undefined)?.reasonCode ?? 0) === 0, {
-    timeoutMs: 20_000,
-    intervalMs: 500,
-    message: what,
-  });
 }
 
 describe('cluster cut-off - a node that stalls and comes back', () => {

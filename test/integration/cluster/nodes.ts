@@ -84,6 +84,19 @@ export async function clusterStatus(node: Node, credentials = node.dataDir): Pro
   return JSON.parse(stdout) as ClusterStatus;
 }
 
+/**
+ * Publishes QoS 1 until the PUBACK accepts it (reason 0): while the cluster handles a node's
+ * leaving, a node may refuse a QoS 1 message with 0x80 (docs/cluster.md), and a client sends it
+ * again; each retry is a new message.
+ */
+export async function publishedUntilAccepted(pub: TestClient, topic: string, payload: string, what: string, retain = false): Promise<void> {
+  await waitFor(async () => (((await pub.client.publishAsync(topic, payload, { qos: 1, retain })) as { reasonCode?: number } | undefined)?.reasonCode ?? 0) === 0, {
+    timeoutMs: 20_000,
+    intervalMs: 500,
+    message: what,
+  });
+}
+
 /** Publishes probes on `topic` from `pub` until `sub` got one: the subscription's interest has reached the other node. */
 export async function settled(pub: TestClient, sub: TestClient, topic: string, timeoutMs = 15_000): Promise<void> {
   await waitFor(
