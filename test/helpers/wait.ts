@@ -32,3 +32,15 @@ export async function waitFor<T>(
     await sleep(intervalMs);
   }
 }
+
+/**
+ * Resolves with what `event` gives, or rejects after `timeoutMs` naming `what` (a function is
+ * asked only then, so it can report what was seen meanwhile, e.g. a child's output).
+ */
+export function within<T>(timeoutMs: number, what: string | (() => string), event: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${typeof what === 'string' ? what : what()}: not within ${timeoutMs} ms`)), timeoutMs);
+  });
+  return Promise.race([event, timeout]).finally(() => clearTimeout(timer));
+}

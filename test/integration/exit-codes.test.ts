@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CLI_PATH, NODE_FLAGS, cleanEnv, failedStart, spawnFerry, tempDir, waitFor, type Teardown } from '../helpers/index.js';
+import { CLI_PATH, NODE_FLAGS, cleanEnv, failedStart, spawnFerry, tempDir, waitFor, within, type Teardown } from '../helpers/index.js';
 
 const PORTS = ['--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--amqp-port', '0'];
 
@@ -119,7 +119,7 @@ test('exit codes - SIGTERM while the start waits for NATS gives the start up: ex
   await waitFor(() => output.includes('cannot reach NATS; retrying'), { timeoutMs: 30_000, message: 'a failed NATS connect logged' });
   const signalledAt = Date.now();
   child.kill('SIGTERM');
-  const [code] = await Promise.race([closed, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still running 10 s after SIGTERM:\n${output}`)), 10_000))]);
+  const [code] = await within(10_000, () => `still running after SIGTERM:\n${output}`, closed);
   assert.equal(code, 0, output);
   assert.ok(Date.now() - signalledAt < 5_000, 'it did not wait out a retry or the stop timeout');
   // Both lines, whole and in this order (the exit waits for the line in flight).

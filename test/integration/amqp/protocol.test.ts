@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import amqp from 'amqplib';
-import { makeSelfSignedCert, startFerry, tempDir, waitFor } from '../../helpers/index.js';
+import { makeSelfSignedCert, startFerry, tempDir, waitFor, within } from '../../helpers/index.js';
 import { DEFAULT_INSTANCE_ID } from '../../../src/broker/options.js';
 import { decodeArgs, encodeMethod, FrameReader, M, PROTOCOL_HEADER, type Frame } from '../../../src/amqp/codec.js';
 import { connectAmqp, sdkLogin, type SdkKey } from './sdk.js';
@@ -169,7 +169,7 @@ test('amqp - heartbeats are sent at the negotiated rate', async (t) => {
   await c.next(M.ConnectionOpenOk);
   await waitFor(() => c.frames.some((f) => f.type === 'heartbeat'), { timeoutMs: 3000, message: 'a heartbeat from Ferry' });
   // A peer that stays silent for two heartbeat intervals is dropped.
-  await Promise.race([c.closed, new Promise((_, reject) => setTimeout(() => reject(new Error('not dropped')), 5000))]);
+  await within(5000, 'not dropped', c.closed);
 });
 
 test('amqp - AMQPS: the same endpoint over TLS when TLS is configured, and /readyz counts the listener', async (t) => {

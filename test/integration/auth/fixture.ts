@@ -8,7 +8,7 @@ import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, ty
 import { ManualClock } from '../../../src/auth/clock.js';
 import { hmacSha1Base64 } from '../../../src/auth/crypto.js';
 import type { FerryConfigInput, RunningFerry } from '../../../src/internal.js';
-import { startFerry } from '../../helpers/index.js';
+import { startFerry, within } from '../../helpers/index.js';
 
 export const ADMIN = { id: 'FERRYADMIN00001', secret: 'admin-secret-0123456789' };
 
@@ -130,10 +130,7 @@ export async function received(conn: Conn, count: number, timeoutMs = 3000): Pro
 }
 
 export async function closed(conn: Conn, timeoutMs = 3000): Promise<void> {
-  await Promise.race([
-    conn.whenClosed,
-    new Promise((_, reject) => setTimeout(() => reject(new Error('connection still open')), timeoutMs)),
-  ]);
+  await within(timeoutMs, 'connection still open', conn.whenClosed);
 }
 
 export function sleep(ms: number): Promise<void> {

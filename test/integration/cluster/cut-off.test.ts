@@ -11,19 +11,12 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, test, type TestContext } from 'node:test';
-import { waitFor } from '../../helpers/index.js';
+import { waitFor, within } from '../../helpers/index.js';
 import { startNatsCluster, suiteTeardown, type NatsCluster } from '../../helpers/engines.js';
 import { connect } from '../mqtt/clients.js';
 import { clusterStatus, keepingLogs, publishedUntilAccepted, settled, startNode, untilReady, type Node } from './nodes.js';
 
 const FENCED = 'this node was counted as gone by the cluster: ended the sessions of its clean-session clients and joins again as a new member';
-
-/** Resolves with what `event` gives, or rejects after `timeoutMs` naming `what`. */
-function within<T>(timeoutMs: number, what: string, event: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${timeoutMs} ms`)), timeoutMs)));
-  return Promise.race([event, timeout]).finally(() => clearTimeout(timer));
-}
 
 describe('cluster cut-off - a node that stalls and comes back', () => {
   const teardown = suiteTeardown();

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { before, describe, test, type TestContext } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { signedHeaders } from '../../../src/api/rest/signing.js';
-import { waitFor } from '../../helpers/index.js';
+import { waitFor, within } from '../../helpers/index.js';
 import { startNats, suiteTeardown, type Engine } from '../../helpers/engines.js';
 import { call, popClient, refused } from '../api/pop-client.js';
 import { rest } from '../api/rest-client.js';
@@ -68,7 +68,7 @@ describe('cluster metadata - changes made on one node act on the other while bot
 
     const gone = closed(device.client);
     assert.equal((await rest(a.http, ADMIN, 'DELETE', `/access-keys/${key.id}`)).status, 204);
-    await Promise.race([gone, new Promise((_, reject) => setTimeout(() => reject(new Error('client on b not cut')), PROPAGATION_MS))]);
+    await within(PROPAGATION_MS, 'client on b not cut', gone);
     assert.equal(await connectRefused(t, b.mqtt, mqttAuth), 4, 'bad user name or password, on b');
     await refused(call(popClient(b.http, key), 'ListInstances'), 'InvalidAccessKeyId.NotFound', 404);
   });
@@ -83,7 +83,7 @@ describe('cluster metadata - changes made on one node act on the other while bot
 
     const gone = closed(device.client);
     await call(admin, 'RevokeToken', { InstanceId: 'mqtt-default', Token: token });
-    await Promise.race([gone, new Promise((_, reject) => setTimeout(() => reject(new Error('client on b not cut')), PROPAGATION_MS))]);
+    await within(PROPAGATION_MS, 'client on b not cut', gone);
     assert.deepEqual(
       device.received.map((m) => [m.topic, JSON.parse(m.payload) as unknown]),
       [['$SYS/tokenInvalidNotice', { code: 3, type: 'RW' }]],
@@ -105,7 +105,7 @@ describe('cluster metadata - changes made on one node act on the other while bot
 
     const gone = closed(device.client);
     await call(onB, 'UnRegisterDeviceCredential', { InstanceId: 'mqtt-meta', ClientId: 'GID_devcred@@@d1' });
-    await Promise.race([gone, new Promise((_, reject) => setTimeout(() => reject(new Error('device on a not cut')), PROPAGATION_MS))]);
+    await within(PROPAGATION_MS, 'device on a not cut', gone);
     assert.equal(await connectRefused(t, a.mqtt, auth), 4);
 
     // The instance deleted on b is gone on a: its API answers InstanceNotFound there.
