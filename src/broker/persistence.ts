@@ -11,9 +11,9 @@
  */
 import type { Logger } from 'pino';
 import { encodeProperties, decodeProperties } from '../store/properties.js';
-import type { DeliveryInfo, InflightRecord, MessageRecord, Store, WillRecord } from '../store/types.js';
+import type { DeliveryInfo, InflightRecord, MessageRecord, QueuedMessage, Store, StoredQueuePage, WillRecord } from '../store/types.js';
 import { Message } from '../session/message.js';
-import type { Delivery, Session, SessionJournal, SubscriptionOptions } from '../session/session.js';
+import type { Delivery, DeliveryPage, Session, SessionJournal, SubscriptionOptions } from '../session/session.js';
 import type { ProtocolVersion } from '../protocol/packets.js';
 import { storeKey } from './tenant.js';
 
@@ -191,14 +191,15 @@ export class Persistence implements SessionJournal {
     this.touched();
   }
 
-  async readQueue(session: Session, afterSeq: number, limit: number): Promise<Delivery[]> {
-    const page = await this.store.readQueue(sessionKey(session), afterSeq, limit);
-    const messages = new Map<number, Message>();
-    return page.map((queued) => {
-      const delivery = this.deliveryFrom(queued, this.messageFrom(queued.message, messages));
-      delivery.seq = queued.seq;
-      return delivery;
-    });
+  async readQueue(session: Session, afterSeq: number, limit: number): Promise<DeliveryPage> {
+    return new StoredDeliveries(await this.store.readQueuePage(sessionKey(session), afterSeq, limit), this);
+  }
+
+  /** A queued entry paged in, as the Delivery its session sends (StoredDeliveries.take). */
+  deliveryOf(queued: QueuedMessage): Delivery {
+    const delivery = this.deliveryFrom(queued, this.messageOf(queued.message));
+    delivery.seq = queued.seq;
+    return delivery;
   }
 
   unqueued(session: Session, delivery: Delivery): void {
@@ -273,20 +274,26 @@ export class Persistence implements SessionJournal {
   messageFrom(record: MessageRecord, cache: Map<number, Message>): Message {
     let message = cache.get(record.id);
     if (message === undefined) {
-      message = new Message(
-        record.topic,
-        record.payload,
-        record.qos,
-        record.retain,
-        decodeProperties(record.properties),
-        record.expiresAt,
-        null,
-      );
-      message.storeId = record.id;
-      // Paged back in during the run that stored it: the same MsgId in its traces (push_offline).
-      if (record.traceId !== undefined && record.id >= this.firstStoredId) message.traceId = record.traceId;
+      message = this.messageOf(record);
       cache.set(record.id, message);
     }
+    return message;
+  }
+
+  /** A Message of its own from a record. */
+  private messageOf(record: MessageRecord): Message {
+    const message = new Message(
+      record.topic,
+      record.payload,
+      record.qos,
+      record.retain,
+      decodeProperties(record.properties),
+      record.expiresAt,
+      null,
+    );
+    message.storeId = record.id;
+    // Paged back in during the run that stored it: the same MsgId in its traces (push_offline).
+    if (record.traceId !== undefined && record.id >= this.firstStoredId) message.traceId = record.traceId;
     return message;
   }
 
@@ -310,6 +317,41 @@ export class Persistence implements SessionJournal {
       record.expiresAt,
       null,
     );
+  }
+}
+
+/**
+ * A stored page as a session takes it: each entry becomes its Message and Delivery only when
+ * taken, so a page read ahead holds nothing per entry (the store's page stays columnar) and what
+ * is taken is sent and dies young.
+ */
+class StoredDeliveries implements DeliveryPage {
+  private next = 0;
+
+  constructor(
+    private readonly page: StoredQueuePage,
+    private readonly persistence: Persistence,
+  ) {}
+
+  get left(): number {
+    return this.page.length - this.next;
+  }
+
+  get bytes(): number {
+    return this.page.bytes;
+  }
+
+  get lastSeq(): number {
+    return this.page.length === 0 ? 0 : this.page.seq(this.page.length - 1);
+  }
+
+  nextSeq(): number {
+    return this.page.seq(this.next);
+  }
+
+  take(): Delivery | undefined {
+    if (this.next >= this.page.length) return undefined;
+    return this.persistence.deliveryOf(this.page.entry(this.next++));
   }
 }
 

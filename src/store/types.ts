@@ -109,6 +109,20 @@ export interface QueuedMessage extends QueueEntry {
   readonly message: MessageRecord;
 }
 
+/**
+ * A page of a session's stored queue (`readQueuePage`), read one entry at a time. The SQLite store
+ * keeps it columnar until an entry is asked for, so a page read ahead holds no object per entry
+ * (bench/RESULTS.md issue 15 §31); the others wrap their entries (`ListedQueuePage`).
+ */
+export interface StoredQueuePage {
+  readonly length: number;
+  /** Payload and properties bytes the page holds. */
+  readonly bytes: number;
+  seq(index: number): number;
+  /** Entry `index` (SQLite: made on each call, its payload possibly a view into the page's buffer). */
+  entry(index: number): QueuedMessage;
+}
+
 export interface InflightRecord {
   readonly clientId: string;
   readonly packetId: number;
@@ -353,6 +367,8 @@ export interface Store {
   removeQueued(clientId: string, seq: number): void;
   /** Pages the queue in order: up to `limit` entries with seq > afterSeq. */
   readQueue(clientId: string, afterSeq: number, limit: number): Promise<QueuedMessage[]>;
+  /** The same page as `readQueue`, its entries made only when asked for (draining sessions). */
+  readQueuePage(clientId: string, afterSeq: number, limit: number): Promise<StoredQueuePage>;
   queueDepth(clientId: string): number;
 
   // Outbound in-flight window (server → client QoS 1/2).

@@ -5,6 +5,7 @@
  */
 import { StoreUnavailableError } from '../errors.js';
 import { GroupCommit } from '../group-commit.js';
+import { ListedQueuePage } from '../listed-page.js';
 import {
   DEFAULT_QUEUE_LIMITS,
   SESSION_NEVER_EXPIRES,
@@ -22,6 +23,7 @@ import {
   type PurgeResult,
   type QueueLimits,
   type QueuedMessage,
+  type StoredQueuePage,
   type RetainedRecord,
   type SessionRecord,
   type Store,
@@ -323,6 +325,10 @@ export class MemoryStore implements Store {
     if (entry === undefined) return false;
     this.removeEntry(entry);
     return true;
+  }
+
+  readQueuePage(clientId: string, afterSeq: number, limit: number): Promise<StoredQueuePage> {
+    return this.readQueue(clientId, afterSeq, limit).then((entries) => new ListedQueuePage(entries));
   }
 
   readQueue(clientId: string, afterSeq: number, limit: number): Promise<QueuedMessage[]> {

@@ -2,15 +2,18 @@
  * A page of a stored queue as it crosses from the store thread to the main thread: columns
  * instead of one object per entry, and every payload and properties blob in one transferred
  * buffer. Cloning 256 entries as objects (each payload its own ArrayBuffer, copied on both
- * sides) cost the store thread more than reading them; this way a page is two transfers and a
- * few arrays of primitives, and on the main thread a small payload is a view into the page buffer.
+ * sides) cost the store thread more than reading them; this way a page is two transfers, a
+ * Float64Array and the page's distinct strings (a topic repeated on every entry is sent once).
+ * On the main thread it stays columnar (ColumnPage) until the session takes an entry to send it:
+ * a page read ahead holds no per-entry object that could outlive the young generation
+ * (bench/RESULTS.md issue 15 §28, §31).
  */
-import type { QueuedMessage, StoreQoS } from '../types.js';
+import type { QueuedMessage, StoredQueuePage, StoreQoS } from '../types.js';
 import { decodeIds } from './rows.js';
 import type { QueueRow } from './rows.js';
 
 /** Numbers per entry in `nums`, in this order. */
-const N = 11;
+const N = 16;
 const SEQ = 0;
 const MESSAGE_ID = 1;
 const DQOS = 2;
@@ -20,12 +23,17 @@ const RETAIN = 5;
 const EXPIRES_AT = 6;
 const CREATED_AT = 7;
 const TRACE_ID = 8;
-const PAYLOAD_LENGTH = 9;
+/** Where the entry's payload starts in `bytes`; its properties follow it. */
+const OFFSET = 9;
+const PAYLOAD_LENGTH = 10;
 /** -1: no properties. */
-const PROPS_LENGTH = 10;
+const PROPS_LENGTH = 11;
+/** Indexes into `strs`, -1 for null: topic, subscription ids (as stored), share group, share filter. */
+const TOPIC = 12;
+const SUB_IDS = 13;
+const SHARE_GROUP = 14;
+const SHARE_FILTER = 15;
 
-/** Strings per entry in `strs`: topic, subscription ids (as stored), share group, share filter. */
-const S = 4;
 /**
  * Blobs at least this long are copied out of the page buffer on the main thread: a view would
  * keep the whole page alive while one of its messages waits (e.g. unacknowledged in a window).
@@ -37,16 +45,34 @@ export interface QueuePage {
   readonly kind: 'queue-page';
   readonly n: number;
   readonly nums: Float64Array;
-  readonly strs: Array<string | null>;
+  /** The page's distinct strings, each once; entries refer to them by index. */
+  readonly strs: string[];
   /** Each entry's payload, then its properties (if any), in entry order. */
   readonly bytes: ArrayBuffer;
+}
+
+/** Store thread: each distinct string of a page once, by index. */
+class StringTable {
+  readonly strs: string[] = [];
+  private readonly index = new Map<string, number>();
+
+  of(text: string | null): number {
+    if (text === null) return -1;
+    let i = this.index.get(text);
+    if (i === undefined) {
+      i = this.strs.length;
+      this.strs.push(text);
+      this.index.set(text, i);
+    }
+    return i;
+  }
 }
 
 /** Store thread: packs rows of `readQueue` (statements.ts). Transfer `nums.buffer` and `bytes`. */
 export function packQueuePage(rows: readonly QueueRow[]): QueuePage {
   const n = rows.length;
   const nums = new Float64Array(n * N);
-  const strs = new Array<string | null>(n * S);
+  const table = new StringTable();
   let total = 0;
   for (const row of rows) total += row.payload.length + (row.properties?.length ?? 0);
   const bytes = Buffer.allocUnsafeSlow(total);
@@ -63,17 +89,17 @@ export function packQueuePage(rows: readonly QueueRow[]): QueuePage {
     nums[o + EXPIRES_AT] = row.expires_at;
     nums[o + CREATED_AT] = row.created_at;
     nums[o + TRACE_ID] = row.trace_id ?? 0;
+    nums[o + OFFSET] = offset;
     nums[o + PAYLOAD_LENGTH] = row.payload.length;
     nums[o + PROPS_LENGTH] = row.properties === null ? -1 : row.properties.length;
     offset += row.payload.copy(bytes, offset);
     if (row.properties !== null) offset += row.properties.copy(bytes, offset);
-    const s = i * S;
-    strs[s] = row.topic;
-    strs[s + 1] = row.sub_ids;
-    strs[s + 2] = row.share_group;
-    strs[s + 3] = row.share_filter;
+    nums[o + TOPIC] = table.of(row.topic);
+    nums[o + SUB_IDS] = table.of(row.sub_ids);
+    nums[o + SHARE_GROUP] = table.of(row.share_group);
+    nums[o + SHARE_FILTER] = table.of(row.share_filter);
   }
-  return { kind: 'queue-page', n, nums, strs, bytes: bytes.buffer as ArrayBuffer };
+  return { kind: 'queue-page', n, nums, strs: table.strs, bytes: bytes.buffer as ArrayBuffer };
 }
 
 /**
@@ -100,10 +126,11 @@ function queueColumnsBytes(rows: readonly QueueColumns[]): number {
 export function packQueueColumns(rows: readonly QueueColumns[], blobs: Buffer | null): QueuePage {
   const n = rows.length;
   const nums = new Float64Array(n * N);
-  const strs = new Array<string | null>(n * S);
+  const table = new StringTable();
   const total = queueColumnsBytes(rows);
   const got = blobs?.length ?? 0;
   if (got !== total) throw new Error(`queue page: ${got} blob bytes for rows that hold ${total}`);
+  let offset = 0;
   for (let i = 0; i < n; i++) {
     const row = rows[i]!;
     const o = i * N;
@@ -116,15 +143,16 @@ export function packQueueColumns(rows: readonly QueueColumns[], blobs: Buffer | 
     nums[o + EXPIRES_AT] = row[10];
     nums[o + CREATED_AT] = row[11];
     nums[o + TRACE_ID] = row[12] ?? 0;
+    nums[o + OFFSET] = offset;
     nums[o + PAYLOAD_LENGTH] = row[13];
     nums[o + PROPS_LENGTH] = row[14] ?? -1;
-    const s = i * S;
-    strs[s] = row[7];
-    strs[s + 1] = row[4];
-    strs[s + 2] = row[5];
-    strs[s + 3] = row[6];
+    offset += row[13] + (row[14] ?? 0);
+    nums[o + TOPIC] = table.of(row[7]);
+    nums[o + SUB_IDS] = table.of(row[4]);
+    nums[o + SHARE_GROUP] = table.of(row[5]);
+    nums[o + SHARE_FILTER] = table.of(row[6]);
   }
-  return { kind: 'queue-page', n, nums, strs, bytes: ownBuffer(blobs) };
+  return { kind: 'queue-page', n, nums, strs: table.strs, bytes: ownBuffer(blobs) };
 }
 
 /** An ArrayBuffer holding exactly these bytes, safe to transfer (copied if shared or offset). */
@@ -147,51 +175,83 @@ export function isQueuePage(value: unknown): value is QueuePage {
   return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'queue-page';
 }
 
-/** Main thread: the page's entries; small payloads and properties are views into the page buffer. */
-export function unpackQueuePage(clientId: string, page: QueuePage): QueuedMessage[] {
-  const { n, nums, strs } = page;
-  const bytes = Buffer.from(page.bytes);
-  const out = new Array<QueuedMessage>(n);
-  let offset = 0;
-  for (let i = 0; i < n; i++) {
-    const o = i * N;
-    const s = i * S;
+/**
+ * Main thread: a received page, columnar until an entry is asked for. Receiving it costs O(1);
+ * `entry(i)` makes that entry's objects then (small payloads and properties are views into the
+ * page buffer), so entries taken one by one and sent die young.
+ */
+export class ColumnPage implements StoredQueuePage {
+  readonly length: number;
+  private readonly nums: Float64Array;
+  private readonly strs: readonly string[];
+  private readonly buffer: Buffer;
+
+  constructor(
+    private readonly clientId: string,
+    page: QueuePage,
+  ) {
+    this.length = page.n;
+    this.nums = page.nums;
+    this.strs = page.strs;
+    this.buffer = Buffer.from(page.bytes);
+  }
+
+  get bytes(): number {
+    return this.buffer.byteLength;
+  }
+
+  seq(index: number): number {
+    return this.nums[this.at(index) + SEQ]!;
+  }
+
+  entry(index: number): QueuedMessage {
+    const nums = this.nums;
+    const o = this.at(index);
+    const offset = nums[o + OFFSET]!;
     const payloadLength = nums[o + PAYLOAD_LENGTH]!;
-    const payload = blob(bytes, offset, payloadLength);
-    offset += payloadLength;
     const propsLength = nums[o + PROPS_LENGTH]!;
-    let properties: Buffer | null = null;
-    if (propsLength >= 0) {
-      properties = blob(bytes, offset, propsLength);
-      offset += propsLength;
-    }
     const traceId = nums[o + TRACE_ID]!;
-    out[i] = {
-      clientId,
+    return {
+      clientId: this.clientId,
       seq: nums[o + SEQ]!,
       messageId: nums[o + MESSAGE_ID]!,
       qos: nums[o + DQOS]! as StoreQoS,
       retain: nums[o + DRETAIN] === 1,
-      subscriptionIds: decodeIds(strs[s + 1] ?? null),
-      shareGroup: strs[s + 2] ?? null,
-      shareFilter: strs[s + 3] ?? null,
+      subscriptionIds: decodeIds(this.str(nums[o + SUB_IDS]!)),
+      shareGroup: this.str(nums[o + SHARE_GROUP]!),
+      shareFilter: this.str(nums[o + SHARE_FILTER]!),
       message: {
         id: nums[o + MESSAGE_ID]!,
-        topic: strs[s]!,
-        payload,
+        topic: this.str(nums[o + TOPIC]!)!,
+        payload: this.blob(offset, payloadLength),
         qos: nums[o + QOS]! as StoreQoS,
         retain: nums[o + RETAIN] === 1,
-        properties,
+        properties: propsLength < 0 ? null : this.blob(offset + payloadLength, propsLength),
         expiresAt: nums[o + EXPIRES_AT]!,
         createdAt: nums[o + CREATED_AT]!,
         ...(traceId !== 0 ? { traceId } : {}),
       },
     };
   }
-  return out;
-}
 
-function blob(bytes: Buffer, offset: number, length: number): Buffer {
-  const view = bytes.subarray(offset, offset + length);
-  return length < SHARE_BELOW ? view : Buffer.from(view);
+  /** Every entry, made now (`readQueue`). */
+  entries(): QueuedMessage[] {
+    const out = new Array<QueuedMessage>(this.length);
+    for (let i = 0; i < this.length; i++) out[i] = this.entry(i);
+    return out;
+  }
+
+  private at(index: number): number {
+    if (!(index >= 0 && index < this.length)) throw new RangeError(`queue page: no entry ${index} of ${this.length}`);
+    return index * N;
+  }
+
+  private str(index: number): string | null {
+    return index < 0 ? null : this.strs[index]!;
+  }
+
+  private blob(offset: number, length: number): Buffer {
+    const view = this.buffer.subarray(offset, offset + length);
+    return length < SHARE_BELOW ? view : Buffer.from(view);
+  }
 }

@@ -43,9 +43,12 @@ import {
 import { FAULT_FAIL_COMMITS, FAULT_SLOTS } from './faults.js';
 import { LOAD_PAGE } from './loading.js';
 import { Mirror } from './mirror.js';
-import { unpackQueuePage, type QueuePage } from './queue-page.js';
+import { ColumnPage, packQueuePage, type QueuePage } from './queue-page.js';
 import type { SqliteStoreOptions } from './options.js';
 import { Op, OP_ARITY, PROTOCOL_VERSION, type ErrorInfo, type OpenState, type OpValue, type Read, type Reply, type WorkerData } from './protocol.js';
+
+/** The page of a queue that is empty or unknown here. */
+const NO_PAGE = new ColumnPage('', packQueuePage([]));
 
 /** How long a batch of lazy ops alone (log removals) waits for other writes to ride with, ms. */
 const LAZY_FLUSH_MS = 50;
@@ -641,8 +644,12 @@ export class SqliteStore implements Store {
   }
 
   readQueue(clientId: string, afterSeq: number, limit: number): Promise<QueuedMessage[]> {
-    if (limit <= 0 || !this.mirror.has(clientId)) return Promise.resolve([]);
-    return this.read<QueuePage>({ kind: 'queue', clientId, afterSeq, limit }).then((page) => unpackQueuePage(clientId, page));
+    return this.readQueuePage(clientId, afterSeq, limit).then((page) => page.entries());
+  }
+
+  readQueuePage(clientId: string, afterSeq: number, limit: number): Promise<ColumnPage> {
+    if (limit <= 0 || !this.mirror.has(clientId)) return Promise.resolve(NO_PAGE);
+    return this.read<QueuePage>({ kind: 'queue', clientId, afterSeq, limit }).then((page) => new ColumnPage(clientId, page));
   }
 
   queueDepth(clientId: string): number {

@@ -1,0 +1,33 @@
+/**
+ * `Store.readQueuePage` for stores that hold their queue as objects anyway (memory, JetStream's
+ * mirror): the page is the list `readQueue` gives.
+ */
+import type { QueuedMessage, StoredQueuePage } from './types.js';
+
+export class ListedQueuePage implements StoredQueuePage {
+  readonly bytes: number;
+
+  constructor(private readonly entries: readonly QueuedMessage[]) {
+    let bytes = 0;
+    for (const entry of entries) bytes += entry.message.payload.byteLength + (entry.message.properties?.byteLength ?? 0);
+    this.bytes = bytes;
+  }
+
+  get length(): number {
+    return this.entries.length;
+  }
+
+  seq(index: number): number {
+    return this.at(index).seq;
+  }
+
+  entry(index: number): QueuedMessage {
+    return this.at(index);
+  }
+
+  private at(index: number): QueuedMessage {
+    const entry = this.entries[index];
+    if (entry === undefined) throw new RangeError(`queue page: no entry ${index} of ${this.entries.length}`);
+    return entry;
+  }
+}
