@@ -355,9 +355,24 @@ class StoredDeliveries implements DeliveryPage {
   }
 }
 
+/**
+ * The last key made, by its parts: a draining session names itself in every delivery op (a move,
+ * a completion), and a key concatenated anew is a new string that each of the store's Map lookups
+ * flattens and hashes again (bench/RESULTS.md issue 15 §31). Strings only: no session is kept alive.
+ */
+let lastInstanceId = '';
+let lastClientId = '';
+let lastKey = storeKey('', '');
+
 /** Sessions of all instances share the store: their records are keyed by instance too. */
 function sessionKey(session: Session): string {
-  return storeKey(session.instanceId, session.clientId);
+  const { instanceId, clientId } = session;
+  if (clientId !== lastClientId || instanceId !== lastInstanceId) {
+    lastInstanceId = instanceId;
+    lastClientId = clientId;
+    lastKey = storeKey(instanceId, clientId);
+  }
+  return lastKey;
 }
 
 /** A will as the store keeps it, without its timing. */

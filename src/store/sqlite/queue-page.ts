@@ -8,7 +8,7 @@
  * a page read ahead holds no per-entry object that could outlive the young generation
  * (bench/RESULTS.md issue 15 §28, §31).
  */
-import type { QueuedMessage, StoredQueuePage, StoreQoS } from '../types.js';
+import type { MessageRecord, QueuedMessage, StoredQueuePage, StoreQoS } from '../types.js';
 import { decodeIds } from './rows.js';
 import type { QueueRow } from './rows.js';
 
@@ -210,27 +210,30 @@ export class ColumnPage implements StoredQueuePage {
     const offset = nums[o + OFFSET]!;
     const payloadLength = nums[o + PAYLOAD_LENGTH]!;
     const propsLength = nums[o + PROPS_LENGTH]!;
+    const id = nums[o + MESSAGE_ID]!;
+    const topic = this.str(nums[o + TOPIC]!)!;
+    const payload = this.blob(offset, payloadLength);
+    const qos = nums[o + QOS]! as StoreQoS;
+    const retain = nums[o + RETAIN] === 1;
+    const properties = propsLength < 0 ? null : this.blob(offset + payloadLength, propsLength);
+    const expiresAt = nums[o + EXPIRES_AT]!;
+    const createdAt = nums[o + CREATED_AT]!;
     const traceId = nums[o + TRACE_ID]!;
+    // Two literals rather than a spread of `{ traceId }`: a spread after other properties is a runtime call per entry.
+    const message: MessageRecord =
+      traceId !== 0
+        ? { id, topic, payload, qos, retain, properties, expiresAt, createdAt, traceId }
+        : { id, topic, payload, qos, retain, properties, expiresAt, createdAt };
     return {
       clientId: this.clientId,
       seq: nums[o + SEQ]!,
-      messageId: nums[o + MESSAGE_ID]!,
+      messageId: id,
       qos: nums[o + DQOS]! as StoreQoS,
       retain: nums[o + DRETAIN] === 1,
       subscriptionIds: decodeIds(this.str(nums[o + SUB_IDS]!)),
       shareGroup: this.str(nums[o + SHARE_GROUP]!),
       shareFilter: this.str(nums[o + SHARE_FILTER]!),
-      message: {
-        id: nums[o + MESSAGE_ID]!,
-        topic: this.str(nums[o + TOPIC]!)!,
-        payload: this.blob(offset, payloadLength),
-        qos: nums[o + QOS]! as StoreQoS,
-        retain: nums[o + RETAIN] === 1,
-        properties: propsLength < 0 ? null : this.blob(offset + payloadLength, propsLength),
-        expiresAt: nums[o + EXPIRES_AT]!,
-        createdAt: nums[o + CREATED_AT]!,
-        ...(traceId !== 0 ? { traceId } : {}),
-      },
+      message,
     };
   }
 
