@@ -6,8 +6,9 @@
  * copy; what does not fit stays in the store only and is paged in as before.
  *
  * One object per broker (on its counters, shared by every session). `used` counts the entries
- * in memory of every journaled session, online ones included (those are bounded by paging to
- * 768); only an offline session's entries are kept or refused by the budget.
+ * in memory of every journaled session, online ones included, except stored pages read back in
+ * (bounded by the session's read-ahead, and columnar until taken); only an offline session's
+ * entries are kept or refused by the budget.
  */
 import type { Delivery } from './session.js';
 

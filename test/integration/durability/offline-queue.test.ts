@@ -46,6 +46,35 @@ test('offline queue - without an offline window a backlog streams back in order 
   assert.ok(most > 0 && most <= 1536, `at most 1,536 queued in memory while draining, saw ${most}`);
 });
 
+test('offline queue - messages published while a backlog is paged in come after it, in order (pages read ahead are taken first)', async (t) => {
+  const ferry = await startFerry(t, { broker: { maxQueuedMessages: 20_000, offlineWindowBytes: 0 } });
+  const url = `mqtt://127.0.0.1:${ferry.ports.mqtt}`;
+  const clientId = uniqueId('live');
+  const sub = await connect(t, url, { clientId, clean: false });
+  await sub.client.subscribeAsync('live/#', { qos: 1 });
+  await sub.client.endAsync();
+  const pub = await connect(t, url, { clientId: uniqueId() });
+  const stored = 4000;
+  const live = 1500;
+  for (let i = 0; i < stored; i += 100) {
+    await Promise.all(Array.from({ length: 100 }, (_, k) => pub.client.publishAsync('live/x', `m${i + k}`, { qos: 1 })));
+  }
+  const back = await connect(t, url, { clientId, clean: false });
+  // Publish the rest as soon as the first messages are back: pages are then held (read ahead)
+  // and new deliveries must wait behind them, whether they reach the session before or after
+  // its last page arrives.
+  await back.waitFor(1, 20_000);
+  for (let i = stored; i < stored + live; i += 50) {
+    await Promise.all(Array.from({ length: 50 }, (_, k) => pub.client.publishAsync('live/x', `m${i + k}`, { qos: 1 })));
+  }
+  const got = await back.waitFor(stored + live, 20_000);
+  assert.deepEqual(
+    got.map((r) => r.payload),
+    Array.from({ length: stored + live }, (_, i) => `m${i}`),
+  );
+  assert.equal(ferry.broker.session(clientId)?.queued, 0, 'nothing left in memory once drained');
+});
+
 /** What an entry of `payload` on `topic` counts in an OfflineWindow. */
 const cost = (topic: string, payload: string): number => OfflineWindow.cost({ message: { topic, payload: Buffer.from(payload) } } as unknown as Delivery);
 
