@@ -45,6 +45,7 @@ import { clusterOptions } from './cluster/options.js';
 import type { BuiltinQueueAccess } from './rules/queues.js';
 import type { NonceLedger } from './api/rpc/nonce-cache.js';
 import { loadFeature } from './load-feature.js';
+import { scavengeOnMainThread } from './young-gc.js';
 import { ENDPOINT_FILE, endpointUrls, removeEndpointFile, writeEndpointFile } from './discovery/endpoint-file.js';
 
 /** Listener names, as they appear in logs, PeerInfo.listener and RunningFerry.ports. */
@@ -185,6 +186,8 @@ function httpModules(
 
 export async function startFerry(config: FerryConfig, options: StartOptions = {}): Promise<RunningFerry> {
   mkdirSync(config.dataDir, { recursive: true });
+  // Scavenges without V8's helper threads: shorter pauses at a steady rate (young-gc.ts).
+  scavengeOnMainThread();
   // stdout never blocks the broker: a bounded asynchronous buffer that drops (and counts) lines.
   const sink = options.logSink ?? (options.logger === undefined ? createLogSink(config.logBufferBytes) : null);
   const logger = options.logger ?? createLogger({ level: config.logLevel, ...(sink === null ? {} : { destination: sink.stream }) });
