@@ -6,9 +6,9 @@
  * helpers have no work to share; what they cost is the parallel job itself — posting it, waking
  * the helpers (a wake-up of an idle vCPU costs ~25 µs on a VM) and joining them — and on a
  * machine with few cores they take a core from the clients' threads meanwhile. Measured at 10k
- * msg/s QoS 1: a scavenge 1.3–1.6 → 0.8–1.0 ms (`--trace-gc-nvp`), and each one delays every
- * message in flight (bench/RESULTS.md issue 15 §32). Old-generation collections (marking,
- * sweeping, compaction) keep their helper threads.
+ * msg/s: each pause ~0.2–0.3 ms shorter, and a pause delays every message in flight
+ * (bench/RESULTS.md issue 15 §32). Old-generation collections (marking, sweeping, compaction)
+ * keep their helper threads.
  *
  * A V8 flag set at run time: V8 reads it at each scavenge. Process-wide, so an application that
  * embeds Ferry gets it too; it changes how long a pause is, never what is collected.
