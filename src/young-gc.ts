@@ -17,9 +17,19 @@ import { setFlagsFromString } from 'node:v8';
 
 let applied = false;
 
-/** Scavenge on the main thread only, from the next scavenge on (idempotent). */
-export function scavengeOnMainThread(): void {
+/**
+ * Scavenge on the main thread only, from the next scavenge on (idempotent). Node started with
+ * `--parallel-scavenge` (command line or NODE_OPTIONS) keeps V8's helper threads: the way back
+ * for a machine where they pay off.
+ */
+export function scavengeOnMainThread(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env['NODE_OPTIONS']): void {
   if (applied) return;
   applied = true;
+  if (asksForParallelScavenge(execArgv, nodeOptions)) return;
   setFlagsFromString('--no-parallel-scavenge');
+}
+
+function asksForParallelScavenge(execArgv: readonly string[], nodeOptions: string | undefined): boolean {
+  const flags = [...(nodeOptions ?? '').split(/\s+/), ...execArgv];
+  return flags.includes('--parallel-scavenge') || flags.includes('--parallel_scavenge');
 }
