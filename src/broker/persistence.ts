@@ -282,15 +282,7 @@ export class Persistence implements SessionJournal {
 
   /** A Message of its own from a record. */
   private messageOf(record: MessageRecord): Message {
-    const message = new Message(
-      record.topic,
-      record.payload,
-      record.qos,
-      record.retain,
-      decodeProperties(record.properties),
-      record.expiresAt,
-      null,
-    );
+    const message = messageOfRecord(record);
     message.storeId = record.id;
     // Paged back in during the run that stored it: the same MsgId in its traces (push_offline).
     if (record.traceId !== undefined && record.id >= this.firstStoredId) message.traceId = record.traceId;
@@ -308,16 +300,13 @@ export class Persistence implements SessionJournal {
   }
 
   willFrom(record: WillRecord): Message {
-    return new Message(
-      record.topic,
-      record.payload,
-      record.qos,
-      record.retain,
-      decodeProperties(record.properties),
-      record.expiresAt,
-      null,
-    );
+    return messageOfRecord(record);
   }
+}
+
+/** A Message from the fields a stored message and a stored will share. */
+function messageOfRecord(record: MessageRecord | WillRecord): Message {
+  return new Message(record.topic, record.payload, record.qos, record.retain, decodeProperties(record.properties), record.expiresAt, null);
 }
 
 /**
