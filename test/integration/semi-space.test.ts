@@ -32,18 +32,29 @@ const alive = (pid: number): boolean => {
 function start(t: Teardown, nodeArgs: string[], extra: string[] = []) {
   const child = spawn(process.execPath, [...nodeArgs, CLI_PATH, 'start', '--data-dir', tempDir(t), ...PORTS, ...extra], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
+  let err = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
   const closed = once(child, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
   t.after(() => {
     for (const pid of childrenOf(child.pid ?? 0)) if (alive(pid)) process.kill(pid, 'SIGKILL');
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
-  return { child, out: () => out, closed };
+  /** Until "ferry started"; a timeout names the processes and what they wrote. */
+  const started = async (): Promise<void> => {
+    try {
+      await waitFor(() => out.includes('"ferry started"'), { timeoutMs: 30_000, message: 'started' });
+    } catch (e) {
+      const tree = [child.pid ?? 0, ...childrenOf(child.pid ?? 0)].map((pid) => `${pid} ${alive(pid) ? 'alive' : 'gone'}`).join(', ');
+      throw new Error(`${(e as Error).message}; processes: ${tree}\nstdout:\n${out}\nstderr:\n${err}`, { cause: e });
+    }
+  };
+  return { child, out: () => out, closed, started };
 }
 
 test('semi-space - without the flag Ferry starts node again with it; SIGTERM reaches it and exit 0 comes back', async (t) => {
   const f = start(t, []);
-  await waitFor(() => f.out().includes('"ferry started"'), { timeoutMs: 30_000, message: 'started' });
+  await f.started();
   assert.match(f.out(), /starting node again with --max-semi-space-size=4/);
   const [inner] = childrenOf(f.child.pid ?? 0);
   assert.ok(inner !== undefined, 'a restarted node under the first one');
@@ -57,14 +68,14 @@ test('semi-space - without the flag Ferry starts node again with it; SIGTERM rea
 
 test('semi-space - with the flag there is no second process; semiSpaceMb 0 restarts without a cap and stops when its parent is killed', async (t) => {
   const same = start(t, ['--max-semi-space-size=4']);
-  await waitFor(() => same.out().includes('"ferry started"'), { timeoutMs: 30_000, message: 'started' });
+  await same.started();
   assert.doesNotMatch(same.out(), /starting node again/);
   assert.deepEqual(childrenOf(same.child.pid ?? 0), []);
   same.child.kill('SIGTERM');
   assert.equal((await same.closed)[0], 0);
 
   const off = start(t, ['--max-semi-space-size=4'], ['--semi-space-mb', '0']);
-  await waitFor(() => off.out().includes('"ferry started"'), { timeoutMs: 30_000, message: 'started' });
+  await off.started();
   const [inner] = childrenOf(off.child.pid ?? 0);
   assert.ok(inner !== undefined);
   assert.equal(cmdline(inner).at(cmdline(inner).indexOf(CLI_PATH) - 1), '--max-semi-space-size=0');
