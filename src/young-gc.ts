@@ -22,14 +22,14 @@ let applied = false;
  * `--parallel-scavenge` (command line or NODE_OPTIONS) keeps V8's helper threads: the way back
  * for a machine where they pay off.
  */
-export function scavengeOnMainThread(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env['NODE_OPTIONS']): void {
+export function scavengeOnMainThread(): void {
   if (applied) return;
   applied = true;
-  if (asksForParallelScavenge(execArgv, nodeOptions)) return;
+  if (nodeAsksForParallelScavenge()) return;
   setFlagsFromString('--no-parallel-scavenge');
 }
 
-function asksForParallelScavenge(execArgv: readonly string[], nodeOptions: string | undefined): boolean {
-  const flags = [...(nodeOptions ?? '').split(/\s+/), ...execArgv];
+function nodeAsksForParallelScavenge(): boolean {
+  const flags = [...(process.env['NODE_OPTIONS'] ?? '').split(/\s+/), ...process.execArgv];
   return flags.includes('--parallel-scavenge') || flags.includes('--parallel_scavenge');
 }
