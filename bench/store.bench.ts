@@ -93,11 +93,11 @@ async function backlogRun(): Promise<void> {
   let after = 0;
   let read = 0;
   for (;;) {
-    const page = await store.readQueue('offline', after, 1000);
+    const page = await store.readQueuePage('offline', after, 1000);
     if (page.length === 0) break;
-    for (const entry of page) store.removeQueued('offline', entry.seq);
+    for (let i = 0; i < page.length; i++) store.removeQueued('offline', page.entry(i).seq);
     read += page.length;
-    after = page[page.length - 1]!.seq;
+    after = page.seq(page.length - 1);
     await store.whenDurable();
     sample();
   }

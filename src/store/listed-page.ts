@@ -1,6 +1,6 @@
 /**
  * `Store.readQueuePage` for stores that hold their queue as objects anyway (memory, JetStream's
- * mirror): the page is the list `readQueue` gives.
+ * mirror): the page is the list MemoryStore's `readQueue` gives.
  */
 import type { QueuedMessage, StoredQueuePage } from './types.js';
 

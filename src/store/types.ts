@@ -216,7 +216,7 @@ export interface LoadedSession {
   readonly inflight: readonly InflightRecord[];
   /** Inbound QoS 2 packet ids whose PUBREC went out and whose PUBREL has not come. */
   readonly inboundQos2: readonly number[];
-  /** Entries in the session's offline queue; read them with readQueue. */
+  /** Entries in the session's offline queue; read them with readQueuePage. */
   readonly queueDepth: number;
 }
 
@@ -365,9 +365,7 @@ export interface Store {
   enqueue(clientId: string, delivery: DeliveryInfo): number;
   /** Removes a queue entry (delivered, expired, redispatched); nothing if absent. */
   removeQueued(clientId: string, seq: number): void;
-  /** Pages the queue in order: up to `limit` entries with seq > afterSeq. */
-  readQueue(clientId: string, afterSeq: number, limit: number): Promise<QueuedMessage[]>;
-  /** The same page as `readQueue`, its entries made only when asked for (draining sessions). */
+  /** Pages the queue in order: up to `limit` entries with seq > afterSeq, each made only when asked for. */
   readQueuePage(clientId: string, afterSeq: number, limit: number): Promise<StoredQueuePage>;
   queueDepth(clientId: string): number;
 

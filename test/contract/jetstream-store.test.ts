@@ -8,7 +8,7 @@ import { StoreUnavailableError } from '../../src/store/errors.js';
 import type { StoreOptions } from '../../src/store/types.js';
 import { startNats, suiteTeardown, type Engine } from '../helpers/engines.js';
 import { waitFor, type Teardown } from '../helpers/index.js';
-import { delivery, message, runStoreContract, session } from './store-contract.js';
+import { delivery, message, readQueue, runStoreContract, session } from './store-contract.js';
 
 // One nats-server -js (R1) for the file; each store gets its own prefix, removed afterwards.
 const teardown = suiteTeardown();
@@ -82,7 +82,7 @@ describe('JetStream store: NATS failures and ownership', () => {
     assert.equal(store.health.ok, false);
     assert.deepEqual(health, [false]);
     // Reads stay local while degraded.
-    assert.deepEqual((await store.readQueue('c1', 0, 10)).map((e) => e.message.payload.toString()), ['m0', 'm1', 'm2']);
+    assert.deepEqual((await readQueue(store, 'c1', 0, 10)).map((e) => e.message.payload.toString()), ['m0', 'm1', 'm2']);
 
     await engine.restart();
     await waitFor(() => store.health.ok, { timeoutMs: 30_000, message: 'store recovered' });
@@ -92,7 +92,7 @@ describe('JetStream store: NATS failures and ownership', () => {
 
     const reopened = await open(await natsConnection(t, engine.url));
     t.after(() => reopened.close());
-    assert.deepEqual((await reopened.readQueue('c1', 0, 10)).map((e) => e.message.payload.toString()), ['m0', 'm1', 'm2']);
+    assert.deepEqual((await readQueue(reopened, 'c1', 0, 10)).map((e) => e.message.payload.toString()), ['m0', 'm1', 'm2']);
     const retained: string[] = [];
     for await (const r of reopened.loadRetained()) retained.push(r.message.payload.toString());
     assert.deepEqual(retained, ['kept']);

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite/sqlite-store.js';
 import { StoreCorruptError, StoreLockedError, StoreVersionError } from '../../src/store/errors.js';
 import type { FsyncPolicy, StoreOptions } from '../../src/store/types.js';
-import { runStoreContract, session, message, delivery } from './store-contract.js';
+import { runStoreContract, session, message, delivery, readQueue } from './store-contract.js';
 import { BATCH } from './sqlite-crash-child.js';
 
 const dirs: string[] = [];
@@ -190,7 +190,7 @@ describe('SQLite store: files, corruption, fsync policies', () => {
     store.enqueue('c1', delivery(store.addMessage({ ...message('next'), traceId: 42 })));
     await store.commit();
     assert.deepEqual(drops, [['session-cap', 0], ['session-cap', 41]], 'a message from before the migration has none');
-    const [queued] = await store.readQueue('c1', 0, 10);
+    const [queued] = await readQueue(store, 'c1', 0, 10);
     assert.equal(queued?.message.traceId, 42, 'paging returns it too');
     await store.close();
   });
@@ -281,12 +281,12 @@ describe('SQLite store: files, corruption, fsync policies', () => {
       store.putSession(session('c1'));
       for (let i = 0; i < 1200; i++) store.enqueue('c1', delivery(store.addMessage(message(`m${i}`))));
       await store.commit();
-      const first = await store.readQueue('c1', 0, 1000);
+      const first = await readQueue(store, 'c1', 0, 1000);
       // The window moves 1,000 entries; 936 are acknowledged (over 4,096 op slots), 64 still in flight.
       first.forEach((entry, i) => store.moveToInflight('c1', entry.seq, i + 1));
       for (let i = 0; i < 936; i++) store.removeInflight('c1', i + 1);
       batches = 0;
-      const second = await store.readQueue('c1', first.at(-1)!.seq, 100);
+      const second = await readQueue(store, 'c1', first.at(-1)!.seq, 100);
       assert.deepEqual(second.map((e) => e.message.payload.toString()), Array.from({ length: 100 }, (_, i) => `m${1000 + i}`));
       await committed(1);
       assert.deepEqual(rows(), { queue: 264, inflight: 0 }, 'the 936 completed are gone; the 64 moves in flight not written yet');
@@ -295,7 +295,7 @@ describe('SQLite store: files, corruption, fsync policies', () => {
       for (let i = 936; i < 1000; i++) store.removeInflight('c1', i + 1);
       second.slice(0, 5).forEach((entry, i) => store.moveToInflight('c1', entry.seq, 1001 + i));
       batches = 0;
-      await store.readQueue('c1', second.at(-1)!.seq, 100);
+      await readQueue(store, 'c1', second.at(-1)!.seq, 100);
       assert.equal(batches, 0);
       assert.deepEqual(rows(), { queue: 264, inflight: 0 });
       // On the lazy timer (50 ms) all of them leave, the moves nobody completed as in-flight
@@ -353,7 +353,7 @@ describe('SQLite store: files, corruption, fsync policies', () => {
       assert.equal(purged.expiredMessages, 5, 'only the live expired entries count');
       assert.deepEqual(drops, ['m95', 'm96', 'm97', 'm98', 'm99'].map((m) => ['c1', 'expired', m]));
       assert.equal(store.queueDepth('c1'), 5);
-      assert.deepEqual((await store.readQueue('c1', 0, 100)).map((e) => e.message.payload.toString()), ['m90', 'm91', 'm92', 'm93', 'm94']);
+      assert.deepEqual((await readQueue(store, 'c1', 0, 100)).map((e) => e.message.payload.toString()), ['m90', 'm91', 'm92', 'm93', 'm94']);
 
       // What a crash now would leave (a copy of the files, opened as a store): the same five.
       copyFileSync(path, join(dir, 'copy.db'));
@@ -361,7 +361,7 @@ describe('SQLite store: files, corruption, fsync policies', () => {
       const copy = await openSqliteStore({ path: join(dir, 'copy.db'), limits });
       try {
         assert.equal(copy.queueDepth('c1'), 5);
-        assert.deepEqual((await copy.readQueue('c1', 0, 100)).map((e) => e.message.payload.toString()), ['m90', 'm91', 'm92', 'm93', 'm94']);
+        assert.deepEqual((await readQueue(copy, 'c1', 0, 100)).map((e) => e.message.payload.toString()), ['m90', 'm91', 'm92', 'm93', 'm94']);
         assert.equal((await copy.stats()).messages, 5, 'the acknowledged entries\' messages are gone');
       } finally {
         await copy.close();
@@ -386,7 +386,7 @@ describe('SQLite store: files, corruption, fsync policies', () => {
 
       // n0–n4 acknowledged right before a close: their rows are left, and reclaimed after the
       // next open once the store idles.
-      const page = await store.readQueue('c2', 0, 5);
+      const page = await readQueue(store, 'c2', 0, 5);
       page.forEach((entry, i) => {
         store.moveToInflight('c2', entry.seq, i + 1);
         store.removeInflight('c2', i + 1);
@@ -400,8 +400,8 @@ describe('SQLite store: files, corruption, fsync policies', () => {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
       assert.equal(rawCount(path, 'SELECT count(*) FROM messages'), 15, 'their messages deleted with them');
-      assert.deepEqual(await store.readQueue('c1', 0, 100), []);
-      assert.deepEqual((await store.readQueue('c2', 0, 100)).map((e) => e.message.payload.toString()), Array.from({ length: 15 }, (_, i) => `n${i + 5}`));
+      assert.deepEqual(await readQueue(store, 'c1', 0, 100), []);
+      assert.deepEqual((await readQueue(store, 'c2', 0, 100)).map((e) => e.message.payload.toString()), Array.from({ length: 15 }, (_, i) => `n${i + 5}`));
     } finally {
       await store.close();
     }
@@ -424,7 +424,7 @@ describe('SQLite store: files, corruption, fsync policies', () => {
         if (i < 20) store.enqueue('c2', delivery(id)); // shared: must outlive c1's delivery
       }
       await store.commit();
-      const page = await store.readQueue('c1', 0, 512);
+      const page = await readQueue(store, 'c1', 0, 512);
       assert.equal(page.length, 40);
       page.forEach((entry, i) => {
         assert.deepEqual(entry.message.payload, bytes(i), `payload ${i}`);
@@ -440,7 +440,7 @@ describe('SQLite store: files, corruption, fsync policies', () => {
       for (let i = 0; i < 31; i++) store.moveToInflight('c1', page[i]!.seq, i + 1);
       for (let i = 0; i < 30; i++) store.removeInflight('c1', i + 1);
       await store.commit();
-      const rest = await store.readQueue('c1', 0, 512);
+      const rest = await readQueue(store, 'c1', 0, 512);
       assert.deepEqual(rest.slice(0, 9).map((e) => e.seq), page.slice(31).map((e) => e.seq));
       assert.deepEqual(rest.slice(9).map((e) => e.message.payload.toString()), ['late0', 'late1', 'late2', 'late3', 'late4']);
       assert.equal(store.queueDepth('c1'), 14, 'depth corrected for the five already dropped');
@@ -448,7 +448,7 @@ describe('SQLite store: files, corruption, fsync policies', () => {
       for await (const entry of store.loadSessions()) if (entry.session.clientId === 'c1') inflight = entry.inflight.map((e) => e.packetId);
       assert.deepEqual(inflight, [31]);
       // c2 still has its 20 (messages shared with c1's delivered ones), intact.
-      const c2 = await store.readQueue('c2', 0, 512);
+      const c2 = await readQueue(store, 'c2', 0, 512);
       assert.deepEqual(c2.map((e) => e.message.payload), ids.slice(0, 20).map((_, i) => bytes(i)));
       // 40 + 5 messages: c1's delivered 25 not shared with c2 (indexes 20..29) are gone, the
       // dropped 5 (indexes 0..4) are still c2's.
@@ -473,7 +473,7 @@ describe('SQLite store: files, corruption, fsync policies', () => {
         store.enqueue('c1', delivery(store.addMessage(message(`m${i}`))));
       }
       await store.commit();
-      const page = await store.readQueue('c1', 0, 512);
+      const page = await readQueue(store, 'c1', 0, 512);
       assert.equal(page.length, 200);
       assert.equal(page[59]!.seq - page[0]!.seq, 59, 'seqs of one session enqueued alone are consecutive (the ranges are taken)');
       assert.equal(page[60]!.seq - page[59]!.seq, 4, 'c2 is between');
@@ -485,7 +485,7 @@ describe('SQLite store: files, corruption, fsync policies', () => {
       page.forEach((entry, i) => store.moveToInflight('c1', entry.seq, i + 1));
       page.forEach((_, i) => i !== 100 && store.removeInflight('c1', i + 1));
       await store.commit();
-      const rest = await store.readQueue('c1', 0, 512);
+      const rest = await readQueue(store, 'c1', 0, 512);
       assert.deepEqual(rest.map((e) => e.message.payload.toString()), ['m200']);
       assert.equal(store.queueDepth('c1'), 1, 'depth corrected for m0, dropped before its run was removed');
       let inflight: string[] = [];
@@ -493,7 +493,7 @@ describe('SQLite store: files, corruption, fsync policies', () => {
         if (entry.session.clientId === 'c1') inflight = entry.inflight.map((e) => `${e.packetId}:${e.message?.payload.toString()}`);
       }
       assert.deepEqual(inflight, ['101:m100'], 'the move still in flight inside the range is kept');
-      const c2 = await store.readQueue('c2', 0, 512);
+      const c2 = await readQueue(store, 'c2', 0, 512);
       assert.deepEqual(c2.map((e) => e.message.payload.toString()), ['c2-0', 'c2-1', 'c2-2']);
       // Messages left: c2's 3, m100 (in flight), m200; the delivered ones' ranges took no other.
       assert.equal((await store.stats()).messages, 5);
@@ -714,7 +714,7 @@ describe('SQLite store: kill -9', () => {
             const entries: string[] = [];
             let after = 0;
             for (;;) {
-              const page = await store.readQueue(id, after, 1000);
+              const page = await readQueue(store, id, after, 1000);
               if (page.length === 0) break;
               for (const entry of page) entries.push(entry.message.payload.toString());
               after = page[page.length - 1]!.seq;

@@ -331,7 +331,7 @@ export class MemoryStore implements Store {
     return this.readQueue(clientId, afterSeq, limit).then((entries) => new ListedQueuePage(entries));
   }
 
-  readQueue(clientId: string, afterSeq: number, limit: number): Promise<QueuedMessage[]> {
+  private readQueue(clientId: string, afterSeq: number, limit: number): Promise<QueuedMessage[]> {
     const out: QueuedMessage[] = [];
     const session = this.sessions.get(clientId);
     if (session !== undefined && limit > 0) {

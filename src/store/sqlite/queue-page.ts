@@ -237,13 +237,6 @@ export class ColumnPage implements StoredQueuePage {
     };
   }
 
-  /** Every entry, made now (`readQueue`). */
-  entries(): QueuedMessage[] {
-    const out = new Array<QueuedMessage>(this.length);
-    for (let i = 0; i < this.length; i++) out[i] = this.entry(i);
-    return out;
-  }
-
   private at(index: number): number {
     if (!(index >= 0 && index < this.length)) throw new RangeError(`queue page: no entry ${index} of ${this.length}`);
     return index * N;

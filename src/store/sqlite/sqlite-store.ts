@@ -29,7 +29,6 @@ import {
   type NewMessage,
   type PurgeResult,
   type QueueLimits,
-  type QueuedMessage,
   type RecordQuery,
   type RetainedRecord,
   type SessionRecord,
@@ -641,10 +640,6 @@ export class SqliteStore implements Store {
     if (!this.mirror.addDepth(clientId, -1)) return;
     this.record();
     this.ops.push(Op.RemoveQueued, clientId, seq);
-  }
-
-  readQueue(clientId: string, afterSeq: number, limit: number): Promise<QueuedMessage[]> {
-    return this.readQueuePage(clientId, afterSeq, limit).then((page) => page.entries());
   }
 
   readQueuePage(clientId: string, afterSeq: number, limit: number): Promise<ColumnPage> {
