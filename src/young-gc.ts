@@ -14,22 +14,19 @@
  * embeds Ferry gets it too; it changes how long a pause is, never what is collected.
  */
 import { setFlagsFromString } from 'node:v8';
+import { lastNodeFlag } from './node-flags.js';
 
 let applied = false;
 
 /**
  * Scavenge on the main thread only, from the next scavenge on (idempotent). Node started with
- * `--parallel-scavenge` (command line or NODE_OPTIONS) keeps V8's helper threads: the way back
- * for a machine where they pay off.
+ * `--parallel-scavenge` as the flag's last setting (command line or NODE_OPTIONS) keeps V8's helper
+ * threads: the way back for a machine where they pay off.
  */
 export function scavengeOnMainThread(): void {
   if (applied) return;
   applied = true;
-  if (nodeAsksForParallelScavenge()) return;
+  if (lastNodeFlag('parallel-scavenge') === true) return;
   setFlagsFromString('--no-parallel-scavenge');
 }
 
-function nodeAsksForParallelScavenge(): boolean {
-  const flags = [...(process.env['NODE_OPTIONS'] ?? '').split(/\s+/), ...process.execArgv];
-  return flags.includes('--parallel-scavenge') || flags.includes('--parallel_scavenge');
-}

@@ -93,7 +93,7 @@ async function start(argv: readonly string[]): Promise<number | undefined> {
     logger.info({ variables: loaded.serviceLinks }, 'ignoring Kubernetes service-link variables (not Ferry settings)');
   }
   // The young generation can only be capped when node starts (semi-space.ts).
-  const semiSpaceMb = runningSemiSpaceMb(process.execArgv, process.env['NODE_OPTIONS']);
+  const semiSpaceMb = runningSemiSpaceMb();
   if (semiSpaceMb !== config.semiSpaceMb) {
     if (process.env[REEXEC_ENV] === '1') {
       logger.warn({ semiSpaceMb: config.semiSpaceMb, running: semiSpaceMb }, `node ignored ${SEMI_SPACE_FLAG}=${config.semiSpaceMb}; running with ${semiSpaceMb}`);

@@ -11,27 +11,16 @@
  * small node process: start node with the flag to avoid that.
  */
 import { spawn } from 'node:child_process';
+import { lastNodeFlag, nodeFlags } from '../node-flags.js';
 
 export const SEMI_SPACE_FLAG = '--max-semi-space-size';
 /** Set in the environment of a restarted node: it must not restart again. */
 export const REEXEC_ENV = '_FERRY_SEMI_SPACE_REEXEC'; // not FERRY_*: those are settings
 
-function lastFlag(args: readonly string[]): number | undefined {
-  let value: number | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const v = a.startsWith(`${SEMI_SPACE_FLAG}=`) ? a.slice(SEMI_SPACE_FLAG.length + 1) : a === SEMI_SPACE_FLAG ? args[++i] : undefined;
-    if (v !== undefined && /^\d+$/.test(v)) value = Number(v);
-  }
-  return value;
-}
-
-/**
- * The semi-space cap node runs with, MiB: the last flag on node's command line, else in
- * NODE_OPTIONS (the command line wins over it); 0 when neither sets one (V8's own sizing).
- */
-export function runningSemiSpaceMb(execArgv: readonly string[], nodeOptions: string | undefined): number {
-  return lastFlag(execArgv) ?? lastFlag((nodeOptions ?? '').split(/\s+/)) ?? 0;
+/** The semi-space cap node runs with, MiB, from its flags (node-flags.ts); 0 when none is set (V8's own sizing). */
+export function runningSemiSpaceMb(flags: readonly string[] = nodeFlags()): number {
+  const mb = lastNodeFlag(SEMI_SPACE_FLAG.slice(2), flags);
+  return typeof mb === 'string' && /^\d+$/.test(mb) ? Number(mb) : 0;
 }
 
 /** Node arguments for a restart with `mb` (the flag appended last wins over earlier ones and NODE_OPTIONS). */

@@ -32,3 +32,7 @@ test('young gc - after scavengeOnMainThread no scavenge runs on V8 helper thread
 test('young gc - node started with --parallel-scavenge keeps the helper threads', () => {
   assert.ok(backgroundScavengeMs(true, ['--parallel-scavenge']).some((ms) => ms > 0));
 });
+
+test('young gc - the last setting of the flag decides: --parallel-scavenge then --no-parallel-scavenge is main thread only', () => {
+  assert.deepEqual(backgroundScavengeMs(true, ['--parallel-scavenge', '--no-parallel-scavenge']).filter((ms) => ms > 0), []);
+});

@@ -3,18 +3,20 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { OPTIONS } from '../../../src/internal.js';
 import { reexecNodeArgs, runningSemiSpaceMb } from '../../../src/cli/semi-space.js';
+import { nodeFlags } from '../../../src/node-flags.js';
 
 const root = (p: string): URL => new URL(`../../../../${p}`, import.meta.url);
 
 test('semi-space - the running cap is the last flag on the command line, else NODE_OPTIONS, else 0', () => {
-  assert.equal(runningSemiSpaceMb([], undefined), 0);
-  assert.equal(runningSemiSpaceMb(['--max-semi-space-size=1'], undefined), 1);
-  assert.equal(runningSemiSpaceMb(['--max-semi-space-size', '4', '--cpu-prof'], undefined), 4);
-  assert.equal(runningSemiSpaceMb(['--max-semi-space-size=1', '--max-semi-space-size=16'], undefined), 16);
-  assert.equal(runningSemiSpaceMb([], '--max-old-space-size=512  --max-semi-space-size=2'), 2);
+  const running = (execArgv: string[], nodeOptions?: string): number => runningSemiSpaceMb(nodeFlags(execArgv, nodeOptions));
+  assert.equal(running([]), 0);
+  assert.equal(running(['--max-semi-space-size=1']), 1);
+  assert.equal(running(['--max_semi_space_size=4', '--cpu-prof']), 4);
+  assert.equal(running(['--max-semi-space-size=1', '--max-semi-space-size=16']), 16);
+  assert.equal(running([], '--max-old-space-size=512  --max-semi-space-size=2'), 2);
   // node: the command line wins over NODE_OPTIONS
-  assert.equal(runningSemiSpaceMb(['--max-semi-space-size=1'], '--max-semi-space-size=8'), 1);
-  assert.equal(runningSemiSpaceMb(['--max-semi-space-size=0'], undefined), 0);
+  assert.equal(running(['--max-semi-space-size=1'], '--max-semi-space-size=8'), 1);
+  assert.equal(running(['--max-semi-space-size=0']), 0);
   assert.deepEqual(reexecNodeArgs(['--max-semi-space-size=1', '--cpu-prof'], 0), ['--max-semi-space-size=1', '--cpu-prof', '--max-semi-space-size=0']);
 });
 
