@@ -6,7 +6,7 @@ import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createTcpServer, type AcceptGate } from '../../../src/transport/tcp.js';
 import { socketClosed } from '../../../src/transport/socket-slots.js';
-import { readShared, sharedReader } from '../../../src/transport/shared-read.js';
+import { copyOut, readShared, sharedReader } from '../../../src/transport/shared-read.js';
 import type { ByteStream, StreamHandler } from '../../../src/transport/types.js';
 import { makeSelfSignedCert } from '../../helpers/tls.js';
 import { tempDir } from '../../helpers/temp.js';
@@ -101,6 +101,20 @@ test('shared read - a TCP connection reads without a data listener, and chunks i
   assert.ok(recorder.bytes.subarray(11).equals(big), 'big write arrives intact');
   assert.ok(recorder.chunks.length > 2, 'the big write took several reads');
   assert.equal(first.toString(), 'first');
+});
+
+test('shared read - copyOut: a read of any size is copied into a buffer of its own, the bytes after it left out', () => {
+  const shared = Buffer.alloc(4096);
+  // Both copies: byte by byte (small reads) and the native one (past 512 bytes), and their edges.
+  for (const n of [1, 4, 83, 511, 512, 513, 4000]) {
+    for (let i = 0; i < shared.length; i++) shared[i] = (i * 7 + n) & 0xff;
+    const chunk = copyOut(shared, n);
+    assert.equal(chunk.length, n);
+    assert.ok(chunk.equals(shared.subarray(0, n)), `${n} bytes copied`);
+    assert.notEqual(chunk.buffer, shared.buffer, 'not a view of the shared buffer');
+    shared.fill(0xee);
+    assert.ok(chunk.every((b, i) => b === ((i * 7 + n) & 0xff)), `${n} bytes stay after the shared buffer is overwritten`);
+  }
 });
 
 test('shared read - pause() stops reads until resume(); the peer closing closes the stream', { timeout: 20_000 }, async (t) => {
