@@ -4,8 +4,9 @@
  * connect timeout and stuck-client checks are done by the broker's periodic sweep reading
  * the timestamps kept here, so an idle connection carries no timers of its own.
  *
- * Output is coalesced per event-loop turn: write() only queues, and one process.nextTick flush
- * for all connections written to in this turn hands each stream a single buffer. A read chunk
+ * Output is coalesced per event-loop turn: write() only queues, and one flush at the turn's end
+ * (a process.nextTick shared with the trace clock, transport/turn-end.ts) for all connections
+ * written to in this turn hands each stream a single buffer. A read chunk
  * holding 250 PUBLISHes then costs each subscriber one socket write (one syscall, one stream
  * request) instead of 250. The flush runs before the turn ends (nextTick), so nothing waits for
  * I/O or timers, and per-connection order is unchanged.
@@ -18,6 +19,7 @@ import { encode } from '../protocol/encoder.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import type { Packet } from '../protocol/packets.js';
 import type { ByteStream, PeerInfo, StreamHandler } from '../transport/types.js';
+import { atTurnEnd } from '../transport/turn-end.js';
 import { Channel, type ChannelOutput } from '../channel/channel.js';
 import type { Broker } from '../broker/broker.js';
 
@@ -45,7 +47,7 @@ function tickMs(t: number): number {
   return EPOCH_MS + (t - 1) * TICK_MS;
 }
 
-/** Connections with queued output, flushed together in one nextTick. Slots are reused. */
+/** Connections with queued output, flushed together at the turn's end (turn-end.ts). Slots are reused. */
 const dirty: (Connection | undefined)[] = [];
 let dirtyCount = 0;
 
@@ -210,7 +212,7 @@ export class Connection extends Decoder implements ChannelOutput, StreamHandler 
     if (this.out1 === null) {
       this.out1 = data;
       this.outBytes = data.length;
-      if (dirtyCount === 0) process.nextTick(flushDirty);
+      if (dirtyCount === 0) atTurnEnd(flushDirty);
       dirty[dirtyCount++] = this;
       return;
     }

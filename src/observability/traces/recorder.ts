@@ -23,6 +23,7 @@ import type { DropCause, Tracer } from '../../broker/tracer.js';
 import type { RuleHop, RuleTracer } from '../../rules/tracer.js';
 import type { Message } from '../../session/message.js';
 import type { Delivery } from '../../session/session.js';
+import { atTurnEnd } from '../../transport/turn-end.js';
 import { TraceCode, closeCode, dropCode, refusedCode } from './codes.js';
 
 /** A channel number's identity, sent once with the batch that first uses it. */
@@ -340,16 +341,17 @@ export class TraceRecorder implements Tracer, RuleTracer {
   /**
    * The time of an event: read once per event-loop turn (a socket's data callback records many
    * events) and again every CLOCK_EVENTS events within one; Date.now() itself costs ~40 ns,
-   * most of what recording an event would cost. The reading expires on process.nextTick, not
-   * queueMicrotask: Node's queueMicrotask allocates an AsyncResource and a bound function per
-   * call, ~10 % of all the broker allocated per message at 10k msg/s (young-generation GC pauses
-   * are part of the latency tail, bench/RESULTS.md issue 15 §13); a tick is one small object.
+   * most of what recording an event would cost. The reading expires at the turn's end, in the
+   * process.nextTick the connections' flush runs in (transport/turn-end.ts: no tick of its own,
+   * §23), not queueMicrotask: Node's queueMicrotask allocates an AsyncResource and a bound
+   * function per call, ~10 % of all the broker allocated per message at 10k msg/s (young-generation
+   * GC pauses are part of the latency tail, bench/RESULTS.md issue 15 §13).
    */
   private now(): number {
     if (this.clockEvents-- > 0) return this.time;
     if (!this.clockQueued) {
       this.clockQueued = true;
-      process.nextTick(this.clockExpired);
+      atTurnEnd(this.clockExpired);
     }
     this.clockEvents = CLOCK_EVENTS - 1;
     return (this.time = Date.now());

@@ -1,0 +1,53 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { atTurnEnd } from '../../../src/transport/turn-end.js';
+
+test('turn end - jobs run in order after the turn\'s code and before I/O, in one tick; a job queued by a job runs in the same turn', async () => {
+  const seen: string[] = [];
+  let nextTicks = 0;
+  const realNextTick = process.nextTick;
+  process.nextTick = ((fn: (...a: unknown[]) => void, ...args: unknown[]) => {
+    nextTicks++;
+    realNextTick(fn, ...args);
+  }) as typeof process.nextTick;
+  try {
+    atTurnEnd(() => seen.push('a'));
+    atTurnEnd(() => {
+      seen.push('b');
+      atTurnEnd(() => seen.push('d'));
+    });
+    atTurnEnd(() => seen.push('c'));
+    seen.push('sync');
+  } finally {
+    process.nextTick = realNextTick;
+  }
+  assert.equal(nextTicks, 1, 'three jobs, one process.nextTick');
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  assert.deepEqual(seen, ['sync', 'a', 'b', 'c', 'd']);
+
+  // The next turn queues a tick of its own again.
+  atTurnEnd(() => seen.push('e'));
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  assert.deepEqual(seen.slice(5), ['e']);
+});
+
+test('turn end - a job that throws: the error reaches the process, the jobs after it still run, later turns work', async () => {
+  const moduleUrl = new URL('../../../src/transport/turn-end.js', import.meta.url).href;
+  const script = `
+    const { atTurnEnd } = await import(${JSON.stringify(moduleUrl)});
+    const seen = [];
+    process.on('uncaughtException', (e) => seen.push('error:' + e.message));
+    atTurnEnd(() => seen.push('a'));
+    atTurnEnd(() => { throw new Error('boom'); });
+    atTurnEnd(() => seen.push('c'));
+    setImmediate(() => {
+      atTurnEnd(() => seen.push('next turn'));
+      setImmediate(() => console.log(JSON.stringify(seen)));
+    });
+  `;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: fileURLToPath(new URL('.', import.meta.url)) });
+  assert.deepEqual(JSON.parse(stdout), ['a', 'error:boom', 'c', 'next turn']);
+});
