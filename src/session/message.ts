@@ -16,6 +16,19 @@ export interface TopicStats {
   out: number;
 }
 
+/**
+ * Payload bytes fit to be kept: a view into a much larger buffer (a socket read of many packets)
+ * is copied, so that what is kept pins its own bytes, not the read. A view into a buffer no larger
+ * than Node's pool slab is kept as it is: a small copy lands in such a slab too, so it would pin
+ * just as much, at the cost of one more buffer per message (the read path hands out pool slices:
+ * transport/shared-read.ts; bench/RESULTS.md issue 15 §32). Nor is a payload that is at least half
+ * of its buffer copied.
+ */
+export function keepable(payload: Buffer): Buffer {
+  const backing = payload.buffer.byteLength;
+  return backing <= Buffer.poolSize || payload.byteLength * 2 >= backing ? payload : Buffer.from(payload);
+}
+
 export class Message {
   /** Cached encodings indexed by slot (see encodeFor); allocated on first delivery. */
   private wire: Array<Buffer | undefined> | null = null;
@@ -47,8 +60,8 @@ export class Message {
    */
   ownPayload(): void {
     const payload = this.payload;
-    if (payload.buffer.byteLength <= Buffer.poolSize || payload.byteLength * 2 >= payload.buffer.byteLength) return;
-    (this as { payload: Buffer }).payload = Buffer.from(payload);
+    const own = keepable(payload);
+    if (own !== payload) (this as { payload: Buffer }).payload = own;
   }
 
   isExpired(now: number): boolean {

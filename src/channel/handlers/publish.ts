@@ -5,7 +5,7 @@
  */
 import type { PublishPacket } from '../../protocol/packets.js';
 import { denialOf, type AccessDecision } from '../../broker/hooks.js';
-import { Message } from '../../session/message.js';
+import { Message, keepable } from '../../session/message.js';
 import type { Channel } from '../channel.js';
 import { RC } from '../reason.js';
 import { expiresAt, forwardableProperties } from './connect.js';
@@ -93,11 +93,8 @@ function publishAuthorized(ch: Channel, packet: PublishPacket, topic: string, de
 
   const props = packet.properties;
   // A payload that is a view into a large socket chunk is copied if it may be kept, so the
-  // chunk can be freed.
-  let payload = packet.payload;
-  if ((qos > 0 || packet.retain) && payload.buffer.byteLength > payload.length + 256) {
-    payload = Buffer.from(payload);
-  }
+  // chunk can be freed (keepable: not when the chunk is a pool slice, as small reads are).
+  const payload = qos > 0 || packet.retain ? keepable(packet.payload) : packet.payload;
   // Client requests on system topics ($SYS/uploadToken, ...) are answered, not routed. Any other
   // `$` topic is the broker's own [MQTT-4.7.2-1]: a client must not be able to forge
   // $SYS/tokenInvalidNotice or the like for the instance's subscribers.

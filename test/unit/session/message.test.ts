@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Message } from '../../../src/session/message.js';
+import { Message, keepable } from '../../../src/session/message.js';
 import { Decoder } from '../../../src/protocol/decoder.js';
 import type { PublishPacket } from '../../../src/protocol/packets.js';
 
@@ -57,4 +57,29 @@ test('message - QoS 0 deliveries share one buffer', () => {
   const p = decodePublish(a);
   assert.equal(p.qos, 0);
   assert.equal(p.packetId, undefined);
+});
+
+test('message - keepable: a small view into a large read is copied; a pool slice or most of its buffer is kept as it is', () => {
+  const read = Buffer.alloc(64 * 1024, 7);
+  const view = read.subarray(100, 164);
+  const own = keepable(view);
+  assert.notEqual(own, view);
+  assert.notEqual(own.buffer, read.buffer);
+  assert.ok(own.buffer.byteLength <= Buffer.poolSize);
+  assert.deepEqual(own, view);
+  // A slice of Node's pool (what a small read or a small copy is): copying it would pin as much.
+  const slice = Buffer.allocUnsafe(80).fill(3).subarray(10, 74);
+  assert.equal(slice.buffer.byteLength, Buffer.poolSize);
+  assert.equal(keepable(slice), slice);
+  // At least half of its buffer: kept.
+  const most = read.subarray(0, 40 * 1024);
+  assert.equal(keepable(most), most);
+  // ownPayload applies the same rule to the message's payload.
+  const m = new Message('a', view, 1, false, undefined, 0, null);
+  m.ownPayload();
+  assert.notEqual(m.payload, view);
+  assert.deepEqual(m.payload, view);
+  const n = new Message('a', slice, 1, false, undefined, 0, null);
+  n.ownPayload();
+  assert.equal(n.payload, slice);
 });
