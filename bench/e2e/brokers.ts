@@ -324,6 +324,9 @@ async function startBrokerOn(
         proc.kill('SIGKILL');
         await Promise.race([gone, sleep(2000)]);
       }
+      // FERRY_BENCH_KEEP_LOGS=DIR: the broker's log (e.g. with --ferry-node-flag --trace-gc) is copied there first.
+      const keep = process.env['FERRY_BENCH_KEEP_LOGS'];
+      if (keep) fs.copyFileSync(logFile, path.join(keep, `${name}-${path.basename(dir)}.log`));
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -125,5 +125,10 @@ export type FromWorker =
       readonly dups?: number;
       /** Subscriber: hrtime (ns) of the read that brought the last PUBLISH so far (0 = none yet). */
       readonly lastAtNs?: number;
+      /** Subscriber: hrtime (ns) of the read that brought the MARK_EVERY-th, 2×MARK_EVERY-th, … PUBLISH. */
+      readonly marksNs?: readonly number[];
     }
   | { readonly type: 'error'; readonly message: string };
+
+/** A subscriber notes when every this-many-th PUBLISH arrived (the backlog drain's timeline). */
+export const MARK_EVERY = 10_000;

@@ -69,6 +69,7 @@ function usage(): never {
       '  --base-node-flag F       a node flag for broker "ferry-base" only (repeatable): same build, two node settings',
       '  --queued SxM             queued_rss: S offline persistent sessions × M messages each (default 1000x1000)',
       '  --backlog N              backlog_drain: QoS 1 messages queued for the returning session (default 100000)',
+      '  --backlog-warm N         backlog_drain: the broker drains N for another session first (a warm process; default 0)',
       '  --wait-quiet S           before each run wait up to S s for the machine to be < 10% busy (default 0 = off)',
       '  --list                   list scenarios and exit',
       '  --no-save                do not write bench/results/*',
@@ -116,6 +117,7 @@ function parseArgs(argv: readonly string[]): Options & { list: boolean; waitQuie
     queuedSessions: 1000,
     queuedPerSession: 1000,
     backlog: 100_000,
+    backlogWarm: 0,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -196,6 +198,9 @@ function parseArgs(argv: readonly string[]): Options & { list: boolean; waitQuie
         break;
       case '--backlog':
         o.backlog = Math.max(1, Math.floor(num()));
+        break;
+      case '--backlog-warm':
+        o.backlogWarm = Math.max(0, Math.floor(num()));
         break;
       case '--wait-quiet':
         o.waitQuiet = num();

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { FromWorker, ToWorker, WorkerConfig, SubConfig, PubConfig, ConnectConfig, IdleConfig, LatencyStats } from './ipc.js';
+import { MARK_EVERY } from './ipc.js';
 import {
   PacketReader,
   PKT_CONNACK,
@@ -257,6 +258,7 @@ interface Role {
   acked?: () => number;
   dups?: () => number;
   lastAtNs?: () => number;
+  marksNs?: () => readonly number[];
   reconnect?: (count: number) => Promise<{ connected: number; failed: number; sessionPresent: number }>;
   storm?: () => Promise<{ connected: number; failed: number; reasons: string; sessionPresent: number; dropNs: number; doneNs: number }>;
 }
@@ -317,6 +319,8 @@ async function runSub(cfg: SubConfig): Promise<{ role: Role; ok: number; failed:
   let chunkNow = 0;
   /** hrtime of the read that brought the last PUBLISH (backlog drain: time to the last message). */
   let lastAtNs = 0;
+  /** hrtime of the read that brought the MARK_EVERY-th, 2×MARK_EVERY-th, … PUBLISH (backlog drain's timeline). */
+  const marksNs: number[] = [];
 
   /** Latency sample of one PUBLISH (send timestamp in the first 8 payload bytes). */
   const sample = (flags: number, buf: Buffer, bodyStart: number): void => {
@@ -373,7 +377,10 @@ async function runSub(cfg: SubConfig): Promise<{ role: Role; ok: number; failed:
         }
       };
       c.afterChunk = () => {
-        if (received !== before) lastAtNs = chunkNow;
+        if (received !== before) {
+          lastAtNs = chunkNow;
+          while ((marksNs.length + 1) * MARK_EVERY <= received) marksNs.push(chunkNow);
+        }
         if (nAcks > 0) {
           c.socket.write(Buffer.from(acks.subarray(0, nAcks * 4)));
           nAcks = 0;
@@ -414,6 +421,7 @@ async function runSub(cfg: SubConfig): Promise<{ role: Role; ok: number; failed:
       total: () => received,
       dups: () => dups,
       lastAtNs: () => lastAtNs,
+      marksNs: () => marksNs,
       // Summarised only after the driver has drained the broker, so messages
       // sent late in the window are still counted.
       latency: () => (cfg.latency ? latencyStats(samples, nSamples) : undefined),
@@ -748,6 +756,7 @@ process.on('message', (msg: ToWorker) => {
         const acked = role?.acked?.();
         const dups = role?.dups?.();
         const lastAtNs = role?.lastAtNs?.();
+        const marksNs = role?.marksNs?.();
         send({
           type: 'report',
           total: role?.total() ?? 0,
@@ -757,6 +766,7 @@ process.on('message', (msg: ToWorker) => {
           ...(acked !== undefined ? { acked } : {}),
           ...(dups !== undefined ? { dups } : {}),
           ...(lastAtNs !== undefined ? { lastAtNs } : {}),
+          ...(marksNs !== undefined && marksNs.length > 0 ? { marksNs } : {}),
         });
       }
       break;
