@@ -324,8 +324,8 @@ async function startBrokerOn(
         proc.kill('SIGKILL');
         await Promise.race([gone, sleep(2000)]);
       }
-      // FERRY_BENCH_KEEP_LOGS=DIR: the broker's log (e.g. with --ferry-node-flag --trace-gc) is copied there first.
-      const keep = process.env['FERRY_BENCH_KEEP_LOGS'];
+      // BENCH_KEEP_BROKER_LOGS=DIR: the broker's log (e.g. with --ferry-node-flag --trace-gc) is copied there first.
+      const keep = process.env['BENCH_KEEP_BROKER_LOGS'];
       if (keep) fs.copyFileSync(logFile, path.join(keep, `${name}-${path.basename(dir)}.log`));
       fs.rmSync(dir, { recursive: true, force: true });
     },
