@@ -24,7 +24,7 @@ const AEDES_SERVER = path.join(here, 'aedes-server.js');
 export const MOSQUITTO_BIN = '/usr/sbin/mosquitto';
 export const HOST = '127.0.0.1';
 /** Node flags Ferry is started with, as `npm start`, the `ferry` bin and the image do (issue 15). */
-export const FERRY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
+export const FERRY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--interrupt-budget=8448'];
 /** Opens the inspector on a free loopback port (URL printed to the broker's log): `FerryOptions.inspect`, broker-memory.ts. */
 export const INSPECT_FLAG = '--inspect=127.0.0.1:0';
 /** One self-signed certificate (P-256, CN localhost) per harness run, for the TLS listeners. */

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env -S node --max-semi-space-size=4 --interrupt-budget=8448
 /**
  * The `ferry` command.
  *   ferry start [flags]   run in the foreground; SIGTERM/SIGINT → graceful stop → exit 0

@@ -11,7 +11,7 @@ export const CLI_PATH = fileURLToPath(new URL('../../src/cli/main.js', import.me
  * Node flags `ferry start` is launched with by npm start, the ferry bin and the image (the
  * semiSpaceMb default, src/cli/semi-space.ts): without them Ferry would start node a second time.
  */
-export const NODE_FLAGS = ['--max-semi-space-size=4'] as const;
+export const NODE_FLAGS = ['--max-semi-space-size=4', '--interrupt-budget=8448'] as const;
 
 export interface FerryChild {
   child: ChildProcess;

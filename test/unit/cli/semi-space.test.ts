@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import { OPTIONS } from '../../../src/internal.js';
 import { reexecNodeArgs, runningSemiSpaceMb } from '../../../src/cli/semi-space.js';
 import { nodeFlags } from '../../../src/node-flags.js';
+import { FERRY_NODE_FLAGS } from '../../../bench/e2e/brokers.js';
+import { NODE_FLAGS } from '../../helpers/cli.js';
 
 const root = (p: string): URL => new URL(`../../../../${p}`, import.meta.url);
 
@@ -20,13 +22,17 @@ test('semi-space - the running cap is the last flag on the command line, else NO
   assert.deepEqual(reexecNodeArgs(['--max-semi-space-size=1', '--cpu-prof'], 0), ['--max-semi-space-size=1', '--cpu-prof', '--max-semi-space-size=0']);
 });
 
-test('semi-space - npm start, the ferry bin and the Dockerfile pass the semiSpaceMb default', () => {
+test('launchers - npm start, the ferry bin, the Dockerfile, the harness and the tests start node with the same flags', () => {
   const row = OPTIONS.find((o) => o.key === 'semiSpaceMb');
   assert.ok(row);
-  const flag = `--max-semi-space-size=${String(row.default)}`;
+  // The semiSpaceMb default (semi-space.ts) and the interrupt budget (docs/operations.md "How node is started").
+  const flags = [`--max-semi-space-size=${String(row.default)}`, '--interrupt-budget=8448'];
   const pkg = JSON.parse(readFileSync(root('package.json'), 'utf8')) as { scripts: Record<string, string>; bin: Record<string, string> };
-  assert.ok(pkg.scripts['start']?.startsWith(`node ${flag} `), pkg.scripts['start']);
+  assert.ok(pkg.scripts['start']?.startsWith(`node ${flags.join(' ')} dist/`), pkg.scripts['start']);
   const bin = readFileSync(root(pkg.bin['ferry'] ?? ''), 'utf8').split('\n')[0];
-  assert.equal(bin, `#!/usr/bin/env -S node ${flag}`);
-  assert.match(readFileSync(root('Dockerfile'), 'utf8'), new RegExp(`^ENTRYPOINT \\["node", "${flag}", "dist/src/cli/main.js"\\]$`, 'm'));
+  assert.equal(bin, `#!/usr/bin/env -S node ${flags.join(' ')}`);
+  const entrypoint = ['node', ...flags, 'dist/src/cli/main.js'].map((a) => `"${a}"`).join(', ');
+  assert.ok(readFileSync(root('Dockerfile'), 'utf8').split('\n').includes(`ENTRYPOINT [${entrypoint}]`), entrypoint);
+  assert.deepEqual([...FERRY_NODE_FLAGS], flags);
+  assert.deepEqual([...NODE_FLAGS], flags);
 });
