@@ -5,28 +5,38 @@
  * bounds a session, as in the managed service; a per-session cap, when set, drops the oldest
  * (counted, logged, visible per client).
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { captureLogger, startFerry } from '../../helpers/index.js';
 import { rest } from '../api/rest-client.js';
-import { connect, uniqueId } from '../mqtt/clients.js';
+import { connect, uniqueId, type TestClient } from '../mqtt/clients.js';
 import { OfflineWindow } from '../../../src/session/offline-window.js';
 import type { Delivery } from '../../../src/session/session.js';
+
+/** A persistent session of `clientId` subscribed to `filter` at QoS 1, then left offline. */
+async function subscribedOffline(t: TestContext, url: string, clientId: string, filter: string): Promise<void> {
+  const sub = await connect(t, url, { clientId, clean: false });
+  await sub.client.subscribeAsync(filter, { qos: 1 });
+  await sub.client.endAsync();
+}
+
+/** Publishes `m<from>` … `m<to - 1>` on `topic` at QoS 1, `batch` at a time, one batch after the other (so in order). */
+async function publishNumbered(pub: TestClient, topic: string, from: number, to: number, batch = 100): Promise<void> {
+  for (let i = from; i < to; i += batch) {
+    await Promise.all(Array.from({ length: Math.min(batch, to - i) }, (_, k) => pub.client.publishAsync(topic, `m${i + k}`, { qos: 1 })));
+  }
+}
 
 test('offline queue - without an offline window a backlog streams back in order from the store, never held in memory', async (t) => {
   const ferry = await startFerry(t, { broker: { maxQueuedMessages: 20_000, offlineWindowBytes: 0 } });
   assert.equal(ferry.broker.counters.offlineWindow, null, 'broker.offlineWindowBytes 0 turns the window off');
   const url = `mqtt://127.0.0.1:${ferry.ports.mqtt}`;
   const clientId = uniqueId('backlog');
-  const sub = await connect(t, url, { clientId, clean: false });
-  await sub.client.subscribeAsync('backlog/#', { qos: 1 });
-  await sub.client.endAsync();
+  await subscribedOffline(t, url, clientId, 'backlog/#');
 
   const pub = await connect(t, url, { clientId: uniqueId() });
   const total = 5000;
-  for (let i = 0; i < total; i += 100) {
-    await Promise.all(Array.from({ length: 100 }, (_, k) => pub.client.publishAsync('backlog/x', `m${i + k}`, { qos: 1 })));
-  }
+  await publishNumbered(pub, 'backlog/x', 0, total);
   const session = ferry.broker.session(clientId);
   assert.equal(session?.online, false);
   assert.equal(session?.queued, 0, 'an offline session keeps its queue in the store only');
@@ -50,23 +60,17 @@ test('offline queue - messages published while a backlog is paged in come after 
   const ferry = await startFerry(t, { broker: { maxQueuedMessages: 20_000, offlineWindowBytes: 0 } });
   const url = `mqtt://127.0.0.1:${ferry.ports.mqtt}`;
   const clientId = uniqueId('live');
-  const sub = await connect(t, url, { clientId, clean: false });
-  await sub.client.subscribeAsync('live/#', { qos: 1 });
-  await sub.client.endAsync();
+  await subscribedOffline(t, url, clientId, 'live/#');
   const pub = await connect(t, url, { clientId: uniqueId() });
   const stored = 4000;
   const live = 1500;
-  for (let i = 0; i < stored; i += 100) {
-    await Promise.all(Array.from({ length: 100 }, (_, k) => pub.client.publishAsync('live/x', `m${i + k}`, { qos: 1 })));
-  }
+  await publishNumbered(pub, 'live/x', 0, stored);
   const back = await connect(t, url, { clientId, clean: false });
   // Publish the rest as soon as the first messages are back: pages are then held (read ahead)
   // and new deliveries must wait behind them, whether they reach the session before or after
   // its last page arrives.
   await back.waitFor(1, 20_000);
-  for (let i = stored; i < stored + live; i += 50) {
-    await Promise.all(Array.from({ length: 50 }, (_, k) => pub.client.publishAsync('live/x', `m${i + k}`, { qos: 1 })));
-  }
+  await publishNumbered(pub, 'live/x', stored, stored + live, 50);
   const got = await back.waitFor(stored + live, 20_000);
   assert.deepEqual(
     got.map((r) => r.payload),
@@ -86,17 +90,11 @@ test('offline queue - offline sessions keep their oldest entries in memory up to
   ferry.broker.counters.offlineWindow = window;
   const ids = { a: uniqueId('wa'), b: uniqueId('wb'), c: uniqueId('wc') };
   for (const [name, clientId] of Object.entries(ids)) {
-    const sub = await connect(t, url, { clientId, clean: false });
-    await sub.client.subscribeAsync(`w${name}/#`, { qos: 1 });
-    await sub.client.endAsync();
+    await subscribedOffline(t, url, clientId, `w${name}/#`);
   }
   const pub = await connect(t, url, { clientId: uniqueId() });
   const total = 2000;
-  const publish = async (topic: string): Promise<void> => {
-    for (let i = 0; i < total; i += 100) {
-      await Promise.all(Array.from({ length: 100 }, (_, k) => pub.client.publishAsync(topic, `m${i + k}`, { qos: 1 })));
-    }
-  };
+  const publish = (topic: string): Promise<void> => publishNumbered(pub, topic, 0, total);
   // What fits: entries in order while the session's and the overall bytes allow.
   const fitting = (topic: string, room: number): { n: number; bytes: number } => {
     let bytes = 0;
@@ -165,14 +163,10 @@ test('offline queue - a client that drops in the middle of a backlog gets the re
   const ferry = await startFerry(t, { broker: { maxQueuedMessages: 20_000 } });
   const url = `mqtt://127.0.0.1:${ferry.ports.mqtt}`;
   const clientId = uniqueId('halfway');
-  const sub = await connect(t, url, { clientId, clean: false });
-  await sub.client.subscribeAsync('halfway/#', { qos: 1 });
-  await sub.client.endAsync();
+  await subscribedOffline(t, url, clientId, 'halfway/#');
   const pub = await connect(t, url, { clientId: uniqueId() });
   const total = 3000;
-  for (let i = 0; i < total; i += 100) {
-    await Promise.all(Array.from({ length: 100 }, (_, k) => pub.client.publishAsync('halfway/x', `m${i + k}`, { qos: 1 })));
-  }
+  await publishNumbered(pub, 'halfway/x', 0, total);
   // Gone after about a third, with pages read, entries in flight and acknowledgements not yet stored.
   const first = await connect(t, url, { clientId, clean: false });
   await first.waitFor(1000, 20_000);
@@ -202,9 +196,7 @@ test('offline queue - per-session cap drops the oldest and counts it', async (t)
   const ferry = await startFerry(t, { broker: { maxQueuedMessages: 10 } });
   const url = `mqtt://127.0.0.1:${ferry.ports.mqtt}`;
   const clientId = uniqueId('capped');
-  const sub = await connect(t, url, { clientId, clean: false });
-  await sub.client.subscribeAsync('capped/#', { qos: 1 });
-  await sub.client.endAsync();
+  await subscribedOffline(t, url, clientId, 'capped/#');
   const events: string[] = [];
   ferry.broker.counters.onQueueDrop((event) => events.push(`${event.clientId}:${event.reason}`));
   const pub = await connect(t, url, { clientId: uniqueId() });
@@ -222,14 +214,10 @@ test('offline queue - by default no per-session cap: 1,500 QoS 1 messages for an
   assert.equal(ferry.config.broker.maxQueuedPerInstance, 1_000_000);
   const url = `mqtt://127.0.0.1:${ferry.ports.mqtt}`;
   const clientId = uniqueId('uncapped');
-  const sub = await connect(t, url, { clientId, clean: false });
-  await sub.client.subscribeAsync('uncapped/#', { qos: 1 });
-  await sub.client.endAsync();
+  await subscribedOffline(t, url, clientId, 'uncapped/#');
   const pub = await connect(t, url, { clientId: uniqueId() });
   const total = 1500;
-  for (let i = 0; i < total; i += 100) {
-    await Promise.all(Array.from({ length: 100 }, (_, k) => pub.client.publishAsync('uncapped/x', `m${i + k}`, { qos: 1 })));
-  }
+  await publishNumbered(pub, 'uncapped/x', 0, total);
   assert.equal(ferry.broker.counters.droppedQueueFull, 0);
   const back = await connect(t, url, { clientId, clean: false });
   const got = await back.waitFor(total, 20_000);
@@ -243,9 +231,7 @@ test('offline queue - drops over a configured per-session cap are logged once pe
   const ferry = await startFerry(t, { broker: { maxQueuedMessages: 5 }, bootstrapAccessKeyId: admin.id, bootstrapAccessKeySecret: admin.secret }, { logger: logs.logger, announce: null });
   const url = `mqtt://127.0.0.1:${ferry.ports.mqtt}`;
   const clientId = uniqueId('dropped');
-  const sub = await connect(t, url, { clientId, clean: false });
-  await sub.client.subscribeAsync('dropped/#', { qos: 1 });
-  await sub.client.endAsync();
+  await subscribedOffline(t, url, clientId, 'dropped/#');
   const pub = await connect(t, url, { clientId: uniqueId() });
   for (let i = 0; i < 12; i++) await pub.client.publishAsync('dropped/x', `m${i}`, { qos: 1 });
   const answer = await rest(`http://127.0.0.1:${ferry.ports.http}`, admin, 'GET', `/instances/mqtt-default/clients/${encodeURIComponent(clientId)}`);
