@@ -2,7 +2,7 @@
  * `Store.readQueuePage` for stores that hold their queue as objects anyway (memory, JetStream's
  * mirror): the page is the list MemoryStore's `readQueue` gives.
  */
-import type { QueuedMessage, StoredQueuePage } from './types.js';
+import type { QueuedMessage, QueueEntryMaker, StoredQueuePage } from './types.js';
 
 export class ListedQueuePage implements StoredQueuePage {
   readonly bytes: number;
@@ -19,6 +19,30 @@ export class ListedQueuePage implements StoredQueuePage {
 
   seq(index: number): number {
     return this.at(index).seq;
+  }
+
+  take<T>(index: number, maker: QueueEntryMaker<T>): T {
+    const entry = this.at(index);
+    const message = entry.message;
+    const ids = entry.subscriptionIds;
+    return maker.make(
+      entry.seq,
+      entry.messageId,
+      entry.qos,
+      entry.retain,
+      // The store keeps its entry: the maker gets an array of its own.
+      ids === null ? null : ids.slice(),
+      entry.shareGroup,
+      entry.shareFilter,
+      message.topic,
+      message.payload,
+      message.qos,
+      message.retain,
+      message.properties,
+      message.expiresAt,
+      message.createdAt,
+      message.traceId ?? 0,
+    );
   }
 
   entry(index: number): QueuedMessage {

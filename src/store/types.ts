@@ -119,8 +119,43 @@ export interface StoredQueuePage {
   /** Payload and properties bytes the page holds. */
   readonly bytes: number;
   seq(index: number): number;
-  /** Entry `index` (SQLite: made on each call, its payload possibly a view into the page's buffer). */
+  /**
+   * Entry `index` as what `maker` makes of its fields, handed over directly: what a session sends
+   * is made straight from the page, with no record objects in between (issue 15 §37). SQLite:
+   * small payloads and properties are views into the page's buffer.
+   */
+  take<T>(index: number, maker: QueueEntryMaker<T>): T;
+  /** Entry `index` as a record (tests, tools; `take` with `queuedRecords`). */
   entry(index: number): QueuedMessage;
+}
+
+/**
+ * Makes one thing from a queued entry's fields (`StoredQueuePage.take`). Integers that fit in
+ * 32 bits arrive as such, never as a float read from a column: a message or delivery made from a
+ * page must look to V8 exactly like one made from a live publish (issue 15 §37).
+ */
+export interface QueueEntryMaker<T> {
+  make(
+    seq: number,
+    messageId: number,
+    /** The delivery's QoS and RETAIN flag. */
+    qos: StoreQoS,
+    retain: boolean,
+    /** An array of the caller's own (the maker may keep it), or null. */
+    subscriptionIds: number[] | null,
+    shareGroup: string | null,
+    shareFilter: string | null,
+    topic: string,
+    payload: Buffer,
+    /** The message's QoS and RETAIN flag, as published. */
+    messageQos: StoreQoS,
+    messageRetain: boolean,
+    properties: Buffer | null,
+    expiresAt: number,
+    createdAt: number,
+    /** 0: none. */
+    traceId: number,
+  ): T;
 }
 
 export interface InflightRecord {

@@ -19,6 +19,7 @@ import {
   type SubscriptionRecord,
 } from '../../src/store/types.js';
 import { StoreUnavailableError } from '../../src/store/errors.js';
+import { QueuedRecords } from '../../src/store/queued-records.js';
 
 export interface StoreFixture {
   readonly store: Store;
@@ -90,10 +91,17 @@ async function gone(store: Store, id: MessageId): Promise<boolean> {
   return false;
 }
 
-/** Up to `limit` queued entries with seq > afterSeq, oldest first, all made from the store's page. */
+/**
+ * Up to `limit` queued entries with seq > afterSeq, oldest first, all made from the store's page;
+ * each also taken field by field (`take`, what a session does) must give the same record.
+ */
 export async function readQueue(store: Store, clientId: string, afterSeq: number, limit: number): Promise<QueuedMessage[]> {
   const page = await store.readQueuePage(clientId, afterSeq, limit);
-  return Array.from({ length: page.length }, (_, i) => page.entry(i));
+  const entries = Array.from({ length: page.length }, (_, i) => page.entry(i));
+  const records = new QueuedRecords(clientId);
+  const taken = Array.from({ length: page.length }, (_, i) => page.take(i, records));
+  assert.deepEqual(taken, entries, 'take gives the fields entry gives');
+  return entries;
 }
 
 async function texts(store: Store, clientId: string, limit = 1_000_000): Promise<string[]> {

@@ -8,7 +8,8 @@
  * a page read ahead holds no per-entry object that could outlive the young generation
  * (bench/RESULTS.md issue 15 §28, §31).
  */
-import type { MessageRecord, QueuedMessage, StoredQueuePage, StoreQoS } from '../types.js';
+import { QueuedRecords } from '../queued-records.js';
+import type { QueuedMessage, QueueEntryMaker, StoredQueuePage, StoreQoS } from '../types.js';
 import { decodeIds } from './rows.js';
 import type { QueueRow } from './rows.js';
 
@@ -51,20 +52,27 @@ export interface QueuePage {
   readonly bytes: ArrayBuffer;
 }
 
-/** Store thread: each distinct string of a page once, by index. */
+/**
+ * Store thread: each distinct string of a page once, by index. The strings are listed only at the
+ * end, from the map (insertion order = index): an array pushed to per page starts as V8's
+ * small-integer kind and turns into an object array with the first string, and that change made
+ * the optimized packers deopt ("not a Smi", "wrong map") on the drain's first pages (issue 15 §37).
+ */
 class StringTable {
-  readonly strs: string[] = [];
   private readonly index = new Map<string, number>();
 
   of(text: string | null): number {
     if (text === null) return -1;
     let i = this.index.get(text);
     if (i === undefined) {
-      i = this.strs.length;
-      this.strs.push(text);
+      i = this.index.size;
       this.index.set(text, i);
     }
     return i;
+  }
+
+  get strs(): string[] {
+    return Array.from(this.index.keys());
   }
 }
 
@@ -176,9 +184,20 @@ export function isQueuePage(value: unknown): value is QueuePage {
 }
 
 /**
+ * `x` as a small integer when it is one. A Float64Array gives every number as a heap number, and
+ * a heap number in a field where live messages hold small integers (a Delivery's qos, a Message's
+ * storeId) changes that field's representation for every object of the shape: V8 deprecates the
+ * map and the send path's optimized code deopts on "wrong map" at the drain's start (issue 15 §37).
+ */
+function int(x: number): number {
+  const i = x | 0;
+  return i === x ? i : x;
+}
+
+/**
  * Main thread: a received page, columnar until an entry is asked for. Receiving it costs O(1);
- * `entry(i)` makes that entry's objects then (small payloads and properties are views into the
- * page buffer), so entries taken one by one and sent die young.
+ * `take(i, maker)` hands that entry's fields to the maker then (small payloads and properties are
+ * views into the page buffer), so entries taken one by one and sent die young.
  */
 export class ColumnPage implements StoredQueuePage {
   readonly length: number;
@@ -204,37 +223,33 @@ export class ColumnPage implements StoredQueuePage {
     return this.nums[this.at(index) + SEQ]!;
   }
 
-  entry(index: number): QueuedMessage {
+  take<T>(index: number, maker: QueueEntryMaker<T>): T {
     const nums = this.nums;
     const o = this.at(index);
-    const offset = nums[o + OFFSET]!;
-    const payloadLength = nums[o + PAYLOAD_LENGTH]!;
-    const propsLength = nums[o + PROPS_LENGTH]!;
-    const id = nums[o + MESSAGE_ID]!;
-    const topic = this.str(nums[o + TOPIC]!)!;
-    const payload = this.blob(offset, payloadLength);
-    const qos = nums[o + QOS]! as StoreQoS;
-    const retain = nums[o + RETAIN] === 1;
-    const properties = propsLength < 0 ? null : this.blob(offset + payloadLength, propsLength);
-    const expiresAt = nums[o + EXPIRES_AT]!;
-    const createdAt = nums[o + CREATED_AT]!;
-    const traceId = nums[o + TRACE_ID]!;
-    // Two literals rather than a spread of `{ traceId }`: a spread after other properties is a runtime call per entry.
-    const message: MessageRecord =
-      traceId !== 0
-        ? { id, topic, payload, qos, retain, properties, expiresAt, createdAt, traceId }
-        : { id, topic, payload, qos, retain, properties, expiresAt, createdAt };
-    return {
-      clientId: this.clientId,
-      seq: nums[o + SEQ]!,
-      messageId: id,
-      qos: nums[o + DQOS]! as StoreQoS,
-      retain: nums[o + DRETAIN] === 1,
-      subscriptionIds: decodeIds(this.str(nums[o + SUB_IDS]!)),
-      shareGroup: this.str(nums[o + SHARE_GROUP]!),
-      shareFilter: this.str(nums[o + SHARE_FILTER]!),
-      message,
-    };
+    const offset = nums[o + OFFSET]! | 0;
+    const payloadLength = nums[o + PAYLOAD_LENGTH]! | 0;
+    const propsLength = nums[o + PROPS_LENGTH]! | 0;
+    return maker.make(
+      int(nums[o + SEQ]!),
+      int(nums[o + MESSAGE_ID]!),
+      (nums[o + DQOS]! | 0) as StoreQoS,
+      nums[o + DRETAIN] === 1,
+      decodeIds(this.str(nums[o + SUB_IDS]!)),
+      this.str(nums[o + SHARE_GROUP]!),
+      this.str(nums[o + SHARE_FILTER]!),
+      this.str(nums[o + TOPIC]!)!,
+      this.blob(offset, payloadLength),
+      (nums[o + QOS]! | 0) as StoreQoS,
+      nums[o + RETAIN] === 1,
+      propsLength < 0 ? null : this.blob(offset + payloadLength, propsLength),
+      int(nums[o + EXPIRES_AT]!),
+      int(nums[o + CREATED_AT]!),
+      int(nums[o + TRACE_ID]!),
+    );
+  }
+
+  entry(index: number): QueuedMessage {
+    return this.take(index, new QueuedRecords(this.clientId));
   }
 
   private at(index: number): number {
@@ -243,7 +258,7 @@ export class ColumnPage implements StoredQueuePage {
   }
 
   private str(index: number): string | null {
-    return index < 0 ? null : this.strs[index]!;
+    return index < 0 ? null : this.strs[index | 0]!;
   }
 
   private blob(offset: number, length: number): Buffer {
