@@ -5,7 +5,7 @@
  * options, for connect_storm_tls_*); a clean exit on the harness's SIGTERM (so --cpu-prof writes its profile).
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 
 export const CONNACK = Buffer.from([0x20, 2, 0, 0]);
@@ -16,11 +16,15 @@ function arg(name: string): string | undefined {
   return i < 0 ? undefined : process.argv[i + 1];
 }
 
-/** Listens where the harness asked, with TCP_NODELAY, and exits 0 on SIGTERM/SIGINT. */
-export function serveFloor(onConnection: (socket: Socket) => void): void {
+/**
+ * Listens where the harness asked, with TCP_NODELAY, and exits 0 on SIGTERM/SIGINT. `onListening`
+ * sees the plain listener once it listens (before any connection is accepted).
+ */
+export function serveFloor(onConnection: (socket: Socket) => void, onListening?: (server: Server) => void): void {
   const port = Number(arg('--mqtt-port') ?? 1883);
   const host = arg('--bind') ?? '127.0.0.1';
-  createServer({ noDelay: true }, onConnection).listen({ port, host, backlog: 4096 });
+  const server = createServer({ noDelay: true }, onConnection);
+  server.listen({ port, host, backlog: 4096 }, () => onListening?.(server));
   const tlsPort = Number(arg('--tls-port') ?? -1);
   const cert = arg('--tls-cert');
   const key = arg('--tls-key');
