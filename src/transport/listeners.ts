@@ -11,6 +11,8 @@ import type { AddressInfo, Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { socketClosed } from './socket-slots.js';
 import { createTcpServer, type AcceptGate } from './tcp.js';
+import { acceptHandles } from './handle-stream.js';
+import { tcpHandles } from './tcp-handle.js';
 import { createTlsServer, type TlsMaterial } from './tls.js';
 import type { ConnectionSink, TransportKind } from './types.js';
 import { createWsServer } from './ws.js';
@@ -32,6 +34,11 @@ export interface ListenerSpec {
   maxMessageBytes?: number;
   /** Time a WebSocket client has to send its request head, ms (default 10 s). */
   wsHeadersTimeoutMs?: number;
+  /**
+   * 'tcp' only: accepted connections as net.Sockets even where Node's TCP handle can be used
+   * directly (handle-stream.ts) — what happens anyway on a Node that lacks the handle's pieces.
+   */
+  netSocket?: boolean;
 }
 
 export interface Listener {
@@ -53,6 +60,9 @@ export interface Listener {
 /** After close() has ended every tracked connection, wait at most this long for the server. */
 const CLOSE_WAIT_MS = 2_000;
 
+/** The fallback to net.Socket for plain TCP is logged once per process. */
+let fallbackLogged = false;
+
 class NetListener implements Listener, AcceptGate {
   accepting = true;
   port = 0;
@@ -66,24 +76,25 @@ class NetListener implements Listener, AcceptGate {
    */
   private readonly held = new Set<Socket>();
   /**
-   * The one 'close' listener of every socket of this listener (`this` is the socket), shared, not a
-   * closure per connection: counts it out and tells its stream (socket-slots.ts).
+   * The one close callback of every connection of this listener (`this` is the socket, or the TCP
+   * handle of a HandleStream), shared, not a closure per connection: counts it out and tells its
+   * stream (socket-slots.ts).
    */
-  private readonly untrack: (this: Socket) => void;
+  readonly untrack: (this: object) => void;
   private closed: Promise<void> | undefined;
   readonly server: Server;
 
   constructor(
     readonly spec: ListenerSpec,
-    sink: ConnectionSink,
+    private readonly sink: ConnectionSink,
     private readonly logger: Logger,
   ) {
     const held = this.held;
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the listener, seen from the socket's 'close'
     const listener = this;
-    this.untrack = function (this: Socket) {
+    this.untrack = function (this: object) {
       listener.open--;
-      held.delete(this);
+      held.delete(this as Socket);
       socketClosed(this);
     };
     this.server = createServer(spec, sink, this, logger);
@@ -107,6 +118,10 @@ class NetListener implements Listener, AcceptGate {
     socket.on('close', this.untrack);
   }
 
+  trackHandle(): void {
+    this.open++;
+  }
+
   hold(socket: Socket): void {
     this.held.add(socket);
   }
@@ -127,6 +142,16 @@ class NetListener implements Listener, AcceptGate {
     });
     this.port = (server.address() as AddressInfo).port;
     server.on('error', (err) => this.logger.error({ err, listener: spec.name }, 'listener error'));
+    if (spec.kind === 'tcp' && spec.netSocket !== true) this.useTcpHandles();
+  }
+
+  /** Plain TCP connections as Node's TCP handles (handle-stream.ts), or net.Sockets if this Node cannot. */
+  private useTcpHandles(): void {
+    const handles = tcpHandles();
+    const missing = 'missing' in handles ? handles.missing : acceptHandles(this.server, handles, this.spec.name, this.sink, this) ? undefined : 'net.Server._handle.onconnection';
+    if (missing === undefined || fallbackLogged) return;
+    fallbackLogged = true;
+    this.logger.info({ listener: this.spec.name, missing }, 'plain TCP connections use net.Socket: this Node lacks a piece of its TCP handle that Ferry uses directly');
   }
 
   stopAccepting(): void {

@@ -42,6 +42,12 @@ const READ_BUFFER_BYTES = 64 * 1024;
 let slots: OnreadSlots | null | undefined;
 let readBuffer: Buffer | undefined;
 
+/** The process's one read buffer (also what HandleStream's handles read into: handle-stream.ts). */
+export function sharedReadBuffer(): Buffer {
+  readBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+  return readBuffer;
+}
+
 /** The `onread` slots of this Node's net.Socket, or null if it has no such option. */
 function onreadSlots(): OnreadSlots | null {
   if (slots !== undefined) return slots;
@@ -102,10 +108,10 @@ export function readShared(socket: Socket, reader: SharedReader): boolean {
   if (socket.readableLength > 0 || socket.readableEnded || socket.destroyed) return false;
   const found = onreadSlots();
   if (found === null || s[found.buffer] !== null) return false;
-  readBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
-  s[found.buffer] = readBuffer;
+  const buffer = sharedReadBuffer();
+  s[found.buffer] = buffer;
   s[found.callback] = reader;
-  handle.useUserBuffer(readBuffer);
+  handle.useUserBuffer(buffer);
   // Node's Socket.read/resume start the handle reading only when the option is set; the accepted
   // socket began reading already (its constructor's read(0)), so nothing else to do here.
   return true;

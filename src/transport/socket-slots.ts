@@ -1,9 +1,10 @@
 /**
- * What the transports keep on an accepted socket, shared by TCP, TLS and WebSocket: the stream that
- * adapts it (so shared module-level listeners find it without a closure per connection) and the
- * first error it reported. A socket has one 'close' listener, the listener's (listeners.ts), which
- * untracks it and tells its stream through socketClosed(): a second listener would cost every
- * connection an array in the socket's `_events`.
+ * What the transports keep on an accepted connection's carrier — a net.Socket (TLS, WebSocket, plain
+ * TCP where Node's handle cannot be used) or Node's TCP handle itself (handle-stream.ts): the stream
+ * that adapts it (so shared module-level callbacks find it without a closure per connection) and the
+ * first error it reported. A carrier closing reaches the listener's one shared callback (listeners.ts:
+ * a socket's 'close' listener, a handle's close callback), which counts it out and tells its stream
+ * through socketClosed(): a second 'close' listener would cost every socket an array in its `_events`.
  */
 import type { Socket } from 'node:net';
 import type { StreamHandler } from './types.js';
@@ -11,22 +12,34 @@ import type { StreamHandler } from './types.js';
 export const kError = Symbol('ferry.transport.error');
 export const kStream = Symbol('ferry.transport.stream');
 
-/** A stream found through a socket's slot. */
+/** A stream found through a carrier's slot. */
 export interface SlotStream {
   readonly handler: StreamHandler | undefined;
 }
 
-export type SlottedSocket = Socket & { [kError]?: Error; [kStream]?: SlotStream };
+/** A socket or a TCP handle with the slots. */
+export interface Slotted {
+  [kError]?: Error;
+  [kStream]?: SlotStream | undefined;
+}
+
+export type SlottedSocket = Socket & Slotted;
 
 /** Shared 'error' listener: remember the first error so onClose can report it. */
 export function noteError(this: unknown, error: Error): void {
   (this as SlottedSocket)[kError] ??= error;
 }
 
-/** The socket closed: its stream's handler hears of it (once; handlers ignore repeats). */
-export function socketClosed(socket: Socket): void {
-  const slotted = socket as SlottedSocket;
-  slotted[kStream]?.handler?.onClose(slotted[kError]);
+/**
+ * The carrier closed: its stream's handler hears of it (once; handlers ignore repeats), and the slot
+ * lets the stream go (a stream attached later finds it empty and reports the close itself).
+ */
+export function socketClosed(carrier: object): void {
+  const slotted = carrier as Slotted;
+  const stream = slotted[kStream];
+  if (stream === undefined) return;
+  slotted[kStream] = undefined;
+  stream.handler?.onClose(slotted[kError]);
 }
 
 /**

@@ -1,5 +1,7 @@
 /**
- * MQTT over TCP, and the ByteStream adapter shared with TLS (a TLSSocket is a net.Socket).
+ * MQTT over TCP through net.Socket, and the ByteStream adapter shared with TLS (a TLSSocket is a
+ * net.Socket). Plain TCP connections are HandleStreams (Node's TCP handle without net.Socket,
+ * handle-stream.ts) where this Node allows; SocketStream is their fallback.
  *
  * Per-connection cost is kept to the socket itself and one SocketStream object (with the peer packed in it):
  * every socket listener is a shared module-level function that finds its stream through a symbol
@@ -12,6 +14,7 @@ import type { ByteStream, ConnectionSink, PeerInfo, StreamHandler } from './type
 import { kError, kStream, noteError, shareEmptyPipes, type SlottedSocket } from './socket-slots.js';
 import { PackedPeer, PEER_FREE_BIT } from './peer.js';
 import { readShared, sharedReader } from './shared-read.js';
+import type { HandleGate } from './handle-stream.js';
 
 const DRAIN_HOOKED = PEER_FREE_BIT;
 
@@ -114,11 +117,11 @@ export function peerInfo(
   return { transport, remoteAddress, remotePort, listener, serverName, clientCertCN, clientCertificates };
 }
 
-export interface AcceptGate {
+export interface AcceptGate extends HandleGate {
   /** False once the listener stops accepting; late connections are dropped. */
   readonly accepting: boolean;
   /**
-   * Count an accepted connection. The gate listens to its 'close' and passes it on to the socket's
+   * Count an accepted socket. The gate listens to its 'close' and passes it on to the socket's
    * stream (socketClosed): call before making the stream.
    */
   track(socket: Socket): void;

@@ -279,7 +279,8 @@ test('transport - accepted sockets share one frozen empty pipes array; pause and
   const group = await listen(
     t,
     [
-      { name: 'mqtt', kind: 'tcp', host, port: 0 },
+      // Plain TCP through net.Socket (its fallback; otherwise there is no socket: handle-stream.test.ts).
+      { name: 'mqtt', kind: 'tcp', host, port: 0, netSocket: true },
       { name: 'ws', kind: 'ws', host, port: 0 },
     ],
     sink,

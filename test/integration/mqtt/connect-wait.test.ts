@@ -9,6 +9,8 @@ import { test, type TestContext } from 'node:test';
 import { startFerry } from '../../helpers/index.js';
 import { connectPacket, rawSocket, subscription } from '../../helpers/raw-client.js';
 import { SocketStream } from '../../../src/transport/tcp.js';
+import { HandleStream } from '../../../src/transport/handle-stream.js';
+import type { ByteStream } from '../../../src/transport/types.js';
 import type { RunningFerry } from '../../../src/internal.js';
 
 /** Holds every CONNECT after authentication until release() is called. */
@@ -26,17 +28,19 @@ function holdConnects(ferry: RunningFerry): { release: () => void; reached: Prom
   return { release, reached: reachedP };
 }
 
-/** Counts SocketStream.pause() calls (the server side of every TCP connection in this process). */
+/** Counts pause() calls of the server side of every TCP connection in this process (a HandleStream, or a SocketStream where Node's TCP handle cannot be used). */
 function countPauses(t: TestContext): { readonly count: number } {
-  const original = SocketStream.prototype.pause;
   const counter = { count: 0 };
-  SocketStream.prototype.pause = function (this: SocketStream) {
-    counter.count++;
-    original.call(this);
-  };
-  t.after(() => {
-    SocketStream.prototype.pause = original;
-  });
+  for (const prototype of [SocketStream.prototype, HandleStream.prototype]) {
+    const original = prototype.pause;
+    prototype.pause = function (this: ByteStream) {
+      counter.count++;
+      original.call(this);
+    };
+    t.after(() => {
+      prototype.pause = original;
+    });
+  }
   return counter;
 }
 

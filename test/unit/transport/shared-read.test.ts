@@ -46,6 +46,9 @@ async function tcpListener(t: { after(fn: () => unknown): void }): Promise<{ por
     },
     hold() {},
     release() {},
+    // createTcpServer's sockets only (no TCP handles taken over here).
+    trackHandle() {},
+    untrack() {},
   };
   const server = createTcpServer('mqtt', {
     accept(stream) {
