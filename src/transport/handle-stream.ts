@@ -34,6 +34,8 @@ const DRAIN_WANTED = PEER_FREE_BIT;
 const PAUSED = PEER_FREE_BIT << 1;
 const ENDING = PEER_FREE_BIT << 2;
 const CLOSED = PEER_FREE_BIT << 3;
+/** A write went asynchronous and libuv's queue has not been seen empty since. */
+const QUEUED = PEER_FREE_BIT << 4;
 
 type SlottedHandle = TcpHandle & Slotted & { [kStream]?: HandleStream | undefined };
 
@@ -95,7 +97,9 @@ export class HandleStream extends PackedPeer implements ByteStream {
   }
 
   get bufferedBytes(): number {
-    return (this.portBits & CLOSED) === 0 ? this.handle.writeQueueSize : 0;
+    // Read per QoS 0 delivery (Connection.congested): the handle's getter is a call into C++,
+    // made only while something is queued.
+    return (this.portBits & (QUEUED | CLOSED)) === QUEUED ? this.handle.writeQueueSize : 0;
   }
 
   write(data: Buffer): boolean {
@@ -110,6 +114,7 @@ export class HandleStream extends PackedPeer implements ByteStream {
     // libuv writes the rest later from `data` itself: the request keeps it until writeDone.
     req.buffer = data;
     spareWrite = newWriteRequest();
+    this.portBits |= QUEUED;
     if (this.handle.writeQueueSize < HANDLE_HIGH_WATER_MARK) return true;
     this.portBits |= DRAIN_WANTED;
     return false;
@@ -119,9 +124,10 @@ export class HandleStream extends PackedPeer implements ByteStream {
   written(status: number): void {
     if (status < 0) return this.fail(systemError(status, 'write'));
     if ((this.portBits & CLOSED) !== 0) return;
-    if ((this.portBits & DRAIN_WANTED) === 0 || this.handle.writeQueueSize > 0) return;
-    this.portBits &= ~DRAIN_WANTED;
-    this.handler?.onDrain();
+    if (this.handle.writeQueueSize > 0) return;
+    const drain = (this.portBits & DRAIN_WANTED) !== 0;
+    this.portBits &= ~(DRAIN_WANTED | QUEUED);
+    if (drain) this.handler?.onDrain();
   }
 
   pause(): void {
