@@ -82,6 +82,8 @@ class NetListener implements Listener, AcceptGate {
    */
   readonly untrack: (this: object) => void;
   private closed: Promise<void> | undefined;
+  /** Resolves close()'s wait once every connection is closed. */
+  private whenEmpty: (() => void) | undefined;
   readonly server: Server;
 
   constructor(
@@ -93,7 +95,7 @@ class NetListener implements Listener, AcceptGate {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the listener, seen from the socket's 'close'
     const listener = this;
     this.untrack = function (this: object) {
-      listener.open--;
+      if (--listener.open === 0) listener.whenEmpty?.();
       held.delete(this as Socket);
       socketClosed(this);
     };
@@ -157,7 +159,14 @@ class NetListener implements Listener, AcceptGate {
   stopAccepting(): void {
     if (!this.accepting) return;
     this.accepting = false;
-    this.closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // A net.Server's close waits for the sockets it made; the TCP handles taken over
+    // (handle-stream.ts) are not its own, so the wait is for every connection counted here.
+    const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const empty = new Promise<void>((resolve) => {
+      if (this.open === 0) resolve();
+      else this.whenEmpty = resolve;
+    });
+    this.closed = Promise.all([serverClosed, empty]).then(() => undefined);
   }
 
   async close(): Promise<void> {

@@ -196,6 +196,26 @@ test('handle stream - end() sends everything queued, then FIN, then closes; onCl
   assert.equal(r.closes.length, 1, 'once');
 });
 
+test('handle stream - the listener close() waits for an ended stream to send what it has queued', { timeout: 30_000 }, async (t) => {
+  const { port, sink, group } = await listener(t);
+  const c = await client(port, t);
+  c.pause();
+  const r = await waitFor(() => sink.accepted[0], { message: 'accepted' });
+  const sent = pattern(16 * 1024 * 1024, 4);
+  r.stream.write(sent);
+  r.stream.end(); // as the broker's close ends its connections before the listeners close
+  let closed = false;
+  const closing = group.close().then(() => (closed = true));
+  await sleep(300);
+  assert.equal(closed, false, 'still flushing');
+  const got = received(c);
+  c.resume();
+  await closing;
+  assert.equal(r.closes.length, 1, 'the stream closed before close() returned');
+  await waitFor(() => got.ended, { message: 'FIN' });
+  assert.ok(got.buffer().equals(sent));
+});
+
 test('handle stream - destroy() closes at once and discards what is queued', { timeout: 30_000 }, async (t) => {
   const { port, sink } = await listener(t);
   const c = await client(port, t);
