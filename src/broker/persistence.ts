@@ -38,9 +38,8 @@ export class Persistence implements SessionJournal {
     store.onDrop((dropped) => {
       for (const entry of dropped) {
         // The oldest entry of a session or, over the instance cap, of another one; or one purged
-        // by expiry or retention (housekeeping). Its trace number is this run's only for a
-        // message stored in this run (numbers restart at 0).
-        const traceId = entry.messageId >= this.firstStoredId ? (entry.traceId ?? 0) : 0;
+        // by expiry or retention (housekeeping).
+        const traceId = traceOfThisRun(entry.messageId, entry.traceId ?? 0, this.firstStoredId);
         const cause = entry.reason === 'expired' || entry.reason === 'retention' ? null : entry.reason;
         this.sessionByKey?.(entry.clientId)?.storeDropped(entry.seq, cause, traceId);
       }
@@ -278,8 +277,7 @@ export class Persistence implements SessionJournal {
   private messageOf(record: MessageRecord): Message {
     const message = messageOfRecord(record);
     message.storeId = record.id;
-    // Paged back in during the run that stored it: the same MsgId in its traces (push_offline).
-    if (record.traceId !== undefined && record.id >= this.firstStoredId) message.traceId = record.traceId;
+    message.traceId = traceOfThisRun(record.id, record.traceId ?? 0, this.firstStoredId);
     return message;
   }
 
@@ -289,13 +287,27 @@ export class Persistence implements SessionJournal {
       qos: info.qos,
       retain: info.retain,
       subscriptionIds: info.subscriptionIds === null ? undefined : [...info.subscriptionIds],
-      shared: info.shareGroup === null ? null : { group: info.shareGroup, filter: info.shareFilter ?? '' },
+      shared: shareOf(info.shareGroup, info.shareFilter),
     };
   }
 
   willFrom(record: WillRecord): Message {
     return messageOfRecord(record);
   }
+}
+
+/**
+ * A stored message's trace number (0: none) when it was stored in this process run, else 0: trace
+ * numbers restart at 0 with each run, so an older one would name another message. A message paged
+ * back in during the run that stored it keeps its MsgId in its traces (push_offline).
+ */
+function traceOfThisRun(messageId: number, traceId: number, firstStoredId: number): number {
+  return traceId !== 0 && messageId >= firstStoredId ? traceId : 0;
+}
+
+/** A delivery's shared-subscription origin from its stored group and filter (null: not shared). */
+function shareOf(group: string | null, filter: string | null): Delivery['shared'] {
+  return group === null ? null : { group, filter: filter ?? '' };
 }
 
 /** A Message from the fields a stored message and a stored will share. */
@@ -363,14 +375,13 @@ export class StoredDeliveries implements DeliveryPage, QueueEntryMaker<Delivery>
   ): Delivery {
     const message = new Message(topic, payload, messageQos, messageRetain, decodeProperties(properties), expiresAt, null);
     message.storeId = messageId;
-    // Paged back in during the run that stored it: the same MsgId in its traces (push_offline).
-    if (traceId !== 0 && messageId >= this.firstStoredId) message.traceId = traceId;
+    message.traceId = traceOfThisRun(messageId, traceId, this.firstStoredId);
     const delivery: Delivery = {
       message,
       qos,
       retain,
       subscriptionIds: subscriptionIds ?? undefined,
-      shared: shareGroup === null ? null : { group: shareGroup, filter: shareFilter ?? '' },
+      shared: shareOf(shareGroup, shareFilter),
     };
     delivery.seq = seq;
     return delivery;
