@@ -10,26 +10,12 @@
  *     --scenarios connect_storm_19.9k
  */
 import { CONNACK, PINGRESP, serveFloor } from './floor.js';
+import { takeAccepts, tcpHandles, type TcpHandle } from '../../src/transport/tcp-handle.js';
 
-interface StreamHandle {
-  onread: (this: StreamHandle, arrayBuffer: ArrayBuffer | undefined) => unknown;
-  useUserBuffer(buffer: Buffer): void;
-  readStart(): number;
-  writeBuffer(req: object, data: Buffer): number;
-  setNoDelay(on: boolean): number;
-  close(callback?: () => void): void;
-  pending?: object;
-}
-interface StreamWrapBinding {
-  WriteWrap: new () => { buffer?: Buffer; oncomplete?: () => void };
-  streamBaseState: Int32Array;
-  kReadBytesOrError: number;
-  kLastWriteWasAsync: number;
-}
-
-const binding = (process as unknown as { binding(name: string): unknown }).binding;
-const streamWrap = binding('stream_wrap') as StreamWrapBinding;
-const { WriteWrap, streamBaseState, kReadBytesOrError, kLastWriteWasAsync } = streamWrap;
+// Node's bindings as Ferry finds them (src/transport/tcp-handle.ts); the floor needs them all.
+const found = tcpHandles();
+if ('missing' in found) throw new Error(`connect-floor-raw: this Node lacks ${found.missing}`);
+const { WriteWrap, streamBaseState, kReadBytesOrError, kLastWriteWasAsync } = found;
 
 const readBuffer = Buffer.allocUnsafeSlow(64 * 1024);
 /** Handed to writeBuffer; replaced only when a write goes asynchronous (then it belongs to that write). */
@@ -37,7 +23,7 @@ let spareReq = new WriteWrap();
 
 function writeDone(): void {}
 
-function write(handle: StreamHandle, data: Buffer): void {
+function write(handle: TcpHandle, data: Buffer): void {
   const req = spareReq;
   const err = handle.writeBuffer(req, data);
   if (err === 0 && streamBaseState[kLastWriteWasAsync] !== 0) {
@@ -47,7 +33,7 @@ function write(handle: StreamHandle, data: Buffer): void {
   }
 }
 
-function onRead(this: StreamHandle): undefined {
+function onRead(this: TcpHandle): undefined {
   const nread = streamBaseState[kReadBytesOrError] as number;
   if (nread > 0) {
     // One packet per read is enough for the generator's CONNECT and PINGREQ.
@@ -59,7 +45,7 @@ function onRead(this: StreamHandle): undefined {
   return undefined;
 }
 
-function onConnection(err: number, clientHandle: StreamHandle | undefined): void {
+function onConnection(err: number, clientHandle: TcpHandle | undefined): void {
   if (err !== 0 || clientHandle === undefined) return;
   clientHandle.setNoDelay(true);
   clientHandle.onread = onRead;
@@ -68,6 +54,5 @@ function onConnection(err: number, clientHandle: StreamHandle | undefined): void
 }
 
 serveFloor(() => {}, (server) => {
-  const handle = (server as unknown as { _handle: { onconnection: unknown } })._handle;
-  handle.onconnection = onConnection;
+  if (!takeAccepts(server, onConnection)) throw new Error('connect-floor-raw: the server has no listening handle');
 });
