@@ -5,11 +5,11 @@
  * the timestamps kept here, so an idle connection carries no timers of its own.
  *
  * Output is coalesced per event-loop turn: write() only queues, and one flush at the turn's end
- * (a process.nextTick shared with the trace clock, transport/turn-end.ts) for all connections
- * written to in this turn hands each stream a single buffer. A read chunk
- * holding 250 PUBLISHes then costs each subscriber one socket write (one syscall, one stream
- * request) instead of 250. The flush runs before the turn ends (nextTick), so nothing waits for
- * I/O or timers, and per-connection order is unchanged.
+ * (transport/turn-end.ts: at the end of a plain TCP read callback, else a process.nextTick shared
+ * with the trace clock) for all connections written to in this turn hands each stream a single
+ * buffer. A read chunk holding 250 PUBLISHes then costs each subscriber one socket write (one
+ * syscall, one stream request) instead of 250. The flush runs before the turn ends, so nothing
+ * waits for I/O or timers, and per-connection order is unchanged.
  *
  * A Connection *is* its decoder (it extends Decoder) rather than holding one: one object per
  * connection instead of two, because idle connections are counted in bytes (issue 15).

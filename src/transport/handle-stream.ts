@@ -23,6 +23,7 @@ import type { ByteStream, ConnectionSink, PeerInfo, StreamHandler } from './type
 import { kError, kStream, type Slotted } from './socket-slots.js';
 import { PackedPeer, PEER_FREE_BIT } from './peer.js';
 import { copyOut, sharedReadBuffer } from './shared-read.js';
+import { endOwnTurn, ownTurn } from './turn-end.js';
 import { peerInfo } from './tcp.js';
 import { errorName, systemError, takeAccepts, type StreamRequest, type TcpHandle, type TcpHandles } from './tcp-handle.js';
 
@@ -61,12 +62,22 @@ function newWriteRequest(): StreamRequest {
   return req;
 }
 
+/**
+ * libuv's read callback. It owns the turn (turn-end.ts): the output of what was read is flushed
+ * before it returns, with no process.nextTick.
+ */
 function onRead(this: SlottedHandle): undefined {
   const stream = this[kStream];
   if (stream === undefined) return undefined;
   const nread = bindings.streamBaseState[bindings.kReadBytesOrError] as number;
-  if (nread > 0) stream.handler?.onData(copyOut(sharedReadBuffer(), nread));
-  else if (nread === bindings.eof) stream.end();
+  if (nread > 0) {
+    const owner = ownTurn();
+    try {
+      stream.handler?.onData(copyOut(sharedReadBuffer(), nread));
+    } finally {
+      if (owner) endOwnTurn();
+    }
+  } else if (nread === bindings.eof) stream.end();
   else if (nread < 0) stream.fail(systemError(nread, 'read'));
   return undefined;
 }

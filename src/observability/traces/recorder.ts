@@ -341,9 +341,9 @@ export class TraceRecorder implements Tracer, RuleTracer {
   /**
    * The time of an event: read once per event-loop turn (a socket's data callback records many
    * events) and again every CLOCK_EVENTS events within one; Date.now() itself costs ~40 ns,
-   * most of what recording an event would cost. The reading expires at the turn's end, in the
-   * process.nextTick the connections' flush runs in (transport/turn-end.ts: no tick of its own,
-   * §23), not queueMicrotask: Node's queueMicrotask allocates an AsyncResource and a bound
+   * most of what recording an event would cost. The reading expires at the turn's end, where
+   * the connections' flush runs (transport/turn-end.ts: no tick of its own, §23, §41), not in a
+   * queueMicrotask: Node's queueMicrotask allocates an AsyncResource and a bound
    * function per call, ~10 % of all the broker allocated per message at 10k msg/s (young-generation
    * GC pauses are part of the latency tail, bench/RESULTS.md issue 15 §13).
    */

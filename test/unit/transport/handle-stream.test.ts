@@ -13,6 +13,7 @@ import { HANDLE_HIGH_WATER_MARK, HandleStream } from '../../../src/transport/han
 import { detectTcpHandles, tcpHandles } from '../../../src/transport/tcp-handle.js';
 import { SocketStream } from '../../../src/transport/tcp.js';
 import type { ByteStream, ConnectionSink, StreamHandler } from '../../../src/transport/types.js';
+import { atTurnEnd } from '../../../src/transport/turn-end.js';
 import { createLogger } from '../../../src/observability/logger.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -286,6 +287,75 @@ test('handle stream - pause() stops reading (the kernel keeps the bytes) until r
   r.stream.resume();
   await waitFor(() => r.chunks.length === before + 2, { message: 'read again' });
   assert.equal(r.chunks.at(-1)?.toString(), 'b');
+});
+
+/** Echoes each read back as a Connection does: queued, then written by one job at the turn's end. */
+class TurnEndEcho implements StreamHandler {
+  readonly events: string[] = [];
+  private out: Buffer[] = [];
+  /** When set, the first read records the order of the turn's callbacks into `events`. */
+  probe = true;
+  constructor(readonly stream: ByteStream) {}
+  onData(chunk: Buffer): void {
+    if (this.probe) {
+      this.probe = false;
+      const events = this.events;
+      events.push('read');
+      // Queued before the turn's first job: runs after the jobs only if they ran inside the read
+      // callback (from a tick, the jobs would come after this one).
+      process.nextTick(() => events.push('tick'));
+      atTurnEnd(() => events.push('job'));
+      queueMicrotask(() => {
+        events.push('microtask');
+        atTurnEnd(() => events.push('job queued by the microtask'));
+      });
+      setImmediate(() => events.push('next loop phase'));
+    }
+    if (this.out.length === 0) atTurnEnd(this.flush);
+    this.out.push(chunk);
+  }
+  private readonly flush = (): void => {
+    const out = this.out;
+    this.out = [];
+    this.stream.write(Buffer.concat(out));
+  };
+  onDrain(): void {}
+  onClose(): void {}
+}
+
+test('handle stream - a read\'s turn-end jobs run inside its callback (before a nextTick it queued, with no tick of their own), later jobs in a tick; an echo keeps every byte in order', { timeout: 30_000 }, async (t) => {
+  const echoes: TurnEndEcho[] = [];
+  const sink: ConnectionSink = {
+    accept(stream: ByteStream): void {
+      const echo = new TurnEndEcho(stream);
+      stream.attach(echo);
+      echoes.push(echo);
+    },
+  };
+  const group = await startListeners([{ name: 'mqtt', kind: 'tcp', host: '127.0.0.1', port: 0 }], sink, logger);
+  t.after(async () => {
+    for (const e of echoes) e.stream.destroy();
+    await group.close();
+  });
+  const c = await client(group.ports['mqtt'] ?? 0, t);
+  const got = received(c);
+  const e = await waitFor(() => echoes[0], { message: 'accepted' });
+  assert.ok(e.stream instanceof HandleStream);
+  c.write('x');
+  await waitFor(() => got.bytes === 1, { message: 'echo of the first read' });
+  await waitFor(() => e.events.length === 6, { message: 'the turn done' });
+  // The job ran before the read callback returned: ahead of the nextTick queued before it. A job
+  // queued later in the turn (by a microtask) still ran in that turn, before the loop moved on.
+  assert.deepEqual(e.events, ['read', 'job', 'tick', 'microtask', 'job queued by the microtask', 'next loop phase']);
+
+  // Many reads, each echoed by its turn's job: nothing lost, repeated or reordered.
+  const all = pattern(200_000, 7);
+  for (let o = 0; o < all.length; o += 1000) {
+    c.write(all.subarray(o, o + 1000));
+    if (o % 20_000 === 0) await sleep(1);
+  }
+  await waitFor(() => got.bytes === 1 + all.length, { message: 'every byte echoed', timeoutMs: 20_000 });
+  assert.ok(got.buffer().subarray(1).equals(all));
 });
 
 test('handle stream - a listener with netSocket: true hands out net.Socket streams (the fallback path) that carry bytes and close the same', { timeout: 20_000 }, async (t) => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { atTurnEnd } from '../../../src/transport/turn-end.js';
+import { atTurnEnd, endOwnTurn, ownTurn } from '../../../src/transport/turn-end.js';
 
 test('turn end - jobs run in order after the turn\'s code and before I/O, in one tick; a job queued by a job runs in the same turn', async () => {
   const seen: string[] = [];
@@ -50,4 +50,51 @@ test('turn end - a job that throws: the error reaches the process, the jobs afte
   `;
   const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: fileURLToPath(new URL('.', import.meta.url)) });
   assert.deepEqual(JSON.parse(stdout), ['a', 'error:boom', 'c', 'next turn']);
+});
+
+test('turn end - a callback that owns the turn runs its jobs at endOwnTurn, with no tick; a nested owner does not end it; a job queued after the end gets a tick', async () => {
+  const seen: string[] = [];
+  let nextTicks = 0;
+  const realNextTick = process.nextTick;
+  process.nextTick = ((fn: (...a: unknown[]) => void, ...args: unknown[]) => {
+    nextTicks++;
+    realNextTick(fn, ...args);
+  }) as typeof process.nextTick;
+  try {
+    assert.equal(ownTurn(), true);
+    atTurnEnd(() => seen.push('a'));
+    assert.equal(ownTurn(), false, 'already owned');
+    atTurnEnd(() => {
+      seen.push('b');
+      atTurnEnd(() => seen.push('c'));
+    });
+    seen.push('sync');
+    endOwnTurn();
+    assert.deepEqual(seen, ['sync', 'a', 'b', 'c'], 'run by endOwnTurn, a job queued by a job included');
+    assert.equal(nextTicks, 0, 'no tick while the turn is owned');
+    endOwnTurn(); // nothing queued: nothing runs
+    atTurnEnd(() => seen.push('after'));
+    assert.equal(nextTicks, 1, 'once the owner ended, a job gets a tick again');
+  } finally {
+    process.nextTick = realNextTick;
+  }
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  assert.deepEqual(seen.slice(4), ['after']);
+});
+
+test('turn end - a job that throws at endOwnTurn: the error reaches the owner, the jobs after it run in a tick', async () => {
+  const seen: string[] = [];
+  ownTurn();
+  atTurnEnd(() => seen.push('a'));
+  atTurnEnd(() => {
+    throw new Error('boom');
+  });
+  atTurnEnd(() => seen.push('c'));
+  assert.throws(() => endOwnTurn(), /boom/);
+  assert.deepEqual(seen, ['a']);
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  assert.deepEqual(seen, ['a', 'c']);
+  atTurnEnd(() => seen.push('next'));
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  assert.deepEqual(seen, ['a', 'c', 'next']);
 });
