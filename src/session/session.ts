@@ -17,7 +17,7 @@
 import type { ProtocolVersion, QoS } from '../protocol/packets.js';
 import type { Message } from './message.js';
 import { BoundedQueue } from './message-queue.js';
-import { PacketIdAllocator } from './packet-id.js';
+import { EMPTY_WINDOW, InflightWindow } from './inflight-window.js';
 import { OfflineWindow } from './offline-window.js';
 import type { DropReason } from '../store/types.js';
 
@@ -161,18 +161,17 @@ export interface SessionCounters {
 
 /**
  * The part of a session that an idle client never uses, made on the first need: subscriptions,
- * the in-flight window, the queue, inbound QoS 2 ids, the packet-id allocator, paging state, the
+ * the in-flight window (with its packet ids), the queue, inbound QoS 2 ids, paging state, the
  * expiry timer and the drop count. Idle connections are counted in bytes (issue 15): a field on
  * Session costs every connected client 8 bytes, an object 24 more.
  */
 class SessionState {
   subs: Map<string, SubscriptionOptions> | null = null;
-  window: Map<number, OutboundEntry> | null = null;
+  window: InflightWindow | null = null;
   qos2In: Set<number> | null = null;
   queue: BoundedQueue<Delivery> | null = null;
   /** Stored pages read in behind `queue`, oldest first; each has entries left. */
   pages: DeliveryPage[] | null = null;
-  ids: PacketIdAllocator | null = null;
   droppedMessages = 0;
   hasStored = false;
   pageCursor = 0;
@@ -236,10 +235,10 @@ export class Session {
   private set subs(subs: Map<string, SubscriptionOptions> | null) {
     if (subs !== null || this.x !== null) this.own.subs = subs;
   }
-  private get window_(): Map<number, OutboundEntry> | null {
+  private get window_(): InflightWindow | null {
     return this.state.window;
   }
-  private set window_(window: Map<number, OutboundEntry> | null) {
+  private set window_(window: InflightWindow | null) {
     if (window !== null || this.x !== null) this.own.window = window;
   }
   private get qos2In(): Set<number> | null {
@@ -253,12 +252,6 @@ export class Session {
   }
   private set queue_(queue: BoundedQueue<Delivery> | null) {
     if (queue !== null || this.x !== null) this.own.queue = queue;
-  }
-  private get ids(): PacketIdAllocator | null {
-    return this.state.ids;
-  }
-  private set ids(ids: PacketIdAllocator | null) {
-    if (ids !== null || this.x !== null) this.own.ids = ids;
   }
   private get pageCursor(): number {
     return this.state.pageCursor;
@@ -397,9 +390,9 @@ export class Session {
     return this.subs?.delete(key) ?? false;
   }
 
-  /** QoS 1/2 deliveries sent and not yet acknowledged, by packet id, in send order. */
-  get inflight(): ReadonlyMap<number, OutboundEntry> {
-    return this.window_ ?? EMPTY_MAP;
+  /** QoS 1/2 deliveries sent and not yet acknowledged, by packet id (`inOrder()`: in send order). */
+  get inflight(): Pick<InflightWindow, 'size' | 'get' | 'has' | 'inOrder'> {
+    return this.window_ ?? EMPTY_WINDOW;
   }
 
   /** Inbound QoS 2 packet ids whose PUBREC went out and whose PUBREL has not come yet. */
@@ -409,7 +402,7 @@ export class Session {
 
   /** Puts back an in-flight entry read from the store (restore). */
   restoreInflight(entry: OutboundEntry): void {
-    (this.window_ ??= new Map()).set(entry.packetId, entry);
+    (this.window_ ??= new InflightWindow()).set(entry);
   }
 
   /** Puts back an inbound QoS 2 id read from the store (restore). */
@@ -531,7 +524,7 @@ export class Session {
   attach(link: SessionLink, receiveMaximum: number, maxInflight: number): void {
     this.link = link;
     this.window = Math.max(1, Math.min(maxInflight, receiveMaximum));
-    for (const entry of this.inflight.values()) {
+    for (const entry of this.inflight.inOrder()) {
       if (entry.delivery === null) link.sendPubrel(entry.packetId);
       else if (!link.sendPublish(entry.delivery, entry.packetId, true)) this.counters.droppedByLink++;
     }
@@ -629,7 +622,8 @@ export class Session {
    */
   takeSharedDeliveries(ending: boolean): Delivery[] {
     const taken: Delivery[] = [];
-    for (const [id, entry] of this.inflight) {
+    for (const entry of this.inflight.inOrder()) {
+      const id = entry.packetId;
       if (entry.delivery !== null && entry.delivery.shared !== null && (entry.qos === 1 || ending)) {
         this.window_!.delete(id);
         this.journal?.completed(this, id);
@@ -707,9 +701,9 @@ export class Session {
   }
 
   private send(link: SessionLink, delivery: Delivery): void {
-    const window = (this.window_ ??= new Map());
-    const packetId = (this.ids ??= new PacketIdAllocator()).allocate(window);
-    window.set(packetId, { packetId, qos: delivery.qos, delivery, released: false });
+    const window = (this.window_ ??= new InflightWindow());
+    const packetId = window.allocate();
+    window.set({ packetId, qos: delivery.qos, delivery, released: false });
     this.journal?.sent(this, delivery, packetId);
     if (!link.sendPublish(delivery, packetId, false)) {
       // Too large for this client: treat as delivered [MQTT-3.1.2-25].
