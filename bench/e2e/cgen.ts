@@ -19,14 +19,15 @@ export const CGEN_SOURCE = path.join(repoRoot, 'bench', 'cgen', 'cgen.c');
 const CGEN_BINARY = path.join(repoRoot, 'dist', 'bench', 'cgen', 'ferry-cgen');
 
 /**
- * Compile the generator into `out` unless a binary newer than the source is there. `cc` (or $CC)
- * and the OpenSSL headers are needed; either missing is a clear error, not a compiler dump.
+ * Compile the generator (or another tool of bench/cgen, `source`) into `out` unless a binary newer
+ * than the source is there. `cc` (or $CC) and the OpenSSL headers are needed; either missing is a
+ * clear error, not a compiler dump.
  */
-export async function buildCgen(out = CGEN_BINARY, cc = process.env['CC'] ?? 'cc'): Promise<string> {
-  if (fs.existsSync(out) && fs.statSync(out).mtimeMs >= fs.statSync(CGEN_SOURCE).mtimeMs) return out;
+export async function buildCgen(out = CGEN_BINARY, cc = process.env['CC'] ?? 'cc', source = CGEN_SOURCE): Promise<string> {
+  if (fs.existsSync(out) && fs.statSync(out).mtimeMs >= fs.statSync(source).mtimeMs) return out;
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`; // renamed into place: a concurrent run never sees half a binary
-  const args = ['-O2', '-std=c11', '-Wall', '-Wextra', '-o', tmp, CGEN_SOURCE, '-lssl', '-lcrypto', '-lpthread', '-lm'];
+  const args = ['-O2', '-std=c11', '-Wall', '-Wextra', '-o', tmp, source, '-lssl', '-lcrypto', '-lpthread', '-lm'];
   await new Promise<void>((resolve, reject) => {
     execFile(cc, args, (err, _stdout, stderr) => {
       if (err === null) return resolve();
@@ -34,7 +35,7 @@ export async function buildCgen(out = CGEN_BINARY, cc = process.env['CC'] ?? 'cc
         return reject(new Error(`the C generator needs a C compiler: '${cc}' was not found (apt-get install -y gcc libssl-dev)`));
       }
       if (/openssl\/(ssl|err)\.h/.test(stderr)) return reject(new Error('the C generator needs the OpenSSL headers: apt-get install -y libssl-dev'));
-      reject(new Error(`building ${CGEN_SOURCE} failed: ${stderr.trim().split('\n').slice(0, 6).join(' | ')}`));
+      reject(new Error(`building ${source} failed: ${stderr.trim().split('\n').slice(0, 6).join(' | ')}`));
     });
   });
   fs.renameSync(tmp, out);

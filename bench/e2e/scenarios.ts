@@ -1,5 +1,6 @@
 /** Scenario definitions and the code that drives load workers against one broker. */
 import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +9,7 @@ import { brokerInspector, memoryNote, perConnection, sampleMemory, type BrokerIn
 import { cgenConnectRate, cgenIdle, cgenLatency, killAllCgen } from './cgen.js';
 import type { ClientSpec, FromWorker, LatencyStats, ToWorker, WorkerConfig } from './ipc.js';
 import { MARK_EVERY } from './ipc.js';
+import { formatCpu, phaseCpu, ThreadSampler } from './thread-cpu.js';
 
 const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.js');
 
@@ -172,6 +174,11 @@ class Worker {
     const w = this.waiter;
     this.waiter = null;
     w?.();
+  }
+
+  /** The worker process's pid (its threads' CPU: BENCH_DRAIN_THREADS). */
+  get pid(): number {
+    return this.proc.pid ?? 0;
   }
 
   send(msg: ToWorker): void {
@@ -696,6 +703,11 @@ async function backlogDrain(ctx: RunContext): Promise<Measurement> {
       before = Math.min(before, procRssBytes(broker.pid));
       await sleep(100);
     }
+    // BENCH_DRAIN_THREADS=DIR: the broker's and the subscriber worker's CPU per thread, per phase.
+    const threadsDir = process.env['BENCH_DRAIN_THREADS'];
+    const nodePids = broker.name === 'mosquitto' ? [sub.pid] : [broker.pid, sub.pid];
+    const sampler = threadsDir ? await ThreadSampler.start([broker.pid, sub.pid], nodePids) : null;
+    if (sampler !== null) await sleep(30); // a few samples before the reconnect
     const cpu0 = procCpuUs(broker.pid);
     const m0 = machineCpu();
     const t0 = nowNs();
@@ -735,6 +747,32 @@ async function backlogDrain(ctx: RunContext): Promise<Measurement> {
     const headN = (head + 1) * MARK_EVERY;
     const firstRate = headAt !== undefined && headAt > 0 ? headN / (headAt / 1e3) : NaN;
     const restRate = headAt !== undefined && lastAt > t0 ? (delivered - headN) / ((lastAt - t0) / 1e9 - headAt / 1e3) : NaN;
+    let threadNote = '';
+    if (sampler !== null) {
+      const samples = await sampler.stop();
+      if (headAt !== undefined && lastAt > t0) {
+        const tHead = t0 + headAt * 1e6;
+        const phases = { head: [t0, tHead], rest: [tHead, lastAt] } as const;
+        const cpu = Object.fromEntries(
+          Object.entries(phases).map(([k, [a, b]]) => [
+            k,
+            {
+              ms: (b - a) / 1e6,
+              broker: phaseCpu(samples, broker.pid, a, b),
+              sub: phaseCpu(samples, sub.pid, a, b),
+              brokerWait: phaseCpu(samples, broker.pid, a, b, true),
+              subWait: phaseCpu(samples, sub.pid, a, b, true),
+            },
+          ]),
+        );
+        const waitNote = (c: (typeof cpu)[string] | undefined): string => `; waiting for a core: broker main ${(c?.brokerWait.main ?? 0).toFixed(0)} ms, subscriber ${(c?.subWait.main ?? 0).toFixed(0)} ms`;
+        threadNote =
+          `; CPU first fifth: broker ${formatCpu(cpu['head']!.broker)}, subscriber ${formatCpu(cpu['head']!.sub)}${waitNote(cpu['head'])}` +
+          `; the rest: broker ${formatCpu(cpu['rest']!.broker)}, subscriber ${formatCpu(cpu['rest']!.sub)}${waitNote(cpu['rest'])}`;
+        const file = path.join(threadsDir!, `${broker.name}-${runId}.json`);
+        fs.writeFileSync(file, JSON.stringify({ broker: broker.name, runId, rate, firstRate, restRate, marks, cpu }, null, 1));
+      }
+    }
     return {
       metrics: { rate, drainS, rssPeak: peak - before, delivered, dups: rep.dups ?? 0, firstRate, restRate },
       brokerCpu,
@@ -746,7 +784,7 @@ async function backlogDrain(ctx: RunContext): Promise<Measurement> {
         `${delivered}/${total} delivered (dup ${rep.dups ?? 0}) in ${drainS.toFixed(2)} s = ${fmtRate(rate)}/s` +
         `${complete ? '' : ' INCOMPLETE'}, broker ${brokerCpu.toFixed(0)}% CPU over the poll, ` +
         `RSS ${(before / 2 ** 20).toFixed(1)} MB before, peak +${((peak - before) / 2 ** 20).toFixed(1)} MB while draining; ` +
-        `ms to each ${MARK_EVERY / 1000}k: ${marks.map((ms) => ms.toFixed(0)).join(' ')}${warmNote}`,
+        `ms to each ${MARK_EVERY / 1000}k: ${marks.map((ms) => ms.toFixed(0)).join(' ')}${warmNote}${threadNote}`,
     };
   });
 }
