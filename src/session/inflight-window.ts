@@ -9,7 +9,8 @@
  * of an array that keeps its storage, and new ids are only ones whose slot is free, so every
  * lookup is one load and acknowledging allocates nothing. The capacity (a power of two) doubles
  * when every slot is taken, or when an entry put back from the store finds its slot taken; it
- * never exceeds 65,536, where every id has a slot of its own.
+ * never exceeds 65,536, where every id has a slot of its own, and starts small again when a window
+ * of more than 64 slots empties (KEEP_CAPACITY).
  *
  * Ids are handed out cyclically, 1..65535, skipping ids in use [MQTT-2.2.1-3] (and ids whose
  * slot is taken), so a just-freed id is not reused at once (helps clients that match late acks).
@@ -18,6 +19,12 @@ import type { OutboundEntry } from './session.js';
 
 const MAX_ID = 65535;
 const FIRST_CAPACITY = 4;
+/**
+ * A window that empties with more slots than this starts small again: one that once held a
+ * large burst (a client with a large Receive Maximum) does not keep its arrays, as a Map would not.
+ * At or below it (the default broker.maxInflight is 64) emptying never allocates.
+ */
+const KEEP_CAPACITY = 64;
 
 export class InflightWindow {
   /** Entries by `packetId & mask`. */
@@ -79,8 +86,13 @@ export class InflightWindow {
     const entry = this.slots[slot];
     if (entry === undefined || entry.packetId !== packetId) return false;
     this.slots[slot] = undefined;
-    this.size--;
+    if (--this.size === 0 && this.slots.length > KEEP_CAPACITY) this.resize(FIRST_CAPACITY);
     return true;
+  }
+
+  /** Slots held (a power of two). */
+  get capacity(): number {
+    return this.slots.length;
   }
 
   /** The entries in the order they entered the window (resends keep it [MQTT-4.4.0-1]). */
@@ -93,10 +105,14 @@ export class InflightWindow {
 
   /** Twice the slots; entries move to their slot under the new mask (distinct ids stay apart). */
   private grow(): void {
+    const capacity = this.slots.length * 2;
+    if (capacity > MAX_ID + 1) throw new Error('in-flight window: no capacity beyond 65,536 slots');
+    this.resize(capacity);
+  }
+
+  private resize(capacity: number): void {
     const oldSlots = this.slots;
     const oldStamps = this.stamps;
-    const capacity = oldSlots.length * 2;
-    if (capacity > MAX_ID + 1) throw new Error('in-flight window: no capacity beyond 65,536 slots');
     this.slots = new Array<OutboundEntry | undefined>(capacity).fill(undefined);
     this.stamps = new Array<number>(capacity).fill(0);
     this.mask = capacity - 1;

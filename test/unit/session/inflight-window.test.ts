@@ -112,3 +112,20 @@ test('in-flight window - random sends and out-of-order acknowledgements agree wi
   assert.deepEqual(w.inOrder(), [...model.values()]);
   for (const [id, e] of model) assert.equal(w.get(id), e);
 });
+
+test('in-flight window - one that empties after a large burst starts small again; at 64 slots or fewer it keeps them', () => {
+  const w = new InflightWindow();
+  const ids: number[] = [];
+  for (let i = 0; i < 1000; i++) ids.push(send(w));
+  assert.equal(w.capacity, 1024);
+  for (const id of ids.slice(0, 999)) w.delete(id);
+  assert.equal(w.capacity, 1024, 'not while an entry is left');
+  w.delete(ids[999]!);
+  assert.equal(w.capacity, 4);
+  assert.equal(send(w), 1001, 'ids go on from where they were');
+  w.delete(1001);
+  for (let i = 0; i < 64; i++) ids[i] = send(w);
+  assert.equal(w.capacity, 64);
+  for (let i = 0; i < 64; i++) w.delete(ids[i]!);
+  assert.equal(w.capacity, 64, 'the default window (64) never reallocates when it empties');
+});
