@@ -9,13 +9,15 @@
  * with the trace clock) for all connections written to in this turn hands each stream a single
  * buffer. A read chunk holding 250 PUBLISHes then costs each subscriber one socket write (one
  * syscall, one stream request) instead of 250. The flush runs before the turn ends, so nothing
- * waits for I/O or timers, and per-connection order is unchanged.
+ * waits for I/O or timers, and per-connection order is unchanged. A 4-byte ack (PUBACK/PUBREC/
+ * PUBREL/PUBCOMP) is queued as a number and its bytes are written into that single buffer: no Buffer
+ * of its own per QoS 1/2 message (issue 15, §41b).
  *
  * A Connection *is* its decoder (it extends Decoder) rather than holding one: one object per
  * connection instead of two, because idle connections are counted in bytes (issue 15).
  */
 import { DecodeError, Decoder } from '../protocol/decoder.js';
-import { encode } from '../protocol/encoder.js';
+import { encode, putShortAck, shortAck } from '../protocol/encoder.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import type { Packet } from '../protocol/packets.js';
 import type { ByteStream, PeerInfo, StreamHandler } from '../transport/types.js';
@@ -61,12 +63,38 @@ function flushDirty(): void {
   dirtyCount = 0;
 }
 
+/** Queued output: a buffer, or a 4-byte ack as encoder.shortAck() gives it. */
+type Output = Buffer | number;
+
+function outputLength(item: Output): number {
+  return typeof item === 'number' ? 4 : item.length;
+}
+
+function put(item: Output, buf: Buffer, at: number): number {
+  return typeof item === 'number' ? putShortAck(item, buf, at) : at + item.copy(buf, at);
+}
+
 /** `head` followed by more[from..to), `bytes` in total, as one new buffer. */
-function concat(head: Buffer, more: readonly Buffer[], from: number, to: number, bytes: number): Buffer {
+function concat(head: Output, more: readonly Output[], from: number, to: number, bytes: number): Buffer {
   const buf = Buffer.allocUnsafe(bytes);
-  let o = head.copy(buf, 0);
-  for (let i = from; i < to; i++) o += (more[i] as Buffer).copy(buf, o);
+  let o = put(head, buf, 0);
+  for (let i = from; i < to; i++) o = put(more[i] as Output, buf, o);
   return buf;
+}
+
+/**
+ * The bytes of an ack written alone (the usual output of a publisher's turn). Lent to the stream:
+ * used again unless the stream still holds them (ByteStream.holdsLastWrite), then replaced.
+ */
+let loneAck = Buffer.allocUnsafe(4);
+
+function writeOutput(stream: ByteStream, item: Output): boolean {
+  if (typeof item !== 'number') return stream.write(item);
+  const buf = loneAck;
+  putShortAck(item, buf, 0);
+  const ok = stream.write(buf);
+  if (stream.holdsLastWrite !== false) loneAck = Buffer.allocUnsafe(4);
+  return ok;
 }
 
 export class Connection extends Decoder implements ChannelOutput, StreamHandler {
@@ -83,8 +111,8 @@ export class Connection extends Decoder implements ChannelOutput, StreamHandler 
   /** Set once the underlying stream has closed. */
   private gone = false;
   /** Output queued in this turn: the first buffer, then (only if there are more) the rest. */
-  private out1: Buffer | null = null;
-  private outMore: Buffer[] | null = null;
+  private out1: Output | null = null;
+  private outMore: Output[] | null = null;
   private outBytes = 0;
 
   constructor(
@@ -208,17 +236,21 @@ export class Connection extends Decoder implements ChannelOutput, StreamHandler 
 
   /** Queue `data`; it reaches the stream in this turn's flush (see the header comment). */
   write(data: Buffer): void {
+    this.queue(data, data.length);
+  }
+
+  private queue(item: Output, length: number): void {
     if (this.closed) return;
     if (this.out1 === null) {
-      this.out1 = data;
-      this.outBytes = data.length;
+      this.out1 = item;
+      this.outBytes = length;
       if (dirtyCount === 0) atTurnEnd(flushDirty);
       dirty[dirtyCount++] = this;
       return;
     }
-    if (this.outMore === null) this.outMore = [data];
-    else this.outMore.push(data);
-    this.outBytes += data.length;
+    if (this.outMore === null) this.outMore = [item];
+    else this.outMore.push(item);
+    this.outBytes += length;
   }
 
   /** Hand what write() queued to the stream. Called by the turn's flush and before closing. */
@@ -233,7 +265,7 @@ export class Connection extends Decoder implements ChannelOutput, StreamHandler 
     if (this.gone) return;
     let ok = true;
     if (more === null) {
-      ok = this.stream.write(first);
+      ok = writeOutput(this.stream, first);
     } else if (bytes <= COALESCE_MAX_BYTES) {
       ok = this.stream.write(concat(first, more, 0, more.length, bytes));
     } else {
@@ -242,21 +274,25 @@ export class Connection extends Decoder implements ChannelOutput, StreamHandler 
       let from = 0;
       let sum = 0;
       for (let i = 0; i <= n; i++) {
-        const b = i === 0 ? first : i < n ? (more[i - 1] as Buffer) : null;
-        if (b === null || (sum > 0 && sum + b.length > COALESCE_MAX_BYTES)) {
-          const piece = i - from === 1 ? (from === 0 ? first : (more[from - 1] as Buffer)) : from === 0 ? concat(first, more, 0, i - 1, sum) : concat(more[from - 1] as Buffer, more, from, i - 1, sum);
-          ok = this.stream.write(piece);
+        const b = i === 0 ? first : i < n ? (more[i - 1] as Output) : null;
+        const length = b === null ? 0 : outputLength(b);
+        if (b === null || (sum > 0 && sum + length > COALESCE_MAX_BYTES)) {
+          const piece = i - from === 1 ? (from === 0 ? first : (more[from - 1] as Output)) : from === 0 ? concat(first, more, 0, i - 1, sum) : concat(more[from - 1] as Output, more, from, i - 1, sum);
+          ok = writeOutput(this.stream, piece);
           from = i;
           sum = 0;
         }
-        if (b !== null) sum += b.length;
+        sum += length;
       }
     }
     if (!ok && !this.closed && this.mark === 0 && this.congested) this.mark = tick();
   }
 
   writePacket(packet: Packet): void {
-    this.write(encode(packet, this.protocolVersion ?? 4));
+    const version = this.protocolVersion ?? 4;
+    const ack = shortAck(packet, version);
+    if (ack >= 0) this.queue(ack, 4);
+    else this.write(encode(packet, version));
   }
 
   setProtocolVersion(version: 3 | 4 | 5): void {

@@ -395,6 +395,45 @@ export function encodedLength(packet: Packet, version: ProtocolVersion): number 
 }
 
 /**
+ * A PUBACK/PUBREC/PUBREL/PUBCOMP whose encoding is its 4 bytes (3.x, or 5 with success and no
+ * properties) as one small integer, `first byte << 16 | packet id`, so a connection can queue it
+ * without a Buffer of its own (putShortAck writes the bytes); -1 for any other packet, and for an
+ * id encode() refuses (it says why).
+ */
+export function shortAck(packet: Packet, version: ProtocolVersion): number {
+  let first: number;
+  switch (packet.type) {
+    case 'puback':
+      first = PacketCode.puback << 4;
+      break;
+    case 'pubrec':
+      first = PacketCode.pubrec << 4;
+      break;
+    case 'pubrel':
+      first = (PacketCode.pubrel << 4) | 0x02;
+      break;
+    case 'pubcomp':
+      first = PacketCode.pubcomp << 4;
+      break;
+    default:
+      return -1;
+  }
+  const id = packet.packetId;
+  if (!Number.isInteger(id) || id < 1 || id > 0xffff) return -1;
+  if (version === 5 && ((packet.reasonCode ?? 0) !== 0 || packet.properties !== undefined)) return -1;
+  return (first << 16) | id;
+}
+
+/** Writes the 4 bytes of a shortAck() at `at` in `buf`; returns the offset after them. */
+export function putShortAck(ack: number, buf: Buffer, at: number): number {
+  buf[at] = ack >>> 16;
+  buf[at + 1] = 2;
+  buf[at + 2] = (ack >>> 8) & 0xff;
+  buf[at + 3] = ack & 0xff;
+  return at + 4;
+}
+
+/**
  * Encodes one packet for a connection speaking `version` (a CONNECT uses its own
  * protocolVersion). Throws EncodeError for packets that cannot be represented.
  */

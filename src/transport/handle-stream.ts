@@ -113,6 +113,15 @@ export class HandleStream extends PackedPeer implements ByteStream {
     return (this.portBits & (QUEUED | CLOSED)) === QUEUED ? this.handle.writeQueueSize : 0;
   }
 
+  /**
+   * Whether libuv kept the last write's buffer (it went asynchronous; see the header). After a write
+   * refused before libuv (stream ending or closed, or an error) this reads another write's flag:
+   * either answer is safe then, as nothing was handed over.
+   */
+  get holdsLastWrite(): boolean {
+    return bindings.streamBaseState[bindings.kLastWriteWasAsync] !== 0;
+  }
+
   write(data: Buffer): boolean {
     if ((this.portBits & (ENDING | CLOSED)) !== 0) return false;
     const req = spareWrite;

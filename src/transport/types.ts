@@ -30,6 +30,12 @@ export interface ByteStream {
   write(data: Buffer): boolean;
   /** Bytes accepted by write() but not yet handed to the kernel. */
   readonly bufferedBytes: number;
+  /**
+   * Read right after write(): false when the stream no longer refers to the buffer it was given
+   * (the kernel took every byte at once), so the caller may overwrite it.
+   * Absent or true: the buffer must be left as it is.
+   */
+  readonly holdsLastWrite?: boolean | undefined;
   /** Stop / restart delivering 'data' (used for inbound flow control); resume() of a stream that is not paused does nothing. */
   pause(): void;
   resume(): void;
