@@ -56,7 +56,8 @@ export class AmqpIngest {
     const ext = this.broker.extensions;
     this.detach.push(
       ext.onMessagePublished((instanceId, message, publisher) => {
-        if (publisher === null) return;
+        // No queue in the instance (no backend declared one): nothing to find, not even the parent topic.
+        if (publisher === null || !this.queues.hasAny(instanceId)) return;
         const slash = message.topic.indexOf('/');
         const parent = slash < 0 ? message.topic : message.topic.slice(0, slash); // as splitTopic, without its object: this runs per message
         if (!this.queues.has(instanceId, parent)) return;

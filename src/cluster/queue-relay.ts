@@ -139,6 +139,10 @@ export class ClusterQueues implements SharedQueues {
     return this.known.get(instanceId)?.has(name) === true;
   }
 
+  hasAny(instanceId: string): boolean {
+    return (this.known.get(instanceId)?.size ?? 0) > 0;
+  }
+
   declare(instanceId: string, name: string): void {
     checkQueueName(name);
     this.remember(instanceId, name);

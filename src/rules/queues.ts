@@ -224,6 +224,8 @@ class BuiltinQueue {
  */
 export interface BuiltinQueueAccess extends QueueService {
   has(instanceId: string, name: string): boolean;
+  /** True when the instance has any queue: lets a per-message hook skip its work on instances without. */
+  hasAny(instanceId: string): boolean;
   declare(instanceId: string, name: string): void;
   appendNoWait(instanceId: string, name: string, message: QueueMessageInput): void;
   /** The instance's queues without waiting (AMQP queue.declare-ok): in a cluster, at most a second old. */
@@ -281,6 +283,10 @@ export class BuiltinQueues implements BuiltinQueueAccess {
   /** True once the queue exists (something was appended, or it was declared). */
   has(instanceId: string, name: string): boolean {
     return this.names.get(instanceId)?.has(name) === true;
+  }
+
+  hasAny(instanceId: string): boolean {
+    return (this.names.get(instanceId)?.size ?? 0) > 0;
   }
 
   /**

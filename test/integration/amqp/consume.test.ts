@@ -162,6 +162,26 @@ test('amqp - messages published while no backend is connected wait in the queue'
   await waitFor(() => depth(ferry, 'meters') === 0, { message: 'no-ack deliveries removed' });
 });
 
+test('amqp - device data before any queue exists is not queued; once a backend declares the parent topic, it is', async (t) => {
+  const { ferry, port } = await ferryWithAmqp(t);
+  const device = await connect(t, `mqtt://127.0.0.1:${ferry.ports.mqtt}`, { clientId: 'GID_dev@@@d4' });
+  // No queue in the instance at all: the ingest skips the message without looking at its topic.
+  await device.client.publishAsync('later/early', 'early', { qos: 1 });
+  assert.deepEqual(ferry.ruleRuntime.queues.list(INSTANCE), []);
+
+  const backend = await connectAmqp(t, port, sdkLogin(INSTANCE, KEY));
+  const ch = await backend.createChannel();
+  await ch.assertQueue('later');
+  await device.client.publishAsync('later/on-time', 'on time', { qos: 1 });
+  await device.client.publishAsync('other/x', 'not declared', { qos: 1 });
+  const got = collector();
+  await ch.consume('later', got.onMessage, { noAck: true });
+  await got.next(1);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(got.messages.map((m) => m.content.toString()), ['on time']);
+  assert.deepEqual(ferry.ruleRuntime.queues.list(INSTANCE).map((q) => q.name), ['later']);
+});
+
 test('amqp - competing consumers share a queue: every message goes to exactly one', async (t) => {
   const { ferry, port } = await ferryWithAmqp(t);
   const channels: Channel[] = [];
