@@ -5,15 +5,24 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { atTurnEnd, endOwnTurn, ownTurn } from '../../../src/transport/turn-end.js';
 
-test('turn end - jobs run in order after the turn\'s code and before I/O, in one tick; a job queued by a job runs in the same turn', async () => {
-  const seen: string[] = [];
-  let nextTicks = 0;
+/** Runs `body` with process.nextTick counted (ticks still run); `ticks()` tells how many so far. */
+function countingNextTicks(body: (ticks: () => number) => void): void {
+  let n = 0;
   const realNextTick = process.nextTick;
   process.nextTick = ((fn: (...a: unknown[]) => void, ...args: unknown[]) => {
-    nextTicks++;
+    n++;
     realNextTick(fn, ...args);
   }) as typeof process.nextTick;
   try {
+    body(() => n);
+  } finally {
+    process.nextTick = realNextTick;
+  }
+}
+
+test('turn end - jobs run in order after the turn\'s code and before I/O, in one tick; a job queued by a job runs in the same turn', async () => {
+  const seen: string[] = [];
+  countingNextTicks((ticks) => {
     atTurnEnd(() => seen.push('a'));
     atTurnEnd(() => {
       seen.push('b');
@@ -21,10 +30,8 @@ test('turn end - jobs run in order after the turn\'s code and before I/O, in one
     });
     atTurnEnd(() => seen.push('c'));
     seen.push('sync');
-  } finally {
-    process.nextTick = realNextTick;
-  }
-  assert.equal(nextTicks, 1, 'three jobs, one process.nextTick');
+    assert.equal(ticks(), 1, 'three jobs, one process.nextTick');
+  });
   await new Promise<void>((resolve) => setImmediate(resolve));
   assert.deepEqual(seen, ['sync', 'a', 'b', 'c', 'd']);
 
@@ -54,13 +61,7 @@ test('turn end - a job that throws: the error reaches the process, the jobs afte
 
 test('turn end - a callback that owns the turn runs its jobs at endOwnTurn, with no tick; a nested owner does not end it; a job queued after the end gets a tick', async () => {
   const seen: string[] = [];
-  let nextTicks = 0;
-  const realNextTick = process.nextTick;
-  process.nextTick = ((fn: (...a: unknown[]) => void, ...args: unknown[]) => {
-    nextTicks++;
-    realNextTick(fn, ...args);
-  }) as typeof process.nextTick;
-  try {
+  countingNextTicks((ticks) => {
     assert.equal(ownTurn(), true);
     atTurnEnd(() => seen.push('a'));
     assert.equal(ownTurn(), false, 'already owned');
@@ -71,13 +72,11 @@ test('turn end - a callback that owns the turn runs its jobs at endOwnTurn, with
     seen.push('sync');
     endOwnTurn();
     assert.deepEqual(seen, ['sync', 'a', 'b', 'c'], 'run by endOwnTurn, a job queued by a job included');
-    assert.equal(nextTicks, 0, 'no tick while the turn is owned');
+    assert.equal(ticks(), 0, 'no tick while the turn is owned');
     endOwnTurn(); // nothing queued: nothing runs
     atTurnEnd(() => seen.push('after'));
-    assert.equal(nextTicks, 1, 'once the owner ended, a job gets a tick again');
-  } finally {
-    process.nextTick = realNextTick;
-  }
+    assert.equal(ticks(), 1, 'once the owner ended, a job gets a tick again');
+  });
   await new Promise<void>((resolve) => setImmediate(resolve));
   assert.deepEqual(seen.slice(4), ['after']);
 });
