@@ -401,27 +401,11 @@ export function encodedLength(packet: Packet, version: ProtocolVersion): number 
  * id encode() refuses (it says why).
  */
 export function shortAck(packet: Packet, version: ProtocolVersion): number {
-  let first: number;
-  switch (packet.type) {
-    case 'puback':
-      first = PacketCode.puback << 4;
-      break;
-    case 'pubrec':
-      first = PacketCode.pubrec << 4;
-      break;
-    case 'pubrel':
-      first = (PacketCode.pubrel << 4) | 0x02;
-      break;
-    case 'pubcomp':
-      first = PacketCode.pubcomp << 4;
-      break;
-    default:
-      return -1;
-  }
+  if (packet.type !== 'puback' && packet.type !== 'pubrec' && packet.type !== 'pubrel' && packet.type !== 'pubcomp') return -1;
   const id = packet.packetId;
   if (!Number.isInteger(id) || id < 1 || id > 0xffff) return -1;
   if (version === 5 && ((packet.reasonCode ?? 0) !== 0 || packet.properties !== undefined)) return -1;
-  return (first << 16) | id;
+  return (firstByte(packet) << 16) | id;
 }
 
 /** Writes the 4 bytes of a shortAck() at `at` in `buf`; returns the offset after them. */
